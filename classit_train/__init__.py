@@ -1,0 +1,1 @@
+"""classit-train: pretrain, instruction-tune and evaluate BabyLMs on CLASS-IT."""
