@@ -81,6 +81,11 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 _HEADING = "\x01"  # line marker: a section heading follows
 _LIST = "\x02"  # line marker: a list item (or indented line) follows
 
+#: cheap pre-pass before parsing (the parser's tree building is most of the cost): references cannot
+#: nest, comments never hold prose, category and interlanguage links are invisible
+_PRE_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_PRE_REF = re.compile(r"<ref(?:\s[^>]*?)?/>|<ref(?:\s[^>]*)?>.*?</ref\s*>", re.S | re.I)
+_PRE_HIDDEN_LINK = re.compile(r"\[\[\s*(?:(?i:category)|[a-z]{2,3}(?:-[a-z]+)*)\s*:[^\[\]\n]*\]\]")
 _MAGIC = re.compile(r"__[A-Z]+__")
 _QUOTES = re.compile(r"'{2,}")
 _SPACES = re.compile(r"\s+")
@@ -338,6 +343,7 @@ class _Sections:
 
 def clean_wikitext(text: str) -> CleanArticle:
     """Wikitext -> sections of prose paragraphs (see the module docstring for what is left out)."""
+    text = _PRE_HIDDEN_LINK.sub("", _PRE_REF.sub("", _PRE_COMMENT.sub("", text)))
     out: list[str] = []
     _render(mwparserfromhell.parse(text), out)
     acc = _Sections()

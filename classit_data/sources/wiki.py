@@ -137,24 +137,23 @@ def decompression_error(path: Path, opened: OpenedInput, exc: BaseException) -> 
 
 def sniff(path: Path) -> tuple[bytes, str | None]:
     """The first decompressed bytes of a file (for format detection) and its compression."""
-    if not path.exists():
-        raise InputError("no such file", path)
-    if path.is_dir():
-        raise InputError("is a folder, expected a file", path)
-    with open(path, "rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
-    comp = compression_of(head)
-    if comp == "bz2":
-        try:
-            head = bz2.BZ2Decompressor().decompress(head, _SNIFF_BYTES)
-        except (OSError, EOFError, ValueError) as exc:
-            raise InputError(f"bz2 stream is damaged ({exc})", path, "compressed byte 0") from exc
-    elif comp == "gzip":
-        try:
-            head = gzip.GzipFile(fileobj=io.BytesIO(head)).read(_SNIFF_BYTES)
-        except (OSError, EOFError):
-            head = b""  # a tiny gzip sample that ends early; the reader reports it properly
-    return head, comp
+    opened = open_input(path)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size < _SNIFF_BYTES:
+            chunk = opened.stream.read1(_SNIFF_BYTES - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except (OSError, EOFError) as exc:
+        if not chunks:
+            raise decompression_error(path, opened, exc) from exc
+        # a cut stream with a readable start: detection goes on, the reader reports where it ends
+    finally:
+        opened.raw.close()
+    return b"".join(chunks), opened.compression
 
 
 def detect_format(path: str | Path) -> str:
