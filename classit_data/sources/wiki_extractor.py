@@ -1,7 +1,8 @@
 """wikiextractor output: ``<doc id=.. url=.. title=..>`` blocks (its default) or JSON lines (``--json``).
 
-The text is already plain. wikiextractor repeats the title as the first line of a block; that line is
-dropped. Links kept with ``--links`` (``<a href="...">text</a>``) become their text.
+The text is already plain but HTML-escaped (wikiextractor's default ``--html-safe``); it is unescaped.
+wikiextractor repeats the title as the first line of a block; that line is dropped. Links kept with
+``--links`` (``<a href="...">text</a>``) become their text.
 """
 
 from __future__ import annotations
@@ -46,10 +47,11 @@ def _read_docs(path: Path) -> Iterator[Article]:
             continue
         if line.strip() == "</doc>":
             title = attrs["title"]
-            lines = body
+            # wikiextractor escapes the text by default (--html-safe); links kept by --links are <a> tags
+            lines = [html.unescape(_TAG.sub("", ln)) for ln in body]
             if lines and lines[0].strip() == title:
                 lines = lines[1:]
-            text = _TAG.sub("", "\n".join(lines)).strip()
+            text = "\n".join(lines).strip()
             reason = plain_skip_reason(title, text)
             yield Article(attrs.get("id") or f"line{opened_at}", title, "" if reason else text, PLAIN, reason)
             attrs = None

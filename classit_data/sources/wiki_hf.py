@@ -26,6 +26,9 @@ def record_article(record: dict, path: Path, where: int | str) -> Article:
     if not isinstance(title, str) or not isinstance(text, (str, type(None))):
         raise InputError("'title' and 'text' must be strings", path, where)
     text = text or ""
+    first, sep, rest = text.lstrip("\n").partition("\n")
+    if sep and first.strip() == title.strip():
+        text = rest.lstrip("\n")  # wikiextractor --json repeats the title as the first line
     article_id = str(record.get("id") or "") or f"row{where}"
     reason = plain_skip_reason(title, text)
     return Article(article_id, title, "" if reason else text, PLAIN, reason)
