@@ -597,7 +597,8 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
     Parquet / JSON lines, or wikiextractor output, detected from their content unless ``fmt`` is given.
     ``out`` ends in ``.parquet`` or ``.jsonl`` and is written atomically. ``limit_articles`` stops after
     that many articles (pages of namespace 0 that are not redirects). ``workers`` defaults to every core;
-    1 cleans in this process.
+    1 cleans in this process. Workers are started with ``forkserver``: a script that calls this with
+    several workers needs the usual ``if __name__ == "__main__":`` guard.
     """
     from classit_data.io import atomic_path
 
