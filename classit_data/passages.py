@@ -39,7 +39,9 @@ from mwparserfromhell.nodes import Comment, ExternalLink, Heading, HTMLEntity, T
 
 from classit_data.errors import InputError
 from classit_data.schema import PASSAGE_SCHEMA, Passage
-from classit_data.sources.wiki import PLAIN, Article, detect_format, iter_articles, normalize_format
+from classit_data.sources.wiki import (
+    BYTES_READ, PLAIN, Article, detect_format, iter_articles, normalize_format,
+)
 
 #: ~160 words is ~210 Llama-3 tokens: a few facts, enough context for a 3B model to ask and answer
 #: 2-3 self-contained questions without drifting to facts the passage does not state
@@ -78,6 +80,9 @@ _DROP_TAGS = frozenset({
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")
 
+#: templates that only print a symbol or a space
+_SYMBOL_TEMPLATES = {"nbsp": " ", "ndash": "–", "mdash": "—", "snd": " – ", "spaced ndash": " – ", "dash": " – ",
+                     "·": " · ", "!": "|", "=": "="}
 _HEADING = "\x01"  # line marker: a section heading follows
 _LIST = "\x02"  # line marker: a list item (or indented line) follows
 
@@ -221,7 +226,13 @@ def _inline_template(node) -> str | None:
     if name.startswith("lang-") and positional:
         return _plain_of(positional[0])
     if name in ("convert", "cvt") and len(positional) >= 2:
+        if len(positional) >= 4 and positional[1] in ("-", "–", "to", "and", "or", "by", "x", "+/-"):
+            return " ".join(positional[:4])  # a range: {{convert|5|to|10|km}}
         return f"{positional[0]} {positional[1]}"
+    if name.startswith("formatnum:"):
+        return str(node.name).split(":", 1)[1].strip()
+    if name in _SYMBOL_TEMPLATES:
+        return _SYMBOL_TEMPLATES[name]
     if name in ("birth date", "birth date and age", "death date", "death date and age", "start date",
                 "end date", "dts", "date"):
         return _date_text(positional)
@@ -622,19 +633,21 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
     counts: Counter = Counter()
     failures: list[dict] = []
     started = time.perf_counter()
+    sizes = [p.stat().st_size for p in paths]
+    finished_bytes = [0]
 
     def articles() -> Iterator[Article]:
-        for p in paths:
+        for p, size in zip(paths, sizes):
             yield from iter_articles(p, formats[str(p)])
+            finished_bytes[0] += size
 
-    from classit_data.console import make_progress
-
-    bar = make_progress() if progress else None
+    bar = _progress_bar() if progress else None
     with atomic_path(out) as tmp:
         writer = _PassageWriter(tmp, jsonl=out.suffix == ".jsonl")
-        task = bar.add_task("prepare-wiki articles", total=limit_articles) if bar else None
+        task = bar.add_task("prepare-wiki", total=sum(sizes), articles=0) if bar else None
         if bar:
             bar.start()
+        read_before = BYTES_READ[0]
         try:
             for rows, got, failed in _run_batches(_batches(articles(), counts, limit_articles), config,
                                                   params_path, n_workers):
@@ -643,8 +656,9 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
                 counts["passages"] += len(rows)
                 counts["words"] += sum(r["n_words"] for r in rows)
                 failures.extend(failed[: max(0, _MAX_NAMED_FAILURES - len(failures))])
-                if bar:
-                    bar.update(task, completed=counts["articles_read"])
+                if bar:  # bytes of the inputs read so far (compressed size): an ETA for the whole dump
+                    done = max(BYTES_READ[0] - read_before, finished_bytes[0])
+                    bar.update(task, completed=done, articles=counts["articles_read"])
         finally:
             if bar:
                 bar.stop()
@@ -670,6 +684,18 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
         "seconds": round(elapsed, 3),
         "articles_per_s": round(counts["articles_read"] / elapsed, 1) if elapsed > 0 else None,
     }
+
+
+def _progress_bar():
+    from rich.progress import (
+        BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+    )
+
+    from classit_data.console import console
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                    TextColumn("{task.fields[articles]:,} articles"), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=console, transient=True, disable=not console.is_terminal)
 
 
 def _run_batches(batches: Iterator[list[Article]], config: PassageConfig, params_path: str | None,

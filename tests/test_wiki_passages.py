@@ -90,8 +90,10 @@ def test_lists_and_caption_fragments_are_counted_not_kept():
 
 def test_inline_templates_that_stand_for_words_are_kept():
     text = ("Ada (born {{birth date|1815|12|10}}) ran {{convert|5|km|mi}} to {{lang|fr|Paris}} with "
-            "{{nowrap|her friend}}.{{citation needed|date=May 2020}}")
-    assert _prose(text) == "Ada (born 10 December 1815) ran 5 km to Paris with her friend."
+            "{{nowrap|her friend}}.{{citation needed|date=May 2020}} The town had {{formatnum:12345}} people "
+            "and is {{convert|5|to|10|km|abbr=on}} wide{{snd}}it is small.")
+    assert _prose(text) == ("Ada (born 10 December 1815) ran 5 km to Paris with her friend. The town had 12345 "
+                            "people and is 5 to 10 km wide – it is small.")
 
 
 def test_empty_parentheses_left_by_templates_are_removed():

@@ -77,19 +77,26 @@ def compression_of(head: bytes) -> str | None:
     return None
 
 
+#: bytes read from input files by this process (compressed size), for progress bars
+BYTES_READ = [0]
+
+
 class CountingReader(io.RawIOBase):
     """A read-only wrapper that counts the bytes taken from a file, so errors can name a byte offset."""
 
-    def __init__(self, raw: IO[bytes]):
+    def __init__(self, raw: IO[bytes], on_disk: bool = False):
         self.raw = raw
         self.count = 0
+        self.on_disk = on_disk
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b) -> int:
-        n = self.raw.readinto(b)
-        self.count += n or 0
+        n = self.raw.readinto(b) or 0
+        self.count += n
+        if self.on_disk:
+            BYTES_READ[0] += n
         return n
 
     def close(self) -> None:
@@ -116,7 +123,7 @@ def open_input(path: Path) -> OpenedInput:
     fh = open(path, "rb")
     head = fh.read(4)
     fh.seek(0)
-    raw = CountingReader(fh)
+    raw = CountingReader(fh, on_disk=True)
     comp = compression_of(head)
     if comp == "bz2":
         inner: IO[bytes] = bz2.BZ2File(raw)
