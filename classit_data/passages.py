@@ -22,6 +22,7 @@ by the number of batches in flight.
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import math
 import multiprocessing
@@ -701,15 +702,16 @@ def _progress_bar():
 def _run_batches(batches: Iterator[list[Article]], config: PassageConfig, params_path: str | None,
                  n_workers: int) -> Iterator[tuple[list[dict], Counter, list[dict]]]:
     """Results of ``process_batch`` in input order, from a worker pool with a bounded number in flight."""
-    if n_workers == 1:
-        for batch in batches:
+    head = list(itertools.islice(batches, 2))
+    if n_workers == 1 or len(head) < 2:  # one batch in all: starting workers would cost more than it saves
+        for batch in itertools.chain(head, batches):
             yield process_batch(batch, config, params_path)
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     with ctx.Pool(n_workers, initializer=_init_worker, initargs=(config, params_path)) as pool:
         in_flight: deque = deque()
-        for batch in batches:
+        for batch in itertools.chain(head, batches):
             in_flight.append(pool.apply_async(_worker_batch, (batch,)))
             while len(in_flight) > 2 * n_workers + 1:
                 yield in_flight.popleft().get()

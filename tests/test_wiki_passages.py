@@ -226,13 +226,31 @@ def test_every_format_yields_passages(tmp_path):
         assert summary["pages_read"] == summary["articles_kept"] + sum(summary["skipped_by_reason"].values())
 
 
-def test_workers_give_the_same_output_as_one_process(tmp_path):
-    _, one = _run(tmp_path, [WIKI / "hard_cases.xml", ROOT / "samples" / "simplewiki_sample.xml.bz2"],
-                  name="one.parquet", workers=1)
-    summary, two = _run(tmp_path, [WIKI / "hard_cases.xml", ROOT / "samples" / "simplewiki_sample.xml.bz2"],
-                        name="two.parquet", workers=2)
+@pytest.fixture
+def big_dump(tmp_path) -> Path:
+    """The bundled sample six times over, with distinct page ids: several batches of 64 articles."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "samples"))
+    from make_wiki_sample import read_pages
+
+    from classit_data.sources.wiki_dump import write_export_xml
+
+    pages = read_pages(ROOT / "samples" / "simplewiki_sample.pages.txt")
+    dump = tmp_path / "big.xml"
+    with dump.open("w", encoding="utf-8") as fh:
+        write_export_xml(({**p, "id": p["id"] + 1000 * k} for k in range(6) for p in pages), fh)
+    return dump
+
+
+def test_workers_give_the_same_output_as_one_process(tmp_path, big_dump):
+    """Several batches go through the worker pool and come back in input order."""
+    dump = big_dump
+    _, one = _run(tmp_path, [WIKI / "hard_cases.xml", dump], name="one.parquet", workers=1)
+    summary, two = _run(tmp_path, [WIKI / "hard_cases.xml", dump], name="two.parquet", workers=2)
+    assert summary["articles_read"] == 5 + 6 * 27
     assert summary["config"]["workers"] == 2
-    assert one.equals(two)
+    assert one.height > 300 and one.equals(two)
 
 
 def test_limit_and_word_bounds(tmp_path):
@@ -246,11 +264,13 @@ def test_limit_and_word_bounds(tmp_path):
         prepare_wiki(WIKI / "hard_cases.xml", tmp_path / "x.csv", progress=False)
 
 
-def test_failed_run_keeps_the_earlier_output_and_leaves_no_temporary_file(tmp_path):
-    out = tmp_path / "p.parquet"
+def test_failed_run_keeps_the_earlier_output_and_leaves_no_temporary_file(tmp_path, big_dump):
+    out_dir = tmp_path / "out"
+    out = out_dir / "p.parquet"
     prepare_wiki(WIKI / "hard_cases.xml", out, progress=False, workers=1)
     before = out.read_bytes()
+    # the error comes after several batches were handed to the worker pool
     with pytest.raises(InputError, match="mismatched tag"):
-        prepare_wiki([WIKI / "hard_cases.xml", WIKI / "malformed.xml"], out, progress=False, workers=2)
+        prepare_wiki([big_dump, WIKI / "malformed.xml"], out, progress=False, workers=2)
     assert out.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.parquet"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["p.parquet"]

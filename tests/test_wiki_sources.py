@@ -231,6 +231,8 @@ def test_damaged_bz2(tmp_path):
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary content"),
     (b"A:\tHello there.\nB:\tHi, how are you?\nA:\tFine.\n", "conversation file"),
     (b"565:10:April\n565:12:Art\n", "multistream index"),
+    (b"A|Okay, uh, tell me about it.|b\nB|Well, I think so.|sv\n", "conversation file"),
+    (b"This paragraph is long and ends with a period, like a cut text would.\n", "no article title"),
     (b'{"name": "x"}\n', "without 'title' and 'text'"),
     (b'{"title": "x", "text": \n', "not JSON"),
     (b"<html><body>hello</body></html>\n", "neither a MediaWiki"),

@@ -195,7 +195,7 @@ def detect_format(path: str | Path) -> str:
         raise InputError("this is a multistream index, not the dump; pass the "
                          "...-multistream.xml.bz2 file instead", path, 1)
     lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
-    speaker = sum(1 for ln in lines if re.match(r"^[A-Z]{1,2}:\t", ln))
+    speaker = sum(1 for ln in lines if re.match(r"^[A-Z]{1,2}(?::\t|\|[^|]*\|)", ln))
     if lines and speaker > len(lines) / 2:
         raise InputError("looks like a conversation file (Switchboard), not Simple Wikipedia", path, 1)
     if stripped.startswith("<"):

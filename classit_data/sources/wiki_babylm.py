@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from classit_data.errors import InputError
 from classit_data.sources.wiki import PLAIN, Article, iter_text_lines, plain_skip_reason, title_id
 
 #: ``= = = Title = = =``: the article header of the 2024/2025 release (other depths are section headings)
@@ -49,7 +50,13 @@ def read_babylm_wiki(path: str | Path) -> Iterator[Article]:
     head = list(itertools.islice(lines, _SNIFF_LINES))
     headed = any((h := _header(text)) and h[0] == _ARTICLE_DEPTH for _, text in head)
     stream = itertools.chain(head, lines)
-    yield from (_read_headed(stream) if headed else _read_bare(stream))
+    titled = 0
+    for article in _read_headed(stream) if headed else _read_bare(stream):
+        titled += bool(article.title)
+        yield article
+    if not titled:
+        raise InputError("no article title found: not a BabyLM simple_wiki file (use --format to choose "
+                         "another reader)", path, 1)
 
 
 def _read_headed(stream) -> Iterator[Article]:
