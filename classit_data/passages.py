@@ -105,6 +105,8 @@ _PLAIN_HEADING = re.compile(r"^\s*(=+(?: ?=)*)\s*(.+?)\s*(=+(?: ?=)*)\s*$")
 _BULLET = re.compile(r"^\s*(?:[*#•·\-–—]|\d+[.)])\s+")
 _TABLE_LINE = re.compile(r"^\s*(?:\{\||\|\}|\|-|\||!)")
 _TERMINAL = re.compile(r"[.!?][\"'’”)\]]*$")
+#: what is left of markup the parser could not close (a broken page): such a sentence is not prose
+_RESIDUE = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|\||</?[a-zA-Z][^>]*>|https?://")
 
 
 @dataclass(frozen=True)
@@ -415,14 +417,15 @@ def pack_sentences(sentences: Sequence[str], max_words: int, min_words: int, cou
     """Consecutive sentences -> passages of at most ``max_words`` and at least ``min_words`` words.
 
     A run of sentences is cut into ``ceil(words / max_words)`` pieces of near-equal length (rather than
-    greedily, which leaves a short tail). A sentence longer than ``max_words`` ends the run and is left out.
+    greedily, which leaves a short tail). A sentence longer than ``max_words``, or holding what is left of
+    markup the parser could not close (``{{``, ``[[``, ``|``, tags, URLs), ends the run and is left out.
     """
     passages: list[str] = []
     run: list[tuple[str, int]] = []
     for s in sentences:
         n = len(s.split())
-        if n > max_words:
-            counts["long_sentences_dropped"] += 1
+        if n > max_words or _RESIDUE.search(s):
+            counts["long_sentences_dropped" if n > max_words else "markup_sentences_dropped"] += 1
             passages.extend(_pack_run(run, max_words, min_words, counts))
             run = []
         else:
@@ -678,7 +681,7 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
         "passages": counts["passages"],
         "words": counts["words"],
         "dropped": {k: counts[k] for k in ("list_words_dropped", "fragment_words_dropped",
-                                           "boilerplate_sections_dropped", "long_sentences_dropped",
+                                           "boilerplate_sections_dropped", "long_sentences_dropped", "markup_sentences_dropped",
                                            "short_text_dropped", "duplicate_passages_dropped")},
         "config": asdict(config) | {"workers": n_workers, "limit_articles": limit_articles,
                                     "punkt_params": str(punkt_params or PUNKT_PARAMS.name)},

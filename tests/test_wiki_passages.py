@@ -165,6 +165,20 @@ def test_overlong_sentence_is_counted_and_splits_the_run():
     assert counts["long_sentences_dropped"] == 1
 
 
+def test_sentences_with_markup_residue_are_left_out():
+    """An unclosed template or link is plain text to the parser; its sentence must not reach a passage."""
+    body = "Owls are birds that hunt at night and sleep in the day. They have big eyes and soft feathers. "
+    text = body + "{{Infobox owl RESIDUEWORD. The tail is [[broken RESIDUEWORD link. " + body.upper()
+    counts = Counter()
+    config = PassageConfig(min_words=10, min_article_words=20)
+    rows = process_batch([Article("7", "Owl", text, WIKITEXT)], config, None)[0]
+    assert [r["text"] for r in rows] == [body.strip(), body.upper().strip()]
+    clean = clean_wikitext(text)
+    sentences = [x for _, ps in clean.sections for p in ps for x in split_sentences(p)]
+    pack_sentences(sentences, 160, 20, counts)
+    assert counts["markup_sentences_dropped"] >= 1
+
+
 def test_a_wikitext_failure_is_counted_and_named():
     good = Article("1", "Good", "Owls are birds. " * 30, WIKITEXT)
     broken = Article("2", "Broken", None, WIKITEXT)  # not text at all: the cleaner raises
