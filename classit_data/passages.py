@@ -386,6 +386,11 @@ def clean_plain(text: str) -> CleanArticle:
     by prose. Bulleted lines and other short lines without a sentence end are list items.
     """
     lines = [ln.strip() for ln in text.split("\n")]
+    next_line = [""] * len(lines)  # the next non-empty line after each line
+    following = ""
+    for i in range(len(lines) - 1, -1, -1):
+        next_line[i] = following
+        following = lines[i] or following
     acc = _Sections()
     for i, line in enumerate(lines):
         if not line:
@@ -402,8 +407,7 @@ def clean_plain(text: str) -> CleanArticle:
             acc.para.append(line)
             acc.end_paragraph()  # plain exports put one paragraph on a line
             continue
-        nxt = next((ln for ln in lines[i + 1:] if ln), "")
-        if len(line.split()) <= 10 and _is_prose_line(nxt):
+        if len(line.split()) <= 10 and _is_prose_line(next_line[i]):
             acc.heading(line.rstrip(":."))
         else:
             acc.list_line(line)

@@ -288,3 +288,23 @@ def test_failed_run_keeps_the_earlier_output_and_leaves_no_temporary_file(tmp_pa
         prepare_wiki([big_dump, WIKI / "malformed.xml"], out, progress=False, workers=2)
     assert out.read_bytes() == before
     assert sorted(p.name for p in out_dir.iterdir()) == ["p.parquet"]
+
+
+_PIECES = [
+    "Owls are birds that hunt at night. ", "They have very big eyes and soft wings. ", "\n", "\n\n",
+    "{{Infobox|a=", "{{cite web|title=", "}}", "[[File:A.jpg|thumb|cap [[x]]", "[[", "]]", "[[link|text]] ",
+    "<ref>", "</ref>", "<ref name=a/>", "{|", "|}", "|-", "| cell ", "== Head ==", "* item ", "'''", "''",
+    "<!--", "-->", "&nbsp;", "[http://e.org label] ", "<gallery>", "</gallery>", "<div>", "</div>", "__TOC__",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=80))
+def test_any_mix_of_markup_gives_clean_passages_or_none(pieces):
+    text = "".join(pieces)
+    rows, counts, failures = process_batch([Article("9", "Mix", text, WIKITEXT)],
+                                           PassageConfig(min_words=5, min_article_words=5))
+    assert not failures
+    for row in rows:
+        assert not re.search(r"\{\{|\}\}|\[\[|\]\]|\||<|>|''|&nbsp;|__TOC__", row["text"]), row["text"]
+        assert 5 <= row["n_words"] <= 160
