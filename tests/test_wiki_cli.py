@@ -76,3 +76,16 @@ def test_bad_inputs_get_one_line_with_file_and_position(cli, tmp_path):
     png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64))
     assert "binary content" in _one_error_line(cli("prepare-wiki", png, "--out", out))
     assert not out.exists()
+
+
+def test_cli_defaults_match_the_python_api():
+    """The command repeats the defaults (importing the module would slow every CLI start): keep them equal."""
+    import inspect
+
+    from classit_data import passages
+    from classit_data.cli import prepare_wiki_cmd
+
+    params = inspect.signature(prepare_wiki_cmd).parameters
+    assert params["max_words"].default.default == passages.DEFAULT_MAX_WORDS
+    assert params["min_words"].default.default == passages.DEFAULT_MIN_WORDS
+    assert params["min_article_words"].default.default == passages.DEFAULT_MIN_ARTICLE_WORDS
