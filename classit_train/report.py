@@ -1,0 +1,334 @@
+"""Compare models across tasks the way CLASS-IT does: z-scores per task, medians and IQRs per model.
+
+Inputs (files, or folders searched recursively), several models and tasks at once:
+
+- our ``results.json`` (``classit-train eval``): every task in it, its ``score`` (accuracy in percent, or
+  100 x Spearman's rho for WUG);
+- the official BabyLM 2025 pipeline's fine-tuning output ``results/<model>/<revision>/finetune/<task>/results.txt``
+  (lines ``accuracy: 0.71``, ``f1: ...``, ``mcc: ...``; fractions): its ``accuracy`` x 100 by default;
+- the official pipeline's zero-shot report
+  ``results/<model>/<revision>/zero_shot/<backend>/<task>/<data>/best_temperature_report.txt``
+  (``### AVERAGE ACCURACY`` or ``### AVERAGE SPEARMAN'S RHO`` then the number).
+
+A model's name comes from ``model_name`` in results.json, or from ``<model>`` (plus ``@<revision>`` when not
+``main``) in the official layout; ``NAME=PATH`` sets it by hand (so one model's zero-shot results.json and
+its official fine-tuning folder land in one row).
+
+For every task, each model's score becomes ``z = (score - mean) / sd`` over the models that have that task
+(population sd; a task every model scores equally gets z = 0, a task only one model has is left out of the
+z-scores). The box plots show, per model, the distribution of its z-scores over the tasks of a group: the box
+is the IQR, the line the median, whiskers reach 1.5 IQR and the dots beyond are outliers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from classit_data.errors import InputError
+from classit_data.io import atomic_path, atomic_write_text
+
+#: (Super)GLUE tasks of the BabyLM 2025 fine-tuning track
+FINETUNE_TASKS = ("boolq", "mnli", "mrpc", "multirc", "qqp", "rte", "wsc")
+#: zero-shot tasks (ours, and the official pipeline's other ones when they come from its reports)
+ZERO_SHOT_TASKS = ("blimp", "blimp_supplement", "ewok", "entity_tracking", "wug_adj", "wug_past", "wug",
+                   "comps", "reading")
+GROUPS = {"finetuning": "Fine-tuning tasks", "zeroshot": "Zero-shot tasks", "all": "All tasks"}
+#: the official zero-shot data folder names and the task each one is
+_OFFICIAL_DATA = {
+    "blimp_filtered": "blimp", "blimp_fast": "blimp", "supplement_filtered": "blimp_supplement",
+    "supplement_fast": "blimp_supplement", "ewok_filtered": "ewok", "ewok_fast": "ewok",
+    "entity_tracking": "entity_tracking", "entity_tracking_fast": "entity_tracking",
+    "wug_adj_nominalization": "wug_adj", "wug_past_tense": "wug_past", "comps": "comps",
+}
+
+
+@dataclass
+class Score:
+    model: str
+    task: str
+    kind: str  # "finetuning" | "zeroshot"
+    value: float
+    source: str
+
+
+def task_kind(task: str) -> str:
+    return "finetuning" if task in FINETUNE_TASKS else "zeroshot"
+
+
+# -- readers ------------------------------------------------------------------------------------------------
+def _read_ours(path: Path, name: str | None) -> list[Score]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not JSON: {exc}", path) from None
+    if not isinstance(data, dict) or not isinstance(data.get("tasks"), dict):
+        raise InputError("not a results file: expected a JSON object with a 'tasks' mapping "
+                         "(from classit-train eval)", path)
+    model = name or data.get("model_name") or Path(str(data.get("model", path.parent))).name
+    out = []
+    for task, entry in data["tasks"].items():
+        value = entry.get("score") if isinstance(entry, dict) else entry
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise InputError(f"task {task!r} has no numeric score", path)
+        kind = entry.get("kind", task_kind(task)) if isinstance(entry, dict) else task_kind(task)
+        out.append(Score(model, task, kind, float(value), str(path)))
+    if not out:
+        raise InputError("results file holds no tasks", path)
+    return out
+
+
+def _official_model(path: Path, anchor: str) -> tuple[str, int]:
+    """Model name from ``.../<model>/<revision>/<anchor>/...`` and the index of the anchor part."""
+    parts = path.parts
+    if anchor not in parts:
+        return path.parent.name, -1
+    i = len(parts) - 1 - parts[::-1].index(anchor)
+    if i < 2:
+        return path.parent.name, i
+    model, revision = parts[i - 2], parts[i - 1]
+    return (model if revision == "main" else f"{model}@{revision}"), i
+
+
+def _read_finetune_txt(path: Path, name: str | None, metric: str) -> list[Score]:
+    metrics = {}
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        key, sep, value = line.partition(":")
+        try:
+            metrics[key.strip()] = float(value)
+        except ValueError:
+            raise InputError("expected 'metric: number' lines", path, line_no) from None
+        if not sep:
+            raise InputError("expected 'metric: number' lines", path, line_no)
+    if metric not in metrics:
+        raise InputError(f"no {metric!r} in fine-tuning results (has {', '.join(metrics) or 'nothing'})", path)
+    model, _ = _official_model(path, "finetune")
+    task = path.parent.name.lower()
+    return [Score(name or model, task, "finetuning", 100.0 * metrics[metric], str(path))]
+
+
+def _read_zero_shot_report(path: Path, name: str | None) -> list[Score]:
+    text = path.read_text(encoding="utf-8")
+    m = re.search(r"### AVERAGE (ACCURACY|SPEARMAN'S RHO)\s*\n\s*(-?[0-9.]+|nan)", text)
+    if not m:
+        raise InputError("no '### AVERAGE ...' line with a number in the zero-shot report", path)
+    value = float(m.group(2))
+    data = path.parent.name
+    task = _OFFICIAL_DATA.get(data, path.parent.parent.name)
+    if m.group(1) != "ACCURACY":
+        value *= 100.0  # the report prints rho itself; the leaderboard and our results use 100 x rho
+    model, _ = _official_model(path, "zero_shot")
+    return [Score(name or model, task, task_kind(task), value, str(path))]
+
+
+_KNOWN_FILES = ("results.txt", "best_temperature_report.txt")
+
+
+def read_results(spec: str | Path, *, finetune_metric: str = "accuracy") -> list[Score]:
+    """Scores from one input: a file or a folder (searched for results JSON and official output files);
+    ``NAME=PATH`` names the model."""
+    name = None
+    spec = str(spec)
+    if "=" in spec and not Path(spec).exists():
+        name, spec = spec.split("=", 1)
+        name = name.strip() or None
+    path = Path(spec)
+    if not path.exists():
+        raise InputError("no such file or folder", path)
+    if path.is_dir():
+        found = sorted(p for p in path.rglob("*") if p.is_file() and (
+            p.name in _KNOWN_FILES or (p.suffix == ".json" and _looks_like_ours(p))))
+        if not found:
+            raise InputError("folder holds no results (results.json from classit-train eval, or the official "
+                             "pipeline's finetune/*/results.txt or best_temperature_report.txt)", path)
+        return [s for p in found for s in _read_file(p, name, finetune_metric)]
+    return _read_file(path, name, finetune_metric)
+
+
+def _looks_like_ours(path: Path) -> bool:
+    if path.name.endswith(".predictions.jsonl"):
+        return False
+    try:
+        head = path.open(encoding="utf-8").read(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return '"classit-eval/' in head
+
+
+def _read_file(path: Path, name: str | None, finetune_metric: str) -> list[Score]:
+    if path.stat().st_size == 0:
+        raise InputError("empty file", path)
+    if path.name == "best_temperature_report.txt":
+        return _read_zero_shot_report(path, name)
+    if path.suffix == ".txt":
+        return _read_finetune_txt(path, name, finetune_metric)
+    if path.suffix == ".json":
+        return _read_ours(path, name)
+    raise InputError("unknown results format (expected results.json, finetune results.txt or "
+                     "best_temperature_report.txt)", path)
+
+
+# -- statistics ---------------------------------------------------------------------------------------------
+def score_table(scores: Sequence[Score]) -> tuple[list[str], list[str], dict[tuple[str, str], float]]:
+    """Models (in first-seen order), tasks (fine-tuning first, then zero-shot) and the score of each pair;
+    a model given the same task twice is an error (which one would count?)."""
+    table: dict[tuple[str, str], float] = {}
+    sources: dict[tuple[str, str], str] = {}
+    models: list[str] = []
+    kinds: dict[str, str] = {}
+    for s in scores:
+        key = (s.model, s.task)
+        if key in table:
+            raise InputError(f"model {s.model!r} has task {s.task!r} twice (also in {sources[key]}); "
+                             "name them apart with NAME=PATH", s.source)
+        table[key], sources[key] = s.value, s.source
+        kinds.setdefault(s.task, s.kind)
+        if s.model not in models:
+            models.append(s.model)
+    order = {t: i for i, t in enumerate(FINETUNE_TASKS + ZERO_SHOT_TASKS)}
+    tasks = sorted(kinds, key=lambda t: (kinds[t] != "finetuning", order.get(t, len(order)), t))
+    return models, tasks, table
+
+
+def zscores(models: Sequence[str], tasks: Sequence[str], table: dict[tuple[str, str], float]
+            ) -> dict[tuple[str, str], float]:
+    """Per task, across the models that have it (finite scores only)."""
+    z: dict[tuple[str, str], float] = {}
+    for task in tasks:
+        vals = {m: table[(m, task)] for m in models if (m, task) in table and math.isfinite(table[(m, task)])}
+        if len(vals) < 2:
+            continue
+        mean = statistics.fmean(vals.values())
+        sd = statistics.pstdev(vals.values())
+        for m, v in vals.items():
+            z[(m, task)] = 0.0 if sd == 0 else (v - mean) / sd
+    return z
+
+
+def _quartiles(values: Sequence[float]) -> tuple[float, float, float]:
+    """Median and IQR ends with linear interpolation (numpy's default, what matplotlib's boxes use)."""
+    import numpy as np
+
+    q1, med, q3 = np.percentile(values, [25, 50, 75])
+    return float(med), float(q1), float(q3)
+
+
+def group_tasks(tasks: Sequence[str], kinds: dict[str, str], group: str) -> list[str]:
+    if group == "all":
+        return list(tasks)
+    return [t for t in tasks if kinds[t] == group]
+
+
+# -- outputs ------------------------------------------------------------------------------------------------
+def _fmt(v: float | None, digits: int = 2) -> str:
+    return "–" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _box_figure(models, data_per_model, title, path_base: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [(m, d) for m, d in zip(models, data_per_model) if d]
+    height = 1.2 + 0.55 * max(len(shown), 1)
+    fig, ax = plt.subplots(figsize=(8.5, height), dpi=150)
+    ax.boxplot([d for _, d in shown], vert=False, widths=0.55, patch_artist=True,
+               boxprops={"facecolor": "#cfe0f3", "edgecolor": "#2b5d8a"},
+               medianprops={"color": "#c0392b", "linewidth": 2},
+               whiskerprops={"color": "#2b5d8a"}, capprops={"color": "#2b5d8a"},
+               flierprops={"marker": "o", "markerfacecolor": "#555555", "markeredgecolor": "none",
+                           "markersize": 5})
+    ax.set_yticks(range(1, len(shown) + 1), [f"{m}  (n={len(d)})" for m, d in shown])
+    ax.invert_yaxis()  # first model on top, as listed in the table
+    ax.axvline(0, color="#888888", linestyle="--", linewidth=1)
+    ax.set_xlabel("z-score per task across models (0 = the models' mean)")
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.grid(axis="x", color="#e5e5e5")
+    ax.set_axisbelow(True)
+    fig.tight_layout()
+    written = []
+    for ext in ("png", "svg"):
+        target = path_base.with_suffix(f".{ext}")
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=ext)
+        written.append(target.name)
+    plt.close(fig)
+    return written
+
+
+def make_report(inputs: Sequence[str | Path], out_dir: str | Path, *, finetune_metric: str = "accuracy") -> dict:
+    """Read every input, z-score per task, write ``report.md``, ``report.json`` and three box-plot figures
+    (PNG and SVG): fine-tuning tasks, zero-shot tasks, all tasks. Returns the summary written to report.json."""
+    if not inputs:
+        raise InputError("no results given")
+    scores = [s for spec in inputs for s in read_results(spec, finetune_metric=finetune_metric)]
+    models, tasks, table = score_table(scores)
+    kinds = {s.task: s.kind for s in scores}
+    z = zscores(models, tasks, table)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    summary: dict = {"models": models, "tasks": {t: kinds[t] for t in tasks},
+                     "scores": {m: {t: table[(m, t)] for t in tasks if (m, t) in table} for m in models},
+                     "zscores": {m: {t: z[(m, t)] for t in tasks if (m, t) in z} for m in models},
+                     "groups": {}, "figures": [], "inputs": sorted({s.source for s in scores})}
+    figure_no = {"finetuning": 4, "zeroshot": 5, "all": 6}
+    for group, label in GROUPS.items():
+        gtasks = [t for t in group_tasks(tasks, kinds, group) if any((m, t) in z for m in models)]
+        per_model = [[z[(m, t)] for t in gtasks if (m, t) in z] for m in models]
+        stats = {}
+        for m, vals in zip(models, per_model):
+            if vals:
+                med, q1, q3 = _quartiles(vals)
+                stats[m] = {"median": med, "q1": q1, "q3": q3, "iqr": q3 - q1, "n_tasks": len(vals)}
+        summary["groups"][group] = {"tasks": gtasks, "per_model": stats}
+        if any(per_model):
+            title = f"Figure {figure_no[group]}: {label} ({len(gtasks)}), z-scores per model"
+            summary["figures"] += _box_figure(models, per_model, title, out_dir / f"zscores_{group}")
+
+    atomic_write_text(out_dir / "report.md", _markdown(summary, models, tasks, kinds, table, z))
+    atomic_write_text(out_dir / "report.json", json.dumps(summary, indent=2, allow_nan=True) + "\n")
+    return summary
+
+
+def _markdown(summary, models, tasks, kinds, table, z) -> str:
+    lines = ["# Model comparison", "",
+             f"{len(models)} models, {len(tasks)} tasks. Scores are accuracies in percent "
+             "(WUG: 100 x Spearman's rho). z-scores are per task across the models that have it "
+             "(population sd).", ""]
+
+    def table_md(title, cell):
+        head = ["model"] + [f"{t} ({'FT' if kinds[t] == 'finetuning' else 'ZS'})" for t in tasks]
+        rows = [f"## {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for m in models:
+            rows.append("| " + " | ".join([m] + [cell(m, t) for t in tasks]) + " |")
+        return rows + [""]
+
+    lines += table_md("Scores", lambda m, t: _fmt(table.get((m, t))))
+    lines += table_md("z-scores", lambda m, t: _fmt(z.get((m, t))))
+    lines += ["## Median z-score and IQR per model", "",
+              "| model | " + " | ".join(f"{GROUPS[g]} median [Q1, Q3] (n)" for g in GROUPS) + " |",
+              "|---|" + "---|" * len(GROUPS)]
+    for m in models:
+        cells = []
+        for g in GROUPS:
+            s = summary["groups"][g]["per_model"].get(m)
+            cells.append("–" if s is None else
+                         f"{s['median']:.2f} [{s['q1']:.2f}, {s['q3']:.2f}] ({s['n_tasks']})")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    lines.append("")
+    if summary["figures"]:
+        lines += ["## Figures", ""]
+        for g in GROUPS:
+            png = f"zscores_{g}.png"
+            if png in summary["figures"]:
+                lines += [f"![{GROUPS[g]}]({png})", ""]
+    return "\n".join(lines)
