@@ -58,10 +58,10 @@ def parse_size(size: int | str) -> int:
     try:
         value = convert_file_size_to_int(size.strip() if isinstance(size, str) else size)
     except (ValueError, TypeError) as exc:
-        raise InputError(f"cannot read the size {size!r}: use e.g. 500MB, 1GB, 200MiB or a number of bytes",
-                         where="--max-shard-size") from exc
+        raise InputError(f"--max-shard-size: cannot read {size!r}; use e.g. 500MB, 1GB, 200MiB or a number "
+                         "of bytes") from exc
     if value <= 0:
-        raise InputError(f"the shard size must be positive, got {size!r}", where="--max-shard-size")
+        raise InputError(f"--max-shard-size must be positive, got {size!r}")
     return value
 
 
@@ -330,7 +330,7 @@ def build_dataset(
     if not sw_paths and not wiki_paths:
         raise InputError("nothing to build: give --switchboard and/or --wiki row files")
     if val_fraction is not None and not 0 <= val_fraction < 1:
-        raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}", where="--val-fraction")
+        raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
     max_shard_bytes = parse_size(max_shard_size)
     _check_out(out, [*sw_paths, *wiki_paths])
 

@@ -197,7 +197,7 @@ def push_dataset(
 
     started = time.perf_counter()
     if not _REPO_ID.match(repo_id or ""):
-        raise InputError(f"--repo-id must look like ORG/NAME, got {repo_id!r}", where="--repo-id")
+        raise InputError(f"--repo-id must look like ORG/NAME, got {repo_id!r}")
     info, files = local_files(dataset_dir)
     token = _token(token)
     endpoint = constants.ENDPOINT

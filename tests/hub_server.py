@@ -191,6 +191,12 @@ class HubHandler(BaseHTTPRequestHandler):
         return self.server.state
 
     def _body(self) -> bytes:
+        """The request body, read once (a second call returns the same bytes)."""
+        if getattr(self, "_cached_body", None) is None:
+            self._cached_body = self._read_body()
+        return self._cached_body
+
+    def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks = []
             while True:
@@ -276,6 +282,7 @@ class HubHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
+        self._cached_body = None  # one handler serves every request of a keep-alive connection
         self.query = parse_qs(url.query)
         path = url.path
         self._route = "other"
