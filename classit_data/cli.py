@@ -71,6 +71,66 @@ def prepare_wiki_cmd(
 
 # --- generate-wiki (issue 4) -----------------------------------------------------------------------
 
+
+@app.command("generate-wiki")
+def generate_wiki_cmd(
+    passages: str = typer.Option(..., "--passages", help="Passage file from `prepare-wiki` (.parquet/.jsonl)."),
+    out: str = typer.Option(..., "--out", "-o", help="Output folder; rerunning the same command resumes it."),
+    model: str | None = typer.Option(None, "--model", help="Hub id, local folder, or `smollm2` (default: the "
+                                     "embedded SmolLM2-135M-Instruct); with --backend openai the served name."),
+    backend: str = typer.Option("auto", "--backend", help="auto | vllm | transformers | openai (auto: openai "
+                                "with --base-url, else vllm when importable, else transformers)."),
+    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. "
+                                        "http://host:8000/v1."),
+    num_pairs: int | None = typer.Option(None, "--num-pairs", help="Pairs per passage (default: prompts/qa.yaml)."),
+    chunk_size: int | None = typer.Option(None, "--chunk-size", help="Passages per engine call and per chunk "
+                                          "file (default 256)."),
+    num_shards: int | None = typer.Option(None, "--num-shards", help="Split the passages into N shards (job "
+                                          "arrays)."),
+    shard_index: int | None = typer.Option(None, "--shard-index", help="Which shard this run does (0-based)."),
+    seed: int | None = typer.Option(None, "--seed", help="Global seed; each passage's seed derives from it "
+                                    "(default 0)."),
+    temperature: float | None = typer.Option(None, "--temperature", help="Default 0.7 (0 = greedy)."),
+    top_p: float | None = typer.Option(None, "--top-p", help="Default 0.9."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Most generated tokens per passage "
+                                          "(default 384); longer outputs are rejected as truncated."),
+    repetition_penalty: float | None = typer.Option(None, "--repetition-penalty", help="Default 1.1."),
+    config: str | None = typer.Option(None, "--config", help="YAML file with any of these settings (and "
+                                      "engine, batch_size, concurrency, ...); options given here win."),
+    tensor_parallel_size: int | None = typer.Option(None, "--tensor-parallel-size", help="GPUs per vLLM engine."),
+    data_parallel_size: int | None = typer.Option(None, "--data-parallel-size", help="Engine replicas, one "
+                                                  "process each on its own GPUs."),
+    max_passages: int | None = typer.Option(None, "--max-passages", help="Only the first N passages of the "
+                                            "shard."),
+    prompts: str | None = typer.Option(None, "--prompts", help="Prompt config (default prompts/qa.yaml)."),
+    json_summary: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+) -> None:
+    """Generate question/answer pairs from Wikipedia passages with vLLM, transformers or a server."""
+    import json
+
+    from classit_data.console import summary_table
+    from classit_data.generate import generate_wiki
+
+    summary = generate_wiki(passages, out, model=model, backend=backend, base_url=base_url, num_pairs=num_pairs,
+                            chunk_size=chunk_size, num_shards=num_shards, shard_index=shard_index, seed=seed,
+                            max_passages=max_passages, progress=True, config=config, temperature=temperature,
+                            top_p=top_p, max_tokens=max_tokens, repetition_penalty=repetition_penalty,
+                            tensor_parallel_size=tensor_parallel_size, data_parallel_size=data_parallel_size,
+                            prompts=prompts)
+    if json_summary:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    run = summary["this_run"]
+    rows = {"model": f"{summary['model']} ({summary['backend']})", "passages": summary["passages_selected"],
+            "generated now": summary["passages_generated"], "resumed": summary["passages_resumed"],
+            "pairs": summary["pairs"], "passages with pairs": summary["passages_with_pairs"]}
+    rows.update({f"rejected: {k}": v for k, v in summary["rejected_outputs_by_reason"].items()})
+    rows.update({f"pairs dropped: {k}": v for k, v in summary["dropped_pairs_by_reason"].items()})
+    rows.update({"prompt tokens": summary["prompt_tokens"], "output tokens": summary["output_tokens"],
+                 "passages/s": run["passages_per_s"], "output tokens/s": run["output_tokens_per_s"],
+                 "seconds": summary["seconds"]})
+    console.print(summary_table(f"generate-wiki -> {summary['qa']}", rows))
+
 # --- validate, stats (issue 5) ---------------------------------------------------------------------
 
 # --- build, push (issue 6) -------------------------------------------------------------------------

