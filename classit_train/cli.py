@@ -25,6 +25,83 @@ def _root() -> None:
 
 # --- tokenizer, pretrain, run (issue 7) ------------------------------------------------------------
 
+
+def _print_run_summary(title: str, summary: dict) -> None:
+    from classit_data.console import summary_table
+
+    rows = {"steps": summary["steps"], "tokens seen": summary["tokens_seen"], "words seen": summary["words_seen"],
+            "train loss": f"{summary['train_loss']:.4f}" if summary.get("train_loss") is not None else "n/a"}
+    rows.update({f"held-out loss, {k}": f"{v:.4f}" for k, v in summary["eval_loss"].items()})
+    rows.update({f"BabyLM words, {k}": v for k, v in summary["babylm_words"].items()})
+    rows["tokens/s"] = summary["tokens_per_second"]
+    console.print(summary_table(title, rows))
+
+
+@app.command("tokenizer")
+def tokenizer_cmd(
+    corpus: list[str] = typer.Option(..., "--corpus", help="Text files (or Parquet/JSON-lines rows with `text`); "
+                                     "repeat the option for several."),
+    vocab_size: int = typer.Option(..., "--vocab-size", help="Vocabulary size, special tokens included "
+                                   "(16384 for llama100M, 32000 for llama140M)."),
+    out: str = typer.Option(..., "--out", help="Folder to save the tokenizer to (AutoTokenizer loads it)."),
+) -> None:
+    """Train a byte-level BPE tokenizer with <s>, </s> and <pad>."""
+    from classit_train.tokenizer import train_tokenizer
+
+    tok = train_tokenizer(corpus, vocab_size, out)
+    console.print(f"tokenizer with {len(tok):,} tokens -> {out}")
+
+
+@app.command("pretrain")
+def pretrain_cmd(
+    corpus: list[str] = typer.Option(None, "--corpus", help="Text files to pretrain on (repeatable)."),
+    model: str | None = typer.Option(None, "--model", help="Model preset: llama100M, llama140M, tiny, tiny-wide."),
+    out: str = typer.Option(..., "--out", help="Run folder: final model, checkpoints, configuration, card."),
+    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Tokenizer folder (default: train one of the "
+                                         "preset's vocabulary size on the corpus)."),
+    config: str | None = typer.Option(None, "--config", help="YAML file of TrainConfig keys (flags win)."),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after N optimizer steps."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Epochs (Table 2: 8)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the shuffles and the initialisation (0)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Rows per device and step (Table 2: 8)."),
+    max_length: int | None = typer.Option(None, "--max-length", help="Row length (default: the preset's)."),
+    packing: bool | None = typer.Option(None, "--packing/--no-packing", help="Pack documents into rows (default)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's last checkpoint."),
+) -> None:
+    """Pretrain a preset LLaMA from scratch on text files."""
+    from classit_train.train import pretrain
+
+    summary = pretrain(corpus or [], out, model=model, tokenizer=tokenizer, config=config, resume=resume,
+                       max_steps=max_steps, epochs=epochs, seed=seed, batch_size=batch_size,
+                       max_length=max_length, packing=packing)
+    _print_run_summary(f"pretrain {summary['model_preset']} -> {out}", summary)
+
+
+@app.command("run")
+def run_cmd(
+    dataset: str | None = typer.Option(None, "--dataset", help="Folder made by `classit-data build`, or a Hub id."),
+    base: str | None = typer.Option(None, "--base", help="Model folder to instruction-tune."),
+    curriculum: str | None = typer.Option(None, "--curriculum", help="merged | switch_wiki | wiki_switch."),
+    out: str = typer.Option(..., "--out", help="Run folder: final model, checkpoints, configuration, card."),
+    config: str | None = typer.Option(None, "--config", help="YAML file of TrainConfig keys (flags win)."),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after N optimizer steps."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Epochs per phase (Table 2: 10)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the shuffles (0)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Rows per device and step (Table 2: 8)."),
+    max_length: int | None = typer.Option(None, "--max-length", help="Row length (default: the model's maximum)."),
+    packing: bool | None = typer.Option(None, "--packing/--no-packing",
+                                        help="Pack examples into rows without cross-attention (default) or pad."),
+    cycles: int | None = typer.Option(None, "--cycles", help="Cosine-with-restarts cycles (default 1)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the run folder's last checkpoint."),
+) -> None:
+    """Instruction-tune a model on CLASS-IT with a curriculum (loss on replies only)."""
+    from classit_train.train import run
+
+    summary = run(dataset, base, out, curriculum=curriculum, config=config, resume=resume, max_steps=max_steps,
+                  epochs=epochs, seed=seed, batch_size=batch_size, max_length=max_length, packing=packing,
+                  num_cycles=cycles)
+    _print_run_summary(f"run ({summary['curriculum']}) -> {out}", summary)
+
 # --- eval, report (issue 8) ------------------------------------------------------------------------
 
 

@@ -1,0 +1,376 @@
+"""Pretraining and instruction tuning with the transformers Trainer.
+
+``pretrain(corpus, out, model=...)`` trains a preset LLaMA from scratch on text files;
+``run(dataset, base, out, curriculum=...)`` instruction-tunes a model folder on CLASS-IT. Both resolve a
+``TrainConfig`` (Table 2 preset <- YAML file <- arguments), build a plan (``classit_train.data``) and hand it to
+one ``Trainer`` walking it in order.
+
+The LR schedule: ONE schedule spans the whole plan, phases included. A sequential curriculum
+(``switch_wiki``, ``wiki_switch``) is warm-up, then a single linear / cosine(-with-restarts) decay across
+phase 1 and phase 2, exactly as ``merged`` is: the three curricula see the same examples, the same number of
+steps and the same learning rates step by step, and differ only in order. ``num_cycles`` > 1 restarts the
+cosine at evenly spaced steps (not at phase boundaries, which depend on the sources' sizes).
+
+Run folder (``out``): the final model and tokenizer (``AutoModelForCausalLM.from_pretrained(out)``),
+``run_config.yaml`` (the full resolved configuration, written before training), ``run_summary.json``
+(steps, losses, evaluation loss per source, tokens and words seen, phases), ``README.md`` (model card from
+``cards/model_card.md.jinja``) and ``checkpoints/`` (Trainer checkpoints, for ``--resume``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from classit_data.errors import InputError
+from classit_data.io import atomic_write_text
+from classit_train import data as D
+from classit_train.presets import llama_config, model_preset, training_preset
+
+CONFIG_FILE = "run_config.yaml"
+SUMMARY_FILE = "run_summary.json"
+CHECKPOINTS = "checkpoints"
+#: configuration keys that decide what is trained and in which order: a resumed run must keep them
+PLAN_KEYS = ("stage", "model", "base", "corpus", "dataset", "curriculum", "template", "epochs", "seed", "packing",
+             "max_length", "batch_size", "gradient_accumulation_steps", "eval_fraction")
+
+
+class TrainConfig(BaseModel):
+    """Everything a run depends on; saved in full as ``run_config.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: Literal["pretrain", "instruction"]
+    # what to train
+    model: str | None = Field(None, description="model preset (pretrain)")
+    tokenizer: str | None = Field(None, description="tokenizer or model folder (pretrain); trained when absent")
+    corpus: list[str] = Field(default_factory=list, description="pretraining text files")
+    base: str | None = Field(None, description="model folder to instruction-tune")
+    dataset: str | None = Field(None, description="built dataset folder or Hub id")
+    curriculum: Literal["merged", "switch_wiki", "wiki_switch"] = "merged"
+    template: str | None = Field(None, description="text template file; the dataset's by default")
+    # CLASS-IT Table 2 (presets/training.yaml)
+    learning_rate: float
+    batch_size: int = Field(ge=1)
+    epochs: int = Field(ge=1)
+    lr_scheduler: str
+    warmup_steps: int = Field(ge=0)
+    num_cycles: int | None = Field(None, ge=1, description="cosine_with_restarts cycles")
+    # the run
+    max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
+    seed: int = 0
+    packing: bool = True
+    max_length: int | None = Field(None, ge=8, description="row length; the model's maximum when absent")
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    eval_fraction: float = Field(0.02, ge=0, lt=1)
+    max_eval_examples: int | None = Field(1000, ge=1)
+    eval_steps: int | None = Field(None, ge=1, description="evaluate every N steps (always at the end)")
+    save_steps: int = Field(500, ge=1)
+    save_total_limit: int | None = 2
+    logging_steps: int = Field(50, ge=1)
+    attn_implementation: str = "sdpa"
+    bf16: bool = False
+    dataloader_num_workers: int = 0
+
+
+def resolve_config(stage: str, config_file: str | Path | dict | None = None, **overrides: Any) -> TrainConfig:
+    """Table 2's preset for ``stage``, then the YAML file, then the non-None ``overrides``."""
+    values: dict[str, Any] = {"stage": stage, **training_preset(stage)}
+    source = "configuration"
+    if isinstance(config_file, dict):
+        values.update(config_file)
+    elif config_file is not None:
+        source = str(config_file)
+        try:
+            loaded = yaml.safe_load(Path(config_file).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InputError(f"cannot read the configuration: {exc.strerror}", config_file) from exc
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise InputError(f"bad YAML: {getattr(exc, 'problem', exc)}", config_file,
+                             mark.line + 1 if mark else None) from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise InputError("expected a mapping of configuration keys", config_file)
+        values.update(loaded or {})
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["stage"] = stage
+    try:
+        return TrainConfig(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else ""
+        if overrides.get(key) is not None:  # a command-line flag or argument: name it
+            raise InputError(err["msg"], "--" + key.replace("_", "-")) from exc
+        raise InputError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}", source) from exc
+
+
+# --- the shared training loop ---------------------------------------------------------------------
+
+
+def _prepare_out(out: Path, cfg: TrainConfig, resume: bool) -> str | None:
+    """Check the run folder; the checkpoint to resume from (None: a fresh start)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    ckpt_dir = out / CHECKPOINTS
+    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    saved = out / CONFIG_FILE
+    if last and not resume:
+        raise InputError("has checkpoints of an earlier run: pass --resume to continue it, or choose another --out",
+                         out)
+    if resume and last and saved.exists():
+        before = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
+        now = cfg.model_dump()
+        changed = [k for k in PLAN_KEYS if before.get(k) != now.get(k)]
+        if changed:
+            raise InputError(f"cannot resume with a different {', '.join(changed)} (see {CONFIG_FILE})", out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(saved, yaml.safe_dump(cfg.model_dump(), sort_keys=False, allow_unicode=True))
+    return last if resume else None
+
+
+def _training_args(cfg: TrainConfig, out: Path):
+    from transformers import TrainingArguments
+
+    kwargs = {}
+    if cfg.lr_scheduler == "cosine_with_restarts" and cfg.num_cycles:
+        kwargs["lr_scheduler_kwargs"] = {"num_cycles": cfg.num_cycles}
+    return TrainingArguments(
+        output_dir=str(out / CHECKPOINTS),
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        num_train_epochs=1,  # the epochs are in the plan
+        max_steps=cfg.max_steps or -1,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_steps,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        eval_strategy="steps" if cfg.eval_steps else "no",
+        eval_steps=cfg.eval_steps,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        train_sampling_strategy="sequential",
+        remove_unused_columns=False,
+        report_to="none",
+        bf16=cfg.bf16,
+        dataloader_num_workers=cfg.dataloader_num_workers,
+        disable_tqdm=not _is_terminal(),
+        **kwargs,
+    )
+
+
+def _is_terminal() -> bool:
+    from classit_data.console import console
+
+    return console.is_terminal
+
+
+def fit(model, tokenizer, train_set: D.PlanDataset, eval_sets: dict[str, D.PlanDataset], cfg: TrainConfig,
+        out: Path, *, last: str | None = None, callbacks: list | None = None) -> dict:
+    """Train ``model`` on the plan (from checkpoint ``last`` when given) and save it in ``out``."""
+    from transformers import Trainer
+
+    args = _training_args(cfg, out)
+    collator = D.Collator(pad_id=tokenizer.pad_token_id, packing=cfg.packing)
+    trainer = Trainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_sets or None,
+                      data_collator=collator, processing_class=tokenizer, callbacks=callbacks)
+    start = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=last)
+    seconds = time.perf_counter() - start
+    metrics = dict(result.metrics)
+    if eval_sets:
+        metrics.update(trainer.evaluate())
+    trainer.save_model(str(out))
+    groups_per_step = args.train_batch_size * args.gradient_accumulation_steps * args.world_size
+    steps = trainer.state.global_step
+    summary = {
+        "stage": cfg.stage,
+        "steps": steps,
+        "planned_steps": -(-len(train_set) // groups_per_step),
+        "resumed_from": Path(last).name if last else None,
+        "train_loss": metrics.get("train_loss"),
+        "eval_loss": {k[len("eval_"):-len("_loss")]: v for k, v in metrics.items()
+                      if k.startswith("eval_") and k.endswith("_loss")},
+        "seconds": round(seconds, 2),
+        **_seen(train_set, steps * groups_per_step),
+        "phases": D.phase_steps(train_set.groups, groups_per_step),
+        "log_history": trainer.state.log_history,
+    }
+    summary["tokens_per_second"] = round(summary["tokens_seen"] / seconds, 1) if seconds else None
+    return summary
+
+
+def _seen(train_set: D.PlanDataset, n_groups: int) -> dict:
+    """Tokens and words of the first ``n_groups`` groups of the plan (the Trainer restarts it if told to
+    take more steps than it has)."""
+    full, rest = divmod(n_groups, len(train_set)) if len(train_set) else (0, 0)
+    tokens = full * train_set.tokens() + train_set.tokens(slice(0, rest))
+    words = full * train_set.words() + train_set.words(slice(0, rest))
+    return {"tokens_seen": tokens, "words_seen": words}
+
+
+def _write_outputs(out: Path, cfg: TrainConfig, summary: dict, tokenizer, extra: dict) -> dict:
+    from classit_train.card import render_model_card
+
+    summary = {**summary, **extra}
+    if not world_is_main():  # torchrun: the Trainer saved the model from rank 0; the rest is rank 0's too
+        return summary
+    tokenizer.save_pretrained(str(out))
+    atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(out / "README.md", render_model_card(cfg.model_dump(), summary))
+    return summary
+
+
+def _unique_words(examples: list[D.Example]) -> int:
+    return sum(e.words for e in examples)
+
+
+def _base_words(base: Path) -> int:
+    """Words the base model was trained on, from its run summary (0 when unknown)."""
+    try:
+        s = json.loads((base / SUMMARY_FILE).read_text(encoding="utf-8"))
+        return int(s.get("babylm_words", {}).get("total_unique", 0))
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
+# --- pretraining ----------------------------------------------------------------------------------
+
+
+def pretrain(corpus: list[str | Path], out: str | Path, *, model: str | None = None, tokenizer: str | Path | None = None,
+             config: str | Path | dict | None = None, resume: bool = False, callbacks: list | None = None,
+             **overrides: Any) -> dict:
+    """Pretrain a preset LLaMA from scratch on text files (every token carries loss)."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    from classit_train.tokenizer import load_tokenizer, train_tokenizer
+
+    out = Path(out)
+    cfg = resolve_config("pretrain", config, model=model, tokenizer=str(tokenizer) if tokenizer else None,
+                         corpus=[str(c) for c in corpus] or None, **overrides)
+    if not cfg.model:
+        raise InputError("no model preset given", "--model")
+    preset = model_preset(cfg.model)
+    if not cfg.corpus:
+        raise InputError("no corpus files given", "--corpus")
+    last = _prepare_out(out, cfg, resume)
+    tok_dir = out / "tokenizer"
+    if cfg.tokenizer:
+        tok = load_tokenizer(cfg.tokenizer)
+    elif resume and tok_dir.is_dir():
+        tok = load_tokenizer(tok_dir)  # the one trained when the run started
+    else:
+        tok = train_tokenizer(cfg.corpus, preset["vocab_size"], tok_dir)
+    if len(tok) > preset["vocab_size"]:
+        raise InputError(f"the tokenizer has {len(tok):,} tokens, more than {cfg.model}'s {preset['vocab_size']:,}",
+                         cfg.tokenizer or tok_dir)
+    max_length = cfg.max_length or preset["max_length"]
+    stats = D.EncodeStats()
+    docs = list(D.corpus_documents(cfg.corpus))
+    train_docs = [d for i, d in enumerate(docs) if not (cfg.eval_fraction and D.in_heldout(f"doc{i}", cfg.eval_fraction))]
+    eval_docs = [d for i, d in enumerate(docs) if cfg.eval_fraction and D.in_heldout(f"doc{i}", cfg.eval_fraction)]
+    examples = D.encode_documents(train_docs, tok, max_length, "corpus", stats)
+    if not examples:
+        raise InputError("the corpus has no text", cfg.corpus[0])
+    groups = D.make_plan(examples, "corpus", cfg.epochs, cfg.seed, packing=cfg.packing, max_length=max_length)
+    eval_sets = {}
+    if eval_docs:
+        ev = D.encode_documents(eval_docs[: cfg.max_eval_examples], tok, max_length, "corpus")
+        eval_sets["corpus"] = D.PlanDataset(ev, D.make_plan(ev, "corpus", 1, cfg.seed, packing=cfg.packing,
+                                                            max_length=max_length))
+    torch.manual_seed(cfg.seed)
+    net = LlamaForCausalLM(llama_config(cfg.model, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                                        pad_token_id=tok.pad_token_id, attn_implementation=cfg.attn_implementation))
+    summary = fit(net, tok, D.PlanDataset(examples, groups), eval_sets, cfg, out, last=last, callbacks=callbacks)
+    words = _unique_words(examples)  # held-out documents are never trained on
+    return _write_outputs(out, cfg, summary, tok, {
+        "model_preset": cfg.model,
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "documents": {"train": len(train_docs), "eval": len(eval_docs)},
+        "examples": len(examples), "rows": len(groups), "truncated": stats.truncated, "dropped": stats.dropped,
+        "babylm_words": {"pretraining": words, "total_unique": words},
+    })
+
+
+# --- instruction tuning ---------------------------------------------------------------------------
+
+
+def run(dataset: str, base: str | Path, out: str | Path, *, curriculum: str | None = None,
+        config: str | Path | dict | None = None, resume: bool = False, callbacks: list | None = None,
+        **overrides: Any) -> dict:
+    """Instruction-tune the model folder ``base`` on a CLASS-IT dataset with a curriculum.
+
+    Loss on reply tokens only; the examples are rendered with the same template as the dataset's ``text``.
+    """
+    from classit_data.template import TextTemplate
+    from classit_train.tokenizer import load_tokenizer
+
+    out = Path(out)
+    cfg = resolve_config("instruction", config, dataset=str(dataset) if dataset else None,
+                         base=str(base) if base else None, curriculum=curriculum, **overrides)
+    if not cfg.dataset:
+        raise InputError("no dataset given", "--dataset")
+    if not cfg.base:
+        raise InputError("no base model given", "--base")
+    base_dir = Path(cfg.base)
+    if not (base_dir / "config.json").is_file():
+        raise InputError("not a model folder (no config.json)", base_dir)
+    template = TextTemplate.load(cfg.template)
+    tok = load_tokenizer(base_dir)
+    last = _prepare_out(out, cfg, resume)
+    sources = D.load_instruction_sources(cfg.dataset, eval_fraction=cfg.eval_fraction,
+                                         max_eval_examples=cfg.max_eval_examples)
+    net = _load_model(base_dir, cfg)
+    max_length = cfg.max_length or net.config.max_position_embeddings
+    stats = D.EncodeStats()
+    examples: list[D.Example] = []
+    eval_sets: dict[str, D.PlanDataset] = {}
+    for source, parts in sources.items():
+        examples += D.encode_instructions(parts["train"], source, tok, template, max_length, stats)
+        ev = D.encode_instructions(parts["eval"], source, tok, template, max_length)
+        if ev:
+            eval_sets[source] = D.PlanDataset(ev, D.make_plan(ev, "corpus", 1, cfg.seed, packing=cfg.packing,
+                                                              max_length=max_length))
+    groups = D.make_plan(examples, cfg.curriculum, cfg.epochs, cfg.seed, packing=cfg.packing, max_length=max_length)
+    summary = fit(net, tok, D.PlanDataset(examples, groups), eval_sets, cfg, out, last=last, callbacks=callbacks)
+    words = _unique_words(examples)
+    base_words = _base_words(base_dir)
+    phase_sources = D.CURRICULUM_PHASES[cfg.curriculum]
+    for span in summary["phases"]:
+        span["sources"] = list(phase_sources[span["phase"]])
+    return _write_outputs(out, cfg, summary, tok, {
+        "curriculum": cfg.curriculum,
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "examples": {s: sum(e.source == s for e in examples) for s in sources},
+        "eval_examples": {s: len(v) for s, v in eval_sets.items()},
+        "rows": len(groups), "truncated": stats.truncated, "dropped": stats.dropped,
+        "babylm_words": {"pretraining": base_words, "instruction": words, "total_unique": base_words + words},
+    })
+
+
+def _load_model(base: Path, cfg: TrainConfig):
+    from transformers import AutoModelForCausalLM
+
+    try:
+        return AutoModelForCausalLM.from_pretrained(str(base), attn_implementation=cfg.attn_implementation,
+                                                    dtype="float32")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot load the model: {str(exc).splitlines()[0]}", base) from exc
+
+
+def world_is_main() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
