@@ -194,7 +194,8 @@ def result_key(task: str, paths: str | Path | Iterable[str | Path]) -> str:
         return task
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    names = " ".join(Path(p).name.lower() for p in paths)
+    names = " ".join(q.name.lower() for p in map(Path, paths)
+                     for q in ([p, *p.glob("*.jsonl")] if p.is_dir() else [p]))
     if "adj" in names or "nominal" in names:
         return "wug_adj"
     if "past" in names:
