@@ -240,7 +240,7 @@ def _box_figure(models, data_per_model, title, path_base: Path) -> list[str]:
     shown = [(m, d) for m, d in zip(models, data_per_model) if d]
     height = 1.2 + 0.55 * max(len(shown), 1)
     fig, ax = plt.subplots(figsize=(8.5, height), dpi=150)
-    ax.boxplot([d for _, d in shown], vert=False, widths=0.55, patch_artist=True,
+    ax.boxplot([d for _, d in shown], orientation="horizontal", widths=0.55, patch_artist=True,
                boxprops={"facecolor": "#cfe0f3", "edgecolor": "#2b5d8a"},
                medianprops={"color": "#c0392b", "linewidth": 2},
                whiskerprops={"color": "#2b5d8a"}, capprops={"color": "#2b5d8a"},
@@ -249,7 +249,8 @@ def _box_figure(models, data_per_model, title, path_base: Path) -> list[str]:
     ax.set_yticks(range(1, len(shown) + 1), [f"{m}  (n={len(d)})" for m, d in shown])
     ax.invert_yaxis()  # first model on top, as listed in the table
     ax.axvline(0, color="#888888", linestyle="--", linewidth=1)
-    ax.set_xlabel("z-score per task across models (0 = the models' mean)")
+    ax.set_xlabel("z-score per task across models (0 = the models' mean)\n"
+                  "box: IQR, red line: median, whiskers: 1.5 IQR, dots: outliers", fontsize=9)
     ax.set_title(title, loc="left", fontsize=11)
     ax.grid(axis="x", color="#e5e5e5")
     ax.set_axisbelow(True)
