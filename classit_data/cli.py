@@ -28,6 +28,41 @@ def _root() -> None:
 
 # --- convert-switchboard (issue 2) ---------------------------------------------------------------
 
+
+@app.command("convert-switchboard")
+def convert_switchboard_cmd(
+    inputs: list[str] = typer.Argument(..., help="BabyLM switchboard.train, SWDA pipe files or folders, NLTK's "
+                                       "switchboard.zip or its folder, SWDA *.utt.csv, ConvoKit utterances.jsonl, "
+                                       "ISIP ms98 *-trans.text side files."),
+    out: str = typer.Option(..., "--out", "-o", help="Item file to write (.parquet, or .jsonl)."),
+    fmt: str | None = typer.Option(None, "--format", help="Force the input format: babylm, swda-pipe, "
+                                   "nltk-tagged, nltk-transcript, nltk-disfluency, swda-csv, convokit, isip "
+                                   "(default: detected from the content)."),
+    context_turns: int = typer.Option(0, "--context-turns", help="Earlier turns put into the prompt, one "
+                                      "'SPEAKER: text' line each."),
+    drop_fillers: bool = typer.Option(False, "--drop-fillers", help="Remove fillers (uh, um, {F ...})."),
+    min_words: int = typer.Option(3, "--min-words", help="Fewest words in the prompt turn and in the reply."),
+    max_words: int = typer.Option(200, "--max-words", help="Most words in the prompt turn and in the reply."),
+    rejects: str | None = typer.Option(None, "--rejects", help="Also write the dropped pairs, with their "
+                                       "reason, to this file."),
+    json_summary: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+) -> None:
+    """Turn Switchboard transcripts into prompt/reply items (a turn and the next speaker's turn)."""
+    import json
+
+    from classit_data.console import summary_table
+    from classit_data.switchboard import convert_switchboard, summary_rows
+
+    summary = convert_switchboard(inputs, out, fmt=fmt, context_turns=context_turns, drop_fillers=drop_fillers,
+                                  min_words=min_words, max_words=max_words, progress=not json_summary,
+                                  rejects=rejects)
+    if json_summary:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    console.print(summary_table(f"convert-switchboard -> {summary['out']}", summary_rows(summary)))
+    for note in summary["skipped_files"]:
+        console.print(f"left out: {note}", markup=False)
+
 # --- prepare-wiki (issue 3) ------------------------------------------------------------------------
 
 
