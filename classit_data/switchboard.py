@@ -48,7 +48,7 @@ _REPAIR_TOKEN = re.compile(r"(?<!\S)[\[\]+](?!\S)")  # [ a, + a ] repair bracket
 _LAUGH_WORD = re.compile(r"\[laughter-([^\[\]\s]+)\]")  # ISIP: word said laughing
 _MISPRONOUNCED = re.compile(r"\[(?:[^\[\]/\s]|\[[^\[\]]*\])*/([^\[\]/\s]+)\]")  # ISIP [pronounced/intended]
 _PARTIAL = re.compile(  # partial words: ab[solute]- -[th]at wh- -er
-    r"(?<!\S)(?:[\w']*\[[^\[\]\s]*\][\w']*-|-\[[^\[\]\s]*\][\w']*|[\w']+-(?![\w])|-[\w']+(?=[\s,.?!;:]|$))")
+    r"(?<!\S)(?:[\w']*\[[^\[\]\s]*\][\w']*-|-\[[^\[\]\s]*\][\w']*|[\w']+-(?![\w])|-[\w']+(?=[\s,.?!;:]|$)),?")
 _BRACKETED = re.compile(r"\[[^\[\]]*\]")  # anything else in brackets: [noise], [silence], [vocalized-noise]
 _VARIANT = re.compile(r"(?<=\w)_\d+\b")  # ISIP okay_1
 _SLASH_UNIT = re.compile(r"-/|(?<!\S)/(?!\S)")  # -/ abandoned, " / " slash units
@@ -245,7 +245,7 @@ def convert_switchboard(inputs: list[str | Path] | str | Path, out: str | Path, 
                             for k, v in zip(rej, (conv, i, origin, prompt, reply_turn, reason)):
                                 rej[k].append(v)
                         continue
-                    words_prompt += nwords[i - 1]
+                    words_prompt += count_words(prompt) if context_turns else nwords[i - 1]
                     words_reply += nwords[i]
                     cols["id"].append(content_id("switchboard", conv, i, prompt, reply_turn))
                     cols["prompt"].append(prompt)
