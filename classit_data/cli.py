@@ -168,6 +168,113 @@ def generate_wiki_cmd(
 
 # --- validate, stats (issue 5) ---------------------------------------------------------------------
 
+
+def _parse_settings(settings: list[str]) -> dict:
+    """``--set KEY=VALUE`` pairs; values read as YAML scalars/lists (``0.4``, ``true``, ``[what, how]``)."""
+    import yaml
+
+    out = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set wants KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip().replace("-", "_")] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise InputError(f"--set {key}: cannot read value {value!r}") from exc
+    return out
+
+
+@app.command("validate")
+def validate_cmd(
+    inputs: list[str] = typer.Argument(..., help="Item rows (.parquet or .jsonl): converter / generator outputs."),
+    out: str = typer.Option(..., "--out", "-o", help="Rows that pass (.parquet or .jsonl)."),
+    quarantine: str = typer.Option(..., "--quarantine", help="Rows that fail, with reject_reason(s), "
+                                   "reject_detail and duplicate_of."),
+    report: str = typer.Option(..., "--report", help="Report JSON; a Markdown copy is written beside it (.md)."),
+    passages: str | None = typer.Option(None, "--passages", help="Passage file of the QA rows (grounding checks "
+                                        "are skipped without it)."),
+    config: str | None = typer.Option(None, "--config", help="Thresholds file (YAML or JSON); flags override it."),
+    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Local tokenizer folder, or `embedded`, for "
+                                         "the token bounds."),
+    no_dedup: bool = typer.Option(False, "--no-dedup", help="Keep duplicates (all other checks still run)."),
+    min_prompt_words: int | None = typer.Option(None, "--min-prompt-words", help="Default 1."),
+    max_prompt_words: int | None = typer.Option(None, "--max-prompt-words", help="Default 500."),
+    min_reply_words: int | None = typer.Option(None, "--min-reply-words", help="Default 1."),
+    max_reply_words: int | None = typer.Option(None, "--max-reply-words", help="Default 500."),
+    max_prompt_tokens: int | None = typer.Option(None, "--max-prompt-tokens", help="Needs --tokenizer."),
+    max_reply_tokens: int | None = typer.Option(None, "--max-reply-tokens", help="Needs --tokenizer."),
+    max_repeated_ngram_ratio: float | None = typer.Option(None, "--max-repeated-ngram-ratio", help="Default 0.5."),
+    max_token_run: int | None = typer.Option(None, "--max-token-run", help="Default 7."),
+    max_prompt_reply_overlap: float | None = typer.Option(None, "--max-prompt-reply-overlap", help="Default 0.9."),
+    min_grounding: float | None = typer.Option(None, "--min-grounding", help="Default 0.5."),
+    max_answer_passage_share: float | None = typer.Option(None, "--max-answer-passage-share", help="Default 0.8."),
+    near_dup_threshold: float | None = typer.Option(None, "--near-dup-threshold", help="Default 0.8."),
+    settings: list[str] = typer.Option([], "--set", help="Any other threshold, KEY=VALUE (repeatable); see the "
+                                       "README for the names."),
+    json_summary: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+) -> None:
+    """Check item rows, drop duplicates, and keep every rejected row aside with its reason."""
+    import json
+
+    from classit_data.console import summary_table
+    from classit_data.validate import load_config, validate_rows
+
+    flags = {"min_prompt_words": min_prompt_words, "max_prompt_words": max_prompt_words,
+             "min_reply_words": min_reply_words, "max_reply_words": max_reply_words,
+             "max_prompt_tokens": max_prompt_tokens, "max_reply_tokens": max_reply_tokens,
+             "max_repeated_ngram_ratio": max_repeated_ngram_ratio, "max_token_run": max_token_run,
+             "max_prompt_reply_overlap": max_prompt_reply_overlap, "min_grounding": min_grounding,
+             "max_answer_passage_share": max_answer_passage_share, "near_dup_threshold": near_dup_threshold,
+             **_parse_settings(settings)}
+    if no_dedup:
+        flags["dedup"] = False
+    cfg = load_config(config, flags)
+    rep = validate_rows(inputs, out, quarantine, report, config=cfg, passages=passages, tokenizer=tokenizer)
+    if json_summary:
+        print(json.dumps(rep, indent=2, ensure_ascii=False))
+        return
+    rows: dict[str, object] = {"input rows": rep["input_rows"], "kept": rep["kept"], "quarantined": rep["quarantined"]}
+    rows.update({f"  {reason}": n for reason, n in rep["by_reason"].items()})
+    for source, v in rep["by_source"].items():
+        rows[f"{source}"] = f"{v['kept']:,} kept of {v['input']:,}"
+    rows["report"] = f"{report} (+ .md)"
+    rows["seconds"] = rep["seconds"]["total"]
+    console.print(summary_table(f"validate -> {out}", rows))
+    for reason, skipped_because in rep["checks_skipped"].items():
+        if reason in ("ungrounded",):
+            console.print(f"not checked: grounding of QA answers ({skipped_because})")
+
+
+@app.command("stats")
+def stats_cmd(
+    inputs: list[str] = typer.Argument(..., help="Item rows (.parquet or .jsonl), normally the kept rows."),
+    out: str = typer.Option(..., "--out", "-o", help="Folder for stats.json, stats.md, figure1.png, figure1.svg."),
+    quantile: float = typer.Option(1.0, "--quantile", "-q", help="Figure 1 trims each source at this quantile of "
+                                   "its prompt and reply lengths (1 = all rows, as in the paper)."),
+    tokenizer: str | None = typer.Option(None, "--tokenizer", help="Local tokenizer folder, a model already in "
+                                         "the local HF cache, or `embedded`: count tokens too (no download)."),
+    scale: str = typer.Option("log", "--scale", help="Figure axes: log (default) or linear."),
+    json_summary: bool = typer.Option(False, "--json", help="Print stats.json on stdout."),
+) -> None:
+    """Length statistics per source and in total, and Figure 1 (prompt vs reply length)."""
+    import json
+
+    from classit_data.console import summary_table
+    from classit_data.stats import compute_stats
+
+    stats = compute_stats(inputs, out, quantile=quantile, tokenizer=tokenizer, scale=scale)
+    if json_summary:
+        print(json.dumps(stats, indent=2, ensure_ascii=False))
+        return
+    rows: dict[str, object] = {}
+    for source, v in [*stats["sources"].items(), ("total", stats["total"])]:
+        rows[source] = (f"{v['rows']:,} rows, {v['total_words']['sum']:,} words (prompt median "
+                        f"{v['prompt_words']['median']:g}, reply median {v['reply_words']['median']:g})")
+    rows["figure"] = ", ".join(stats["figure"]["files"].values())
+    rows["seconds"] = stats["seconds"]["total"]
+    console.print(summary_table(f"stats -> {out}", rows))
+
 # --- build, push (issue 6) -------------------------------------------------------------------------
 
 
