@@ -91,3 +91,46 @@ def test_drop_reason_order_and_bounds():
     assert drop_reason(11, 11, 3, 10) == "prompt_too_long"
     assert drop_reason(5, 11, 3, 10) == "reply_too_long"
     assert count_words("Uh-huh, I know.") == 3
+
+
+def test_fast_renderer_equals_jinja():
+    from classit_data.switchboard import fast_renderer
+    from classit_data.template import TextTemplate, default_template
+
+    for tpl in (default_template(), TextTemplate("{{ prompt | trim }}\n>> {{ reply }}"),
+                TextTemplate("{% if prompt %}Q: {{ prompt }}{% endif %} A: {{ reply }}")):
+        render = fast_renderer(tpl)
+        for p, r in [("A: hi\nB: there ", " yes"), ("", "x"), ("Uh, {{ no }}", "Okay.")]:
+            assert render(p, r) == tpl.render(p, r)
+
+
+def test_item_id_equals_the_schema_id():
+    from classit_data.schema import Item
+    from classit_data.switchboard import item_id
+
+    assert item_id("sw2005", 3, "A: hi\nB: yo", "Yes.") == Item.make_id("switchboard", "sw2005", 3, "A: hi\nB: yo", "Yes.")
+
+
+FIXTURE_LINES = [line.split("\t", 1)[-1].split("|")[1] if "|" in line else line.split("\t", 1)[-1]
+                 for f in sorted((__import__("pathlib").Path(__file__).parent / "fixtures" / "switchboard").rglob("*"))
+                 if f.is_file() and f.suffix in (".train", ".txt", "") for line in f.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("drop_fillers", [False, True])
+def test_clean_batch_equals_clean_text_on_fixture_and_markup_lines(drop_fillers):
+    from classit_data.switchboard import clean_batch
+
+    texts = FIXTURE_LINES + [raw for raw, _ in CASES] + ["plain text here", "a\ttab", "end.,", "x -y", "'", "?"]
+    assert clean_batch(texts, drop_fillers) == [clean_text(t, drop_fillers) for t in texts]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="aUh m-,. ?!{}[]<>()#/+_\t'F", max_size=25), min_size=16, max_size=40),
+       st.booleans())
+def test_clean_batch_equals_clean_text_on_random_markup(texts, drop_fillers):
+    from classit_data.switchboard import clean_batch
+
+    assert clean_batch(texts, drop_fillers) == [clean_text(t, drop_fillers) for t in texts]
