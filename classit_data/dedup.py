@@ -2,8 +2,9 @@
 
 *Exact* duplicates have the same prompt and reply once case, punctuation and spacing are normalised away
 (``normalized``: the lower-cased words, NFKC, one space apart).
-*Near* duplicates have word n-gram sets (shingles of the normalised ``prompt | reply``) whose Jaccard
-similarity, estimated by MinHash, reaches a threshold; candidates come from datasketch's ``MinHashLSH``.
+*Near* duplicates have word n-gram sets (shingles of the normalised prompt and reply, each side hashed
+apart) whose Jaccard similarity, estimated by MinHash, reaches a threshold; candidates come from
+datasketch's ``MinHashLSH``.
 
 Speed (130k rows on 2 cores): hashing shingles one by one in Python and querying the LSH index once per
 row costs seconds each, so the work is split:
@@ -96,9 +97,9 @@ def find_duplicates(df: pl.DataFrame, config: DedupConfig | None = None, *, id_c
     if cfg.near and n > 1:
         t0 = time.perf_counter()
         survivors = np.flatnonzero(exact.is_null().to_numpy())
-        texts = key[survivors].select(pl.concat_str(["_p", "_r"], separator=" | ").alias("t")).get_column("t")
+        kept = key[survivors]
         ids = key.get_column("_id").to_list()
-        near, n_candidates = near_duplicate_pairs(texts, cfg)
+        near, n_candidates = near_duplicate_pairs(kept.get_column("_p"), kept.get_column("_r"), cfg)
         for i, (j, sim) in near.items():  # positions in survivors
             duplicate_of[survivors[i]] = ids[survivors[j]]
             kind[survivors[i]] = "near"
@@ -110,24 +111,29 @@ def find_duplicates(df: pl.DataFrame, config: DedupConfig | None = None, *, id_c
                        pl.Series("similarity", similarity, dtype=pl.Float64), counts)
 
 
-def shingle_hashes(texts: pl.Series, shingle_size: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """(row index, 32-bit hash) of every word n-gram of every text; a text shorter than n is one shingle.
-
-    Rows come out grouped and in order; every row has at least one shingle (an empty text hashes "").
-    """
+def _side_shingles(texts: pl.Series, shingle_size: int, seed: int) -> pl.DataFrame:
+    """(row, hash) of the word n-grams of one side; a text shorter than n is one shingle (even an empty one)."""
     n = shingle_size
-    words = texts.fill_null("").str.split(" ")
-    frame = pl.DataFrame({"w": words}).with_columns(
+    frame = pl.DataFrame({"w": texts.fill_null("").str.split(" ")}).with_columns(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), pl.col("w").list.len().alias("len"))
-    e = frame.explode("w").with_columns(pl.col("w").hash(0x5EED).alias("h"))
+    e = frame.explode("w").with_columns(pl.col("w").hash(seed).alias("h"))
     gram = pl.col("h")
     for k in range(1, n):
         gram = gram * 0x100000001B3 + pl.col("h").shift(-k)  # wrapping multiply-add: order matters
-    whole_row_fits = pl.col("row").shift(-(n - 1)) == pl.col("row")
+    whole_gram_fits = pl.col("row").shift(-(n - 1)) == pl.col("row")
     first_of_row = (pl.col("row") != pl.col("row").shift(1)).fill_null(True)
-    e = e.select("row", pl.when(whole_row_fits).then(gram)
-                 .when((pl.col("len") < n) & first_of_row).then(pl.col("w").hash(0x5EED))  # short text
-                 .alias("g")).drop_nulls()
+    return e.select("row", pl.when(whole_gram_fits).then(gram)
+                    .when((pl.col("len") < n) & first_of_row).then(pl.col("h")).alias("g")).drop_nulls()
+
+
+def shingle_hashes(prompts: pl.Series, replies: pl.Series, shingle_size: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """(row index, 32-bit hash) of every word n-gram of every row's prompt and reply, rows grouped in order.
+
+    The two sides are hashed apart: a turn that is one row's reply and the next row's prompt (adjacent
+    Switchboard pairs) makes no shared shingle, so the two rows are not near duplicates.
+    """
+    e = pl.concat([_side_shingles(prompts, shingle_size, 0x5EED), _side_shingles(replies, shingle_size, 0xB0B)]) \
+        .sort("row", maintain_order=True)
     rows = e.get_column("row").to_numpy()
     hashes = (e.get_column("g").to_numpy() & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     return rows, hashes
@@ -177,13 +183,14 @@ def _band_candidates(sig: np.ndarray, bands: int, rows_per_band: int) -> np.ndar
     return np.flatnonzero(shared)
 
 
-def near_duplicate_pairs(texts: pl.Series, cfg: DedupConfig) -> tuple[dict[int, tuple[int, float]], int]:
+def near_duplicate_pairs(prompts: pl.Series, replies: pl.Series,
+                         cfg: DedupConfig) -> tuple[dict[int, tuple[int, float]], int]:
     """{row: (earlier kept row it nearly duplicates, estimated Jaccard)} over normalised texts, and the
     number of rows that went through the LSH index."""
     from datasketch import LeanMinHash, MinHashLSH
 
-    n = len(texts)
-    rows, hashes = shingle_hashes(texts, cfg.shingle_size)
+    n = len(prompts)
+    rows, hashes = shingle_hashes(prompts, replies, cfg.shingle_size)
     sig = minhash_signatures(rows, hashes, n, cfg)
     lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm)
     candidates = _band_candidates(sig, lsh.b, lsh.r)

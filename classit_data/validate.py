@@ -240,8 +240,16 @@ def read_items(inputs: str | Path | Iterable[str | Path]) -> tuple[pl.DataFrame,
 
 def read_passages(path: str | Path) -> pl.DataFrame:
     """passage_id -> passage text, from a passage file (``PASSAGE_SCHEMA``; other columns ignored)."""
-    df = read_rows(path, required=("passage_id", "text"))
+    return passage_table(read_rows(path, required=("passage_id", "text")), path)
+
+
+def passage_table(df: pl.DataFrame, path: str | Path | None = None) -> pl.DataFrame:
+    """passage_id and text (as ``_passage``) of a passage frame, first row per id."""
+    if "_passage" in df.columns:
+        return df
     for col in ("passage_id", "text"):
+        if col not in df.columns:
+            raise InputError(f"missing column {col}", path)
         if df.schema[col] not in (pl.String, pl.Null):
             raise InputError(f"column {col} has type {df.schema[col]}, expected String", path)
     return df.select(pl.col("passage_id").cast(pl.String), pl.col("text").cast(pl.String).alias("_passage")) \
@@ -301,9 +309,10 @@ def _repetition_features(prompt_words: pl.Series, reply_words: pl.Series, n: int
 
 
 def _grounding(answer_words: pl.Series, passage_ids: pl.Series, passages: pl.DataFrame) -> pl.Series:
-    """Per row: share of the answer's distinct content words found in its passage (1.0 when it has none).
+    """Per row: share of the answer's distinct content words found in its passage.
 
-    Function words (``STOPWORDS``) are left out unless the answer has nothing else. List set operations on
+    Function words (``STOPWORDS``) do not count; an answer made of them only ("Yes, it is.") has nothing
+    to ground and gets 1.0. List set operations on
     word hashes (measured ~3x cheaper than joins of exploded words). Rows whose passage is unknown get 1.0:
     ``unknown_passage`` reports them.
     """
@@ -313,7 +322,6 @@ def _grounding(answer_words: pl.Series, passage_ids: pl.Series, passages: pl.Dat
         .join(ptab, on="passage_id", how="left", maintain_order="left")
     stop = pl.lit(sorted(STOPWORDS), dtype=pl.List(pl.String))
     f = f.with_columns(pl.col("_a").list.set_difference(stop).alias("_c"))
-    f = f.with_columns(pl.when(pl.col("_c").list.len() > 0).then("_c").otherwise("_a").alias("_c"))
     f = f.with_columns(pl.col("_c").list.len().alias("_n"),
                        pl.col("_c").list.eval(pl.element().hash(13)).list.set_intersection("_ph").list.len().alias("_hit"))
     return f.select(pl.when(pl.col("_n") > 0).then(pl.col("_hit") / pl.col("_n")).otherwise(1.0).fill_null(1.0)
@@ -470,9 +478,11 @@ def validate_frame(df: pl.DataFrame, config: ValidationConfig | Mapping | str | 
                    passages: pl.DataFrame | None = None, tokenizer=None) -> ValidationResult:
     """Check item rows; split them into kept rows (input columns) and quarantined rows (plus the reasons).
 
-    ``passages``: a frame from ``read_passages``; ``tokenizer``: a loaded tokenizer (``lengths.load_tokenizer``).
+    ``passages``: passage rows (``PASSAGE_SCHEMA`` or ``read_passages``); ``tokenizer``: a loaded tokenizer
+    (``lengths.load_tokenizer``).
     """
     cfg = config if isinstance(config, ValidationConfig) else load_config(config)
+    passages = passage_table(passages) if passages is not None else None
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     df = check_schema_types(df)
