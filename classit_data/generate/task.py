@@ -88,6 +88,8 @@ class QATask:
             # cut at the token limit: whatever JSON there is may be missing pairs or half an answer
             return Reject("truncated", raw, "generation reached max_tokens")
         value = find_json(raw)
+        if value is _NOTHING and len(raw) > MAX_SCAN_CHARS:
+            return Reject("too_long", raw, f"{len(raw):,} characters and no JSON in the first {MAX_SCAN_CHARS:,}")
         if value is _NOTHING:
             return Reject("no_json" if not re.search(r"[\[{]", raw) else "bad_json", raw)
         objects = _pair_objects(value)
@@ -135,7 +137,7 @@ def find_json(raw: str):
                 break
             try:
                 value, _ = decoder.raw_decode(cand, m.start())
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # malformed, or nested deeper than Python recurses
                 continue
             if isinstance(value, (list, dict)) and value:
                 return value

@@ -20,6 +20,8 @@ class VLLMBackend(Backend):
                  tensor_parallel_size: int = 1, max_model_len: int | None = None, dtype: str | None = None,
                  gpu_memory_utilization: float | None = None, kv_cache_gb: float | None = None,
                  enforce_eager: bool | None = None, structured: bool = True, engine: dict | None = None):
+        # vLLM logs to stdout by default; stdout is for data (--json), so its messages go to stderr
+        os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
         from vllm import LLM
         from vllm.platforms import current_platform
 

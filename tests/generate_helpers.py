@@ -1,0 +1,41 @@
+"""Shared by the generate-wiki tests: a small passage file written with polars (our own text)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from classit_data.schema import PASSAGE_SCHEMA, Passage
+
+TEXTS = [
+    ("Moon", "", "The Moon is the only natural satellite of the Earth. It is about one quarter the size of the "
+     "Earth. The Moon has no air, so there is no weather there. People first walked on the Moon in 1969."),
+    ("Honey bee", "Life", "Honey bees live in large groups called colonies. Each colony has one queen, many "
+     "female workers and a few male drones. Worker bees collect nectar from flowers and make honey from it."),
+    ("Nile", "", "The Nile is a long river in Africa. It flows north into the Mediterranean Sea. Many people in "
+     "Egypt live close to the river because the land near it is good for farming."),
+    ("Volcano", "Eruptions", "A volcano is an opening in the ground where hot melted rock comes out. The melted "
+     "rock is called lava when it reaches the surface. Some volcanoes stay quiet for thousands of years."),
+    ("Piano", "", "The piano is a musical instrument played with a keyboard. When a key is pressed, a small "
+     "hammer hits a string inside the piano. Bartolomeo Cristofori built the first piano in Italy."),
+    ("Penguin", "Food", "Penguins are birds that cannot fly. They live mostly in the southern half of the world. "
+     "Penguins swim very well and eat fish, squid and small sea animals called krill."),
+]
+
+
+def passage_rows(n: int = len(TEXTS)) -> list[dict]:
+    rows = []
+    for i in range(n):
+        title, section, text = TEXTS[i % len(TEXTS)]
+        if i >= len(TEXTS):
+            text = f"{text} This is copy number {i // len(TEXTS) + 1}."
+        article_id = str(1000 + i)
+        rows.append({"passage_id": Passage.make_id(article_id, section, text), "article_id": article_id,
+                     "title": title, "section": section, "text": text, "n_words": len(text.split())})
+    return rows
+
+
+def write_passages(path: Path, n: int = len(TEXTS)) -> Path:
+    pl.DataFrame(passage_rows(n), schema=PASSAGE_SCHEMA).write_parquet(path)
+    return path
