@@ -500,36 +500,51 @@ def validate_frame(df: pl.DataFrame, config: ValidationConfig | Mapping | str | 
         pl.lit(None, dtype=pl.String).alias("duplicate_of"))
     timings["checks"] = time.perf_counter() - t0
 
-    # stage 2, over the rows that passed stage 1, in input order; each step sees what the last one kept
+    # stage 2, over the rows that passed stage 1, in input order; each step sees what the last one kept.
+    # Duplicates point at row numbers first; chains (a copy of a row that is itself dropped later as a
+    # copy of an earlier one) are followed to the row that stays, then named by its id.
     t1 = time.perf_counter()
     rest = feats.filter(~any_fail).select("_row", "id", "source", "passage_id", "doc_id", "_pn", "_rn")
     marked = []
 
-    def mark(frame: pl.DataFrame, duplicate_of: pl.Expr, reason: str, detail: pl.Expr | None = None) -> pl.DataFrame:
-        hits = frame.select("_row", duplicate_of.alias("duplicate_of"),
+    def mark(frame: pl.DataFrame, target_row: pl.Expr, reason: str, detail: pl.Expr | None = None) -> pl.DataFrame:
+        hits = frame.select("_row", target_row.cast(pl.UInt32).alias("_target"),
                             (detail if detail is not None else pl.lit(CHECKS[reason])).alias("reject_detail")) \
-            .filter(pl.col("duplicate_of").is_not_null())
+            .filter(pl.col("_target").is_not_null())
         marked.append(hits.with_columns(pl.lit([reason], dtype=pl.List(pl.String)).alias("reject_reasons")))
         return frame.filter(~pl.col("_row").is_in(hits.get_column("_row").implode()))
 
-    rest = mark(rest, pl.when(pl.col("id").is_first_distinct()).then(None).otherwise(pl.col("id")), "duplicate_id")
+    first_row = pl.col("_row").first()
+    rest = mark(rest, pl.when(pl.col("id").is_first_distinct()).then(None).otherwise(first_row.over("id")),
+                "duplicate_id")
     group = pl.coalesce("passage_id", "doc_id")
     rest = mark(rest, pl.when((pl.col("source") != "simple_wiki") | pl.struct(group, "_pn", "source").is_first_distinct())
-                .then(None).otherwise(pl.col("id").first().over(group, "_pn", "source")), "repeated_question")
+                .then(None).otherwise(first_row.over(group, "_pn", "source")), "repeated_question")
     dedup_counts: dict = {}
     if cfg.dedup:
-        result = find_duplicates(rest.select("id", pl.col("_pn").alias("prompt"), pl.col("_rn").alias("reply")),
-                                 cfg.dedup_config(), normalize=False)
+        result = find_duplicates(rest.select(pl.col("_row").cast(pl.String).alias("id"), pl.col("_pn").alias("prompt"),
+                                             pl.col("_rn").alias("reply")), cfg.dedup_config(), normalize=False)
         dedup_counts = result.counts
-        rest = rest.with_columns(result.duplicate_of, result.kind, result.similarity)
-        rest = mark(rest, pl.when(pl.col("duplicate_kind") == "exact").then(pl.col("duplicate_of")), "duplicate")
-        mark(rest, pl.when(pl.col("duplicate_kind") == "near").then(pl.col("duplicate_of")), "near_duplicate",
+        rest = rest.with_columns(result.duplicate_of.cast(pl.UInt32).alias("_dup_row"), result.kind, result.similarity)
+        rest = mark(rest, pl.when(pl.col("duplicate_kind") == "exact").then(pl.col("_dup_row")), "duplicate")
+        mark(rest, pl.when(pl.col("duplicate_kind") == "near").then(pl.col("_dup_row")), "near_duplicate",
              pl.format(f"estimated Jaccard {{}} >= {cfg.near_dup_threshold} with an earlier row (word "
                        f"{cfg.dedup_shingle_size}-grams, MinHash LSH)", pl.col("similarity").round(3)))
+    stage2 = pl.concat(marked) if marked else pl.DataFrame(schema={"_row": pl.UInt32, "_target": pl.UInt32,
+                                                                   "reject_detail": pl.String,
+                                                                   "reject_reasons": pl.List(pl.String)})
+    target_of = dict(zip(stage2.get_column("_row").to_list(), stage2.get_column("_target").to_list()))
+    ids = df.get_column("id")
+    final = []
+    for target in stage2.get_column("_target").to_list():
+        while target in target_of:  # targets are always earlier rows, so this ends
+            target = target_of[target]
+        final.append(ids[target])
+    stage2 = stage2.with_columns(pl.Series("duplicate_of", final, dtype=pl.String)).select(stage1.columns)
     timings["duplicates"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    rejected = pl.concat([stage1, *[m.select(stage1.columns) for m in marked]]) \
+    rejected = pl.concat([stage1, stage2]) \
         .with_columns(pl.col("reject_reasons").list.first().alias("reject_reason"))
     tagged = df.with_row_index("_row")
     is_rejected = pl.col("_row").is_in(rejected.get_column("_row").implode())
