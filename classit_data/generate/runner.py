@@ -470,8 +470,10 @@ def generate_wiki(passages: str | Path, out_dir: str | Path, *, model: str | Non
         else:
             directory = chunk_dir(out_dir, cfg)
             _clear_temporaries(directory)
+            t_load = time.perf_counter()
             engine = load_backend(kind, model=cfg.model, seed=cfg.seed, base_url=cfg.base_url,
                                   options=cfg.backend_options(kind))
+            backend_info["load_seconds"] = round(time.perf_counter() - t_load, 3)
             try:
                 identity["model"], identity["model_revision"] = engine.model_id, engine.model_revision
                 _check_resume(paths["run"], identity)
@@ -511,7 +513,8 @@ def generate_wiki(passages: str | Path, out_dir: str | Path, *, model: str | Non
         **counts,
         "prompt_tokens": int(records["prompt_tokens"].sum() or 0),
         "output_tokens": int(records["output_tokens"].sum() or 0),
-        "this_run": {"chunks": stats["chunks"], "prompt_tokens": stats["prompt_tokens"],
+        "this_run": {"chunks": stats["chunks"], "engine_load_seconds": backend_info.get("load_seconds"),
+                     "prompt_tokens": stats["prompt_tokens"],
                      "output_tokens": stats["output_tokens"], "generation_seconds": gen_s,
                      "passages_per_s": round(stats["passages"] / gen_s, 3) if gen_s else None,
                      "output_tokens_per_s": round(stats["output_tokens"] / gen_s, 1) if gen_s else None},
