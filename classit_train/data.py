@@ -166,6 +166,18 @@ def in_heldout(key: str, fraction: float) -> bool:
     return h / 2**64 < fraction
 
 
+def dataset_location(dataset: str) -> str:
+    """A local folder (checked) or a Hub id (``owner/name``), before anything heavy is loaded."""
+    p = Path(dataset)
+    if p.exists():
+        if not p.is_dir():
+            raise InputError("expected a dataset folder (made by classit-data build) or a Hub id", p)
+        return str(p)
+    if _HUB_ID.match(dataset) and not dataset.startswith("."):
+        return dataset
+    raise InputError("no such dataset folder", p)
+
+
 def load_instruction_sources(dataset: str, *, eval_fraction: float = 0.02, max_eval_examples: int | None = 1000,
                              sources: Sequence[str] = SOURCES) -> dict[str, dict[str, list[dict]]]:
     """``{source: {"train": rows, "eval": rows}}`` from a built dataset folder or a Hub id.
@@ -178,15 +190,7 @@ def load_instruction_sources(dataset: str, *, eval_fraction: float = 0.02, max_e
     import datasets
     from datasets import load_dataset
 
-    p = Path(dataset)
-    if p.exists():
-        if not p.is_dir():
-            raise InputError("expected a dataset folder (made by classit-data build) or a Hub id", p)
-        where = str(p)
-    elif _HUB_ID.match(dataset) and not dataset.startswith("."):
-        where = dataset
-    else:
-        raise InputError("no such dataset folder", p)
+    where = dataset_location(dataset)
     datasets.disable_progress_bars()
     out: dict[str, dict[str, list[dict]]] = {}
     for source in sources:

@@ -167,9 +167,16 @@ def _training_args(cfg: TrainConfig, out: Path):
         report_to="none",
         bf16=cfg.bf16,
         dataloader_num_workers=cfg.dataloader_num_workers,
+        dataloader_pin_memory=_has_cuda(),
         disable_tqdm=not _is_terminal(),
         **kwargs,
     )
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _is_terminal() -> bool:
@@ -205,7 +212,7 @@ def fit(model, tokenizer, train_set: D.PlanDataset, eval_sets: dict[str, D.PlanD
         "eval_loss": {k[len("eval_"):-len("_loss")]: v for k, v in metrics.items()
                       if k.startswith("eval_") and k.endswith("_loss")},
         "seconds": round(seconds, 2),
-        **_seen(train_set, steps * groups_per_step),
+        **_seen(train_set, steps, groups_per_step),
         "phases": D.phase_steps(train_set.groups, groups_per_step),
         "log_history": trainer.state.log_history,
     }
@@ -213,13 +220,18 @@ def fit(model, tokenizer, train_set: D.PlanDataset, eval_sets: dict[str, D.PlanD
     return summary
 
 
-def _seen(train_set: D.PlanDataset, n_groups: int) -> dict:
-    """Tokens and words of the first ``n_groups`` groups of the plan (the Trainer restarts it if told to
-    take more steps than it has)."""
-    full, rest = divmod(n_groups, len(train_set)) if len(train_set) else (0, 0)
-    tokens = full * train_set.tokens() + train_set.tokens(slice(0, rest))
-    words = full * train_set.words() + train_set.words(slice(0, rest))
-    return {"tokens_seen": tokens, "words_seen": words}
+def _seen(train_set: D.PlanDataset, steps: int, groups_per_step: int) -> dict:
+    """Tokens (no padding) and words of the groups the first ``steps`` steps trained on.
+
+    A pass over the plan takes ``ceil(groups / groups_per_step)`` steps, its last batch maybe short; the
+    Trainer starts the plan again when told to take more steps than it has.
+    """
+    n = len(train_set)
+    per_pass = -(-n // groups_per_step) if n else 1
+    passes, rest = divmod(steps, per_pass)
+    part = slice(0, min(rest * groups_per_step, n))
+    return {"tokens_seen": passes * train_set.tokens() + train_set.tokens(part),
+            "words_seen": passes * train_set.words() + train_set.words(part)}
 
 
 def _write_outputs(out: Path, cfg: TrainConfig, summary: dict, tokenizer, extra: dict) -> dict:
@@ -267,6 +279,9 @@ def pretrain(corpus: list[str | Path], out: str | Path, *, model: str | None = N
     preset = model_preset(cfg.model)
     if not cfg.corpus:
         raise InputError("no corpus files given", "--corpus")
+    for f in map(Path, cfg.corpus):
+        if not f.is_file():
+            raise InputError("no such file" if not f.exists() else "not a file", f)
     last = _prepare_out(out, cfg, resume)
     tok_dir = out / "tokenizer"
     if cfg.tokenizer:
@@ -326,6 +341,7 @@ def run(dataset: str, base: str | Path, out: str | Path, *, curriculum: str | No
         raise InputError("no dataset given", "--dataset")
     if not cfg.base:
         raise InputError("no base model given", "--base")
+    D.dataset_location(cfg.dataset)
     base_dir = Path(cfg.base)
     if not (base_dir / "config.json").is_file():
         raise InputError("not a model folder (no config.json)", base_dir)
@@ -356,7 +372,7 @@ def run(dataset: str, base: str | Path, out: str | Path, *, curriculum: str | No
         "curriculum": cfg.curriculum,
         "parameters": sum(p.numel() for p in net.parameters()),
         "examples": {s: sum(e.source == s for e in examples) for s in sources},
-        "eval_examples": {s: len(v) for s, v in eval_sets.items()},
+        "eval_examples": {s: len(v.examples) for s, v in eval_sets.items()},
         "rows": len(groups), "truncated": stats.truncated, "dropped": stats.dropped,
         "babylm_words": {"pretraining": base_words, "instruction": words, "total_unique": base_words + words},
     })
