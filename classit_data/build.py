@@ -147,14 +147,25 @@ def run_validation_gate(inputs: list[Path], workdir: Path, n_input: int, *, conf
         "kept": kept.height,
         "quarantined": quarantined.height,
         "quarantined_by_reason": reasons,
-        "seconds": round(time.perf_counter() - started, 2),
-        "report": _jsonable(report),
+        "report": stable_report(report),
     }
-    return kept, verdict
+    return kept, verdict, time.perf_counter() - started
 
 
-def _jsonable(obj):
-    return json.loads(json.dumps(obj, default=str))
+#: parts of another step's report that change from run to run (timings, temporary paths)
+UNSTABLE_KEYS = {"seconds", "timings", "outputs", "inputs", "passages", "tokenizer", "out", "out_dir", "path", "files",
+                 "started", "finished"}
+
+
+def stable_report(obj):
+    """A report without its timings and paths: what the build records must not change between identical builds."""
+    if isinstance(obj, dict):
+        return {k: stable_report(v) for k, v in obj.items()
+                if k not in UNSTABLE_KEYS and not k.startswith("seconds") and not k.endswith(("_seconds", "_s"))}
+    if isinstance(obj, list):
+        return [stable_report(v) for v in obj]
+    return json.loads(json.dumps(obj, default=str)) if not isinstance(obj, (str, int, float, bool, type(None))) \
+        else obj
 
 
 # --- splits and shards ----------------------------------------------------------------------------
@@ -216,16 +227,21 @@ def write_split(df: pl.DataFrame, folder: Path, config: str, split: str, max_sha
             "download_size": sum((folder / f).stat().st_size for f in files)}
 
 
-def _words(df: pl.DataFrame, column: str) -> int:
-    if df.height == 0:
-        return 0
-    return int(df.select(pl.col(column).str.count_matches(r"\S+").sum()).item() or 0)
+WORD_COLUMNS = {"prompt": "_w_prompt", "reply": "_w_reply", "text": "_w_text"}
+
+
+def with_word_counts(df: pl.DataFrame) -> pl.DataFrame:
+    """Words (whitespace-separated tokens, as BabyLM counts them) per row, counted once for every total."""
+    return df.with_columns(pl.col(c).str.count_matches(r"\S+").fill_null(0).alias(w) for c, w in WORD_COLUMNS.items())
 
 
 def _counts(df: pl.DataFrame) -> dict:
-    return {"rows": df.height, "documents": df.get_column("doc_id").n_unique() if df.height else 0,
-            "words_prompt": _words(df, "prompt"), "words_reply": _words(df, "reply"),
-            "words_text": _words(df, "text")}
+    """Rows, documents and words of a frame that has ``with_word_counts``' columns."""
+    if df.height == 0:
+        return {"rows": 0, "documents": 0, "words_prompt": 0, "words_reply": 0, "words_text": 0}
+    sums = df.select([pl.col(w).sum() for w in WORD_COLUMNS.values()]).row(0)
+    return {"rows": df.height, "documents": df.select(pl.struct("source", "doc_id").n_unique()).item(),
+            **{f"words_{c}": int(n) for c, n in zip(WORD_COLUMNS, sums, strict=True)}}
 
 
 # --- provenance -----------------------------------------------------------------------------------
@@ -245,15 +261,26 @@ def provenance_summary(df: pl.DataFrame, wiki_inputs: list[Path]) -> dict:
         return [dict(zip([*cols, "rows"], r, strict=True)) for r in grouped.iter_rows()]
 
     generated = df.filter(pl.col("model").is_not_null())
-    runs = []
-    for p in wiki_inputs:
+    runs, prompt_files = [], []
+    for p in dict.fromkeys(wiki_inputs):
         for name in ("run.json", "summary.json"):
             f = p.parent / name
-            if f.is_file():
-                try:
-                    runs.append({"file": str(f), "sha256": sha256_file(f), "content": json.loads(f.read_text())})
-                except (OSError, json.JSONDecodeError):
-                    runs.append({"file": str(f), "error": "unreadable"})
+            if not f.is_file():
+                continue
+            try:
+                content = json.loads(f.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                runs.append({"file": str(f), "error": "unreadable"})
+                continue
+            runs.append({"file": str(f), "sha256": sha256_file(f), "content": content})
+            prompts = content.get("prompts") if isinstance(content, dict) else None
+            if isinstance(prompts, dict) and isinstance(prompts.get("files"), list):
+                folder = Path(str(prompts.get("source") or "")).parent
+                for fname in prompts["files"]:
+                    fp = folder / str(fname)
+                    entry = {"file": str(fname), "sha256": sha256_file(fp) if fp.is_file() else None}
+                    if entry not in prompt_files:
+                        prompt_files.append(entry)
     return {
         "models": tally(generated, ["model", "model_revision"]),
         "prompt_hashes": tally(generated, ["prompt_hash"]),
@@ -261,6 +288,7 @@ def provenance_summary(df: pl.DataFrame, wiki_inputs: list[Path]) -> dict:
         "seeds": tally(generated, ["seed"]),
         "origins": tally(df, ["source", "origin"]),
         "generation_runs": runs,
+        "prompt_files": prompt_files,
     }
 
 
@@ -340,7 +368,7 @@ def build_dataset(
     with _staging_folder(out) as tmp:
         work = Path(tempfile.mkdtemp(prefix="work-", dir=tmp))
         say(f"validating {input_rows.height:,} rows ...")
-        kept, verdict = run_validation_gate(input_files, work, input_rows.height, config=validate_config,
+        kept, verdict, gate_seconds = run_validation_gate(input_files, work, input_rows.height, config=validate_config,
                                             passages=passages)
         for name, paths in (("switchboard", sw_paths), ("simple_wiki", wiki_paths)):
             if paths and kept.filter(pl.col("source") == name).height == 0:
@@ -362,11 +390,11 @@ def build_dataset(
         is_val = pl.lit(False)
         for s, docs in val_docs.items():
             is_val = is_val | ((pl.col("source") == s) & pl.col("doc_id").is_in(sorted(docs)))
-        rows = rows.with_columns(is_val.alias("_val"))
+        rows = with_word_counts(rows.with_columns(is_val.alias("_val")))
         splits = ["train", "validation"] if val_fraction else ["train"]
 
         def split_rows(frame: pl.DataFrame, split: str) -> pl.DataFrame:
-            return frame.filter(pl.col("_val") == (split == "validation")).drop("_val")
+            return frame.filter(pl.col("_val") == (split == "validation"))
 
         import numpy as np
 
@@ -392,7 +420,7 @@ def build_dataset(
                 configs[config]["splits"][split] = info
 
         # statistics and Figure 1
-        stats = _stats(rows.drop("_val"), tmp, work, stats_dir)
+        stats = _stats(work / "kept.parquet", tmp, work, stats_dir)
 
         totals = _counts(rows)
         record = {
@@ -433,6 +461,7 @@ def build_dataset(
 
     record["out"] = str(out)
     record["seconds"] = round(time.perf_counter() - started, 2)
+    record["gate_seconds"] = round(gate_seconds, 2)
     return record
 
 
@@ -444,21 +473,19 @@ def _library_versions() -> dict:
     return {"pyarrow": pyarrow.__version__, "polars": pl.__version__, "datasets": datasets.__version__}
 
 
-def _stats(rows: pl.DataFrame, folder: Path, work: Path, stats_dir: str | Path | None) -> dict:
+def _stats(rows_file: Path, folder: Path, work: Path, stats_dir: str | Path | None) -> dict:
     """Statistics for the card: from ``stats_dir`` (``classit-data stats``), else computed here."""
     if stats_dir is not None:
         src = Path(stats_dir)
         if not (src / "stats.json").is_file():
             raise InputError("no stats.json here: give the --out folder of `classit-data stats`", src)
     else:
-        from classit_data.io import write_rows
         from classit_data.stats import compute_stats
 
         src = work / "stats"
-        rows_file = write_rows(rows, work / "rows.parquet")
         compute_stats([str(rows_file)], src)
     record = {"source": str(stats_dir) if stats_dir is not None else "computed by build",
-              "stats": json.loads((src / "stats.json").read_text(encoding="utf-8"))}
+              "stats": stable_report(json.loads((src / "stats.json").read_text(encoding="utf-8")))}
     markdown = (src / "stats.md").read_text(encoding="utf-8") if (src / "stats.md").is_file() else None
     if (src / "figure1.png").is_file():
         (folder / FIGURE_PATH).parent.mkdir(parents=True, exist_ok=True)

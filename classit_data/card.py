@@ -9,6 +9,8 @@ from the build record only (no clock, no machine names), so the same build gives
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 import jinja2
@@ -124,7 +126,7 @@ def _environment() -> jinja2.Environment:
                              keep_trailing_newline=True, autoescape=False)
     env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else v
     env.filters["pct"] = lambda v: f"{100 * v:.2f}%"
-    env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)
+    env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True, indent=2)
     return env
 
 
@@ -135,17 +137,14 @@ def card_context(record: dict) -> dict:
     runs = []
     for run in prov.get("generation_runs", []):
         content = run.get("content") if isinstance(run.get("content"), dict) else {}
-        runs.append({"file": Path(run["file"]).name, "sha256": run.get("sha256"), "content": content})
-    prompt_files = []
-    for run in runs:
-        for key in ("prompt_files", "prompts"):
-            value = run["content"].get(key)
-            if isinstance(value, dict):
-                prompt_files += [{"file": k, "sha256": v} for k, v in value.items()]
-            elif isinstance(value, list):
-                prompt_files += [{"file": str(v), "sha256": None} if not isinstance(v, dict) else
-                                 {"file": v.get("path") or v.get("file") or v.get("name"),
-                                  "sha256": v.get("sha256") or v.get("hash")} for v in value]
+        argv = content.get("argv")
+        # argv is the command only when generate-wiki was run from the command line (not from Python)
+        command = ("classit-data " + shlex.join(map(str, argv[1:]))
+                   if isinstance(argv, list) and argv[1:2] == ["generate-wiki"] else None)
+        shown = {k: content[k] for k in ("backend", "identity", "config", "versions", "prompts") if k in content}
+        runs.append({"file": Path(run["file"]).name, "sha256": run.get("sha256"), "command": command,
+                     "content": shown or content})
+    prompt_files = prov.get("prompt_files", [])
     return {
         "record": record,
         "configs": record["configs"],
@@ -158,6 +157,25 @@ def card_context(record: dict) -> dict:
         "citation": CITATION,
         "figure": record.get("stats", {}).get("figure"),
     }
+
+
+def adapt_stats_markdown(markdown: str | None, figure: str | None) -> str:
+    """``stats.md`` as a part of the card: headings one level below "Statistics", the figure link pointing
+    at the copy in the dataset folder (or dropped when there is none)."""
+    if not markdown:
+        return ""
+    lines = []
+    for line in markdown.strip().splitlines():
+        if line.startswith("# "):
+            continue  # the card's own "## Statistics" heading replaces the file's title
+        if line.startswith("#"):
+            line = "#" + line
+        if re.search(r"!\[[^\]]*\]\(figure1\.(png|svg)\)", line):
+            if not figure:
+                continue
+            line = re.sub(r"\(figure1\.(png|svg)\)", f"({figure})", line)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def render_dataset_card(record: dict, stats_markdown: str | None = None,
@@ -175,8 +193,10 @@ def render_dataset_card(record: dict, stats_markdown: str | None = None,
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(f"bad card template: {exc.message}", path, exc.lineno) from exc
     metadata = card_metadata(record)
-    text = tpl.render(card_data=metadata.to_yaml(), stats_markdown=(stats_markdown or "").strip(),
-                      **card_context(record))
+    context = card_context(record)
+    stats_md = adapt_stats_markdown(stats_markdown, context["figure"])
+    context["figure_in_stats"] = bool(context["figure"]) and f"]({context['figure']})" in stats_md
+    text = tpl.render(card_data=metadata.to_yaml(), stats_markdown=stats_md, **context)
     card = DatasetCard(text)  # parses the YAML header: a card the Hub cannot read fails here, not there
     if not card.data.get("configs"):
         raise InputError("the card template lost the `configs:` metadata ({{ card_data }} must open it)", path)

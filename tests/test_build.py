@@ -150,6 +150,8 @@ def test_same_inputs_same_bytes(built, inputs, tmp_path):
         if rel != "README.md":  # the card names the input paths, which are the same here
             assert first[rel]["sha256"] == second[rel]["sha256"], rel
     assert (out / "README.md").read_text() == (again / "README.md").read_text()
+    # the record has no timings or temporary paths: a rebuild gives the same bytes, so a push makes no commit
+    assert (out / "build_info.json").read_bytes() == (again / "build_info.json").read_bytes()
     # another seed shuffles merged differently, and moves no document between splits
     other = tmp_path / "other"
     build_dataset(inputs["switchboard"], inputs["wiki"], other, val_fraction=0.2, seed=8,
