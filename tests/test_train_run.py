@@ -176,3 +176,19 @@ def test_cli_errors_are_one_line(inputs, tmp_path, cli, args, message):
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
+
+
+def test_runs_on_a_folder_made_by_classit_data_build(inputs, tmp_path):
+    """The real build step's output (Hub layout, validation split by document) feeds a run directly."""
+    pytest.importorskip("classit_data.validate")
+    from build_helpers import validated_inputs
+
+    from classit_data.build import build_dataset
+
+    rows = validated_inputs(tmp_path / "rows")
+    build_dataset(rows["switchboard"], rows["wiki"], tmp_path / "CLASS_IT", val_fraction=0.2, seed=7,
+                  passages=rows["passages"], progress=False)
+    s = run(str(tmp_path / "CLASS_IT"), inputs["base"], tmp_path / "run", curriculum="wiki_switch", max_steps=2,
+            **SMALL)
+    assert s["steps"] == 2 and set(s["eval_loss"]) == {"switchboard", "simple_wiki"}
+    assert all(n > 0 for n in s["examples"].values()) and s["phases"][0]["sources"] == ["simple_wiki"]
