@@ -62,6 +62,7 @@ def main() -> None:
     from classit_data.io import write_rows
 
     py = sys.executable
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp_name:
         tmp = Path(tmp_name)
         rows, passages = make_rows(args.rows)
@@ -100,6 +101,7 @@ def main() -> None:
         "repush_unchanged_s": round(t_repush, 2), "load_s": round(t_load, 2), "rows_loaded": loaded,
         "shards": sum(len(s["files"]) for c in record["configs"].values() for s in c["splits"].values()),
     }
+    figures["load_average"] = [round(load_start, 2), round(os.getloadavg()[0], 2)]
     figures["within_targets"] = all(figures[k] <= v for k, v in TARGETS.items())
     print(json.dumps(figures, indent=2))
     if args.record:
@@ -112,7 +114,8 @@ def _record(f: dict) -> None:
 ## build / push / load back (issue 6)
 
 {date.today().isoformat()}, `.venv/bin/python benchmarks/bench_build.py --rows {f['rows_in']} --record`, this 2-core
-machine (shared with other work while it ran). Synthetic rows from `benchmarks/make_synthetic_rows.py`, validated
+machine, shared with other work while it ran (load average {f['load_average'][0]} at the start,
+{f['load_average'][1]} at the end). Synthetic rows from `benchmarks/make_synthetic_rows.py`, validated
 first ({f['rows_in']:,} in, {f['rows_built']:,} kept, `validate` took {f['validate_s']} s); each command timed as a
 subprocess, Python start-up included.
 
