@@ -24,7 +24,9 @@ ever matched against rows that are kept, so chains never point at a dropped row.
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -134,9 +136,22 @@ def shingle_hashes(prompts: pl.Series, replies: pl.Series, shingle_size: int = 3
     """
     e = pl.concat([_side_shingles(prompts, shingle_size, 0x5EED), _side_shingles(replies, shingle_size, 0xB0B)]) \
         .sort("row", maintain_order=True)
+    return _arrays(e)
+
+
+def _arrays(e: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     rows = e.get_column("row").to_numpy()
     hashes = (e.get_column("g").to_numpy() & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     return rows, hashes
+
+
+def row_signatures(prompts: pl.Series, replies: pl.Series, cfg: DedupConfig) -> np.ndarray:
+    """MinHash signatures of each row's shingles (``shingle_hashes``): the MinHash of a union is the
+    element-wise minimum of the parts' MinHashes, so each side is signed on its own and no sort is needed."""
+    n = len(prompts)
+    sides = [_arrays(_side_shingles(texts, cfg.shingle_size, seed))
+             for texts, seed in ((prompts, 0x5EED), (replies, 0xB0B))]
+    return np.minimum(*(minhash_signatures(rows, hashes, n, cfg) for rows, hashes in sides))
 
 
 def _minhash_template(cfg: DedupConfig):
@@ -160,9 +175,18 @@ def minhash_signatures(rows: np.ndarray, hashes: np.ndarray, n_rows: int, cfg: D
     if len(starts) != n_rows:
         raise ValueError("every row needs at least one shingle")
     sig = np.empty((cfg.num_perm, n_rows), dtype=np.uint32)
-    with np.errstate(over="ignore"):
-        for k in range(cfg.num_perm):  # one permutation at a time keeps memory at one array of shingles
-            np.minimum.reduceat(mixed * a[k] + b[k], starts, out=sig[k])
+    if not n_rows:
+        return sig.T.copy()
+
+    def permute(ks: range) -> None:  # one permutation at a time keeps memory at one array of shingles
+        with np.errstate(over="ignore"):
+            for k in ks:
+                np.minimum.reduceat(mixed * a[k] + b[k], starts, out=sig[k])
+
+    workers = max(1, min(os.cpu_count() or 1, 4))  # numpy releases the GIL: threads share the permutations
+    step = -(-cfg.num_perm // workers)
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(permute, [range(i, min(i + step, cfg.num_perm)) for i in range(0, cfg.num_perm, step)]))
     return np.ascontiguousarray(sig.T)
 
 
@@ -189,9 +213,7 @@ def near_duplicate_pairs(prompts: pl.Series, replies: pl.Series,
     number of rows that went through the LSH index."""
     from datasketch import LeanMinHash, MinHashLSH
 
-    n = len(prompts)
-    rows, hashes = shingle_hashes(prompts, replies, cfg.shingle_size)
-    sig = minhash_signatures(rows, hashes, n, cfg)
+    sig = row_signatures(prompts, replies, cfg)
     lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm)
     candidates = _band_candidates(sig, lsh.b, lsh.r)
     found: dict[int, tuple[int, float]] = {}

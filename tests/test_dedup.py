@@ -17,6 +17,7 @@ from classit_data.dedup import (
     minhash_signatures,
     near_duplicate_pairs,
     normalized,
+    row_signatures,
     shingle_hashes,
 )
 
@@ -83,6 +84,7 @@ def test_signatures_equal_datasketch_update_batch():
     cfg = DedupConfig(num_perm=32, seed=4)
     row, hv = shingle_hashes(prompts, replies, cfg.shingle_size)
     sig = minhash_signatures(row, hv, 25, cfg)
+    assert np.array_equal(sig, row_signatures(prompts, replies, cfg))  # min of the sides = MinHash of the union
     for i in range(25):
         mine = hv[row == i]
         ref = MinHash(num_perm=32, seed=4, scheme="affine32", hashfunc=lambda x: x)

@@ -83,22 +83,17 @@ def test_figure_data_matches_stats_json(rows_file, tmp_path, quantile, scale):
     lengths = read_lengths(rows_file)
     fig = draw_figure1(lengths, fig_data)
     scatter_ax = fig.axes[0]
-    (scatter,) = [c for c in scatter_ax.collections if c.get_gid() == "scatter"]
-    xy = scatter.get_offsets()
-    colours = scatter.get_facecolors()
-    assert len(xy) == sum(d["points"] for d in fig_data["sources"].values())
-    assert np.abs(xy - np.round(xy)).max() <= fig_data["jitter"] + 1e-9
-    import matplotlib.colors as mcolors
-
-    from classit_data.stats import _colour
-
-    for i, (source, d) in enumerate(fig_data["sources"].items()):
-        mine = np.all(np.isclose(colours[:, :3], mcolors.to_rgb(_colour(source, i))), axis=1)
-        px, py = np.round(xy[mine, 0]), np.round(xy[mine, 1])
-        assert mine.sum() == d["points"]
+    layers = [c for c in scatter_ax.collections if (c.get_gid() or "").startswith("scatter:")]
+    assert sum(len(c.get_offsets()) for c in layers) == sum(d["points"] for d in fig_data["sources"].values())
+    for source, d in fig_data["sources"].items():
+        xy = np.concatenate([c.get_offsets() for c in layers if c.get_gid().startswith(f"scatter:{source}:")])
+        assert np.abs(xy - np.round(xy)).max() <= fig_data["jitter"] + 1e-9
+        px, py = np.round(xy[:, 0]), np.round(xy[:, 1])
+        assert len(px) == d["points"]
         assert px.sum() == d["prompt_words_sum"] and py.sum() == d["reply_words_sum"]
         assert px.max() <= d["prompt_cut"] and py.max() <= d["reply_cut"]
         assert np.histogram(px, fig_data["prompt_bins"])[0].tolist() == d["prompt_hist"]
+        assert np.histogram(py, fig_data["reply_bins"])[0].tolist() == d["reply_hist"]
         for axis_name, a in (("prompt", fig.axes[1]), ("reply", fig.axes[2])):
             (patch,) = [p for p in a.patches if p.get_gid() == f"{axis_name}_hist:{source}"]
             values, edges, _ = patch.get_data()
