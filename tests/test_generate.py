@@ -23,10 +23,12 @@ from classit_data.template import render_text
 from generate_helpers import passage_rows, write_passages
 from conftest import ROOT, run_cli
 
-ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "2"}
+# one thread: on a shared 2-core machine two OpenMP threads spin against each other (measured 5x slower)
+ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 #: seeded sampling, one passage per chunk (and so per batch): every passage's text depends only on its seed
 HF_ARGS = ["--backend", "transformers", "--chunk-size", "1", "--seed", "3", "--temperature", "0.8",
-           "--max-tokens", "40", "--max-passages", "4"]
+           "--max-tokens", "24", "--max-passages", "3"]
+N = 3
 
 
 def test_shards_partition_the_passages_deterministically():
@@ -92,13 +94,13 @@ def full_run(passages, tmp_path_factory) -> tuple[Path, dict]:
 def test_transformers_end_to_end(full_run, passages):
     out, s = full_run
     assert (s["backend"], s["model"]) == ("transformers", "HuggingFaceTB/SmolLM2-135M-Instruct")
-    assert s["passages_selected"] == s["passages_done"] == s["passages_generated"] == 4
+    assert s["passages_selected"] == s["passages_done"] == s["passages_generated"] == N
     assert s["passages_missing"] == s["duplicate_records"] == 0
-    assert s["this_run"]["chunks"] == 4 and s["output_tokens"] > 0 and s["prompt_tokens"] > 4 * 100
+    assert s["this_run"]["chunks"] == N and s["output_tokens"] > 0 and s["prompt_tokens"] > N * 100
     records = pl.read_parquet(list((out / "chunks").glob("*/chunk-*.parquet")))
-    assert sorted(records["passage_id"]) == sorted(r["passage_id"] for r in passage_rows(4))
+    assert sorted(records["passage_id"]) == sorted(r["passage_id"] for r in passage_rows(N))
     assert set(records["finish_reason"]) <= {"stop", "length"}
-    assert (records["output_tokens"] <= 40).all() and (records["output_tokens"] > 0).all()
+    assert (records["output_tokens"] <= 24).all() and (records["output_tokens"] > 0).all()
     # batch of one: the seed that sampled a passage is the passage's own seed
     assert records["seed"].to_list() == [passage_seed(3, p) for p in records["passage_id"]]
     qa, rejects = pl.read_parquet(out / "qa.parquet"), pl.read_parquet(out / "rejects.parquet")
@@ -108,7 +110,7 @@ def test_transformers_end_to_end(full_run, passages):
     # every passage ends up as pairs or as a whole-output reject, never both, never neither
     assert set(qa["passage_id"]).isdisjoint(whole["passage_id"])
     assert set(qa["passage_id"]) | set(whole["passage_id"]) == set(records["passage_id"])
-    assert (rejects.filter(pl.col("reason") == "truncated")["output_tokens"] == 40).all()
+    assert (rejects.filter(pl.col("reason") == "truncated")["output_tokens"] == 24).all()
     if qa.height:
         assert (qa["source"] == "simple_wiki").all() and (qa["origin"] == "passages.parquet").all()
         assert json.loads(qa["sampling"][0])["temperature"] == 0.8
@@ -136,22 +138,22 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_pat
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     done_at_kill = len(list((out / "chunks").glob("*/chunk-*.parquet")))
-    assert 1 <= done_at_kill < 4
+    assert 1 <= done_at_kill < N
     assert not (out / "qa.parquet").exists()
     s = _summary(run_cli("generate-wiki", "--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
-    assert s["passages_resumed"] == done_at_kill and s["passages_generated"] == 4 - done_at_kill
-    assert s["passages_done"] == 4 and s["duplicate_records"] == 0
+    assert s["passages_resumed"] == done_at_kill and s["passages_generated"] == N - done_at_kill
+    assert s["passages_done"] == N and s["duplicate_records"] == 0
     assert not list((out / "chunks").rglob("*.tmp"))  # the killed run's half-written chunk is gone
     records = pl.read_parquet(list((out / "chunks").glob("*/chunk-*.parquet")))
-    assert records["passage_id"].n_unique() == records.height == 4
+    assert records["passage_id"].n_unique() == records.height == N
     ref = pl.read_parquet(list((ref_out / "chunks").glob("*/chunk-*.parquet")))
     cols = ["passage_id", "seed", "raw", "finish_reason", "output_tokens"]
     assert records.select(cols).sort("passage_id").equals(ref.select(cols).sort("passage_id"))
     assert pl.read_parquet(out / "qa.parquet").equals(pl.read_parquet(ref_out / "qa.parquet"))
     # once complete, a rerun generates nothing and starts no engine
     again = _summary(run_cli("generate-wiki", "--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
-    assert (again["passages_generated"], again["passages_resumed"], again["pairs"]) == (0, 4, s["pairs"])
-    assert again["seconds"] < 15
+    assert (again["passages_generated"], again["passages_resumed"], again["pairs"]) == (0, N, s["pairs"])
+    assert again["seconds"] < 30
 
 
 def test_rerun_with_other_settings_is_refused(full_run, passages):
@@ -163,14 +165,17 @@ def test_rerun_with_other_settings_is_refused(full_run, passages):
     assert "sampling" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_data_parallel_replicas(passages, tmp_path):
+def test_data_parallel_replicas(passages, tmp_path, monkeypatch):
     from classit_data.generate import generate_wiki
-    s = generate_wiki(passages, tmp_path / "dp", backend="transformers", data_parallel_size=2, max_passages=4,
-                      max_tokens=6, chunk_size=2, progress=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # read by torch in the spawned replicas
+    from classit_data.generate.runner import replica_of
+    s = generate_wiki(passages, tmp_path / "dp", backend="transformers", data_parallel_size=2, max_passages=N,
+                      max_tokens=4, chunk_size=2, progress=False)
+    replicas = sorted({replica_of(r["passage_id"], 1, 2) for r in passage_rows(N)})
     dirs = sorted(p.name for p in (tmp_path / "dp" / "chunks").iterdir() if p.is_dir())
-    assert dirs == ["shard-00000-of-00001.dp-000-of-002", "shard-00000-of-00001.dp-001-of-002"]
-    assert s["passages_done"] == s["passages_generated"] == 4 and s["duplicate_records"] == 0
-    assert s["rejected_outputs_by_reason"].get("truncated", 0) >= 1  # 6 tokens are too few for any JSON list
+    assert dirs == [f"shard-00000-of-00001.dp-{r:03d}-of-002" for r in replicas] and len(dirs) == 2
+    assert s["passages_done"] == s["passages_generated"] == N and s["duplicate_records"] == 0
+    assert s["rejected_outputs_by_reason"] == {"truncated": N}  # 4 tokens are too few for any JSON list
     assert not list((tmp_path / "dp" / "chunks").glob(".todo*"))
 
 

@@ -89,6 +89,7 @@ class GenerationConfig(BaseModel):
     structured: bool = True
     engine: dict[str, Any] = Field(default_factory=dict, description="extra vllm.LLM keyword arguments")
     batch_size: int = Field(8, ge=1, description="transformers: sequences per generate call")
+    threads: int | None = Field(None, ge=1, description="transformers: torch CPU threads (default: torch's)")
     concurrency: int = Field(16, ge=1, description="openai: requests in flight")
     max_retries: int = Field(5, ge=0)
     request_seeds: bool = Field(True, description="openai: send a seed with each request")
@@ -102,7 +103,7 @@ class GenerationConfig(BaseModel):
                         dtype=self.dtype, gpu_memory_utilization=self.gpu_memory_utilization,
                         kv_cache_gb=self.kv_cache_gb, structured=self.structured, engine=self.engine)
         if kind == "transformers":
-            return dict(batch_size=self.batch_size, dtype=self.dtype)
+            return dict(batch_size=self.batch_size, dtype=self.dtype, threads=self.threads)
         return dict(concurrency=self.concurrency, max_retries=self.max_retries, structured=self.structured,
                     request_seeds=self.request_seeds)
 

@@ -13,8 +13,13 @@ from classit_data.generate.backends.base import Backend, Completion, Request, Sa
 
 class TransformersBackend(Backend):
     def __init__(self, model_path: Path | str, *, model_id: str, model_revision: str | None,
-                 batch_size: int = 8, dtype: str | None = None, device: str | None = None):
+                 batch_size: int = 8, dtype: str | None = None, device: str | None = None,
+                 threads: int | None = None):
         import torch
+
+        if threads:
+            # on a busy CPU fewer threads can be much faster: OpenMP threads spin waiting for each other
+            torch.set_num_threads(threads)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         super().__init__(name="transformers", model_id=model_id, model_revision=model_revision,
