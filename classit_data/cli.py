@@ -162,7 +162,7 @@ def generate_wiki_cmd(
     rows.update({f"rejected: {k}": v for k, v in summary["rejected_outputs_by_reason"].items()})
     rows.update({f"pairs dropped: {k}": v for k, v in summary["dropped_pairs_by_reason"].items()})
     rows.update({"prompt tokens": summary["prompt_tokens"], "output tokens": summary["output_tokens"],
-                 "passages/s": run["passages_per_s"], "output tokens/s": run["output_tokens_per_s"],
+                 "passages/s": run["passages_per_s"] or "-", "output tokens/s": run["output_tokens_per_s"] or "-",
                  "seconds": summary["seconds"]})
     console.print(summary_table(f"generate-wiki -> {summary['qa']}", rows))
 
