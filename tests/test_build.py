@@ -254,3 +254,34 @@ def test_parse_size():
     assert parse_size(1234) == 1234
     with pytest.raises(InputError):
         parse_size("big")
+
+
+def test_cli_build_with_stats_dir_then_load_offline(inputs, tmp_path, cli):
+    import os
+    import subprocess
+    import sys
+
+    from classit_data.stats import compute_stats
+
+    compute_stats([str(inputs["switchboard"]), str(inputs["wiki"])], tmp_path / "stats")
+    out = tmp_path / "CLASS_IT"
+    r = cli("build", "--switchboard", inputs["switchboard"], "--wiki", inputs["wiki"], "--out", out,
+            "--stats-dir", tmp_path / "stats", "--passages", inputs["passages"], "--json")
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)
+    assert record["stats"]["source"] == str(tmp_path / "stats") and record["stats"]["figure"] == "figures/figure1.png"
+    assert (out / "figures" / "figure1.png").read_bytes() == (tmp_path / "stats" / "figure1.png").read_bytes()
+    assert record["command"].startswith("classit-data build --switchboard")
+    assert "| switchboard |" in (out / "README.md").read_text()  # the stats table of stats.md
+    code = ("import sys; from datasets import load_dataset\n"
+            "for c in ('switchboard', 'simple_wiki', 'merged'):\n"
+            "    d = load_dataset(sys.argv[1], c, split='train'); print(c, d.num_rows, d.column_names[:4])")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    loaded = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    for config, cfg in record["configs"].items():
+        n = cfg["splits"]["train"]["num_examples"]
+        assert f"{config} {n} ['prompt', 'reply', 'source', 'text']" in loaded.stdout
+    bad = cli("build", "--switchboard", inputs["switchboard"], "--out", tmp_path / "y", "--stats-dir", tmp_path)
+    assert bad.returncode == 2 and "stats.json" in bad.stderr
