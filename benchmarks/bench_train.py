@@ -6,7 +6,8 @@ Examples: a built dataset's rows when ``--dataset`` is given; otherwise real Swi
 (``../shared/corpora/babylm/switchboard.train``, at least 3 words a side) and, for the wiki half, questions
 about the bundled Simple Wikipedia sample's passages answered with one or two of their sentences, mixed
 91:39 like the published dataset. A step is forward + backward + AdamW on the model ``classit-train`` builds
-from the preset, with the collator it trains with. Useful tokens are the non-padding ones.
+from the preset, with the collator it trains with; the two modes alternate step by step so that both see
+the same load. Useful tokens are the non-padding ones.
 """
 
 from __future__ import annotations
@@ -128,15 +129,18 @@ def main() -> None:
                                                             "max": lengths[-1]},
                "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
                "machine": platform.processor() or platform.machine(), "modes": {}}
+    # the two modes take turns, step by step, so that both see the same load on a shared machine
+    modes = {}
     for packing in (False, True):
-        plan = D.make_plan(examples, "merged", 1, args.seed, packing=packing, max_length=args.pack_length)
-        per_step = args.pack_rows if packing else args.batch_size
-        collate = D.Collator(pad_id=tok.pad_token_id, packing=packing)
-        useful = total = 0
-        seconds = 0.0
-        for step in range(args.steps + 1):
-            groups = plan[step * per_step:(step + 1) * per_step]
-            batch = collate([{"examples": [examples[i] for i in g.indices]} for g in groups])
+        modes["packed" if packing else "padded"] = {
+            "plan": D.make_plan(examples, "merged", 1, args.seed, packing=packing, max_length=args.pack_length),
+            "per_step": args.pack_rows if packing else args.batch_size,
+            "collate": D.Collator(pad_id=tok.pad_token_id, packing=packing),
+            "useful": 0, "total": 0, "seconds": 0.0}
+    for step in range(args.steps + 1):
+        for name, m in modes.items():
+            groups = m["plan"][step * m["per_step"]:(step + 1) * m["per_step"]]
+            batch = m["collate"]([{"examples": [examples[i] for i in g.indices]} for g in groups])
             t0 = time.perf_counter()
             loss = model(**batch).loss
             loss.backward()
@@ -145,11 +149,12 @@ def main() -> None:
             dt = time.perf_counter() - t0
             if step == 0:
                 continue  # warm-up
-            seconds += dt
-            useful += sum(len(examples[i]) for g in groups for i in g.indices)
-            total += batch["input_ids"].numel()
-        name = "packed" if packing else "padded"
-        results["modes"][name] = {"steps": args.steps, "rows_per_step": per_step, "useful_tokens": useful,
+            m["seconds"] += dt
+            m["useful"] += sum(len(examples[i]) for g in groups for i in g.indices)
+            m["total"] += batch["input_ids"].numel()
+    for name, m in modes.items():
+        useful, total, seconds = m["useful"], m["total"], m["seconds"]
+        results["modes"][name] = {"steps": args.steps, "rows_per_step": m["per_step"], "useful_tokens": useful,
                                   "tokens_with_padding": total, "padding_fraction": round(1 - useful / total, 3),
                                   "seconds": round(seconds, 2), "useful_tokens_per_s": round(useful / seconds, 1),
                                   "tokens_per_s": round(total / seconds, 1)}

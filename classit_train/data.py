@@ -34,14 +34,21 @@ CURRICULUM_PHASES: dict[str, tuple[tuple[str, ...], ...]] = {
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Example:
-    """One tokenized training example: ``labels[i]`` is ``input_ids[i]`` or ``IGNORE_INDEX`` (no loss)."""
+    """One tokenized training example: ``labels[i]`` is ``input_ids[i]`` or ``IGNORE_INDEX`` (no loss).
 
-    input_ids: tuple[int, ...]
-    labels: tuple[int, ...]
+    Token ids are int32 arrays: a 100M-word corpus is ~130M tokens, which as Python ints would take ~10 GB.
+    """
+
+    input_ids: np.ndarray
+    labels: np.ndarray
     source: str
     words: int  # words of the data it came from (the BabyLM budget counts these)
+
+    @classmethod
+    def make(cls, input_ids, labels, source: str, words: int) -> "Example":
+        return cls(np.asarray(input_ids, dtype=np.int32), np.asarray(labels, dtype=np.int32), source, words)
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -98,7 +105,7 @@ def encode_instructions(rows: Iterable[dict], source: str, tokenizer, template: 
                 continue
             ids, labels = ids[:max_length], labels[:max_length]
             stats.truncated += 1
-        out.append(Example(tuple(ids), tuple(labels), source, count_words(row["prompt"]) + count_words(row["reply"])))
+        out.append(Example.make(ids, labels, source, count_words(row["prompt"]) + count_words(row["reply"])))
     stats.examples += len(out)
     return out
 
@@ -152,7 +159,7 @@ def encode_documents(docs: Iterable[str], tokenizer, max_length: int, source: st
             pieces = [ids[i:i + step] for i in range(0, len(ids), step)]
             for k, piece in enumerate(pieces):
                 # words are credited to the document's first example, so that they are counted once
-                out.append(Example((bos, *piece), (IGNORE_INDEX, *piece), source, words if k == 0 else 0))
+                out.append(Example.make([bos, *piece], [IGNORE_INDEX, *piece], source, words if k == 0 else 0))
     stats.examples += len(out)
     return out
 
@@ -344,8 +351,8 @@ class Collator:
             at = 0
             for e in g:
                 n = len(e)
-                ids[r, at:at + n] = torch.tensor(e.input_ids)
-                labels[r, at:at + n] = torch.tensor(e.labels)
+                ids[r, at:at + n] = torch.from_numpy(e.input_ids)
+                labels[r, at:at + n] = torch.from_numpy(e.labels)
                 if self.packing:
                     pos[r, at:at + n] = torch.arange(n)
                 at += n

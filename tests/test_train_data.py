@@ -66,8 +66,8 @@ def test_only_reply_tokens_and_eos_carry_labels(tok, examples):
     n_prefix = len(tok(prefix, add_special_tokens=False)["input_ids"])
     reply_ids = tok(completion, add_special_tokens=False)["input_ids"]
     assert ex.input_ids[0] == tok.bos_token_id and ex.input_ids[-1] == tok.eos_token_id
-    assert ex.labels[: 1 + n_prefix] == (D.IGNORE_INDEX,) * (1 + n_prefix)
-    assert list(ex.labels[1 + n_prefix:]) == reply_ids + [tok.eos_token_id]
+    assert ex.labels[: 1 + n_prefix].tolist() == [D.IGNORE_INDEX] * (1 + n_prefix)
+    assert ex.labels[1 + n_prefix:].tolist() == reply_ids + [tok.eos_token_id]
     assert tok.decode(reply_ids) == completion
     assert ex.words == len(row["prompt"].split()) + len(row["reply"].split())
 
