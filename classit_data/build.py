@@ -247,11 +247,12 @@ def _counts(df: pl.DataFrame) -> dict:
 # --- provenance -----------------------------------------------------------------------------------
 
 
-def provenance_summary(df: pl.DataFrame, wiki_inputs: list[Path]) -> dict:
+def provenance_summary(df: pl.DataFrame, wiki_inputs: list[Path], generation_runs: Sequence[str | Path] = ()) -> dict:
     """How the rows were made: models, prompt hashes, sampling, seeds and origins, with row counts.
 
-    A ``run.json`` / ``summary.json`` found beside a wiki input (``generate-wiki`` writes them into its
-    output folder) is kept too: it records the generation command's full configuration.
+    The ``run.json`` / ``summary.json`` of ``generate-wiki`` (in its output folder) record the generation's
+    full configuration: they are kept when given (``generation_runs``: the folders or the files) or when
+    they sit beside a wiki input.
     """
 
     def tally(frame: pl.DataFrame, cols: list[str]) -> list[dict]:
@@ -262,25 +263,36 @@ def provenance_summary(df: pl.DataFrame, wiki_inputs: list[Path]) -> dict:
 
     generated = df.filter(pl.col("model").is_not_null())
     runs, prompt_files = [], []
-    for p in dict.fromkeys(wiki_inputs):
-        for name in ("run.json", "summary.json"):
-            f = p.parent / name
-            if not f.is_file():
-                continue
-            try:
-                content = json.loads(f.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                runs.append({"file": str(f), "error": "unreadable"})
-                continue
-            runs.append({"file": str(f), "sha256": sha256_file(f), "content": content})
-            prompts = content.get("prompts") if isinstance(content, dict) else None
-            if isinstance(prompts, dict) and isinstance(prompts.get("files"), list):
-                folder = Path(str(prompts.get("source") or "")).parent
-                for fname in prompts["files"]:
-                    fp = folder / str(fname)
-                    entry = {"file": str(fname), "sha256": sha256_file(fp) if fp.is_file() else None}
-                    if entry not in prompt_files:
-                        prompt_files.append(entry)
+    candidates: list[Path] = []
+    for g in map(Path, generation_runs):
+        if g.is_dir():
+            found = [g / n for n in ("run.json", "summary.json") if (g / n).is_file()]
+            if not found:
+                raise InputError("no run.json here: give the --out folder of `generate-wiki`", g)
+            candidates += found
+        elif g.is_file():
+            candidates.append(g)
+        else:
+            raise InputError("no such file or folder", g)
+    for p in wiki_inputs:
+        candidates += [p.parent / n for n in ("run.json", "summary.json") if (p.parent / n).is_file()]
+    for f in dict.fromkeys(c.resolve() for c in candidates):
+        try:
+            content = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            runs.append({"file": str(f), "error": "unreadable"})
+            continue
+        runs.append({"file": str(f), "sha256": sha256_file(f), "content": content})
+        prompts = content.get("prompts") if isinstance(content, dict) else None
+        if isinstance(prompts, dict) and isinstance(prompts.get("files"), list):
+            unchanged = _prompts_unchanged(prompts.get("source"), content.get("identity") or {})
+            folder = Path(str(prompts.get("source") or "")).parent
+            for fname in prompts["files"]:
+                fp = folder / str(fname)
+                # a file's hash is only worth recording when the files still hash to the run's prompt_hash
+                entry = {"file": str(fname), "sha256": sha256_file(fp) if unchanged and fp.is_file() else None}
+                if entry not in prompt_files:
+                    prompt_files.append(entry)
     return {
         "models": tally(generated, ["model", "model_revision"]),
         "prompt_hashes": tally(generated, ["prompt_hash"]),
@@ -290,6 +302,19 @@ def provenance_summary(df: pl.DataFrame, wiki_inputs: list[Path]) -> dict:
         "generation_runs": runs,
         "prompt_files": prompt_files,
     }
+
+
+def _prompts_unchanged(source, identity: dict) -> bool:
+    """Whether the prompt files named by a generation run still give the prompt hash it recorded."""
+    if not source or not identity.get("prompt_hash"):
+        return False
+    from classit_data.generate.prompts import PromptSet
+
+    try:
+        num_pairs = (identity.get("sampling") or {}).get("num_pairs")
+        return PromptSet.load(source).prompt_hash(num_pairs) == identity["prompt_hash"]
+    except (InputError, OSError):
+        return False
 
 
 # --- the build ------------------------------------------------------------------------------------
@@ -339,6 +364,7 @@ def build_dataset(
     stats_dir: str | Path | None = None,
     passages: str | Path | None = None,
     validate_config: str | Path | dict | None = None,
+    generation_runs: Sequence[str | Path] = (),
     command: str | None = None,
     progress: bool = True,
 ) -> dict:
@@ -346,7 +372,8 @@ def build_dataset(
 
     ``switchboard`` / ``wiki``: row files (``ITEM_SCHEMA``) of each source, normally the kept rows of
     ``classit-data validate``. ``stats_dir``: the output of ``classit-data stats`` for the card (computed
-    here when not given). ``passages`` / ``validate_config``: passed to the validators. ``command``:
+    here when not given). ``passages`` / ``validate_config``: passed to the validators. ``generation_runs``: the output
+    folders (or ``run.json`` files) of ``generate-wiki``, for the record. ``command``:
     how the build was started, for the record. Returns the build record (also in ``build_info.json``).
     """
     from classit_data import __version__
@@ -445,7 +472,7 @@ def build_dataset(
                 "words_text": totals["words_text"], "words_prompt_reply": totals["words_prompt"] + totals["words_reply"]},
             "babylm": {"strict_track_words": BABYLM_STRICT_WORDS, "dataset_words": totals["words_text"],
                        "share": totals["words_text"] / BABYLM_STRICT_WORDS},
-            "provenance": provenance_summary(rows, wiki_paths),
+            "provenance": provenance_summary(rows, wiki_paths, generation_runs),
             "stats": stats["record"],
         }
         shutil.rmtree(work)

@@ -136,6 +136,8 @@ def card_context(record: dict) -> dict:
     models = [{**m, "license": model_license(m["model"])[1]} for m in prov["models"]]
     runs = []
     for run in prov.get("generation_runs", []):
+        if Path(run["file"]).name != "run.json":
+            continue  # summary.json: its sha256 is in build_info.json; the card shows the configuration
         content = run.get("content") if isinstance(run.get("content"), dict) else {}
         argv = content.get("argv")
         # argv is the command only when generate-wiki was run from the command line (not from Python)

@@ -297,6 +297,8 @@ def build_cmd(
     passages: str | None = typer.Option(None, "--passages", help="Passage file, for the validators' grounding "
                                         "check of QA rows."),
     validate_config: str | None = typer.Option(None, "--validate-config", help="Validator thresholds file."),
+    generation_run: list[str] = typer.Option([], "--generation-run", help="Output folder (or run.json) of "
+                                             "`generate-wiki`, recorded in the card; repeatable."),
     json_summary: bool = typer.Option(False, "--json", help="Print the build record as JSON on stdout."),
 ) -> None:
     """Validate rows and write the Hub-layout dataset folder with its card."""
@@ -310,7 +312,8 @@ def build_cmd(
     command = "classit-data " + shlex.join(sys.argv[1:]) if "build" in sys.argv[1:2] else None
     record = build_dataset(switchboard or None, wiki or None, out, val_fraction=val_fraction, seed=seed,
                            max_shard_size=max_shard_size, force=force, stats_dir=stats_dir, passages=passages,
-                           validate_config=validate_config, command=command, progress=not json_summary)
+                           validate_config=validate_config, generation_runs=generation_run, command=command,
+                           progress=not json_summary)
     if json_summary:
         print(json.dumps(record, indent=2, ensure_ascii=False))
         return

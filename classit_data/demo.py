@@ -109,7 +109,8 @@ def run_demo(out_dir: Path = OUT_DIR, *, passages: int = DEMO_PASSAGES, backend:
     record = timed("build", build_dataset, kept if by_source.get("switchboard") else None,
                    kept if by_source.get("simple_wiki") else None, out_dir / "CLASS_IT",
                    val_fraction=val_fraction, stats_dir=out_dir / "stats", passages=out_dir / "passages.parquet",
-                   command="python -m classit_data.demo", progress=False)
+                   generation_runs=[out_dir / "generate"], command="python -m classit_data.demo",
+                   progress=False)
 
     _step(7, "Load it back with datasets.load_dataset")
     loaded = timed("load_dataset", _show_dataset, out_dir / "CLASS_IT", list(record["configs"]))

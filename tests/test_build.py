@@ -285,3 +285,43 @@ def test_cli_build_with_stats_dir_then_load_offline(inputs, tmp_path, cli):
         assert f"{config} {n} ['prompt', 'reply', 'source', 'text']" in loaded.stdout
     bad = cli("build", "--switchboard", inputs["switchboard"], "--out", tmp_path / "y", "--stats-dir", tmp_path)
     assert bad.returncode == 2 and "stats.json" in bad.stderr
+
+
+def test_generation_record_and_prompt_files_in_the_card(inputs, tmp_path):
+    from classit_data.generate.prompts import PromptSet
+    from classit_data.resources import resource_path
+
+    qa_yaml = resource_path("prompts", "qa.yaml")
+    prompts = PromptSet.load(qa_yaml)
+    gen = tmp_path / "generate"
+    gen.mkdir()
+    run = {"command": "generate-wiki", "argv": ["classit-data", "generate-wiki", "passages.parquet", "--out", "gen"],
+           "config": {"temperature": 0.7, "seed": 0}, "backend": "vllm",
+           "identity": {"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "prompt_hash": prompts.prompt_hash(),
+                        "sampling": {"num_pairs": prompts.num_pairs}, "seed": 0},
+           "prompts": {"source": str(qa_yaml), "files": [n for n, _ in prompts.files]}}
+    (gen / "run.json").write_text(json.dumps(run))
+    out = tmp_path / "ds"
+    record = build_dataset(inputs["switchboard"], inputs["wiki"], out, generation_runs=[gen],
+                           passages=inputs["passages"], progress=False)
+    files = record["provenance"]["prompt_files"]
+    assert [f["file"] for f in files] == [n for n, _ in prompts.files]
+    for f in files:
+        assert f["sha256"] == _sha(qa_yaml.parent / f["file"])
+    card = (out / "README.md").read_text()
+    assert "classit-data generate-wiki passages.parquet --out gen" in card
+    assert f"`qa.yaml` (sha256 `{_sha(qa_yaml)}`)" in card
+    # prompt files that no longer give the run's prompt hash are listed without a hash
+    run["identity"]["prompt_hash"] = "0000000000000000"
+    (gen / "run.json").write_text(json.dumps(run))
+    record = build_dataset(inputs["switchboard"], inputs["wiki"], tmp_path / "ds2", generation_runs=[gen / "run.json"],
+                           passages=inputs["passages"], progress=False)
+    assert all(f["sha256"] is None for f in record["provenance"]["prompt_files"])
+    with pytest.raises(InputError, match="no such file or folder"):
+        build_dataset(inputs["switchboard"], None, tmp_path / "ds3", generation_runs=[tmp_path / "missing"],
+                      progress=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no run.json"):
+        build_dataset(inputs["switchboard"], None, tmp_path / "ds3", generation_runs=[tmp_path / "empty"],
+                      progress=False)
+    assert not (tmp_path / "ds3").exists()
