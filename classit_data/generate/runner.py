@@ -484,7 +484,9 @@ def generate_wiki(passages: str | Path, out_dir: str | Path, *, model: str | Non
                 if kind == "openai":
                     backend_info["retries"] = engine.retries_done
             finally:
+                t_close = time.perf_counter()
                 engine.close()
+                backend_info["close_seconds"] = round(time.perf_counter() - t_close, 3)
 
     # outputs are always derived from every chunk record of the selected passages
     files = chunk_files(out_dir)
@@ -515,6 +517,7 @@ def generate_wiki(passages: str | Path, out_dir: str | Path, *, model: str | Non
         "prompt_tokens": int(records["prompt_tokens"].sum() or 0),
         "output_tokens": int(records["output_tokens"].sum() or 0),
         "this_run": {"chunks": stats["chunks"], "engine_load_seconds": backend_info.get("load_seconds"),
+                     "engine_close_seconds": backend_info.get("close_seconds"),
                      "prompt_tokens": stats["prompt_tokens"],
                      "output_tokens": stats["output_tokens"], "generation_seconds": gen_s,
                      "passages_per_s": round(stats["passages"] / gen_s, 3) if gen_s else None,

@@ -65,7 +65,10 @@ class VLLMBackend(Backend):
         return SamplingParams(**kwargs)
 
     def generate(self, requests: list[Request], sampling: Sampling, schema: dict | None) -> list[Completion]:
-        params = [self.sampling_params(sampling, r.seed, schema) for r in requests]
+        if self.on_cpu:  # no per-request seeds: one shared parameter object, as a bare LLM.chat call would
+            params = self.sampling_params(sampling, None, schema)
+        else:
+            params = [self.sampling_params(sampling, r.seed, schema) for r in requests]
         outputs = self.llm.chat([r.messages for r in requests], params, use_tqdm=False)
         result = []
         for r, o in zip(requests, outputs):
