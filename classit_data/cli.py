@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from classit_data.console import console
+from classit_data.console import console, run_app
 from classit_data.errors import InputError
 
 app = typer.Typer(
@@ -370,17 +370,7 @@ def push_cmd(
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: runs the app and turns user errors into one line and exit code 2."""
-    try:
-        app(args=argv, prog_name="classit-data", standalone_mode=True)
-    except InputError as exc:
-        console.print(f"error: {exc.one_line()}", style="red", markup=False, highlight=False, soft_wrap=True)
-        return 2
-    except KeyboardInterrupt:
-        console.print("interrupted")
-        return 130
-    except SystemExit as exc:
-        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
-    return 0
+    return run_app(app, "classit-data", argv)
 
 
 if __name__ == "__main__":

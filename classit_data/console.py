@@ -52,3 +52,20 @@ def summary_table(title: str, rows: Mapping[str, object]) -> Table:
     for key, value in rows.items():
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     return table
+
+
+def run_app(app, prog_name: str, argv: list[str] | None = None) -> int:
+    """Run a typer app as a console script: user errors (``InputError``) become one line and exit code 2."""
+    from classit_data.errors import InputError
+
+    try:
+        app(args=argv, prog_name=prog_name, standalone_mode=True)
+    except InputError as exc:
+        console.print(f"error: {exc.one_line()}", style="red", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0

@@ -6,8 +6,7 @@ import sys
 
 import typer
 
-from classit_data.console import console
-from classit_data.errors import InputError
+from classit_data.console import console, run_app
 
 app = typer.Typer(
     name="classit-train",
@@ -164,17 +163,8 @@ def report_cmd(
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        app(args=argv, prog_name="classit-train", standalone_mode=True)
-    except InputError as exc:
-        console.print(f"error: {exc.one_line()}", style="red", markup=False, highlight=False, soft_wrap=True)
-        return 2
-    except KeyboardInterrupt:
-        console.print("interrupted")
-        return 130
-    except SystemExit as exc:
-        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
-    return 0
+    """Console-script entry point (see ``classit_data.console.run_app``)."""
+    return run_app(app, "classit-train", argv)
 
 
 if __name__ == "__main__":

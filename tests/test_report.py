@@ -86,7 +86,7 @@ def test_report_zscores_tables_and_figures(results_tree):
         for ext in ("png", "svg"):
             f = out / f"zscores_{group}.{ext}"
             assert f.exists() and f.stat().st_size > 5000
-    assert (out / f"zscores_all.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "zscores_all.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (out / "report.md").read_text()
     assert "| it-merged-100M |" in md and "boolq (FT)" in md and "blimp (ZS)" in md
     assert "## z-scores" in md and "![Fine-tuning tasks](zscores_finetuning.png)" in md

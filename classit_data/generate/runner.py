@@ -35,7 +35,7 @@ from classit_data.generate.backends import Backend, Request, Sampling, choose_ba
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.task import Parsed, QATask
 from classit_data.io import atomic_write_text, read_rows, write_rows
-from classit_data.schema import ITEM_SCHEMA, PASSAGE_SCHEMA, Item
+from classit_data.schema import ITEM_SCHEMA, Item
 from classit_data.template import render_text
 
 SOURCE = "simple_wiki"
