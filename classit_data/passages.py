@@ -106,7 +106,7 @@ _BULLET = re.compile(r"^\s*(?:[*#•·\-–—]|\d+[.)])\s+")
 _TABLE_LINE = re.compile(r"^\s*(?:\{\||\|\}|\|-|\||!)")
 _TERMINAL = re.compile(r"[.!?][\"'’”)\]]*$")
 #: what is left of markup the parser could not close (a broken page): such a sentence is not prose
-_RESIDUE = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|\||</?[a-zA-Z][^>]*>|https?://")
+_RESIDUE = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|\||</?[a-zA-Z][^>]*>|<!--|-->|https?://")
 
 
 @dataclass(frozen=True)
