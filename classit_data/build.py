@@ -35,6 +35,7 @@ import polars as pl
 
 from classit_data.errors import InputError
 from classit_data.io import read_rows
+from classit_data.lengths import word_count
 from classit_data.schema import ITEM_SCHEMA, PUBLISHED_COLUMNS, content_id
 
 CONFIGS = ("switchboard", "simple_wiki", "merged")
@@ -122,8 +123,8 @@ def _read_inputs(sw_paths: list[Path], wiki_paths: list[Path]) -> tuple[pl.DataF
 
 
 def run_validation_gate(inputs: list[Path], workdir: Path, n_input: int, *, config: str | Path | dict | None = None,
-                        passages: str | Path | None = None) -> tuple[pl.DataFrame, dict]:
-    """Run issue 5's validators on the rows; return the rows that pass and the gate's verdict.
+                        passages: str | Path | None = None) -> tuple[pl.DataFrame, dict, float]:
+    """Run issue 5's validators on the rows; return the rows that pass, the gate's verdict and its seconds.
 
     The gate passes when no row is quarantined: the inputs are then exactly what ``classit-data
     validate`` keeps. Every rejected row is counted by reason in the verdict.
@@ -232,7 +233,7 @@ WORD_COLUMNS = {"prompt": "_w_prompt", "reply": "_w_reply", "text": "_w_text"}
 
 def with_word_counts(df: pl.DataFrame) -> pl.DataFrame:
     """Words (whitespace-separated tokens, as BabyLM counts them) per row, counted once for every total."""
-    return df.with_columns(pl.col(c).str.count_matches(r"\S+").fill_null(0).alias(w) for c, w in WORD_COLUMNS.items())
+    return df.with_columns(word_count(c).alias(w) for c, w in WORD_COLUMNS.items())
 
 
 def _counts(df: pl.DataFrame) -> dict:
