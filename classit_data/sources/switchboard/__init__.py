@@ -74,7 +74,11 @@ def detect_format(path: str | Path) -> str | None:
     path = Path(path)
     if path.is_dir():
         return "nltk-tagged" if nltk_sample.is_sample_dir(path) else None
-    head, lines = _first_lines(path)
+    return _detect_file(path, *_first_lines(path))
+
+
+def _detect_file(path: Path, head: bytes, lines: list[str]) -> str | None:
+    """``detect_format`` of a file whose first bytes and lines (``_first_lines``) are already read."""
     if head[:4] == b"PK\x03\x04":
         return "nltk-tagged" if nltk_sample.is_sample_zip(path) else None
     body = [s for s in lines if s.strip()]
@@ -105,28 +109,17 @@ def _count_lines(path: Path) -> int:
     return n
 
 
-def _check_not_empty(path: Path) -> None:
-    if path.stat().st_size == 0:
-        raise InputError("empty file", path)
-    _head, lines = _first_lines(path)
-    if not any(s.strip() for s in lines) and path.stat().st_size <= _SNIFF_BYTES:
-        raise InputError("empty file (only blank lines)", path)
+#: the reader of each one-file format (NLTK forms aside)
+_READERS = {"babylm": babylm.read, "swda-pipe": swda_pipe.read, "swda-csv": swda_csv.read, "convokit": convokit.read}
 
 
 def _file_source(path: Path, fmt: str) -> InputSource:
     lines = _count_lines(path) + 1
-    if fmt == "babylm":
-        return InputSource(fmt, [path], path.name, lines, lambda: babylm.read(path))
-    if fmt == "swda-pipe":
-        return InputSource(fmt, [path], path.name, lines, lambda: swda_pipe.read(path))
-    if fmt == "swda-csv":
-        return InputSource(fmt, [path], path.name, lines, lambda: swda_csv.read(path))
-    if fmt == "convokit":
-        return InputSource(fmt, [path], path.name, lines, lambda: convokit.read(path))
     if fmt.startswith("nltk-"):
         form = fmt.removeprefix("nltk-")
         return InputSource(fmt, [path], path.name, lines, lambda: nltk_sample.read(path, form))
-    raise AssertionError(fmt)
+    read = _READERS[fmt]
+    return InputSource(fmt, [path], path.name, lines, lambda: read(path))
 
 
 def _nltk_source(path: Path, fmt: str) -> InputSource:
@@ -159,8 +152,13 @@ def plan_inputs(inputs: list[str | Path], fmt: str | None = None) -> tuple[list[
     isip_slot: dict[str, int] = {}  # where each call goes in the source order
 
     def add_file(path: Path, in_folder: bool) -> None:
-        _check_not_empty(path)
-        detected = detect_format(path)
+        size = path.stat().st_size
+        if size == 0:
+            raise InputError("empty file", path)
+        head, lines = _first_lines(path)  # read once: the checks, the detection and the messages below
+        if not any(s.strip() for s in lines) and size <= _SNIFF_BYTES:
+            raise InputError("empty file (only blank lines)", path)
+        detected = _detect_file(path, head, lines)
         chosen = fmt or detected
         if in_folder:
             if detected is None:
@@ -173,7 +171,6 @@ def plan_inputs(inputs: list[str | Path], fmt: str | None = None) -> tuple[list[
                 skipped.append(f"{path}: ISIP word file (the trans files are read)")
                 return
         if chosen is None:
-            _head, lines = _first_lines(path)
             first = next((i for i, s in enumerate(lines, 1) if s.strip()), 1)
             shown = clip(lines[first - 1]) if lines else ""
             raise InputError(f"unknown format: this line looks like none of {', '.join(FORMATS)}: {shown!r}",
@@ -181,7 +178,6 @@ def plan_inputs(inputs: list[str | Path], fmt: str | None = None) -> tuple[list[
         if chosen.startswith("nltk-") and zipfile.is_zipfile(path):
             sources.append(_nltk_source(path, chosen))
         elif chosen == "isip":
-            _head, lines = _first_lines(path)
             found = isip.side_of(lines)
             if found is None:
                 raise InputError("malformed line, expected 'swNNNNA-ms98-a-NNNN START END text'", path, 1)
