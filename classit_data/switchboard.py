@@ -202,26 +202,20 @@ def item_id(doc_id: str, position: int, prompt: str, reply: str) -> str:
 
 
 def fast_renderer(template):
-    """``template.render`` as string concatenation when the template puts both variables in verbatim.
+    """``template.render`` as string concatenation when the template puts both variables in verbatim
+    (``TextTemplate.verbatim_parts``); otherwise Jinja renders every row.
 
-    Jinja's render costs ~20 us a call, a quarter of the whole conversion. The probe checks that the
-    template uses each variable once, prompt first, and gives the same strings as Jinja on texts that a
-    filter (trim, upper, replace) or a condition would change; otherwise Jinja renders every row.
+    Jinja's render costs ~20 us a call, a quarter of the whole conversion.
     """
-    p_mark, r_mark = "\x00PROMPT\x00", "\x00REPLY\x00"
-    probe = template.render(p_mark, r_mark)
-    if probe.count(p_mark) == 1 and probe.count(r_mark) == 1 and probe.index(p_mark) < probe.index(r_mark):
-        head, rest = probe.split(p_mark)
-        mid, tail = rest.split(r_mark)
+    parts = template.verbatim_parts()
+    if parts is None:
+        return template.render
+    head, mid, tail = parts
 
-        def concat(prompt: str, reply: str) -> str:
-            return head + prompt + mid + reply + tail
+    def concat(prompt: str, reply: str) -> str:
+        return head + prompt + mid + reply + tail
 
-        samples = [("Hi.", "Yes."), (" A: x\nB:  y ", " z\n"), ("", ""), ("<b>&amp;", "It's {{ x }} %}"),
-                   ("UH", "uh-huh")]
-        if all(concat(p, r) == template.render(p, r) for p, r in samples):
-            return concat
-    return template.render
+    return concat
 
 
 # --- the conversion ----------------------------------------------------------------------------------

@@ -257,20 +257,13 @@ def passage_table(df: pl.DataFrame, path: str | Path | None = None) -> pl.DataFr
 
 
 def _rendered_text(tpl: TextTemplate) -> pl.Expr:
-    """``tpl.render(prompt, reply)`` as a polars expression when the template only places the two values.
-
-    Checked on probe strings that Jinja would alter if it filtered or escaped them; a template that does
-    more falls back to rendering row by row.
-    """
-    p, r = "\x01P\x01", "\x02R\x02"
-    probe = tpl.render(p, r)
-    if probe.count(p) == 1 and probe.count(r) == 1 and probe.index(p) < probe.index(r):
-        pre, rest = probe.split(p)
-        mid, post = rest.split(r)
-        samples = [("  {{ x }} <b>&amp;\n", " 'q' \"r\"\t"), ("", ""), ("ÄÖ é", "line\nline ")]
-        if all(tpl.render(a, b) == pre + a + mid + b + post for a, b in samples):
-            return pl.concat_str([pl.lit(pre), pl.col("prompt").fill_null(""), pl.lit(mid),
-                                  pl.col("reply").fill_null(""), pl.lit(post)])
+    """``tpl.render(prompt, reply)`` as a polars expression when the template only places the two values
+    (``TextTemplate.verbatim_parts``); a template that does more falls back to rendering row by row."""
+    parts = tpl.verbatim_parts()
+    if parts is not None:
+        pre, mid, post = parts
+        return pl.concat_str([pl.lit(pre), pl.col("prompt").fill_null(""), pl.lit(mid),
+                              pl.col("reply").fill_null(""), pl.lit(post)])
     return pl.struct("prompt", "reply").map_elements(
         lambda s: tpl.render(s["prompt"] or "", s["reply"] or ""), return_dtype=pl.String)
 
