@@ -78,14 +78,16 @@ def local_files(dataset_dir: str | Path) -> tuple[dict, list[LocalFile]]:
         path = folder / rel
         if not path.is_file():
             raise InputError(f"{rel} is missing; build again", folder)
-        sha = sha256_file(path)
+        size = path.stat().st_size
+        # a small file is read once, for both its sha256 and its git blob id; a large one is hashed in blocks
+        data = path.read_bytes() if size <= 10 * 1024 * 1024 else b""
+        sha = hashlib.sha256(data).hexdigest() if data else sha256_file(path)
         if sha != meta.get("sha256"):
             if rel != "README.md":
                 raise InputError(f"{rel} changed after the build (sha256 differs from build_info.json); "
                                  "build again", folder)
             _check_card(path)
-        data_for_oid = path.read_bytes() if path.stat().st_size <= 10 * 1024 * 1024 else b""
-        files.append(LocalFile(rel, path, path.stat().st_size, sha, git_blob_oid(data_for_oid) if data_for_oid else ""))
+        files.append(LocalFile(rel, path, size, sha, git_blob_oid(data) if data else ""))
     record = folder / BUILD_INFO
     raw = record.read_bytes()
     files.append(LocalFile(BUILD_INFO, record, len(raw), hashlib.sha256(raw).hexdigest(), git_blob_oid(raw)))
