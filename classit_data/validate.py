@@ -448,16 +448,19 @@ def _show(expr: pl.Expr) -> pl.Expr:
     return expr.map_elements(lambda s: repr(s) if s.isprintable() else ascii(s), return_dtype=pl.String)
 
 
+def _item_error(row: dict) -> str | None:
+    """pydantic's ``Item`` on one row: why it refuses it, or None when it accepts it."""
+    try:
+        Item.model_validate(row)
+    except ValidationError as exc:
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return None
+
+
 def _pydantic_errors(rows: pl.DataFrame) -> list[str]:
     """Item's own explanation of each row (the rows the vectorised schema check flagged)."""
-    out = []
-    for row in rows.select(list(ITEM_SCHEMA)).iter_rows(named=True):
-        try:
-            Item.model_validate(row)
-            out.append("Item accepts it")  # cannot happen while _schema_failure mirrors Item
-        except ValidationError as exc:
-            out.append("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-    return out
+    # "Item accepts it" cannot happen while _schema_failure mirrors Item
+    return [_item_error(row) or "Item accepts it" for row in rows.select(list(ITEM_SCHEMA)).iter_rows(named=True)]
 
 
 @dataclass
@@ -557,14 +560,8 @@ def validate_frame(df: pl.DataFrame, config: ValidationConfig | Mapping | str | 
 
 def pydantic_refuses(df: pl.DataFrame) -> pl.Series:
     """Per row: does pydantic's ``Item`` refuse it? (the slow reference the vectorised check mirrors)"""
-    refused = []
-    for row in df.select(list(ITEM_SCHEMA)).iter_rows(named=True):
-        try:
-            Item.model_validate(row)
-            refused.append(False)
-        except ValidationError:
-            refused.append(True)
-    return pl.Series("_refused", refused, dtype=pl.Boolean)
+    rows = df.select(list(ITEM_SCHEMA)).iter_rows(named=True)
+    return pl.Series("_refused", [_item_error(row) is not None for row in rows], dtype=pl.Boolean)
 
 
 def _counts(df: pl.DataFrame, column: str) -> dict[str, int]:
