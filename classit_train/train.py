@@ -296,8 +296,9 @@ def pretrain(corpus: list[str | Path], out: str | Path, *, model: str | None = N
     max_length = cfg.max_length or preset["max_length"]
     stats = D.EncodeStats()
     docs = list(D.corpus_documents(cfg.corpus))
-    train_docs = [d for i, d in enumerate(docs) if not (cfg.eval_fraction and D.in_heldout(f"doc{i}", cfg.eval_fraction))]
-    eval_docs = [d for i, d in enumerate(docs) if cfg.eval_fraction and D.in_heldout(f"doc{i}", cfg.eval_fraction)]
+    held = [bool(cfg.eval_fraction) and D.in_heldout(f"doc{i}", cfg.eval_fraction) for i in range(len(docs))]
+    train_docs = [d for d, h in zip(docs, held) if not h]
+    eval_docs = [d for d, h in zip(docs, held) if h]
     examples = D.encode_documents(train_docs, tok, max_length, "corpus", stats)
     if not examples:
         raise InputError("the corpus has no text", cfg.corpus[0])
