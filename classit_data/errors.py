@@ -25,3 +25,9 @@ class InputError(Exception):
                 loc += f":{self.where}" if isinstance(self.where, int) else f" ({self.where})"
             loc += ": "
         return f"{loc}{self.message}"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): what a user is shown."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

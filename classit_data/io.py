@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from classit_data.errors import InputError
+from classit_data.errors import InputError, first_line
 
 
 @contextlib.contextmanager
@@ -72,8 +72,7 @@ def read_rows(paths: str | Path | Iterable[str | Path], required: Sequence[str] 
         except InputError:
             raise
         except Exception as exc:  # polars/pyarrow raise many types; the user needs one line
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"cannot read rows: {msg}", p) from exc
+            raise InputError(f"cannot read rows: {first_line(exc)}", p) from exc
         missing = [c for c in required if c not in df.columns]
         if missing:
             raise InputError(f"missing column(s) {', '.join(missing)}", p)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classit_data.build import BUILD_INFO, CONFIGS, read_build_info, sha256_file
-from classit_data.errors import InputError
+from classit_data.errors import InputError, first_line
 
 MAX_OPERATIONS_PER_COMMIT = 1000
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
@@ -147,11 +147,6 @@ def _status(exc: BaseException) -> int | None:
     return None
 
 
-def _hub_message(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 def _token(token: str | None) -> str:
     from huggingface_hub import get_token
 
@@ -171,8 +166,8 @@ def _check_token(api, endpoint: str) -> str:
             raise PushError(f"the Hub at {endpoint} rejected the token (HTTP 401): check HF_TOKEN or run "
                             "`hf auth login` again") from exc
         if status is None and _is_transient(exc):
-            raise PushError(f"cannot reach the Hub at {endpoint}: {_hub_message(exc)}") from exc
-        raise PushError(f"the Hub at {endpoint} refused the token check: {_hub_message(exc)}") from exc
+            raise PushError(f"cannot reach the Hub at {endpoint}: {first_line(exc)}") from exc
+        raise PushError(f"the Hub at {endpoint} refused the token check: {first_line(exc)}") from exc
 
 
 def push_dataset(
@@ -221,7 +216,7 @@ def push_dataset(
         except Exception as exc:
             if _is_transient(exc) and attempts <= retries:
                 wait = backoff * 2 ** (attempts - 1)
-                say(f"the Hub failed ({_hub_message(exc)}); retrying in {wait:.0f} s "
+                say(f"the Hub failed ({first_line(exc)}); retrying in {wait:.0f} s "
                     f"[{attempts}/{retries}]", markup=False)
                 time.sleep(wait)
                 continue
@@ -246,9 +241,9 @@ def _push_error(exc: BaseException, repo_id: str, endpoint: str, attempts: int) 
         return PushError(f"the token may not write to {repo_id} (HTTP 403): use a token with write access")
     if status is not None:
         return PushError(f"the Hub at {endpoint} failed the push of {repo_id} after {attempts} attempt(s) "
-                         f"(HTTP {status}: {_hub_message(exc)}).{rerun}")
+                         f"(HTTP {status}: {first_line(exc)}).{rerun}")
     return PushError(f"the push of {repo_id} to {endpoint} failed after {attempts} attempt(s): "
-                     f"{_hub_message(exc)}.{rerun}")
+                     f"{first_line(exc)}.{rerun}")
 
 
 def _remote_tree(api, repo_id: str, branch: str) -> dict:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classit_data.errors import InputError
+from classit_data.errors import InputError, first_line
 from classit_data.schema import SOURCES
 from classit_data.template import TextTemplate
 
@@ -204,8 +204,7 @@ def load_instruction_sources(dataset: str, *, eval_fraction: float = 0.02, max_e
         try:
             dd = load_dataset(where, source)
         except Exception as exc:  # datasets raises many types (ValueError, FileNotFoundError, ConnectionError...)
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"cannot load config {source!r}: {msg}", dataset) from exc
+            raise InputError(f"cannot load config {source!r}: {first_line(exc)}", dataset) from exc
         if "train" not in dd:
             raise InputError(f"config {source!r} has no train split (splits: {', '.join(dd)})", dataset)
         missing = [c for c in ("prompt", "reply") if c not in dd["train"].column_names]

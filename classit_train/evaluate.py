@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from classit_data.errors import InputError
+from classit_data.errors import InputError, first_line
 from classit_data.io import atomic_path, atomic_write_text
 from classit_train.tasks import Item, read_task, result_key
 
@@ -170,8 +170,7 @@ def load_model(model_dir: str | Path, *, device: str | None = None, dtype: str =
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtypes[dtype])
     except (OSError, ValueError) as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot load a causal LM: {msg}", path) from None
+        raise InputError(f"cannot load a causal LM: {first_line(exc)}", path) from None
     model.to(resolve_device(device))
     model.eval()
     return model, tokenizer, path
