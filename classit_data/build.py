@@ -33,7 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
-from classit_data.errors import InputError
+from classit_data.errors import InputError, first_line
 from classit_data.io import read_rows
 from classit_data.lengths import word_count
 from classit_data.schema import ITEM_SCHEMA, PUBLISHED_COLUMNS, content_id
@@ -109,7 +109,7 @@ def _read_inputs(sw_paths: list[Path], wiki_paths: list[Path]) -> tuple[pl.DataF
         try:
             df = df.select([pl.col(c).cast(t) for c, t in ITEM_SCHEMA.items()])
         except pl.exceptions.PolarsError as exc:
-            raise InputError(f"columns of the wrong type: {str(exc).splitlines()[0]}", path) from exc
+            raise InputError(f"columns of the wrong type: {first_line(exc)}", path) from exc
         frames.append(df)
         entry = {"path": str(path), "sha256": sha256_file(path), "rows": df.height, "bytes": path.stat().st_size}
         for source, flag in (("switchboard", "switchboard"), ("simple_wiki", "wiki")):

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
-from classit_data.errors import InputError
-
-EMBEDDED_ALIASES = {"embedded", "smollm2", "smollm2-135m-instruct"}
+from classit_data.errors import InputError, first_line
+from classit_data.models import EMBEDDED_ALIASES
 
 
 def word_count(column: str | pl.Expr) -> pl.Expr:
@@ -43,7 +42,7 @@ def load_tokenizer(name_or_path: str | Path):
         return AutoTokenizer.from_pretrained(str(path) if path.is_dir() else name, local_files_only=True)
     except (OSError, ValueError, KeyError) as exc:
         where = "folder" if path.is_dir() else "local folder, nor a model in the local Hugging Face cache"
-        raise InputError(f"cannot load a tokenizer from this {where}: {str(exc).splitlines()[0]}", name) from exc
+        raise InputError(f"cannot load a tokenizer from this {where}: {first_line(exc)}", name) from exc
 
 
 def token_counts(tokenizer, texts: pl.Series, batch_size: int = 8192) -> pl.Series:

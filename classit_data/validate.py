@@ -30,7 +30,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from classit_data.dedup import DedupConfig, find_duplicates, word_lists
-from classit_data.errors import InputError
+from classit_data.errors import InputError, first_line
 from classit_data.io import atomic_write_text, read_rows, write_rows
 from classit_data.lengths import word_count
 from classit_data.schema import ITEM_SCHEMA, SOURCES, Item
@@ -221,7 +221,7 @@ def check_schema_types(df: pl.DataFrame, path: str | Path | None = None) -> pl.D
     try:
         return df.select(*casts, *extras)
     except pl.exceptions.PolarsError as exc:  # e.g. a UInt64 seed above Int64's range
-        raise InputError(f"cannot read columns as the item schema: {str(exc).splitlines()[0]}", path) from exc
+        raise InputError(f"cannot read columns as the item schema: {first_line(exc)}", path) from exc
 
 
 def read_items(inputs: str | Path | Iterable[str | Path]) -> tuple[pl.DataFrame, list[dict]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from classit_data.errors import InputError
+from classit_data.errors import InputError, first_line
 
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
 SPECIAL_TOKENS = [BOS, EOS, PAD]
@@ -86,7 +86,7 @@ def load_tokenizer(path: str | Path):
     try:
         tok = AutoTokenizer.from_pretrained(str(p))
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot load a tokenizer: {str(exc).splitlines()[0]}", p) from exc
+        raise InputError(f"cannot load a tokenizer: {first_line(exc)}", p) from exc
     if tok.eos_token_id is None:
         raise InputError("the tokenizer has no EOS token", p)
     if tok.bos_token_id is None:

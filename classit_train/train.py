@@ -28,7 +28,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classit_data.errors import InputError
+from classit_data.errors import InputError, first_line
 from classit_data.io import atomic_write_text
 from classit_train import data as D
 from classit_train.presets import llama_config, model_preset, training_preset
@@ -386,7 +386,7 @@ def _load_model(base: Path, cfg: TrainConfig):
         return AutoModelForCausalLM.from_pretrained(str(base), attn_implementation=cfg.attn_implementation,
                                                     dtype="float32")
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot load the model: {str(exc).splitlines()[0]}", base) from exc
+        raise InputError(f"cannot load the model: {first_line(exc)}", base) from exc
 
 
 def world_is_main() -> bool:

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from classit_data.errors import InputError
+from classit_data.errors import InputError, first_line
 from classit_data.sources.wiki import PLAIN, Article, iter_text_lines, plain_skip_reason, sniff
 
 REQUIRED = ("id", "title", "text")
@@ -63,7 +63,7 @@ def _read_parquet(path: Path) -> Iterator[Article]:
     try:
         pf = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
-        raise InputError(f"cannot read Parquet: {str(exc).strip().splitlines()[0]}", path) from exc
+        raise InputError(f"cannot read Parquet: {first_line(exc)}", path) from exc
     names = set(pf.schema_arrow.names)
     missing = [c for c in ("title", "text") if c not in names]
     if missing:
@@ -79,4 +79,4 @@ def _read_parquet(path: Path) -> Iterator[Article]:
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(f"cannot read Parquet: {str(exc).strip().splitlines()[0]}", path, f"row {row + 1}") from exc
+        raise InputError(f"cannot read Parquet: {first_line(exc)}", path, f"row {row + 1}") from exc
