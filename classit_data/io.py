@@ -80,3 +80,32 @@ def read_rows(paths: str | Path | Iterable[str | Path], required: Sequence[str] 
     if not frames:
         raise InputError("no input files given")
     return pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+
+
+def parse_yaml_mapping(text: str | bytes, path: str | Path, expected: str) -> dict:
+    """A YAML (or JSON) mapping from ``text``; anything else is one ``InputError`` naming the file and line.
+
+    An empty file is an empty mapping; ``expected`` says what the mapping should hold, for the error.
+    """
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"bad YAML: {getattr(exc, 'problem', None) or exc}", path,
+                         mark.line + 1 if mark else None) from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise InputError(f"expected a mapping of {expected}", path)
+    return loaded
+
+
+def read_yaml_mapping(path: str | Path, what: str, expected: str) -> dict:
+    """Read a YAML/JSON configuration file ``what`` into a mapping (see ``parse_yaml_mapping``)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", path) from exc
+    return parse_yaml_mapping(text, path, expected)

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from classit_data.dedup import DedupConfig, find_duplicates, word_lists
 from classit_data.errors import InputError, first_line
-from classit_data.io import atomic_write_text, read_rows, write_rows
+from classit_data.io import atomic_write_text, read_rows, read_yaml_mapping, write_rows
 from classit_data.lengths import word_count
 from classit_data.schema import ITEM_SCHEMA, SOURCES, Item
 from classit_data.template import TextTemplate, default_template
@@ -135,23 +135,8 @@ def load_config(config: str | Path | Mapping | ValidationConfig | None = None,
     elif isinstance(config, Mapping):
         values = dict(config)
     else:
-        import yaml
-
-        path = Path(config)
-        source = str(path)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
-        except OSError as exc:
-            raise InputError(f"cannot read config: {exc.strerror}", path) from exc
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise InputError(f"not YAML/JSON: {getattr(exc, 'problem', exc)}", path,
-                             mark.line + 1 if mark else None) from exc
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise InputError("a config file holds a mapping of threshold names to values", path)
-        values = loaded
+        source = str(config)
+        values = read_yaml_mapping(config, "config", "threshold names to values")  # JSON is YAML too
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     values.update(given)
     try:

@@ -29,7 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classit_data.errors import InputError, first_line
-from classit_data.io import atomic_write_text
+from classit_data.io import atomic_write_text, read_yaml_mapping
 from classit_train import data as D
 from classit_train.presets import llama_config, model_preset, training_preset
 
@@ -89,17 +89,7 @@ def resolve_config(stage: str, config_file: str | Path | dict | None = None, **o
         values.update(config_file)
     elif config_file is not None:
         source = str(config_file)
-        try:
-            loaded = yaml.safe_load(Path(config_file).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise InputError(f"cannot read the configuration: {exc.strerror}", config_file) from exc
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise InputError(f"bad YAML: {getattr(exc, 'problem', exc)}", config_file,
-                             mark.line + 1 if mark else None) from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise InputError("expected a mapping of configuration keys", config_file)
-        values.update(loaded or {})
+        values.update(read_yaml_mapping(config_file, "the configuration", "configuration keys"))
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["stage"] = stage
     try:

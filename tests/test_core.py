@@ -78,3 +78,25 @@ def test_read_rows_errors_name_the_file(tmp_path):
     pl.DataFrame({"prompt": ["x"]}).write_parquet(tmp_path / "few.parquet")
     with pytest.raises(InputError, match="missing column"):
         read_rows(tmp_path / "few.parquet", required=PUBLISHED_COLUMNS)
+
+
+def test_yaml_config_errors_are_one_line_with_file_and_line(tmp_path):
+    from classit_data.io import read_yaml_mapping
+
+    good = tmp_path / "good.yaml"
+    good.write_text("a: 1\nb: [2, 3]\n")
+    assert read_yaml_mapping(good, "config", "settings") == {"a": 1, "b": [2, 3]}
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    assert read_yaml_mapping(empty, "config", "settings") == {}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: 1\nb: [2, 3\n")
+    with pytest.raises(InputError, match="bad YAML") as info:
+        read_yaml_mapping(bad, "config", "settings")
+    assert info.value.path == str(bad) and isinstance(info.value.where, int)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- 1\n- 2\n")
+    with pytest.raises(InputError, match="expected a mapping of settings"):
+        read_yaml_mapping(listed, "config", "settings")
+    with pytest.raises(InputError, match="cannot read config"):
+        read_yaml_mapping(tmp_path / "missing.yaml", "config", "settings")

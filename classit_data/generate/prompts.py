@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-import yaml
 
 from classit_data.errors import InputError
+from classit_data.io import parse_yaml_mapping
 from classit_data.resources import resource_path
 
 DEFAULT_PROMPTS = "qa.yaml"
@@ -43,13 +43,9 @@ class PromptSet:
             p = p / DEFAULT_PROMPTS
         try:
             raw = p.read_bytes()
-            spec = yaml.safe_load(raw) or {}
         except OSError as exc:
             raise InputError(f"cannot read prompt config: {exc.strerror}", p) from exc
-        except yaml.YAMLError as exc:
-            raise InputError(f"bad YAML: {exc}", p) from exc
-        if not isinstance(spec, dict):
-            raise InputError("expected a mapping of system/user/fewshot/schema/num_pairs", p)
+        spec = parse_yaml_mapping(raw, p, "system/user/fewshot/schema/num_pairs")
         missing = [k for k in (*_FILE_KEYS, "num_pairs") if k not in spec]
         if missing:
             raise InputError(f"missing key(s) {', '.join(missing)}", p)

@@ -27,14 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classit_data.errors import InputError
 from classit_data.generate.backends import Backend, Request, Sampling, choose_backend, load_backend, model_identity
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.task import Parsed, QATask
-from classit_data.io import atomic_write_text, read_rows, write_rows
+from classit_data.io import atomic_write_text, read_rows, read_yaml_mapping, write_rows
 from classit_data.schema import ITEM_SCHEMA, Item
 from classit_data.template import render_text
 
@@ -112,15 +111,7 @@ def load_config(config: str | Path | None, overrides: dict) -> GenerationConfig:
     """Defaults, then the YAML file, then the arguments given (``None`` means not given)."""
     data: dict = {}
     if config is not None:
-        p = Path(config)
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise InputError(f"cannot read config: {exc.strerror}", p) from exc
-        except yaml.YAMLError as exc:
-            raise InputError(f"bad YAML: {exc}", p) from exc
-        if not isinstance(data, dict):
-            raise InputError("expected a mapping of settings", p)
+        data = read_yaml_mapping(config, "config", "settings")
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         cfg = GenerationConfig(**data)
