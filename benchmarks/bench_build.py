@@ -4,7 +4,7 @@ Targets (issue 6, 2-core machine): build <= 20 s; push to the loopback Hub serve
 
 Steps: synthetic rows (``make_synthetic_rows.py``: published mix and length distributions, 2% bad rows)
 -> ``validate`` (not timed against a target: issue 5 benchmarks it) -> ``classit-data build`` on the kept
-rows (timed, validation gate and statistics included) -> ``classit-data push`` to ``tests/hub_server.py`` on
+rows (timed, validation gate and statistics included) -> ``classit-data push`` to ``tests/publish/hub_server.py`` on
 127.0.0.1 (timed) -> ``load_dataset(repo_id, config)`` for the three configs through the same server, from
 an empty cache (timed). Commands run in subprocesses, as a user runs them.
 
@@ -26,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "tests"))
 
 TARGETS = {"build_s": 20.0, "push_s": 30.0, "load_s": 10.0}
 TOKEN = "hf_bench_token"
@@ -56,10 +55,10 @@ def main() -> None:
     ap.add_argument("--record", action="store_true", help="append the figures to benchmarks/RESULTS.md")
     args = ap.parse_args()
 
-    from hub_server import HubServer
+    from tests.publish.hub_server import HubServer
     from make_synthetic_rows import make_rows
 
-    from classit_data.io import write_rows
+    from classit_data.core.io import write_rows
 
     py = sys.executable
     load_start = os.getloadavg()[0]

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
-from classit_data.models import embedded_model_dir
-from classit_train.evaluate import CausalScorer, load_model, summarise
-from classit_train.tasks import read_task
+from classit_data.core.models import embedded_model_dir
+from classit_train.evaluate.scoring import CausalScorer, load_model, summarise
+from classit_train.evaluate.tasks import read_task
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL_BLIMP_PAIRS = 67_000

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def make_passages(tmp: Path, n: int) -> Path:
     import polars as pl
 
-    from classit_data.passages import prepare_wiki
+    from classit_data.wiki.passages import prepare_wiki
     full = tmp / "all.parquet"
     prepare_wiki([ROOT / "samples" / "simplewiki_sample.xml.bz2"], full, progress=False)
     df = pl.read_parquet(full)
@@ -44,7 +44,7 @@ def bare_vllm(passages: Path, cfg, seed: int) -> dict:
     from classit_data.generate.backends.vllm_backend import VLLMBackend
     from classit_data.generate.prompts import PromptSet
     from classit_data.generate.task import QATask
-    from classit_data.models import embedded_model_dir
+    from classit_data.core.models import embedded_model_dir
 
     task = QATask(PromptSet.load(), cfg.num_pairs)
     t0 = time.perf_counter()

@@ -52,7 +52,7 @@ def switchboard_pairs(limit: int, rng: random.Random) -> list[dict]:
 def wiki_pairs(limit: int, rng: random.Random, workdir: Path) -> list[dict]:
     import polars as pl
 
-    from classit_data.passages import prepare_wiki
+    from classit_data.wiki.passages import prepare_wiki
 
     out = workdir / "passages.parquet"
     prepare_wiki([str(ROOT / "samples" / "simplewiki_sample.xml.bz2")], out, progress=False)
@@ -86,7 +86,7 @@ def main() -> None:
     import torch
     from transformers import LlamaForCausalLM
 
-    from classit_data.template import default_template
+    from classit_data.core.template import default_template
     from classit_train import data as D
     from classit_train.presets import count_parameters, llama_config, model_preset
     from classit_train.tokenizer import train_tokenizer

@@ -35,7 +35,7 @@ def rows_for(n: int, work: Path) -> Path:
     if not (folder / "rows.parquet").exists():
         from make_synthetic_rows import make_rows
 
-        from classit_data.io import write_rows
+        from classit_data.core.io import write_rows
 
         rows, passages = make_rows(n, seed=0)
         write_rows(rows, folder / "rows.parquet")

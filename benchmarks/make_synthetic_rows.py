@@ -25,9 +25,9 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from classit_data.io import write_rows  # noqa: E402
-from classit_data.schema import ITEM_SCHEMA, PASSAGE_SCHEMA, content_id  # noqa: E402
-from classit_data.template import default_template  # noqa: E402
+from classit_data.core.io import write_rows  # noqa: E402
+from classit_data.core.schema import ITEM_SCHEMA, PASSAGE_SCHEMA, content_id  # noqa: E402
+from classit_data.core.template import default_template  # noqa: E402
 
 WIKI_SHARE = 91_016 / (91_016 + 38_802)
 VOCAB_SIZE = 20_000

@@ -18,7 +18,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from classit_data.sources.wiki_dump import write_export_xml
+from classit_data.wiki.readers.dump import write_export_xml
 
 WORDS = ("the a is was are were has had city river people animal plant country town year small large "
          "old new first last many most some other often called known made lives found grows built "

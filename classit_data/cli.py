@@ -6,11 +6,18 @@ User mistakes raise ``InputError`` and come out as one line on stderr with exit 
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
-from classit_data.console import console, run_app
-from classit_data.errors import InputError
+from classit_data.core.console import console, run_app, show_summary
+from classit_data.core.errors import InputError
+from classit_data.core.options import settings_options
+from classit_data.switchboard.config import ConvertConfig
+from classit_data.switchboard.convert import convert_switchboard, summary_rows
+
+#: every command's --json flag
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")]
 
 app = typer.Typer(
     name="classit-data",
@@ -30,38 +37,22 @@ def _root() -> None:
 
 
 @app.command("convert-switchboard")
+@settings_options(ConvertConfig)
 def convert_switchboard_cmd(
-    inputs: list[str] = typer.Argument(..., help="BabyLM switchboard.train, SWDA pipe files or folders, NLTK's "
-                                       "switchboard.zip or its folder, SWDA *.utt.csv, ConvoKit utterances.jsonl, "
-                                       "ISIP ms98 *-trans.text side files."),
-    out: str = typer.Option(..., "--out", "-o", help="Item file to write (.parquet, or .jsonl)."),
-    fmt: str | None = typer.Option(None, "--format", help="Force the input format: babylm, swda-pipe, "
-                                   "nltk-tagged, nltk-transcript, nltk-disfluency, swda-csv, convokit, isip "
-                                   "(default: detected from the content)."),
-    context_turns: int = typer.Option(0, "--context-turns", help="Earlier turns put into the prompt, one "
-                                      "'SPEAKER: text' line each."),
-    drop_fillers: bool = typer.Option(False, "--drop-fillers", help="Remove fillers (uh, um, {F ...})."),
-    min_words: int = typer.Option(3, "--min-words", help="Fewest words in the prompt turn and in the reply."),
-    max_words: int = typer.Option(200, "--max-words", help="Most words in the prompt turn and in the reply."),
-    rejects: str | None = typer.Option(None, "--rejects", help="Also write the dropped pairs, with their "
-                                       "reason, to this file."),
-    json_summary: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    inputs: Annotated[list[str], typer.Argument(help="BabyLM switchboard.train, SWDA pipe files or folders, NLTK's "
+                                                "switchboard.zip or its folder, SWDA *.utt.csv, ConvoKit "
+                                                "utterances.jsonl, ISIP ms98 *-trans.text side files.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Item file to write (.parquet, or .jsonl).")],
+    rejects: Annotated[str | None, typer.Option(help="Also write the dropped pairs, with their reason, "
+                                                "to this file.")] = None,
+    json_summary: JsonFlag = False,
+    **options,
 ) -> None:
     """Turn Switchboard transcripts into prompt/reply items (a turn and the next speaker's turn)."""
-    import json
+    summary = convert_switchboard(inputs, out, rejects=rejects, progress=not json_summary, **options)
+    show_summary(summary, json_summary, f"convert-switchboard -> {summary['out']}", summary_rows(summary),
+                 [f"left out: {note}" for note in summary["skipped_files"]])
 
-    from classit_data.console import summary_table
-    from classit_data.switchboard import convert_switchboard, summary_rows
-
-    summary = convert_switchboard(inputs, out, fmt=fmt, context_turns=context_turns, drop_fillers=drop_fillers,
-                                  min_words=min_words, max_words=max_words, progress=not json_summary,
-                                  rejects=rejects)
-    if json_summary:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
-        return
-    console.print(summary_table(f"convert-switchboard -> {summary['out']}", summary_rows(summary)))
-    for note in summary["skipped_files"]:
-        console.print(f"left out: {note}", markup=False)
 
 # --- prepare-wiki (issue 3) ------------------------------------------------------------------------
 
@@ -84,8 +75,8 @@ def prepare_wiki_cmd(
     """Turn Simple English Wikipedia into clean passages for QA generation."""
     import json
 
-    from classit_data.console import summary_table
-    from classit_data.passages import prepare_wiki
+    from classit_data.core.console import summary_table
+    from classit_data.wiki.passages import prepare_wiki
 
     summary = prepare_wiki(inputs, out, fmt=fmt, max_words=max_words, min_words=min_words,
                            min_article_words=min_article_words, limit_articles=limit_articles,
@@ -143,7 +134,7 @@ def generate_wiki_cmd(
     """Generate question/answer pairs from Wikipedia passages with vLLM, transformers or a server."""
     import json
 
-    from classit_data.console import summary_table
+    from classit_data.core.console import summary_table
     from classit_data.generate import generate_wiki
 
     summary = generate_wiki(passages, out, model=model, backend=backend, base_url=base_url, num_pairs=num_pairs,
@@ -217,8 +208,8 @@ def validate_cmd(
     """Check item rows, drop duplicates, and keep every rejected row aside with its reason."""
     import json
 
-    from classit_data.console import summary_table
-    from classit_data.validate import load_config, validate_rows
+    from classit_data.core.console import summary_table
+    from classit_data.validate.checks import load_config, validate_rows
 
     flags = {"min_prompt_words": min_prompt_words, "max_prompt_words": max_prompt_words,
              "min_reply_words": min_reply_words, "max_reply_words": max_reply_words,
@@ -260,8 +251,8 @@ def stats_cmd(
     """Length statistics per source and in total, and Figure 1 (prompt vs reply length)."""
     import json
 
-    from classit_data.console import summary_table
-    from classit_data.stats import compute_stats
+    from classit_data.core.console import summary_table
+    from classit_data.build.stats import compute_stats
 
     stats = compute_stats(inputs, out, quantile=quantile, tokenizer=tokenizer, scale=scale)
     if json_summary:
@@ -305,8 +296,8 @@ def build_cmd(
     import json
     import shlex
 
-    from classit_data.build import build_dataset
-    from classit_data.console import summary_table
+    from classit_data.build.build import build_dataset
+    from classit_data.core.console import summary_table
 
     # what the user typed, for the card; None when called with arguments that are not the process's own
     command = "classit-data " + shlex.join(sys.argv[1:]) if "build" in sys.argv[1:2] else None
@@ -349,8 +340,8 @@ def push_cmd(
     """Publish a built dataset folder to the Hugging Face Hub (token from HF_TOKEN or `hf auth login`)."""
     import json
 
-    from classit_data.console import summary_table
-    from classit_data.publish import push_dataset
+    from classit_data.core.console import summary_table
+    from classit_data.publish.push import push_dataset
 
     result = push_dataset(dataset_dir, repo_id, private=private, revision=revision, commit_message=commit_message,
                           tag=tag, retries=retries, progress=not json_summary)

@@ -26,9 +26,9 @@ import textwrap
 import time
 from pathlib import Path
 
-from classit_data.console import console, summary_table
-from classit_data.errors import InputError
-from classit_data.resources import resource_path
+from classit_data.core.console import console, summary_table
+from classit_data.core.errors import InputError
+from classit_data.core.resources import resource_path
 
 OUT_DIR = Path("out")
 #: passages given to the model. Measured on this 2-core machine (load average ~2) on 8 passages: vLLM
@@ -50,12 +50,12 @@ def run_demo(out_dir: Path = OUT_DIR, *, passages: int = DEMO_PASSAGES, backend:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may reach the network, whatever a library tries
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # the engine's start-up log would bury the demo's
-    from classit_data.build import build_dataset
+    from classit_data.build.build import build_dataset
     from classit_data.generate import generate_wiki
-    from classit_data.passages import prepare_wiki
-    from classit_data.stats import compute_stats
-    from classit_data.switchboard import convert_switchboard, summary_rows
-    from classit_data.validate import validate_rows
+    from classit_data.wiki.passages import prepare_wiki
+    from classit_data.build.stats import compute_stats
+    from classit_data.switchboard.convert import convert_switchboard, summary_rows
+    from classit_data.validate.checks import validate_rows
 
     out_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}

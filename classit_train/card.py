@@ -5,7 +5,7 @@ from __future__ import annotations
 import jinja2
 import yaml
 
-from classit_data.resources import resource_path
+from classit_data.core.resources import resource_path
 
 MODEL_CARD_TEMPLATE = "model_card.md.jinja"
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from classit_data.console import console, run_app
+from classit_data.core.console import console, run_app
 
 app = typer.Typer(
     name="classit-train",
@@ -26,7 +26,7 @@ def _root() -> None:
 
 
 def _print_run_summary(title: str, summary: dict) -> None:
-    from classit_data.console import summary_table
+    from classit_data.core.console import summary_table
 
     rows = {"steps": summary["steps"], "tokens seen": summary["tokens_seen"], "words seen": summary["words_seen"],
             "train loss": f"{summary['train_loss']:.4f}" if summary.get("train_loss") is not None else "n/a"}
@@ -122,11 +122,11 @@ def eval_cmd(
     name: str | None = typer.Option(None, "--name", help="Model name shown in reports (default: folder name)."),
 ) -> None:
     """Score a causal LM on a BabyLM 2025 zero-shot task; write results.json and every item's prediction."""
-    from classit_train.evaluate import evaluate_model
+    from classit_train.evaluate.scoring import evaluate_model
 
     entry = evaluate_model(model, task, data, out, batch_size=batch_size, device=device, dtype=dtype, limit=limit,
                            first_token=first_token, ewok_contexts=ewok_contexts, name=name)
-    from classit_data.console import summary_table
+    from classit_data.core.console import summary_table
 
     rows = {"items": entry["n_items"], "UIDs": entry["n_uids"]}
     if entry["metric"] == "spearman":
@@ -153,7 +153,7 @@ def report_cmd(
     from classit_train.report import make_report
 
     summary = make_report(results, out, finetune_metric=finetune_metric)
-    from classit_data.console import summary_table
+    from classit_data.core.console import summary_table
 
     rows = {"models": len(summary["models"]), "tasks": len(summary["tasks"])}
     for g, info in summary["groups"].items():
@@ -163,7 +163,7 @@ def report_cmd(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point (see ``classit_data.console.run_app``)."""
+    """Console-script entry point (see ``classit_data.core.console.run_app``)."""
     return run_app(app, "classit-train", argv)
 
 

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from classit_data.errors import InputError, first_line
-from classit_data.schema import SOURCES
-from classit_data.template import TextTemplate
+from classit_data.core.lengths import count_words
+from classit_data.core.errors import InputError, first_line
+from classit_data.core.schema import SOURCES
+from classit_data.core.template import TextTemplate
 
 IGNORE_INDEX = -100  # label of a token that carries no loss (prompt, BOS, padding)
 CURRICULA = ("merged", "switch_wiki", "wiki_switch")
@@ -62,10 +63,6 @@ class EncodeStats:
 
     def drop(self, reason: str) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
-
-
-def count_words(text: str) -> int:
-    return len(text.split())
 
 
 # --- instruction examples -------------------------------------------------------------------------

@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from classit_data.errors import InputError
-from classit_data.io import atomic_path, atomic_write_text
+from classit_data.core.errors import InputError
+from classit_data.core.io import atomic_path, atomic_write_text
 
 #: (Super)GLUE tasks of the BabyLM 2025 fine-tuning track
 FINETUNE_TASKS = ("boolq", "mnli", "mrpc", "multirc", "qqp", "rte", "wsc")

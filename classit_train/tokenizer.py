@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from classit_data.errors import InputError, first_line
+from classit_data.core.errors import InputError, first_line
 
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
 SPECIAL_TOKENS = [BOS, EOS, PAD]
@@ -20,7 +20,7 @@ ROW_SUFFIXES = (".parquet", ".jsonl", ".ndjson")
 
 def corpus_texts(files: Sequence[str | Path]) -> Iterator[str]:
     """Lines of plain-text files, or the ``text`` column of Parquet / JSON-lines row files."""
-    from classit_data.io import read_rows
+    from classit_data.core.io import read_rows
 
     if not files:
         raise InputError("no corpus files given", "--corpus")

@@ -28,8 +28,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classit_data.errors import InputError, first_line
-from classit_data.io import atomic_write_text, read_yaml_mapping
+from classit_data.core.errors import InputError, first_line
+from classit_data.core.io import atomic_write_text, read_yaml_mapping
 from classit_train import data as D
 from classit_train.presets import llama_config, model_preset, training_preset
 
@@ -170,7 +170,7 @@ def _has_cuda() -> bool:
 
 
 def _is_terminal() -> bool:
-    from classit_data.console import console
+    from classit_data.core.console import console
 
     return console.is_terminal
 
@@ -322,7 +322,7 @@ def run(dataset: str, base: str | Path, out: str | Path, *, curriculum: str | No
 
     Loss on reply tokens only; the examples are rendered with the same template as the dataset's ``text``.
     """
-    from classit_data.template import TextTemplate
+    from classit_data.core.template import TextTemplate
     from classit_train.tokenizer import load_tokenizer
 
     out = Path(out)

@@ -16,8 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-from classit_data.passages import PUNKT_PARAMS, clean_wikitext, punkt_parameters_to_json, train_punkt_parameters
-from classit_data.sources.wiki import iter_articles
+from classit_data.wiki.passages import PUNKT_PARAMS, clean_wikitext, punkt_parameters_to_json, train_punkt_parameters
+from classit_data.wiki.readers.base import iter_articles
 
 HERE = Path(__file__).resolve().parent
 

@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-from classit_data.sources.wiki_dump import write_export_xml
+from classit_data.wiki.readers.dump import write_export_xml
 
 HERE = Path(__file__).resolve().parent
 _HEADER = re.compile(r"^#### (\d+) (-?\d+) (.+)$")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from classit_data.schema import PASSAGE_SCHEMA, Passage
+from classit_data.core.schema import PASSAGE_SCHEMA, Passage
 
 TEXTS = [
     ("Moon", "", "The Moon is the only natural satellite of the Earth. It is about one quarter the size of the "

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from classit_data.template import render_text
+from classit_data.core.template import render_text
 
 NOUNS = ("river mountain village teacher garden winter kitchen market library station bridge forest island "
          "painter farmer doctor student engine window letter basket candle ladder pencil guitar rabbit turtle "

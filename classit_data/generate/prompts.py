@@ -14,9 +14,9 @@ from pathlib import Path
 
 import jinja2
 
-from classit_data.errors import InputError
-from classit_data.io import parse_yaml_mapping
-from classit_data.resources import resource_path
+from classit_data.core.errors import InputError
+from classit_data.core.io import parse_yaml_mapping
+from classit_data.core.resources import resource_path
 
 DEFAULT_PROMPTS = "qa.yaml"
 _FILE_KEYS = ("system", "user", "fewshot", "schema")

@@ -29,13 +29,13 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classit_data.errors import InputError
+from classit_data.core.errors import InputError
 from classit_data.generate.backends import Backend, Request, Sampling, choose_backend, load_backend, model_identity
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.task import Parsed, QATask
-from classit_data.io import atomic_write_text, read_rows, read_yaml_mapping, write_rows
-from classit_data.schema import ITEM_SCHEMA, Item
-from classit_data.template import render_text
+from classit_data.core.io import atomic_write_text, read_rows, read_yaml_mapping, write_rows
+from classit_data.core.schema import ITEM_SCHEMA, Item
+from classit_data.core.template import render_text
 
 SOURCE = "simple_wiki"
 
@@ -222,7 +222,7 @@ class _Rate:
     def __init__(self, total: int, enabled: bool, label: str = "generate-wiki"):
         from rich.progress import TextColumn
 
-        from classit_data.console import console, make_progress
+        from classit_data.core.console import console, make_progress
         self.console, self.enabled, self.label = console, enabled, label
         self.start = time.perf_counter()
         self.passages = self.tokens = 0
@@ -447,7 +447,7 @@ def generate_wiki(passages: str | Path, out_dir: str | Path, *, model: str | Non
     backend_info: dict = {"name": kind}
     stats: dict = {"passages": 0, "chunks": 0, "prompt_tokens": 0, "output_tokens": 0, "generation_seconds": 0.0}
     if kind != "openai":
-        from classit_data.models import resolve_model
+        from classit_data.core.models import resolve_model
         identity["model"], identity["model_revision"] = model_identity(cfg.model, resolve_model(cfg.model))
         _check_resume(paths["run"], identity)
     run_record = {"command": "generate-wiki", "passages": str(passages), "out_dir": str(out_dir),

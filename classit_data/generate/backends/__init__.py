@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from classit_data.errors import InputError
+from classit_data.core.errors import InputError
 from classit_data.generate.backends.base import Backend, Completion, Request, Sampling
 
 BACKENDS = ("auto", "vllm", "transformers", "openai")
@@ -30,7 +30,7 @@ def choose_backend(backend: str, base_url: str | None) -> str:
 
 def model_identity(name: str | None, resolved: Path | str) -> tuple[str, str | None]:
     """(model id, revision) to record in rows: a Hub id and commit where one can be known offline."""
-    from classit_data.models import EMBEDDED_ALIASES, EMBEDDED_ID
+    from classit_data.core.models import EMBEDDED_ALIASES, EMBEDDED_ID
 
     if name is None or name.lower() in EMBEDDED_ALIASES:
         from importlib.metadata import PackageNotFoundError, version
@@ -72,7 +72,7 @@ def load_backend(kind: str, *, model: str | None, seed: int, base_url: str | Non
         if not base_url:
             raise InputError("the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1)")
         return OpenAIBackend(base_url, model=model, **options)
-    from classit_data.models import resolve_model
+    from classit_data.core.models import resolve_model
     resolved = resolve_model(model)
     model_id, revision = model_identity(model, resolved)
     if kind == "vllm":

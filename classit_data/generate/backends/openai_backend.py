@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from classit_data.errors import InputError
+from classit_data.core.errors import InputError
 from classit_data.generate.backends.base import Backend, Completion, Request, Sampling
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
@@ -40,7 +40,7 @@ class OpenAIBackend(Backend):
             self.seed_scope = "server"
         self.retries_done = 0
         served = self._models()
-        from classit_data.models import EMBEDDED_ALIASES
+        from classit_data.core.models import EMBEDDED_ALIASES
         if model is None or model.lower() in EMBEDDED_ALIASES:
             model = served[0] if served else None  # the server's one model (vllm serve has exactly one)
         elif served and model not in served:

@@ -1,0 +1,111 @@
+"""Reading and writing row files: Parquet or JSON lines, always written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from classit_data.core.errors import InputError, first_line
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    A failed or killed run therefore never leaves a partial file and never damages an earlier good one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_rows(rows: pl.DataFrame | Sequence[dict], path: str | Path, schema: dict | None = None) -> Path:
+    """Write rows to Parquet, or JSON lines when the name ends in ``.jsonl``; atomically."""
+    path = Path(path)
+    df = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(list(rows), schema=schema, strict=False)
+    with atomic_path(path) as tmp:
+        if path.suffix == ".jsonl":
+            df.write_ndjson(tmp)
+        else:
+            df.write_parquet(tmp, compression="zstd", statistics=True)
+    return path
+
+
+def read_rows(paths: str | Path | Iterable[str | Path], required: Sequence[str] = ()) -> pl.DataFrame:
+    """Read one or more Parquet / JSON-lines row files into one frame, checking required columns.
+
+    Every problem is an ``InputError`` naming the file.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    frames = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise InputError("no such file", p)
+        if p.is_dir():
+            raise InputError("is a folder, expected a .parquet or .jsonl file", p)
+        try:
+            if p.suffix in (".jsonl", ".json", ".ndjson"):
+                if p.stat().st_size == 0:
+                    raise InputError("empty file", p)
+                df = pl.read_ndjson(p, infer_schema_length=None)
+            else:
+                df = pl.read_parquet(p)
+        except InputError:
+            raise
+        except Exception as exc:  # polars/pyarrow raise many types; the user needs one line
+            raise InputError(f"cannot read rows: {first_line(exc)}", p) from exc
+        missing = [c for c in required if c not in df.columns]
+        if missing:
+            raise InputError(f"missing column(s) {', '.join(missing)}", p)
+        frames.append(df)
+    if not frames:
+        raise InputError("no input files given")
+    return pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+
+
+def parse_yaml_mapping(text: str | bytes, path: str | Path, expected: str) -> dict:
+    """A YAML (or JSON) mapping from ``text``; anything else is one ``InputError`` naming the file and line.
+
+    An empty file is an empty mapping; ``expected`` says what the mapping should hold, for the error.
+    """
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"bad YAML: {getattr(exc, 'problem', None) or exc}", path,
+                         mark.line + 1 if mark else None) from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise InputError(f"expected a mapping of {expected}", path)
+    return loaded
+
+
+def read_yaml_mapping(path: str | Path, what: str, expected: str) -> dict:
+    """Read a YAML/JSON configuration file ``what`` into a mapping (see ``parse_yaml_mapping``)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", path) from exc
+    return parse_yaml_mapping(text, path, expected)

@@ -1,0 +1,97 @@
+"""Command-line options generated from a stage's pydantic settings: each default and help text is written once.
+
+A stage declares its settings as a pydantic model (``Field(default, description=...)``). ``settings_options``
+adds one ``--flag`` per field to a typer command; every generated option defaults to "not given", so a
+settings file (``--config``) can sit between the model's defaults and the command line, and the help shows
+the model's default. A field opts out with ``json_schema_extra={"cli": False}`` (set it in a file or with
+``--set``) and names its own flags with ``json_schema_extra={"flags": ["--format"]}``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from rich.markup import escape
+
+_SCALARS = (str, int, float, bool)
+
+
+def _scalar_type(annotation: Any) -> type | None:
+    """The one scalar type of ``T`` or ``T | None``; None for lists, dicts and other shapes."""
+    if annotation in _SCALARS:
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and args[0] in _SCALARS:
+            return args[0]
+    return None
+
+
+def _extra(field: FieldInfo) -> dict:
+    return field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+
+
+def _help(field: FieldInfo) -> str:
+    text = field.description or ""
+    default = field.get_default(call_default_factory=True)
+    if default is not None and default is not False and _extra(field).get("show_default", True):
+        # escaped: typer renders help as rich markup, where a bare [default: x] is a tag and vanishes
+        text = f"{text} {escape(f'[default: {default}]')}".strip()
+    return text
+
+
+def option_fields(settings: type[BaseModel]) -> dict[str, tuple[type, FieldInfo]]:
+    """The settings that become command-line options: scalar fields not marked ``cli: False``."""
+    out = {}
+    for name, field in settings.model_fields.items():
+        kind = _scalar_type(field.annotation)
+        if kind is not None and _extra(field).get("cli", True):
+            out[name] = (kind, field)
+    return out
+
+
+def _parameter(name: str, kind: type, field: FieldInfo) -> inspect.Parameter:
+    flag = "--" + name.replace("_", "-")
+    flags = list(_extra(field).get("flags", [flag]))
+    if kind is bool:
+        # --x/--no-x: both directions, so a command line can overrule a settings file either way
+        flags = [f"{flags[0]}/--no-{flags[0].removeprefix('--')}", *flags[1:]]
+    option = typer.Option(*flags, help=_help(field), show_default=False)
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                             annotation=Annotated[kind | None, option])
+
+
+def settings_options(settings: type[BaseModel], *, exclude: tuple[str, ...] = ()) -> Callable:
+    """Decorate a typer command whose last parameter is ``**options``: one option per setting.
+
+    The command receives only the options the user gave, as keyword arguments to pass on to the stage.
+    """
+
+    def decorate(command: Callable) -> Callable:
+        fields = {k: v for k, v in option_fields(settings).items() if k not in exclude}
+        own = [p for p in inspect.signature(command).parameters.values() if p.kind is not p.VAR_KEYWORD]
+        hints = typing.get_type_hints(command, include_extras=True)
+        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in own]
+        generated = [_parameter(name, kind, field) for name, (kind, field) in fields.items()]
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            options = {k: kwargs.pop(k) for k in fields if kwargs.get(k) is not None}
+            for k in fields:
+                kwargs.pop(k, None)
+            return command(**kwargs, **options)
+
+        wrapper.__signature__ = inspect.Signature(own + generated)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in own + generated}
+        del wrapper.__wrapped__  # typer must read the generated signature, not the original one
+        return wrapper
+
+    return decorate

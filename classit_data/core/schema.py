@@ -1,0 +1,110 @@
+"""The rows of the dataset and the passages they are generated from, with their provenance.
+
+``prompt``, ``reply``, ``source`` and ``text`` are exactly the columns of the published
+``colinglab/CLASS_IT``; everything else records how the row was made. Provenance columns that do not
+apply to a source are null (a Switchboard row has no generating model).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+SOURCES = ("switchboard", "simple_wiki")
+Source = Literal["switchboard", "simple_wiki"]
+
+#: the published dataset's columns, in its order
+PUBLISHED_COLUMNS = ("prompt", "reply", "source", "text")
+
+
+def content_id(*parts: object, length: int = 16) -> str:
+    """A stable hex id from the parts' text: same content, same id, on every machine and run."""
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(str(p).encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()[:length]
+
+
+class Item(BaseModel):
+    """One instruction row.
+
+    ``doc_id`` is the conversation id (Switchboard) or article id (Wikipedia); ``position`` is the reply
+    turn's index in its conversation, or the pair's index within its passage. ``origin`` names the input
+    the row came from (file and format, or the passages file). Generated rows also carry the model,
+    its revision, the hash of the prompt files, the sampling parameters (JSON) and the seed.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=8)
+    source: Source
+    prompt: str
+    reply: str
+    text: str
+    doc_id: str
+    position: int = Field(ge=0)
+    origin: str
+    passage_id: str | None = None
+    model: str | None = None
+    model_revision: str | None = None
+    prompt_hash: str | None = None
+    sampling: str | None = None
+    seed: int | None = None
+
+    @staticmethod
+    def make_id(source: str, doc_id: str, position: int, prompt: str, reply: str) -> str:
+        return content_id(source, doc_id, position, prompt, reply)
+
+
+#: polars schema of an item file, the column order used everywhere
+ITEM_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String,
+    "source": pl.String,
+    "prompt": pl.String,
+    "reply": pl.String,
+    "text": pl.String,
+    "doc_id": pl.String,
+    "position": pl.Int64,
+    "origin": pl.String,
+    "passage_id": pl.String,
+    "model": pl.String,
+    "model_revision": pl.String,
+    "prompt_hash": pl.String,
+    "sampling": pl.String,
+    "seed": pl.Int64,
+}
+
+
+class Passage(BaseModel):
+    """A run of consecutive sentences from one section of one article: the input of QA generation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    passage_id: str
+    article_id: str
+    title: str
+    section: str
+    text: str
+    n_words: int = Field(ge=1)
+
+    @staticmethod
+    def make_id(article_id: str, section: str, text: str) -> str:
+        return content_id(article_id, section, text)
+
+
+PASSAGE_SCHEMA: dict[str, pl.DataType] = {
+    "passage_id": pl.String,
+    "article_id": pl.String,
+    "title": pl.String,
+    "section": pl.String,
+    "text": pl.String,
+    "n_words": pl.Int64,
+}
+
+
+#: column order of published files: the published dataset's four columns first, then provenance
+COLUMN_ORDER = tuple(PUBLISHED_COLUMNS) + tuple(c for c in ITEM_SCHEMA if c not in PUBLISHED_COLUMNS)

@@ -1,0 +1,1 @@
+"""One reader per Switchboard format, each a generator of utterances; ``detect`` picks one per file."""

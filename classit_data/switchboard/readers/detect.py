@@ -1,0 +1,218 @@
+"""Switchboard readers: one module per form the corpus comes in, each a generator of :class:`Utterance`.
+
+``plan_inputs`` turns what the user named (files, folders, the NLTK zip) into :class:`InputSource` s,
+detecting each file's format from its first lines (``fmt`` forces one). Readers yield the raw text of
+every utterance with its conversation, speaker and line; cleaning, turns and pairs are the converter's
+job (``classit_data.switchboard.convert``).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from classit_data.core.errors import InputError
+from classit_data.switchboard.readers import babylm, convokit, isip, nltk_sample, swda_csv, swda_pipe
+from classit_data.switchboard.readers._io import clip
+from classit_data.switchboard.readers.types import Utterance
+
+__all__ = ["FORMATS", "InputSource", "Utterance", "detect_format", "normalise_format", "plan_inputs"]
+
+FORMATS = ("babylm", "swda-pipe", *nltk_sample.FORMATS, "swda-csv", "convokit", "isip")
+FORMAT_ALIASES = {
+    "pipe": "swda-pipe", "swda": "swda-pipe", "csv": "swda-csv", "nltk": "nltk-tagged",
+    "tagged": "nltk-tagged", "transcript": "nltk-transcript", "disfluency": "nltk-disfluency",
+    "ms98": "isip", "jsonl": "convokit",
+}
+_SNIFF_BYTES = 1 << 16
+_SNIFF_LINES = 20
+
+
+@dataclass
+class InputSource:
+    """One readable unit: a file, an NLTK sample form, or the two side files of an ISIP call."""
+
+    fmt: str
+    paths: list[Path]
+    name: str  # what rows record as their origin, with the format
+    lines: int = 0  # line count, for progress
+    _read: Callable[[], Iterator[Utterance]] = field(default=None, repr=False)
+
+    def read(self) -> Iterator[Utterance]:
+        return self._read()
+
+    @property
+    def origin(self) -> str:
+        return f"{self.fmt}:{self.name}"
+
+
+def normalise_format(fmt: str | None) -> str | None:
+    if fmt is None:
+        return None
+    key = fmt.strip().lower()
+    key = FORMAT_ALIASES.get(key, key)
+    if key not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return key
+
+
+def _first_lines(path: Path) -> tuple[bytes, list[str]]:
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+        more = bool(fh.read(1))
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    lines = text.split("\n")
+    if more:
+        lines = lines[:-1]  # the last one may be cut
+    return head, [s.rstrip("\r") for s in lines[:_SNIFF_LINES]]
+
+
+def detect_format(path: str | Path) -> str | None:
+    """The format of a file or folder from its content (None when it is not one we read)."""
+    path = Path(path)
+    if path.is_dir():
+        return "nltk-tagged" if nltk_sample.is_sample_dir(path) else None
+    return _detect_file(path, *_first_lines(path))
+
+
+def _detect_file(path: Path, head: bytes, lines: list[str]) -> str | None:
+    """``detect_format`` of a file whose first bytes and lines (``_first_lines``) are already read."""
+    if head[:4] == b"PK\x03\x04":
+        return "nltk-tagged" if nltk_sample.is_sample_zip(path) else None
+    body = [s for s in lines if s.strip()]
+    if not body:
+        return None
+    first = body[0]
+    if convokit.sniff(body):
+        return "convokit"
+    if swda_csv.sniff(body):
+        return "swda-csv"
+    if isip.sniff(body[:1]):
+        return "isip"
+    form = nltk_sample.sniff_form(body)
+    if form is not None:
+        return f"nltk-{form}"
+    if swda_pipe.sniff([first]):
+        return "swda-pipe"
+    if babylm.sniff([first]):
+        return "babylm"
+    return None
+
+
+def _count_lines(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            n += chunk.count(b"\n")
+    return n
+
+
+#: the reader of each one-file format (NLTK forms aside)
+_READERS = {"babylm": babylm.read, "swda-pipe": swda_pipe.read, "swda-csv": swda_csv.read, "convokit": convokit.read}
+
+
+def _file_source(path: Path, fmt: str) -> InputSource:
+    lines = _count_lines(path) + 1
+    if fmt.startswith("nltk-"):
+        form = fmt.removeprefix("nltk-")
+        return InputSource(fmt, [path], path.name, lines, lambda: nltk_sample.read(path, form))
+    read = _READERS[fmt]
+    return InputSource(fmt, [path], path.name, lines, lambda: read(path))
+
+
+def _nltk_source(path: Path, fmt: str) -> InputSource:
+    form = fmt.removeprefix("nltk-")
+    label, opener, _real, _member = nltk_sample.locate(path, form)
+    with opener() as fh:
+        lines = sum(1 for _ in fh)
+    return InputSource(fmt, [path], f"{path.name}[{form}]", lines, lambda: nltk_sample.read(path, form))
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    files = [p for p in folder.rglob("*") if p.is_file()
+             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def plan_inputs(inputs: list[str | Path], fmt: str | None = None) -> tuple[list[InputSource], list[str]]:
+    """The sources to read, in order, and the files inside folders that were left out (with why).
+
+    A file named directly must be in a known format (or ``fmt``); inside a folder, files in no known
+    format (a LICENSE, a README) are left out and listed, and with ``fmt`` only files of that format
+    are read. ISIP side files are paired into calls across all inputs.
+    """
+    fmt = normalise_format(fmt)
+    if not inputs:
+        raise InputError("no input files given")
+    sources: list[InputSource] = []
+    skipped: list[str] = []
+    isip_calls: dict[str, dict[str, Path]] = {}
+    isip_slot: dict[str, int] = {}  # where each call goes in the source order
+
+    def add_file(path: Path, in_folder: bool) -> None:
+        size = path.stat().st_size
+        if size == 0:
+            raise InputError("empty file", path)
+        head, lines = _first_lines(path)  # read once: the checks, the detection and the messages below
+        if not any(s.strip() for s in lines) and size <= _SNIFF_BYTES:
+            raise InputError("empty file (only blank lines)", path)
+        detected = _detect_file(path, head, lines)
+        chosen = fmt or detected
+        if in_folder:
+            if detected is None:
+                skipped.append(f"{path}: not a Switchboard file")
+                return
+            if fmt is not None and detected != fmt and not (fmt.startswith("nltk-") and detected.startswith("nltk-")):
+                skipped.append(f"{path}: {detected}, not {fmt}")
+                return
+            if detected == "isip" and not path.name.endswith("trans.text") and path.suffix != ".txt":
+                skipped.append(f"{path}: ISIP word file (the trans files are read)")
+                return
+        if chosen is None:
+            first = next((i for i, s in enumerate(lines, 1) if s.strip()), 1)
+            shown = clip(lines[first - 1]) if lines else ""
+            raise InputError(f"unknown format: this line looks like none of {', '.join(FORMATS)}: {shown!r}",
+                             path, first)
+        if chosen.startswith("nltk-") and zipfile.is_zipfile(path):
+            sources.append(_nltk_source(path, chosen))
+        elif chosen == "isip":
+            found = isip.side_of(lines)
+            if found is None:
+                raise InputError("malformed line, expected 'swNNNNA-ms98-a-NNNN START END text'", path, 1)
+            conv, side = found
+            call = isip_calls.setdefault(conv, {})
+            if side in call:
+                raise InputError(f"side {side} of {conv} given twice (also {call[side]})", path)
+            call[side] = path
+            if conv not in isip_slot:
+                isip_slot[conv] = len(sources)
+                sources.append(None)  # placeholder, filled once both sides are known
+        else:
+            sources.append(_file_source(path, chosen))
+
+    for raw in inputs:
+        path = Path(raw)
+        if not path.exists():
+            raise InputError("no such file or folder", path)
+        if path.is_dir():
+            if nltk_sample.is_sample_dir(path):
+                form = fmt if fmt and fmt.startswith("nltk-") else "nltk-tagged"
+                sources.append(_nltk_source(path, form))
+                continue
+            before = len(sources)
+            for f in _folder_files(path):
+                add_file(f, in_folder=True)
+            if len(sources) == before:
+                raise InputError("no Switchboard files in this folder", path)
+        else:
+            add_file(path, in_folder=False)
+
+    for conv, slot in isip_slot.items():
+        sides = isip_calls[conv]
+        paths = [sides[s] for s in sorted(sides)]
+        lines = sum(_count_lines(p) + 1 for p in paths)
+        sources[slot] = InputSource("isip", paths, f"{conv}[{'+'.join(sorted(sides))}]", lines,
+                                    lambda conv=conv, sides=sides: isip.read_call(conv, sides))
+    return sources, skipped

@@ -1,0 +1,204 @@
+"""generate-wiki without vLLM: sharding, row assembly, the transformers backend on the embedded model,
+resume after ``kill -9``, data-parallel replicas, and input errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from classit_data.generate.prompts import PromptSet
+from classit_data.generate.runner import (GenerationConfig, RECORD_SCHEMA, assemble, passage_seed,
+                                          select_passages, shard_of)
+from classit_data.generate.task import QATask
+from classit_data.core.schema import ITEM_SCHEMA
+from classit_data.core.template import render_text
+from tests.generate_helpers import passage_rows, write_passages
+from tests.conftest import ROOT, run_cli
+
+# one thread: on a shared 2-core machine two OpenMP threads spin against each other (measured 5x slower)
+ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+#: seeded sampling, one passage per chunk (and so per batch): every passage's text depends only on its seed
+HF_ARGS = ["--backend", "transformers", "--chunk-size", "1", "--seed", "3", "--temperature", "0.8",
+           "--max-tokens", "24", "--max-passages", "3"]
+N = 3
+
+
+def test_shards_partition_the_passages_deterministically():
+    df = pl.DataFrame(passage_rows(30)).with_row_index("input_index")
+    seen: list[str] = []
+    for i in range(4):
+        part = select_passages(df, GenerationConfig(num_shards=4, shard_index=i))
+        assert part["passage_id"].to_list() == [p for p in df["passage_id"] if shard_of(p, 4) == i]
+        assert part["input_index"].is_sorted()  # input order kept within a shard
+        seen += part["passage_id"].to_list()
+    assert sorted(seen) == sorted(df["passage_id"].to_list())
+    # a passage's shard does not depend on what else is in the file
+    assert select_passages(df.reverse(), GenerationConfig(num_shards=4, shard_index=1))["passage_id"].sort().to_list() \
+        == select_passages(df, GenerationConfig(num_shards=4, shard_index=1))["passage_id"].sort().to_list()
+    assert passage_seed(0, "a") == passage_seed(0, "a") != passage_seed(1, "a")
+
+
+def test_assemble_builds_item_rows_and_rejects():
+    task = QATask(PromptSet.load(), num_pairs=2)
+    rows = passage_rows(3)
+    raws = ['```json\n[{"question": "What is the Moon?", "answer": "A satellite."},'
+            ' {"question": "What is the Moon?", "answer": "Again."}]\n```',
+            '[{"question": "Where do bees live', "no json here"]
+    finish = ["stop", "length", "stop"]
+    records = pl.DataFrame([{
+        "passage_id": r["passage_id"], "article_id": r["article_id"], "input_index": i, "seed": 7, "raw": raw,
+        "finish_reason": f, "prompt_tokens": 100, "output_tokens": 20, "model": "m", "model_revision": "rev",
+        "prompt_hash": task.prompt_hash, "sampling": '{"temperature": 0.7}', "backend": "vllm"}
+        for i, (r, raw, f) in enumerate(zip(rows, raws, finish))], schema=RECORD_SCHEMA)
+    items, rejects, counts = assemble(records, task, "passages.parquet")
+    assert items.schema == pl.Schema(ITEM_SCHEMA)
+    assert items.height == 1
+    row = items.row(0, named=True)
+    assert (row["prompt"], row["reply"], row["source"]) == ("What is the Moon?", "A satellite.", "simple_wiki")
+    assert row["text"] == render_text(row["prompt"], row["reply"])
+    assert (row["doc_id"], row["passage_id"], row["position"]) == (rows[0]["article_id"], rows[0]["passage_id"], 0)
+    assert (row["model"], row["model_revision"], row["seed"], row["origin"]) == ("m", "rev", 7, "passages.parquet")
+    assert row["prompt_hash"] == task.prompt_hash and json.loads(row["sampling"]) == {"temperature": 0.7}
+    assert sorted(rejects["reason"].to_list()) == ["duplicate_question", "no_json", "truncated"]
+    assert counts == {"rejected_outputs_by_reason": {"truncated": 1, "no_json": 1},
+                      "dropped_pairs_by_reason": {"duplicate_question": 1}}
+    assert rejects.filter(pl.col("reason") == "truncated")["raw"][0] == raws[1]
+
+
+def _summary(proc: subprocess.CompletedProcess) -> dict:
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def passages(tmp_path_factory) -> Path:
+    return write_passages(tmp_path_factory.mktemp("passages") / "passages.parquet")
+
+
+@pytest.fixture(scope="module")
+def full_run(passages, tmp_path_factory) -> tuple[Path, dict]:
+    """An uninterrupted transformers run on the embedded model, the reference for the others."""
+    out = tmp_path_factory.mktemp("full") / "out"
+    summary = _summary(run_cli("generate-wiki", "--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
+    return out, summary
+
+
+def test_transformers_end_to_end(full_run, passages):
+    out, s = full_run
+    assert (s["backend"], s["model"]) == ("transformers", "HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert s["passages_selected"] == s["passages_done"] == s["passages_generated"] == N
+    assert s["passages_missing"] == s["duplicate_records"] == 0
+    assert s["this_run"]["chunks"] == N and s["output_tokens"] > 0 and s["prompt_tokens"] > N * 100
+    records = pl.read_parquet(list((out / "chunks").glob("*/chunk-*.parquet")))
+    assert sorted(records["passage_id"]) == sorted(r["passage_id"] for r in passage_rows(N))
+    assert set(records["finish_reason"]) <= {"stop", "length"}
+    assert (records["output_tokens"] <= 24).all() and (records["output_tokens"] > 0).all()
+    # batch of one: the seed that sampled a passage is the passage's own seed
+    assert records["seed"].to_list() == [passage_seed(3, p) for p in records["passage_id"]]
+    qa, rejects = pl.read_parquet(out / "qa.parquet"), pl.read_parquet(out / "rejects.parquet")
+    assert qa.schema == pl.Schema(ITEM_SCHEMA) and qa.height == s["pairs"]
+    whole = rejects.filter(pl.col("position").is_null())
+    assert whole.height == sum(s["rejected_outputs_by_reason"].values())
+    # every passage ends up as pairs or as a whole-output reject, never both, never neither
+    assert set(qa["passage_id"]).isdisjoint(whole["passage_id"])
+    assert set(qa["passage_id"]) | set(whole["passage_id"]) == set(records["passage_id"])
+    assert (rejects.filter(pl.col("reason") == "truncated")["output_tokens"] == 24).all()
+    if qa.height:
+        assert (qa["source"] == "simple_wiki").all() and (qa["origin"] == "passages.parquet").all()
+        assert json.loads(qa["sampling"][0])["temperature"] == 0.8
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["seed"] == 3 and run["identity"]["prompt_hash"] == s["prompt_hash"]
+    assert run["backend_info"]["batch_size"] == 8
+    assert json.loads((out / "summary.json").read_text()) == s
+
+
+def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_path):
+    ref_out, _ = full_run
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "classit_data", "generate-wiki", "--passages", str(passages), "--out", str(out),
+           *HF_ARGS, "--json"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 240
+        while not list((out / "chunks").glob("*/chunk-*.parquet")) and time.time() < deadline:
+            assert proc.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    done_at_kill = len(list((out / "chunks").glob("*/chunk-*.parquet")))
+    assert 1 <= done_at_kill < N
+    assert not (out / "qa.parquet").exists()
+    s = _summary(run_cli("generate-wiki", "--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
+    assert s["passages_resumed"] == done_at_kill and s["passages_generated"] == N - done_at_kill
+    assert s["passages_done"] == N and s["duplicate_records"] == 0
+    assert not list((out / "chunks").rglob("*.tmp"))  # the killed run's half-written chunk is gone
+    records = pl.read_parquet(list((out / "chunks").glob("*/chunk-*.parquet")))
+    assert records["passage_id"].n_unique() == records.height == N
+    ref = pl.read_parquet(list((ref_out / "chunks").glob("*/chunk-*.parquet")))
+    cols = ["passage_id", "seed", "raw", "finish_reason", "output_tokens"]
+    assert records.select(cols).sort("passage_id").equals(ref.select(cols).sort("passage_id"))
+    assert pl.read_parquet(out / "qa.parquet").equals(pl.read_parquet(ref_out / "qa.parquet"))
+    # once complete, a rerun generates nothing and starts no engine
+    again = _summary(run_cli("generate-wiki", "--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
+    assert (again["passages_generated"], again["passages_resumed"], again["pairs"]) == (0, N, s["pairs"])
+    assert again["seconds"] < 30
+
+
+def test_rerun_with_other_settings_is_refused(full_run, passages):
+    out, _ = full_run
+    proc = run_cli("generate-wiki", "--passages", passages, "--out", out, *HF_ARGS, "--temperature", "0.5",
+                   env=ENV)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith(f"error: {out}: the folder holds a run made with other settings")
+    assert "sampling" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_data_parallel_replicas(passages, tmp_path, monkeypatch):
+    from classit_data.generate import generate_wiki
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # read by torch in the spawned replicas
+    from classit_data.generate.runner import replica_of
+    s = generate_wiki(passages, tmp_path / "dp", backend="transformers", data_parallel_size=2, max_passages=N,
+                      max_tokens=4, chunk_size=2, progress=False)
+    replicas = sorted({replica_of(r["passage_id"], 1, 2) for r in passage_rows(N)})
+    dirs = sorted(p.name for p in (tmp_path / "dp" / "chunks").iterdir() if p.is_dir())
+    assert dirs == [f"shard-00000-of-00001.dp-{r:03d}-of-002" for r in replicas] and len(dirs) == 2
+    assert s["passages_done"] == s["passages_generated"] == N and s["duplicate_records"] == 0
+    assert s["rejected_outputs_by_reason"] == {"truncated": N}  # 4 tokens are too few for any JSON list
+    assert not list((tmp_path / "dp" / "chunks").glob(".todo*"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--num-shards", "2", "--shard-index", "2"], "must be below --num-shards"),
+    (["--backend", "tpu"], "unknown backend 'tpu'"),
+    (["--backend", "openai"], "needs --base-url"),
+])
+def test_bad_options(passages, tmp_path, args, message):
+    proc = run_cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", *args, env=ENV)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bad_inputs(tmp_path):
+    bad = tmp_path / "bad.parquet"
+    pl.DataFrame({"passage_id": ["a"], "text": ["x"]}).write_parquet(bad)
+    proc = run_cli("generate-wiki", "--passages", bad, "--out", tmp_path / "o", env=ENV)
+    assert proc.returncode == 2 and proc.stderr.strip() == f"error: {bad}: missing column(s) article_id"
+    holes = tmp_path / "holes.parquet"
+    pl.DataFrame({"passage_id": ["a", None], "article_id": ["1", "2"], "text": ["x", "y"]}).write_parquet(holes)
+    proc = run_cli("generate-wiki", "--passages", holes, "--out", tmp_path / "o", env=ENV)
+    assert proc.returncode == 2 and "(row 2)" in proc.stderr
+    cfg = tmp_path / "gen.yaml"
+    cfg.write_text("temprature: 0.3\n")
+    proc = run_cli("generate-wiki", "--passages", holes, "--out", tmp_path / "o", "--config", cfg, env=ENV)
+    assert proc.returncode == 2 and "temprature" in proc.stderr and str(cfg) in proc.stderr

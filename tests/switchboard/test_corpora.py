@@ -1,0 +1,59 @@
+"""The converter over the real corpora in ../shared/corpora (skipped when they are absent)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from classit_data.switchboard.readers.detect import detect_format
+from classit_data.switchboard.convert import convert_switchboard
+
+pytestmark = pytest.mark.corpora
+
+
+@pytest.fixture(scope="module")
+def swda_rows(tmp_path_factory):
+    from tests.conftest import CORPORA
+
+    if not (CORPORA / "swda").is_dir():
+        pytest.skip("real SWDA pipe files not found")
+    out = tmp_path_factory.mktemp("swda") / "swda.parquet"
+    summary = convert_switchboard([CORPORA / "swda"], out, progress=False)
+    return summary, pl.read_parquet(out)
+
+
+def test_swda_pipe_folder(corpora, swda_rows):
+    summary, rows = swda_rows
+    assert summary["conversations"] == 1155 and summary["utterances"] == 199_740
+    assert summary["pairs"] == summary["turns"] - summary["conversations"]  # one pair per turn boundary
+    assert 98_000 <= summary["pairs"] <= 99_800  # the corpus note: ~98,900 adjacent-turn pairs
+    assert 38_000 <= summary["items"] <= 42_000  # ... ~40,000 with >= 3 words on both sides
+    assert rows["doc_id"].n_unique() == 1155
+    assert not rows["prompt"].str.contains(r"<|>|\{|\}|\[|\]|#|\(\(").any()
+    assert not rows["reply"].str.contains(r"<|>|\{|\}|\[|\]|#|\(\(").any()
+
+
+def test_babylm_file_matches_the_pipe_files_but_for_conversation_boundaries(corpora, swda_rows, tmp_path):
+    src = corpora / "babylm" / "switchboard.train"
+    assert detect_format(src) == "babylm"
+    summary = convert_switchboard([src], tmp_path / "b.parquet", progress=False)
+    rows = pl.read_parquet(tmp_path / "b.parquet")
+    assert summary["conversations"] == 1 and summary["utterances"] == 199_740
+    swda_summary, swda = swda_rows
+    # the same words: only the pairing at the 1,154 hidden boundaries differs
+    assert summary["words_in_turns"] == swda_summary["words_in_turns"]
+    ours = set(zip(rows["prompt"], rows["reply"]))
+    theirs = set(zip(swda["prompt"], swda["reply"]))
+    assert len(ours & theirs) >= 0.95 * len(theirs)
+
+
+@pytest.mark.parametrize("fmt", ["nltk-tagged", "nltk-transcript", "nltk-disfluency"])
+def test_nltk_sample_zip(corpora, tmp_path, fmt):
+    src = corpora / "nltk" / "switchboard.zip"
+    summary = convert_switchboard([src], tmp_path / "n.jsonl", fmt=fmt, progress=False)
+    rows = pl.read_ndjson(tmp_path / "n.jsonl")
+    assert summary["conversations"] == 36
+    assert 1_300 <= summary["items"] == rows.height
+    text = pl.concat([rows["prompt"], rows["reply"]])
+    assert not text.str.contains(r"\{[FDCEA] |<|>|\[|\]| / |-/|MUMBLEx|/UH").any()
+    assert not text.str.contains(r" n't").any()  # tagged tokens were detokenised

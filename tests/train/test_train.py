@@ -1,0 +1,194 @@
+"""classit-train end to end on the CPU: pretraining, the three curricula, resume, the run folder, CLI errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from classit_train import data as D
+from classit_train.train import run
+from tests.train_helpers import make_base, write_corpus, write_dataset
+
+ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+SMALL = {"batch_size": 2, "max_length": 96, "logging_steps": 1, "eval_fraction": 0.2}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    corpus = write_corpus(root / "corpus.txt")
+    return {"root": root, "corpus": corpus, "base": make_base(root / "base", corpus),
+            "dataset": write_dataset(root / "dataset")}
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+
+
+def _record_visits(monkeypatch) -> list[tuple[int, set[str], int]]:
+    """Record (phase, sources, dataset size) of every group the Trainer asks a dataset for, in order."""
+    visits: list[tuple[int, set[str], int]] = []
+    original = D.PlanDataset.__getitem__
+
+    def getitem(self, i):
+        item = original(self, i)
+        visits.append((self.groups[i].phase, {e.source for e in item["examples"]}, len(self)))
+        return item
+
+    monkeypatch.setattr(D.PlanDataset, "__getitem__", getitem)
+    return visits
+
+
+@pytest.mark.parametrize("curriculum, order", [
+    ("merged", [{"switchboard", "simple_wiki"}]),
+    ("switch_wiki", [{"switchboard"}, {"simple_wiki"}]),
+    ("wiki_switch", [{"simple_wiki"}, {"switchboard"}]),
+])
+def test_curricula_run_end_to_end(inputs, tmp_path, monkeypatch, curriculum, order):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    visits = _record_visits(monkeypatch)
+    out = tmp_path / curriculum
+    summary = run(str(inputs["dataset"]), inputs["base"], out, curriculum=curriculum, epochs=2, **SMALL)
+    # the training plan is walked in order: group indices of the train set, phases never going back
+    n_train = summary["rows"]
+    train_visits = [(phase, srcs) for phase, srcs, n in visits if n == n_train]
+    phases_seen: list[set[str]] = []
+    for phase, srcs in train_visits:
+        if len(phases_seen) <= phase:
+            phases_seen.append(set())
+        phases_seen[phase] |= srcs
+    assert phases_seen == order
+    assert [p for p, _ in train_visits] == sorted(p for p, _ in train_visits)
+    assert summary["steps"] == summary["planned_steps"] == -(-n_train // 2)
+    assert [s["sources"] for s in summary["phases"] if s["epoch"] == 0] == [sorted(o, reverse=True) if len(o) > 1
+                                                                            else list(o) for o in order]
+    # evaluation loss per source on held-out documents (the dataset's validation split)
+    assert set(summary["eval_loss"]) == {"switchboard", "simple_wiki"}
+    assert summary["eval_examples"] == {"switchboard": 5, "simple_wiki": 5}
+    # words: every trained example twice (2 epochs), and the BabyLM total adds the instruction data once
+    assert summary["words_seen"] == 2 * summary["babylm_words"]["instruction"] > 0
+    assert summary["babylm_words"]["total_unique"] == summary["babylm_words"]["instruction"]  # base: no summary
+    # the run folder
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert sum(p.numel() for p in model.parameters()) == summary["parameters"]
+    AutoTokenizer.from_pretrained(out)
+    saved = yaml.safe_load((out / "run_config.yaml").read_text())
+    assert saved["curriculum"] == curriculum and saved["learning_rate"] == 2e-5 and saved["epochs"] == 2
+    assert json.loads((out / "run_summary.json").read_text())["steps"] == summary["steps"]
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and f"({curriculum})" in card and "total_unique" in card
+
+
+def test_resumed_run_matches_an_uninterrupted_one(inputs, tmp_path):
+    from safetensors.torch import load_file
+    from transformers import TrainerCallback
+
+    class StopAt(TrainerCallback):
+        def __init__(self, step):
+            self.step = step
+
+        def on_step_end(self, args, state, control, **kw):
+            if state.global_step == self.step:
+                control.should_training_stop = True
+
+    cfg = dict(SMALL, curriculum="switch_wiki", max_steps=6, save_steps=3, learning_rate=1e-2, warmup_steps=0,
+               lr_scheduler="linear", epochs=1, seed=3)
+    whole = run(str(inputs["dataset"]), inputs["base"], tmp_path / "whole", **cfg)
+    first = run(str(inputs["dataset"]), inputs["base"], tmp_path / "parts", callbacks=[StopAt(3)], **cfg)
+    assert first["steps"] == 3 and (tmp_path / "parts" / "checkpoints" / "checkpoint-3").is_dir()
+    second = run(str(inputs["dataset"]), inputs["base"], tmp_path / "parts", resume=True, **cfg)
+    assert second["resumed_from"] == "checkpoint-3" and second["steps"] == 6
+
+    def losses(s):
+        return {h["step"]: h["loss"] for h in s["log_history"] if "loss" in h}
+
+    assert losses(second).keys() >= {4, 5, 6}
+    for step in (4, 5, 6):
+        assert losses(second)[step] == pytest.approx(losses(whole)[step], rel=1e-4)
+    a, b = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "parts" / "model.safetensors")
+    base = load_file(inputs["base"] / "model.safetensors")
+    moved = max((a[k] - base[k]).abs().max().item() for k in a)
+    assert moved > 1e-3  # training changed the weights, so equality below means something
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
+
+
+def test_resume_refuses_a_changed_plan_and_fresh_run_refuses_checkpoints(inputs, tmp_path):
+    from classit_data.core.errors import InputError
+
+    cfg = dict(SMALL, max_steps=2, save_steps=1)
+    run(str(inputs["dataset"]), inputs["base"], tmp_path / "r", **cfg)
+    with pytest.raises(InputError, match="--resume"):
+        run(str(inputs["dataset"]), inputs["base"], tmp_path / "r", **cfg)
+    with pytest.raises(InputError, match="curriculum"):
+        run(str(inputs["dataset"]), inputs["base"], tmp_path / "r", resume=True, **dict(cfg, curriculum="wiki_switch"))
+
+
+def test_padded_mode_trains_the_same_examples(inputs, tmp_path):
+    packed = run(str(inputs["dataset"]), inputs["base"], tmp_path / "packed", epochs=1, **SMALL)
+    padded = run(str(inputs["dataset"]), inputs["base"], tmp_path / "padded", epochs=1, packing=False, **SMALL)
+    assert padded["rows"] == sum(padded["examples"].values()) > packed["rows"]
+    assert padded["tokens_seen"] == packed["tokens_seen"] and padded["words_seen"] == packed["words_seen"]
+    for source, loss in packed["eval_loss"].items():  # same weights before training, tiny LR: close losses
+        assert padded["eval_loss"][source] == pytest.approx(loss, rel=1e-3)
+
+
+def test_pretrain_cli_trains_a_tokenizer_and_the_base_feeds_the_word_budget(inputs, tmp_path, cli):
+    out = tmp_path / "pre"
+    res = cli("pretrain", "--corpus", inputs["corpus"], "--model", "tiny", "--out", out, "--max-steps", "3",
+              "--max-length", "64", module="classit_train", env=ENV)
+    assert res.returncode == 0, res.stderr[-2000:]
+    s = json.loads((out / "run_summary.json").read_text())
+    assert s["steps"] == 3 and s["model_preset"] == "tiny" and (out / "tokenizer" / "tokenizer.json").is_file()
+    assert s["babylm_words"]["pretraining"] == s["babylm_words"]["total_unique"] > 1000
+    cfg = yaml.safe_load((out / "run_config.yaml").read_text())
+    assert (cfg["learning_rate"], cfg["lr_scheduler"], cfg["warmup_steps"]) == (2e-4, "linear", 5000)
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"dataset": str(inputs["dataset"]), "base": str(out), "curriculum": "wiki_switch",
+                                      "max_steps": 2, **SMALL}))
+    res = cli("run", "--config", config, "--out", tmp_path / "it", "--cycles", "2", module="classit_train", env=ENV)
+    assert res.returncode == 0, res.stderr[-2000:]
+    it = json.loads((tmp_path / "it" / "run_summary.json").read_text())
+    assert it["curriculum"] == "wiki_switch" and it["steps"] == 2
+    assert it["babylm_words"]["total_unique"] == s["babylm_words"]["total_unique"] + it["babylm_words"]["instruction"]
+    assert yaml.safe_load((tmp_path / "it" / "run_config.yaml").read_text())["num_cycles"] == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--dataset", "{root}/missing", "--base", "{base}", "--out", "{tmp}/o"], "no such dataset folder"),
+    (["run", "--dataset", "{root}/corpus.txt", "--base", "{base}", "--out", "{tmp}/o"], "expected a dataset folder"),
+    (["run", "--dataset", "{dataset}", "--base", "{root}", "--out", "{tmp}/o"], "not a model folder"),
+    (["run", "--dataset", "{dataset}", "--base", "{base}", "--out", "{tmp}/o", "--curriculum", "wiki"],
+     "--curriculum"),
+    (["pretrain", "--corpus", "{root}/corpus.txt", "--model", "llama7B", "--out", "{tmp}/o"], "unknown model preset"),
+    (["pretrain", "--corpus", "{root}/nope.txt", "--model", "tiny", "--out", "{tmp}/o"], "no such file"),
+    (["tokenizer", "--corpus", "{root}/corpus.txt", "--vocab-size", "10", "--out", "{tmp}/t"], "--vocab-size"),
+])
+def test_cli_errors_are_one_line(inputs, tmp_path, cli, args, message):
+    fill = {"root": inputs["root"], "base": inputs["base"], "dataset": inputs["dataset"], "tmp": tmp_path}
+    res = cli(*[a.format(**fill) for a in args], module="classit_train", env=ENV)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
+
+
+def test_runs_on_a_folder_made_by_classit_data_build(inputs, tmp_path):
+    """The real build step's output (Hub layout, validation split by document) feeds a run directly."""
+    pytest.importorskip("classit_data.validate.checks")
+    from tests.build_helpers import validated_inputs
+
+    from classit_data.build.build import build_dataset
+
+    rows = validated_inputs(tmp_path / "rows")
+    build_dataset(rows["switchboard"], rows["wiki"], tmp_path / "CLASS_IT", val_fraction=0.2, seed=7,
+                  passages=rows["passages"], progress=False)
+    s = run(str(tmp_path / "CLASS_IT"), inputs["base"], tmp_path / "run", curriculum="wiki_switch", max_steps=2,
+            **SMALL)
+    assert s["steps"] == 2 and set(s["eval_loss"]) == {"switchboard", "simple_wiki"}
+    assert all(n > 0 for n in s["examples"].values()) and s["phases"][0]["sources"] == ["simple_wiki"]

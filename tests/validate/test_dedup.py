@@ -1,0 +1,146 @@
+"""Exact and near-duplicate detection: normalisation, first occurrence stays, datasketch equivalence."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from classit_data.validate.dedup import (
+    DedupConfig,
+    _band_candidates,
+    find_duplicates,
+    minhash_signatures,
+    near_duplicate_pairs,
+    normalized,
+    row_signatures,
+    shingle_hashes,
+)
+
+WORDS = ("river mountain village teacher garden winter summer kitchen market library station bridge forest island "
+         "harbor painter farmer doctor student engine window letter pocket basket candle mirror ladder blanket "
+         "pencil guitar violin rabbit turtle falcon salmon orchard meadow canyon glacier desert valley").split()
+
+
+def rows(pairs: list[tuple[str, str]]) -> pl.DataFrame:
+    return pl.DataFrame({"id": [f"r{i}" for i in range(len(pairs))], "prompt": [p for p, _ in pairs],
+                         "reply": [r for _, r in pairs]})
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def test_normalisation_ignores_case_punctuation_spacing_and_compatibility_forms():
+    texts = pl.Series(["Yeah -- I'm HERE!", "yeah i'm here", "  Yeah,   I'm here. ", "Ｙｅａｈ I'm ｈｅｒｅ", "Yeah I am here"])
+    out = normalized(texts).to_list()
+    assert out[:4] == ["yeah i'm here"] * 4 and out[4] != out[0]
+
+
+def test_exact_duplicates_point_at_the_first_occurrence_within_and_across_sources():
+    df = rows([("Are you there?", "Yeah, I'm here."), ("Something else?", "Yes."), ("ARE YOU THERE", "yeah im here"),
+               ("are you there?", "Yeah -- I'm here!"), ("Something else?", "No.")])
+    res = find_duplicates(df)
+    assert res.duplicate_of.to_list() == [None, None, None, "r0", None]  # "im" is not "I'm"
+    assert res.kind.to_list() == [None, None, None, "exact", None]
+    assert res.counts["exact"] == 1
+
+
+def test_near_duplicates_keep_the_first_and_never_point_at_a_dropped_row():
+    rng = random.Random(3)
+    base = sentence(rng, 40)
+    words = base.split()
+    one_off = " ".join(words[:-1] + ["zebra"])                          # ~0.95 similar to base
+    further = " ".join(words[:-4] + ["zebra", "yak", "gnu", "emu"])     # ~0.9 to one_off, ~0.83 to base
+    far = " ".join(words[:-12] + [sentence(rng, 12)])                   # a new tail: well below 0.8
+    df = rows([("Tell me about it.", base), ("Tell me about it.", one_off), ("Tell me about it.", further),
+               ("Tell me about it.", far), ("Something else entirely?", sentence(rng, 30))])
+    res = find_duplicates(df, DedupConfig(threshold=0.8, num_perm=128))
+    dup = res.duplicate_of.to_list()
+    assert dup[0] is None and dup[1] == "r0" and dup[3] is None and dup[4] is None
+    assert dup[2] in (None, "r0")  # never "r1": r1 is dropped, only kept rows are indexed
+    assert res.kind[1] == "near" and 0.8 <= res.similarity[1] <= 1.0
+    assert find_duplicates(df, DedupConfig(near=False)).duplicate_of.null_count() == 5
+
+
+def test_adjacent_turn_pairs_are_not_near_duplicates():
+    """(A, B) and (B, C): the same long turn as one row's reply and the next row's prompt."""
+    rng = random.Random(5)
+    a, b, c = "Oh, what a shame.", sentence(rng, 60), "Uh-huh, oh well."
+    res = find_duplicates(rows([(a, b), (b, c)]))
+    assert res.duplicate_of.to_list() == [None, None]
+
+
+def test_signatures_equal_datasketch_update_batch():
+    from datasketch import MinHash
+
+    rng = random.Random(7)
+    prompts = pl.Series([sentence(rng, rng.randint(0, 12)) for _ in range(25)])
+    replies = pl.Series([sentence(rng, rng.randint(1, 30)) for _ in range(25)])
+    cfg = DedupConfig(num_perm=32, seed=4)
+    row, hv = shingle_hashes(prompts, replies, cfg.shingle_size)
+    sig = minhash_signatures(row, hv, 25, cfg)
+    assert np.array_equal(sig, row_signatures(prompts, replies, cfg))  # min of the sides = MinHash of the union
+    for i in range(25):
+        mine = hv[row == i]
+        ref = MinHash(num_perm=32, seed=4, scheme="affine32", hashfunc=lambda x: x)
+        ref.update_batch(mine.tolist())
+        assert np.array_equal(ref.hashvalues, sig[i]), i
+
+
+def _reference_near(prompts: pl.Series, replies: pl.Series, cfg: DedupConfig) -> dict[int, int]:
+    """Every row through datasketch's MinHashLSH (no band pre-filter): what the fast path must equal."""
+    from datasketch import LeanMinHash, MinHashLSH
+
+    row, hv = shingle_hashes(prompts, replies, cfg.shingle_size)
+    sig = minhash_signatures(row, hv, len(prompts), cfg)
+    lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm)
+    found, kept = {}, {}
+    for i in range(len(prompts)):
+        mh = LeanMinHash(seed=cfg.seed, hashvalues=sig[i], scheme="affine32")
+        best = max(((mh.jaccard(kept[j]), -j) for j in lsh.query(mh) if mh.jaccard(kept[j]) >= cfg.threshold),
+                   default=None)
+        if best is None:
+            lsh.insert(i, mh)
+            kept[i] = mh
+        else:
+            found[i] = -best[1]
+    return found
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.5, 0.95))
+def test_band_prefilter_gives_the_same_answer_as_indexing_every_row(seed, threshold):
+    rng = random.Random(seed)
+    prompts, replies = [], []
+    for i in range(60):
+        if i and rng.random() < 0.4:  # a variant of an earlier row
+            j = rng.randrange(i)
+            words = replies[j].split()
+            for _ in range(rng.randint(0, 4)):
+                words[rng.randrange(len(words))] = rng.choice(WORDS)
+            prompts.append(prompts[j])
+            replies.append(" ".join(words))
+        else:
+            prompts.append(sentence(rng, rng.randint(2, 10)))
+            replies.append(sentence(rng, rng.randint(5, 40)))
+    cfg = DedupConfig(threshold=threshold, num_perm=64)
+    p, r = pl.Series(prompts), pl.Series(replies)
+    fast, _ = near_duplicate_pairs(p, r, cfg)
+    assert {i: j for i, (j, _) in fast.items()} == _reference_near(p, r, cfg)
+
+
+def test_band_candidates_are_exactly_the_rows_sharing_a_band():
+    sig = np.array([[1, 2, 3, 4], [1, 2, 9, 9], [7, 7, 3, 4], [5, 6, 7, 8]], dtype=np.uint32)
+    assert _band_candidates(sig, bands=2, rows_per_band=2).tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_tiny_inputs(n):
+    df = rows([("Hi?", "Hello.")] * n)
+    res = find_duplicates(df)
+    assert res.duplicate_of.len() == n and res.counts["rows"] == n
