@@ -1,12 +1,12 @@
 """Benchmark of `classit-data build`, `push` and loading back, on 130,000 synthetic rows.
 
-Targets (issue 6, 2-core machine): build <= 20 s; push to the loopback Hub server <= 30 s; load back <= 10 s.
+Targets on a 2-core machine: build <= 20 s; push to the loopback Hub server <= 30 s; load back <= 10 s.
 
 Steps: synthetic rows (``make_synthetic_rows.py``: published mix and length distributions, 2% bad rows)
--> ``validate`` (not timed against a target: issue 5 benchmarks it) -> ``classit-data build`` on the kept
-rows (timed, validation gate and statistics included) -> ``classit-data push`` to ``tests/publish/hub_server.py`` on
-127.0.0.1 (timed) -> ``load_dataset(repo_id, config)`` for the three configs through the same server, from
-an empty cache (timed). Commands run in subprocesses, as a user runs them.
+-> ``validate`` (not timed against a target: ``bench_validate.py`` measures it) -> ``classit-data build`` on
+the kept rows (timed, validation gate and statistics included) -> ``classit-data push`` to
+``tests/publish/hub_server.py`` on 127.0.0.1 (timed) -> ``load_dataset(repo_id, config)`` for the three
+configs through the same server, from an empty cache (timed). Commands run in subprocesses, as a user runs them.
 
     .venv/bin/python benchmarks/bench_build.py [--rows 130000] [--record]
 """
@@ -110,7 +110,7 @@ def main() -> None:
 def _record(f: dict) -> None:
     ok = lambda k: "yes" if f[k] <= TARGETS[k] else "**no**"  # noqa: E731
     text = f"""
-## build / push / load back (issue 6)
+## build / push / load back
 
 {date.today().isoformat()}, `.venv/bin/python benchmarks/bench_build.py --rows {f['rows_in']} --record`, this 2-core
 machine, shared with other work while it ran (load average {f['load_average'][0]} at the start,

@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 
 from classit_data.core.models import embedded_model_dir
-from classit_train.evaluate.scoring import CausalScorer, load_model, summarise
+from classit_train.evaluate.metrics import summarise
+from classit_train.evaluate.scoring import CausalScorer, load_model
 from classit_train.evaluate.tasks import read_task
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def make_passages(tmp: Path, n: int) -> Path:
     import polars as pl
 
-    from classit_data.wiki.passages import prepare_wiki
+    from classit_data.wiki import prepare_wiki
     full = tmp / "all.parquet"
     prepare_wiki([ROOT / "samples" / "simplewiki_sample.xml.bz2"], full, progress=False)
     df = pl.read_parquet(full)
@@ -89,7 +89,7 @@ def main() -> None:
                     "(1 was 5x faster than 2 on the busy shared 2-core machine)")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from classit_data.generate.runner import GenerationConfig
+    from classit_data.generate.config import GenerationConfig
 
     sampling = dict(max_tokens=args.max_tokens, temperature=0.7, top_p=0.9, repetition_penalty=1.1)
     cfg = GenerationConfig(**sampling)

@@ -52,7 +52,7 @@ def switchboard_pairs(limit: int, rng: random.Random) -> list[dict]:
 def wiki_pairs(limit: int, rng: random.Random, workdir: Path) -> list[dict]:
     import polars as pl
 
-    from classit_data.wiki.passages import prepare_wiki
+    from classit_data.wiki import prepare_wiki
 
     out = workdir / "passages.parquet"
     prepare_wiki([str(ROOT / "samples" / "simplewiki_sample.xml.bz2")], out, progress=False)

@@ -8,8 +8,8 @@ at the start, and the ratio between the sizes (linear growth: the time ratio mat
 
     .venv/bin/python benchmarks/bench_validate.py [--sizes 130000 260000] [--repeat 2] [--work DIR]
 
-Targets (issue 5): 130,000 rows: validate + dedup <= 10 s, stats + figure <= 5 s, on 2 cores; twice the rows
-take about twice the time.
+Targets: 130,000 rows (the published dataset's size): validate + dedup <= 10 s, stats + figure <= 5 s, on 2
+cores; twice the rows take about twice the time.
 """
 
 from __future__ import annotations

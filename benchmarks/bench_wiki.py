@@ -8,7 +8,7 @@ average at the start (other work on the machine slows the figures down).
 
     .venv/bin/python benchmarks/bench_wiki.py [--sizes 10000 40000] [--workers N] [--work DIR]
 
-Targets (issue 3): >= 400 articles/s on 2 cores, time linear in the dump size, peak RSS < 1 GB.
+Targets: >= 400 articles/s on 2 cores, time linear in the dump size, peak RSS < 1 GB.
 """
 
 from __future__ import annotations

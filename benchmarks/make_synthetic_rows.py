@@ -71,10 +71,20 @@ def make_rows(n: int, seed: int = 0, bad_share: float = 0.02) -> tuple[pl.DataFr
     vocab = _vocab(rng)
     tpl = default_template()
     n_wiki = round(n * WIKI_SHARE)
-    n_sw = n - n_wiki
-    rows: list[dict] = []
+    rows = _switchboard_rows(rng, vocab, n - n_wiki)
+    wiki_rows, passages = _wiki_rows(rng, vocab, n_wiki)
+    rows += wiki_rows
+    order = rng.permutation(len(rows))  # interleave the sources, as a merged file would
+    rows = [rows[k] for k in order]
+    _spoil(rows, rng, bad_share, vocab)
+    for r in rows:
+        r["text"] = tpl.render(r["prompt"], r["reply"])
+        r["id"] = content_id(r["source"], r["doc_id"], r["position"], r["prompt"], r["reply"])
+    return pl.DataFrame(rows, schema=ITEM_SCHEMA, strict=False), pl.DataFrame(passages, schema=PASSAGE_SCHEMA)
 
-    # Switchboard: conversations of 40 turns; row i pairs turn i-1 with turn i
+
+def _switchboard_rows(rng: np.random.Generator, vocab: np.ndarray, n_sw: int) -> list[dict]:
+    """Conversations of 40 turns; row i pairs turn i-1 with turn i."""
     turn_len = _lengths(rng, n_sw + n_sw // 39 + 2, 2.66, 0.88, 3, 400)
     turns = []
     for length in turn_len:
@@ -82,6 +92,7 @@ def make_rows(n: int, seed: int = 0, bad_share: float = 0.02) -> tuple[pl.DataFr
         if rng.random() < 0.4:
             words[0] = rng.choice(FILLERS) + ","
         turns.append(_sentence(words))
+    rows: list[dict] = []
     t = 0
     for conv in range(n_sw // 39 + 1):
         doc = f"sw{2000 + conv}"
@@ -93,9 +104,12 @@ def make_rows(n: int, seed: int = 0, bad_share: float = 0.02) -> tuple[pl.DataFr
             rows.append({"source": "switchboard", "prompt": prompt, "reply": reply, "doc_id": doc, "position": pos,
                          "origin": "switchboard.train (babylm)"})
         t += 1
+    return rows
 
-    # Wikipedia: passages of 40-160 words, 3 questions each; an answer is a span of its passage
-    passages = []
+
+def _wiki_rows(rng: np.random.Generator, vocab: np.ndarray, n_wiki: int) -> tuple[list[dict], list[dict]]:
+    """Passages of 40-160 words, 3 questions each; an answer is a span of its passage."""
+    rows, passages = [], []
     q_len = _lengths(rng, n_wiki, np.log(9), 0.3, 4, 40)
     a_len = _lengths(rng, n_wiki, np.log(18), 0.6, 1, 150)
     sampling = json.dumps({"temperature": 0.7, "top_p": 0.9}, sort_keys=True)
@@ -119,14 +133,7 @@ def make_rows(n: int, seed: int = 0, bad_share: float = 0.02) -> tuple[pl.DataFr
                          "passage_id": pid, "model": "meta-llama/Llama-3.2-3B-Instruct", "model_revision": "main",
                          "prompt_hash": "0123456789abcdef", "sampling": sampling, "seed": 0})
             i += 1
-
-    order = rng.permutation(len(rows))  # interleave the sources, as a merged file would
-    rows = [rows[k] for k in order]
-    _spoil(rows, rng, bad_share, vocab)
-    for r in rows:
-        r["text"] = tpl.render(r["prompt"], r["reply"])
-        r["id"] = content_id(r["source"], r["doc_id"], r["position"], r["prompt"], r["reply"])
-    return pl.DataFrame(rows, schema=ITEM_SCHEMA, strict=False), pl.DataFrame(passages, schema=PASSAGE_SCHEMA)
+    return rows, passages
 
 
 def _spoil(rows: list[dict], rng: np.random.Generator, share: float, vocab: np.ndarray) -> None:

@@ -15,10 +15,12 @@ import argparse
 import bz2
 import io
 import random
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from classit_data.wiki.readers.dump import write_export_xml
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: the writer is a test helper
+from tests.wiki.export_xml import write_export_xml  # noqa: E402
 
 WORDS = ("the a is was are were has had city river people animal plant country town year small large "
          "old new first last many most some other often called known made lives found grows built "

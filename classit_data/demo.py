@@ -44,33 +44,38 @@ def _step(n: int, title: str) -> None:
     console.rule(f"[bold]{n}. {title}")
 
 
-def run_demo(out_dir: Path = OUT_DIR, *, passages: int = DEMO_PASSAGES, backend: str = DEMO_BACKEND,
-             val_fraction: float | None = DEMO_VAL_FRACTION) -> dict:
-    """Run every step into ``out_dir``; return where things are and the counts."""
+class _Timer:
+    """Runs the steps' functions and notes the seconds each took, by command name."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name: str, fn, *args, **kwargs):
+        started = time.perf_counter()
+        result = fn(*args, **kwargs)
+        self.seconds[name] = round(time.perf_counter() - started, 1)
+        return result
+
+
+def _offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may reach the network, whatever a library tries
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # the engine's start-up log would bury the demo's
-    from classit_data.build.build import build_dataset
-    from classit_data.generate import generate_wiki
-    from classit_data.wiki.passages import prepare_wiki
-    from classit_data.build.stats import compute_stats
+
+
+def _convert_switchboard(out_dir: Path, timed: _Timer) -> dict:
     from classit_data.switchboard.convert import convert_switchboard, summary_rows
-    from classit_data.validate.checks import validate_rows
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-
-    def timed(name: str, fn, *args, **kwargs):
-        started = time.perf_counter()
-        result = fn(*args, **kwargs)
-        timings[name] = round(time.perf_counter() - started, 1)
-        return result
 
     _step(1, "Switchboard sample -> prompt/reply pairs")
     sw = timed("convert-switchboard", convert_switchboard,
                [resource_path("samples", "switchboard_sample.train")], out_dir / "switchboard.parquet",
                rejects=out_dir / "switchboard.rejected.parquet", progress=False)
     console.print(summary_table(f"convert-switchboard -> {sw['out']}", summary_rows(sw)))
+    return sw
+
+
+def _prepare_wiki(out_dir: Path, timed: _Timer) -> dict:
+    from classit_data.wiki import prepare_wiki
 
     _step(2, "Simple Wikipedia sample -> passages")
     wiki = timed("prepare-wiki", prepare_wiki, [resource_path("samples", "simplewiki_sample.xml.bz2")],
@@ -78,6 +83,11 @@ def run_demo(out_dir: Path = OUT_DIR, *, passages: int = DEMO_PASSAGES, backend:
     console.print(summary_table(f"prepare-wiki -> {out_dir / 'passages.parquet'}",
                                 {"articles kept": wiki["articles_kept"], "passages": wiki["passages"],
                                  "words": wiki["words"]}))
+    return wiki
+
+
+def _generate_wiki(out_dir: Path, timed: _Timer, passages: int, backend: str) -> dict:
+    from classit_data.generate import generate_wiki
 
     _step(3, f"QA generation with the embedded model ({backend}, first {passages} passages)")
     gen = timed("generate-wiki", generate_wiki, out_dir / "passages.parquet", out_dir / "generate",
@@ -86,35 +96,52 @@ def run_demo(out_dir: Path = OUT_DIR, *, passages: int = DEMO_PASSAGES, backend:
         "model": f"{gen['model']} ({gen['model_revision']})", "passages": gen["passages_done"],
         "pairs": gen["pairs"], "passages with pairs": gen["passages_with_pairs"],
         "output tokens": gen["output_tokens"], "seconds": gen["seconds"]}))
+    return gen
+
+
+def _validate(out_dir: Path, timed: _Timer, qa: str) -> tuple[Path, Path]:
+    """Both sources together; returns the kept rows and the report."""
+    from classit_data.validate import validate_rows
 
     _step(4, "Validation and deduplication")
     kept, quarantine, report = (out_dir / "validate" / n for n in ("kept.parquet", "quarantine.parquet",
                                                                    "report.json"))
-    rep = timed("validate", validate_rows, [str(out_dir / "switchboard.parquet"), gen["qa"]], kept, quarantine,
+    rep = timed("validate", validate_rows, [str(out_dir / "switchboard.parquet"), qa], kept, quarantine,
                 report, passages=out_dir / "passages.parquet")
     rows = {"input rows": rep["input_rows"], "kept": rep["kept"], "quarantined": rep["quarantined"]}
     rows.update({f"rejected: {r}": n for r, n in rep["by_reason"].items()})
     console.print(summary_table(f"validate -> {kept}", rows))
+    return kept, report
+
+
+def _stats(out_dir: Path, timed: _Timer, kept: Path) -> None:
+    from classit_data.build import compute_stats
 
     _step(5, "Statistics and Figure 1")
     timed("stats", compute_stats, [str(kept)], out_dir / "stats")
     console.print(f"{out_dir / 'stats' / 'stats.md'}, {out_dir / 'stats' / 'figure1.png'}")
 
-    _step(6, "Build the dataset folder")
+
+def _build(out_dir: Path, timed: _Timer, kept: Path, val_fraction: float | None) -> dict:
+    """The dataset folder from the kept rows; a source with no kept row is left out."""
     import polars as pl
 
+    from classit_data.build import build_dataset
+
+    _step(6, "Build the dataset folder")
     by_source = dict(pl.read_parquet(kept).group_by("source").len().iter_rows())
     if not by_source.get("simple_wiki"):
         console.print("no generated QA pair passed validation (the embedded model is small): the dataset gets "
                       "the Switchboard part only; try --passages 40")
-    record = timed("build", build_dataset, kept if by_source.get("switchboard") else None,
-                   kept if by_source.get("simple_wiki") else None, out_dir / "CLASS_IT",
-                   val_fraction=val_fraction, stats_dir=out_dir / "stats", passages=out_dir / "passages.parquet",
-                   generation_runs=[out_dir / "generate"], command="python -m classit_data.demo",
-                   progress=False)
+    return timed("build", build_dataset, kept if by_source.get("switchboard") else None,
+                 kept if by_source.get("simple_wiki") else None, out_dir / "CLASS_IT",
+                 val_fraction=val_fraction, stats_dir=out_dir / "stats", passages=out_dir / "passages.parquet",
+                 generation_runs=[out_dir / "generate"], command="python -m classit_data.demo",
+                 progress=False)
 
-    _step(7, "Load it back with datasets.load_dataset")
-    loaded = timed("load_dataset", _show_dataset, out_dir / "CLASS_IT", list(record["configs"]))
+
+def _show_where_things_are(out_dir: Path, record: dict, report: Path) -> tuple[Path, Path]:
+    """The closing table; returns the card and Figure 1."""
     card = out_dir / "CLASS_IT" / "README.md"
     figure = out_dir / "CLASS_IT" / record["stats"].get("figure", "")
     console.print(summary_table("where things are", {
@@ -122,8 +149,26 @@ def run_demo(out_dir: Path = OUT_DIR, *, passages: int = DEMO_PASSAGES, backend:
         "build record": out_dir / "CLASS_IT" / "build_info.json", "validation report": report,
         "BabyLM budget": f"{record['babylm']['dataset_words']:,} words = "
                          f"{100 * record['babylm']['share']:.3f}% of 100M"}))
-    console.print(summary_table("seconds per step", timings))
-    return {"record": record, "loaded": loaded, "timings": timings, "card": str(card), "figure": str(figure)}
+    return card, figure
+
+
+def run_demo(out_dir: Path = OUT_DIR, *, passages: int = DEMO_PASSAGES, backend: str = DEMO_BACKEND,
+             val_fraction: float | None = DEMO_VAL_FRACTION) -> dict:
+    """Run every step into ``out_dir``; return where things are and the counts."""
+    _offline()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timed = _Timer()
+    _convert_switchboard(out_dir, timed)
+    _prepare_wiki(out_dir, timed)
+    gen = _generate_wiki(out_dir, timed, passages, backend)
+    kept, report = _validate(out_dir, timed, gen["qa"])
+    _stats(out_dir, timed, kept)
+    record = _build(out_dir, timed, kept, val_fraction)
+    _step(7, "Load it back with datasets.load_dataset")
+    loaded = timed("load_dataset", _show_dataset, out_dir / "CLASS_IT", list(record["configs"]))
+    card, figure = _show_where_things_are(out_dir, record, report)
+    console.print(summary_table("seconds per step", timed.seconds))
+    return {"record": record, "loaded": loaded, "timings": timed.seconds, "card": str(card), "figure": str(figure)}
 
 
 def _show_dataset(folder: Path, configs: list[str]) -> dict:

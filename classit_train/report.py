@@ -300,6 +300,15 @@ def make_report(inputs: Sequence[str | Path], out_dir: str | Path, *, finetune_m
     return summary
 
 
+def summary_rows(summary: dict) -> dict[str, object]:
+    """The closing table of ``classit-train report``."""
+    rows: dict[str, object] = {"models": len(summary["models"]), "tasks": len(summary["tasks"])}
+    for group, info in summary["groups"].items():
+        rows[f"{group} tasks"] = ", ".join(info["tasks"]) or "–"
+    rows["figures"] = ", ".join(f for f in summary["figures"] if f.endswith(".png")) or "none (need 2+ models)"
+    return rows
+
+
 def _markdown(summary, models, tasks, kinds, table, z) -> str:
     lines = ["# Model comparison", "",
              f"{len(models)} models, {len(tasks)} tasks. Scores are accuracies in percent "

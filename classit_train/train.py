@@ -1,9 +1,9 @@
 """Pretraining and instruction tuning with the transformers Trainer.
 
 ``pretrain(corpus, out, model=...)`` trains a preset LLaMA from scratch on text files;
-``run(dataset, base, out, curriculum=...)`` instruction-tunes a model folder on CLASS-IT. Both resolve a
-``TrainConfig`` (Table 2 preset <- YAML file <- arguments), build a plan (``classit_train.data``) and hand it to
-one ``Trainer`` walking it in order.
+``instruction_tune(dataset, base, out, curriculum=...)`` (the ``classit-train run`` command) instruction-tunes a
+model folder on CLASS-IT. Both resolve a ``TrainConfig`` (Table 2 preset <- YAML file <- arguments), build a plan
+(``classit_train.data``) and hand it to one ``Trainer`` walking it in order.
 
 The LR schedule: ONE schedule spans the whole plan, phases included. A sequential curriculum
 (``switch_wiki``, ``wiki_switch``) is warm-up, then a single linear / cosine(-with-restarts) decay across
@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from classit_data.core.errors import InputError, first_line
 from classit_data.core.io import atomic_write_text, read_yaml_mapping
 from classit_train import data as D
-from classit_train.presets import llama_config, model_preset, training_preset
+from classit_train.presets import llama_config, model_preset, model_presets, training_preset
 
 CONFIG_FILE = "run_config.yaml"
 SUMMARY_FILE = "run_summary.json"
@@ -41,44 +41,76 @@ PLAN_KEYS = ("stage", "model", "base", "corpus", "dataset", "curriculum", "templ
              "max_length", "batch_size", "gradient_accumulation_steps", "eval_fraction")
 
 
+#: a setting only a ``--config`` file (or the Python API) sets: the command lines keep to what runs usually change
+_FILE_ONLY = {"cli": False}
+
+
 class TrainConfig(BaseModel):
-    """Everything a run depends on; saved in full as ``run_config.yaml``."""
+    """Everything a run depends on; saved in full as ``run_config.yaml``.
+
+    The options of ``classit-train pretrain`` and ``run`` are made from these fields (their descriptions are
+    the help); every field, flag or not, can be set in the ``--config`` file.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    stage: Literal["pretrain", "instruction"]
+    stage: Literal["pretrain", "instruction"] = Field(description="Set by the command: pretrain, or instruction "
+                                                      "(run).")
     # what to train
-    model: str | None = Field(None, description="model preset (pretrain)")
-    tokenizer: str | None = Field(None, description="tokenizer or model folder (pretrain); trained when absent")
-    corpus: list[str] = Field(default_factory=list, description="pretraining text files")
-    base: str | None = Field(None, description="model folder to instruction-tune")
-    dataset: str | None = Field(None, description="built dataset folder or Hub id")
-    curriculum: Literal["merged", "switch_wiki", "wiki_switch"] = "merged"
-    template: str | None = Field(None, description="text template file; the dataset's by default")
+    model: str | None = Field(None, description=f"Model preset: {', '.join(model_presets())} (required: here or "
+                              "in --config).")
+    tokenizer: str | None = Field(None, description="Tokenizer folder (default: train one of the preset's "
+                                  "vocabulary size on the corpus).")
+    corpus: list[str] = Field(default_factory=list, description="Text files to pretrain on (repeatable; required: "
+                              "here or in --config).")
+    base: str | None = Field(None, description="Model folder to instruction-tune (required: here or in --config).")
+    dataset: str | None = Field(None, description="Folder made by `classit-data build`, or a Hub id (required: "
+                                "here or in --config).")
+    curriculum: str = Field("merged", description=f"{' | '.join(D.CURRICULA)}: both sources shuffled together, "
+                            "or one source after the other.")
+    template: str | None = Field(None, description="Text template file; the dataset's by default.",
+                                 json_schema_extra=_FILE_ONLY)
     # CLASS-IT Table 2 (presets/training.yaml)
-    learning_rate: float
-    batch_size: int = Field(ge=1)
-    epochs: int = Field(ge=1)
-    lr_scheduler: str
-    warmup_steps: int = Field(ge=0)
-    num_cycles: int | None = Field(None, ge=1, description="cosine_with_restarts cycles")
+    learning_rate: float = Field(description="Peak learning rate (Table 2).", json_schema_extra=_FILE_ONLY)
+    batch_size: int = Field(ge=1, description="Rows per device and step (Table 2: 8).")
+    epochs: int = Field(ge=1, description="Epochs (Table 2: 8 for pretrain; 10 for run, per phase of the "
+                        "curriculum).")
+    lr_scheduler: str = Field(description="transformers scheduler (Table 2: linear for pretrain, "
+                              "cosine_with_restarts for run).", json_schema_extra=_FILE_ONLY)
+    warmup_steps: int = Field(ge=0, description="Warm-up steps (Table 2).", json_schema_extra=_FILE_ONLY)
+    num_cycles: int | None = Field(None, ge=1, description="Cosine-with-restarts cycles (default 1).",
+                                   json_schema_extra={"flags": ["--cycles"]})
     # the run
-    max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
-    seed: int = 0
-    packing: bool = True
-    max_length: int | None = Field(None, ge=8, description="row length; the model's maximum when absent")
-    gradient_accumulation_steps: int = Field(1, ge=1)
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    eval_fraction: float = Field(0.02, ge=0, lt=1)
-    max_eval_examples: int | None = Field(1000, ge=1)
-    eval_steps: int | None = Field(None, ge=1, description="evaluate every N steps (always at the end)")
-    save_steps: int = Field(500, ge=1)
-    save_total_limit: int | None = 2
-    logging_steps: int = Field(50, ge=1)
-    attn_implementation: str = "sdpa"
-    bf16: bool = False
-    dataloader_num_workers: int = 0
+    max_steps: int | None = Field(None, ge=1, description="Stop after N optimizer steps.")
+    seed: int = Field(0, description="Seed of the shuffles (and of pretrain's initialisation).")
+    packing: bool = Field(True, description="Pack examples into rows without cross-attention (--no-packing: "
+                          "pad them).")
+    max_length: int | None = Field(None, ge=8, description="Row length (default: the preset's for pretrain, "
+                                   "the model's maximum for run).")
+    gradient_accumulation_steps: int = Field(1, ge=1, description="Steps whose gradients make one update.",
+                                             json_schema_extra=_FILE_ONLY)
+    weight_decay: float = Field(0.0, description="AdamW weight decay.", json_schema_extra=_FILE_ONLY)
+    max_grad_norm: float = Field(1.0, description="Gradient clipping norm.", json_schema_extra=_FILE_ONLY)
+    eval_fraction: float = Field(0.02, ge=0, lt=1, description="Share of documents held out for the evaluation "
+                                 "loss when the data has no validation split.", json_schema_extra=_FILE_ONLY)
+    max_eval_examples: int | None = Field(1000, ge=1, description="Most held-out examples per source.",
+                                          json_schema_extra=_FILE_ONLY)
+    eval_steps: int | None = Field(None, ge=1, description="Evaluate every N steps (always at the end).",
+                                   json_schema_extra=_FILE_ONLY)
+    save_steps: int = Field(500, ge=1, description="Save a checkpoint every N steps.", json_schema_extra=_FILE_ONLY)
+    save_total_limit: int | None = Field(2, description="Checkpoints kept (null: all).", json_schema_extra=_FILE_ONLY)
+    logging_steps: int = Field(50, ge=1, description="Log the loss every N steps.", json_schema_extra=_FILE_ONLY)
+    attn_implementation: str = Field("sdpa", description="transformers attention: sdpa, eager, "
+                                     "flash_attention_2.", json_schema_extra=_FILE_ONLY)
+    bf16: bool = Field(False, description="bfloat16 mixed precision.", json_schema_extra=_FILE_ONLY)
+    dataloader_num_workers: int = Field(0, description="Data loader worker processes.", json_schema_extra=_FILE_ONLY)
+
+    @field_validator("curriculum")
+    @classmethod
+    def _known_curriculum(cls, value: str) -> str:
+        if value not in D.CURRICULA:
+            raise ValueError(f"unknown curriculum {value!r} (known: {', '.join(D.CURRICULA)})")
+        return value
 
 
 def resolve_config(stage: str, config_file: str | Path | dict | None = None, **overrides: Any) -> TrainConfig:
@@ -97,9 +129,17 @@ def resolve_config(stage: str, config_file: str | Path | dict | None = None, **o
     except ValidationError as exc:
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else ""
+        message = err["msg"].removeprefix("Value error, ")
         if overrides.get(key) is not None:  # a command-line flag or argument: name it
-            raise InputError(err["msg"], "--" + key.replace("_", "-")) from exc
-        raise InputError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}", source) from exc
+            raise InputError(message, _flag(key)) from exc
+        raise InputError(f"{'.'.join(map(str, err['loc']))}: {message}", source) from exc
+
+
+def _flag(key: str) -> str:
+    """The command-line flag of a setting (``num_cycles`` is ``--cycles``)."""
+    field = TrainConfig.model_fields.get(key)
+    extra = field.json_schema_extra if field is not None and isinstance(field.json_schema_extra, dict) else {}
+    return extra.get("flags", ["--" + key.replace("_", "-")])[0]
 
 
 # --- the shared training loop ---------------------------------------------------------------------
@@ -255,40 +295,23 @@ def _base_words(base: Path) -> int:
 def pretrain(corpus: list[str | Path], out: str | Path, *, model: str | None = None, tokenizer: str | Path | None = None,
              config: str | Path | dict | None = None, resume: bool = False, callbacks: list | None = None,
              **overrides: Any) -> dict:
-    """Pretrain a preset LLaMA from scratch on text files (every token carries loss)."""
+    """Pretrain a preset LLaMA from scratch on text files (every token carries loss).
+
+    settings -> tokenizer (given, or trained on the corpus) -> documents, some held out -> examples -> plan ->
+    a freshly initialised model -> fit -> the run folder.
+    """
     import torch
     from transformers import LlamaForCausalLM
-
-    from classit_train.tokenizer import load_tokenizer, train_tokenizer
 
     out = Path(out)
     cfg = resolve_config("pretrain", config, model=model, tokenizer=str(tokenizer) if tokenizer else None,
                          corpus=[str(c) for c in corpus] or None, **overrides)
-    if not cfg.model:
-        raise InputError("no model preset given", "--model")
-    preset = model_preset(cfg.model)
-    if not cfg.corpus:
-        raise InputError("no corpus files given", "--corpus")
-    for f in map(Path, cfg.corpus):
-        if not f.is_file():
-            raise InputError("no such file" if not f.exists() else "not a file", f)
+    preset = _pretrain_preset(cfg)
     last = _prepare_out(out, cfg, resume)
-    tok_dir = out / "tokenizer"
-    if cfg.tokenizer:
-        tok = load_tokenizer(cfg.tokenizer)
-    elif resume and tok_dir.is_dir():
-        tok = load_tokenizer(tok_dir)  # the one trained when the run started
-    else:
-        tok = train_tokenizer(cfg.corpus, preset["vocab_size"], tok_dir)
-    if len(tok) > preset["vocab_size"]:
-        raise InputError(f"the tokenizer has {len(tok):,} tokens, more than {cfg.model}'s {preset['vocab_size']:,}",
-                         cfg.tokenizer or tok_dir)
+    tok = _pretrain_tokenizer(cfg, preset, out / "tokenizer", resume)
     max_length = cfg.max_length or preset["max_length"]
     stats = D.EncodeStats()
-    docs = list(D.corpus_documents(cfg.corpus))
-    held = [bool(cfg.eval_fraction) and D.in_heldout(f"doc{i}", cfg.eval_fraction) for i in range(len(docs))]
-    train_docs = [d for d, h in zip(docs, held) if not h]
-    eval_docs = [d for d, h in zip(docs, held) if h]
+    train_docs, eval_docs = _split_documents(cfg)
     examples = D.encode_documents(train_docs, tok, max_length, "corpus", stats)
     if not examples:
         raise InputError("the corpus has no text", cfg.corpus[0])
@@ -296,8 +319,7 @@ def pretrain(corpus: list[str | Path], out: str | Path, *, model: str | None = N
     eval_sets = {}
     if eval_docs:
         ev = D.encode_documents(eval_docs[: cfg.max_eval_examples], tok, max_length, "corpus")
-        eval_sets["corpus"] = D.PlanDataset(ev, D.make_plan(ev, "corpus", 1, cfg.seed, packing=cfg.packing,
-                                                            max_length=max_length))
+        eval_sets["corpus"] = _eval_set(ev, cfg, max_length)
     torch.manual_seed(cfg.seed)
     net = LlamaForCausalLM(llama_config(cfg.model, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
                                         pad_token_id=tok.pad_token_id, attn_implementation=cfg.attn_implementation))
@@ -312,15 +334,59 @@ def pretrain(corpus: list[str | Path], out: str | Path, *, model: str | None = N
     })
 
 
+def _pretrain_preset(cfg: TrainConfig) -> dict:
+    """The model preset, once the preset and the corpus files are known to be there."""
+    if not cfg.model:
+        raise InputError("no model preset given", "--model")
+    preset = model_preset(cfg.model)
+    if not cfg.corpus:
+        raise InputError("no corpus files given", "--corpus")
+    for f in map(Path, cfg.corpus):
+        if not f.is_file():
+            raise InputError("no such file" if not f.exists() else "not a file", f)
+    return preset
+
+
+def _pretrain_tokenizer(cfg: TrainConfig, preset: dict, tok_dir: Path, resume: bool):
+    """The given tokenizer, the one trained when a resumed run started, or a new one trained on the corpus."""
+    from classit_train.tokenizer import load_tokenizer, train_tokenizer
+
+    if cfg.tokenizer:
+        tok = load_tokenizer(cfg.tokenizer)
+    elif resume and tok_dir.is_dir():
+        tok = load_tokenizer(tok_dir)
+    else:
+        tok = train_tokenizer(cfg.corpus, preset["vocab_size"], tok_dir)
+    if len(tok) > preset["vocab_size"]:
+        raise InputError(f"the tokenizer has {len(tok):,} tokens, more than {cfg.model}'s {preset['vocab_size']:,}",
+                         cfg.tokenizer or tok_dir)
+    return tok
+
+
+def _split_documents(cfg: TrainConfig) -> tuple[list[str], list[str]]:
+    """The corpus's documents: (trained on, held out for the evaluation loss), chosen by a stable hash."""
+    docs = list(D.corpus_documents(cfg.corpus))
+    held = [bool(cfg.eval_fraction) and D.in_heldout(f"doc{i}", cfg.eval_fraction) for i in range(len(docs))]
+    return [d for d, h in zip(docs, held) if not h], [d for d, h in zip(docs, held) if h]
+
+
+def _eval_set(examples: list[D.Example], cfg: TrainConfig, max_length: int) -> D.PlanDataset:
+    """Held-out examples in one pass, packed as training packs them."""
+    return D.PlanDataset(examples, D.make_plan(examples, "corpus", 1, cfg.seed, packing=cfg.packing,
+                                               max_length=max_length))
+
+
 # --- instruction tuning ---------------------------------------------------------------------------
 
 
-def run(dataset: str, base: str | Path, out: str | Path, *, curriculum: str | None = None,
-        config: str | Path | dict | None = None, resume: bool = False, callbacks: list | None = None,
-        **overrides: Any) -> dict:
-    """Instruction-tune the model folder ``base`` on a CLASS-IT dataset with a curriculum.
+def instruction_tune(dataset: str | None, base: str | Path | None, out: str | Path, *, curriculum: str | None = None,
+                     config: str | Path | dict | None = None, resume: bool = False, callbacks: list | None = None,
+                     **overrides: Any) -> dict:
+    """Instruction-tune the model folder ``base`` on a CLASS-IT dataset with a curriculum (``classit-train run``).
 
     Loss on reply tokens only; the examples are rendered with the same template as the dataset's ``text``.
+    settings -> template, tokenizer -> the dataset's sources (train and held-out rows) -> examples -> the
+    curriculum's plan -> fit -> the run folder.
     """
     from classit_data.core.template import TextTemplate
     from classit_train.tokenizer import load_tokenizer
@@ -328,14 +394,7 @@ def run(dataset: str, base: str | Path, out: str | Path, *, curriculum: str | No
     out = Path(out)
     cfg = resolve_config("instruction", config, dataset=str(dataset) if dataset else None,
                          base=str(base) if base else None, curriculum=curriculum, **overrides)
-    if not cfg.dataset:
-        raise InputError("no dataset given", "--dataset")
-    if not cfg.base:
-        raise InputError("no base model given", "--base")
-    D.dataset_location(cfg.dataset)
-    base_dir = Path(cfg.base)
-    if not (base_dir / "config.json").is_file():
-        raise InputError("not a model folder (no config.json)", base_dir)
+    base_dir = _instruction_base(cfg)
     template = TextTemplate.load(cfg.template)
     tok = load_tokenizer(base_dir)
     last = _prepare_out(out, cfg, resume)
@@ -350,8 +409,7 @@ def run(dataset: str, base: str | Path, out: str | Path, *, curriculum: str | No
         examples += D.encode_instructions(parts["train"], source, tok, template, max_length, stats)
         ev = D.encode_instructions(parts["eval"], source, tok, template, max_length)
         if ev:
-            eval_sets[source] = D.PlanDataset(ev, D.make_plan(ev, "corpus", 1, cfg.seed, packing=cfg.packing,
-                                                              max_length=max_length))
+            eval_sets[source] = _eval_set(ev, cfg, max_length)
     groups = D.make_plan(examples, cfg.curriculum, cfg.epochs, cfg.seed, packing=cfg.packing, max_length=max_length)
     summary = fit(net, tok, D.PlanDataset(examples, groups), eval_sets, cfg, out, last=last, callbacks=callbacks)
     words = _unique_words(examples)
@@ -369,6 +427,19 @@ def run(dataset: str, base: str | Path, out: str | Path, *, curriculum: str | No
     })
 
 
+def _instruction_base(cfg: TrainConfig) -> Path:
+    """The base model folder, once the dataset and the base are known to be there."""
+    if not cfg.dataset:
+        raise InputError("no dataset given", "--dataset")
+    if not cfg.base:
+        raise InputError("no base model given", "--base")
+    D.dataset_location(cfg.dataset)
+    base_dir = Path(cfg.base)
+    if not (base_dir / "config.json").is_file():
+        raise InputError("not a model folder (no config.json)", base_dir)
+    return base_dir
+
+
 def _load_model(base: Path, cfg: TrainConfig):
     from transformers import AutoModelForCausalLM
 
@@ -381,3 +452,13 @@ def _load_model(base: Path, cfg: TrainConfig):
 
 def world_is_main() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
+
+
+def summary_rows(summary: dict) -> dict[str, object]:
+    """The closing table of ``classit-train pretrain`` and ``run``."""
+    rows = {"steps": summary["steps"], "tokens seen": summary["tokens_seen"], "words seen": summary["words_seen"],
+            "train loss": f"{summary['train_loss']:.4f}" if summary.get("train_loss") is not None else "n/a"}
+    rows.update({f"held-out loss, {k}": f"{v:.4f}" for k, v in summary["eval_loss"].items()})
+    rows.update({f"BabyLM words, {k}": v for k, v in summary["babylm_words"].items()})
+    rows["tokens/s"] = summary["tokens_per_second"]
+    return rows

@@ -1,9 +1,9 @@
-"""Rebuild classit_data/data/punkt_english.json, the sentence splitter's parameters (no download, no pickle).
+"""Rebuild classit_data/wiki/data/punkt_english.json, the sentence splitter's parameters (no download, no pickle).
 
 NLTK's pretrained Punkt models cannot be downloaded here and pickled models are refused by current NLTK,
 so the orthographic and sentence-starter statistics are learned with ``PunktTrainer`` from the clean
 prose of the bundled sample dump (our own text), and the abbreviations are those listed in
-``classit_data/data/punkt_abbreviations.txt`` (written for this project: titles, months, units, Latin
+``classit_data/wiki/data/punkt_abbreviations.txt`` (written for this project: titles, months, units, Latin
 shorthands, initialisms such as "U.S.").
 The result is plain JSON, so it can be read and reviewed.
 
@@ -16,8 +16,9 @@ import json
 import sys
 from pathlib import Path
 
-from classit_data.wiki.passages import PUNKT_PARAMS, clean_wikitext, punkt_parameters_to_json, train_punkt_parameters
-from classit_data.wiki.readers.base import iter_articles
+from classit_data.wiki.clean import clean_wikitext
+from classit_data.wiki.readers.detect import iter_articles
+from classit_data.wiki.sentences import PUNKT_PARAMS, punkt_parameters_to_json, train_punkt_parameters
 
 HERE = Path(__file__).resolve().parent
 

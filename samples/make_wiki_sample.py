@@ -17,9 +17,10 @@ import re
 import sys
 from pathlib import Path
 
-from classit_data.wiki.readers.dump import write_export_xml
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # the repository root: the export writer lives with the tests
+from tests.wiki.export_xml import write_export_xml  # noqa: E402
+
 _HEADER = re.compile(r"^#### (\d+) (-?\d+) (.+)$")
 _REDIRECT = re.compile(r"^\s*#REDIRECT\s*\[\[([^\]|#]+)", re.IGNORECASE)
 

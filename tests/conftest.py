@@ -51,7 +51,7 @@ def run_cli(*args: str, module: str = "classit_data", env: dict | None = None, c
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cli():
     return run_cli
 
@@ -145,7 +145,7 @@ class _ItemRows:
     passages_frame = staticmethod(passages_frame)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def item_rows() -> type[_ItemRows]:
     return _ItemRows
 
@@ -228,7 +228,7 @@ def write_inputs(folder: Path, **kw) -> dict[str, Path]:
 
 def validated_inputs(folder: Path) -> dict[str, Path]:
     """Rows that passed the validators (the normal input of `build`), one file per source."""
-    from classit_data.validate.checks import validate_rows
+    from classit_data.validate import validate_rows
 
     raw = write_inputs(folder / "raw")
     out = {"passages": raw["passages"]}
@@ -249,6 +249,6 @@ class _SyntheticRows:
     validated_inputs = staticmethod(validated_inputs)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def synthetic_rows() -> type[_SyntheticRows]:
     return _SyntheticRows

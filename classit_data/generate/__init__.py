@@ -1,11 +1,26 @@
 """QA generation from Simple Wikipedia passages (``classit-data generate-wiki``).
 
-Layers, imported in one direction: ``prompts`` (files) -> ``task`` (messages in, pairs out) ->
-``backends`` (engines) -> ``runner`` (chunks, resume, shards, outputs).
+Layers, imported in one direction: ``prompts`` (files) -> ``task`` (messages in, pairs out) -> ``backends``
+(engines) -> ``config`` (settings) -> ``chunks`` (the files of a run) -> ``executors`` (engines over chunks,
+one process per data-parallel replica) -> ``runner`` (the steps of ``generate_wiki``), each step counting its
+work in ``stats``.
 """
 
-from classit_data.generate.prompts import PromptSet
-from classit_data.generate.runner import GenerationConfig, generate_wiki
-from classit_data.generate.task import Parsed, QAPair, QATask, Reject
+from __future__ import annotations
+
+from classit_data.generate.config import GenerationConfig
 
 __all__ = ["GenerationConfig", "Parsed", "PromptSet", "QAPair", "QATask", "Reject", "generate_wiki"]
+
+_LAZY = {"generate_wiki": "runner", "PromptSet": "prompts", "Parsed": "task", "QAPair": "task", "QATask": "task",
+         "Reject": "task"}
+
+
+def __getattr__(name: str):
+    # imported on first use: the CLI reads this package's settings at start-up, the generation code (polars,
+    # jinja2) is only needed when the stage runs
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"classit_data.generate.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,8 +22,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from classit_data.build.build import BUILD_INFO, CONFIGS, read_build_info, sha256_file
+from classit_data.build.record import BUILD_INFO, CONFIGS, read_build_info, sha256_file
 from classit_data.core.errors import InputError, first_line
+from classit_data.publish.config import PUSH_DEFAULTS
 
 MAX_OPERATIONS_PER_COMMIT = 1000
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
@@ -174,19 +175,21 @@ def push_dataset(
     dataset_dir: str | Path,
     repo_id: str,
     *,
-    private: bool = False,
-    revision: str | None = None,
-    commit_message: str | None = None,
-    tag: str | None = None,
+    private: bool = PUSH_DEFAULTS.private,
+    revision: str | None = PUSH_DEFAULTS.revision,
+    commit_message: str | None = PUSH_DEFAULTS.commit_message,
+    tag: str | None = PUSH_DEFAULTS.tag,
     token: str | None = None,
-    retries: int = 4,
+    retries: int = PUSH_DEFAULTS.retries,
     backoff: float = 1.0,
     progress: bool = True,
 ) -> dict:
     """Push the build in ``dataset_dir`` to the dataset repo ``repo_id`` (created if needed).
 
-    Returns what happened: the commit made (None when the remote already held this build), the files
-    uploaded, deleted and left as they were, the tag, and how many attempts it took.
+    Steps: check the folder -> check the token -> plan against the remote tree and commit (retried while
+    the Hub fails transiently) -> tag. Returns what happened: the commit made (None when the remote already
+    held this build), the files uploaded, deleted and left as they were, the tag, and how many attempts it
+    took.
     """
     from huggingface_hub import HfApi, constants
 
@@ -201,29 +204,54 @@ def push_dataset(
     api = HfApi(endpoint=endpoint, token=token)
     say = console.print if progress else (lambda *a, **k: None)
     user = _check_token(api, endpoint)
-    branch = revision or "main"
-    message = commit_message or _default_message(info)
+    target = PushTarget(repo_id, revision or "main", private, commit_message or _default_message(info), tag)
+    result, attempts = _with_retries(lambda: _push_once(api, target, files, say), retries=retries, backoff=backoff,
+                                     say=say, give_up=lambda exc, n: _push_error(exc, repo_id, endpoint, n))
+    result.update({"repo_id": repo_id, "user": user, "endpoint": endpoint, "attempts": attempts,
+                   "seconds": round(time.perf_counter() - started, 2)})
+    return result
 
+
+@dataclass
+class PushTarget:
+    """Where and how a push commits."""
+
+    repo_id: str
+    branch: str
+    private: bool
+    message: str
+    tag: str | None
+
+
+def _with_retries(attempt, *, retries: int, backoff: float, say, give_up) -> tuple[dict, int]:
+    """``attempt()``'s result and the attempts it took; transient Hub failures are retried with exponential
+    backoff, any other failure (or the last) raises ``give_up(error, attempts)``."""
     attempts = 0
     while True:
         attempts += 1
         try:
-            result = _push_once(api, repo_id, files, private=private, branch=branch, message=message,
-                                tag=tag, say=say)
-            break
+            return attempt(), attempts
         except PushError:
             raise
         except Exception as exc:
-            if _is_transient(exc) and attempts <= retries:
-                wait = backoff * 2 ** (attempts - 1)
-                say(f"the Hub failed ({first_line(exc)}); retrying in {wait:.0f} s "
-                    f"[{attempts}/{retries}]", markup=False)
-                time.sleep(wait)
-                continue
-            raise _push_error(exc, repo_id, endpoint, attempts) from exc
-    result.update({"repo_id": repo_id, "user": user, "endpoint": endpoint, "attempts": attempts,
-                   "seconds": round(time.perf_counter() - started, 2)})
-    return result
+            if not (_is_transient(exc) and attempts <= retries):
+                raise give_up(exc, attempts) from exc
+            wait = backoff * 2 ** (attempts - 1)
+            say(f"the Hub failed ({first_line(exc)}); retrying in {wait:.0f} s [{attempts}/{retries}]", markup=False)
+            time.sleep(wait)
+
+
+def summary_rows(result: dict) -> dict[str, object]:
+    """What a push did, as the rows of the closing table."""
+    rows = {"repo": result["url"], "revision": result["revision"],
+            "commit": result["commit"] or f"none (already at {result['head'][:12]})",
+            "uploaded": f"{len(result['uploaded'])} file(s), {result['bytes_uploaded']:,} bytes",
+            "deleted": len(result["deleted"]), "unchanged": len(result["kept"])}
+    if result["tag"]:
+        rows["tag"] = result["tag"]["name"] + ("" if result["tag"]["created"] else " (already there)")
+    rows["attempts"] = result["attempts"]
+    rows["seconds"] = result["seconds"]
+    return rows
 
 
 def _default_message(info: dict) -> str:
@@ -253,42 +281,51 @@ def _remote_tree(api, repo_id: str, branch: str) -> dict:
             if isinstance(e, RepoFile)}
 
 
-def _push_once(api, repo_id: str, files: list[LocalFile], *, private: bool, branch: str, message: str,
-               tag: str | None, say) -> dict:
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
-
-    repo_url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-    if branch != "main":
-        api.create_branch(repo_id, branch=branch, repo_type="dataset", exist_ok=True)
-    plan = plan_push(files, _remote_tree(api, repo_id, branch))
+def _push_once(api, target: PushTarget, files: list[LocalFile], say) -> dict:
+    """One attempt: make sure the repo and branch exist, commit what differs from the remote tree, tag."""
+    repo_url = api.create_repo(target.repo_id, repo_type="dataset", private=target.private, exist_ok=True)
+    if target.branch != "main":
+        api.create_branch(target.repo_id, branch=target.branch, repo_type="dataset", exist_ok=True)
+    plan = plan_push(files, _remote_tree(api, target.repo_id, target.branch))
     commits = []
     if plan.empty:
-        say(f"{repo_id}@{branch} already holds this build: nothing to commit")
+        say(f"{target.repo_id}@{target.branch} already holds this build: nothing to commit")
     else:
         say(f"pushing {len(plan.add)} file(s) ({sum(f.size for f in plan.add):,} bytes), deleting "
             f"{len(plan.delete)}, {len(plan.unchanged)} unchanged")
-        # the card and the build record go last, so the repo never describes data it does not hold yet
-        last = {"README.md", BUILD_INFO}
-        ops = [CommitOperationDelete(path_in_repo=p) for p in plan.delete]
-        ops += [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local))
-                for f in plan.add if f.path not in last]
-        tail = [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local))
-                for f in plan.add if f.path in last]
-        batches = [ops[i:i + MAX_OPERATIONS_PER_COMMIT] for i in range(0, len(ops), MAX_OPERATIONS_PER_COMMIT)]
-        if batches and len(batches[-1]) + len(tail) <= MAX_OPERATIONS_PER_COMMIT:
-            batches[-1] += tail
-        elif tail:
-            batches.append(tail)
+        batches = commit_batches(plan)
         for i, batch in enumerate(batches):
-            title = message if len(batches) == 1 else f"{message} ({i + 1}/{len(batches)})"
-            info = api.create_commit(repo_id, batch, commit_message=title, repo_type="dataset", revision=branch)
+            title = target.message if len(batches) == 1 else f"{target.message} ({i + 1}/{len(batches)})"
+            info = api.create_commit(target.repo_id, batch, commit_message=title, repo_type="dataset",
+                                     revision=target.branch)
             commits.append(info.oid)
-    head = commits[-1] if commits else api.dataset_info(repo_id, revision=branch).sha
-    tagged = _tag(api, repo_id, tag, head) if tag else None
-    return {"url": str(repo_url), "revision": branch, "commit": commits[-1] if commits else None,
+    head = commits[-1] if commits else api.dataset_info(target.repo_id, revision=target.branch).sha
+    tagged = _tag(api, target.repo_id, target.tag, head) if target.tag else None
+    return {"url": str(repo_url), "revision": target.branch, "commit": commits[-1] if commits else None,
             "commits": commits, "head": head, "unchanged": plan.empty,
             "uploaded": [f.path for f in plan.add], "deleted": plan.delete, "kept": plan.unchanged,
             "bytes_uploaded": sum(f.size for f in plan.add), "tag": tagged}
+
+
+def commit_batches(plan: Plan) -> list[list]:
+    """The plan's operations in commits of at most ``MAX_OPERATIONS_PER_COMMIT``, deletions first.
+
+    The card and the build record go last, so the repo never describes data it does not hold yet.
+    """
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    last = {"README.md", BUILD_INFO}
+    ops = [CommitOperationDelete(path_in_repo=p) for p in plan.delete]
+    ops += [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local))
+            for f in plan.add if f.path not in last]
+    tail = [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local))
+            for f in plan.add if f.path in last]
+    batches = [ops[i:i + MAX_OPERATIONS_PER_COMMIT] for i in range(0, len(ops), MAX_OPERATIONS_PER_COMMIT)]
+    if batches and len(batches[-1]) + len(tail) <= MAX_OPERATIONS_PER_COMMIT:
+        batches[-1] += tail
+    elif tail:
+        batches.append(tail)
+    return batches
 
 
 def _tag(api, repo_id: str, tag: str, head: str) -> dict:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from classit_data.core.errors import InputError
 from classit_data.switchboard.readers.detect import FORMATS
 
 
@@ -14,9 +15,29 @@ class ConvertConfig(BaseModel):
 
     fmt: str | None = Field(None, description=f"Force the input format: {', '.join(FORMATS)} (default: detected "
                             "from the content).", json_schema_extra={"flags": ["--format"]})
-    context_turns: int = Field(0, ge=0, description="Earlier turns put into the prompt, one 'SPEAKER: text' line "
-                               "each.")
+    context_turns: int = Field(0, description="Earlier turns put into the prompt, one 'SPEAKER: text' line each.")
     drop_fillers: bool = Field(False, description="Remove fillers (uh, um, {F ...}).")
     #: a pair is dropped when its prompt turn or reply has fewer words: backchannel pairs teach nothing
-    min_words: int = Field(3, ge=0, description="Fewest words in the prompt turn and in the reply.")
-    max_words: int = Field(200, ge=1, description="Most words in the prompt turn and in the reply.")
+    min_words: int = Field(3, description="Fewest words in the prompt turn and in the reply.")
+    max_words: int = Field(200, description="Most words in the prompt turn and in the reply.")
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> ConvertConfig:
+        """The ranges, worded for the command line (a user meets them as flags)."""
+        if self.context_turns < 0:
+            raise ValueError(f"--context-turns must be 0 or more, not {self.context_turns}")
+        if self.min_words < 0 or self.max_words < 1 or self.max_words < self.min_words:
+            raise ValueError(f"need 0 <= --min-words <= --max-words and --max-words >= 1 "
+                             f"(got {self.min_words} and {self.max_words})")
+        return self
+
+    @classmethod
+    def from_options(cls, options: dict) -> ConvertConfig:
+        """The settings given (the others at their defaults), checked: a bad one is an ``InputError``."""
+        try:
+            return cls(**options)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            if err["type"] == "value_error":
+                raise InputError(str(err["ctx"]["error"])) from None
+            raise InputError(f"setting {'.'.join(map(str, err['loc']))}: {err['msg']}") from None

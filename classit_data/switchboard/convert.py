@@ -3,16 +3,17 @@
 Steps (each counts what it did, in the summary):
 
 1. read   the inputs' utterances (``classit_data.switchboard.readers.detect``, format detected per file);
-2. clean  each utterance (:func:`clean_text`); one left with no word (``<laughter>``, ``[noise]``, an
-          empty turn) is non-verbal and dropped before turns are formed, so the speaker's utterances
-          around it join into one turn;
+2. clean  each utterance (``classit_data.switchboard.clean``); one left with no word (``<laughter>``,
+          ``[noise]``, an empty turn) is non-verbal and dropped before turns are formed, so the speaker's
+          utterances around it join into one turn;
 3. merge  consecutive utterances of one speaker into a turn, never across a conversation boundary;
 4. pair   each turn (prompt) with the next turn (reply, the other speaker); with ``context_turns=K``
           the prompt starts with up to K earlier turns of the conversation, one ``SPEAKER: text`` line
           each, the prompt turn labelled the same way;
 5. filter pairs whose prompt turn or reply has fewer than ``min_words`` or more than ``max_words``
           words (context turns are not counted); every dropped pair is counted by reason and, with
-          ``rejects``, written aside with it.
+          ``rejects``, written aside with it;
+6. write  the items to ``out`` (and the dropped pairs to ``rejects``), atomically, once every input is read.
 
 Defaults: ``min_words=3`` drops backchannel pairs ("Uh-huh." / "Yeah.") that teach nothing; on the SWDA
 conversations it keeps ~40% of the adjacent-turn pairs, in line with the published CLASS-IT Switchboard
@@ -23,116 +24,167 @@ minutes) that would take ~260 tokens or more on their own (56 of the 98,902 SWDA
 from __future__ import annotations
 
 import hashlib
-import re
 import time
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from classit_data.core.lengths import count_words
 from classit_data.core.errors import InputError
+from classit_data.core.lengths import count_words
+from classit_data.switchboard.clean import clean_batch
+from classit_data.switchboard.config import ConvertConfig
+from classit_data.switchboard.readers.detect import InputSource, plan_inputs
+from classit_data.switchboard.readers.utterance import Utterance
 
-DEFAULT_MIN_WORDS = 3
-DEFAULT_MAX_WORDS = 200
 DROP_REASONS = ("prompt_too_short", "reply_too_short", "prompt_too_long", "reply_too_long")
 #: a run over at least this many input lines shows a progress bar (on a terminal)
 PROGRESS_MIN_LINES = 20_000
-
-# --- markup ----------------------------------------------------------------------------------------
-
-#: anything that is not plain, normalised text. A text without it needs no cleaning regex at all; written
-#: without look-arounds so that polars (Rust regex) can test a whole conversation at once (``clean_batch``)
-NEEDS_CLEANING = (r"[<>\[\]{}()#/+_]|[,;:][,.?!;:]|[.?!][,;:]|--|(?:^|\W)-|-(?:\W|$)|\s[,.?!;:]|\s\s|[^\S ]"
-                  r"|^[\s,.;:?!]|\s$")
-FILLERS = r"(?i)(?:^|[^\w'-])(?:uh|um|umm|uhm|er|erm|ah|eh|hm+|mm+)(?:[^\w'-]|$)"
-_NEEDS_CLEANING = re.compile(NEEDS_CLEANING)
-_ANGLE = re.compile(r"<+[^<>]*>+")  # <laughter>, <noise>, <Children>, <<talking>>
-_UNCERTAIN = re.compile(r"\(\(\s*([^()]*?)\s*\)\)")  # ((word)) -> word, (( )) -> nothing
-_FILLER_GROUP = re.compile(r"\{F\s[^{}]*\}")  # {F uh, } (with drop_fillers)
-_DISFLUENCY_OPEN = re.compile(r"\{[A-Z]\s")  # {F {D {C {E {A openers
-_REPAIR_TOKEN = re.compile(r"(?<!\S)[\[\]+](?!\S)")  # [ a, + a ] repair brackets and interruption point
-_LAUGH_WORD = re.compile(r"\[laughter-([^\[\]\s]+)\]")  # ISIP: word said laughing
-_MISPRONOUNCED = re.compile(r"\[(?:[^\[\]/\s]|\[[^\[\]]*\])*/([^\[\]/\s]+)\]")  # ISIP [pronounced/intended]
-_PARTIAL = re.compile(  # partial words: ab[solute]- -[th]at wh- -er
-    r"(?<!\S)(?:[\w']*\[[^\[\]\s]*\][\w']*-|-\[[^\[\]\s]*\][\w']*|[\w']+-(?![\w])|-[\w']+(?=[\s,.?!;:]|$)),?")
-_BRACKETED = re.compile(r"\[[^\[\]]*\]")  # anything else in brackets: [noise], [silence], [vocalized-noise]
-_VARIANT = re.compile(r"(?<=\w)_\d+\b")  # ISIP okay_1
-_SLASH_UNIT = re.compile(r"-/|(?<!\S)/(?!\S)")  # -/ abandoned, " / " slash units
-_DASHES = re.compile(r"--+|(?<!\S)-(?!\S)")  # -- interruptions, lone dashes
-_SPACE = re.compile(r"\s+")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.?!;:])")
-_DOUBLE_PUNCT = re.compile(r"[,;:](?=[,.?!;:])|(?<=[.?!])[,;:]")  # ", ," -> ","; ", ." -> "."; ".," -> "."
-_LEADING_PUNCT = re.compile(r"^[\s,.;:!?]+")
-_FILLER_WORDS = re.compile(r"(?<![\w'-])(?:uh|um|umm|uhm|er|erm|ah|eh|hm+|mm+)(?![\w'-])[,.]?", re.IGNORECASE)
-_HAS_WORD = re.compile(r"[^\W_]")
+_ITEM_COLUMNS = ("id", "prompt", "reply", "text", "doc_id", "position", "origin")
+_REJECT_COLUMNS = ("doc_id", "position", "origin", "prompt", "reply", "reason")
 
 
-def clean_text(text: str, drop_fillers: bool = False) -> str:
-    """Plain text of one utterance, markup of every Switchboard format removed.
+@dataclass
+class ConvertStats:
+    """What the steps did, counted as they go: one per input, added up for the run."""
 
-    Non-verbal events (``<laughter>``, ``[noise]``), partial words (``wh-``, ``ab[solute]-``), uncertain
-    transcription brackets (kept: the words, dropped: ``(( ))``), disfluency braces and repair brackets
-    (kept: their words, "I wouldn't, I definitely wouldn't"), overlap ``#``, slash units `` / ``,
-    ``-/``, ``--`` and ISIP variants ``_1`` go; whitespace and the punctuation left beside removed
-    markup are normalised. Fillers ("uh", "um") stay unless ``drop_fillers`` (then ``{F ...}`` groups
-    go too). The result is empty when nothing was said.
+    conversations: int = 0  # with at least one turn
+    utterances: int = 0
+    non_verbal_utterances: int = 0  # no word left once cleaned
+    turns: int = 0
+    words_in_turns: int = 0
+    pairs: int = 0  # adjacent turns: the items and the dropped pairs
+    items: int = 0
+    words_prompt: int = 0
+    words_reply: int = 0
+    dropped_by_reason: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DROP_REASONS, 0))
+
+    def update(self, name: str, n: int = 1) -> None:
+        """Add ``n`` to one counter: a field, or a drop reason."""
+        if name in self.dropped_by_reason:
+            self.dropped_by_reason[name] += n
+        else:
+            setattr(self, name, getattr(self, name) + n)
+
+    def add(self, other: ConvertStats) -> None:
+        for f in fields(self):
+            if f.name != "dropped_by_reason":
+                self.update(f.name, getattr(other, f.name))
+        for reason, n in other.dropped_by_reason.items():
+            self.update(reason, n)
+
+    @property
+    def dropped(self) -> int:
+        return sum(self.dropped_by_reason.values())
+
+
+# --- the conversion ----------------------------------------------------------------------------------
+
+
+def convert_switchboard(inputs: list[str | Path] | str | Path, out: str | Path, *, progress: bool = True,
+                        rejects: str | Path | None = None, **settings) -> dict:
+    """Convert Switchboard transcripts into item rows written to ``out`` (Parquet, or JSON lines for ``.jsonl``).
+
+    ``settings`` are the fields of :class:`ConvertConfig` (``fmt``, ``context_turns``, ``drop_fillers``,
+    ``min_words``, ``max_words``); the ones not given keep their defaults there. Returns the summary:
+    conversations, utterances, turns, candidate pairs, items, dropped pairs by reason, words, the inputs
+    and their formats, and the configuration. Every mistake in the settings or the input is an
+    ``InputError`` (naming the file and line), raised before anything is written; ``out`` (and
+    ``rejects``: the dropped pairs with their reason) are written atomically.
     """
-    if drop_fillers:
-        first = _HAS_WORD.search(_DISFLUENCY_OPEN.sub(" ", _ANGLE.sub(" ", text)))
-        capital = first is not None and first.group().isupper()
-    if _NEEDS_CLEANING.search(text) is not None:
-        text = _ANGLE.sub(" ", text)
-        text = _UNCERTAIN.sub(r" \1 ", text)
-        if drop_fillers:
-            text = _FILLER_GROUP.sub(" ", text)
-        text = _DISFLUENCY_OPEN.sub(" ", text)
-        text = _REPAIR_TOKEN.sub(" ", text)
-        text = _LAUGH_WORD.sub(r"\1", text)
-        text = _MISPRONOUNCED.sub(r"\1", text)
-        text = _PARTIAL.sub(" ", text)
-        text = _BRACKETED.sub(" ", text)
-        text = text.replace("{", "").replace("}", "").replace("#", " ")
-        text = _VARIANT.sub("", text)
-        text = _SLASH_UNIT.sub(" ", text)
-        text = _DASHES.sub(" ", text)
-        text = _SPACE.sub(" ", text)
-        text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
-        text = _DOUBLE_PUNCT.sub("", text)
-        text = _LEADING_PUNCT.sub("", text).strip()
-    elif text and (text[0] == " " or text[-1] == " "):
-        text = text.strip()
-    if drop_fillers:
-        text = _drop_fillers(text, capital)
-    return text if _HAS_WORD.search(text) else ""
+    config = ConvertConfig.from_options(settings)
+    started = time.perf_counter()
+    sources, skipped = plan_inputs([inputs] if isinstance(inputs, (str, Path)) else list(inputs), config.fmt)
+    rows = PairRows(keep_rejects=rejects is not None)
+    per_input = _convert_sources(sources, config, rows, progress)
+    rows.write_items(out)
+    if rejects is not None:
+        rows.write_rejects(rejects)
+    return _summary(out, rejects, sources, skipped, per_input, config, time.perf_counter() - started)
 
 
-def _drop_fillers(text: str, capital: bool) -> str:
-    stripped = _FILLER_WORDS.sub(" ", text)
-    stripped = _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACE.sub(" ", stripped))
-    stripped = _LEADING_PUNCT.sub("", _DOUBLE_PUNCT.sub("", stripped)).strip()
-    if stripped and capital and stripped[0].islower():
-        stripped = stripped[0].upper() + stripped[1:]  # "Uh, first, ..." -> "First, ..."
-    return stripped
+def _convert_sources(sources: list[InputSource], config: ConvertConfig, rows: PairRows,
+                     progress: bool) -> list[ConvertStats]:
+    """Every source through :func:`convert_source`, in order, under one progress bar over their lines."""
+    seen: dict[str, str] = {}
+    per_input = []
+    done = 0
+    with _progress_bar(sum(s.lines for s in sources), progress) as show:
+        for source in sources:
+            on_line = (lambda line, base=done: show(base + line)) if show else None
+            per_input.append(convert_source(source, config, rows, seen, on_line))
+            done += source.lines
+            if show:
+                show(done)
+    return per_input
 
 
-def clean_batch(texts: list[str], drop_fillers: bool = False) -> list[str]:
-    """``clean_text`` over many utterances, equal to calling it on each.
+def convert_source(source: InputSource, config: ConvertConfig, rows: PairRows, seen: dict[str, str],
+                   on_line: Callable[[int], object] | None = None) -> ConvertStats:
+    """Read one source and convert each of its conversations into ``rows``; what was done, counted."""
+    stats = ConvertStats()
+    for conversation, utterances in read_conversations(source, seen, on_line):
+        convert_conversation(conversation, source.origin, utterances, config, rows, stats)
+    if stats.utterances == 0:
+        raise InputError("no utterances in this input", source.paths[0])
+    return stats
 
-    Most utterances of a real corpus are already plain (98% of the BabyLM file); one vectorised polars
-    test picks the few that need the regexes, which is ~15x faster than testing each in Python.
+
+def read_conversations(source: InputSource, seen: dict[str, str], on_line: Callable[[int], object] | None = None,
+                       every: int = 16384) -> Iterator[tuple[str, list[Utterance]]]:
+    """Step 1, read: the source's utterances in contiguous runs of one conversation id.
+
+    A conversation already read (``seen``: id -> origin, updated) is an error. ``on_line(line)`` is called
+    now and then, for a progress bar.
     """
-    if len(texts) < 16:
-        return [clean_text(t, drop_fillers) for t in texts]
-    import polars as pl
+    current = None
+    batch: list[Utterance] = []
+    for n, u in enumerate(source.read(), 1):
+        if u.conversation != current:
+            if batch:
+                yield _first_reading(current, batch, source, seen)
+            current, batch = u.conversation, []
+        batch.append(u)
+        if on_line is not None and n % every == 0:
+            on_line(u.line)
+    if batch:
+        yield _first_reading(current, batch, source, seen)
 
-    series = pl.Series(texts, dtype=pl.String)
-    flags = series.str.contains(NEEDS_CLEANING) | ~series.str.contains(r"[^\W_]")
-    if drop_fillers:
-        flags = flags | series.str.contains(FILLERS)
-    return [clean_text(t, drop_fillers) if f else t for t, f in zip(texts, flags.to_list())]
+
+def _first_reading(conversation: str, utterances: list[Utterance], source: InputSource,
+                   seen: dict[str, str]) -> tuple[str, list[Utterance]]:
+    """A conversation as read, recorded in ``seen``: the same id from two places would mix two calls."""
+    if conversation in seen:
+        raise InputError(f"conversation {conversation!r} already read from {seen[conversation]}",
+                         source.paths[0], utterances[0].line)
+    seen[conversation] = source.origin
+    return conversation, utterances
 
 
-# --- turns and pairs ---------------------------------------------------------------------------------
+def convert_conversation(conversation: str, origin: str, utterances: list[Utterance], config: ConvertConfig,
+                         rows: PairRows, stats: ConvertStats) -> None:
+    """Steps 2-5 for one conversation: clean, merge turns, pair, filter; the pairs go to ``rows``."""
+    texts = clean_batch([u.text for u in utterances], config.drop_fillers)
+    stats.update("utterances", len(utterances))
+    stats.update("non_verbal_utterances", texts.count(""))
+    turns = merge_turns(zip([u.speaker for u in utterances], texts))
+    words = [len(text.split()) for _, text in turns]
+    stats.update("conversations", bool(turns))
+    stats.update("turns", len(turns))
+    stats.update("words_in_turns", sum(words))
+    prompts, replies = pair_turns(turns, config.context_turns)
+    stats.update("pairs", len(replies))
+    reasons = filter_pairs(words, config.min_words, config.max_words, stats)
+    kept = rows.add(conversation, origin, prompts, replies, reasons)
+    stats.update("items", len(kept))
+    if config.context_turns:
+        stats.update("words_prompt", sum([count_words(prompts[i]) for i in kept]))
+    else:
+        stats.update("words_prompt", sum([words[i] for i in kept]))
+    stats.update("words_reply", sum([words[i + 1] for i in kept]))
+
+
+# --- the steps -------------------------------------------------------------------------------------------
 
 
 def merge_turns(utterances: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -174,22 +226,89 @@ def drop_reason(prompt_words: int, reply_words: int, min_words: int, max_words: 
     return None
 
 
-def _conversations(utterances: Iterator, on_line=None, every: int = 16384) -> Iterator[tuple[str, list]]:
-    """Contiguous runs of one conversation id; ``on_line(line)`` now and then, for a progress bar."""
-    current = None
-    batch: list = []
-    n = 0
-    for u in utterances:
-        if u.conversation != current:
-            if batch:
-                yield current, batch
-            current, batch = u.conversation, []
-        batch.append(u)
-        n += 1
-        if on_line is not None and n % every == 0:
-            on_line(u.line)
-    if batch:
-        yield current, batch
+def pair_turns(turns: list[tuple[str, str]], context_turns: int = 0) -> tuple[list[str], list[str]]:
+    """Step 4, pair: the prompt and the reply of every two adjacent turns, in order.
+
+    The prompt is the earlier turn's text; with ``context_turns=K`` it is up to K earlier turns and the
+    prompt turn, one ``SPEAKER: text`` line each (labels from :func:`speaker_labels`).
+    """
+    replies = [text for _, text in turns[1:]]
+    if not context_turns:
+        return [text for _, text in turns[:-1]], replies
+    labels = speaker_labels(turns)
+    lines = [f"{labels[speaker]}: {text}" for speaker, text in turns]
+    return ["\n".join(lines[max(0, i - 1 - context_turns):i]) for i in range(1, len(turns))], replies
+
+
+def filter_pairs(words: list[int], min_words: int, max_words: int,
+                 stats: ConvertStats | None = None) -> list[str | None]:
+    """Step 5, filter: why each pair of adjacent turns (``words``: each turn's word count) is dropped; None: kept.
+
+    Drops are counted by reason in ``stats``.
+    """
+    reasons = [None if min_words <= p <= max_words and min_words <= r <= max_words
+               else drop_reason(p, r, min_words, max_words) for p, r in zip(words, words[1:])]
+    if stats is not None:
+        for reason in DROP_REASONS:
+            stats.update(reason, reasons.count(reason))
+    return reasons
+
+
+class PairRows:
+    """The pairs made so far, as columns: the kept ones as item rows, and (when a rejects file is asked for)
+    the dropped ones with their reason. Step 6 writes them."""
+
+    def __init__(self, keep_rejects: bool = False):
+        from classit_data.core.template import default_template
+
+        self.render = fast_renderer(default_template())
+        self.items: dict[str, list] = {k: [] for k in _ITEM_COLUMNS}
+        self.rejects: dict[str, list] | None = {k: [] for k in _REJECT_COLUMNS} if keep_rejects else None
+
+    def add(self, conversation: str, origin: str, prompts: list[str], replies: list[str],
+            reasons: list[str | None]) -> list[int]:
+        """One conversation's pairs (the i-th at position i + 1), sorted by their reason; the kept indices."""
+        kept = [i for i, reason in enumerate(reasons) if reason is None]
+        items, render = self.items, self.render
+        items["id"].extend([item_id(conversation, i + 1, prompts[i], replies[i]) for i in kept])
+        items["prompt"].extend([prompts[i] for i in kept])
+        items["reply"].extend([replies[i] for i in kept])
+        items["text"].extend([render(prompts[i], replies[i]) for i in kept])
+        items["doc_id"].extend([conversation] * len(kept))
+        items["position"].extend([i + 1 for i in kept])
+        items["origin"].extend([origin] * len(kept))
+        if self.rejects is not None and len(kept) < len(reasons):
+            dropped = [i for i, reason in enumerate(reasons) if reason is not None]
+            rejects = self.rejects
+            rejects["doc_id"].extend([conversation] * len(dropped))
+            rejects["position"].extend([i + 1 for i in dropped])
+            rejects["origin"].extend([origin] * len(dropped))
+            rejects["prompt"].extend([prompts[i] for i in dropped])
+            rejects["reply"].extend([replies[i] for i in dropped])
+            rejects["reason"].extend([reasons[i] for i in dropped])
+        return kept
+
+    def write_items(self, out: str | Path) -> None:
+        """Step 6, write: the items, every column of the item schema (the ones Switchboard has not left null)."""
+        import polars as pl
+
+        from classit_data.core.io import write_rows
+        from classit_data.core.schema import ITEM_SCHEMA
+
+        frame = pl.DataFrame(self.items, schema={k: ITEM_SCHEMA[k] for k in self.items})
+        frame = frame.with_columns(pl.lit("switchboard", dtype=pl.String).alias("source"),
+                                   *[pl.lit(None, dtype=ITEM_SCHEMA[k]).alias(k) for k in ITEM_SCHEMA
+                                     if k not in self.items and k != "source"]).select(list(ITEM_SCHEMA))
+        write_rows(frame, out)
+
+    def write_rejects(self, path: str | Path) -> None:
+        import polars as pl
+
+        from classit_data.core.io import write_rows
+
+        write_rows(pl.DataFrame(self.rejects,
+                                schema={"doc_id": pl.String, "position": pl.Int64, "origin": pl.String,
+                                        "prompt": pl.String, "reply": pl.String, "reason": pl.String}), path)
 
 
 def item_id(doc_id: str, position: int, prompt: str, reply: str) -> str:
@@ -215,149 +334,54 @@ def fast_renderer(template):
     return concat
 
 
-# --- the conversion ----------------------------------------------------------------------------------
-
-
-def convert_switchboard(inputs: list[str | Path] | str | Path, out: str | Path, *, fmt: str | None = None,
-                        context_turns: int = 0, drop_fillers: bool = False, min_words: int = DEFAULT_MIN_WORDS,
-                        max_words: int = DEFAULT_MAX_WORDS, progress: bool = True,
-                        rejects: str | Path | None = None) -> dict:
-    """Convert Switchboard transcripts into item rows written to ``out`` (Parquet, or JSON lines for ``.jsonl``).
-
-    Returns the summary: conversations, utterances, turns, candidate pairs, items, dropped pairs by
-    reason, words, the inputs and their formats, and the configuration. Every mistake in the input is
-    an ``InputError`` naming the file and line, raised before anything is written; ``out`` (and
-    ``rejects``: the dropped pairs with their reason) are written atomically.
-    """
-    import polars as pl
-
-    from classit_data.core.io import write_rows
-    from classit_data.core.schema import ITEM_SCHEMA
-    from classit_data.switchboard.readers.detect import plan_inputs
-    from classit_data.core.template import default_template
-
-    if isinstance(inputs, (str, Path)):
-        inputs = [inputs]
-    if context_turns < 0:
-        raise InputError(f"--context-turns must be 0 or more, not {context_turns}")
-    if min_words < 0 or max_words < 1 or max_words < min_words:
-        raise InputError(f"need 0 <= --min-words <= --max-words and --max-words >= 1 "
-                         f"(got {min_words} and {max_words})")
-    t0 = time.perf_counter()
-    sources, skipped = plan_inputs(list(inputs), fmt)
-    template = default_template()
-
-    cols: dict[str, list] = {k: [] for k in ("id", "prompt", "reply", "text", "doc_id", "position", "origin")}
-    col_id, col_prompt, col_reply, col_text = cols["id"], cols["prompt"], cols["reply"], cols["text"]
-    col_doc, col_pos, col_origin = cols["doc_id"], cols["position"], cols["origin"]
-    render = fast_renderer(template)
-    rej: dict[str, list] = {k: [] for k in ("doc_id", "position", "origin", "prompt", "reply", "reason")}
-    dropped: Counter[str] = Counter({r: 0 for r in DROP_REASONS})
-    totals = Counter()
-    per_input = []
-    seen_conversations: dict[str, str] = {}
-    words_prompt = words_reply = 0
-
-    total_lines = sum(s.lines for s in sources)
-    show = progress and total_lines >= PROGRESS_MIN_LINES
+@contextmanager
+def _progress_bar(total_lines: int, enabled: bool) -> Iterator[Callable[[int], object] | None]:
+    """``show(lines_done)`` on a progress bar, or None when disabled or the input is small."""
+    if not enabled or total_lines < PROGRESS_MIN_LINES:
+        yield None
+        return
     from classit_data.core.console import make_progress
-    bar = make_progress() if show else None
-    task = bar.add_task("convert-switchboard", total=total_lines) if bar else None
-    done_lines = 0
-    try:
-        if bar:
-            bar.start()
-        for source in sources:
-            stats = Counter()
-            origin = source.origin
-            on_line = (lambda line, base=done_lines: bar.update(task, completed=base + line)) if bar else None
-            for conv, utts in _conversations(source.read(), on_line):
-                if conv in seen_conversations:
-                    raise InputError(f"conversation {conv!r} already read from {seen_conversations[conv]}",
-                                     source.paths[0], utts[0].line)
-                seen_conversations[conv] = origin
-                stats["utterances"] += len(utts)
-                texts = clean_batch([u.text for u in utts], drop_fillers)
-                stats["non_verbal_utterances"] += texts.count("")
-                turns = merge_turns(zip([u.speaker for u in utts], texts))
-                del utts, texts
-                nwords = [len(t.split()) for _, t in turns]
-                stats["turns"] += len(turns)
-                stats["turn_words"] += sum(nwords)
-                stats["conversations"] += bool(turns)
-                stats["pairs"] += max(0, len(turns) - 1)
-                labels = speaker_labels(turns) if context_turns else None
-                items = 0
-                for i in range(1, len(turns)):
-                    pw, rw = nwords[i - 1], nwords[i]
-                    reply = turns[i][1]
-                    if context_turns:
-                        prompt = "\n".join([f"{labels[s]}: {t}" for s, t in turns[max(0, i - 1 - context_turns):i]])
-                    else:
-                        prompt = turns[i - 1][1]
-                    if pw < min_words or rw < min_words or pw > max_words or rw > max_words:
-                        reason = drop_reason(pw, rw, min_words, max_words)
-                        dropped[reason] += 1
-                        if rejects is not None:
-                            for k, v in zip(rej, (conv, i, origin, prompt, reply, reason)):
-                                rej[k].append(v)
-                        continue
-                    words_prompt += count_words(prompt) if context_turns else pw
-                    words_reply += rw
-                    col_id.append(item_id(conv, i, prompt, reply))
-                    col_prompt.append(prompt)
-                    col_reply.append(reply)
-                    col_text.append(render(prompt, reply))
-                    col_pos.append(i)
-                    items += 1
-                col_doc.extend([conv] * items)
-                col_origin.extend([origin] * items)
-                stats["items"] += items
-            if stats["utterances"] == 0:
-                raise InputError("no utterances in this input", source.paths[0])
-            done_lines += source.lines
-            if bar:
-                bar.update(task, completed=done_lines)
-            per_input.append({"input": origin, "paths": [str(p) for p in source.paths],
-                              "conversations": stats["conversations"], "utterances": stats["utterances"],
-                              "turns": stats["turns"], "items": stats["items"]})
-            totals.update(stats)
-    finally:
-        if bar:
-            bar.stop()
 
-    frame = pl.DataFrame(cols, schema={k: ITEM_SCHEMA[k] for k in cols})
-    frame = frame.with_columns(pl.lit("switchboard", dtype=pl.String).alias("source"),
-                               *[pl.lit(None, dtype=ITEM_SCHEMA[k]).alias(k) for k in ITEM_SCHEMA
-                                 if k not in cols and k != "source"]).select(list(ITEM_SCHEMA))
-    write_rows(frame, out)
-    if rejects is not None:
-        write_rows(pl.DataFrame(rej, schema={"doc_id": pl.String, "position": pl.Int64, "origin": pl.String,
-                                             "prompt": pl.String, "reply": pl.String, "reason": pl.String}),
-                   rejects)
-    seconds = time.perf_counter() - t0
-    n_dropped = sum(dropped.values())
-    assert totals["pairs"] == totals["items"] + n_dropped
+    bar = make_progress()
+    task = bar.add_task("convert-switchboard", total=total_lines)
+    try:
+        bar.start()
+        yield lambda done: bar.update(task, completed=done)
+    finally:
+        bar.stop()
+
+
+# --- the summary -----------------------------------------------------------------------------------------
+
+
+def _summary(out: str | Path, rejects: str | Path | None, sources: list[InputSource], skipped: list[str],
+             per_input: list[ConvertStats], config: ConvertConfig, seconds: float) -> dict:
+    total = ConvertStats()
+    for stats in per_input:
+        total.add(stats)
+    assert total.pairs == total.items + total.dropped
     return {
         "out": str(out),
         "rejects": str(rejects) if rejects is not None else None,
-        "inputs": per_input,
+        "inputs": [{"input": source.origin, "paths": [str(p) for p in source.paths],
+                    "conversations": stats.conversations, "utterances": stats.utterances, "turns": stats.turns,
+                    "items": stats.items} for source, stats in zip(sources, per_input)],
         "formats": sorted({s.fmt for s in sources}),
         "skipped_files": skipped,
-        "conversations": totals["conversations"],
-        "utterances": totals["utterances"],
-        "non_verbal_utterances": totals["non_verbal_utterances"],
-        "turns": totals["turns"],
-        "pairs": totals["pairs"],
-        "items": totals["items"],
-        "dropped": n_dropped,
-        "dropped_by_reason": dict(dropped),
-        "words": words_prompt + words_reply,
-        "words_prompt": words_prompt,
-        "words_reply": words_reply,
-        "words_in_turns": totals["turn_words"],
-        "config": {"format": fmt, "context_turns": context_turns, "drop_fillers": drop_fillers,
-                   "min_words": min_words, "max_words": max_words},
+        "conversations": total.conversations,
+        "utterances": total.utterances,
+        "non_verbal_utterances": total.non_verbal_utterances,
+        "turns": total.turns,
+        "pairs": total.pairs,
+        "items": total.items,
+        "dropped": total.dropped,
+        "dropped_by_reason": dict(total.dropped_by_reason),
+        "words": total.words_prompt + total.words_reply,
+        "words_prompt": total.words_prompt,
+        "words_reply": total.words_reply,
+        "words_in_turns": total.words_in_turns,
+        "config": {"format": config.fmt, "context_turns": config.context_turns, "drop_fillers": config.drop_fillers,
+                   "min_words": config.min_words, "max_words": config.max_words},
         "seconds": round(seconds, 3),
     }
 

@@ -34,6 +34,9 @@ import polars as pl
 
 #: a word: letters and digits, with inner apostrophes and hyphens ("don't", "uh-huh", "1990s")
 WORD_PATTERN = r"[\p{L}\p{N}]+(?:['’\-][\p{L}\p{N}]+)*"
+#: hash seeds of the prompt's and the reply's shingles: hashed apart, a turn that is one row's reply and the
+#: next row's prompt (adjacent Switchboard pairs) makes no shared shingle, so the two rows are not near duplicates
+SIDE_SEEDS = (0x5EED, 0xB0B)
 
 
 def nfkc(texts: pl.Series) -> pl.Series:
@@ -113,7 +116,7 @@ def find_duplicates(df: pl.DataFrame, config: DedupConfig | None = None, *, id_c
                        pl.Series("similarity", similarity, dtype=pl.Float64), counts)
 
 
-def _side_shingles(texts: pl.Series, shingle_size: int, seed: int) -> pl.DataFrame:
+def side_shingles(texts: pl.Series, shingle_size: int, seed: int) -> pl.DataFrame:
     """(row, hash) of the word n-grams of one side; a text shorter than n is one shingle (even an empty one)."""
     n = shingle_size
     frame = pl.DataFrame({"w": texts.fill_null("").str.split(" ")}).with_columns(
@@ -128,29 +131,20 @@ def _side_shingles(texts: pl.Series, shingle_size: int, seed: int) -> pl.DataFra
                     .when((pl.col("len") < n) & first_of_row).then(pl.col("h")).alias("g")).drop_nulls()
 
 
-def shingle_hashes(prompts: pl.Series, replies: pl.Series, shingle_size: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """(row index, 32-bit hash) of every word n-gram of every row's prompt and reply, rows grouped in order.
-
-    The two sides are hashed apart: a turn that is one row's reply and the next row's prompt (adjacent
-    Switchboard pairs) makes no shared shingle, so the two rows are not near duplicates.
-    """
-    e = pl.concat([_side_shingles(prompts, shingle_size, 0x5EED), _side_shingles(replies, shingle_size, 0xB0B)]) \
-        .sort("row", maintain_order=True)
-    return _arrays(e)
-
-
-def _arrays(e: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def shingle_arrays(e: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(row index, 32-bit hash) arrays of a frame of shingles."""
     rows = e.get_column("row").to_numpy()
     hashes = (e.get_column("g").to_numpy() & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     return rows, hashes
 
 
 def row_signatures(prompts: pl.Series, replies: pl.Series, cfg: DedupConfig) -> np.ndarray:
-    """MinHash signatures of each row's shingles (``shingle_hashes``): the MinHash of a union is the
-    element-wise minimum of the parts' MinHashes, so each side is signed on its own and no sort is needed."""
+    """MinHash signatures of each row's shingles, prompt and reply hashed apart (``SIDE_SEEDS``): the MinHash of
+    a union is the element-wise minimum of the parts' MinHashes, so each side is signed on its own and no
+    sort is needed."""
     n = len(prompts)
-    sides = [_arrays(_side_shingles(texts, cfg.shingle_size, seed))
-             for texts, seed in ((prompts, 0x5EED), (replies, 0xB0B))]
+    sides = [shingle_arrays(side_shingles(texts, cfg.shingle_size, seed))
+             for texts, seed in zip((prompts, replies), SIDE_SEEDS)]
     return np.minimum(*(minhash_signatures(rows, hashes, n, cfg) for rows, hashes in sides))
 
 

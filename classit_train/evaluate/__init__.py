@@ -1,5 +1,10 @@
-"""``classit-train eval``: zero-shot BabyLM tasks scored with a causal LM."""
+"""``classit-train eval``: zero-shot BabyLM tasks scored with a causal LM.
 
-from classit_train.evaluate.scoring import CausalScorer, evaluate_model, load_model
+tasks (files -> items with candidates) -> scoring (summed log-probabilities) -> metrics (accuracies, Spearman)
+-> results (results.json and the predictions file).
+"""
 
-__all__ = ["CausalScorer", "evaluate_model", "load_model"]
+from classit_train.evaluate.results import EvalConfig, evaluate_model
+from classit_train.evaluate.scoring import CausalScorer, load_model
+
+__all__ = ["CausalScorer", "EvalConfig", "evaluate_model", "load_model"]

@@ -1,4 +1,4 @@
-"""Zero-shot evaluation of causal LMs on the BabyLM 2025 tasks: summed log-probabilities, batched.
+"""Scoring candidates with a causal LM: summed log-probabilities, batched; and loading the model to score with.
 
 **What is scored.** For each candidate the model reads ``prefix + completion`` and we sum
 ``log p(token | everything before it)`` over the tokens of the completion: a token counts when its character
@@ -26,20 +26,12 @@ mask; padding sits after every real token, so with causal attention it cannot ch
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
-import math
-import time
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from classit_data.core.errors import InputError, first_line
-from classit_data.core.io import atomic_path, atomic_write_text
-from classit_train.evaluate.tasks import Item, read_task, result_key
 
-RESULTS_FORMAT = "classit-eval/1"
 FIRST_TOKEN_MODES = ("official", "bos")
 
 
@@ -109,15 +101,7 @@ class CausalScorer:
                 if self.max_len and width > self.max_len:
                     raise InputError(f"a candidate is {width} tokens long, more than the model's "
                                      f"{self.max_len} positions")
-                ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                scored = torch.zeros((len(idx), width), dtype=torch.bool)
-                for row, i in enumerate(idx):
-                    n = len(encoded[i].ids)
-                    ids[row, :n] = torch.tensor(encoded[i].ids)
-                    mask[row, :n] = 1
-                    scored[row, :n] = torch.tensor(encoded[i].scored)
-                ids, mask, scored = ids.to(self.device), mask.to(self.device), scored.to(self.device)
+                ids, mask, scored = self._right_padded([encoded[i] for i in idx], width)
                 if width < 2:  # one token: nothing can be scored
                     sums = torch.zeros(len(idx))
                 else:
@@ -130,6 +114,20 @@ class CausalScorer:
                 if progress is not None:
                     progress(len(idx))
         return out
+
+    def _right_padded(self, batch: Sequence[Encoded], width: int):
+        """Token ids, attention mask and scored-token mask of a batch, padded on the right to ``width``."""
+        import torch
+
+        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        scored = torch.zeros((len(batch), width), dtype=torch.bool)
+        for row, enc in enumerate(batch):
+            n = len(enc.ids)
+            ids[row, :n] = torch.tensor(enc.ids)
+            mask[row, :n] = 1
+            scored[row, :n] = torch.tensor(enc.scored)
+        return ids.to(self.device), mask.to(self.device), scored.to(self.device)
 
     def score(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32, progress=None) -> list[float]:
         """Summed log-probability of each ``completion`` given its ``prefix``."""
@@ -174,184 +172,3 @@ def load_model(model_dir: str | Path, *, device: str | None = None, dtype: str =
     model.to(resolve_device(device))
     model.eval()
     return model, tokenizer, path
-
-
-# -- aggregation --------------------------------------------------------------------------------------------
-def _mean(values: Iterable[float]) -> float:
-    values = list(values)
-    return sum(values) / len(values) if values else float("nan")
-
-
-def _pct(correct: int, total: int) -> float:
-    return 100.0 * correct / total if total else float("nan")
-
-
-def _argmax(scores: Sequence[float]) -> int:
-    best = 0
-    for i, s in enumerate(scores):
-        if s > scores[best]:  # ties go to the earlier candidate, as torch.max does in the official pipeline
-            best = i
-    return best
-
-
-def summarise(task: str, items: Sequence[Item], scores: Sequence[Sequence[float]]) -> tuple[dict, list[dict]]:
-    """Accuracies (percent; macro over UIDs) or WUG's Spearman, and one prediction row per item."""
-    rows: list[dict] = []
-    counters: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    uid_seen: dict[str, int] = defaultdict(int)
-    for item, cand_scores in zip(items, scores):
-        pred = _argmax(cand_scores)
-        correct = pred == item.label
-        for key, value in [("UID", item.uid), *item.groups.items()]:
-            c = counters[key][value]
-            c[0] += correct
-            c[1] += 1
-        row = {
-            "id": f"{item.uid}_{uid_seen[item.uid]}", "uid": item.uid, "source": item.source,
-            "prefix": item.prefix, "completions": item.completions, "scores": list(cand_scores),
-            "label": item.label, "prediction": pred, "pred": item.completions[pred], "correct": correct,
-            **({"groups": item.groups} if item.groups else {}),
-        }
-        uid_seen[item.uid] += 1
-        rows.append(row)
-
-    by_uid = {uid: _pct(*c) for uid, c in sorted(counters["UID"].items())}
-    groups = {key: {v: _pct(*c) for v, c in sorted(vals.items())} for key, vals in counters.items() if key != "UID"}
-    result: dict = {"n_items": len(items), "n_uids": len(by_uid)}
-    if task == "wug":
-        from scipy.stats import spearmanr
-
-        probs = []
-        for row in rows:
-            m = max(row["scores"])
-            exps = [math.exp(s - m) for s in row["scores"]]
-            probs.append(exps[0] / sum(exps))
-            row["prob"] = probs[-1]
-        ratios = [item.ratio for item in items]
-        for row, ratio in zip(rows, ratios):
-            row["ratio"] = ratio
-        rho = float(spearmanr(probs, ratios)[0]) if len(items) > 1 else float("nan")
-        result.update({"metric": "spearman", "spearman": rho, "score": 100.0 * rho,
-                       "first_option_preferred": _pct(sum(r["prediction"] == 0 for r in rows), len(rows))})
-        return result, rows
-
-    if task == "entity_tracking":
-        # as in the official pipeline: average the UIDs (numops) of each split file, then average the splits
-        split_of = {item.uid: item.groups.get("split", item.uid) for item in items}
-        splits: dict[str, list[float]] = defaultdict(list)
-        for uid, acc in by_uid.items():
-            splits[split_of[uid]].append(acc)
-        by_split = {s: _mean(v) for s, v in sorted(splits.items())}
-        accuracy = _mean(by_split.values())
-        groups["split"] = by_split
-    else:
-        accuracy = _mean(by_uid.values())
-    result.update({"metric": "accuracy", "accuracy": accuracy, "score": accuracy,
-                   "micro_accuracy": _pct(sum(r["correct"] for r in rows), len(rows)),
-                   "by_uid": by_uid, "by_field": groups.pop("field", {}), "groups": groups})
-    return result, rows
-
-
-# -- the whole evaluation -----------------------------------------------------------------------------------
-def predictions_path(out: Path, key: str) -> Path:
-    return out.with_name(f"{out.stem}.{key}.predictions.jsonl")
-
-
-def _write_jsonl(rows: Sequence[dict], path: Path) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def evaluate_model(model: str | Path, task: str, data: str | Path | Sequence[str | Path], out: str | Path, *,
-                   batch_size: int = 32, device: str | None = "auto", dtype: str = "float32",
-                   limit: int | None = None, first_token: str = "official", ewok_contexts: str = "first",
-                   name: str | None = None, progress: bool = True) -> dict:
-    """Score one task with one model and file it in ``out`` (a results.json; other tasks in it are kept).
-
-    Writes ``<out stem>.<task>.predictions.jsonl`` beside it: every item's candidates, scores and prediction.
-    Returns the task's entry of results.json.
-    """
-    out = Path(out)
-    data_paths = [data] if isinstance(data, (str, Path)) else list(data)
-    items = read_task(task, data_paths, limit=limit, ewok_contexts=ewok_contexts)
-    existing = _read_existing(out)
-
-    dev = resolve_device(device)
-    t0 = time.perf_counter()
-    mdl, tok, path = load_model(model, device=dev, dtype=dtype)
-    load_s = time.perf_counter() - t0
-    scorer = CausalScorer(mdl, tok, first_token=first_token)
-    model_id = str(path)
-    if existing and existing.get("model") not in (None, model_id):
-        raise InputError(f"holds results of another model ({existing['model']}); choose another --out", out)
-
-    flat = [(i, c) for i, item in enumerate(items) for c in range(len(item.completions))]
-    encoded = [scorer.encode(items[i].prefix, items[i].completions[c]) for i, c in flat]
-    t1 = time.perf_counter()
-    if progress:
-        from classit_data.core.console import make_progress
-
-        with make_progress() as bar:
-            job = bar.add_task(f"{task}: scoring", total=len(encoded))
-            flat_scores = scorer.score_encoded(encoded, batch_size, progress=lambda n: bar.advance(job, n))
-    else:
-        flat_scores = scorer.score_encoded(encoded, batch_size)
-    score_s = time.perf_counter() - t1
-    scores: list[list[float]] = [[] for _ in items]
-    for (i, _c), s in zip(flat, flat_scores):
-        scores[i].append(s)
-
-    key = result_key(task, data_paths)
-    summary, rows = summarise(task, items, scores)
-    pred_path = predictions_path(out, key)
-    _write_jsonl(rows, pred_path)
-    entry = {
-        "task": task,
-        **summary,
-        "data": [str(p) for p in data_paths],
-        "predictions": pred_path.name,
-        "scoring": {
-            "method": "sum of log-probabilities (nats) of the completion's tokens given the prefix; "
-                      "highest-scoring candidate chosen, ties to the first",
-            "first_token": first_token,
-            "first_token_scored": scorer.first_token_scored(),
-            "start_token": tok.convert_ids_to_tokens(scorer.start_id) if first_token == "bos" else None,
-            "temperature": 1.0,
-            "padding": "right, attention mask",
-            "batch_size": batch_size,
-            "device": dev,
-            "dtype": dtype,
-            "limit_per_uid": limit,
-            **({"ewok_contexts": ewok_contexts} if task == "ewok" else {}),
-        },
-        "timing": {"load_s": round(load_s, 2), "score_s": round(score_s, 2),
-                   "sequences": len(encoded), "sequences_per_s": round(len(encoded) / score_s, 2) if score_s else None},
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    previous = existing or {}
-    results = {"format": RESULTS_FORMAT, "model": model_id,
-               "model_name": name or previous.get("model_name") or _model_name(path),
-               "tasks": {**previous.get("tasks", {}), key: entry}}
-    atomic_write_text(out, json.dumps(results, indent=2, ensure_ascii=False, allow_nan=True) + "\n")
-    return entry
-
-
-def _model_name(path: Path | str) -> str:
-    p = Path(str(path))
-    if p.name.startswith("checkpoint-") and p.parent.name:
-        return f"{p.parent.name}/{p.name}"
-    return p.name
-
-
-def _read_existing(out: Path) -> dict | None:
-    if not out.exists():
-        return None
-    try:
-        data = json.loads(out.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"exists but is not a results JSON ({exc}); remove it or choose another --out", out) from None
-    if not isinstance(data, dict) or data.get("format") != RESULTS_FORMAT:
-        raise InputError("exists and is not a classit-train results file; choose another --out", out)
-    return data

@@ -1,6 +1,7 @@
 """Readers for the BabyLM 2025 zero-shot task files, turned into one shape: an item with candidates.
 
-Every task becomes a list of :class:`Item` s. An item holds one ``prefix`` (the text the model is conditioned
+Every task becomes a list of :class:`EvalItem` s (not to be confused with a dataset row,
+``classit_data.core.schema.Item``). An item holds one ``prefix`` (the text the model is conditioned
 on; ``""`` when the whole sentence is scored) and several ``completions``; the model scores
 ``prefix + completion`` for each and only the completion's tokens count. The first completion is always the
 correct one (``label`` 0), as in the official pipeline's files.
@@ -28,7 +29,7 @@ task                    item
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,7 @@ TASKS = ("blimp", "blimp_supplement", "ewok", "entity_tracking", "wug")
 
 
 @dataclass
-class Item:
+class EvalItem:
     """One multiple-choice question: score ``prefix + c`` for every ``c`` in ``completions``."""
 
     uid: str
@@ -62,7 +63,7 @@ def _require(row: dict, keys: Sequence[str], path: Path, line: int) -> None:
             raise InputError(f"field {k} is empty", path, line)
 
 
-def _blimp(row: dict, path: Path, line: int, supplement: bool) -> list[Item]:
+def _blimp(row: dict, path: Path, line: int, supplement: bool) -> list[EvalItem]:
     _require(row, ("sentence_good", "sentence_bad"), path, line)
     good, bad = str(row["sentence_good"]), str(row["sentence_bad"])
     if "field" in row and not supplement:
@@ -76,33 +77,33 @@ def _blimp(row: dict, path: Path, line: int, supplement: bool) -> list[Item]:
         # the supplement files carry neither UID nor field: the file is the phenomenon
         groups = {"field": "supplement"}
         uid = str(row.get("UID") or path.stem)
-    return [Item(uid, "", [good, bad], groups=groups, source=f"{path}:{line}")]
+    return [EvalItem(uid, "", [good, bad], groups=groups, source=f"{path}:{line}")]
 
 
-def _ewok(row: dict, path: Path, line: int, contexts: str) -> list[Item]:
+def _ewok(row: dict, path: Path, line: int, contexts: str) -> list[EvalItem]:
     _require(row, ("Context1", "Context2", "Target1", "Target2"), path, line)
     uid = str(row.get("Domain") or path.stem)
     groups = {k: str(row[k]) for k in ("ContextType", "ContextDiff", "TargetDiff") if row.get(k) is not None}
     t1, t2 = " " + str(row["Target1"]), " " + str(row["Target2"])
-    items = [Item(uid, str(row["Context1"]), [t1, t2], groups={**groups, "context": "Context1"},
+    items = [EvalItem(uid, str(row["Context1"]), [t1, t2], groups={**groups, "context": "Context1"},
                   source=f"{path}:{line}")]
     if contexts == "both":
-        items.append(Item(uid, str(row["Context2"]), [t2, t1], groups={**groups, "context": "Context2"},
+        items.append(EvalItem(uid, str(row["Context2"]), [t2, t1], groups={**groups, "context": "Context2"},
                           source=f"{path}:{line}"))
     return items
 
 
-def _entity_tracking(row: dict, path: Path, line: int) -> list[Item]:
+def _entity_tracking(row: dict, path: Path, line: int) -> list[EvalItem]:
     _require(row, ("input_prefix", "options"), path, line)
     options = row["options"]
     if not isinstance(options, list) or len(options) < 2 or not all(isinstance(o, str) for o in options):
         raise InputError("options must be a list of at least two strings", path, line)
     uid = f"{path.stem}_{row['numops']}_ops" if "numops" in row else path.stem
-    return [Item(uid, str(row["input_prefix"]), list(options), groups={"split": path.stem},
+    return [EvalItem(uid, str(row["input_prefix"]), list(options), groups={"split": path.stem},
                  source=f"{path}:{line}")]
 
 
-def _wug(row: dict, path: Path, line: int) -> list[Item]:
+def _wug(row: dict, path: Path, line: int) -> list[EvalItem]:
     _require(row, ("sentences", "ratio"), path, line)
     sentences = row["sentences"]
     if isinstance(sentences, str):
@@ -114,7 +115,7 @@ def _wug(row: dict, path: Path, line: int) -> list[Item]:
         ratio = float(row["ratio"])
     except (TypeError, ValueError):
         raise InputError(f"ratio is not a number: {row['ratio']!r}", path, line) from None
-    return [Item(path.stem, "", list(sentences), ratio=ratio, source=f"{path}:{line}")]
+    return [EvalItem(path.stem, "", list(sentences), ratio=ratio, source=f"{path}:{line}")]
 
 
 def _files(paths: Iterable[str | Path]) -> list[Path]:
@@ -137,7 +138,7 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def read_task(task: str, paths: str | Path | Iterable[str | Path], *, limit: int | None = None,
-              ewok_contexts: str = "first") -> list[Item]:
+              ewok_contexts: str = "first") -> list[EvalItem]:
     """Read task files (a file, a folder of ``.jsonl`` files, or several of either) into items.
 
     ``limit`` keeps at most that many items per UID (so every phenomenon stays in the macro average).
@@ -150,41 +151,49 @@ def read_task(task: str, paths: str | Path | Iterable[str | Path], *, limit: int
         raise InputError("limit must be at least 1", where="--limit")
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    items: list[Item] = []
+    items: list[EvalItem] = []
     per_uid: dict[str, int] = {}
     for path in _files(paths):
-        n_rows = 0
-        with open(path, encoding="utf-8") as f:
-            try:
-                lines = list(f)
-            except UnicodeDecodeError as exc:
-                raise InputError(f"not UTF-8 text ({exc.reason})", path) from None
-        for line_no, text in enumerate(lines, 1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not a JSON object: {exc.msg}", path, line_no) from None
-            if not isinstance(row, dict):
-                raise InputError("not a JSON object", path, line_no)
-            n_rows += 1
-            if task in ("blimp", "blimp_supplement"):
-                new = _blimp(row, path, line_no, supplement=task == "blimp_supplement")
-            elif task == "ewok":
-                new = _ewok(row, path, line_no, ewok_contexts)
-            elif task == "entity_tracking":
-                new = _entity_tracking(row, path, line_no)
-            else:
-                new = _wug(row, path, line_no)
-            for item in new:
+        for line_no, row in _json_lines(path):
+            for item in _items(task, row, path, line_no, ewok_contexts):
                 if limit is not None and per_uid.get(item.uid, 0) >= limit:
                     continue
                 per_uid[item.uid] = per_uid.get(item.uid, 0) + 1
                 items.append(item)
-        if n_rows == 0:
-            raise InputError("empty file (no JSON lines)", path)
     return items
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` of every non-blank line, as they are read; a file without one is an error."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            lines = list(f)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text ({exc.reason})", path) from None
+    n_rows = 0
+    for line_no, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not a JSON object: {exc.msg}", path, line_no) from None
+        if not isinstance(row, dict):
+            raise InputError("not a JSON object", path, line_no)
+        n_rows += 1
+        yield line_no, row
+    if n_rows == 0:
+        raise InputError("empty file (no JSON lines)", path)
+
+
+def _items(task: str, row: dict, path: Path, line: int, ewok_contexts: str) -> list[EvalItem]:
+    if task in ("blimp", "blimp_supplement"):
+        return _blimp(row, path, line, supplement=task == "blimp_supplement")
+    if task == "ewok":
+        return _ewok(row, path, line, ewok_contexts)
+    if task == "entity_tracking":
+        return _entity_tracking(row, path, line)
+    return _wug(row, path, line)
 
 
 def result_key(task: str, paths: str | Path | Iterable[str | Path]) -> str:

@@ -15,7 +15,6 @@ import yaml
 from classit_data.core.errors import InputError
 
 PRESET_DIR = Path(__file__).resolve().parent
-STAGES = ("pretrain", "instruction")
 
 
 @functools.lru_cache(maxsize=None)

@@ -9,18 +9,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from tests.build_helpers import switchboard_rows, validated_inputs, write_inputs
 
-from classit_data.build.build import (
-    COLUMN_ORDER,
-    build_dataset,
-    doc_fraction,
-    parse_size,
-    read_build_info,
-    validation_docs,
-)
+from classit_data.build.build import build_dataset, doc_fraction, parse_size, summary_rows, validation_docs
+from classit_data.build.record import read_build_info
 from classit_data.core.errors import InputError
 from classit_data.core.io import write_rows
+from classit_data.core.schema import COLUMN_ORDER
 
 
 def _sha(p: Path) -> str:
@@ -34,8 +28,8 @@ def _card_yaml(folder: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory) -> dict[str, Path]:
-    return validated_inputs(tmp_path_factory.mktemp("rows"))
+def inputs(synthetic_rows, tmp_path_factory) -> dict[str, Path]:
+    return synthetic_rows.validated_inputs(tmp_path_factory.mktemp("rows"))
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +131,10 @@ def test_build_record(built, inputs):
     assert info["counts"]["words_text"] == words == info["babylm"]["dataset_words"]
     assert info["babylm"]["share"] == pytest.approx(words / 100_000_000)
     assert not list(out.parent.glob(".CLASS_IT.*")), "staging folders left behind"
+    table = summary_rows(record)
+    assert table["validation gate"].startswith("passed: ") and table["card"] == f"{out}/README.md"
+    assert table["merged/validation"] == f"{record['configs']['merged']['splits']['validation']['num_examples']:,} " \
+        "rows, 1 shard(s)"
 
 
 def test_same_inputs_same_bytes(built, inputs, tmp_path):
@@ -162,7 +160,7 @@ def test_same_inputs_same_bytes(built, inputs, tmp_path):
 
 
 def test_shards_by_size_and_one_kept_file_for_both_sources(inputs, tmp_path):
-    from classit_data.validate.checks import validate_rows
+    from classit_data.validate import validate_rows
 
     both = tmp_path / "kept.parquet"
     validate_rows([str(inputs["switchboard"]), str(inputs["wiki"])], both, tmp_path / "rej.parquet",
@@ -181,8 +179,8 @@ def test_shards_by_size_and_one_kept_file_for_both_sources(inputs, tmp_path):
     assert list(ds) == ["train"] and ds["train"].num_rows == total
 
 
-def test_gate_refuses_rows_that_fail_validation(tmp_path, cli):
-    raw = write_inputs(tmp_path / "raw")
+def test_gate_refuses_rows_that_fail_validation(tmp_path, cli, synthetic_rows):
+    raw = synthetic_rows.write_inputs(tmp_path / "raw")
     sw = pl.read_parquet(raw["switchboard"])
     bad = pl.concat([sw, sw.head(3)])  # exact duplicates: the validators must drop them
     bad_path = write_rows(bad, tmp_path / "dupes.parquet")
@@ -235,8 +233,8 @@ def test_failed_rebuild_keeps_the_earlier_build(tmp_path, inputs):
     assert set(read_build_info(out)["configs"]) == {"switchboard", "merged"}
 
 
-def test_validation_docs_rule():
-    df = switchboard_rows(n_conversations=40, turns=3)
+def test_validation_docs_rule(synthetic_rows):
+    df = synthetic_rows.switchboard_rows(n_conversations=40, turns=3)
     val = validation_docs(df, "switchboard", 0.25)
     docs = set(df["doc_id"])
     assert val == {d for d in docs if doc_fraction("switchboard", d) < 0.25}

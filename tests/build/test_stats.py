@@ -10,9 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from tests.validate_helpers import frame, good_rows
 
-from classit_data.core.io import write_rows
 from classit_data.build.stats import (
     QUANTILES,
     compute_stats,
@@ -21,7 +19,9 @@ from classit_data.build.stats import (
     marginal_heights,
     read_lengths,
     summarize,
+    summary_rows,
 )
+from classit_data.core.io import write_rows
 
 ERROR_LINE = re.compile(r"^error: .+$")
 
@@ -105,7 +105,11 @@ def test_figure_data_matches_stats_json(rows_file, tmp_path, quantile, scale):
 
 
 def test_files_render(rows_file, tmp_path):
-    compute_stats(rows_file, tmp_path)
+    stats = compute_stats(rows_file, tmp_path)
+    assert list(stats["seconds"]) == ["read", "statistics", "figure", "total"]
+    table = summary_rows(stats)
+    assert list(table) == ["switchboard", "simple_wiki", "total", "figure", "seconds"]
+    assert table["total"].startswith(f"{stats['total']['rows']:,} rows, ")
     png = (tmp_path / "figure1.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     svg = ET.parse(tmp_path / "figure1.svg").getroot()
@@ -125,11 +129,11 @@ def test_marginal_heights_integrate_to_one_on_log_axes():
     assert marginal_heights(counts, edges, 10, "linear").tolist() == [0.3, 0.5, 0.2]
 
 
-def test_tokens_with_the_embedded_tokenizer(tmp_path):
+def test_tokens_with_the_embedded_tokenizer(tmp_path, item_rows):
     from classit_data.core.lengths import load_counting_tokenizer
 
-    rows = good_rows()
-    path = write_rows(frame(rows), tmp_path / "rows.parquet")
+    rows = item_rows.good_rows()
+    path = write_rows(item_rows.frame(rows), tmp_path / "rows.parquet")
     stats = compute_stats(path, tmp_path / "out", tokenizer="embedded")
     tok = load_counting_tokenizer("embedded")
     want = sum(len(tok(r["prompt"], add_special_tokens=False)["input_ids"]) for r in rows)

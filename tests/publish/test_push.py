@@ -14,7 +14,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.build_helpers import validated_inputs
 from tests.publish.hub_server import HubServer
 
 from classit_data.build.build import build_dataset
@@ -30,8 +29,8 @@ def hub(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    rows = validated_inputs(tmp_path_factory.mktemp("rows"))
+def dataset(synthetic_rows, tmp_path_factory) -> Path:
+    rows = synthetic_rows.validated_inputs(tmp_path_factory.mktemp("rows"))
     out = tmp_path_factory.mktemp("built") / "CLASS_IT"
     build_dataset(rows["switchboard"], rows["wiki"], out, val_fraction=0.2, passages=rows["passages"],
                   progress=False)
@@ -232,3 +231,21 @@ def test_refuses_folders_that_are_not_publishable(hub, dataset, tmp_path):
     bad_id = push(env, dataset, "--repo-id", "not-a-repo-id")
     assert bad_id.returncode == 2 and "ORG/NAME" in bad_id.stderr
     assert ("dataset", "alice/x") not in hub.state.repos
+
+
+def test_commit_batches_put_the_card_and_the_record_last(tmp_path):
+    from classit_data.publish.push import MAX_OPERATIONS_PER_COMMIT, LocalFile, Plan, commit_batches
+
+    def local(path: str) -> LocalFile:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(b"x")
+        return LocalFile(path, tmp_path / path, 1, "0" * 64, "")
+
+    shards = [local(f"merged/train-{i:05d}-of-01500.parquet") for i in range(1500)]
+    plan = Plan(add=[local("README.md"), *shards, local("build_info.json")], delete=["merged/old.parquet"])
+    batches = commit_batches(plan)
+    assert [len(b) for b in batches] == [MAX_OPERATIONS_PER_COMMIT, 503]
+    assert batches[0][0].path_in_repo == "merged/old.parquet"  # deletions first
+    assert [op.path_in_repo for op in batches[-1][-2:]] == ["README.md", "build_info.json"]
+    small = commit_batches(Plan(add=[local("README.md"), shards[0]]))
+    assert [[op.path_in_repo for op in b] for b in small] == [[shards[0].path, "README.md"]]

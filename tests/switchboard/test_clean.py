@@ -1,11 +1,15 @@
-"""Markup cleaning, turn merging and pair filtering of the Switchboard converter (pure functions)."""
+"""Markup cleaning (``switchboard.clean``): every format's markup goes, plain text stays, the batch path agrees."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from classit_data.core.lengths import count_words
-from classit_data.switchboard.convert import clean_text, drop_reason, merge_turns, speaker_labels
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from classit_data.switchboard.clean import clean_batch, clean_text
+
+FIX = Path(__file__).parents[1] / "fixtures" / "switchboard"
 
 CASES = [
     # SWDA disfluency markup: braces and repair brackets keep their words, slash units go
@@ -72,66 +76,21 @@ def test_fillers_are_kept_by_default():
     assert clean_text("Um.", drop_fillers=True) == ""
 
 
-def test_merge_turns_joins_one_speaker_runs_and_skips_empty_utterances():
-    utts = [("A", "Okay."), ("A", "So, music?"), ("B", ""), ("A", "Jazz maybe."), ("B", "Yes,"), ("B", "mostly jazz."),
-            ("A", "")]
-    assert merge_turns(utts) == [("A", "Okay. So, music? Jazz maybe."), ("B", "Yes, mostly jazz.")]
-    assert merge_turns([]) == []
-
-
-def test_speaker_labels_keep_short_names_and_letter_long_ids():
-    assert speaker_labels([("B", "x"), ("A", "y")]) == {"B": "B", "A": "A"}
-    assert speaker_labels([("1632", "x"), ("1519", "y"), ("1632", "z")]) == {"1632": "A", "1519": "B"}
-
-
-def test_drop_reason_order_and_bounds():
-    assert drop_reason(3, 3, 3, 10) is None
-    assert drop_reason(10, 10, 3, 10) is None
-    assert drop_reason(2, 1, 3, 10) == "prompt_too_short"
-    assert drop_reason(3, 2, 3, 10) == "reply_too_short"
-    assert drop_reason(11, 11, 3, 10) == "prompt_too_long"
-    assert drop_reason(5, 11, 3, 10) == "reply_too_long"
-    assert count_words("Uh-huh, I know.") == 3
-
-
-def test_fast_renderer_equals_jinja():
-    from classit_data.switchboard.convert import fast_renderer
-    from classit_data.core.template import TextTemplate, default_template
-
-    for tpl in (default_template(), TextTemplate("{{ prompt | trim }}\n>> {{ reply }}"),
-                TextTemplate("{% if prompt %}Q: {{ prompt }}{% endif %} A: {{ reply }}")):
-        render = fast_renderer(tpl)
-        for p, r in [("A: hi\nB: there ", " yes"), ("", "x"), ("Uh, {{ no }}", "Okay.")]:
-            assert render(p, r) == tpl.render(p, r)
-
-
-def test_item_id_equals_the_schema_id():
-    from classit_data.core.schema import Item
-    from classit_data.switchboard.convert import item_id
-
-    assert item_id("sw2005", 3, "A: hi\nB: yo", "Yes.") == Item.make_id("switchboard", "sw2005", 3, "A: hi\nB: yo", "Yes.")
-
-
-FIXTURE_LINES = [line.split("\t", 1)[-1].split("|")[1] if "|" in line else line.split("\t", 1)[-1]
-                 for f in sorted((__import__("pathlib").Path(__file__).parents[1] / "fixtures" / "switchboard").rglob("*"))
-                 if f.is_file() and f.suffix in (".train", ".txt", "") for line in f.read_text().splitlines()]
+def fixture_texts() -> list[str]:
+    """The text part of every line of the BabyLM, SWDA pipe, ISIP and NLTK fixtures (markup left in)."""
+    return [line.split("\t", 1)[-1].split("|")[1] if "|" in line else line.split("\t", 1)[-1]
+            for f in sorted(FIX.rglob("*")) if f.is_file() and f.suffix in (".train", ".txt", "")
+            for line in f.read_text().splitlines()]
 
 
 @pytest.mark.parametrize("drop_fillers", [False, True])
 def test_clean_batch_equals_clean_text_on_fixture_and_markup_lines(drop_fillers):
-    from classit_data.switchboard.convert import clean_batch
-
-    texts = FIXTURE_LINES + [raw for raw, _ in CASES] + ["plain text here", "a\ttab", "end.,", "x -y", "'", "?"]
+    texts = fixture_texts() + [raw for raw, _ in CASES] + ["plain text here", "a\ttab", "end.,", "x -y", "'", "?"]
     assert clean_batch(texts, drop_fillers) == [clean_text(t, drop_fillers) for t in texts]
-
-
-from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(alphabet="aUh m-,. ?!{}[]<>()#/+_\t'F", max_size=25), min_size=16, max_size=40),
        st.booleans())
 def test_clean_batch_equals_clean_text_on_random_markup(texts, drop_fillers):
-    from classit_data.switchboard.convert import clean_batch
-
     assert clean_batch(texts, drop_fillers) == [clean_text(t, drop_fillers) for t in texts]

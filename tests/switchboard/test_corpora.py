@@ -5,21 +5,27 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from classit_data.switchboard.readers.detect import detect_format
 from classit_data.switchboard.convert import convert_switchboard
+from classit_data.switchboard.readers.detect import detect_format
 
 pytestmark = pytest.mark.corpora
 
 
 @pytest.fixture(scope="module")
-def swda_rows(tmp_path_factory):
-    from tests.conftest import CORPORA
+def converted() -> dict:
+    """Conversions made once for the module (the whole SWDA corpus takes seconds)."""
+    return {}
 
-    if not (CORPORA / "swda").is_dir():
+
+@pytest.fixture
+def swda_rows(corpora, converted, tmp_path_factory):
+    if not (corpora / "swda").is_dir():
         pytest.skip("real SWDA pipe files not found")
-    out = tmp_path_factory.mktemp("swda") / "swda.parquet"
-    summary = convert_switchboard([CORPORA / "swda"], out, progress=False)
-    return summary, pl.read_parquet(out)
+    if "swda" not in converted:
+        out = tmp_path_factory.mktemp("swda") / "swda.parquet"
+        summary = convert_switchboard([corpora / "swda"], out, progress=False)
+        converted["swda"] = summary, pl.read_parquet(out)
+    return converted["swda"]
 
 
 def test_swda_pipe_folder(corpora, swda_rows):

@@ -1,8 +1,7 @@
-"""Every Switchboard form is detected and converted: fixtures in tests/fixtures/switchboard, one per format."""
+"""Every Switchboard form is read and converted: fixtures in tests/fixtures/switchboard, one per format."""
 
 from __future__ import annotations
 
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 
 from classit_data.core.errors import InputError
 from classit_data.core.schema import ITEM_SCHEMA, Item
-from classit_data.switchboard.readers.detect import detect_format, plan_inputs
 from classit_data.switchboard.convert import DROP_REASONS, convert_switchboard
 from classit_data.core.template import render_text
 
@@ -44,15 +42,6 @@ def check_rows(summary, rows):
     assert set(summary["dropped_by_reason"]) == set(DROP_REASONS)
     assert summary["words"] == sum(len(t.split()) for t in rows["prompt"]) + sum(len(t.split()) for t in rows["reply"])
 
-
-@pytest.mark.parametrize(("path", "fmt"), [
-    ("babylm.train", "babylm"), ("pipe/0001.txt", "swda-pipe"), ("nltk", "nltk-tagged"),
-    ("nltk/switchboard/tagged", "nltk-tagged"), ("nltk/switchboard/transcript", "nltk-transcript"),
-    ("nltk/switchboard/disfluency", "nltk-disfluency"), ("sw_0001_4325.utt.csv", "swda-csv"),
-    ("utterances.jsonl", "convokit"), ("isip/sw4001A-ms98-a-trans.text", "isip"), ("pipe/LICENSE", None),
-])
-def test_format_is_detected_from_content(path, fmt):
-    assert detect_format(FIX / path) == fmt
 
 
 def test_babylm_blank_line_starts_a_conversation_and_non_verbal_lines_vanish(tmp_path):
@@ -209,25 +198,6 @@ def test_output_is_deterministic_and_jsonl_matches_parquet(tmp_path):
     assert s1["formats"] == ["babylm", "convokit", "swda-pipe"]
 
 
-def test_mixed_folder_is_read_by_format_and_format_option_filters_it(tmp_path):
-    folder = tmp_path / "mixed"
-    folder.mkdir()
-    shutil.copy(FIX / "babylm.train", folder)
-    shutil.copy(FIX / "pipe" / "0001.txt", folder)
-    sources, skipped = plan_inputs([folder])
-    assert [s.fmt for s in sources] == ["swda-pipe", "babylm"] and not skipped
-    sources, skipped = plan_inputs([folder], "babylm")
-    assert [s.fmt for s in sources] == ["babylm"] and len(skipped) == 1
-
-
 def test_same_conversation_twice_is_an_error(tmp_path):
     with pytest.raises(InputError, match="already read"):
         convert_switchboard([FIX / "pipe/0001.txt", FIX / "pipe/0001.txt"], tmp_path / "o.parquet", progress=False)
-
-
-@pytest.mark.parametrize(("kw", "msg"), [({"context_turns": -1}, "context-turns"),
-                                         ({"min_words": 5, "max_words": 4}, "min-words"),
-                                         ({"fmt": "wav"}, "unknown format")])
-def test_bad_options(tmp_path, kw, msg):
-    with pytest.raises(InputError, match=msg):
-        convert_switchboard([FIX / "babylm.train"], tmp_path / "o.parquet", progress=False, **kw)

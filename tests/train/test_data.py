@@ -9,28 +9,21 @@ import torch
 
 from classit_data.core.template import TextTemplate, default_template
 from classit_train import data as D
-from tests.train_helpers import instruction_rows, make_base, write_corpus
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    root = tmp_path_factory.mktemp("base")
-    return make_base(root / "model", write_corpus(root / "corpus.txt"))
-
-
-@pytest.fixture(scope="module")
-def tok(base):
+def tok(base_model):
     from classit_train.tokenizer import load_tokenizer
 
-    return load_tokenizer(base)
+    return load_tokenizer(base_model)
 
 
 @pytest.fixture(scope="module")
-def model(base):
+def model(base_model):
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(0)
-    m = AutoModelForCausalLM.from_pretrained(base, attn_implementation="sdpa", dtype=torch.float32)
+    m = AutoModelForCausalLM.from_pretrained(base_model, attn_implementation="sdpa", dtype=torch.float32)
     # random-init weights are near-uniform; perturb them so that wrong attention shows in the loss
     with torch.no_grad():
         for p in m.parameters():
@@ -39,17 +32,18 @@ def model(base):
 
 
 @pytest.fixture(scope="module")
-def examples(tok):
-    rows = instruction_rows("switchboard", 3, 4, seed=1) + instruction_rows("simple_wiki", 3, 4, seed=2)
+def examples(tok, training_data):
+    rows = training_data.instruction_rows("switchboard", 3, 4, seed=1) + training_data.instruction_rows(
+        "simple_wiki", 3, 4, seed=2)
     out = []
     for source in ("switchboard", "simple_wiki"):
         out += D.encode_instructions([r for r in rows if r["source"] == source], source, tok, default_template(), 256)
     return out
 
 
-def test_prefix_and_completion_tokenize_like_the_whole_text(tok, examples):
+def test_prefix_and_completion_tokenize_like_the_whole_text(tok, examples, training_data):
     tpl = default_template()
-    for r in instruction_rows("simple_wiki", 2, 3, seed=5):
+    for r in training_data.instruction_rows("simple_wiki", 2, 3, seed=5):
         prefix, completion = D.split_for_loss(tpl, r["prompt"], r["reply"])
         assert prefix + completion == tpl.render(r["prompt"], r["reply"])
         assert not prefix[-1].isspace()
@@ -58,9 +52,9 @@ def test_prefix_and_completion_tokenize_like_the_whole_text(tok, examples):
         assert whole == parts
 
 
-def test_only_reply_tokens_and_eos_carry_labels(tok, examples):
+def test_only_reply_tokens_and_eos_carry_labels(tok, examples, training_data):
     tpl = default_template()
-    row = instruction_rows("switchboard", 1, 1, seed=3)[0]
+    row = training_data.instruction_rows("switchboard", 1, 1, seed=3)[0]
     (ex,) = D.encode_instructions([row], "switchboard", tok, tpl, 256)
     prefix, completion = D.split_for_loss(tpl, row["prompt"], row["reply"])
     n_prefix = len(tok(prefix, add_special_tokens=False)["input_ids"])

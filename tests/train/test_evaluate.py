@@ -9,11 +9,8 @@ from pathlib import Path
 import pytest
 
 from classit_data.core.errors import InputError
-from tests.conftest import FIXTURES, run_cli
 
 torch = pytest.importorskip("torch")
-
-EVAL = FIXTURES / "eval"
 
 
 # -- models -------------------------------------------------------------------------------------------------
@@ -164,54 +161,54 @@ def test_invalid_scorer_settings(tiny):
 
 
 # -- task readers -------------------------------------------------------------------------------------------
-def test_read_blimp_folder_and_fields():
+def test_read_blimp_folder_and_fields(eval_data):
     from classit_train.evaluate.tasks import read_task
 
-    items = read_task("blimp", EVAL / "blimp")
+    items = read_task("blimp", eval_data / "blimp")
     assert len(items) == 6
     assert {i.uid for i in items} == {"determiner_agreement", "wh_questions", "quantifiers"}
     q = next(i for i in items if i.uid == "quantifiers")
     assert q.groups["field"] == "syntax/semantics" and q.prefix == "" and q.label == 0
     assert q.completions == ["There were few apples on the table.", "There were most apples on the table."]
     assert q.source.endswith("quantifiers.jsonl:1")
-    limited = read_task("blimp", EVAL / "blimp", limit=1)
+    limited = read_task("blimp", eval_data / "blimp", limit=1)
     assert sorted(i.uid for i in limited) == ["determiner_agreement", "quantifiers", "wh_questions"]
 
 
-def test_read_supplement_uses_file_name():
+def test_read_supplement_uses_file_name(eval_data):
     from classit_train.evaluate.tasks import read_task
 
-    items = read_task("blimp_supplement", EVAL / "supplement")
+    items = read_task("blimp_supplement", eval_data / "supplement")
     assert {i.uid for i in items} == {"turn_taking", "hypernym"}
     assert all(i.groups == {"field": "supplement"} for i in items)
 
 
-def test_read_ewok_official_and_both_contexts():
+def test_read_ewok_official_and_both_contexts(eval_data):
     from classit_train.evaluate.tasks import read_task
 
-    items = read_task("ewok", EVAL / "ewok")
+    items = read_task("ewok", eval_data / "ewok")
     assert len(items) == 3
     first = items[0]
     assert first.prefix == "The box is heavier than the ball."
     assert first.completions == [" The ball is lighter than the box.", " The ball is heavier than the box."]
     assert first.uid == "physical-relations" and first.groups["TargetDiff"] == "relation"
-    both = read_task("ewok", EVAL / "ewok", ewok_contexts="both")
+    both = read_task("ewok", eval_data / "ewok", ewok_contexts="both")
     assert len(both) == 6
     mirrored = both[1]
     assert mirrored.prefix == "The box is lighter than the ball."
     assert mirrored.completions == [" The ball is heavier than the box.", " The ball is lighter than the box."]
 
 
-def test_read_entity_tracking_and_wug():
+def test_read_entity_tracking_and_wug(eval_data):
     from classit_train.evaluate.tasks import read_task, result_key
 
-    items = read_task("entity_tracking", EVAL / "entity_tracking")
+    items = read_task("entity_tracking", eval_data / "entity_tracking")
     assert [i.uid for i in items] == ["move_contents_1_ops", "regular_0_ops", "regular_0_ops", "regular_1_ops"]
     assert items[1].completions[0] == " the apple." and len(items[1].completions) == 3
-    wug = read_task("wug", EVAL / "wug")
+    wug = read_task("wug", eval_data / "wug")
     assert len(wug) == 4 and wug[0].ratio == 0.8 and len(wug[0].completions) == 2
     assert wug[0].completions[0].endswith("blickishness is remarkable.")
-    assert result_key("wug", EVAL / "wug" / "wug_adj_nominalization.jsonl") == "wug_adj"
+    assert result_key("wug", eval_data / "wug" / "wug_adj_nominalization.jsonl") == "wug_adj"
     assert result_key("wug", "x/wug_past_tense") == "wug_past"
 
 
@@ -237,11 +234,11 @@ def test_reader_errors(tmp_path, task, content, message):
     assert str(f) in exc.value.one_line()
 
 
-def test_reader_errors_paths(tmp_path):
+def test_reader_errors_paths(tmp_path, eval_data):
     from classit_train.evaluate.tasks import read_task
 
     with pytest.raises(InputError, match="unknown task"):
-        read_task("glue", EVAL / "blimp")
+        read_task("glue", eval_data / "blimp")
     with pytest.raises(InputError, match="no such file"):
         read_task("blimp", tmp_path / "missing.jsonl")
     with pytest.raises(InputError, match="no .jsonl"):
@@ -259,12 +256,12 @@ def test_reader_errors_paths(tmp_path):
 
 # -- aggregation --------------------------------------------------------------------------------------------
 def test_summarise_macro_over_uids_and_per_field():
-    from classit_train.evaluate.scoring import summarise
-    from classit_train.evaluate.tasks import Item
+    from classit_train.evaluate.metrics import summarise
+    from classit_train.evaluate.tasks import EvalItem
 
-    items = ([Item("a", "", ["g", "b"], groups={"field": "syntax"}) for _ in range(4)]
-             + [Item("b", "", ["g", "b"], groups={"field": "syntax"})]
-             + [Item("c", "", ["g", "b"], groups={"field": "morphology"}) for _ in range(2)])
+    items = ([EvalItem("a", "", ["g", "b"], groups={"field": "syntax"}) for _ in range(4)]
+             + [EvalItem("b", "", ["g", "b"], groups={"field": "syntax"})]
+             + [EvalItem("c", "", ["g", "b"], groups={"field": "morphology"}) for _ in range(2)])
     scores = [[-1, -2], [-1, -2], [-1, -2], [-3, -2],  # a: 3/4
               [-5, -2],                                # b: 0/1
               [-1, -2], [-1, -1]]                      # c: 2/2 (a tie goes to the first candidate)
@@ -278,12 +275,12 @@ def test_summarise_macro_over_uids_and_per_field():
 
 
 def test_summarise_entity_tracking_averages_splits_then_uids():
-    from classit_train.evaluate.scoring import summarise
-    from classit_train.evaluate.tasks import Item
+    from classit_train.evaluate.metrics import summarise
+    from classit_train.evaluate.tasks import EvalItem
 
-    items = [Item("regular_0_ops", "p", ["x", "y"], groups={"split": "regular"}),
-             Item("regular_1_ops", "p", ["x", "y"], groups={"split": "regular"}),
-             Item("ambiref_0_ops", "p", ["x", "y"], groups={"split": "ambiref"})]
+    items = [EvalItem("regular_0_ops", "p", ["x", "y"], groups={"split": "regular"}),
+             EvalItem("regular_1_ops", "p", ["x", "y"], groups={"split": "regular"}),
+             EvalItem("ambiref_0_ops", "p", ["x", "y"], groups={"split": "ambiref"})]
     result, _ = summarise("entity_tracking", items, [[0, -1], [-1, 0], [0, -1]])
     assert result["groups"]["split"] == {"ambiref": 100.0, "regular": 50.0}
     assert result["accuracy"] == pytest.approx(75.0)
@@ -292,10 +289,10 @@ def test_summarise_entity_tracking_averages_splits_then_uids():
 def test_summarise_wug_spearman():
     from scipy.stats import spearmanr
 
-    from classit_train.evaluate.scoring import summarise
-    from classit_train.evaluate.tasks import Item
+    from classit_train.evaluate.metrics import summarise
+    from classit_train.evaluate.tasks import EvalItem
 
-    items = [Item("wug_adj", "", ["a", "b"], ratio=r) for r in (0.9, 0.6, 0.3, 0.1)]
+    items = [EvalItem("wug_adj", "", ["a", "b"], ratio=r) for r in (0.9, 0.6, 0.3, 0.1)]
     scores = [[-1.0, -3.0], [-2.0, -2.5], [-3.0, -2.0], [-4.0, -1.0]]
     result, rows = summarise("wug", items, scores)
     assert result["spearman"] == pytest.approx(1.0) and result["score"] == pytest.approx(100.0)
@@ -305,13 +302,13 @@ def test_summarise_wug_spearman():
 
 
 # -- end to end ---------------------------------------------------------------------------------------------
-def test_evaluate_model_all_formats_into_one_results_file(tiny_dir, tmp_path):
-    from classit_train.evaluate.scoring import evaluate_model
+def test_evaluate_model_all_formats_into_one_results_file(tiny_dir, tmp_path, eval_data):
+    from classit_train.evaluate import evaluate_model
 
     out = tmp_path / "res" / "results.json"
     for task, folder in [("blimp", "blimp"), ("blimp_supplement", "supplement"), ("ewok", "ewok"),
                          ("entity_tracking", "entity_tracking"), ("wug", "wug")]:
-        entry = evaluate_model(tiny_dir, task, EVAL / folder, out, batch_size=4, device="cpu", progress=False)
+        entry = evaluate_model(tiny_dir, task, eval_data / folder, out, batch_size=4, device="cpu", progress=False)
         assert entry["task"] == task
     results = json.loads(out.read_text())
     assert results["format"] == "classit-eval/1" and results["model"] == str(tiny_dir)
@@ -335,37 +332,37 @@ def test_evaluate_model_all_formats_into_one_results_file(tiny_dir, tmp_path):
     assert len(wug_rows) == 4 and all(0 < r["prob"] < 1 for r in wug_rows)
 
 
-def test_evaluate_refuses_results_of_another_model(tiny_dir, tmp_path, embedded_dir):
-    from classit_train.evaluate.scoring import evaluate_model
+def test_evaluate_refuses_results_of_another_model(tiny_dir, tmp_path, embedded_dir, eval_data):
+    from classit_train.evaluate import evaluate_model
 
     out = tmp_path / "results.json"
     out.write_text(json.dumps({"format": "classit-eval/1", "model": "/some/other/model", "tasks": {}}))
     with pytest.raises(InputError, match="another model"):
-        evaluate_model(tiny_dir, "blimp", EVAL / "blimp", out, device="cpu", progress=False)
+        evaluate_model(tiny_dir, "blimp", eval_data / "blimp", out, device="cpu", progress=False)
     out.write_text("[1, 2]")
     with pytest.raises(InputError, match="not a classit-train results file"):
-        evaluate_model(tiny_dir, "blimp", EVAL / "blimp", out, device="cpu", progress=False)
+        evaluate_model(tiny_dir, "blimp", eval_data / "blimp", out, device="cpu", progress=False)
 
 
-def test_cli_eval_and_bad_input(tiny_dir, tmp_path):
+def test_cli_eval_and_bad_input(tiny_dir, tmp_path, eval_data, cli):
     out = tmp_path / "r.json"
-    ok = run_cli("eval", "--model", tiny_dir, "--task", "ewok", "--data", EVAL / "ewok", "--out", out,
+    ok = cli("eval", "--model", tiny_dir, "--task", "ewok", "--data", eval_data / "ewok", "--out", out,
                  "--batch-size", "2", "--ewok-contexts", "both", "--first-token", "bos", module="classit_train")
     assert ok.returncode == 0, ok.stderr
     entry = json.loads(out.read_text())["tasks"]["ewok"]
     assert entry["n_items"] == 6 and entry["scoring"]["ewok_contexts"] == "both"
     assert entry["scoring"]["start_token"] == "<|im_start|>"
 
-    bad = run_cli("eval", "--model", tiny_dir, "--task", "sentiment", "--data", EVAL / "ewok", "--out", out,
+    bad = cli("eval", "--model", tiny_dir, "--task", "sentiment", "--data", eval_data / "ewok", "--out", out,
                   module="classit_train")
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and "unknown task" in bad.stderr
     assert "Traceback" not in bad.stderr
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    bad2 = run_cli("eval", "--model", tiny_dir, "--task", "blimp", "--data", empty, "--out", out,
+    bad2 = cli("eval", "--model", tiny_dir, "--task", "blimp", "--data", empty, "--out", out,
                    module="classit_train")
     assert bad2.returncode == 2 and f"{empty}: empty file" in bad2.stderr
-    bad3 = run_cli("eval", "--model", tmp_path, "--task", "blimp", "--data", EVAL / "blimp", "--out", out,
+    bad3 = cli("eval", "--model", tmp_path, "--task", "blimp", "--data", eval_data / "blimp", "--out", out,
                    module="classit_train")
     assert bad3.returncode == 2 and "no config.json" in bad3.stderr
     # nothing of the failed runs reached the earlier good results file
@@ -384,7 +381,7 @@ def test_embedded_model_above_chance_on_real_blimp(corpora, embedded_dir, tmp_pa
     Measured when written (official convention, first token not scored): 87% macro accuracy. The larger run is in
     benchmarks/RESULTS.md.
     """
-    from classit_train.evaluate.scoring import CausalScorer, evaluate_model, load_model
+    from classit_train.evaluate import CausalScorer, evaluate_model, load_model
 
     files = [corpora / "blimp" / f"{name}.jsonl" for name in BLIMP_SAMPLE]
     if not all(f.exists() for f in files):

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from classit_data.core.errors import InputError
-from tests.conftest import run_cli
 
 ZERO_SHOT = {  # model -> task -> score (percent; WUG 100 x rho)
     "base-100M": {"blimp": 70.1, "blimp_supplement": 60.2, "ewok": 51.0, "entity_tracking": 30.5, "wug_adj": 40.0},
@@ -165,11 +164,11 @@ def test_single_model_report_has_no_zscores_but_no_crash(tmp_path):
     assert "| solo | 70.00 | 55.00 |" in (tmp_path / "out" / "report.md").read_text()
 
 
-def test_cli_report(results_tree):
+def test_cli_report(results_tree, cli):
     tmp_path, inputs = results_tree
     out = tmp_path / "cli-report"
-    r = run_cli("report", *inputs, "--out", out, module="classit_train")
+    r = cli("report", *inputs, "--out", out, module="classit_train")
     assert r.returncode == 0, r.stderr
     assert (out / "zscores_zeroshot.png").exists() and (out / "report.md").exists()
-    bad = run_cli("report", tmp_path / "missing.json", "--out", out, module="classit_train")
+    bad = cli("report", tmp_path / "missing.json", "--out", out, module="classit_train")
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "no such file" in bad.stderr

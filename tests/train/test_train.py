@@ -9,19 +9,15 @@ import torch
 import yaml
 
 from classit_train import data as D
-from classit_train.train import run
-from tests.train_helpers import make_base, write_corpus, write_dataset
+from classit_train.train import instruction_tune
 
 ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 SMALL = {"batch_size": 2, "max_length": 96, "logging_steps": 1, "eval_fraction": 0.2}
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train")
-    corpus = write_corpus(root / "corpus.txt")
-    return {"root": root, "corpus": corpus, "base": make_base(root / "base", corpus),
-            "dataset": write_dataset(root / "dataset")}
+def inputs(train_root, corpus_file, base_model, dataset_dir):
+    return {"root": train_root, "corpus": corpus_file, "base": base_model, "dataset": dataset_dir}
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +50,7 @@ def test_curricula_run_end_to_end(inputs, tmp_path, monkeypatch, curriculum, ord
 
     visits = _record_visits(monkeypatch)
     out = tmp_path / curriculum
-    summary = run(str(inputs["dataset"]), inputs["base"], out, curriculum=curriculum, epochs=2, **SMALL)
+    summary = instruction_tune(str(inputs["dataset"]), inputs["base"], out, curriculum=curriculum, epochs=2, **SMALL)
     # the training plan is walked in order: group indices of the train set, phases never going back
     n_train = summary["rows"]
     train_visits = [(phase, srcs) for phase, srcs, n in visits if n == n_train]
@@ -99,10 +95,10 @@ def test_resumed_run_matches_an_uninterrupted_one(inputs, tmp_path):
 
     cfg = dict(SMALL, curriculum="switch_wiki", max_steps=6, save_steps=3, learning_rate=1e-2, warmup_steps=0,
                lr_scheduler="linear", epochs=1, seed=3)
-    whole = run(str(inputs["dataset"]), inputs["base"], tmp_path / "whole", **cfg)
-    first = run(str(inputs["dataset"]), inputs["base"], tmp_path / "parts", callbacks=[StopAt(3)], **cfg)
+    whole = instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "whole", **cfg)
+    first = instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "parts", callbacks=[StopAt(3)], **cfg)
     assert first["steps"] == 3 and (tmp_path / "parts" / "checkpoints" / "checkpoint-3").is_dir()
-    second = run(str(inputs["dataset"]), inputs["base"], tmp_path / "parts", resume=True, **cfg)
+    second = instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "parts", resume=True, **cfg)
     assert second["resumed_from"] == "checkpoint-3" and second["steps"] == 6
 
     def losses(s):
@@ -123,16 +119,18 @@ def test_resume_refuses_a_changed_plan_and_fresh_run_refuses_checkpoints(inputs,
     from classit_data.core.errors import InputError
 
     cfg = dict(SMALL, max_steps=2, save_steps=1)
-    run(str(inputs["dataset"]), inputs["base"], tmp_path / "r", **cfg)
+    instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "r", **cfg)
     with pytest.raises(InputError, match="--resume"):
-        run(str(inputs["dataset"]), inputs["base"], tmp_path / "r", **cfg)
+        instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "r", **cfg)
     with pytest.raises(InputError, match="curriculum"):
-        run(str(inputs["dataset"]), inputs["base"], tmp_path / "r", resume=True, **dict(cfg, curriculum="wiki_switch"))
+        instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "r", resume=True,
+                         **dict(cfg, curriculum="wiki_switch"))
 
 
 def test_padded_mode_trains_the_same_examples(inputs, tmp_path):
-    packed = run(str(inputs["dataset"]), inputs["base"], tmp_path / "packed", epochs=1, **SMALL)
-    padded = run(str(inputs["dataset"]), inputs["base"], tmp_path / "padded", epochs=1, packing=False, **SMALL)
+    packed = instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "packed", epochs=1, **SMALL)
+    padded = instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "padded", epochs=1, packing=False,
+                              **SMALL)
     assert padded["rows"] == sum(padded["examples"].values()) > packed["rows"]
     assert padded["tokens_seen"] == packed["tokens_seen"] and padded["words_seen"] == packed["words_seen"]
     for source, loss in packed["eval_loss"].items():  # same weights before training, tiny LR: close losses
@@ -178,17 +176,15 @@ def test_cli_errors_are_one_line(inputs, tmp_path, cli, args, message):
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
 
 
-def test_runs_on_a_folder_made_by_classit_data_build(inputs, tmp_path):
+def test_runs_on_a_folder_made_by_classit_data_build(inputs, tmp_path, synthetic_rows):
     """The real build step's output (Hub layout, validation split by document) feeds a run directly."""
     pytest.importorskip("classit_data.validate.checks")
-    from tests.build_helpers import validated_inputs
-
     from classit_data.build.build import build_dataset
 
-    rows = validated_inputs(tmp_path / "rows")
+    rows = synthetic_rows.validated_inputs(tmp_path / "rows")
     build_dataset(rows["switchboard"], rows["wiki"], tmp_path / "CLASS_IT", val_fraction=0.2, seed=7,
                   passages=rows["passages"], progress=False)
-    s = run(str(tmp_path / "CLASS_IT"), inputs["base"], tmp_path / "run", curriculum="wiki_switch", max_steps=2,
-            **SMALL)
+    s = instruction_tune(str(tmp_path / "CLASS_IT"), inputs["base"], tmp_path / "run", curriculum="wiki_switch",
+                         max_steps=2, **SMALL)
     assert s["steps"] == 2 and set(s["eval_loss"]) == {"switchboard", "simple_wiki"}
     assert all(n > 0 for n in s["examples"].values()) and s["phases"][0]["sources"] == ["simple_wiki"]

@@ -10,28 +10,29 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.validate_helpers import frame, good_rows, passages_frame, qa, sw
 
 from classit_data.core.io import write_rows
-from classit_data.validate.checks import CHECKS, validate_frame, validate_rows
+from classit_data.validate import validate_frame, validate_rows
+from classit_data.validate.checks import DESCRIPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 ERROR_LINE = re.compile(r"^error: .+: .+$")
 
 
-def bad_rows() -> list[dict]:
+def bad_rows(item_rows) -> list[dict]:
+    sw, qa = item_rows.sw, item_rows.qa
     return [sw(reply=""), sw(prompt="{F Uh, } okay then.", position=7), qa(prompt="Where does the Nile flow?",
             reply="Jupiter is a gas giant with storms.", passage="nile", position=9)]
 
 
 @pytest.fixture
-def inputs(tmp_path) -> dict[str, Path]:
-    good = good_rows()
-    rows_a = good[:6] + bad_rows()[:2]
-    rows_b = good[6:] + bad_rows()[2:] + [dict(good[0])]  # the last: a duplicate across files
-    return {"a": write_rows(frame(rows_a), tmp_path / "a.parquet"),
-            "b": write_rows(frame(rows_b), tmp_path / "b.jsonl"),
-            "passages": write_rows(passages_frame(), tmp_path / "passages.parquet")}
+def inputs(tmp_path, item_rows) -> dict[str, Path]:
+    good, bad = item_rows.good_rows(), bad_rows(item_rows)
+    rows_a = good[:6] + bad[:2]
+    rows_b = good[6:] + bad[2:] + [dict(good[0])]  # the last: a duplicate across files
+    return {"a": write_rows(item_rows.frame(rows_a), tmp_path / "a.parquet"),
+            "b": write_rows(item_rows.frame(rows_b), tmp_path / "b.jsonl"),
+            "passages": write_rows(item_rows.passages_frame(), tmp_path / "passages.parquet")}
 
 
 def test_validate_rows_writes_kept_quarantine_and_report(inputs, tmp_path):
@@ -52,20 +53,20 @@ def test_validate_rows_writes_kept_quarantine_and_report(inputs, tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "| source | input | kept | quarantined |" in md and "| switchboard | 9 | 6 | 3 |" in md
     assert "| reason | simple_wiki | switchboard | total | what it means |" in md
-    assert f"| `ungrounded` | 1 | 0 | 1 | {CHECKS['ungrounded']} |" in md
+    assert f"| `ungrounded` | 1 | 0 | 1 | {DESCRIPTIONS['ungrounded']} |" in md
     assert "quarantined **4**" in md and "## One example per reason" in md
 
 
 @st.composite
-def mixed_rows(draw):
+def mixed_rows(draw, item_rows):
     """Good rows, broken rows and copies of earlier rows (exact, near, same id), in any order."""
-    pool = good_rows()
+    pool = item_rows.good_rows()
     rows = []
     for i in range(draw(st.integers(1, 14))):
         kind = draw(st.sampled_from(["good", "bad", "copy", "near", "same_id", "schema"]))
         base = dict(draw(st.sampled_from(pool)))
         if kind == "bad":
-            base = dict(draw(st.sampled_from(bad_rows())))
+            base = dict(draw(st.sampled_from(bad_rows(item_rows))))
         elif kind in ("copy", "near", "same_id") and rows:
             base = dict(draw(st.sampled_from(rows)))
             if kind == "near":
@@ -81,15 +82,18 @@ def mixed_rows(draw):
     return rows
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mixed_rows(), st.booleans())
-def test_kept_plus_quarantined_is_the_input(rows, dedup):
-    res = validate_frame(frame(rows), {"dedup": dedup}, passages=passages_frame())
+# item_rows is a constant class: sharing it across examples is safe
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data(), dedup=st.booleans())
+def test_kept_plus_quarantined_is_the_input(item_rows, data, dedup):
+    rows = data.draw(mixed_rows(item_rows))
+    res = validate_frame(item_rows.frame(rows), {"dedup": dedup}, passages=item_rows.passages_frame())
     assert res.kept.height + res.quarantined.height == len(rows)
     ids_in = sorted(r["id"] for r in rows)
     assert sorted(res.kept["id"].to_list() + res.quarantined["id"].to_list()) == ids_in
     assert res.quarantined["reject_reason"].null_count() == 0
-    assert set(res.quarantined["reject_reason"]) <= set(CHECKS)
+    assert set(res.quarantined["reject_reason"]) <= set(DESCRIPTIONS)
     assert all(r[0] == first for r, first in zip(res.quarantined["reject_reasons"], res.quarantined["reject_reason"]))
     # a duplicate points at a row that stays
     kept_ids = set(res.kept["id"])
@@ -120,6 +124,24 @@ def test_cli_validate_with_config_flags_and_set(cli, inputs, tmp_path):
             "--report", out / "r2.json", "--no-dedup")
     assert r.returncode == 0, r.stderr
     assert "kept" in r.stderr and "not checked: grounding" in r.stderr
+
+
+def test_cli_flags_are_made_from_the_settings_and_win_over_the_config_file(cli, inputs, tmp_path):
+    r = cli("validate", "--help", env={"COLUMNS": "200"})
+    assert r.returncode == 0
+    for flag in ("--no-dedup", "--strict-schema", "--min-grounding", "--near-dup-threshold", "--set", "--config"):
+        assert flag in r.stdout, flag
+    assert "--markup-pattern" not in r.stdout  # a regex is set in a file or with --set
+    cfg = tmp_path / "thresholds.yaml"
+    cfg.write_text("dedup: false\nstrict_schema: true\nmax_token_run: 3\n")
+    out = tmp_path / "out"
+    r = cli("validate", inputs["a"], "--out", out / "kept.parquet", "--quarantine", out / "rej.parquet",
+            "--report", out / "report.json", "--config", cfg, "--dedup", "--no-strict-schema", "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["config"]["dedup"] is True and rep["config"]["strict_schema"] is False
+    assert rep["config"]["max_token_run"] == 3  # not given on the command line: the file's
+    assert "duplicate" not in rep["checks_skipped"] and rep["dedup"]["rows"] > 0
 
 
 @pytest.mark.parametrize("case", ["missing_file", "missing_column", "wrong_type", "not_rows", "bad_flag",

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classit_data.validate.dedup import (
+    SIDE_SEEDS,
     DedupConfig,
     _band_candidates,
     find_duplicates,
@@ -18,7 +19,8 @@ from classit_data.validate.dedup import (
     near_duplicate_pairs,
     normalized,
     row_signatures,
-    shingle_hashes,
+    shingle_arrays,
+    side_shingles,
 )
 
 WORDS = ("river mountain village teacher garden winter summer kitchen market library station bridge forest island "
@@ -33,6 +35,13 @@ def rows(pairs: list[tuple[str, str]]) -> pl.DataFrame:
 
 def sentence(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def shingle_hashes(prompts: pl.Series, replies: pl.Series, shingle_size: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """(row index, 32-bit hash) of every word n-gram of every row's prompt and reply, rows grouped in order:
+    each row's whole shingle set, which ``row_signatures`` never builds (it signs the two sides apart)."""
+    sides = [side_shingles(texts, shingle_size, seed) for texts, seed in zip((prompts, replies), SIDE_SEEDS)]
+    return shingle_arrays(pl.concat(sides).sort("row", maintain_order=True))
 
 
 def test_normalisation_ignores_case_punctuation_spacing_and_compatibility_forms():

@@ -78,14 +78,14 @@ def test_bad_inputs_get_one_line_with_file_and_position(cli, tmp_path):
     assert not out.exists()
 
 
-def test_cli_defaults_match_the_python_api():
-    """The command repeats the defaults (importing the module would slow every CLI start): keep them equal."""
-    import inspect
+def test_help_is_made_from_the_settings(cli):
+    """Each setting of PrepareConfig is an option whose help is its description and its default."""
+    from classit_data.wiki.config import PrepareConfig
 
-    from classit_data.wiki import passages
-    from classit_data.cli import prepare_wiki_cmd
-
-    params = inspect.signature(prepare_wiki_cmd).parameters
-    assert params["max_words"].default.default == passages.DEFAULT_MAX_WORDS
-    assert params["min_words"].default.default == passages.DEFAULT_MIN_WORDS
-    assert params["min_article_words"].default.default == passages.DEFAULT_MIN_ARTICLE_WORDS
+    proc = cli("prepare-wiki", "--help", env={"COLUMNS": "250", "TERM": "dumb"})
+    assert proc.returncode == 0, proc.stderr
+    help_text = " ".join(proc.stdout.split())
+    for name, field in PrepareConfig.model_fields.items():
+        flag = "--format" if name == "fmt" else "--" + name.replace("_", "-")
+        shown = field.description + (f" [default: {field.default}]" if field.default is not None else "")
+        assert f"{flag} <int> {shown}" in help_text or f"{flag} <str> {shown}" in help_text, (flag, help_text)

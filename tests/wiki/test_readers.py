@@ -14,8 +14,10 @@ import polars as pl
 import pytest
 
 from classit_data.core.errors import InputError
-from classit_data.wiki.readers.base import PLAIN, WIKITEXT, detect_format, iter_articles
-from classit_data.wiki.readers.dump import read_dump, write_export_xml
+from classit_data.wiki.readers.base import PLAIN, WIKITEXT, BytesRead
+from classit_data.wiki.readers.detect import FORMAT_ALIASES, FORMATS, detect_format, iter_articles, normalize_format
+from classit_data.wiki.readers.dump import read_dump
+from tests.wiki.export_xml import write_export_xml
 
 WIKI = Path(__file__).parents[1] / "fixtures" / "wiki"
 HARD = WIKI / "hard_cases.xml"
@@ -178,6 +180,29 @@ def test_wikiextractor_docs_and_json():
 def test_forced_format_overrides_detection():
     arts = list(iter_articles(WIKI / "wikiextractor.json", "hf"))
     assert len(arts) == 3
+
+
+def test_format_aliases_name_a_reader():
+    assert set(FORMAT_ALIASES.values()) == set(FORMATS)
+    assert normalize_format(" Simple_Wiki ") == "babylm" and normalize_format(None) is None
+    with pytest.raises(InputError, match="unknown format 'docx'; choose one of mediawiki, babylm, hf"):
+        normalize_format("docx")
+
+
+@pytest.mark.parametrize("name", ["hard_cases.xml", "simple_wiki_2024.train", "wikipedia_simple.jsonl",
+                                  "wikiextractor_wiki_00", "wikiextractor.json"])
+def test_bytes_read_counts_the_file_on_disk(name):
+    """The progress bar's measure: every byte of a text input, counted while its articles are read."""
+    bytes_read = BytesRead()
+    assert list(iter_articles(WIKI / name, bytes_read=bytes_read))
+    assert bytes_read.total == (WIKI / name).stat().st_size
+
+
+def test_bytes_read_counts_compressed_bytes_and_adds_up_over_files(hard_bz2):
+    bytes_read = BytesRead()
+    list(iter_articles(hard_bz2, bytes_read=bytes_read))
+    list(iter_articles(WIKI / "hard_cases.xml", bytes_read=bytes_read))
+    assert bytes_read.total == hard_bz2.stat().st_size + HARD.stat().st_size
 
 
 # --- bad input -------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ class Completion:
 
 @dataclass
 class Sampling:
-    """Sampling parameters, the same for every backend; ``as_json`` goes into every row."""
+    """Sampling parameters, the same for every backend; ``as_dict`` (with the pair count, backend and seed
+    scope added) is the ``sampling`` column of every row."""
 
     temperature: float = 0.7
     top_p: float = 0.9

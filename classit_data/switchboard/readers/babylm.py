@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from classit_data.core.errors import InputError
-from classit_data.switchboard.readers._io import clip, iter_lines
-from classit_data.switchboard.readers.types import Utterance
+from classit_data.switchboard.readers.lines import clip, iter_lines
+from classit_data.switchboard.readers.utterance import Utterance
 
 FORMAT = "babylm"
 _LINE = re.compile(r"([A-Za-z][A-Za-z0-9_]{0,15}):[\t ](.*)")

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from classit_data.core.errors import InputError
-from classit_data.switchboard.readers._io import iter_lines
-from classit_data.switchboard.readers.types import Utterance
+from classit_data.switchboard.readers.lines import iter_lines
+from classit_data.switchboard.readers.utterance import Utterance
 
 FORMAT = "convokit"
 REQUIRED = ("speaker", "conversation_id", "text")

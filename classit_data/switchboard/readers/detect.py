@@ -15,10 +15,10 @@ from pathlib import Path
 
 from classit_data.core.errors import InputError
 from classit_data.switchboard.readers import babylm, convokit, isip, nltk_sample, swda_csv, swda_pipe
-from classit_data.switchboard.readers._io import clip
-from classit_data.switchboard.readers.types import Utterance
+from classit_data.switchboard.readers.lines import clip
+from classit_data.switchboard.readers.utterance import Utterance
 
-__all__ = ["FORMATS", "InputSource", "Utterance", "detect_format", "normalise_format", "plan_inputs"]
+__all__ = ["FORMATS", "InputSource", "Utterance", "detect_format", "normalize_format", "plan_inputs"]
 
 FORMATS = ("babylm", "swda-pipe", *nltk_sample.FORMATS, "swda-csv", "convokit", "isip")
 FORMAT_ALIASES = {
@@ -48,7 +48,8 @@ class InputSource:
         return f"{self.fmt}:{self.name}"
 
 
-def normalise_format(fmt: str | None) -> str | None:
+def normalize_format(fmt: str | None) -> str | None:
+    """A format name or alias (``pipe``, ``nltk``, any case) as its name in ``FORMATS``; None stays None."""
     if fmt is None:
         return None
     key = fmt.strip().lower()
@@ -143,76 +144,114 @@ def plan_inputs(inputs: list[str | Path], fmt: str | None = None) -> tuple[list[
     format (a LICENSE, a README) are left out and listed, and with ``fmt`` only files of that format
     are read. ISIP side files are paired into calls across all inputs.
     """
-    fmt = normalise_format(fmt)
+    plan = _InputPlan(normalize_format(fmt))
     if not inputs:
         raise InputError("no input files given")
-    sources: list[InputSource] = []
-    skipped: list[str] = []
-    isip_calls: dict[str, dict[str, Path]] = {}
-    isip_slot: dict[str, int] = {}  # where each call goes in the source order
-
-    def add_file(path: Path, in_folder: bool) -> None:
-        size = path.stat().st_size
-        if size == 0:
-            raise InputError("empty file", path)
-        head, lines = _first_lines(path)  # read once: the checks, the detection and the messages below
-        if not any(s.strip() for s in lines) and size <= _SNIFF_BYTES:
-            raise InputError("empty file (only blank lines)", path)
-        detected = _detect_file(path, head, lines)
-        chosen = fmt or detected
-        if in_folder:
-            if detected is None:
-                skipped.append(f"{path}: not a Switchboard file")
-                return
-            if fmt is not None and detected != fmt and not (fmt.startswith("nltk-") and detected.startswith("nltk-")):
-                skipped.append(f"{path}: {detected}, not {fmt}")
-                return
-            if detected == "isip" and not path.name.endswith("trans.text") and path.suffix != ".txt":
-                skipped.append(f"{path}: ISIP word file (the trans files are read)")
-                return
-        if chosen is None:
-            first = next((i for i, s in enumerate(lines, 1) if s.strip()), 1)
-            shown = clip(lines[first - 1]) if lines else ""
-            raise InputError(f"unknown format: this line looks like none of {', '.join(FORMATS)}: {shown!r}",
-                             path, first)
-        if chosen.startswith("nltk-") and zipfile.is_zipfile(path):
-            sources.append(_nltk_source(path, chosen))
-        elif chosen == "isip":
-            found = isip.side_of(lines)
-            if found is None:
-                raise InputError("malformed line, expected 'swNNNNA-ms98-a-NNNN START END text'", path, 1)
-            conv, side = found
-            call = isip_calls.setdefault(conv, {})
-            if side in call:
-                raise InputError(f"side {side} of {conv} given twice (also {call[side]})", path)
-            call[side] = path
-            if conv not in isip_slot:
-                isip_slot[conv] = len(sources)
-                sources.append(None)  # placeholder, filled once both sides are known
-        else:
-            sources.append(_file_source(path, chosen))
-
     for raw in inputs:
         path = Path(raw)
         if not path.exists():
             raise InputError("no such file or folder", path)
         if path.is_dir():
-            if nltk_sample.is_sample_dir(path):
-                form = fmt if fmt and fmt.startswith("nltk-") else "nltk-tagged"
-                sources.append(_nltk_source(path, form))
-                continue
-            before = len(sources)
-            for f in _folder_files(path):
-                add_file(f, in_folder=True)
-            if len(sources) == before:
-                raise InputError("no Switchboard files in this folder", path)
+            plan.add_folder(path)
         else:
-            add_file(path, in_folder=False)
+            plan.add_file(path, in_folder=False)
+    return plan.finish(), plan.skipped
 
-    for conv, slot in isip_slot.items():
-        sides = isip_calls[conv]
-        paths = [sides[s] for s in sorted(sides)]
-        lines = sum(_count_lines(p) + 1 for p in paths)
-        sources[slot] = InputSource("isip", paths, f"{conv}[{'+'.join(sorted(sides))}]", lines,
-                                    lambda conv=conv, sides=sides: isip.read_call(conv, sides))
-    return sources, skipped
+
+@dataclass
+class _InputPlan:
+    """What ``plan_inputs`` gathers: the sources in order and the files left out.
+
+    An ISIP call takes the place of its first side file; its source is made once every input is seen,
+    since the other side may come later.
+    """
+
+    fmt: str | None
+    sources: list[InputSource | None] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    isip_calls: dict[str, dict[str, Path]] = field(default_factory=dict)  # conversation -> side -> file
+    isip_slots: dict[str, int] = field(default_factory=dict)  # conversation -> its place in ``sources``
+
+    def add_folder(self, folder: Path) -> None:
+        if nltk_sample.is_sample_dir(folder):
+            form = self.fmt if self.fmt and self.fmt.startswith("nltk-") else "nltk-tagged"
+            self.sources.append(_nltk_source(folder, form))
+            return
+        before = len(self.sources)
+        for path in _folder_files(folder):
+            self.add_file(path, in_folder=True)
+        if len(self.sources) == before:
+            raise InputError("no Switchboard files in this folder", folder)
+
+    def add_file(self, path: Path, in_folder: bool) -> None:
+        head, lines = _checked_first_lines(path)  # read once: the checks, the detection and the messages
+        detected = _detect_file(path, head, lines)
+        if in_folder:
+            reason = _left_out_because(path, detected, self.fmt)
+            if reason is not None:
+                self.skipped.append(f"{path}: {reason}")
+                return
+        chosen = self.fmt or detected
+        if chosen is None:
+            raise _unknown_format(path, lines)
+        if chosen.startswith("nltk-") and zipfile.is_zipfile(path):
+            self.sources.append(_nltk_source(path, chosen))
+        elif chosen == "isip":
+            self.add_isip_side(path, lines)
+        else:
+            self.sources.append(_file_source(path, chosen))
+
+    def add_isip_side(self, path: Path, lines: list[str]) -> None:
+        found = isip.side_of(lines)
+        if found is None:
+            raise InputError("malformed line, expected 'swNNNNA-ms98-a-NNNN START END text'", path, 1)
+        conv, side = found
+        call = self.isip_calls.setdefault(conv, {})
+        if side in call:
+            raise InputError(f"side {side} of {conv} given twice (also {call[side]})", path)
+        call[side] = path
+        if conv not in self.isip_slots:
+            self.isip_slots[conv] = len(self.sources)
+            self.sources.append(None)  # placeholder, filled by ``finish`` once both sides are known
+
+    def finish(self) -> list[InputSource]:
+        """The sources, each ISIP call in its place."""
+        for conv, slot in self.isip_slots.items():
+            self.sources[slot] = _isip_source(conv, self.isip_calls[conv])
+        return self.sources
+
+
+def _checked_first_lines(path: Path) -> tuple[bytes, list[str]]:
+    """``_first_lines`` of a file that must hold something besides blank lines."""
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError("empty file", path)
+    head, lines = _first_lines(path)
+    if not any(s.strip() for s in lines) and size <= _SNIFF_BYTES:
+        raise InputError("empty file (only blank lines)", path)
+    return head, lines
+
+
+def _left_out_because(path: Path, detected: str | None, fmt: str | None) -> str | None:
+    """Why a file found in a folder is not read (None: it is read)."""
+    if detected is None:
+        return "not a Switchboard file"
+    if fmt is not None and detected != fmt and not (fmt.startswith("nltk-") and detected.startswith("nltk-")):
+        return f"{detected}, not {fmt}"
+    if detected == "isip" and not path.name.endswith("trans.text") and path.suffix != ".txt":
+        return "ISIP word file (the trans files are read)"
+    return None
+
+
+def _unknown_format(path: Path, lines: list[str]) -> InputError:
+    """The error for a file named directly whose format is unknown: it shows the first non-blank line."""
+    first = next((i for i, s in enumerate(lines, 1) if s.strip()), 1)
+    shown = clip(lines[first - 1]) if lines else ""
+    return InputError(f"unknown format: this line looks like none of {', '.join(FORMATS)}: {shown!r}", path, first)
+
+
+def _isip_source(conv: str, sides: dict[str, Path]) -> InputSource:
+    paths = [sides[s] for s in sorted(sides)]
+    lines = sum(_count_lines(p) + 1 for p in paths)
+    return InputSource("isip", paths, f"{conv}[{'+'.join(sorted(sides))}]", lines,
+                       lambda: isip.read_call(conv, sides))

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from classit_data.core.errors import InputError
-from classit_data.switchboard.readers._io import clip, iter_lines
-from classit_data.switchboard.readers.types import Utterance
+from classit_data.switchboard.readers.lines import clip, iter_lines
+from classit_data.switchboard.readers.utterance import Utterance
 
 FORMAT = "isip"
 _LINE = re.compile(r"((?:sw)?\d+)([AB])-ms98-a-\d+\s+(\d+(?:\.\d*)?)\s+(\d+(?:\.\d*)?)(?:\s+(.*))?")

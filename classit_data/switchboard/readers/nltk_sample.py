@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import IO
 
 from classit_data.core.errors import InputError
-from classit_data.switchboard.readers._io import clip, iter_lines
-from classit_data.switchboard.readers.types import Utterance
+from classit_data.switchboard.readers.lines import clip, iter_lines
+from classit_data.switchboard.readers.utterance import Utterance
 
 FORMS = ("tagged", "transcript", "disfluency")
 FORMATS = tuple(f"nltk-{f}" for f in FORMS)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from classit_data.core.errors import InputError
-from classit_data.wiki.readers.base import PLAIN, Article, iter_text_lines, plain_skip_reason, title_id
+from classit_data.wiki.readers.base import PLAIN, Article, BytesRead, iter_text_lines, plain_skip_reason, title_id
 
 #: ``= = = Title = = =``: the article header of the 2024/2025 release (other depths are section headings)
 _HEADER = re.compile(r"^\s*(=(?: =)*)\s+(.+?)\s+(=(?: =)*)\s*$")
@@ -43,10 +43,10 @@ def _article(title: str, lines: list[str]) -> Article:
     return Article(title_id(title), title, "" if reason else text, PLAIN, reason)
 
 
-def read_babylm_wiki(path: str | Path) -> Iterator[Article]:
+def read_babylm_wiki(path: str | Path, bytes_read: BytesRead | None = None) -> Iterator[Article]:
     """Yield the articles of a BabyLM ``simple_wiki`` file; the header style is detected from the file."""
     path = Path(path)
-    lines = iter_text_lines(path)
+    lines = iter_text_lines(path, bytes_read)
     head = list(itertools.islice(lines, _SNIFF_LINES))
     headed = any((h := _header(text)) and h[0] == _ARTICLE_DEPTH for _, text in head)
     stream = itertools.chain(head, lines)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from classit_data.core.errors import InputError
-from classit_data.wiki.readers.base import PLAIN, Article, iter_text_lines, plain_skip_reason, sniff
+from classit_data.wiki.readers.base import PLAIN, Article, BytesRead, iter_text_lines, plain_skip_reason, sniff
 from classit_data.wiki.readers.hf import read_json_lines
 
 _OPEN = re.compile(r"^<doc\b([^>]*)>\s*$")
@@ -21,20 +21,21 @@ _ATTR = re.compile(r'(\w+)="([^"]*)"')
 _TAG = re.compile(r"</?a\b[^>]*>")
 
 
-def read_wikiextractor(path: str | Path) -> Iterator[Article]:
+def read_wikiextractor(path: str | Path, bytes_read: BytesRead | None = None) -> Iterator[Article]:
+    """Yield the articles of wikiextractor output, ``<doc>`` blocks or JSON lines."""
     path = Path(path)
     head, _ = sniff(path)
     if head.lstrip().startswith(b"{"):
-        yield from read_json_lines(path)
+        yield from read_json_lines(path, bytes_read)
     else:
-        yield from _read_docs(path)
+        yield from _read_docs(path, bytes_read)
 
 
-def _read_docs(path: Path) -> Iterator[Article]:
+def _read_docs(path: Path, bytes_read: BytesRead | None = None) -> Iterator[Article]:
     attrs: dict[str, str] | None = None
     opened_at = 0
     body: list[str] = []
-    for lineno, line in iter_text_lines(path):
+    for lineno, line in iter_text_lines(path, bytes_read):
         if attrs is None:
             m = _OPEN.match(line.strip())
             if m:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from classit_data.core.errors import InputError, first_line
-from classit_data.wiki.readers.base import PLAIN, Article, iter_text_lines, plain_skip_reason, sniff
+from classit_data.wiki.readers.base import PLAIN, Article, BytesRead, iter_text_lines, plain_skip_reason, sniff
 
 REQUIRED = ("id", "title", "text")
 _BATCH_ROWS = 512
@@ -34,18 +34,19 @@ def record_article(record: dict, path: Path, where: int | str) -> Article:
     return Article(article_id, title, "" if reason else text, PLAIN, reason)
 
 
-def read_hf_wikipedia(path: str | Path) -> Iterator[Article]:
+def read_hf_wikipedia(path: str | Path, bytes_read: BytesRead | None = None) -> Iterator[Article]:
+    """Yield the articles of a Parquet or JSON-lines export (Parquet bytes are not counted in ``bytes_read``)."""
     path = Path(path)
     head, _ = sniff(path)
     if head.startswith(b"PAR1"):
         yield from _read_parquet(path)
     else:
-        yield from read_json_lines(path)
+        yield from read_json_lines(path, bytes_read)
 
 
-def read_json_lines(path: Path) -> Iterator[Article]:
+def read_json_lines(path: Path, bytes_read: BytesRead | None = None) -> Iterator[Article]:
     """Articles from JSON lines (one object a line, blank lines ignored), naming the line of a bad one."""
-    for lineno, line in iter_text_lines(path):
+    for lineno, line in iter_text_lines(path, bytes_read):
         if not line.strip():
             continue
         try:

@@ -1,10 +1,15 @@
-"""Shared by the generate-wiki tests: a small passage file written with polars (our own text)."""
+"""Fixtures of the generate-wiki tests: a small passage file written with polars (our own text), and the
+command run in a subprocess."""
 
 from __future__ import annotations
 
+import functools
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from classit_data.core.schema import PASSAGE_SCHEMA, Passage
 
@@ -24,7 +29,7 @@ TEXTS = [
 ]
 
 
-def passage_rows(n: int = len(TEXTS)) -> list[dict]:
+def _passage_rows(n: int = len(TEXTS)) -> list[dict]:
     rows = []
     for i in range(n):
         title, section, text = TEXTS[i % len(TEXTS)]
@@ -36,6 +41,29 @@ def passage_rows(n: int = len(TEXTS)) -> list[dict]:
     return rows
 
 
-def write_passages(path: Path, n: int = len(TEXTS)) -> Path:
-    pl.DataFrame(passage_rows(n), schema=PASSAGE_SCHEMA).write_parquet(path)
-    return path
+@pytest.fixture(scope="session")
+def passage_rows() -> Callable[..., list[dict]]:
+    """``passage_rows(n=6)``: passage rows of the six texts, then numbered copies of them."""
+    return _passage_rows
+
+
+@pytest.fixture(scope="session")
+def write_passages() -> Callable[..., Path]:
+    """``write_passages(path, n=6)``: those rows as a passage file."""
+    def write(path: Path, n: int = len(TEXTS)) -> Path:
+        pl.DataFrame(_passage_rows(n), schema=PASSAGE_SCHEMA).write_parquet(path)
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="module")
+def passages(tmp_path_factory, write_passages) -> Path:
+    """The six passages in one file, shared by a module's tests."""
+    return write_passages(tmp_path_factory.mktemp("passages") / "passages.parquet")
+
+
+@pytest.fixture(scope="session")
+def generate_cli(cli) -> Callable[..., subprocess.CompletedProcess]:
+    """``generate_cli(*args, env=...)``: ``classit-data generate-wiki`` in a subprocess, as a user runs it."""
+    return functools.partial(cli, "generate-wiki")

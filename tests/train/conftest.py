@@ -1,6 +1,10 @@
 """Small inputs for the classit-train tests: a text corpus, a tokenizer, a tiny base model and a dataset folder
 in the layout ``classit-data build`` writes (configs switchboard / simple_wiki / merged, Parquet shards,
-``README.md`` with ``configs:``), made here so the tests do not depend on the build step."""
+``README.md`` with ``configs:``), made here so the tests do not depend on the build step.
+
+``training_data`` makes them anywhere; ``corpus_file``, ``base_model`` and ``dataset_dir`` are one shared copy
+for the whole session (nothing writes into them), and ``eval_data`` is the folder of small eval task files.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import random
 from pathlib import Path
 
 import polars as pl
+import pytest
 import yaml
 
 from classit_data.core.template import render_text
@@ -20,16 +25,17 @@ VERBS = "built crossed painted carried opened watched followed visited cleaned r
 FILLERS = "well you know i think really actually maybe yeah sure probably uh um".split()
 
 
-def sentence(rng: random.Random, n: int) -> str:
+def _sentence(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(VERBS) if i % 4 == 2 else rng.choice(NOUNS) for i in range(n)).capitalize() + "."
 
 
 def write_corpus(path: Path, lines: int = 400, seed: int = 0) -> Path:
+    """Switchboard-like ``A:\\t...`` lines, a blank line every 50 (document breaks)."""
     rng = random.Random(seed)
     out = []
     for i in range(lines):
         speaker = "AB"[i % 2]
-        out.append(f"{speaker}:\t{rng.choice(FILLERS).capitalize()}, {sentence(rng, rng.randint(4, 14)).lower()}")
+        out.append(f"{speaker}:\t{rng.choice(FILLERS).capitalize()}, {_sentence(rng, rng.randint(4, 14)).lower()}")
         if i % 50 == 49:
             out.append("")
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
@@ -37,17 +43,18 @@ def write_corpus(path: Path, lines: int = 400, seed: int = 0) -> Path:
 
 
 def instruction_rows(source: str, n_docs: int, per_doc: int, seed: int) -> list[dict]:
+    """Dataset rows of one source: ``n_docs`` documents of ``per_doc`` prompt/reply pairs."""
     rng = random.Random(seed)
     rows = []
     for d in range(n_docs):
         doc = f"{source[:2]}{d:03d}"
         for k in range(per_doc):
             if source == "switchboard":
-                prompt = f"{rng.choice(FILLERS).capitalize()}, {sentence(rng, rng.randint(3, 12)).lower()}"
-                reply = f"{rng.choice(FILLERS).capitalize()}, {sentence(rng, rng.randint(2, 14)).lower()}"
+                prompt = f"{rng.choice(FILLERS).capitalize()}, {_sentence(rng, rng.randint(3, 12)).lower()}"
+                reply = f"{rng.choice(FILLERS).capitalize()}, {_sentence(rng, rng.randint(2, 14)).lower()}"
             else:
                 prompt = f"What {rng.choice(VERBS)} the {rng.choice(NOUNS)} in the {rng.choice(NOUNS)}?"
-                reply = " ".join(sentence(rng, rng.randint(5, 12)) for _ in range(rng.randint(1, 3)))
+                reply = " ".join(_sentence(rng, rng.randint(5, 12)) for _ in range(rng.randint(1, 3)))
             rows.append({"prompt": prompt, "reply": reply, "source": source, "text": render_text(prompt, reply),
                          "doc_id": doc, "position": k})
     return rows
@@ -90,3 +97,44 @@ def make_base(folder: Path, corpus: Path, preset: str = "tiny", seed: int = 0) -
                                           pad_token_id=tok.pad_token_id))
     model.save_pretrained(folder)
     return folder
+
+
+class _TrainingData:
+    """The makers above, as one fixture object."""
+
+    write_corpus = staticmethod(write_corpus)
+    instruction_rows = staticmethod(instruction_rows)
+    write_dataset = staticmethod(write_dataset)
+    make_base = staticmethod(make_base)
+
+
+@pytest.fixture(scope="session")
+def training_data() -> type[_TrainingData]:
+    return _TrainingData
+
+
+@pytest.fixture(scope="session")
+def train_root(tmp_path_factory) -> Path:
+    """The folder of the shared corpus, base model and dataset (itself neither a model nor a dataset)."""
+    return tmp_path_factory.mktemp("train")
+
+
+@pytest.fixture(scope="session")
+def corpus_file(train_root) -> Path:
+    return write_corpus(train_root / "corpus.txt")
+
+
+@pytest.fixture(scope="session")
+def base_model(train_root, corpus_file) -> Path:
+    return make_base(train_root / "base", corpus_file)
+
+
+@pytest.fixture(scope="session")
+def dataset_dir(train_root) -> Path:
+    return write_dataset(train_root / "dataset")
+
+
+@pytest.fixture(scope="session")
+def eval_data() -> Path:
+    """Small files of every eval task, in the BabyLM 2025 formats: ``blimp/``, ``supplement/``, ``ewok/``..."""
+    return Path(__file__).resolve().parents[1] / "fixtures" / "eval"

@@ -1,0 +1,40 @@
+"""Settings of ``stats`` and ``build``: the one place their defaults and help live (the CLI is made from them).
+
+Input and output paths stay arguments of the commands and stage functions; these are the choices about how.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StatsConfig(BaseModel):
+    """How lengths are counted and Figure 1 is drawn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quantile: float = Field(1.0, description="Figure 1 trims each source at this quantile of its prompt and reply "
+                            "lengths (1 = all rows, as in the paper).",
+                            json_schema_extra={"flags": ["--quantile", "-q"]})
+    tokenizer: str | None = Field(None, description="Local tokenizer folder, a model already in the local HF cache, "
+                                  "or `embedded`: count tokens too (no download).")
+    scale: str = Field("log", description="Figure axes: log or linear.")
+
+
+class BuildConfig(BaseModel):
+    """How validated rows are split and sharded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    val_fraction: float | None = Field(None, description="Share of documents (conversations, articles) put in a "
+                                       "`validation` split; none by default.")
+    seed: int = Field(0, description="Shuffle seed of the `merged` config.")
+    #: the size datasets' push_to_hub uses
+    max_shard_size: str = Field("500MB", description="Most Arrow bytes per Parquet shard (e.g. 500MB, 1GB, "
+                                "200MiB).")
+    force: bool = Field(False, description="Build from the rows that pass even when validation rejects some (such "
+                        "a build cannot be pushed).")
+
+
+STATS_DEFAULTS = StatsConfig()
+BUILD_DEFAULTS = BuildConfig()

@@ -1,0 +1,79 @@
+"""The build record, ``build_info.json``: what a build read and wrote (with sha256), written and read back.
+
+``classit-data push`` trusts nothing else: it reads the record with ``read_build_info`` and pushes the files
+listed there. Nothing in the record depends on the clock or the machine (``stable_report``), so a rebuild
+from the same inputs gives the same bytes and pushing it makes no new commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from classit_data.core.errors import InputError
+
+BUILD_INFO = "build_info.json"
+BUILD_FORMAT = "classit-data/build"
+BUILD_FORMAT_VERSION = 1
+#: the dataset's configs, one folder each: one per source, and both sources shuffled together
+CONFIGS = ("switchboard", "simple_wiki", "merged")
+#: parts of another step's report that change from run to run (timings, temporary paths)
+UNSTABLE_KEYS = {"seconds", "timings", "outputs", "inputs", "passages", "tokenizer", "out", "out_dir", "path", "files",
+                 "started", "finished"}
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def stable_report(obj):
+    """A report without its timings and paths: what the build records must not change between identical builds."""
+    if isinstance(obj, dict):
+        return {k: stable_report(v) for k, v in obj.items()
+                if k not in UNSTABLE_KEYS and not k.startswith("seconds") and not k.endswith(("_seconds", "_s"))}
+    if isinstance(obj, list):
+        return [stable_report(v) for v in obj]
+    return json.loads(json.dumps(obj, default=str)) if not isinstance(obj, (str, int, float, bool, type(None))) \
+        else obj
+
+
+def library_versions() -> dict:
+    """Versions that decide the bytes of the Parquet files."""
+    import datasets
+    import polars
+    import pyarrow
+
+    return {"pyarrow": pyarrow.__version__, "polars": polars.__version__, "datasets": datasets.__version__}
+
+
+def write_build_info(folder: Path, record: dict) -> None:
+    """List every file of ``folder`` (sha256 and size) in the record, then write the record beside them."""
+    record["files"] = {
+        str(p.relative_to(folder)): {"sha256": sha256_file(p), "size": p.stat().st_size}
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+    (folder / BUILD_INFO).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def read_build_info(dataset_dir: str | Path) -> dict:
+    """The build record of a dataset folder; an ``InputError`` when there is none or it is not ours."""
+    path = Path(dataset_dir) / BUILD_INFO
+    if not Path(dataset_dir).is_dir():
+        raise InputError("no such folder", dataset_dir)
+    if not path.is_file():
+        raise InputError("no build_info.json: this folder was not made by `classit-data build`", dataset_dir)
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"unreadable build record: {exc}", path) from exc
+    if not isinstance(info, dict) or info.get("format") != BUILD_FORMAT:
+        raise InputError("not a classit-data build record", path)
+    if info.get("format_version") != BUILD_FORMAT_VERSION:
+        raise InputError(f"build record version {info.get('format_version')} is not "
+                         f"{BUILD_FORMAT_VERSION}; rebuild with this version", path)
+    return info

@@ -1,0 +1,157 @@
+"""Executors: the passages still to do go through an engine chunk by chunk, each chunk written atomically.
+
+``generate_chunks`` drives one loaded engine in this process. ``run_replicas`` is the data-parallel launcher:
+one spawned process per replica, each with its own GPUs (its slice of ``CUDA_VISIBLE_DEVICES``), its own
+engine and its own chunk folder, over a hash sub-partition of the passages. Both count their work in a
+:class:`~classit_data.generate.stats.GenerationStats`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import polars as pl
+
+from classit_data.generate.backends import Backend, Request, load_backend
+from classit_data.generate.chunks import (chunk_dir, clear_temporaries, passage_seed, replica_of, shard_suffix,
+                                          write_chunk)
+from classit_data.generate.config import GenerationConfig
+from classit_data.generate.prompts import PromptSet
+from classit_data.generate.stats import GenerationStats
+from classit_data.generate.task import QATask
+
+
+class _Progress:
+    """Progress on a terminal (bar with passages/s and tokens/s), one line per chunk elsewhere."""
+
+    def __init__(self, total: int, enabled: bool, label: str = "generate-wiki"):
+        from rich.progress import TextColumn
+
+        from classit_data.core.console import console, make_progress
+        self.console, self.enabled, self.label = console, enabled, label
+        self.start = time.perf_counter()
+        self.passages = self.tokens = 0
+        self.total = total
+        self.bar = make_progress(TextColumn("{task.fields[rate]}")) if enabled else None
+        if self.bar is not None:
+            self.bar.start()
+            self.task = self.bar.add_task(label, total=total, rate="")
+
+    def advance(self, passages: int, tokens: int) -> None:
+        self.passages += passages
+        self.tokens += tokens
+        dt = max(time.perf_counter() - self.start, 1e-9)
+        rate = f"{self.passages / dt:.2f} passages/s, {self.tokens / dt:,.0f} tok/s"
+        if self.bar is not None:
+            self.bar.update(self.task, advance=passages, rate=rate)
+            if not self.console.is_terminal:
+                self.console.print(f"{self.label}: {self.passages}/{self.total} passages, {rate}", markup=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _provenance(engine: Backend, task: QATask, cfg: GenerationConfig, structured: bool) -> dict:
+    """The columns every record of this engine shares: model, prompt and sampling (a JSON text)."""
+    sampling = json.dumps({**cfg.sampling().as_dict(), "num_pairs": task.num_pairs, "backend": engine.name,
+                           "seed_scope": engine.seed_scope, "structured_outputs": structured}, sort_keys=True)
+    return {"model": engine.model_id, "model_revision": engine.model_revision, "prompt_hash": task.prompt_hash,
+            "sampling": sampling, "backend": engine.name}
+
+
+def generate_chunks(engine: Backend, task: QATask, todo: pl.DataFrame, cfg: GenerationConfig, directory: Path,
+                    stats: GenerationStats, *, progress: bool, label: str = "generate-wiki") -> None:
+    """Generate every passage of ``todo`` chunk by chunk; each chunk lands atomically in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    sampling = cfg.sampling()
+    structured = cfg.structured and engine.name in ("vllm", "openai")
+    schema = task.schema if structured else None
+    provenance = _provenance(engine, task, cfg, structured)
+    bar = _Progress(todo.height, progress, label)
+    try:
+        for start in range(0, todo.height, cfg.chunk_size):
+            chunk = todo.slice(start, cfg.chunk_size).to_dicts()
+            requests = [Request(task.messages(p), passage_seed(cfg.seed, p["passage_id"])) for p in chunk]
+            t0 = time.perf_counter()
+            completions = engine.generate(requests, sampling, schema)
+            stats.generation_seconds += time.perf_counter() - t0
+            write_chunk([{
+                "passage_id": p["passage_id"], "article_id": p["article_id"], "input_index": p["input_index"],
+                "seed": c.seed, "raw": c.text, "finish_reason": c.finish_reason, "prompt_tokens": c.prompt_tokens,
+                "output_tokens": c.output_tokens, **provenance,
+            } for p, c in zip(chunk, completions)], directory)
+            output_tokens = sum(c.output_tokens for c in completions)
+            stats.update("passages_generated", len(chunk))
+            stats.update("chunks")
+            stats.update("prompt_tokens_generated", sum(c.prompt_tokens for c in completions))
+            stats.update("output_tokens_generated", output_tokens)
+            bar.advance(len(chunk), output_tokens)
+    finally:
+        bar.close()
+
+
+# --- data parallel: one process per replica -------------------------------------------------------------
+
+def _replica_worker(job: dict) -> GenerationStats:
+    """One data-parallel replica (a spawned process): its own GPUs, its own engine, its own chunk folder."""
+    if job["devices"] is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = job["devices"]
+    cfg = GenerationConfig(**job["config"])
+    task = QATask(PromptSet.load(cfg.prompts), cfg.num_pairs)
+    engine = load_backend(job["kind"], model=cfg.model, seed=cfg.seed, base_url=cfg.base_url,
+                          options=cfg.backend_options(job["kind"]))
+    stats = GenerationStats()
+    try:
+        generate_chunks(engine, task, pl.read_parquet(job["todo"]), cfg, Path(job["directory"]), stats,
+                        progress=job["progress"], label=f"replica {job['replica'] + 1}/{cfg.data_parallel_size}")
+    finally:
+        engine.close()
+    return stats
+
+
+def _replica_devices(cfg: GenerationConfig, replica: int) -> str | None:
+    """The replica's ``tensor_parallel_size`` GPUs, out of the visible ones (None when there are too few)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    ids = visible.split(",") if visible else [str(i) for i in range(cfg.data_parallel_size * cfg.tensor_parallel_size)]
+    tp = cfg.tensor_parallel_size
+    mine = ids[replica * tp:(replica + 1) * tp]
+    return ",".join(mine) if len(mine) == tp else None
+
+
+def _replica_jobs(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path, progress: bool) -> list[dict]:
+    """Each replica's passages, in a to-do file beside the chunks, and what its process needs to know."""
+    jobs = []
+    tmp_dir = out_dir / "chunks"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    for r in range(cfg.data_parallel_size):
+        part = todo.filter(pl.col("passage_id").map_elements(
+            lambda p: replica_of(p, cfg.num_shards, cfg.data_parallel_size), return_dtype=pl.Int64) == r)
+        if part.height == 0:
+            continue
+        directory = chunk_dir(out_dir, cfg, r)
+        clear_temporaries(directory)
+        todo_file = tmp_dir / f".todo{shard_suffix(cfg)}.dp-{r:03d}.parquet"
+        part.write_parquet(todo_file)
+        jobs.append({"config": cfg.model_dump(), "kind": kind, "todo": str(todo_file), "directory": str(directory),
+                     "replica": r, "progress": progress, "devices": _replica_devices(cfg, r)})
+    return jobs
+
+
+def run_replicas(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path, stats: GenerationStats,
+                 *, progress: bool) -> None:
+    """Generate ``todo`` on ``data_parallel_size`` engines side by side, each in a spawned process."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = _replica_jobs(kind, cfg, todo, out_dir, progress)
+    try:
+        with ProcessPoolExecutor(max_workers=len(jobs) or 1, mp_context=mp.get_context("spawn")) as pool:
+            for replica_stats in pool.map(_replica_worker, jobs):
+                stats.add(replica_stats)
+    finally:
+        for job in jobs:
+            Path(job["todo"]).unlink(missing_ok=True)

@@ -1,0 +1,50 @@
+"""Settings of ``prepare-wiki``: the one place their defaults and help live (the CLI is made from them)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from classit_data.core.errors import InputError
+from classit_data.wiki.readers.detect import FORMATS
+
+#: ~160 words is ~210 Llama-3 tokens: a few facts, enough context for a 3B model to ask and answer
+#: 2-3 self-contained questions without drifting to facts the passage does not state
+DEFAULT_MAX_WORDS = 160
+#: below ~40 words (two short sentences) a passage rarely holds a question worth asking
+DEFAULT_MIN_WORDS = 40
+#: an article with less prose than this is a stub: one thin passage at most, usually a template sentence
+DEFAULT_MIN_ARTICLE_WORDS = 60
+
+
+class PassageConfig(BaseModel):
+    """How an article is cut into passages: what each worker process needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_words: int = Field(DEFAULT_MAX_WORDS, description="Most words in a passage.")
+    min_words: int = Field(DEFAULT_MIN_WORDS, description="Fewest words in a passage.")
+    min_article_words: int = Field(DEFAULT_MIN_ARTICLE_WORDS,
+                                   description="Articles with less prose are stubs and are left out.")
+
+    @model_validator(mode="after")
+    def _word_bounds(self) -> PassageConfig:
+        # an InputError, not a ValueError: pydantic lets it through, and the CLI prints it as one line
+        if self.min_words < 1 or self.max_words < self.min_words:
+            raise InputError(f"need 1 <= min_words <= max_words (got min_words={self.min_words}, "
+                             f"max_words={self.max_words})")
+        return self
+
+
+class PrepareConfig(PassageConfig):
+    """How Wikipedia inputs become passages: the passage settings, and how the run reads and works."""
+
+    limit_articles: int | None = Field(None, description="Stop after this many articles.")
+    workers: int | None = Field(None, description="Worker processes (default: every core).")
+    fmt: str | None = Field(None, description=f"Force the input format: {', '.join(FORMATS)} (default: detected "
+                            "from the content).", json_schema_extra={"flags": ["--format"]})
+
+    @model_validator(mode="after")
+    def _limit(self) -> PrepareConfig:
+        if self.limit_articles is not None and self.limit_articles < 1:
+            raise InputError(f"limit_articles must be at least 1 (got {self.limit_articles})")
+        return self

@@ -1,0 +1,274 @@
+"""``prepare-wiki``: Simple English Wikipedia articles -> clean passages, the input of QA generation.
+
+Steps, each counting what it did in one :class:`~classit_data.wiki.stats.PrepareStats`:
+
+1. read: a reader per input format (:mod:`classit_data.wiki.readers`) streams
+   :class:`~classit_data.wiki.readers.base.Article` records; pages that are not articles come back with a
+   skip reason and are only counted;
+2. clean, split into sentences and pack into passages (:mod:`classit_data.wiki.passages`), in worker
+   processes (``workers``, default every core), a batch of articles at a time;
+3. write: batches come back in input order and go into Parquet row groups (or JSON lines), written
+   atomically; memory stays bounded by the number of batches in flight.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from classit_data.core.errors import InputError
+from classit_data.core.schema import PASSAGE_SCHEMA
+from classit_data.wiki.config import (
+    DEFAULT_MAX_WORDS, DEFAULT_MIN_ARTICLE_WORDS, DEFAULT_MIN_WORDS, PassageConfig, PrepareConfig,
+)
+from classit_data.wiki.passages import process_batch
+from classit_data.wiki.readers.base import Article, BytesRead
+from classit_data.wiki.readers.detect import detect_format, iter_articles, normalize_format
+from classit_data.wiki.sentences import PUNKT_PARAMS, sentence_splitter
+from classit_data.wiki.stats import PrepareStats
+
+_BATCH_ARTICLES = 64
+_BATCH_CHARS = 400_000
+_ROW_GROUP = 20_000
+
+
+def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, fmt: str | None = None,
+                 max_words: int = DEFAULT_MAX_WORDS, min_words: int = DEFAULT_MIN_WORDS,
+                 min_article_words: int = DEFAULT_MIN_ARTICLE_WORDS, limit_articles: int | None = None,
+                 workers: int | None = None, progress: bool = True,
+                 punkt_params: str | Path | None = None) -> dict:
+    """Turn Simple English Wikipedia inputs into a passage file (PASSAGE_SCHEMA rows); return the summary.
+
+    ``inputs``: dumps (.xml / .xml.bz2 / multistream), BabyLM ``simple_wiki`` files, ``wikimedia/wikipedia``
+    Parquet / JSON lines, or wikiextractor output, detected from their content unless ``fmt`` is given.
+    ``out`` ends in ``.parquet`` or ``.jsonl`` and is written atomically. ``limit_articles`` stops after
+    that many articles (pages of namespace 0 that are not redirects). ``workers`` defaults to every core;
+    1 cleans in this process. Workers are started with ``forkserver``: a script that calls this with
+    several workers needs the usual ``if __name__ == "__main__":`` guard. The other settings are those of
+    :class:`~classit_data.wiki.config.PrepareConfig`.
+    """
+    from classit_data.core.io import atomic_path
+
+    paths = [Path(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)]
+    if not paths:
+        raise InputError("no input files given")
+    config = PrepareConfig(fmt=fmt, max_words=max_words, min_words=min_words, min_article_words=min_article_words,
+                           limit_articles=limit_articles, workers=workers)
+    out = Path(out)
+    if out.suffix not in (".parquet", ".jsonl"):
+        raise InputError("the output must end in .parquet or .jsonl", out)
+    source = _Inputs(paths, normalize_format(config.fmt))
+    params_path = str(punkt_params) if punkt_params else None
+    sentence_splitter(params_path)  # a bad parameter file fails here, before any work
+    n_workers = max(1, config.workers if config.workers is not None else available_cores())
+
+    stats = PrepareStats()
+    started = time.perf_counter()
+    with atomic_path(out) as tmp:
+        writer = _PassageWriter(tmp, jsonl=out.suffix == ".jsonl", stats=stats)
+        bar = _ProgressBar(source.size) if progress else None
+        try:
+            batches = _batches(source.articles(), stats, config.limit_articles)
+            for rows, batch_stats in _run_batches(batches, config, params_path, n_workers):
+                stats.add(batch_stats)
+                writer.add(rows)
+                if bar:
+                    bar.show(source.bytes_done, stats["articles_read"])
+        finally:
+            if bar:
+                bar.stop()
+            writer.close()
+
+    elapsed = time.perf_counter() - started
+    return {
+        "inputs": source.formats,
+        "out": str(out),
+        **stats.totals(),
+        "config": {name: getattr(config, name) for name in PassageConfig.model_fields}
+        | {"workers": n_workers, "limit_articles": config.limit_articles,
+           "punkt_params": str(punkt_params or PUNKT_PARAMS.name)},
+        "seconds": round(elapsed, 3),
+        "articles_per_s": round(stats["articles_read"] / elapsed, 1) if elapsed > 0 else None,
+    }
+
+
+def summary_rows(summary: dict) -> dict[str, object]:
+    """The summary as the rows of the closing table (CLI and demo)."""
+    rows: dict[str, object] = {"pages read": summary["pages_read"], "articles read": summary["articles_read"],
+                               "articles kept": summary["articles_kept"]}
+    rows.update({f"skipped: {reason}": n for reason, n in summary["skipped_by_reason"].items()})
+    rows.update({"passages": summary["passages"], "words": summary["words"],
+                 "seconds": summary["seconds"], "articles/s": summary["articles_per_s"]})
+    return rows
+
+
+def parse_failure_notes(summary: dict) -> list[str]:
+    """One line for each article named in the summary because its wikitext could not be handled."""
+    return [f"skipped (wikitext not understood): {failure['title']} [{failure['article_id']}]: {failure['error']}"
+            for failure in summary["parse_failures"]]
+
+
+# --- read -------------------------------------------------------------------------------------------
+
+
+class _Inputs:
+    """The input files, read one after the other, each with its format; and how far the reading is."""
+
+    def __init__(self, paths: list[Path], forced: str | None):
+        self.paths = paths
+        self.formats = {str(p): forced or detect_format(p) for p in paths}
+        self.sizes = [p.stat().st_size for p in paths]
+        self.size = sum(self.sizes)
+        self.bytes_read = BytesRead()
+        self.finished = 0  # bytes of the files read to the end (a Parquet reader counts none as it goes)
+
+    def articles(self) -> Iterator[Article]:
+        for path, size in zip(self.paths, self.sizes):
+            yield from iter_articles(path, self.formats[str(path)], self.bytes_read)
+            self.finished += size
+
+    @property
+    def bytes_done(self) -> int:
+        """Compressed bytes of the inputs read so far: the progress bar's measure, an ETA for the whole dump."""
+        return max(self.bytes_read.total, self.finished)
+
+
+def _batches(articles: Iterator[Article], stats: PrepareStats, limit: int | None) -> Iterator[list[Article]]:
+    """Group the articles to clean into batches; reader-level skips are only counted."""
+    batch: list[Article] = []
+    chars = 0
+    for art in articles:
+        stats.update("pages_read")
+        if art.skip:
+            stats.skip(art.skip)
+            continue
+        stats.update("articles_read")
+        batch.append(art)
+        chars += len(art.text)
+        if len(batch) >= _BATCH_ARTICLES or chars >= _BATCH_CHARS:
+            yield batch
+            batch, chars = [], 0
+        if limit is not None and stats["articles_read"] >= limit:
+            break
+    if batch:
+        yield batch
+
+
+# --- clean, sentences, passages: in worker processes ------------------------------------------------
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+_WORKER: dict = {}  # a worker process's settings, set once when it starts
+
+
+def _init_worker(config: PassageConfig, params_path: str | None) -> None:
+    _WORKER["config"] = config
+    _WORKER["params"] = params_path
+    sentence_splitter(params_path)
+
+
+def _worker_batch(batch: list[Article]) -> tuple[list[dict], PrepareStats]:
+    return process_batch(batch, _WORKER["config"], _WORKER["params"])
+
+
+def _run_batches(batches: Iterator[list[Article]], config: PassageConfig, params_path: str | None,
+                 n_workers: int) -> Iterator[tuple[list[dict], PrepareStats]]:
+    """Results of ``process_batch`` in input order, from a worker pool with a bounded number in flight."""
+    head = list(itertools.islice(batches, 2))
+    if n_workers == 1 or len(head) < 2:  # one batch in all: starting workers would cost more than it saves
+        for batch in itertools.chain(head, batches):
+            yield process_batch(batch, config, params_path)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    with ctx.Pool(n_workers, initializer=_init_worker, initargs=(config, params_path)) as pool:
+        in_flight: deque = deque()
+        for batch in itertools.chain(head, batches):
+            in_flight.append(pool.apply_async(_worker_batch, (batch,)))
+            while len(in_flight) > 2 * n_workers + 1:
+                yield in_flight.popleft().get()
+        while in_flight:
+            yield in_flight.popleft().get()
+
+
+# --- write ------------------------------------------------------------------------------------------
+
+
+class _PassageWriter:
+    """Streams passage rows into one Parquet (row groups) or JSON-lines file at a temporary path.
+
+    It counts the passages and words it writes.
+    """
+
+    def __init__(self, tmp: Path, jsonl: bool, stats: PrepareStats):
+        import pyarrow as pa
+
+        self.tmp, self.jsonl, self.stats = tmp, jsonl, stats
+        self.schema = pa.schema([(k, pa.int64() if v.is_integer() else pa.string())
+                                 for k, v in PASSAGE_SCHEMA.items()])
+        self.pending: list[dict] = []
+        self.writer = None
+        self.fh = open(tmp, "w", encoding="utf-8") if jsonl else None
+
+    def add(self, rows: list[dict]) -> None:
+        self.stats.update("passages", len(rows))
+        self.stats.update("words", sum(r["n_words"] for r in rows))
+        if self.jsonl:
+            for r in rows:
+                self.fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+            return
+        self.pending.extend(rows)
+        if len(self.pending) >= _ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+        self.writer.write_table(pa.Table.from_pylist(self.pending, schema=self.schema))
+        self.pending = []
+
+    def close(self) -> None:
+        if self.jsonl:
+            self.fh.close()
+            return
+        if self.pending or self.writer is None:
+            self._flush()
+        self.writer.close()
+
+
+class _ProgressBar:
+    """Compressed bytes of the inputs read (an ETA for the whole dump) and the articles read so far."""
+
+    def __init__(self, total_bytes: int):
+        from rich.progress import (
+            BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+        )
+
+        from classit_data.core.console import console
+
+        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                            TextColumn("{task.fields[articles]:,} articles"), TimeElapsedColumn(),
+                            TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal)
+        self.task = self.bar.add_task("prepare-wiki", total=total_bytes, articles=0)
+        self.bar.start()
+
+    def show(self, bytes_done: int, articles: int) -> None:
+        self.bar.update(self.task, completed=bytes_done, articles=articles)
+
+    def stop(self) -> None:
+        self.bar.stop()

@@ -1,0 +1,74 @@
+"""Sentences: NLTK Punkt, with its parameters shipped as plain JSON in ``data/punkt_english.json``.
+
+The parameters are learned by ``PunktTrainer`` (``samples/make_punkt_params.py``): no download, no pickle.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from classit_data.core.errors import InputError
+
+PUNKT_PARAMS = Path(__file__).resolve().parent / "data" / "punkt_english.json"
+
+
+def punkt_parameters_to_json(params) -> dict:
+    return {
+        "abbrev_types": sorted(params.abbrev_types),
+        "collocations": sorted([list(c) for c in params.collocations]),
+        "sent_starters": sorted(params.sent_starters),
+        "ortho_context": dict(sorted(params.ortho_context.items())),
+    }
+
+
+def punkt_parameters_from_json(data: dict):
+    from nltk.tokenize.punkt import PunktParameters
+
+    params = PunktParameters()
+    params.abbrev_types = set(data.get("abbrev_types", ()))
+    params.collocations = {tuple(c) for c in data.get("collocations", ())}
+    params.sent_starters = set(data.get("sent_starters", ()))
+    params.ortho_context = collections.defaultdict(int, data.get("ortho_context", {}))
+    return params
+
+
+def train_punkt_parameters(texts: Iterable[str], abbreviations: Iterable[str] = (), *,
+                           learn_abbreviations: bool = True):
+    """Learn Punkt parameters from raw text (no download), adding abbreviations we know to be ones.
+
+    On a small corpus Punkt mistakes sentence-final words ("30 days.") for abbreviations; there, pass
+    ``learn_abbreviations=False`` to keep only the given list.
+    """
+    from nltk.tokenize.punkt import PunktTrainer
+
+    trainer = PunktTrainer()
+    trainer.INCLUDE_ALL_COLLOCS = True
+    for text in texts:
+        trainer.train(text, finalize=False)
+    trainer.finalize_training()
+    params = trainer.get_params()
+    if not learn_abbreviations:
+        params.abbrev_types.clear()
+    params.abbrev_types.update(a.lower().rstrip(".") for a in abbreviations)
+    return params
+
+
+@lru_cache(maxsize=4)
+def sentence_splitter(params_path: str | None = None):
+    """The Punkt tokenizer with the shipped parameters (or a JSON file of them)."""
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    path = Path(params_path) if params_path else PUNKT_PARAMS
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read Punkt parameters: {exc}", path) from exc
+    return PunktSentenceTokenizer(punkt_parameters_from_json(data))
+
+
+def split_sentences(text: str, params_path: str | None = None) -> list[str]:
+    return [s.strip() for s in sentence_splitter(params_path).tokenize(text) if s.strip()]

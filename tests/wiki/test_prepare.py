@@ -1,0 +1,193 @@
+"""The prepare_wiki run: read -> clean, sentences, passages (in workers) -> write, and its summary."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from classit_data.core.errors import InputError
+from classit_data.core.schema import PASSAGE_SCHEMA, Passage
+from classit_data.wiki import prepare_wiki
+from classit_data.wiki.config import PrepareConfig
+from classit_data.wiki.prepare import parse_failure_notes, summary_rows
+from classit_data.wiki.stats import DROPPED, MAX_NAMED_FAILURES, PrepareStats
+from tests.wiki.export_xml import write_export_xml
+
+WIKI = Path(__file__).parents[1] / "fixtures" / "wiki"
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "samples" / "simplewiki_sample.xml.bz2"
+SENTINEL = re.compile(r"[A-Z]+WORD")
+
+
+def _run(tmp_path, inputs, name="p.parquet", **kw) -> tuple[dict, pl.DataFrame]:
+    out = tmp_path / name
+    summary = prepare_wiki(inputs, out, progress=False, workers=kw.pop("workers", 1), **kw)
+    df = pl.read_parquet(out) if out.suffix == ".parquet" else pl.read_ndjson(out)
+    return summary, df
+
+
+def test_hard_cases_become_clean_prose(tmp_path):
+    summary, df = _run(tmp_path, WIKI / "hard_cases.xml")
+    assert df.columns == list(PASSAGE_SCHEMA)
+    assert dict(zip(df.columns, df.dtypes)) == PASSAGE_SCHEMA
+    text = "\n".join(df["text"])
+    assert not SENTINEL.search(text), SENTINEL.findall(text)
+    assert not re.search(r"[\[\]{}|<>]|''|&\w+;", text)
+    assert "Zürich is the largest city in Switzerland." in text
+    assert "Tokyo Tower (東京タワー) is a tall tower in Tokyo, Japan. It was finished in 1958 and is 333 m high." in text
+    assert set(df["title"]) == {"Zürich", "東京タワー", "Musical scale"}
+    assert ("Zürich", "Climate") in set(zip(df["title"], df["section"]))
+    assert summary["skipped_by_reason"] == {"disambiguation": 1, "empty": 1, "list": 1, "namespace": 3,
+                                           "redirect": 2, "stub": 1}
+    assert summary["pages_read"] == 12 and summary["articles_read"] == 5 and summary["articles_kept"] == 3
+    assert summary["pages_read"] == summary["articles_kept"] + sum(summary["skipped_by_reason"].values())
+    assert summary["passages"] == df.height and summary["words"] == df["n_words"].sum()
+
+
+def test_passage_rows_are_valid_and_ids_stable(tmp_path):
+    _, df = _run(tmp_path, ROOT / "samples" / "simplewiki_sample.xml.bz2")
+    assert df.height >= 40
+    for row in df.iter_rows(named=True):
+        Passage(**row)
+        assert row["passage_id"] == Passage.make_id(row["article_id"], row["section"], row["text"])
+        assert row["n_words"] == len(row["text"].split())
+        assert 40 <= row["n_words"] <= 160
+    assert df["passage_id"].n_unique() == df.height
+    # passages never cross an article: each text occurs in the article it is filed under
+    assert df.group_by("passage_id").agg(pl.col("article_id").n_unique())["article_id"].max() == 1
+
+
+def test_same_article_gives_same_passages_in_every_format(tmp_path):
+    """Dump, HF export and wikiextractor output of the same article give the same passage ids."""
+    ids = {}
+    for name in ("hard_cases.xml", "wikipedia_simple.parquet", "wikiextractor_wiki_00", "wikiextractor.json"):
+        _, df = _run(tmp_path, WIKI / name, name=f"{name}.parquet")
+        ids[name] = set(df.filter(pl.col("title") == "Zürich").filter(pl.col("section") == "")["passage_id"])
+    assert len({frozenset(v) for v in ids.values()}) == 1 and next(iter(ids.values()))
+
+
+def test_every_format_yields_passages(tmp_path):
+    for name in ("simple_wiki_2024.train", "simple_wiki_2023.train", "wikipedia_simple.jsonl",
+                 "wikipedia_simple.parquet", "wikiextractor_wiki_00", "wikiextractor.json"):
+        summary, df = _run(tmp_path, WIKI / name, name=f"{name}.jsonl")
+        assert df.height >= 2, name
+        assert not SENTINEL.search("\n".join(df["text"])), name
+        assert summary["pages_read"] == summary["articles_kept"] + sum(summary["skipped_by_reason"].values())
+
+
+@pytest.fixture
+def big_dump(tmp_path) -> Path:
+    """The bundled sample six times over, with distinct page ids: several batches of 64 articles."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "samples"))
+    from make_wiki_sample import read_pages
+
+    pages = read_pages(ROOT / "samples" / "simplewiki_sample.pages.txt")
+    dump = tmp_path / "big.xml"
+    with dump.open("w", encoding="utf-8") as fh:
+        write_export_xml(({**p, "id": p["id"] + 1000 * k} for k in range(6) for p in pages), fh)
+    return dump
+
+
+def test_workers_give_the_same_output_as_one_process(tmp_path, big_dump):
+    """Several batches go through the worker pool and come back in input order."""
+    dump = big_dump
+    _, one = _run(tmp_path, [WIKI / "hard_cases.xml", dump], name="one.parquet", workers=1)
+    summary, two = _run(tmp_path, [WIKI / "hard_cases.xml", dump], name="two.parquet", workers=2)
+    assert summary["articles_read"] == 5 + 6 * 27
+    assert summary["config"]["workers"] == 2
+    assert one.height > 300 and one.equals(two)
+
+
+def test_limit_and_word_bounds(tmp_path):
+    summary, df = _run(tmp_path, ROOT / "samples" / "simplewiki_sample.xml.bz2", limit_articles=5,
+                       max_words=80, min_words=30)
+    assert summary["articles_read"] == 5
+    assert df["n_words"].max() <= 80 and df["n_words"].min() >= 30
+    with pytest.raises(InputError, match="min_words"):
+        prepare_wiki(WIKI / "hard_cases.xml", tmp_path / "x.parquet", min_words=50, max_words=20, progress=False)
+    with pytest.raises(InputError, match=".parquet or .jsonl"):
+        prepare_wiki(WIKI / "hard_cases.xml", tmp_path / "x.csv", progress=False)
+
+
+def test_failed_run_keeps_the_earlier_output_and_leaves_no_temporary_file(tmp_path, big_dump):
+    out_dir = tmp_path / "out"
+    out = out_dir / "p.parquet"
+    prepare_wiki(WIKI / "hard_cases.xml", out, progress=False, workers=1)
+    before = out.read_bytes()
+    # the error comes after several batches were handed to the worker pool
+    with pytest.raises(InputError, match="mismatched tag"):
+        prepare_wiki([big_dump, WIKI / "malformed.xml"], out, progress=False, workers=2)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in out_dir.iterdir()) == ["p.parquet"]
+
+
+def test_summary_keys_and_order(tmp_path):
+    summary, _ = _run(tmp_path, SAMPLE)
+    assert list(summary) == ["inputs", "out", "pages_read", "articles_read", "articles_kept", "skipped_by_reason",
+                             "parse_failures", "passages", "words", "dropped", "config", "seconds", "articles_per_s"]
+    assert list(summary["dropped"]) == list(DROPPED)
+    assert summary["config"] == {"max_words": 160, "min_words": 40, "min_article_words": 60, "workers": 1,
+                                 "limit_articles": None, "punkt_params": "punkt_english.json"}
+    assert list(summary["skipped_by_reason"]) == sorted(summary["skipped_by_reason"])
+
+
+def test_real_wikipedia_export_and_wikiextractor_output(tmp_path, corpora):
+    """Real pages (infoboxes, refs, tables; wikiextractor's formula placeholders) give clean passages."""
+    real = corpora / "wiki_real"
+    for name, fmt in (("enwiki-special-export-20171220.xml.bz2", "mediawiki"),
+                      ("wikiextractor_AA_wiki_00.bz2", "wikiextractor")):
+        if not (real / name).exists():
+            pytest.skip(f"{name} not in the corpora")
+        summary, df = _run(tmp_path, real / name, name=f"{name}.parquet")
+        assert summary["inputs"] == {str(real / name): fmt}
+        assert summary["articles_kept"] > 30 and df.height > 400 and not summary["parse_failures"]
+        assert summary["pages_read"] == summary["articles_kept"] + sum(summary["skipped_by_reason"].values())
+        assert not re.search(r"\{\{|\}\}|\[\[|\]\]|<ref", "\n".join(df["text"]))
+
+
+def test_the_defaults_are_the_settings_defaults():
+    """prepare_wiki's keyword defaults and the CLI's (made from PrepareConfig) are the same numbers."""
+    params = inspect.signature(prepare_wiki).parameters
+    for name, field in PrepareConfig.model_fields.items():
+        assert params[name].default == field.default, name
+
+
+def test_settings_are_checked(tmp_path):
+    with pytest.raises(InputError, match="limit_articles must be at least 1"):
+        prepare_wiki(WIKI / "hard_cases.xml", tmp_path / "x.parquet", limit_articles=0, progress=False)
+    with pytest.raises(InputError, match="min_words"):
+        PrepareConfig(min_words=0)
+    with pytest.raises(InputError, match="no input files"):
+        prepare_wiki([], tmp_path / "x.parquet", progress=False)
+
+
+def test_stats_add_up_and_name_at_most_a_hundred_failures():
+    total = PrepareStats()
+    for batch in range(3):
+        part = PrepareStats()
+        part.update("articles_kept", 2)
+        part.skip("stub")
+        for i in range(60):
+            part.fail(str(i), f"Page {i}", ValueError("bad " * 100))
+        total.add(part)
+    assert total["articles_kept"] == 6 and total["nothing"] == 0
+    assert total.skipped == {"stub": 3, "parse_error": 180}
+    assert len(total.failures) == MAX_NAMED_FAILURES
+    assert total.failures[0]["error"].startswith("ValueError: bad") and len(total.failures[0]["error"]) == 200
+
+
+def test_summary_rows_and_failure_notes():
+    summary = {"pages_read": 10, "articles_read": 8, "articles_kept": 6,
+               "skipped_by_reason": {"redirect": 2, "stub": 1}, "passages": 12, "words": 1200, "seconds": 0.5,
+               "articles_per_s": 16.0,
+               "parse_failures": [{"article_id": "7", "title": "Broken [[page", "error": "ValueError: x"}]}
+    assert summary_rows(summary) == {
+        "pages read": 10, "articles read": 8, "articles kept": 6, "skipped: redirect": 2, "skipped: stub": 1,
+        "passages": 12, "words": 1200, "seconds": 0.5, "articles/s": 16.0}
+    assert parse_failure_notes(summary) == ["skipped (wikitext not understood): Broken [[page [7]: ValueError: x"]
