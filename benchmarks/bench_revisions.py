@@ -65,12 +65,24 @@ def measure(trees: dict[str, Path], work: Path, switchboard: Path, repeat: int) 
     return times
 
 
-def same_outputs(work: Path) -> dict[str, bool]:
-    """Do both sides' data files match byte for byte (the build's Parquet shards and card, the kept rows)?"""
-    def digest(folder: Path) -> dict[str, bytes]:
-        return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-                if p.is_file() and p.suffix in (".parquet", ".png", ".md") and "stats" not in p.parts}
-    return {"identical data files": digest(work / "base") == digest(work / "new")}
+def same_outputs(work: Path) -> dict[str, object]:
+    """Do both sides write the same data: every Parquet file and figure byte for byte, and the same card?
+
+    The card names the command that built it, whose paths differ by side; they are compared with the side's
+    folder written as ``OUT``. Files that record seconds (``report.json``, ``report.md``, ``stats.*``) and the
+    SVGs (matplotlib stamps a date in them) are not compared.
+    """
+    def digest(side: str) -> dict[str, bytes]:
+        folder = work / side
+        files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+                 if p.is_file() and p.suffix in (".parquet", ".png")}
+        card = folder / "CLASS_IT" / "README.md"
+        files["CLASS_IT/README.md"] = card.read_text(encoding="utf-8").replace(str(folder), "OUT").encode()
+        return files
+
+    base, new = digest("base"), digest("new")
+    return {"files compared": len(base), "identical data files": base == new,
+            "differing files": sorted(k for k in base.keys() | new.keys() if base.get(k) != new.get(k))}
 
 
 def main() -> None:

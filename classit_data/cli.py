@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 
 from classit_data.build.config import BuildConfig, StatsConfig
-from classit_data.core.console import run_app, show_summary
-from classit_data.core.options import settings_options
+from classit_data.core.commands import command, new_app, run_app
+from classit_data.core.console import Summary
 from classit_data.generate.config import GenerationConfig
 from classit_data.publish.config import PushConfig
 from classit_data.switchboard.config import ConvertConfig
@@ -20,22 +20,14 @@ from classit_data.wiki.config import PrepareConfig
 from classit_data.validate.config import ValidationConfig
 
 #: the options several commands share
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")]
 ItemRows = Annotated[list[str], typer.Argument(help="Item rows (.parquet or .jsonl).")]
 PassageFile = Annotated[str | None, typer.Option(help="Passage file of the QA rows, for the grounding checks "
                                                  "(skipped without it).")]
 
-app = typer.Typer(
-    name="classit-data",
-    help="Make, check and publish the CLASS-IT instruction dataset.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+app = new_app("classit-data", "Make, check and publish the CLASS-IT instruction dataset.")
 
 
-@app.command("convert-switchboard")
-@settings_options(ConvertConfig)
+@command(app, "convert-switchboard", ConvertConfig, progress=True)
 def convert_switchboard_cmd(
     inputs: Annotated[list[str], typer.Argument(help="BabyLM switchboard.train, SWDA pipe files or folders, NLTK's "
                                                 "switchboard.zip or its folder, SWDA *.utt.csv, ConvoKit "
@@ -43,37 +35,33 @@ def convert_switchboard_cmd(
     out: Annotated[str, typer.Option("--out", "-o", help="Item file to write (.parquet, or .jsonl).")],
     rejects: Annotated[str | None, typer.Option(help="Also write the dropped pairs, with their reason, "
                                                 "to this file.")] = None,
-    json_summary: JsonFlag = False,
     **options,
-) -> None:
+) -> Summary:
     """Turn Switchboard transcripts into prompt/reply items (a turn and the next speaker's turn)."""
     from classit_data.switchboard.convert import convert_switchboard, summary_rows
 
-    summary = convert_switchboard(inputs, out, rejects=rejects, progress=not json_summary, **options)
-    show_summary(summary, json_summary, f"convert-switchboard -> {summary['out']}", summary_rows(summary),
+    summary = convert_switchboard(inputs, out, rejects=rejects, **options)
+    return Summary(summary, f"convert-switchboard -> {summary['out']}", summary_rows(summary),
                  [f"left out: {note}" for note in summary["skipped_files"]])
 
 
-@app.command("prepare-wiki")
-@settings_options(PrepareConfig)
+@command(app, "prepare-wiki", PrepareConfig, progress=True)
 def prepare_wiki_cmd(
     inputs: Annotated[list[str], typer.Argument(help="Dumps (.xml, .xml.bz2, multistream), BabyLM simple_wiki "
                                                 "files, wikimedia/wikipedia Parquet/JSON lines, or wikiextractor "
                                                 "output.")],
     out: Annotated[str, typer.Option("--out", "-o", help="Passage file to write (.parquet or .jsonl).")],
-    json_summary: JsonFlag = False,
     **options,
-) -> None:
+) -> Summary:
     """Turn Simple English Wikipedia into clean passages for QA generation."""
     from classit_data.wiki.prepare import parse_failure_notes, prepare_wiki, summary_rows
 
-    summary = prepare_wiki(inputs, out, progress=not json_summary, **options)
-    show_summary(summary, json_summary, f"prepare-wiki -> {summary['out']}", summary_rows(summary),
+    summary = prepare_wiki(inputs, out, **options)
+    return Summary(summary, f"prepare-wiki -> {summary['out']}", summary_rows(summary),
                  parse_failure_notes(summary))
 
 
-@app.command("generate-wiki")
-@settings_options(GenerationConfig)
+@command(app, "generate-wiki", GenerationConfig, progress=True)
 def generate_wiki_cmd(
     passages: Annotated[str, typer.Option("--passages", help="Passage file from `prepare-wiki` "
                                           "(.parquet/.jsonl).")],
@@ -81,18 +69,16 @@ def generate_wiki_cmd(
     config: Annotated[str | None, typer.Option("--config", help="YAML file with any of these settings (and "
                                                "engine, batch_size, concurrency, ...); options given here "
                                                "win.")] = None,
-    json_summary: JsonFlag = False,
     **options,
-) -> None:
+) -> Summary:
     """Generate question/answer pairs from Wikipedia passages with vLLM, transformers or a server."""
     from classit_data.generate.runner import generate_wiki, summary_rows
 
-    summary = generate_wiki(passages, out, config=config, progress=not json_summary, **options)
-    show_summary(summary, json_summary, f"generate-wiki -> {summary['qa']}", summary_rows(summary))
+    summary = generate_wiki(passages, out, config=config, **options)
+    return Summary(summary, f"generate-wiki -> {summary['qa']}", summary_rows(summary))
 
 
-@app.command("validate")
-@settings_options(ValidationConfig)
+@command(app, "validate", ValidationConfig)
 def validate_cmd(
     inputs: ItemRows,
     out: Annotated[str, typer.Option("--out", "-o", help="Rows that pass (.parquet or .jsonl).")],
@@ -107,37 +93,33 @@ def validate_cmd(
                                                        "the value is read as YAML, so lists such as "
                                                        "question_words work too); see the README for the "
                                                        "names.")] = None,
-    json_summary: JsonFlag = False,
     **options,
-) -> None:
+) -> Summary:
     """Check item rows, drop duplicates, and keep every rejected row aside with its reason."""
     from classit_data.validate import report as validation_report, validate_rows
     from classit_data.validate.config import parse_settings
 
     rep = validate_rows(inputs, out, quarantine, report, config=config, passages=passages, tokenizer=tokenizer,
                         **{**options, **parse_settings(settings or ())})
-    show_summary(rep, json_summary, f"validate -> {out}", validation_report.summary_rows(rep),
+    return Summary(rep, f"validate -> {out}", validation_report.summary_rows(rep),
                  validation_report.summary_notes(rep))
 
 
-@app.command("stats")
-@settings_options(StatsConfig)
+@command(app, "stats", StatsConfig)
 def stats_cmd(
     inputs: ItemRows,
     out: Annotated[str, typer.Option("--out", "-o", help="Folder for stats.json, stats.md, figure1.png, "
                                      "figure1.svg.")],
-    json_summary: JsonFlag = False,
     **options,
-) -> None:
+) -> Summary:
     """Length statistics per source and in total, and Figure 1 (prompt vs reply length)."""
     from classit_data.build import stats
 
     summary = stats.compute_stats(inputs, out, **options)
-    show_summary(summary, json_summary, f"stats -> {out}", stats.summary_rows(summary))
+    return Summary(summary, f"stats -> {out}", stats.summary_rows(summary))
 
 
-@app.command("build")
-@settings_options(BuildConfig)
+@command(app, "build", BuildConfig, progress=True)
 def build_cmd(
     *,
     switchboard: Annotated[list[str] | None, typer.Option(help="Switchboard item rows (.parquet/.jsonl), normally "
@@ -153,35 +135,32 @@ def build_cmd(
     generation_run: Annotated[list[str] | None, typer.Option(help="Output folder (or run.json) of "
                                                              "`generate-wiki`, recorded in the card; "
                                                              "repeatable.")] = None,
-    json_summary: JsonFlag = False,
     **options,
-) -> None:
+) -> Summary:
     """Validate rows and write the Hub-layout dataset folder with its card."""
     import shlex
 
     from classit_data.build import build
 
     # what the user typed, for the card; None when called with arguments that are not the process's own
-    command = "classit-data " + shlex.join(sys.argv[1:]) if "build" in sys.argv[1:2] else None
+    typed = "classit-data " + shlex.join(sys.argv[1:]) if "build" in sys.argv[1:2] else None
     record = build.build_dataset(switchboard or None, wiki or None, out, stats_dir=stats_dir, passages=passages,
                                  validate_config=validate_config, generation_runs=generation_run or (),
-                                 command=command, progress=not json_summary, **options)
-    show_summary(record, json_summary, f"build -> {record['out']}", build.summary_rows(record))
+                                 command=typed, **options)
+    return Summary(record, f"build -> {record['out']}", build.summary_rows(record))
 
 
-@app.command("push")
-@settings_options(PushConfig)
+@command(app, "push", PushConfig, progress=True)
 def push_cmd(
     dataset_dir: Annotated[str, typer.Argument(help="A folder made by `classit-data build`.")],
     repo_id: Annotated[str, typer.Option(help="Dataset repo, ORG/NAME (created if missing).")],
-    json_summary: JsonFlag = False,
     **options,
-) -> None:
+) -> Summary:
     """Publish a built dataset folder to the Hugging Face Hub (token from HF_TOKEN or `hf auth login`)."""
     from classit_data.publish import push
 
-    result = push.push_dataset(dataset_dir, repo_id, progress=not json_summary, **options)
-    show_summary(result, json_summary, f"push -> {result['repo_id']}", push.summary_rows(result))
+    result = push.push_dataset(dataset_dir, repo_id, **options)
+    return Summary(result, f"push -> {result['repo_id']}", push.summary_rows(result))
 
 
 def main(argv: list[str] | None = None) -> int:

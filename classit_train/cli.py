@@ -1,7 +1,8 @@
 """``classit-train``: a thin typer layer over the training and evaluation API.
 
-The options of ``pretrain`` and ``run`` are made from ``TrainConfig``, those of ``eval`` from ``EvalConfig``
-(``settings_options``): their defaults and help are written once, in the settings.
+The options of ``pretrain`` and ``run`` are made from ``TrainConfig``, those of ``eval`` from ``EvalConfig`` and
+those of ``report`` from ``ReportConfig`` (``core.commands``): their defaults and help are written once, in the
+settings.
 """
 
 from __future__ import annotations
@@ -11,35 +12,21 @@ from typing import Annotated
 
 import typer
 
-from classit_data.core.console import console, run_app, show_summary
-from classit_data.core.options import settings_options
+from classit_data.core.commands import command, new_app, run_app
+from classit_data.core.console import Summary, console
 from classit_train import report, train
 from classit_train.evaluate import results as eval_results
 from classit_train.evaluate.results import EvalConfig, evaluate_model
 from classit_train.train import TrainConfig, instruction_tune, pretrain
 
-app = typer.Typer(
-    name="classit-train",
-    help="Pretrain, instruction-tune and evaluate BabyLM-sized models on CLASS-IT.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+app = new_app("classit-train", "Pretrain, instruction-tune and evaluate BabyLM-sized models on CLASS-IT.")
 
 RunFolder = Annotated[str, typer.Option("--out", help="Run folder: final model, checkpoints, configuration, card.")]
 ConfigFile = Annotated[str | None, typer.Option("--config", help="YAML file of TrainConfig keys (flags win).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue from the run folder's last checkpoint.")]
 
 
-@app.callback()
-def _root() -> None:
-    """Pretrain, instruction-tune and evaluate BabyLM-sized models on CLASS-IT."""
-
-
-# --- tokenizer, pretrain, run -----------------------------------------------------------------------
-
-
-@app.command("tokenizer")
+@command(app, "tokenizer", json_flag=False)
 def tokenizer_cmd(
     corpus: Annotated[list[str], typer.Option("--corpus", help="Text files (or Parquet/JSON-lines rows with "
                                               "`text`); repeat the option for several.")],
@@ -54,8 +41,8 @@ def tokenizer_cmd(
     console.print(f"tokenizer with {len(tok):,} tokens -> {out}")
 
 
-@app.command("pretrain")
-@settings_options(TrainConfig, exclude=("base", "dataset", "curriculum", "num_cycles"))
+@command(app, "pretrain", TrainConfig, exclude=("base", "dataset", "curriculum", "num_cycles"),
+         json_flag=False)
 def pretrain_cmd(
     out: RunFolder,
     corpus: Annotated[list[str] | None, typer.Option(
@@ -63,26 +50,21 @@ def pretrain_cmd(
     config: ConfigFile = None,
     resume: Resume = False,
     **options,
-) -> None:
+) -> Summary:
     """Pretrain a preset LLaMA from scratch on text files."""
     summary = pretrain(corpus or [], out, config=config, resume=resume, **options)
-    show_summary(summary, False, f"pretrain {summary['model_preset']} -> {out}", train.summary_rows(summary))
+    return Summary(summary, f"pretrain {summary['model_preset']} -> {out}", train.summary_rows(summary))
 
 
-@app.command("run")
-@settings_options(TrainConfig, exclude=("model", "tokenizer"))
-def run_cmd(out: RunFolder, config: ConfigFile = None, resume: Resume = False, **options) -> None:
+@command(app, "run", TrainConfig, exclude=("model", "tokenizer"), json_flag=False)
+def run_cmd(out: RunFolder, config: ConfigFile = None, resume: Resume = False, **options) -> Summary:
     """Instruction-tune a model on CLASS-IT with a curriculum (loss on replies only)."""
     summary = instruction_tune(options.pop("dataset", None), options.pop("base", None), out, config=config,
                                resume=resume, **options)
-    show_summary(summary, False, f"run ({summary['curriculum']}) -> {out}", train.summary_rows(summary))
+    return Summary(summary, f"run ({summary['curriculum']}) -> {out}", train.summary_rows(summary))
 
 
-# --- eval, report -----------------------------------------------------------------------------------
-
-
-@app.command("eval")
-@settings_options(EvalConfig)
+@command(app, "eval", EvalConfig, progress=True)
 def eval_cmd(
     model: Annotated[str, typer.Option("--model", help="AutoModelForCausalLM folder (or 'smollm2' for the "
                                        "embedded model).")],
@@ -92,27 +74,26 @@ def eval_cmd(
     out: Annotated[str, typer.Option("--out", help="results.json to write (other tasks already in it are "
                                      "kept).")],
     **options,
-) -> None:
+) -> Summary:
     """Score a causal LM on a BabyLM 2025 zero-shot task; write results.json and every item's prediction."""
     entry = evaluate_model(model, task, data, out, **options)
-    show_summary(entry, False, f"{task} -> {out}", eval_results.summary_rows(entry))
+    return Summary(entry, f"{task} -> {out}", eval_results.summary_rows(entry))
 
 
-@app.command("report")
+@command(app, "report", report.ReportConfig)
 def report_cmd(
     results: Annotated[list[str], typer.Argument(help="results.json files, official pipeline result "
                                                  "folders/files; NAME=PATH names the model.")],
     out: Annotated[str, typer.Option("--out", help="Folder for report.md, report.json and the figures.")],
-    finetune_metric: Annotated[str, typer.Option("--finetune-metric", help="Metric read from official "
-                                                 "fine-tuning results.txt (accuracy|f1|mcc).")] = "accuracy",
-) -> None:
+    **options,
+) -> Summary:
     """Compare models: z-scores per task, Markdown tables, box plots (fine-tuning, zero-shot, all tasks)."""
-    summary = report.make_report(results, out, finetune_metric=finetune_metric)
-    show_summary(summary, False, f"report -> {out}", report.summary_rows(summary))
+    summary = report.make_report(results, out, **options)
+    return Summary(summary, f"report -> {out}", report.summary_rows(summary))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point (see ``classit_data.core.console.run_app``)."""
+    """Console-script entry point (see ``classit_data.core.commands.run_app``)."""
     return run_app(app, "classit-train", argv)
 
 

@@ -29,6 +29,9 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_path, atomic_write_text
@@ -131,7 +134,17 @@ def _read_zero_shot_report(path: Path, name: str | None) -> list[Score]:
 _KNOWN_FILES = ("results.txt", "best_temperature_report.txt")
 
 
-def read_results(spec: str | Path, *, finetune_metric: str = "accuracy") -> list[Score]:
+class ReportConfig(BaseModel):
+    """How results are read: the one place these settings' defaults and help live (the CLI is made from them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    finetune_metric: Literal["accuracy", "f1", "mcc"] = Field(
+        "accuracy", description="Metric read from the official fine-tuning results.txt (accuracy|f1|mcc).")
+
+
+def read_results(spec: str | Path, *,
+                 finetune_metric: str = ReportConfig.model_fields["finetune_metric"].default) -> list[Score]:
     """Scores from one input: a file or a folder (searched for results JSON and official output files);
     ``NAME=PATH`` names the model."""
     name = None
@@ -265,12 +278,19 @@ def _box_figure(models, data_per_model, title, path_base: Path) -> list[str]:
     return written
 
 
-def make_report(inputs: Sequence[str | Path], out_dir: str | Path, *, finetune_metric: str = "accuracy") -> dict:
+def make_report(inputs: Sequence[str | Path], out_dir: str | Path, **settings: Any) -> dict:
     """Read every input, z-score per task, write ``report.md``, ``report.json`` and three box-plot figures
-    (PNG and SVG): fine-tuning tasks, zero-shot tasks, all tasks. Returns the summary written to report.json."""
+    (PNG and SVG): fine-tuning tasks, zero-shot tasks, all tasks. Returns the summary written to report.json.
+
+    ``settings`` are :class:`ReportConfig`'s (``finetune_metric``)."""
+    try:
+        cfg = ReportConfig(**settings)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(f"setting {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
     if not inputs:
         raise InputError("no results given")
-    scores = [s for spec in inputs for s in read_results(spec, finetune_metric=finetune_metric)]
+    scores = [s for spec in inputs for s in read_results(spec, finetune_metric=cfg.finetune_metric)]
     models, tasks, table = score_table(scores)
     kinds = {s.task: s.kind for s in scores}
     z = zscores(models, tasks, table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.progress import (
@@ -43,29 +44,20 @@ def summary_table(title: str, rows: Mapping[str, object]) -> Table:
     return table
 
 
-def show_summary(summary: Mapping, as_json: bool, title: str, rows: Mapping[str, object],
-                 notes: Iterable[str] = ()) -> None:
-    """A command's result: the whole summary as JSON on stdout (for scripts), else a table and notes on stderr."""
-    if as_json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
-        return
-    console.print(summary_table(title, rows))
-    for note in notes:
-        console.print(note, markup=False)
+@dataclass
+class Summary:
+    """What a command returns: its summary (for ``--json``) and how a person reads it (a table and notes)."""
 
+    data: Mapping
+    title: str
+    rows: Mapping[str, object]
+    notes: Iterable[str] = ()
 
-def run_app(app, prog_name: str, argv: list[str] | None = None) -> int:
-    """Run a typer app as a console script: user errors (``InputError``) become one line and exit code 2."""
-    from classit_data.core.errors import InputError
-
-    try:
-        app(args=argv, prog_name=prog_name, standalone_mode=True)
-    except InputError as exc:
-        console.print(f"error: {exc.one_line()}", style="red", markup=False, highlight=False, soft_wrap=True)
-        return 2
-    except KeyboardInterrupt:
-        console.print("interrupted")
-        return 130
-    except SystemExit as exc:
-        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
-    return 0
+    def show(self, as_json: bool) -> None:
+        """The whole summary as JSON on stdout (for scripts), else the table and notes on stderr."""
+        if as_json:
+            print(json.dumps(self.data, indent=2, ensure_ascii=False))
+            return
+        console.print(summary_table(self.title, self.rows))
+        for note in self.notes:
+            console.print(note, markup=False)

@@ -8,7 +8,7 @@ import pytest
 
 from classit_data.build import build_dataset, compute_stats
 from classit_data.build.config import BuildConfig, StatsConfig
-from classit_data.core.options import option_fields
+from classit_data.core.commands import option_fields
 
 
 @pytest.mark.parametrize("settings, stage", [(StatsConfig, compute_stats), (BuildConfig, build_dataset)])

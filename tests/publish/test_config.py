@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from classit_data.core.options import option_fields
+from classit_data.core.commands import option_fields
 from classit_data.publish import push_dataset
 from classit_data.publish.config import PushConfig
 

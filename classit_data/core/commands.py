@@ -1,4 +1,4 @@
-"""Command-line options generated from a stage's pydantic settings: each default and help text is written once.
+"""The two CLIs' machinery: typer apps, and command-line options generated from a stage's pydantic settings.
 
 A stage declares its settings as a pydantic model (``Field(default, description=...)``). ``settings_options``
 adds one ``--flag`` per field to a typer command; every generated option defaults to "not given", so a
@@ -100,3 +100,65 @@ def settings_options(settings: type[BaseModel], *, exclude: tuple[str, ...] = ()
         return wrapper
 
     return decorate
+
+
+def new_app(name: str, help: str) -> typer.Typer:
+    """A typer app as both CLIs want it: help without arguments, plain tracebacks, no shell-completion options."""
+    return typer.Typer(name=name, help=help, no_args_is_help=True, pretty_exceptions_enable=False,
+                       add_completion=False)
+
+
+def command(app: typer.Typer, name: str, settings: type[BaseModel] | None = None, *,
+            exclude: tuple[str, ...] = (), json_flag: bool = True, progress: bool = False) -> Callable:
+    """Register a command on ``app``: one option per setting of ``settings``, and the ``Summary`` it returns shown.
+
+    With ``json_flag`` the command also gets ``--json`` (the summary as JSON on stdout). With ``progress`` the
+    command is handed ``progress=False`` under ``--json`` (else True), among its keyword arguments, to pass on.
+    """
+
+    def decorate(function: Callable) -> Callable:
+        if settings is not None:
+            function = settings_options(settings, exclude=exclude)(function)
+        hints = typing.get_type_hints(function, include_extras=True)
+        params = [p.replace(annotation=hints.get(p.name, p.annotation))
+                  for p in inspect.signature(function).parameters.values() if p.kind is not p.VAR_KEYWORD]
+        if json_flag:
+            params.append(inspect.Parameter("json_summary", inspect.Parameter.KEYWORD_ONLY, default=False,
+                                            annotation=Annotated[bool, _JSON_OPTION]))
+
+        @functools.wraps(function)
+        def wrapper(**kwargs: Any) -> None:
+            as_json = kwargs.pop("json_summary", False)
+            if progress:
+                kwargs["progress"] = not as_json
+            summary = function(**kwargs)
+            if summary is not None:
+                summary.show(as_json)
+
+        wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        wrapper.__dict__.pop("__wrapped__", None)
+        return app.command(name)(wrapper)
+
+    return decorate
+
+
+_JSON_OPTION = typer.Option("--json", help="Print the summary as JSON on stdout.")
+
+
+def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None) -> int:
+    """Run a typer app as a console script: user errors (``InputError``) become one line and exit code 2."""
+    from classit_data.core.console import console
+    from classit_data.core.errors import InputError
+
+    try:
+        app(args=argv, prog_name=prog_name, standalone_mode=True)
+    except InputError as exc:
+        console.print(f"error: {exc.one_line()}", style="red", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0
