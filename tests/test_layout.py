@@ -1,4 +1,4 @@
-"""The package layout's rules: no import cycle inside either package, and imports flow one way.
+"""The package layout's rules: no import cycle inside either package, imports flow one way, the README's API exists.
 
 Every ``import`` counts, at module level or inside a function: a lazy import that closes a cycle still ties
 two modules together. ``from pkg import name`` is an edge to ``pkg.name`` when that is a module, else to ``pkg``.
@@ -7,6 +7,8 @@ two modules together. ``from pkg import name`` is an edge to ``pkg.name`` when t
 from __future__ import annotations
 
 import ast
+import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,14 @@ def test_imports_flow_one_way(layer, may_not_import):
     wrong = sorted(f"{m} imports {t}" for m, targets in import_graph().items() if inside(m, layer)
                    and m not in (f"{layer}.cli", f"{layer}.__main__") for t in targets if any(inside(t, f) for f in may_not_import))
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_python_api_named_in_the_readme_imports():
+    """Every ``from classit_... import ...`` line of the README's examples names something that exists."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = re.findall(r"^\s*from (classit_(?:data|train)[\w.]*) import ([\w, ]+)$", readme, flags=re.M)
+    assert len(lines) >= 6
+    for module, names in lines:
+        imported = importlib.import_module(module)
+        for name in (n.strip() for n in names.split(",")):
+            assert hasattr(imported, name), f"README: {module} has no {name}"
