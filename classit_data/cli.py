@@ -1,4 +1,4 @@
-"""``classit-data``: a thin typer layer over the Python API; every command's work lives in its module.
+"""``classit-data``: a thin typer layer over the Python API; every command's work lives in its stage package.
 
 User mistakes raise ``InputError`` and come out as one line on stderr with exit code 2.
 """

@@ -55,7 +55,7 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     stage: Literal["pretrain", "instruction"] = Field(description="Set by the command: pretrain, or instruction "
-                                                      "(run).")
+                                                      "(run).", json_schema_extra=_FILE_ONLY)
     # what to train
     model: str | None = Field(None, description=f"Model preset: {', '.join(model_presets())} (required: here or "
                               "in --config).")

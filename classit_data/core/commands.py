@@ -1,10 +1,11 @@
 """The two CLIs' machinery: typer apps, and command-line options generated from a stage's pydantic settings.
 
-A stage declares its settings as a pydantic model (``Field(default, description=...)``). ``settings_options``
-adds one ``--flag`` per field to a typer command; every generated option defaults to "not given", so a
-settings file (``--config``) can sit between the model's defaults and the command line, and the help shows
-the model's default. A field opts out with ``json_schema_extra={"cli": False}`` (set it in a file or with
-``--set``) and names its own flags with ``json_schema_extra={"flags": ["--format"]}``.
+``command(app, name, Settings)`` registers a command: its own arguments, one ``--flag`` per setting, ``--json``,
+and the ``Summary`` it returns shown as a table (or as JSON). A stage declares its settings as a pydantic model
+(``Field(default, description=...)``); ``settings_options`` makes the flags. Every generated option defaults
+to "not given", so a settings file (``--config``) can sit between the model's defaults and the command line,
+and the help shows the model's default. A field opts out with ``json_schema_extra={"cli": False}`` (set it in
+a file or with ``--set``) and names its own flags with ``json_schema_extra={"flags": ["--format"]}``.
 """
 
 from __future__ import annotations

@@ -146,7 +146,7 @@ class RunRecord:
 def _engine_kind(cfg: GenerationConfig) -> str:
     kind = choose_backend(cfg.backend, cfg.base_url)
     if cfg.data_parallel_size > 1 and kind == "openai":
-        raise InputError("--data-parallel-size is for local engines; raise --concurrency for a server")
+        raise InputError("--data-parallel-size is for local engines; raise `concurrency` in --config for a server")
     return kind
 
 
