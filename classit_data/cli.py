@@ -42,7 +42,7 @@ def convert_switchboard_cmd(
 
     summary = convert_switchboard(inputs, out, rejects=rejects, **options)
     return Summary(summary, f"convert-switchboard -> {summary['out']}", summary_rows(summary),
-                 [f"left out: {note}" for note in summary["skipped_files"]])
+                   [f"left out: {note}" for note in summary["skipped_files"]])
 
 
 @command(app, "prepare-wiki", PrepareConfig, progress=True)
@@ -58,7 +58,7 @@ def prepare_wiki_cmd(
 
     summary = prepare_wiki(inputs, out, **options)
     return Summary(summary, f"prepare-wiki -> {summary['out']}", summary_rows(summary),
-                 parse_failure_notes(summary))
+                   parse_failure_notes(summary))
 
 
 @command(app, "generate-wiki", GenerationConfig, progress=True)
@@ -102,7 +102,7 @@ def validate_cmd(
     rep = validate_rows(inputs, out, quarantine, report, config=config, passages=passages, tokenizer=tokenizer,
                         **{**options, **parse_settings(settings or ())})
     return Summary(rep, f"validate -> {out}", validation_report.summary_rows(rep),
-                 validation_report.summary_notes(rep))
+                   validation_report.summary_notes(rep))
 
 
 @command(app, "stats", StatsConfig)

@@ -75,6 +75,21 @@ def _parameter(name: str, kind: type, field: FieldInfo) -> inspect.Parameter:
                              annotation=Annotated[kind | None, option])
 
 
+def _own_parameters(function: Callable) -> list[inspect.Parameter]:
+    """A command's named parameters, with their annotations resolved (the modules use postponed annotations)."""
+    hints = typing.get_type_hints(function, include_extras=True)
+    return [p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in inspect.signature(function).parameters.values() if p.kind is not p.VAR_KEYWORD]
+
+
+def _presented_as(wrapper: Callable, params: list[inspect.Parameter]) -> Callable:
+    """Make typer read ``params`` as ``wrapper``'s signature, not the wrapped function's."""
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    wrapper.__dict__.pop("__wrapped__", None)
+    return wrapper
+
+
 def settings_options(settings: type[BaseModel], *, exclude: tuple[str, ...] = ()) -> Callable:
     """Decorate a typer command whose last parameter is ``**options``: one option per setting.
 
@@ -83,9 +98,7 @@ def settings_options(settings: type[BaseModel], *, exclude: tuple[str, ...] = ()
 
     def decorate(command: Callable) -> Callable:
         fields = {k: v for k, v in option_fields(settings).items() if k not in exclude}
-        own = [p for p in inspect.signature(command).parameters.values() if p.kind is not p.VAR_KEYWORD]
-        hints = typing.get_type_hints(command, include_extras=True)
-        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in own]
+        own = _own_parameters(command)
         generated = [_parameter(name, kind, field) for name, (kind, field) in fields.items()]
 
         @functools.wraps(command)
@@ -95,10 +108,7 @@ def settings_options(settings: type[BaseModel], *, exclude: tuple[str, ...] = ()
                 kwargs.pop(k, None)
             return command(**kwargs, **options)
 
-        wrapper.__signature__ = inspect.Signature(own + generated)  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {p.name: p.annotation for p in own + generated}
-        del wrapper.__wrapped__  # typer must read the generated signature, not the original one
-        return wrapper
+        return _presented_as(wrapper, own + generated)
 
     return decorate
 
@@ -120,9 +130,7 @@ def command(app: typer.Typer, name: str, settings: type[BaseModel] | None = None
     def decorate(function: Callable) -> Callable:
         if settings is not None:
             function = settings_options(settings, exclude=exclude)(function)
-        hints = typing.get_type_hints(function, include_extras=True)
-        params = [p.replace(annotation=hints.get(p.name, p.annotation))
-                  for p in inspect.signature(function).parameters.values() if p.kind is not p.VAR_KEYWORD]
+        params = _own_parameters(function)
         if json_flag:
             params.append(inspect.Parameter("json_summary", inspect.Parameter.KEYWORD_ONLY, default=False,
                                             annotation=Annotated[bool, _JSON_OPTION]))
@@ -136,10 +144,7 @@ def command(app: typer.Typer, name: str, settings: type[BaseModel] | None = None
             if summary is not None:
                 summary.show(as_json)
 
-        wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {p.name: p.annotation for p in params}
-        wrapper.__dict__.pop("__wrapped__", None)
-        return app.command(name)(wrapper)
+        return app.command(name)(_presented_as(wrapper, params))
 
     return decorate
 
