@@ -11,6 +11,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from classit_data.core.commands import command, new_app, run_app
 from classit_data.core.console import Summary, console
@@ -45,8 +46,8 @@ def tokenizer_cmd(
          json_flag=False)
 def pretrain_cmd(
     out: RunFolder,
-    corpus: Annotated[list[str] | None, typer.Option(
-        "--corpus", help=TrainConfig.model_fields["corpus"].description)] = None,
+    corpus: Annotated[list[str] | None, typer.Option(  # required, but may come from --config: help says so only
+        "--corpus", help=f"{TrainConfig.model_fields['corpus'].description} {escape('[required]')}")] = None,
     config: ConfigFile = None,
     resume: Resume = False,
     **options,

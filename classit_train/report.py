@@ -5,7 +5,8 @@ Inputs (files, or folders searched recursively), several models and tasks at onc
 - our ``results.json`` (``classit-train eval``): every task in it, its ``score`` (accuracy in percent, or
   100 x Spearman's rho for WUG);
 - the official BabyLM 2025 pipeline's fine-tuning output ``results/<model>/<revision>/finetune/<task>/results.txt``
-  (lines ``accuracy: 0.71``, ``f1: ...``, ``mcc: ...``; fractions): its ``accuracy`` x 100 by default;
+  (lines ``accuracy: 0.71``, ``f1: ...``, ``mcc: ...``): its ``accuracy`` by default, in percent (a fraction,
+  at most 1 in size, is x 100; a value already in percent, ``accuracy: 71.5``, is kept);
 - the official pipeline's zero-shot report
   ``results/<model>/<revision>/zero_shot/<backend>/<task>/<data>/best_temperature_report.txt``
   (``### AVERAGE ACCURACY`` or ``### AVERAGE SPEARMAN'S RHO`` then the number).
@@ -114,7 +115,19 @@ def _read_finetune_txt(path: Path, name: str | None, metric: str) -> list[Score]
         raise InputError(f"no {metric!r} in fine-tuning results (has {', '.join(metrics) or 'nothing'})", path)
     model, _ = _official_model(path, "finetune")
     task = path.parent.name.lower()
-    return [Score(name or model, task, "finetuning", 100.0 * metrics[metric], str(path))]
+    value = as_percent(metrics[metric])
+    if abs(value) > 100:  # NaN (an undefined MCC) passes: the report shows it as missing
+        raise InputError(f"{metric} {metrics[metric]} is neither a fraction nor a percentage", path)
+    return [Score(name or model, task, "finetuning", value, str(path))]
+
+
+def as_percent(value: float) -> float:
+    """A fine-tuning metric in percent: the pipeline writes fractions (0.715), some runs percentages (71.5).
+
+    A value at most 1 in size is a fraction (x 100); a larger one is already a percentage (kept). Accuracy, F1
+    and MCC (-1..1) all fit; a percentage of 1 or below (a near-zero score) would be read as a fraction.
+    """
+    return 100.0 * value if abs(value) <= 1 else value
 
 
 def _read_zero_shot_report(path: Path, name: str | None) -> list[Score]:

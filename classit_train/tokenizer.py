@@ -28,7 +28,7 @@ def corpus_texts(files: Sequence[str | Path]) -> Iterator[str]:
         if not f.is_file():
             raise InputError("no such file" if not f.exists() else "not a file", f)
         if f.suffix in ROW_SUFFIXES:
-            yield from read_rows(f, required=["text"])["text"].to_list()
+            yield from row_texts(f)
             continue
         try:
             with open(f, encoding="utf-8") as fh:
@@ -36,6 +36,21 @@ def corpus_texts(files: Sequence[str | Path]) -> Iterator[str]:
                     yield line
         except UnicodeDecodeError as exc:
             raise InputError(f"not UTF-8 text (byte {exc.start})", f) from exc
+
+
+def row_texts(path: str | Path) -> list[str]:
+    """The ``text`` column of a Parquet / JSON-lines row file: strings, every one of them."""
+    import polars as pl
+
+    from classit_data.core.io import read_rows
+
+    column = read_rows(path, required=["text"])["text"]
+    if column.dtype != pl.String:
+        raise InputError(f"column 'text' holds {column.dtype}, not strings", path)
+    if column.null_count():
+        row = column.is_null().arg_true()[0] + 1
+        raise InputError(f"column 'text' is null in row {row:,} (of {len(column):,})", path)
+    return column.to_list()
 
 
 def train_tokenizer(corpus: Sequence[str | Path], vocab_size: int, out: str | Path | None = None, *,

@@ -32,6 +32,7 @@ from classit_data.core.errors import InputError, first_line
 from classit_data.core.io import atomic_write_text, read_yaml_mapping
 from classit_train import data as D
 from classit_train.presets import llama_config, model_preset, model_presets, training_preset
+from classit_train.tokenizer import ROW_SUFFIXES, row_texts
 
 CONFIG_FILE = "run_config.yaml"
 SUMMARY_FILE = "run_summary.json"
@@ -43,6 +44,8 @@ PLAN_KEYS = ("stage", "model", "base", "corpus", "dataset", "curriculum", "templ
 
 #: a setting only a ``--config`` file (or the Python API) sets: the command lines keep to what runs usually change
 _FILE_ONLY = {"cli": False}
+#: a setting the command needs, from its flag or from the ``--config`` file: its help says ``[required]``
+_REQUIRED = {"required": True}
 
 
 class TrainConfig(BaseModel):
@@ -57,21 +60,22 @@ class TrainConfig(BaseModel):
     stage: Literal["pretrain", "instruction"] = Field(description="Set by the command: pretrain, or instruction "
                                                       "(run).", json_schema_extra=_FILE_ONLY)
     # what to train
-    model: str | None = Field(None, description=f"Model preset: {', '.join(model_presets())} (required: here or "
-                              "in --config).")
+    model: str | None = Field(None, description=f"Model preset: {', '.join(model_presets())} (given here or in "
+                              "--config).", json_schema_extra=_REQUIRED)
     tokenizer: str | None = Field(None, description="Tokenizer folder (default: train one of the preset's "
                                   "vocabulary size on the corpus).")
-    corpus: list[str] = Field(default_factory=list, description="Text files to pretrain on (repeatable; required: "
-                              "here or in --config).")
-    base: str | None = Field(None, description="Model folder to instruction-tune (required: here or in --config).")
-    dataset: str | None = Field(None, description="Folder made by `classit-data build`, or a Hub id (required: "
-                                "here or in --config).")
+    corpus: list[str] = Field(default_factory=list, description="Text files to pretrain on (repeatable; given "
+                              "here or in --config).", json_schema_extra=_REQUIRED)
+    base: str | None = Field(None, description="Model folder to instruction-tune (given here or in --config).",
+                             json_schema_extra=_REQUIRED)
+    dataset: str | None = Field(None, description="Folder made by `classit-data build`, or a Hub id (given here "
+                                "or in --config).", json_schema_extra=_REQUIRED)
     curriculum: str = Field("merged", description=f"{' | '.join(D.CURRICULA)}: both sources shuffled together, "
                             "or one source after the other.")
     template: str | None = Field(None, description="Text template file; the dataset's by default.",
                                  json_schema_extra=_FILE_ONLY)
     # CLASS-IT Table 2 (presets/training.yaml)
-    learning_rate: float = Field(description="Peak learning rate (Table 2).", json_schema_extra=_FILE_ONLY)
+    learning_rate: float = Field(gt=0, description="Peak learning rate (Table 2).", json_schema_extra=_FILE_ONLY)
     batch_size: int = Field(ge=1, description="Rows per device and step (Table 2: 8).")
     epochs: int = Field(ge=1, description="Epochs (Table 2: 8 for pretrain; 10 for run, per phase of the "
                         "curriculum).")
@@ -82,15 +86,16 @@ class TrainConfig(BaseModel):
                                    json_schema_extra={"flags": ["--cycles"]})
     # the run
     max_steps: int | None = Field(None, ge=1, description="Stop after N optimizer steps.")
-    seed: int = Field(0, description="Seed of the shuffles (and of pretrain's initialisation).")
+    seed: int = Field(0, ge=0, le=2**32 - 1,  # numpy's seeds (transformers' set_seed) stop at 2**32 - 1
+                      description="Seed of the shuffles (and of pretrain's initialisation).")
     packing: bool = Field(True, description="Pack examples into rows without cross-attention (--no-packing: "
                           "pad them).")
     max_length: int | None = Field(None, ge=8, description="Row length (default: the preset's for pretrain, "
                                    "the model's maximum for run).")
     gradient_accumulation_steps: int = Field(1, ge=1, description="Steps whose gradients make one update.",
                                              json_schema_extra=_FILE_ONLY)
-    weight_decay: float = Field(0.0, description="AdamW weight decay.", json_schema_extra=_FILE_ONLY)
-    max_grad_norm: float = Field(1.0, description="Gradient clipping norm.", json_schema_extra=_FILE_ONLY)
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.", json_schema_extra=_FILE_ONLY)
+    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.", json_schema_extra=_FILE_ONLY)
     eval_fraction: float = Field(0.02, ge=0, lt=1, description="Share of documents held out for the evaluation "
                                  "loss when the data has no validation split.", json_schema_extra=_FILE_ONLY)
     max_eval_examples: int | None = Field(1000, ge=1, description="Most held-out examples per source.",
@@ -98,12 +103,14 @@ class TrainConfig(BaseModel):
     eval_steps: int | None = Field(None, ge=1, description="Evaluate every N steps (always at the end).",
                                    json_schema_extra=_FILE_ONLY)
     save_steps: int = Field(500, ge=1, description="Save a checkpoint every N steps.", json_schema_extra=_FILE_ONLY)
-    save_total_limit: int | None = Field(2, description="Checkpoints kept (null: all).", json_schema_extra=_FILE_ONLY)
+    save_total_limit: int | None = Field(2, ge=1, description="Checkpoints kept (null: all).",
+                                         json_schema_extra=_FILE_ONLY)
     logging_steps: int = Field(50, ge=1, description="Log the loss every N steps.", json_schema_extra=_FILE_ONLY)
     attn_implementation: str = Field("sdpa", description="transformers attention: sdpa, eager, "
-                                     "flash_attention_2.", json_schema_extra=_FILE_ONLY)
+                                     "flash_attention_2, flex_attention...", json_schema_extra=_FILE_ONLY)
     bf16: bool = Field(False, description="bfloat16 mixed precision.", json_schema_extra=_FILE_ONLY)
-    dataloader_num_workers: int = Field(0, description="Data loader worker processes.", json_schema_extra=_FILE_ONLY)
+    dataloader_num_workers: int = Field(0, ge=0, description="Data loader worker processes.",
+                                        json_schema_extra=_FILE_ONLY)
 
     @field_validator("curriculum")
     @classmethod
@@ -111,6 +118,59 @@ class TrainConfig(BaseModel):
         if value not in D.CURRICULA:
             raise ValueError(f"unknown curriculum {value!r} (known: {', '.join(D.CURRICULA)})")
         return value
+
+    @field_validator("lr_scheduler")
+    @classmethod
+    def _known_scheduler(cls, value: str) -> str:
+        from transformers import SchedulerType
+
+        known = [s.value for s in SchedulerType]
+        usable = [s for s in known if s not in _UNUSABLE_SCHEDULERS]
+        if value not in known:
+            raise ValueError(f"unknown scheduler {value!r} (known: {', '.join(usable)})")
+        if value in _UNUSABLE_SCHEDULERS:
+            raise ValueError(f"scheduler {value!r} {_UNUSABLE_SCHEDULERS[value]} (usable: {', '.join(usable)})")
+        return value
+
+    @field_validator("attn_implementation")
+    @classmethod
+    def _known_attention(cls, value: str) -> str:
+        known = attention_implementations()
+        if value not in known:
+            raise ValueError(f"unknown attention implementation {value!r} (known: {', '.join(known)})")
+        return value
+
+
+#: transformers schedulers a run cannot drive: they need ``lr_scheduler_kwargs`` (not a setting here) or step on
+#: an evaluation metric instead of the plan's steps
+_UNUSABLE_SCHEDULERS = {
+    "cosine_with_min_lr": "needs lr_scheduler_kwargs (min_lr), which classit-train does not set",
+    "cosine_warmup_with_min_lr": "needs lr_scheduler_kwargs (min_lr), which classit-train does not set",
+    "warmup_stable_decay": "needs lr_scheduler_kwargs (num_decay_steps), which classit-train does not set",
+    "reduce_lr_on_plateau": "steps on an evaluation metric, not on the plan's steps",
+    "greedy": "steps on an evaluation metric, not on the plan's steps",
+}
+
+
+def attention_implementations() -> list[str]:
+    """The ``attn_implementation`` names this transformers accepts (``eager`` plus its registered ones)."""
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    return ["eager", *ALL_ATTENTION_FUNCTIONS.valid_keys()]
+
+
+def _check_attention(cfg: TrainConfig) -> None:
+    """Fail early when the attention implementation cannot run here (flash_attention_2 without its package):
+    transformers checks it when a model is built, so build a tiny LLaMA on the meta device (no memory)."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    try:
+        with torch.device("meta"):
+            LlamaForCausalLM(llama_config("tiny", attn_implementation=cfg.attn_implementation))
+    except (ImportError, ValueError) as exc:
+        raise InputError(f"cannot be used here: {first_line(exc)}", "attn_implementation",
+                         cfg.attn_implementation) from exc
 
 
 def resolve_config(stage: str, config_file: str | Path | dict | None = None, **overrides: Any) -> TrainConfig:
@@ -127,18 +187,27 @@ def resolve_config(stage: str, config_file: str | Path | dict | None = None, **o
     try:
         return TrainConfig(**values)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = str(err["loc"][0]) if err["loc"] else ""
-        message = err["msg"].removeprefix("Value error, ")
-        if overrides.get(key) is not None:  # a command-line flag or argument: name it
-            raise InputError(message, _flag(key)) from exc
-        raise InputError(f"{'.'.join(map(str, err['loc']))}: {message}", source) from exc
+        raise settings_error(TrainConfig, exc, overrides, source) from exc
 
 
-def _flag(key: str) -> str:
-    """The command-line flag of a setting (``num_cycles`` is ``--cycles``)."""
-    field = TrainConfig.model_fields.get(key)
+def settings_error(settings: type[BaseModel], exc: ValidationError, given: dict[str, Any],
+                   source: str = "configuration") -> InputError:
+    """A settings model's first validation error as one line: naming the flag when the value was ``given`` (on
+    the command line or as an argument), else the key in ``source`` (the ``--config`` file)."""
+    err = exc.errors()[0]
+    key = str(err["loc"][0]) if err["loc"] else ""
+    message = err["msg"].removeprefix("Value error, ")
+    if given.get(key) is not None:  # a command-line flag or argument: name it
+        return InputError(message, _flag(key, settings))
+    return InputError(f"{'.'.join(map(str, err['loc']))}: {message}", source)
+
+
+def _flag(key: str, settings: type[BaseModel] = TrainConfig) -> str:
+    """The command-line flag of a setting (``num_cycles`` is ``--cycles``); a file-only one goes by its key."""
+    field = settings.model_fields.get(key)
     extra = field.json_schema_extra if field is not None and isinstance(field.json_schema_extra, dict) else {}
+    if extra.get("cli", True) is False:
+        return key
     return extra.get("flags", ["--" + key.replace("_", "-")])[0]
 
 
@@ -307,6 +376,7 @@ def pretrain(corpus: list[str | Path], out: str | Path, *, model: str | None = N
     cfg = resolve_config("pretrain", config, model=model, tokenizer=str(tokenizer) if tokenizer else None,
                          corpus=[str(c) for c in corpus] or None, **overrides)
     preset = _pretrain_preset(cfg)
+    _check_attention(cfg)
     last = _prepare_out(out, cfg, resume)
     tok = _pretrain_tokenizer(cfg, preset, out / "tokenizer", resume)
     max_length = cfg.max_length or preset["max_length"]
@@ -344,6 +414,8 @@ def _pretrain_preset(cfg: TrainConfig) -> dict:
     for f in map(Path, cfg.corpus):
         if not f.is_file():
             raise InputError("no such file" if not f.exists() else "not a file", f)
+        if f.suffix in ROW_SUFFIXES:
+            row_texts(f)  # a row file's `text` column must hold strings: say so before anything is written
     return preset
 
 
@@ -395,6 +467,7 @@ def instruction_tune(dataset: str | None, base: str | Path | None, out: str | Pa
     cfg = resolve_config("instruction", config, dataset=str(dataset) if dataset else None,
                          base=str(base) if base else None, curriculum=curriculum, **overrides)
     base_dir = _instruction_base(cfg)
+    _check_attention(cfg)
     template = TextTemplate.load(cfg.template)
     tok = load_tokenizer(base_dir)
     last = _prepare_out(out, cfg, resume)
@@ -446,7 +519,7 @@ def _load_model(base: Path, cfg: TrainConfig):
     try:
         return AutoModelForCausalLM.from_pretrained(str(base), attn_implementation=cfg.attn_implementation,
                                                     dtype="float32")
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ImportError) as exc:  # ImportError: an attention implementation's package
         raise InputError(f"cannot load the model: {first_line(exc)}", base) from exc
 
 

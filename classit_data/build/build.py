@@ -35,8 +35,8 @@ from pathlib import Path
 
 import polars as pl
 
-from classit_data.build.config import BUILD_DEFAULTS
-from classit_data.build.provenance import provenance_summary
+from classit_data.build.config import BUILD_DEFAULTS, BuildConfig
+from classit_data.build.provenance import check_generation_runs, provenance_summary
 from classit_data.build.record import (
     BUILD_FORMAT,
     BUILD_FORMAT_VERSION,
@@ -47,8 +47,8 @@ from classit_data.build.record import (
     stable_report,
     write_build_info,
 )
-from classit_data.core.errors import InputError, first_line
-from classit_data.core.io import read_rows
+from classit_data.core.errors import InputError, checked_settings, first_line
+from classit_data.core.io import current_umask, read_rows
 from classit_data.core.lengths import word_count_expr
 from classit_data.core.schema import COLUMN_ORDER, ITEM_SCHEMA, SOURCES, content_id
 
@@ -67,6 +67,8 @@ def parse_size(size: int | str) -> int:
     """``"500MB"`` (decimal), ``"500MiB"`` (binary) or a number of bytes, as bytes."""
     from datasets.utils.py_utils import convert_file_size_to_int
 
+    if isinstance(size, str) and size.strip().isascii() and size.strip().isdigit():
+        size = int(size.strip())  # plain digits are bytes
     try:
         value = convert_file_size_to_int(size.strip() if isinstance(size, str) else size)
     except (ValueError, TypeError) as exc:
@@ -158,8 +160,15 @@ def build_dataset(
         raise InputError("nothing to build: give --switchboard and/or --wiki row files")
     if val_fraction is not None and not 0 <= val_fraction < 1:
         raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    checked_settings(BuildConfig, {"val_fraction": val_fraction, "seed": seed, "force": force})
+    check_generation_runs(generation_runs)  # a bad side file is one line now, not after the validation gate
+    if validate_config is not None:
+        from classit_data.validate.config import load_validation_config
+
+        load_validation_config(validate_config)
     record = BuildRecord(command=command, seed=seed, val_fraction=val_fraction,
                          max_shard_size=parse_size(max_shard_size))
+    recover_swap(out)
     _check_out(out, [*sw_paths, *wiki_paths])
     inputs = read_inputs(sw_paths, wiki_paths)
     say = console.print if progress else (lambda *a, **k: None)
@@ -254,7 +263,24 @@ def read_inputs(sw_paths: list[Path], wiki_paths: list[Path]) -> BuildInputs:
             if source in sources:
                 records[flag].append(entry)
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=ITEM_SCHEMA)
+    _check_each_flag_has_rows({p: dict(df.get_column("source").value_counts(sort=True).rows())
+                               for p, df in zip(allowed, frames, strict=True)}, sw_paths, wiki_paths)
     return BuildInputs(sw_paths, wiki_paths, rows, list(allowed), records)
+
+
+def _check_each_flag_has_rows(held: dict[Path, dict[str, int]], sw_paths: list[Path],
+                              wiki_paths: list[Path]) -> None:
+    """A source flag whose files hold no row of its source is refused, naming the file and what it holds
+    (else the validation gate reports it as a failed validation of rows that were never there)."""
+    for source, paths in (("switchboard", sw_paths), ("simple_wiki", wiki_paths)):
+        if not paths or any(held[p].get(source) for p in paths):
+            continue
+        flag, path = FLAG_OF_SOURCE[source], paths[0]
+        has = ", ".join(f"{n:,} {s} rows" for s, n in held[path].items()) or "no rows"
+        others = [FLAG_OF_SOURCE[s] for s in held[path] if s in FLAG_OF_SOURCE and s != source]
+        hint = f"; give it with {' and '.join(others)} only" if others else ""
+        also = f"; nor do the other {len(paths) - 1} file(s) given with {flag}" if len(paths) > 1 else ""
+        raise InputError(f"given with {flag} but holds no {source} rows (it has {has}){also}{hint}", path)
 
 
 def _read_input_file(path: Path, sources: set[str]) -> pl.DataFrame:
@@ -285,11 +311,41 @@ def _check_out(out: Path, inputs: Iterable[Path]) -> None:
             raise InputError("input lies inside the output folder, which the build replaces", p)
 
 
+def recover_swap(out: Path) -> bool:
+    """Undo what a build killed mid-way left beside ``out``; True if an earlier build was put back.
+
+    A kill between the two renames of the swap leaves no ``out`` and the earlier build in
+    ``.NAME.old-*/previous``: it goes back in place. Half-written ``.NAME.building-*`` folders are removed.
+    """
+    if not out.parent.is_dir():
+        return False
+    restored = False
+    for old in sorted(out.parent.glob(f".{out.name}.old-*")):
+        if (old / "previous").is_dir() and not out.exists():
+            os.replace(old / "previous", out)
+            restored = True
+        shutil.rmtree(old, ignore_errors=True)
+    for building in out.parent.glob(f".{out.name}.building-*"):
+        shutil.rmtree(building, ignore_errors=True)
+    return restored
+
+
+def _make_parent(out: Path) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out: cannot make its folder: {exc.strerror}", out) from exc
+
+
 @contextlib.contextmanager
 def _staging_folder(out: Path):
     """A fresh folder beside ``out``; on success it replaces ``out`` (an earlier build is swapped out)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    _make_parent(out)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    except OSError as exc:
+        raise InputError(f"--out cannot be written there: {exc.strerror}", out) from exc
+    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; a build is for colleagues to read too
     try:
         yield tmp
         if out.exists():

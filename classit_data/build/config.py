@@ -26,9 +26,9 @@ class BuildConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    val_fraction: float | None = Field(None, description="Share of documents (conversations, articles) put in a "
-                                       "`validation` split; none by default.")
-    seed: int = Field(0, description="Shuffle seed of the `merged` config.")
+    val_fraction: float | None = Field(None, ge=0, lt=1, description="Share of documents (conversations, "
+                                       "articles) put in a `validation` split; none by default.")
+    seed: int = Field(0, ge=0, description="Shuffle seed of the `merged` config.")
     #: the size datasets' push_to_hub uses
     max_shard_size: str = Field("500MB", description="Most Arrow bytes per Parquet shard (e.g. 500MB, 1GB, "
                                 "200MiB).")

@@ -61,10 +61,26 @@ def _run_files(generation_runs: Sequence[str | Path], wiki_inputs: list[Path]) -
     return found
 
 
+def check_generation_runs(generation_runs: Sequence[str | Path]) -> None:
+    """Each run record given (``--generation-run``) exists and is a JSON object; else one line naming it."""
+    for path in _run_files(generation_runs, []):
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InputError(f"cannot read the run record: {exc.strerror}", path) from exc
+        except UnicodeDecodeError as exc:
+            raise InputError("not a run record of `generate-wiki` (run.json): not UTF-8 text", path) from exc
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not a run record of `generate-wiki` (run.json): bad JSON: {exc.msg}", path,
+                             exc.lineno) from exc
+        if not isinstance(content, dict):
+            raise InputError("not a run record of `generate-wiki` (run.json): expected a JSON object", path)
+
+
 def _read_run(path: Path) -> dict:
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):  # ValueError: bad JSON, or bytes that are not UTF-8
         return {"file": str(path), "error": "unreadable"}
     return {"file": str(path), "sha256": sha256_file(path), "content": content}
 

@@ -22,7 +22,8 @@ import polars as pl
 
 from classit_data.build.config import STATS_DEFAULTS
 from classit_data.core.errors import InputError
-from classit_data.core.io import atomic_path, atomic_write_text, read_rows
+from classit_data.core.io import atomic_write_text, read_rows
+from classit_data.core.outputs import replaced_together
 from classit_data.core.lengths import load_counting_tokenizer, token_counts, word_count_expr
 from classit_data.core.schema import SOURCES
 
@@ -54,6 +55,9 @@ def read_lengths(inputs: str | Path | Sequence[str | Path], tokenizer=None) -> p
         frames.append(df.select(pl.col("source").cast(pl.String).fill_null("unknown"),
                                 pl.col("prompt").cast(pl.String), pl.col("reply").cast(pl.String)))
     df = pl.concat(frames)
+    if df.height == 0:  # e.g. the kept file of a `validate` that rejected every row: a Figure of nothing
+        raise InputError("no rows to measure" + (f" in any of the {len(paths)} files" if len(paths) > 1 else ""),
+                         paths[0])
     out = df.select("source", word_count_expr("prompt").alias("prompt_words"),
                     word_count_expr("reply").alias("reply_words"))
     out = out.with_columns((pl.col("prompt_words") + pl.col("reply_words")).alias("total_words"))
@@ -262,14 +266,18 @@ def _style_axes(ax, top, side, data: dict) -> None:
         a.spines[["top", "right"]].set_visible(False)
 
 
-def save_figure(fig, out_dir: Path) -> dict[str, str]:
-    paths = {}
-    for ext, kw in (("png", {"dpi": 150}), ("svg", {"dpi": 100})):  # svg: dpi of the rasterised scatter
-        target = out_dir / f"figure1.{ext}"
-        with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=ext, **kw)
-        paths[ext] = str(target)
-    return paths
+#: the files ``stats`` writes into its folder, replaced together
+OUTPUT_FILES = ("stats.json", "stats.md", "figure1.png", "figure1.svg")
+
+
+def save_figure(fig, paths: dict[str, Path]) -> None:
+    """Save the figure as each of ``paths`` (format by key: ``png``, ``svg``), byte-reproducibly."""
+    import matplotlib
+
+    # the same rows draw the same bytes: no date in the SVG, and its element ids from a fixed salt
+    with matplotlib.rc_context({"svg.hashsalt": "classit-figure1"}):
+        for ext, kw in (("png", {"dpi": 150}), ("svg", {"dpi": 100, "metadata": {"Date": None}})):
+            fig.savefig(paths[ext], format=ext, **kw)  # svg's dpi: that of the rasterised scatter
 
 
 def stats_markdown(stats: dict) -> str:
@@ -324,28 +332,34 @@ def compute_stats(inputs: str | Path | Sequence[str | Path], out_dir: str | Path
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
-    lengths = read_lengths(inputs, load_counting_tokenizer(tokenizer) if tokenizer is not None else None)
-    timer.done("read")
-    stats = {"inputs": [str(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)],
-             "tokenizer": str(tokenizer) if tokenizer is not None else None,
-             "word_definition": "runs of non-space characters", **summarize(lengths),
-             "figure": figure_data(lengths, quantile, scale)}
-    timer.done("statistics")
-    out.mkdir(parents=True, exist_ok=True)
-    stats["figure"]["files"] = _draw_and_save(lengths, stats["figure"], out)
-    timer.done("figure")
-    stats["seconds"] = timer.seconds()
-    atomic_write_text(out / "stats.json", json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
-    atomic_write_text(out / "stats.md", stats_markdown(stats))
+    with replaced_together({name: out / name for name in OUTPUT_FILES}, {"an input": _as_list(inputs)}) as outs:
+        lengths = read_lengths(inputs, load_counting_tokenizer(tokenizer) if tokenizer is not None else None)
+        timer.done("read")
+        stats = {"inputs": [str(p) for p in _as_list(inputs)],
+                 "tokenizer": str(tokenizer) if tokenizer is not None else None,
+                 "word_definition": "runs of non-space characters", **summarize(lengths),
+                 "figure": figure_data(lengths, quantile, scale)}
+        timer.done("statistics")
+        figures = {ext: outs.path(f"figure1.{ext}") for ext in ("png", "svg")}
+        _draw_and_save(lengths, stats["figure"], figures)
+        stats["figure"]["files"] = {ext: str(out / f"figure1.{ext}") for ext in figures}
+        timer.done("figure")
+        stats["seconds"] = timer.seconds()
+        atomic_write_text(outs.path("stats.json"), json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(outs.path("stats.md"), stats_markdown(stats))
     return stats
 
 
-def _draw_and_save(lengths: pl.DataFrame, data: dict, out: Path) -> dict[str, str]:
+def _as_list(inputs: str | Path | Sequence[str | Path]) -> list[str | Path]:
+    return [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+
+
+def _draw_and_save(lengths: pl.DataFrame, data: dict, paths: dict[str, Path]) -> None:
     import matplotlib.pyplot as plt
 
     fig = draw_figure1(lengths, data)
     try:
-        return save_figure(fig, out)
+        save_figure(fig, paths)
     finally:
         plt.close(fig)
 

@@ -70,7 +70,12 @@ def _parameter(name: str, kind: type, field: FieldInfo) -> inspect.Parameter:
     if kind is bool:
         # --x/--no-x: both directions, so a command line can overrule a settings file either way
         flags = [f"{flags[0]}/--no-{flags[0].removeprefix('--')}", *flags[1:]]
-    option = typer.Option(*flags, help=_help(field), show_default=False)
+    help_text = _help(field)
+    if _extra(field).get("required"):
+        # needed, but it may come from a settings file (--config): shown as click shows a required option,
+        # never enforced by click (which would refuse the file's value); the stage checks it
+        help_text = f"{help_text} {escape('[required]')}".strip()
+    option = typer.Option(*flags, help=help_text, show_default=False)
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
                              annotation=Annotated[kind | None, option])
 
@@ -153,7 +158,8 @@ _JSON_OPTION = typer.Option("--json", help="Print the summary as JSON on stdout.
 
 
 def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None) -> int:
-    """Run a typer app as a console script: user errors (``InputError``) become one line and exit code 2."""
+    """Run a typer app as a console script: user errors (``InputError``, an ``OSError`` naming a file) become
+    one line and exit code 2."""
     from classit_data.core.console import console
     from classit_data.core.errors import InputError
 
@@ -161,6 +167,13 @@ def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None) -> 
         app(args=argv, prog_name=prog_name, standalone_mode=True)
     except InputError as exc:
         console.print(f"error: {exc.one_line()}", style="red", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # a place the OS refused (a read-only disk, a full one): the user's to fix, so one line too
+        console.print(f"error: {exc.filename}: {exc.strerror or exc}", style="red", markup=False, highlight=False,
+                      soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")

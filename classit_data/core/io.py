@@ -13,6 +13,20 @@ import polars as pl
 from classit_data.core.errors import InputError, first_line
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` can only be read by setting it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
@@ -24,6 +38,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    # mkstemp makes 0600 files; a written file gets what the umask gives any new file, so colleagues can read it
+    os.chmod(tmp_path, 0o666 & ~current_umask())
     try:
         yield tmp_path
         os.replace(tmp_path, path)
@@ -72,6 +88,19 @@ def read_rows(paths: str | Path | Iterable[str | Path], required: Sequence[str] 
         except InputError:
             raise
         except Exception as exc:  # polars/pyarrow raise many types; the user needs one line
+            if p.suffix in (".jsonl", ".json", ".ndjson"):  # name the first bad line, as polars does not
+                import json
+
+                with p.open("rb") as lines:
+                    for number, line in enumerate(lines, 1):
+                        try:
+                            if line.strip() and not isinstance(json.loads(line.decode("utf-8")), dict):
+                                raise InputError("expected a JSON object on each line", p, number) from exc
+                        except UnicodeDecodeError:
+                            raise InputError("not UTF-8 text", p, number) from exc
+                        except json.JSONDecodeError as bad:
+                            raise InputError(f"malformed JSON line: {bad.msg} (column {bad.colno})", p,
+                                             number) from exc
             raise InputError(f"cannot read rows: {first_line(exc)}", p) from exc
         missing = [c for c in required if c not in df.columns]
         if missing:
@@ -93,7 +122,7 @@ def parse_yaml_mapping(text: str | bytes, path: str | Path, expected: str) -> di
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"bad YAML: {getattr(exc, 'problem', None) or exc}", path,
+        raise InputError(f"bad YAML: {getattr(exc, 'problem', None) or first_line(exc)}", path,
                          mark.line + 1 if mark else None) from exc
     if loaded is None:
         return {}
@@ -108,4 +137,7 @@ def read_yaml_mapping(path: str | Path, what: str, expected: str) -> dict:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}", path) from exc
+    except UnicodeDecodeError as exc:  # a binary file, or another encoding
+        raise InputError(f"cannot read {what}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start})", path) from exc
     return parse_yaml_mapping(text, path, expected)

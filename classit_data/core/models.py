@@ -74,3 +74,56 @@ def resolve_model(name: str | None) -> Path | str:
     if p.exists():
         return p
     return name
+
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    # read again: a caller may have set it after huggingface_hub was imported
+    return bool(constants.HF_HUB_OFFLINE) or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+
+
+def require_model(name: str | None, *, timeout: float = 3.0) -> None:
+    """Check, before an engine starts, that the model ``name`` can be loaded; else one ``InputError``.
+
+    The embedded model (None or an alias) and a local folder or file are fine; a Hub id is fine when the local
+    HF cache holds it, or when the Hub answers for it within ``timeout`` seconds (never asked offline, with
+    ``HF_HUB_OFFLINE``). Without this an unavailable model is a long traceback after the Hub's retries.
+    """
+    if name is None or name.lower() in EMBEDDED_ALIASES or Path(name).exists():
+        return
+    from huggingface_hub import snapshot_download, try_to_load_from_cache
+    from huggingface_hub.errors import GatedRepoError, HFValidationError, RepositoryNotFoundError
+    from huggingface_hub.utils import validate_repo_id
+
+    hint = "give a local folder, `smollm2` (the embedded model) or a Hub id already in the local HF cache"
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        raise InputError(f"--model {name!r}: no such folder, and not a Hub id; {hint}") from None
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return
+    try:  # a repo cached without config.json (e.g. GGUF files only) still loads from its snapshot
+        snapshot_download(name, local_files_only=True)
+        return
+    except Exception:  # not in the cache, whatever huggingface_hub calls it
+        pass
+    if _hub_offline():
+        raise InputError(f"--model {name!r}: model not found locally and the Hub is unreachable (HF_HUB_OFFLINE is "
+                         f"set); {hint}")
+    from huggingface_hub import HfApi
+
+    try:
+        HfApi().model_info(name, timeout=timeout)
+    except GatedRepoError:  # it exists; whether this token may read it is the engine's to say
+        return
+    except RepositoryNotFoundError:
+        raise InputError(f"--model {name!r}: no such model on the Hub, nor a local folder; {hint}") from None
+    except Exception as exc:  # connection refused, timeout, DNS, HTTP 5xx: all "unreachable"
+        from classit_data.core.errors import first_line
+
+        raise InputError(f"--model {name!r}: model not found locally and the Hub is unreachable "
+                         f"({first_line(exc)}); {hint}") from exc

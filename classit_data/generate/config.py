@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from classit_data.core.errors import InputError
+from classit_data.core.errors import InputError, checked_settings
 from classit_data.generate.backends.base import Sampling
 
 #: a setting of the engine, its batching or the server: set in a --config file
@@ -36,7 +36,8 @@ class GenerationConfig(BaseModel):
     num_shards: int = Field(1, ge=1, description="Split the passages into N shards (job arrays).")
     shard_index: int = Field(0, ge=0, description="Which shard this run does (0-based).")
     seed: int = Field(0, description="Global seed; each passage's seed derives from it and the passage id.")
-    max_passages: int | None = Field(None, ge=1, description="Only the first N passages of the shard.")
+    max_passages: int | None = Field(None, ge=1, le=2**63 - 1, description="Only the first N passages of the "
+                                     "shard.")
     # sampling
     temperature: float = Field(0.7, ge=0, description="Sampling temperature (0 = greedy).")
     top_p: float = Field(0.9, gt=0, le=1, description="Nucleus sampling: draw from the most likely tokens "
@@ -91,13 +92,9 @@ def load_generation_config(config: str | Path | None, overrides: dict) -> Genera
         from classit_data.core.io import read_yaml_mapping  # polars, which the CLI's start-up does not need
 
         data = read_yaml_mapping(config, "config", "settings")
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        cfg = GenerationConfig(**data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(map(str, err["loc"]))
-        raise InputError(f"{where}: {err['msg']}", config) from exc
+    given = {k: v for k, v in overrides.items() if v is not None}
+    # a bad value is blamed on where it came from: the file (by its key) or the flag that gave it
+    cfg = checked_settings(GenerationConfig, {**data, **given}, file=config, from_file=set(data) - set(given))
     if cfg.shard_index >= cfg.num_shards:
         raise InputError(f"--shard-index {cfg.shard_index} must be below --num-shards {cfg.num_shards}")
     return cfg

@@ -16,6 +16,7 @@ Where each file goes in ``out_dir``, and why a rerun resumes: :mod:`classit_data
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import sys
@@ -26,6 +27,8 @@ import polars as pl
 
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_write_text, read_rows, write_rows
+from classit_data.core.models import require_model
+from classit_data.core.outputs import replaced_together
 from classit_data.core.schema import ITEM_SCHEMA, Item
 from classit_data.core.template import render_text
 from classit_data.generate.backends import Backend, choose_backend, load_backend, model_identity
@@ -36,6 +39,7 @@ from classit_data.generate.executors import generate_chunks, run_replicas
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import Parsed, QATask
+from classit_data.generate.watchdog import engine_watchdog
 
 SOURCE = "simple_wiki"
 
@@ -147,6 +151,8 @@ def _engine_kind(cfg: GenerationConfig) -> str:
     kind = choose_backend(cfg.backend, cfg.base_url)
     if cfg.data_parallel_size > 1 and kind == "openai":
         raise InputError("--data-parallel-size is for local engines; raise `concurrency` in --config for a server")
+    if kind != "openai":  # a local engine's model: one line now if it is nowhere, not a traceback from the engine
+        require_model(cfg.model)
     return kind
 
 
@@ -166,23 +172,28 @@ def _close_engine(engine: Backend, run: RunRecord, stats: GenerationStats) -> No
 
 def _generate(kind: str, cfg: GenerationConfig, task: QATask, todo: pl.DataFrame, out_dir: Path, run: RunRecord,
               stats: GenerationStats, progress: bool) -> None:
-    """Start the engine (or the replicas) and generate every passage of ``todo`` into chunk files."""
-    if cfg.data_parallel_size > 1:
-        run_replicas(kind, cfg, todo, out_dir, stats, progress=progress)
-        run.backend_info["data_parallel_size"] = cfg.data_parallel_size
-        return
-    directory = chunk_dir(out_dir, cfg)
-    clear_temporaries(directory)
-    engine = _start_engine(kind, cfg, run, stats)
-    try:
-        run.set_model(engine.model_id, engine.model_revision)
-        run.write()
-        run.backend_info.update(engine.info)
-        generate_chunks(engine, task, todo, cfg, directory, stats, progress=progress)
-        if kind == "openai":
-            run.backend_info["retries"] = engine.retries_done
-    finally:
-        _close_engine(engine, run, stats)
+    """Start the engine (or the replicas) and generate every passage of ``todo`` into chunk files.
+
+    A local engine's processes (and the replicas') are watched: a ``kill -9`` of this process kills them too
+    (:mod:`~.watchdog`); the openai backend is only a client, with no process of its own.
+    """
+    with engine_watchdog() if kind != "openai" else contextlib.nullcontext():
+        if cfg.data_parallel_size > 1:
+            run_replicas(kind, cfg, todo, out_dir, stats, progress=progress)
+            run.backend_info["data_parallel_size"] = cfg.data_parallel_size
+            return
+        directory = chunk_dir(out_dir, cfg)
+        clear_temporaries(directory)
+        engine = _start_engine(kind, cfg, run, stats)
+        try:
+            run.set_model(engine.model_id, engine.model_revision)
+            run.write()
+            run.backend_info.update(engine.info)
+            generate_chunks(engine, task, todo, cfg, directory, stats, progress=progress)
+            if kind == "openai":
+                run.backend_info["retries"] = engine.retries_done
+        finally:
+            _close_engine(engine, run, stats)
 
 
 # --- from chunk records to rows -------------------------------------------------------------------------
@@ -255,13 +266,25 @@ def generate_wiki(passages: str | Path, out_dir: str | Path, *, model: str | Non
         raise InputError("--out must be a folder", out_dir)
     task = QATask(PromptSet.load(cfg.prompts), cfg.num_pairs)
     kind = _engine_kind(cfg)
-    stats = GenerationStats()
+    paths = output_paths(out_dir, cfg)
+    finals = {paths[name].name: paths[name] for name in ("qa", "rejects", "summary")}
+    with replaced_together(finals, {"--passages": [passages]}) as outs:
+        summary = _run(passages, out_dir, cfg, task, kind, progress)
+        items, rejects = summary.pop("_rows")
+        write_rows(items, outs.path(paths["qa"].name))
+        write_rows(rejects, outs.path(paths["rejects"].name))
+        summary["seconds"] = round(time.perf_counter() - started, 3)
+        atomic_write_text(outs.path(paths["summary"].name), json.dumps(summary, indent=2))
+    return summary
 
+
+def _run(passages: Path, out_dir: Path, cfg: GenerationConfig, task: QATask, kind: str, progress: bool) -> dict:
+    """Generate what is missing into chunk files, then assemble the rows of every selected passage."""
+    stats = GenerationStats()
     df = read_passage_rows(passages, stats)
     selected = select_passages(df, cfg)
     stats.update("passages_selected", selected.height)
     paths = output_paths(out_dir, cfg)
-    out_dir.mkdir(parents=True, exist_ok=True)
     todo = _skip_done(selected, out_dir, stats)
 
     run = RunRecord(paths["run"], cfg, task, kind, passages, out_dir, ids_fingerprint(df["passage_id"].to_list()))
@@ -272,18 +295,14 @@ def generate_wiki(passages: str | Path, out_dir: str | Path, *, model: str | Non
         _generate(kind, cfg, task, todo, out_dir, run, stats, progress)
 
     # outputs are always derived from every chunk record of the selected passages
-    items, rejects = assemble(_selected_records(out_dir, selected, stats), task, passages.name, stats)
-    write_rows(items, paths["qa"])
-    write_rows(rejects, paths["rejects"])
-    summary = {
+    rows = assemble(_selected_records(out_dir, selected, stats), task, passages.name, stats)
+    run.finish()
+    return {
         "out_dir": str(out_dir), "qa": str(paths["qa"]), "rejects": str(paths["rejects"]),
         "backend": kind, "model": run.identity.get("model"), "model_revision": run.identity.get("model_revision"),
         "prompt_hash": task.prompt_hash, "num_pairs": task.num_pairs, "shard": f"{cfg.shard_index}/{cfg.num_shards}",
-        **stats.totals(), "this_run": stats.this_run(), "seconds": round(time.perf_counter() - started, 3),
+        **stats.totals(), "this_run": stats.this_run(), "_rows": rows,
     }
-    run.finish()
-    atomic_write_text(paths["summary"], json.dumps(summary, indent=2))
-    return summary
 
 
 def summary_rows(summary: dict) -> dict[str, object]:

@@ -19,8 +19,8 @@ class PushConfig(BaseModel):
                                  "main).")
     commit_message: str | None = Field(None, description="Commit title (default: rows and package version).")
     tag: str | None = Field(None, description="Tag the pushed commit, e.g. v1.0.")
-    retries: int = Field(4, description="Retries after transient Hub failures (5xx, 429, dropped connections), "
-                         "with exponential backoff from 1 s.")
+    retries: int = Field(4, ge=0, description="Retries after transient Hub failures (5xx, 429, dropped "
+                         "connections), with exponential backoff from 1 s.")
 
 
 PUSH_DEFAULTS = PushConfig()

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classit_data.build.record import BUILD_INFO, CONFIGS, read_build_info, sha256_file
-from classit_data.core.errors import InputError, first_line
-from classit_data.publish.config import PUSH_DEFAULTS
+from classit_data.core.errors import InputError, checked_settings, first_line
+from classit_data.publish.config import PUSH_DEFAULTS, PushConfig
 
 MAX_OPERATIONS_PER_COMMIT = 1000
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
@@ -198,6 +198,8 @@ def push_dataset(
     started = time.perf_counter()
     if not _REPO_ID.match(repo_id or ""):
         raise InputError(f"--repo-id must look like ORG/NAME, got {repo_id!r}")
+    checked_settings(PushConfig, {"private": private, "revision": revision, "commit_message": commit_message,
+                                  "tag": tag, "retries": retries})
     info, files = local_files(dataset_dir)
     token = _token(token)
     endpoint = constants.ENDPOINT
@@ -287,6 +289,8 @@ def _push_once(api, target: PushTarget, files: list[LocalFile], say) -> dict:
     if target.branch != "main":
         api.create_branch(target.repo_id, branch=target.branch, repo_type="dataset", exist_ok=True)
     plan = plan_push(files, _remote_tree(api, target.repo_id, target.branch))
+    if target.tag:  # before any commit: a refused tag must leave the branch as it was
+        _check_tag_free(api, target, plan)
     commits = []
     if plan.empty:
         say(f"{target.repo_id}@{target.branch} already holds this build: nothing to commit")
@@ -326,6 +330,18 @@ def commit_batches(plan: Plan) -> list[list]:
     elif tail:
         batches.append(tail)
     return batches
+
+
+def _check_tag_free(api, target: PushTarget, plan: Plan) -> None:
+    """Refuse, before committing, a tag that exists on another commit than the one this push leaves on the
+    branch: a push that commits makes a new commit, which the existing tag cannot name."""
+    tagged = {t.name: t.target_commit for t in api.list_repo_refs(target.repo_id, repo_type="dataset").tags}
+    if target.tag not in tagged:
+        return
+    head = api.dataset_info(target.repo_id, revision=target.branch).sha if plan.empty else None
+    if tagged[target.tag] != head:
+        raise PushError(f"tag {target.tag!r} already exists on commit {tagged[target.tag][:12]} of "
+                        f"{target.repo_id}, which does not hold this build; nothing was pushed: choose another --tag")
 
 
 def _tag(api, repo_id: str, tag: str, head: str) -> dict:

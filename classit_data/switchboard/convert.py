@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from classit_data.core.errors import InputError
+from classit_data.core.outputs import replaced_together
 from classit_data.core.lengths import count_words
 from classit_data.switchboard.clean import clean_batch
 from classit_data.switchboard.config import ConvertConfig
@@ -90,16 +91,20 @@ def convert_switchboard(inputs: list[str | Path] | str | Path, out: str | Path, 
     conversations, utterances, turns, candidate pairs, items, dropped pairs by reason, words, the inputs
     and their formats, and the configuration. Every mistake in the settings or the input is an
     ``InputError`` (naming the file and line), raised before anything is written; ``out`` (and
-    ``rejects``: the dropped pairs with their reason) are written atomically.
+    ``rejects``: the dropped pairs with their reason) are replaced together, only once all is done.
     """
     config = ConvertConfig.from_options(settings)
     started = time.perf_counter()
     sources, skipped = plan_inputs([inputs] if isinstance(inputs, (str, Path)) else list(inputs), config.fmt)
-    rows = PairRows(keep_rejects=rejects is not None)
-    per_input = _convert_sources(sources, config, rows, progress)
-    rows.write_items(out)
-    if rejects is not None:
-        rows.write_rejects(rejects)
+    targets = {"--out": out, **({"--rejects": rejects} if rejects is not None else {})}
+    read = [p for source in sources for p in source.paths]
+    with replaced_together(targets, {"an input": [*read, *([inputs] if isinstance(inputs, (str, Path)) else inputs)]}) \
+            as outs:
+        rows = PairRows(keep_rejects=rejects is not None)
+        per_input = _convert_sources(sources, config, rows, progress)
+        rows.write_items(outs.path("--out"))
+        if rejects is not None:
+            rows.write_rejects(outs.path("--rejects"))
     return _summary(out, rejects, sources, skipped, per_input, config, time.perf_counter() - started)
 
 

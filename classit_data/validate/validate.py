@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from classit_data.core.io import atomic_write_text, write_rows
+from classit_data.core.outputs import Outputs, replaced_together
 from classit_data.validate.checks import CHECK_BY_NAME, Check, features, pydantic_errors, row_checks
 from classit_data.validate.config import ValidationConfig, load_validation_config
 from classit_data.validate.dedup import DedupConfig, find_duplicates
@@ -199,6 +200,19 @@ def validate_rows(inputs: str | Path | Sequence[str | Path], out: str | Path, qu
     """
     started = time.perf_counter()
     cfg = load_validation_config(config, settings)
+    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    targets = {"--out": out, "--quarantine": quarantine, "--report": report,
+               "--report's Markdown copy": markdown_path(report)}
+    with replaced_together(targets, {"an input": inputs, "--passages": [passages] if passages else []}) as outs:
+        rep = _validate_files(inputs, cfg, passages, tokenizer, outs)
+        rep["seconds"]["total"] = round(time.perf_counter() - started, 3)
+        atomic_write_text(outs.path("--report"), json.dumps(rep, indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(outs.path("--report's Markdown copy"), report_markdown(rep))
+    return rep
+
+
+def _validate_files(inputs: list, cfg: ValidationConfig, passages, tokenizer, outs: Outputs) -> dict:
+    """Read, validate and write the two row files to ``outs``' temporary files; the report to write."""
     stats = ValidationStats()
     with stats.timed("read"):
         df, files = read_items(inputs)
@@ -212,17 +226,14 @@ def validate_rows(inputs: str | Path | Sequence[str | Path], out: str | Path, qu
     if result.kept.height + result.quarantined.height != df.height:  # the invariant, checked on every run
         raise AssertionError(f"{result.kept.height} kept + {result.quarantined.height} quarantined != {df.height}")
     with stats.timed("write"):
-        write_rows(result.kept, out)
-        write_rows(result.quarantined, quarantine)
+        write_rows(result.kept, outs.path("--out"))
+        write_rows(result.quarantined, outs.path("--quarantine"))
     rep = result.report
     rep["seconds"] = {"read": round(stats.seconds["read"], 3), **rep["seconds"],
                       "write": round(stats.seconds["write"], 3)}
-    rep["seconds"]["total"] = round(time.perf_counter() - started, 3)
-    rep = {"inputs": files, "passages": str(passages) if passages is not None else None,
-           "tokenizer": str(tokenizer) if tokenizer is not None else None,
-           "outputs": {"kept": str(out), "quarantine": str(quarantine), "report": str(report),
-                       "markdown": str(markdown_path(report))},
-           **rep, "examples": examples(result.quarantined)}
-    atomic_write_text(report, json.dumps(rep, indent=2, ensure_ascii=False) + "\n")
-    atomic_write_text(markdown_path(report), report_markdown(rep))
-    return rep
+    targets = outs.targets
+    return {"inputs": files, "passages": str(passages) if passages is not None else None,
+            "tokenizer": str(tokenizer) if tokenizer is not None else None,
+            "outputs": {"kept": str(targets["--out"]), "quarantine": str(targets["--quarantine"]),
+                        "report": str(targets["--report"]), "markdown": str(targets["--report's Markdown copy"])},
+            **rep, "examples": examples(result.quarantined)}

@@ -39,7 +39,7 @@ class PrepareConfig(PassageConfig):
     """How Wikipedia inputs become passages: the passage settings, and how the run reads and works."""
 
     limit_articles: int | None = Field(None, description="Stop after this many articles.")
-    workers: int | None = Field(None, description="Worker processes (default: every core).")
+    workers: int | None = Field(None, ge=1, description="Worker processes (default: every core).")
     fmt: str | None = Field(None, description=f"Force the input format: {', '.join(FORMATS)} (default: detected "
                             "from the content).", json_schema_extra={"flags": ["--format"]})
 

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from classit_data.core.errors import InputError
+from classit_data.core.errors import InputError, checked_settings
 from classit_data.core.schema import PASSAGE_SCHEMA
 from classit_data.wiki.config import (
     DEFAULT_MAX_WORDS, DEFAULT_MIN_ARTICLE_WORDS, DEFAULT_MIN_WORDS, PassageConfig, PrepareConfig,
@@ -53,13 +53,15 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
     several workers needs the usual ``if __name__ == "__main__":`` guard. The other settings are those of
     :class:`~classit_data.wiki.config.PrepareConfig`.
     """
-    from classit_data.core.io import atomic_path
+    from classit_data.core.outputs import replaced_together
 
     paths = [Path(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)]
     if not paths:
         raise InputError("no input files given")
-    config = PrepareConfig(fmt=fmt, max_words=max_words, min_words=min_words, min_article_words=min_article_words,
-                           limit_articles=limit_articles, workers=workers)
+    _refuse_repeated(paths)
+    config = checked_settings(PrepareConfig, dict(fmt=fmt, max_words=max_words, min_words=min_words,
+                                                  min_article_words=min_article_words,
+                                                  limit_articles=limit_articles, workers=workers))
     out = Path(out)
     if out.suffix not in (".parquet", ".jsonl"):
         raise InputError("the output must end in .parquet or .jsonl", out)
@@ -70,8 +72,8 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
 
     stats = PrepareStats()
     started = time.perf_counter()
-    with atomic_path(out) as tmp:
-        writer = _PassageWriter(tmp, jsonl=out.suffix == ".jsonl", stats=stats)
+    with replaced_together({"--out": out}, {"an input": paths}) as outs:
+        writer = _PassageWriter(outs.path("--out"), jsonl=out.suffix == ".jsonl", stats=stats)
         bar = _ProgressBar(source.size) if progress else None
         try:
             batches = _batches(source.articles(), stats, config.limit_articles)
@@ -115,6 +117,19 @@ def parse_failure_notes(summary: dict) -> list[str]:
 
 
 # --- read -------------------------------------------------------------------------------------------
+
+
+def _refuse_repeated(paths: list[Path]) -> None:
+    """An input given twice (by any name: a link, a relative path) would repeat its passages and their ids."""
+    seen: dict[object, Path] = {}
+    for p in paths:
+        try:
+            key: object = (p.stat().st_dev, p.stat().st_ino)
+        except OSError:  # missing: the reader says so
+            key = p.resolve()
+        if key in seen:
+            raise InputError(f"given twice (also as {seen[key]}): each input once, or its passage ids repeat", p)
+        seen[key] = p
 
 
 class _Inputs:

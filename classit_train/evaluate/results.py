@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_path, atomic_write_text
+from classit_data.core.outputs import replaced_together
 from classit_train.evaluate.metrics import summarise
 from classit_train.evaluate.scoring import CausalScorer, load_model, resolve_device
 from classit_train.evaluate.tasks import EvalItem, read_task, result_key
@@ -30,7 +31,7 @@ class EvalConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    batch_size: int = Field(32, description="Candidates per forward pass.")
+    batch_size: int = Field(32, ge=1, description="Candidates per forward pass.")
     device: str | None = Field("auto", description="auto | cpu | cuda | cuda:N (auto: a GPU when there is one).")
     dtype: str = Field("float32", description="float32 | bfloat16 | float16")
     limit: int | None = Field(None, description="At most N items per UID (phenomenon).")
@@ -39,6 +40,29 @@ class EvalConfig(BaseModel):
     ewok_contexts: str = Field("first", description="first: Context1 only (official); both: also Context2 -> "
                                "Target2.")
     name: str | None = Field(None, description="Model name shown in reports (default: folder name).")
+
+    @field_validator("device")
+    @classmethod
+    def _torch_device(cls, value: str | None) -> str | None:
+        if value in (None, "", "auto"):
+            return value
+        import torch
+
+        try:
+            torch.device(value)
+        except (RuntimeError, ValueError, TypeError):
+            raise ValueError(f"not a device: {value!r} (auto, cpu, cuda, cuda:N, mps...)") from None
+        return value
+
+
+def eval_config(settings: dict[str, Any]) -> EvalConfig:
+    """The settings, checked; a bad one is one line naming its flag (``--device``)."""
+    from classit_train.train import settings_error
+
+    try:
+        return EvalConfig(**settings)
+    except ValidationError as exc:
+        raise settings_error(EvalConfig, exc, settings) from None
 
 
 def evaluate_model(model: str | Path, task: str, data: str | Path | Sequence[str | Path], out: str | Path, *,
@@ -49,35 +73,36 @@ def evaluate_model(model: str | Path, task: str, data: str | Path | Sequence[str
     ``ewok_contexts``, ``name``). Writes ``<out stem>.<task>.predictions.jsonl`` beside it: every item's
     candidates, scores and prediction. Returns the task's entry of results.json.
     """
-    cfg = EvalConfig(**settings)
+    cfg = eval_config(settings)
     out = Path(out)
     data_paths = [data] if isinstance(data, (str, Path)) else list(data)
-    items = read_task(task, data_paths, limit=cfg.limit, ewok_contexts=cfg.ewok_contexts)
-    existing = _read_existing(out)
-
-    device = resolve_device(cfg.device)
-    t0 = time.perf_counter()
-    mdl, tok, path = load_model(model, device=device, dtype=cfg.dtype)
-    load_s = time.perf_counter() - t0
-    scorer = CausalScorer(mdl, tok, first_token=cfg.first_token)
-    if existing and existing.get("model") not in (None, str(path)):
-        raise InputError(f"holds results of another model ({existing['model']}); choose another --out", out)
-
-    scores, timing = _score_items(scorer, items, cfg.batch_size, task, progress)
     key = result_key(task, data_paths)
-    summary, rows = summarise(task, items, scores)
-    pred_path = predictions_path(out, key)
-    _write_jsonl(rows, pred_path)
-    entry = {
-        "task": task,
-        **summary,
-        "data": [str(p) for p in data_paths],
-        "predictions": pred_path.name,
-        "scoring": _scoring_record(cfg, scorer, task, device),
-        "timing": {"load_s": round(load_s, 2), **timing},
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    _file_entry(out, existing, path, cfg.name, key, entry)
+    with replaced_together({"--out": out, "predictions": predictions_path(out, key)},
+                           {"--data": data_paths, "the --model": [model]}) as outs:
+        items = read_task(task, data_paths, limit=cfg.limit, ewok_contexts=cfg.ewok_contexts)
+        existing = _read_existing(out)
+
+        device = resolve_device(cfg.device)
+        t0 = time.perf_counter()
+        mdl, tok, path = load_model(model, device=device, dtype=cfg.dtype)
+        load_s = time.perf_counter() - t0
+        scorer = CausalScorer(mdl, tok, first_token=cfg.first_token)
+        if existing and existing.get("model") not in (None, str(path)):
+            raise InputError(f"holds results of another model ({existing['model']}); choose another --out", out)
+
+        scores, timing = _score_items(scorer, items, cfg.batch_size, task, progress)
+        summary, rows = summarise(task, items, scores)
+        _write_jsonl(rows, outs.path("predictions"))
+        entry = {
+            "task": task,
+            **summary,
+            "data": [str(p) for p in data_paths],
+            "predictions": predictions_path(out, key).name,
+            "scoring": _scoring_record(cfg, scorer, task, device),
+            "timing": {"load_s": round(load_s, 2), **timing},
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        _file_entry(outs.path("--out"), existing, path, cfg.name, key, entry)
     return entry
 
 

@@ -49,7 +49,7 @@ class CausalScorer:
 
         if first_token not in FIRST_TOKEN_MODES:
             raise InputError(f"first_token must be one of {', '.join(FIRST_TOKEN_MODES)}, not {first_token!r}",
-                             where="--first-token")
+                             "--first-token")
         if not getattr(tokenizer, "is_fast", False):
             raise InputError("the model's tokenizer has no fast (Rust) version: character offsets are needed "
                              "to find the completion's tokens")
@@ -59,7 +59,7 @@ class CausalScorer:
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.start_id = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         if first_token == "bos" and self.start_id is None:
-            raise InputError("first_token='bos' needs a tokenizer with a BOS or EOS token", where="--first-token")
+            raise InputError("first_token='bos' needs a tokenizer with a BOS or EOS token", "--first-token")
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (self.start_id or 0)
         self.max_len = getattr(model.config, "max_position_embeddings", None)
         self._special = set(tokenizer.all_special_ids)
@@ -90,7 +90,7 @@ class CausalScorer:
         import torch
 
         if batch_size < 1:
-            raise InputError("batch size must be at least 1", where="--batch-size")
+            raise InputError("batch size must be at least 1", "--batch-size")
         order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i].ids))
         out = [0.0] * len(encoded)
         self.model.eval()
@@ -140,8 +140,17 @@ def resolve_device(device: str | None) -> str:
 
     if device in (None, "", "auto"):
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} asked for but no CUDA GPU is available", where="--device")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise InputError(f"not a device: {device!r} (auto, cpu, cuda, cuda:N, mps...)", "--device") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} asked for but no CUDA GPU is available", "--device")
+    if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        raise InputError(f"device {device!r} asked for but there are {torch.cuda.device_count()} CUDA GPU(s)",
+                         "--device")
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"device {device!r} asked for but MPS is not available", "--device")
     return device
 
 
@@ -163,7 +172,7 @@ def load_model(model_dir: str | Path, *, device: str | None = None, dtype: str =
         raise InputError("not a model folder (no config.json)", path)
     dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
     if dtype not in dtypes:
-        raise InputError(f"dtype must be one of {', '.join(dtypes)}, not {dtype!r}", where="--dtype")
+        raise InputError(f"dtype must be one of {', '.join(dtypes)}, not {dtype!r}", "--dtype")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtypes[dtype])

@@ -133,7 +133,7 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
                 raise InputError("expected a JSON-lines task file (.jsonl) or a folder of them", p)
             files.append(p)
     if not files:
-        raise InputError("no task data given", where="--data")
+        raise InputError("no task data given", "--data")
     return files
 
 
@@ -144,11 +144,11 @@ def read_task(task: str, paths: str | Path | Iterable[str | Path], *, limit: int
     ``limit`` keeps at most that many items per UID (so every phenomenon stays in the macro average).
     """
     if task not in TASKS:
-        raise InputError(f"unknown task {task!r} (known: {', '.join(TASKS)})", where="--task")
+        raise InputError(f"unknown task {task!r} (known: {', '.join(TASKS)})", "--task")
     if ewok_contexts not in ("first", "both"):
         raise InputError(f"ewok_contexts must be 'first' or 'both', not {ewok_contexts!r}")
     if limit is not None and limit < 1:
-        raise InputError("limit must be at least 1", where="--limit")
+        raise InputError("limit must be at least 1", "--limit")
     if isinstance(paths, (str, Path)):
         paths = [paths]
     items: list[EvalItem] = []

@@ -16,12 +16,14 @@ import time
 from pathlib import Path
 
 import polars as pl
+import psutil
 import pytest
 
 pytest.importorskip("vllm")
 
 from classit_data.core.models import embedded_model_dir  # noqa: E402
 from classit_data.core.schema import ITEM_SCHEMA  # noqa: E402
+from tests.generate.test_watchdog import kill_all, wait_gone  # noqa: E402
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -64,6 +66,53 @@ def test_vllm_backend_end_to_end(passages, passage_rows, tmp_path, generate_cli)
     assert engine["dtype"] == "float32" and engine["enforce_eager"] is True
     assert engine["kv_cache_memory_bytes"] == 1 << 30 and engine["seed"] == 5
     assert s["this_run"]["output_tokens_per_s"] > 0
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _titles(procs: list[psutil.Process]) -> list[str]:
+    out = []
+    for p in procs:
+        try:
+            out.append(" ".join(p.cmdline())[:80] or p.name())
+        except psutil.Error:
+            out.append(f"{p.pid} (gone)")
+    return out
+
+
+def test_kill_9_of_generate_wiki_takes_its_engine_down(passages, tmp_path):
+    """A ``kill -9`` mid-generation leaves no vLLM process behind (the EngineCore alone held ~3.5 GB here, and
+    holds a GPU's memory there): the watchdog kills everything the command had started."""
+    out, log = tmp_path / "out", tmp_path / "cli.log"
+    cmd = [sys.executable, "-m", "classit_data", "generate-wiki", "--passages", str(passages), "--out", str(out),
+           "--backend", "vllm", "--chunk-size", "2", "--max-tokens", "160"]
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, **ENV})
+    tree: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 300
+        # run.json is written once the engine has started: generation is under way
+        while not ((out / "run.json").exists() and any("EngineCore" in t for t in _titles(tree))):
+            assert proc.poll() is None, f"generate-wiki exited early: {log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"no engine in 300 s: {log.read_text()[-3000:]}"
+            time.sleep(0.5)
+            tree = _descendants(proc.pid)
+        time.sleep(1.5)  # the watchdog looks every 0.5 s
+        tree = _descendants(proc.pid)  # the engine's processes and the watchdog
+        titles = _titles(tree)
+        proc.kill()
+        alive = wait_gone(tree, timeout=15)
+        assert alive == [], f"still alive: {_titles(alive)} of {titles}"
+        assert "classit-data watchdog: process" in log.read_text()  # it said what it did
+    finally:
+        proc.kill()
+        proc.wait()
+        kill_all(tree)
 
 
 def _free_port() -> int:

@@ -172,3 +172,33 @@ def test_cli_report(results_tree, cli):
     assert (out / "zscores_zeroshot.png").exists() and (out / "report.md").exists()
     bad = cli("report", tmp_path / "missing.json", "--out", out, module="classit_train")
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "no such file" in bad.stderr
+
+
+def test_official_finetune_results_in_percent_are_kept(tmp_path):
+    """results.txt may hold fractions (0.715, the pipeline's) or percentages (71.5): both are 71.5 in the report."""
+    from classit_train.report import make_report, read_results
+
+    root = tmp_path / "results"
+    for model, value in (("fractions", "0.715"), ("percent", "71.5")):
+        d = root / model / "main" / "finetune" / "boolq"
+        d.mkdir(parents=True)
+        (d / "results.txt").write_text(f"accuracy: {value}\nmcc: {'-0.25' if model == 'fractions' else '-25.0'}\n")
+    scores = {s.model: s.value for s in read_results(root)}
+    assert scores == {"fractions": pytest.approx(71.5), "percent": pytest.approx(71.5)}
+    mcc = {s.model: s.value for s in read_results(root, finetune_metric="mcc")}
+    assert mcc == {"fractions": pytest.approx(-25.0), "percent": pytest.approx(-25.0)}
+    summary = make_report([root], tmp_path / "rep")
+    assert summary["scores"]["percent"]["boolq"] == pytest.approx(71.5)
+    assert "| percent | 71.50 |" in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_an_official_finetune_value_past_100_is_one_line(tmp_path, cli):
+    d = tmp_path / "results" / "m" / "main" / "finetune" / "rte"
+    d.mkdir(parents=True)
+    (d / "results.txt").write_text("accuracy: 7150\n")
+    r = cli("report", tmp_path / "results", "--out", tmp_path / "rep", module="classit_train")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0] == f"error: {d / 'results.txt'}: accuracy 7150.0 is neither a fraction " \
+                                           "nor a percentage"
+    assert not (tmp_path / "rep").exists()

@@ -1,0 +1,191 @@
+"""Kill each long-running command at random moments (``kill -9`` of its whole process group) and check that
+nothing is lost.
+
+For every command: one clean run of an *earlier* configuration leaves an old set of outputs, one clean run
+of the *new* configuration is the reference. Then, ``--kills`` times: a copy of the old state, the new
+command started and killed after a random delay (up to 1.2x the reference's time), the state classified,
+and the command rerun to completion. The invariants:
+
+- after the kill, the outputs are the old set (A) or the complete new set (B); anything else is a *cut*,
+  except a half-done commit whose journal the next run finishes ("journal") and a build killed between the
+  two renames of its folder swap, whose earlier build the next run puts back ("swap");
+- the rerun exits 0 and its outputs equal the reference (timings and dates aside);
+- no temporary file (``.partial``, ``.tmp``, ``.building-*``, a journal) is left after the rerun.
+
+Usage: python benchmarks/fault_injection.py [--kills 20] [--commands validate,build] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+VOLATILE = ("second", "date", "time", "per_s", "started", "finished", "created", "command", "load_s")
+TEMPORARY = (".partial", ".tmp", ".building-", ".old-", ".commit.json")
+
+
+def _stable(value):
+    """JSON without what changes from run to run (timings, dates, the command line with its temporary paths)."""
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if not any(word in k.lower() for word in VOLATILE)}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    if isinstance(value, str) and value.startswith(tempfile.gettempdir()):
+        return Path(value).name
+    return value
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    """Each output file's content, made comparable across runs: rows for row files, stable JSON for JSON."""
+    prints = {}
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or any(t in path.name for t in TEMPORARY) or "chunks" in path.parts \
+                or path.name in ("run.json",) or path.name.startswith("input"):
+            continue
+        if path.suffix == ".parquet":
+            content = pl.read_parquet(path).write_json().encode()
+        elif path.suffix == ".json":
+            content = json.dumps(_stable(json.loads(path.read_text())), sort_keys=True).encode()
+        elif path.suffix == ".md":
+            content = b"\n".join(line for line in path.read_bytes().splitlines()
+                                 if not any(w.encode() in line.lower() for w in ("second", "/s", "date", "tmp")))
+        else:
+            content = path.read_bytes()
+        prints[str(path.relative_to(folder))] = hashlib.sha256(content).hexdigest()
+    return prints
+
+
+def leftovers(folder: Path) -> list[str]:
+    return [str(p.relative_to(folder)) for p in folder.rglob("*") if any(t in p.name for t in TEMPORARY)]
+
+
+def _commands(data: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """name -> (earlier command, new command); the outputs go to the working folder (cwd)."""
+    sample = str(ROOT / "samples" / "switchboard_sample.train")
+    wiki = str(ROOT / "samples" / "simplewiki_sample.xml.bz2")
+    items, passages = str(data / "items.parquet"), str(data / "passages.parquet")
+    validate = ["validate", items, "--out", "kept.parquet", "--quarantine", "q.parquet", "--report", "r.json"]
+    build = ["build", "--switchboard", str(data / "kept_sw.parquet"), "--out", "CLASS_IT", "--passages", passages,
+             "--wiki", str(data / "kept_wiki.parquet")]
+    generate = ["generate-wiki", "--passages", passages, "--out", "gen", "--backend", "transformers",
+                "--max-passages"]
+    return {
+        "convert-switchboard": (["convert-switchboard", sample, "--out", "o.parquet", "--rejects", "r.parquet",
+                                 "--min-words", "2"],
+                                ["convert-switchboard", sample, "--out", "o.parquet", "--rejects", "r.parquet"]),
+        "validate": ([*validate, "--no-dedup"], validate),
+        "stats": (["stats", str(data / "kept_sw.parquet"), "--out", "stats"], ["stats", items, "--out", "stats"]),
+        "prepare-wiki": (["prepare-wiki", wiki, "--out", "p.parquet", "--workers", "2", "--max-words", "100"],
+                         ["prepare-wiki", wiki, "--out", "p.parquet", "--workers", "2"]),
+        "build": ([*build[:-2], "--val-fraction", "0.2"], build),
+        "generate-wiki": ([*generate, "2"], [*generate, "4"]),
+    }
+
+
+def make_data(data: Path) -> None:
+    """Inputs for the commands: synthetic items, validated per source, and their passages."""
+    from tests.conftest import validated_inputs, write_inputs
+
+    raw = write_inputs(data / "raw")
+    shutil.copy(raw["switchboard"], data / "items.parquet")
+    kept = validated_inputs(data / "validated")
+    shutil.copy(kept["switchboard"], data / "kept_sw.parquet")
+    shutil.copy(kept["wiki"], data / "kept_wiki.parquet")
+    shutil.copy(kept["passages"], data / "passages.parquet")
+
+
+def run(command: list[str], cwd: Path, kill_after: float | None = None) -> tuple[int | None, float]:
+    """Run the CLI in its own process group; kill the whole group after ``kill_after`` seconds if still running."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "classit_data", *command], cwd=cwd, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ,
+                                                                                   "HF_HUB_OFFLINE": "1"})
+    try:
+        proc.wait(timeout=kill_after)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return None, time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed in {cwd}: {proc.stderr.read().decode()[-2000:]}")
+    return 0, time.perf_counter() - started
+
+
+def _swapped_out(work: Path) -> dict | None:
+    """The outputs as they were before a build killed between its two renames (``.NAME.old-*/previous``)."""
+    previous = [p for p in work.glob(".*.old-*/previous") if not (work / p.parent.name[1:].split(".old-")[0]).exists()]
+    if len(previous) != 1:
+        return None
+    view = Path(tempfile.mkdtemp(prefix="swap-view-"))
+    try:
+        shutil.copytree(previous[0], view / previous[0].parent.name[1:].split(".old-")[0])
+        return fingerprint(view)
+    finally:
+        shutil.rmtree(view)
+
+
+def trial(name: str, earlier: list[str], new: list[str], base: Path, kills: int, rng: random.Random) -> dict:
+    old_dir, ref_dir = base / f"{name}.old", base / f"{name}.ref"
+    old_dir.mkdir()
+    run(earlier, old_dir)
+    shutil.copytree(old_dir, ref_dir)
+    _, seconds = run(new, ref_dir)
+    old, ref = fingerprint(old_dir), fingerprint(ref_dir)
+    assert old != ref, f"{name}: the earlier and the new configuration give the same outputs"
+    counts: Counter = Counter()
+    for i in range(kills):
+        work = base / f"{name}.{i}"
+        shutil.copytree(old_dir, work)
+        rc, _ = run(new, work, kill_after=rng.uniform(0.05, 1.2) * seconds)
+        state = fingerprint(work)
+        journal = any(p.name.endswith(".commit.json") for p in work.rglob("*"))
+        kind = "A" if state == old else "B" if state == ref else "journal" if journal \
+            else "swap" if _swapped_out(work) == old else "cut"
+        counts[kind if rc is None else "finished before the kill"] += 1
+        run(new, work)
+        counts["rerun equal to reference"] += fingerprint(work) == ref
+        counts["temporaries left after rerun"] += bool(leftovers(work))
+        shutil.rmtree(work)
+    return {"command": name, "reference_seconds": round(seconds, 2), "kills": kills, **counts}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--commands", default=",".join(_commands(Path("."))))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory(prefix="fault-injection-") as tmp:
+        base = Path(tmp)
+        make_data(base / "data")
+        commands = _commands(base / "data")
+        results = [trial(name, *commands[name], base, args.kills, rng) for name in args.commands.split(",")]
+    for r in results:
+        print(json.dumps(r))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    bad = [r["command"] for r in results if r.get("cut") or r.get("temporaries left after rerun")
+           or r.get("rerun equal to reference", 0) != r["kills"]]
+    if bad:
+        sys.exit(f"invariants broken for: {', '.join(bad)}")
+
+
+if __name__ == "__main__":
+    main()

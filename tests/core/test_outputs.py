@@ -1,0 +1,128 @@
+"""`Outputs`: collisions refused before any work, every location claimed up front, replaced together or not at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from classit_data.core.errors import InputError
+from classit_data.core.outputs import Outputs, recover, replaced_together
+
+
+def _write(outs: Outputs, texts: dict[str, str]) -> None:
+    for flag, text in texts.items():
+        outs.path(flag).write_text(text)
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_outputs_are_replaced_together_and_leave_nothing_behind(tmp_path):
+    a, b = tmp_path / "a.parquet", tmp_path / "b.json"
+    with replaced_together({"--out": a, "--report": b}) as outs:
+        _write(outs, {"--out": "A", "--report": "B"})
+        assert outs.path("--out").suffix == ".parquet"  # writers choose the format by the suffix
+        assert not a.exists() and not b.exists()
+    assert (a.read_text(), b.read_text()) == ("A", "B")
+    assert _listing(tmp_path) == ["a.parquet", "b.json"]
+
+
+def test_a_failure_replaces_nothing_and_removes_the_temporaries_and_made_folders(tmp_path):
+    a = tmp_path / "a.parquet"
+    a.write_text("old")
+    new_folder = tmp_path / "new" / "deeper"
+    with pytest.raises(RuntimeError):
+        with replaced_together({"--out": a, "--report": new_folder / "r.json"}) as outs:
+            _write(outs, {"--out": "A", "--report": "R"})
+            raise RuntimeError("the work failed")
+    assert a.read_text() == "old"
+    assert _listing(tmp_path) == ["a.parquet"]
+
+
+@pytest.mark.parametrize("same", ["identical", "relative", "hard link", "symlink"])
+def test_two_outputs_that_are_one_file_are_refused(tmp_path, monkeypatch, same):
+    monkeypatch.chdir(tmp_path)
+    first = tmp_path / "k.parquet"
+    first.write_text("kept rows")
+    second = {"identical": first, "relative": Path("sub/../k.parquet"), "hard link": tmp_path / "h.parquet",
+              "symlink": tmp_path / "s.parquet"}[same]
+    (tmp_path / "sub").mkdir()
+    if same == "hard link":
+        os.link(first, second)
+    if same == "symlink":
+        second.symlink_to(first)
+    with pytest.raises(InputError, match="--out and --quarantine are the same file"):
+        Outputs({"--out": first, "--quarantine": second})
+    assert first.read_text() == "kept rows"
+    assert not [p for p in tmp_path.iterdir() if ".partial" in p.name]
+
+
+def test_an_output_that_is_an_input_is_refused_before_anything_is_made(tmp_path):
+    data = tmp_path / "in.parquet"
+    data.write_text("input rows")
+    with pytest.raises(InputError, match="--rejects is an input; writing it would destroy the input"):
+        Outputs({"--out": tmp_path / "o" / "out.parquet", "--rejects": data}, {"an input": [data]})
+    assert data.read_text() == "input rows"
+    assert _listing(tmp_path) == ["in.parquet"]  # not even the folder of --out
+
+
+@pytest.mark.parametrize("place", ["proc", "folder", "file as folder", "read-only"])
+def test_an_unwritable_place_fails_at_once_naming_the_flag(tmp_path, place):
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "a_folder").mkdir()
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    if place == "read-only" and os.access(ro, os.W_OK):
+        pytest.skip("running as a user who can write anywhere (root)")
+    target = {"proc": Path("/proc/q.parquet"), "folder": tmp_path / "a_folder",
+              "file as folder": tmp_path / "a_file" / "q.parquet", "read-only": ro / "q.parquet"}[place]
+    good = tmp_path / "kept.parquet"
+    with pytest.raises(InputError, match="--quarantine"):
+        Outputs({"--out": good, "--quarantine": target})
+    assert not good.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "a_folder", "ro"]
+
+
+def test_a_kill_between_the_renames_is_finished_by_the_next_run(tmp_path):
+    """The commit as a killed process leaves it: journal written, first rename done, the second not."""
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("old A")
+    b.write_text("old B")
+    outs = Outputs({"--out": a, "--report": b})
+    _write(outs, {"--out": "new A", "--report": "new B"})
+    journal = tmp_path / ".a.jsonl.commit.json"
+    journal.write_text(json.dumps({"renames": [[str(outs.path(f)), str(t)] for f, t in outs.targets.items()]}))
+    os.replace(outs.path("--out"), a)
+    assert (a.read_text(), b.read_text()) == ("new A", "old B")  # the mixed set a kill leaves
+
+    assert recover([a, b]) is True
+    assert (a.read_text(), b.read_text()) == ("new A", "new B")
+    assert _listing(tmp_path) == ["a.jsonl", "b.jsonl"]
+    assert recover([a, b]) is False
+
+
+def test_temporaries_of_a_killed_run_are_removed_by_the_next(tmp_path):
+    a = tmp_path / "kept.parquet"
+    killed = Outputs({"--out": a})
+    killed.path("--out").write_text("half written")
+    (tmp_path / ".kept.parquet.abcd_123.tmp").write_text("atomic_path's temporary")
+    (tmp_path / ".kept.other.parquet").write_text("not ours")
+    with replaced_together({"--out": a}) as outs:
+        outs.path("--out").write_text("done")
+    assert _listing(tmp_path) == [".kept.other.parquet", "kept.parquet"]
+
+
+def test_files_are_made_as_the_umask_says(tmp_path):
+    old = os.umask(0o027)
+    try:
+        with replaced_together({"--out": tmp_path / "a.json"}) as outs:
+            outs.path("--out").write_text("{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o640

@@ -1,0 +1,54 @@
+"""`benchmarks/fault_injection.py`, small: each command killed (``kill -9``) twice at random moments, then rerun.
+
+The benchmark kills each command 20 times (its figures are in benchmarks/RESULTS.md); here two kills per
+command keep the suite short while checking the same invariants on every run of the suite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def injection():
+    spec = importlib.util.spec_from_file_location("fault_injection", ROOT / "benchmarks" / "fault_injection.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, injection) -> Path:
+    folder = tmp_path_factory.mktemp("fault-injection") / "data"
+    injection.make_data(folder)
+    return folder
+
+
+@pytest.mark.parametrize("command", ["convert-switchboard", "validate", "stats", "build"])
+def test_a_killed_command_leaves_the_old_or_the_new_outputs_and_a_rerun_completes(command, injection, data):
+    earlier, new = injection._commands(data)[command]
+    result = injection.trial(command, earlier, new, data.parent, kills=2, rng=random.Random(command))
+    assert result["kills"] == 2
+    assert result.get("cut", 0) == 0, result
+    assert result.get("rerun equal to reference") == 2, result
+    assert result.get("temporaries left after rerun", 0) == 0, result
+    assert sum(result.get(k, 0) for k in ("A", "B", "journal", "swap", "finished before the kill")) == 2, result
+
+
+def test_the_check_can_fail(injection, tmp_path):
+    """A set with one new and one old file is neither old nor new: the fingerprints tell them apart."""
+    for name, text in (("a.json", '{"rows": 1}'), ("b.json", '{"rows": 2}')):
+        (tmp_path / name).write_text(text)
+    old = injection.fingerprint(tmp_path)
+    (tmp_path / "a.json").write_text('{"rows": 3, "seconds": 9}')
+    assert injection.fingerprint(tmp_path) != old
+    (tmp_path / "a.json").write_text('{"rows": 1, "seconds": 9}')  # timings aside, it is the old file again
+    assert injection.fingerprint(tmp_path) == old
+    (tmp_path / ".a.1234abcd.partial.json").write_text("half")
+    assert injection.leftovers(tmp_path) == [".a.1234abcd.partial.json"]
