@@ -20,8 +20,6 @@ ROW_SUFFIXES = (".parquet", ".jsonl", ".ndjson")
 
 def corpus_texts(files: Sequence[str | Path]) -> Iterator[str]:
     """Lines of plain-text files, or the ``text`` column of Parquet / JSON-lines row files."""
-    from classit_data.core.io import read_rows
-
     if not files:
         raise InputError("no corpus files given", "--corpus")
     for f in map(Path, files):

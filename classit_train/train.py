@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from classit_data.core.errors import InputError, first_line
+from classit_data.core.errors import InputError, checked_settings, first_line
 from classit_data.core.io import atomic_write_text, read_yaml_mapping
 from classit_train import data as D
 from classit_train.presets import llama_config, model_preset, model_presets, training_preset
@@ -184,31 +184,8 @@ def resolve_config(stage: str, config_file: str | Path | dict | None = None, **o
         values.update(read_yaml_mapping(config_file, "the configuration", "configuration keys"))
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["stage"] = stage
-    try:
-        return TrainConfig(**values)
-    except ValidationError as exc:
-        raise settings_error(TrainConfig, exc, overrides, source) from exc
-
-
-def settings_error(settings: type[BaseModel], exc: ValidationError, given: dict[str, Any],
-                   source: str = "configuration") -> InputError:
-    """A settings model's first validation error as one line: naming the flag when the value was ``given`` (on
-    the command line or as an argument), else the key in ``source`` (the ``--config`` file)."""
-    err = exc.errors()[0]
-    key = str(err["loc"][0]) if err["loc"] else ""
-    message = err["msg"].removeprefix("Value error, ")
-    if given.get(key) is not None:  # a command-line flag or argument: name it
-        return InputError(message, _flag(key, settings))
-    return InputError(f"{'.'.join(map(str, err['loc']))}: {message}", source)
-
-
-def _flag(key: str, settings: type[BaseModel] = TrainConfig) -> str:
-    """The command-line flag of a setting (``num_cycles`` is ``--cycles``); a file-only one goes by its key."""
-    field = settings.model_fields.get(key)
-    extra = field.json_schema_extra if field is not None and isinstance(field.json_schema_extra, dict) else {}
-    if extra.get("cli", True) is False:
-        return key
-    return extra.get("flags", ["--" + key.replace("_", "-")])[0]
+    given = {k for k, v in overrides.items() if v is not None}
+    return checked_settings(TrainConfig, values, file=source, from_file=set(values) - given)
 
 
 # --- the shared training loop ---------------------------------------------------------------------

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.publish.hub_server import HubServer
-from tests.publish.test_push import TOKEN, dataset, hub_env, push  # noqa: F401 - dataset is a fixture
 
 from classit_data.build.build import parse_size
 from classit_data.core.errors import InputError
@@ -154,26 +152,6 @@ def test_require_model_accepts_what_loads_offline(tmp_path, monkeypatch):
     require_model("some-org/cached")  # a Hub id in the local cache
     with pytest.raises(InputError, match="model not found locally and the Hub is unreachable"):
         require_model("some-org/not-cached")
-
-
-# --- 5. push: a tag that exists is refused before any commit; --retries below 0 ------------------------------
-
-
-def test_push_refuses_an_existing_tag_before_committing(tmp_path, dataset):  # noqa: F811 - the fixture
-    with HubServer(tmp_path / "hub", tokens={TOKEN: "alice"}) as hub:
-        with hub.state.lock:
-            repo = hub.state.create_repo("dataset", "alice/tagged", False, "alice")
-            repo.tags["v1"] = repo.branches["main"]  # v1 names a commit that does not hold this build
-        before = repo.branches["main"]
-        r = push(hub_env(hub, tmp_path / "hf"), dataset, "--repo-id", "alice/tagged", "--tag", "v1")
-        one_line(r, "tag 'v1' already exists", "--tag")
-        assert repo.branches["main"] == before and hub.state.commit_count("alice/tagged") == 1
-        assert hub.state.request_count("commit") == 0 and repo.tags == {"v1": before}
-
-
-def test_push_negative_retries_is_one_line(cli, tmp_path):
-    r = cli("push", tmp_path, "--repo-id", "alice/x", "--retries", "-1", env=OFFLINE)
-    one_line(r, "--retries -1", "greater than or equal to 0")
 
 
 # --- 6. build: --seed, --max-shard-size in bytes, a source flag whose files hold no row of its source -------

@@ -60,7 +60,7 @@ def checked_settings(model_cls: type, values: dict, *, file: str | Path | None =
             error = (err.get("ctx") or {}).get("error")
             raise InputError(str(error) if error is not None else err["msg"]) from exc
         name = loc[0]
-        what = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+        what = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         if file is not None and name in from_file:
             raise InputError(f"{'.'.join(loc)}: {what}", file) from exc
         if err["type"] == "extra_forbidden":

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from classit_data.core.errors import InputError
+from classit_data.core.errors import InputError, checked_settings
 from classit_data.core.io import atomic_path, atomic_write_text
 from classit_data.core.outputs import replaced_together
 from classit_train.evaluate.metrics import summarise
@@ -57,12 +57,7 @@ class EvalConfig(BaseModel):
 
 def eval_config(settings: dict[str, Any]) -> EvalConfig:
     """The settings, checked; a bad one is one line naming its flag (``--device``)."""
-    from classit_train.train import settings_error
-
-    try:
-        return EvalConfig(**settings)
-    except ValidationError as exc:
-        raise settings_error(EvalConfig, exc, settings) from None
+    return checked_settings(EvalConfig, settings)
 
 
 def evaluate_model(model: str | Path, task: str, data: str | Path | Sequence[str | Path], out: str | Path, *,

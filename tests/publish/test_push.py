@@ -249,3 +249,24 @@ def test_commit_batches_put_the_card_and_the_record_last(tmp_path):
     assert [op.path_in_repo for op in batches[-1][-2:]] == ["README.md", "build_info.json"]
     small = commit_batches(Plan(add=[local("README.md"), shards[0]]))
     assert [[op.path_in_repo for op in b] for b in small] == [[shards[0].path, "README.md"]]
+
+
+def test_an_existing_tag_is_refused_before_anything_is_committed(hub, dataset, tmp_path):
+    with hub.state.lock:
+        repo = hub.state.create_repo("dataset", "alice/tagged", False, "alice")
+        repo.tags["v1"] = repo.branches["main"]  # v1 names a commit that does not hold this build
+    before = repo.branches["main"]
+    r = push(hub_env(hub, tmp_path / "hf"), dataset, "--repo-id", "alice/tagged", "--tag", "v1")
+    lines = [line for line in (r.stdout + r.stderr).splitlines() if line.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "tag 'v1' already exists" in lines[0] and "--tag" in lines[0]
+    assert repo.branches["main"] == before and hub.state.commit_count("alice/tagged") == 1
+    assert hub.state.request_count("commit") == 0 and repo.tags == {"v1": before}
+
+
+def test_negative_retries_is_one_line(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "classit_data", "push", str(tmp_path), "--repo-id", "alice/x",
+                        "--retries", "-1"], capture_output=True, text=True, cwd=ROOT,
+                       env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    lines = [line for line in (r.stdout + r.stderr).splitlines() if line.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "--retries -1" in lines[0], lines
+    assert "greater than or equal to 0" in lines[0]

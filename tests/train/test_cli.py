@@ -119,7 +119,7 @@ def test_an_attention_implementation_not_installed_is_one_line(tmp_path, capsys)
 def test_a_bad_device_is_one_line(tmp_path, eval_data, capsys):
     line = _one_error_line(["eval", "--model", tmp_path / "m", "--task", "blimp", "--data", eval_data / "blimp",
                             "--out", tmp_path / "r.json", "--device", "foo"], capsys)
-    assert line.startswith("error: --device: ") and "'foo'" in line
+    assert line.startswith("error: --device 'foo': ") and "not a device" in line
     assert not (tmp_path / "r.json").exists()
 
 
