@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from classit_data.core.errors import InputError
-from classit_data.core.io import atomic_path, atomic_write_text
+from classit_data.core.errors import InputError, checked_settings
+from classit_data.core.io import atomic_write_text
+from classit_data.core.outputs import replaced_together
 
 #: (Super)GLUE tasks of the BabyLM 2025 fine-tuning track
 FINETUNE_TASKS = ("boolq", "mnli", "mrpc", "multirc", "qqp", "rte", "wsc")
@@ -257,7 +258,7 @@ def _fmt(v: float | None, digits: int = 2) -> str:
     return "–" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
 
 
-def _box_figure(models, data_per_model, title, path_base: Path) -> list[str]:
+def _box_figure(models, data_per_model, title, paths: dict[str, Path]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -281,56 +282,72 @@ def _box_figure(models, data_per_model, title, path_base: Path) -> list[str]:
     ax.grid(axis="x", color="#e5e5e5")
     ax.set_axisbelow(True)
     fig.tight_layout()
-    written = []
-    for ext in ("png", "svg"):
-        target = path_base.with_suffix(f".{ext}")
-        with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=ext)
-        written.append(target.name)
+    for ext, path in paths.items():
+        fig.savefig(path, format=ext)
     plt.close(fig)
-    return written
 
 
 def make_report(inputs: Sequence[str | Path], out_dir: str | Path, **settings: Any) -> dict:
     """Read every input, z-score per task, write ``report.md``, ``report.json`` and three box-plot figures
     (PNG and SVG): fine-tuning tasks, zero-shot tasks, all tasks. Returns the summary written to report.json.
 
-    ``settings`` are :class:`ReportConfig`'s (``finetune_metric``)."""
-    try:
-        cfg = ReportConfig(**settings)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(f"setting {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    ``settings`` are :class:`ReportConfig`'s (``finetune_metric``). The files are replaced together; a figure
+    this report has no data for is removed, so the folder never mixes two reports."""
+    cfg = checked_settings(ReportConfig, settings)
     if not inputs:
         raise InputError("no results given")
-    scores = [s for spec in inputs for s in read_results(spec, finetune_metric=cfg.finetune_metric)]
-    models, tasks, table = score_table(scores)
-    kinds = {s.task: s.kind for s in scores}
-    z = zscores(models, tasks, table)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    summary: dict = {"models": models, "tasks": {t: kinds[t] for t in tasks},
-                     "scores": {m: {t: table[(m, t)] for t in tasks if (m, t) in table} for m in models},
-                     "zscores": {m: {t: z[(m, t)] for t in tasks if (m, t) in z} for m in models},
-                     "groups": {}, "figures": [], "inputs": sorted({s.source for s in scores})}
-    figure_no = {"finetuning": 4, "zeroshot": 5, "all": 6}
-    for group, label in GROUPS.items():
-        gtasks = [t for t in group_tasks(tasks, kinds, group) if any((m, t) in z for m in models)]
-        per_model = [[z[(m, t)] for t in gtasks if (m, t) in z] for m in models]
-        stats = {}
-        for m, vals in zip(models, per_model):
-            if vals:
-                med, q1, q3 = _quartiles(vals)
-                stats[m] = {"median": med, "q1": q1, "q3": q3, "iqr": q3 - q1, "n_tasks": len(vals)}
-        summary["groups"][group] = {"tasks": gtasks, "per_model": stats}
-        if any(per_model):
-            title = f"Figure {figure_no[group]}: {label} ({len(gtasks)}), z-scores per model"
-            summary["figures"] += _box_figure(models, per_model, title, out_dir / f"zscores_{group}")
-
-    atomic_write_text(out_dir / "report.md", _markdown(summary, models, tasks, kinds, table, z))
-    atomic_write_text(out_dir / "report.json", json.dumps(summary, indent=2, allow_nan=True) + "\n")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("--out exists and is not a folder", out_dir)
+    names = ["report.md", "report.json", *[f"zscores_{group}.{ext}" for group in GROUPS for ext in FIGURE_FORMATS]]
+    with replaced_together({name: out_dir / name for name in names}, {"a results file": _input_paths(inputs)}) \
+            as outs:
+        scores = [s for spec in inputs for s in read_results(spec, finetune_metric=cfg.finetune_metric)]
+        models, tasks, table = score_table(scores)
+        kinds = {s.task: s.kind for s in scores}
+        z = zscores(models, tasks, table)
+        summary: dict = {"models": models, "tasks": {t: kinds[t] for t in tasks},
+                         "scores": {m: {t: table[(m, t)] for t in tasks if (m, t) in table} for m in models},
+                         "zscores": {m: {t: z[(m, t)] for t in tasks if (m, t) in z} for m in models},
+                         "groups": {}, "figures": [], "inputs": sorted({s.source for s in scores})}
+        for group in GROUPS:
+            _group_figure(summary, group, models, tasks, kinds, z, outs)
+        atomic_write_text(outs.path("report.md"), _markdown(summary, models, tasks, kinds, table, z))
+        atomic_write_text(outs.path("report.json"), json.dumps(summary, indent=2, allow_nan=True) + "\n")
     return summary
+
+
+FIGURE_FORMATS = ("png", "svg")
+_FIGURE_NO = {"finetuning": 4, "zeroshot": 5, "all": 6}
+
+
+def _input_paths(inputs: Sequence[str | Path]) -> list[Path]:
+    """The files and folders named by the inputs (``NAME=PATH`` or a path)."""
+    paths = []
+    for spec in map(str, inputs):
+        named = "=" in spec and not Path(spec).exists()
+        paths.append(Path(spec.split("=", 1)[1] if named else spec))
+    return paths
+
+
+def _group_figure(summary: dict, group: str, models, tasks, kinds, z, outs) -> None:
+    """A group's quartiles per model into ``summary``, and its box plot (or none, when it has no z-scores)."""
+    gtasks = [t for t in group_tasks(tasks, kinds, group) if any((m, t) in z for m in models)]
+    per_model = [[z[(m, t)] for t in gtasks if (m, t) in z] for m in models]
+    stats = {}
+    for m, vals in zip(models, per_model):
+        if vals:
+            med, q1, q3 = _quartiles(vals)
+            stats[m] = {"median": med, "q1": q1, "q3": q3, "iqr": q3 - q1, "n_tasks": len(vals)}
+    summary["groups"][group] = {"tasks": gtasks, "per_model": stats}
+    names = {ext: f"zscores_{group}.{ext}" for ext in FIGURE_FORMATS}
+    if not any(per_model):
+        for name in names.values():
+            outs.omit(name)
+        return
+    title = f"Figure {_FIGURE_NO[group]}: {GROUPS[group]} ({len(gtasks)}), z-scores per model"
+    _box_figure(models, per_model, title, {ext: outs.path(name) for ext, name in names.items()})
+    summary["figures"] += list(names.values())
 
 
 def summary_rows(summary: dict) -> dict[str, object]:

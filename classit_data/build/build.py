@@ -331,6 +331,9 @@ def recover_swap(out: Path) -> bool:
 
 
 def _make_parent(out: Path) -> None:
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise InputError(f"--out: {blocking} is a file, not a folder", out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

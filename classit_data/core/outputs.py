@@ -75,7 +75,9 @@ def recover(targets: Iterable[Path]) -> bool:
             raise InputError("unreadable commit journal left by a killed run; remove it and rerun",
                              journal) from exc
         for tmp, target in pairs:
-            if Path(tmp).exists():
+            if tmp is None:  # an output this run did not make: the earlier one goes, as in commit
+                Path(target).unlink(missing_ok=True)
+            elif Path(tmp).exists():
                 os.replace(tmp, target)
         journal.unlink()
     for target in targets:
@@ -103,6 +105,7 @@ class Outputs:
         check_distinct(self.targets, inputs)
         self._made_folders: list[Path] = []
         self._temps: dict[str, Path] = {}
+        self._omitted: set[str] = set()
         self.recovered = False
         for flag, target in self.targets.items():
             if target.is_dir():
@@ -147,13 +150,21 @@ class Outputs:
         """The temporary file to write ``flag``'s output to; it keeps the target's suffix (the format)."""
         return self._temps[flag]
 
+    def omit(self, flag: str) -> None:
+        """This run makes no ``flag`` output: at commit an earlier one is removed, so the set stays one run's."""
+        self._temps.pop(flag).unlink(missing_ok=True)
+        self._omitted.add(flag)
+
     def commit(self) -> None:
         """Rename every temporary file over its target, behind a journal a rerun can finish."""
         journal = _journal_path(self.targets.values())
-        renames = [[str(self._temps[f]), str(t)] for f, t in self.targets.items()]
+        renames = [[None if f in self._omitted else str(self._temps[f]), str(t)] for f, t in self.targets.items()]
         atomic_write_text(journal, json.dumps({"renames": renames}) + "\n")
         for tmp, target in renames:
-            os.replace(tmp, target)
+            if tmp is None:
+                Path(target).unlink(missing_ok=True)
+            else:
+                os.replace(tmp, target)
         journal.unlink()
         self._temps.clear()
         self._made_folders.clear()

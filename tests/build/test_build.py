@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
 
-from classit_data.build.build import build_dataset, doc_fraction, parse_size, summary_rows, validation_docs
+from classit_data.build.build import (
+    build_dataset, doc_fraction, parse_size, recover_swap, summary_rows, validation_docs,
+)
 from classit_data.build.record import read_build_info
 from classit_data.core.errors import InputError
 from classit_data.core.io import write_rows
@@ -231,6 +235,37 @@ def test_failed_rebuild_keeps_the_earlier_build(tmp_path, inputs):
     assert {p: _sha(p) for p in out.rglob("*") if p.is_file()} == before
     assert not list(tmp_path.glob(".ds.*")), "staging folder left behind"
     assert set(read_build_info(out)["configs"]) == {"switchboard", "merged"}
+
+
+def test_a_build_killed_mid_swap_gets_the_earlier_build_back(tmp_path, inputs):
+    """A kill between the swap's two renames leaves no ``out``, the earlier build in ``.ds.old-*/previous`` and
+    the new one in ``.ds.building-*``; the next run puts the earlier build back, then builds."""
+    out = tmp_path / "ds"
+    build_dataset(inputs["switchboard"], None, out, progress=False)
+    before = {p.relative_to(out): _sha(p) for p in out.rglob("*") if p.is_file()}
+    (tmp_path / ".ds.old-x1").mkdir()
+    out.rename(tmp_path / ".ds.old-x1" / "previous")
+    (tmp_path / ".ds.building-x2").mkdir()
+    (tmp_path / ".ds.building-x2" / "half.parquet").write_text("half written")
+
+    assert recover_swap(out) is True
+    assert {p.relative_to(out): _sha(p) for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+    assert recover_swap(out) is False
+
+    (tmp_path / ".ds.building-x3").mkdir()  # a killed run's staging folder: the next build removes it
+    build_dataset(inputs["switchboard"], None, out, progress=False, seed=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_a_build_is_readable_as_the_umask_says(tmp_path, inputs):
+    old = os.umask(0o022)
+    try:
+        build_dataset(inputs["switchboard"], None, tmp_path / "ds", progress=False)
+    finally:
+        os.umask(old)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in [tmp_path / "ds", *(tmp_path / "ds").rglob("*")]}
+    assert modes <= {0o755, 0o644} and 0o755 in modes and 0o644 in modes, sorted(map(oct, modes))
 
 
 def test_validation_docs_rule(synthetic_rows):

@@ -126,3 +126,14 @@ def test_files_are_made_as_the_umask_says(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o640
+
+
+def test_an_omitted_output_removes_the_earlier_one_so_the_set_is_one_runs(tmp_path):
+    fig, report = tmp_path / "fig.png", tmp_path / "report.json"
+    fig.write_text("an earlier run's figure")
+    report.write_text("an earlier run's report")
+    with replaced_together({"fig.png": fig, "report.json": report}) as outs:
+        outs.omit("fig.png")
+        outs.path("report.json").write_text("this run's report")
+    assert not fig.exists() and report.read_text() == "this run's report"
+    assert _listing(tmp_path) == ["report.json"]
