@@ -33,7 +33,7 @@ def test_a_bad_finetune_metric_is_one_line(tmp_path, capsys):
     assert run_app(app, "classit-train", ["report", str(tmp_path), "--out", str(tmp_path / "r"),
                                           "--finetune-metric", "bleu"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "finetune_metric" in err and "'accuracy'" in err and "\n" not in err
+    assert err.startswith("error: ") and "--finetune-metric 'bleu'" in err and "'accuracy'" in err and "\n" not in err
 
 
 # --- bad settings: one line naming the flag (or the --config file and key), exit code 2, nothing written ---------
