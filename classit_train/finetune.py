@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from classit_data.core.errors import InputError, checked_settings, first_line
 from classit_data.core.outputs import replaced_together
@@ -87,10 +87,18 @@ class FinetuneConfig(BaseModel):
     classifier_dropout: float = Field(0.1, ge=0, lt=1, description="Dropout before the head's last layer.")
     pooling: Literal["last", "first"] = Field("last", description="Token whose hidden state the head reads: "
                                               "last (the last real token; for causal LMs) or first.")
-    metric_for_valid: Literal["accuracy", "f1", "mcc"] | None = Field(
-        None, description="Metric choosing the best epoch (default: f1 for mrpc and qqp, else accuracy).")
+    metric_for_valid: str | None = Field(
+        None, description="accuracy | f1 | mcc: the metric choosing the best epoch (default: f1 for mrpc and qqp, "
+        "else accuracy).")
     device: str | None = Field("auto", description="auto | cpu | cuda | cuda:N (auto: a GPU when there is one).")
     name: str | None = Field(None, description="Model name shown in reports (default: folder name).")
+
+    @field_validator("metric_for_valid")
+    @classmethod
+    def _known_metric(cls, value: str | None) -> str | None:
+        if value not in (None, "accuracy", "f1", "mcc"):
+            raise ValueError("must be accuracy, f1 or mcc")
+        return value
 
 
 @dataclass
