@@ -80,7 +80,8 @@ class FinetuneConfig(BaseModel):
                                    "for boolq and multirc, 32 for the others).")
     valid_batch_size: int = Field(64, ge=1, description="Batch size when scoring the validation set.")
     epochs: int | None = Field(None, ge=1, description="Epochs (default: 30 for wsc, 10 for the others).")
-    sequence_length: int = Field(512, ge=2, description="Longest input in tokens; longer pairs are truncated.")
+    sequence_length: int = Field(512, ge=2, description="Longest input in tokens (at most the model's "
+                                 "positions); longer pairs are truncated.")
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
     warmup_proportion: float = Field(0.06, ge=0, le=1, description="Share of the steps spent warming up.")
     min_factor: float = Field(0.1, ge=0, le=1, description="Final learning rate as a share of the peak.")
@@ -288,6 +289,7 @@ class Plan:
     epochs: int
     metric: str
     steps_per_epoch: int
+    max_length: int  # the sequence length, at most the model's number of positions
 
 
 def run_epochs(model, tokenizer, train: Sequence[Example], valid: Sequence[Example], spec: TaskSpec,
@@ -303,8 +305,8 @@ def run_epochs(model, tokenizer, train: Sequence[Example], valid: Sequence[Examp
         model.train()
         order = torch.randperm(len(train), generator=shuffle).tolist()
         losses = [train_step(model, optimizer, schedule, batch) for batch in
-                  batches(train, order, tokenizer, plan.batch_size, cfg.sequence_length, device, drop_last=True)]
-        preds = predict(model, valid, tokenizer, cfg.valid_batch_size, cfg.sequence_length, device)
+                  batches(train, order, tokenizer, plan.batch_size, plan.max_length, device, drop_last=True)]
+        preds = predict(model, valid, tokenizer, cfg.valid_batch_size, plan.max_length, device)
         metrics = compute_metrics([e.label for e in valid], preds, spec.metrics)
         history.append({"epoch": epoch, "train_loss": sum(losses) / len(losses), **metrics})
         if best is None or metrics[plan.metric] > best["metrics"][plan.metric]:
@@ -324,7 +326,7 @@ def _plan(spec: TaskSpec, cfg: FinetuneConfig, n_train: int, train_path: Path) -
     if n_train < batch_size:
         raise InputError(f"{n_train} training examples, fewer than one batch of {batch_size} (--batch-size)",
                          train_path)
-    return Plan(batch_size, cfg.epochs or spec.epochs, metric, n_train // batch_size)
+    return Plan(batch_size, cfg.epochs or spec.epochs, metric, n_train // batch_size, cfg.sequence_length)
 
 
 def finetune(model: str | Path, task: str, train: str | Path, valid: str | Path, out: str | Path, *,
@@ -350,6 +352,8 @@ def finetune(model: str | Path, task: str, train: str | Path, valid: str | Path,
         t0 = time.perf_counter()
         classifier, tokenizer, path = load_classifier(model, spec.num_labels, cfg, device)
         eval_results.check_same_model(existing, path, out)
+        positions = getattr(classifier.backbone.config, "max_position_embeddings", None)
+        plan.max_length = min(plan.max_length, positions or plan.max_length)
         t1 = time.perf_counter()
         best = _train_with_progress(classifier, tokenizer, train_examples, valid_examples, spec, cfg, plan,
                                     device, task, progress)
@@ -390,6 +394,7 @@ def _entry(task: str, spec: TaskSpec, cfg: FinetuneConfig, plan: Plan, best: dic
         "data": [str(p) for p in data], "predictions": predictions,
         "settings": {**cfg.model_dump(exclude={"name", "device"}), "batch_size": plan.batch_size,
                      "epochs": plan.epochs, "metric_for_valid": plan.metric, "num_labels": spec.num_labels,
+                     "sequence_length": plan.max_length,
                      "steps": plan.steps_per_epoch * plan.epochs, "device": device},
         "timing": timing,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

@@ -146,6 +146,7 @@ def evaluate_reading(scorer: CausalScorer, df, batch_size: int, progress: bool) 
     cur, prev, timing = surprisals(scorer, df, batch_size, progress)
     df = df.assign(surprisal=cur, prev_surprisal=prev)
     summary = summarise_reading(df)
-    rows = [{"id": i, "source": s, "item": it, "word": w, "surprisal": c, "prev_surprisal": None if math.isnan(p) else p}
+    rows = [{"id": i, "source": s, "item": it, "word": w, "surprisal": c,
+             "prev_surprisal": None if math.isnan(p) else p}
             for i, (s, it, w, c, p) in enumerate(zip(df["source"], df["item"], df["word"], cur, prev))]
     return summary, rows, timing

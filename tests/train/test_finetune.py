@@ -169,6 +169,7 @@ def test_tiny_model_learns_a_separable_task_above_chance(finetuned):
     assert entry["best_epoch"] == best["epoch"] and entry["metrics"]["accuracy"] == best["accuracy"]
     assert entry["settings"]["steps"] == 3 * (64 // 8) and entry["settings"]["metric_for_valid"] == "accuracy"
     assert entry["n_train"] == entry["n_train_available"] == 64 and entry["n_valid"] == 32
+    assert entry["settings"]["sequence_length"] == 256  # 512 asked, the tiny preset has 256 positions
 
 
 def test_filed_metrics_are_scikit_learns_on_the_filed_predictions(finetuned):
