@@ -157,7 +157,10 @@ def compute_metrics(labels: Sequence[int], predictions: Sequence[int], names: Se
     """scikit-learn's metrics, as fractions: accuracy, F1 of label 1 (binary tasks), Matthews correlation."""
     from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
-    functions = {"accuracy": accuracy_score, "f1": f1_score, "mcc": matthews_corrcoef}
+    def f1(y, p):  # where F1 is undefined, scikit-learn's default value (0) without its warning
+        return f1_score(y, p, zero_division=0.0)
+
+    functions = {"accuracy": accuracy_score, "f1": f1, "mcc": matthews_corrcoef}
     return {name: float(functions[name](labels, predictions)) for name in names}
 
 
