@@ -1,8 +1,8 @@
 """``classit-train``: a thin typer layer over the training and evaluation API.
 
-The options of ``pretrain`` and ``run`` are made from ``TrainConfig``, those of ``eval`` from ``EvalConfig`` and
-those of ``report`` from ``ReportConfig`` (``core.commands``): their defaults and help are written once, in the
-settings.
+The options of ``pretrain`` and ``run`` are made from ``TrainConfig``, those of ``eval`` from ``EvalConfig``,
+those of ``finetune`` from ``FinetuneConfig`` and those of ``report`` from ``ReportConfig`` (``core.commands``):
+their defaults and help are written once, in the settings.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from rich.markup import escape
 
 from classit_data.core.commands import command, new_app, run_app
 from classit_data.core.console import Summary, console
-from classit_train import report, train
+from classit_train import finetune, report, train
 from classit_train.evaluate import results as eval_results
 from classit_train.evaluate.results import EvalConfig, evaluate_model
+from classit_train.finetune import FinetuneConfig
 from classit_train.train import TrainConfig, instruction_tune, pretrain
 
 app = new_app("classit-train", "Pretrain, instruction-tune and evaluate BabyLM-sized models on CLASS-IT.")
@@ -69,9 +70,10 @@ def run_cmd(out: RunFolder, config: ConfigFile = None, resume: Resume = False, *
 def eval_cmd(
     model: Annotated[str, typer.Option("--model", help="AutoModelForCausalLM folder (or 'smollm2' for the "
                                        "embedded model).")],
-    task: Annotated[str, typer.Option("--task", help="blimp | blimp_supplement | ewok | entity_tracking | wug")],
-    data: Annotated[list[str], typer.Option("--data", help="A .jsonl task file or a folder of them "
-                                            "(repeatable).")],
+    task: Annotated[str, typer.Option("--task", help="blimp | blimp_supplement | ewok | entity_tracking | wug | "
+                                      "reading")],
+    data: Annotated[list[str], typer.Option("--data", help="A .jsonl task file or a folder of them, or the "
+                                            "reading CSV (repeatable).")],
     out: Annotated[str, typer.Option("--out", help="results.json to write (other tasks already in it are "
                                      "kept).")],
     **options,
@@ -79,6 +81,21 @@ def eval_cmd(
     """Score a causal LM on a BabyLM 2025 zero-shot task; write results.json and every item's prediction."""
     entry = evaluate_model(model, task, data, out, **options)
     return Summary(entry, f"{task} -> {out}", eval_results.summary_rows(entry))
+
+
+@command(app, "finetune", FinetuneConfig, progress=True)
+def finetune_cmd(
+    model: Annotated[str, typer.Option("--model", help="Model folder (its body gets a classification head).")],
+    task: Annotated[str, typer.Option("--task", help="boolq | mnli | mrpc | multirc | qqp | rte | wsc")],
+    train: Annotated[str, typer.Option("--train", help="Training .jsonl file (the pipeline's format).")],
+    valid: Annotated[str, typer.Option("--valid", help="Validation .jsonl file (best epoch and metrics).")],
+    out: Annotated[str, typer.Option("--out", help="results.json to write (other tasks already in it are "
+                                     "kept).")],
+    **options,
+) -> Summary:
+    """Fine-tune on a (Super)GLUE task as the BabyLM 2025 pipeline does; file the best epoch's metrics."""
+    entry = finetune.finetune(model, task, train, valid, out, **options)
+    return Summary(entry, f"{task} -> {out}", finetune.summary_rows(entry))
 
 
 @command(app, "report", report.ReportConfig)

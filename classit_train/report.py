@@ -2,8 +2,9 @@
 
 Inputs (files, or folders searched recursively), several models and tasks at once:
 
-- our ``results.json`` (``classit-train eval``): every task in it, its ``score`` (accuracy in percent, or
-  100 x Spearman's rho for WUG);
+- our ``results.json`` (``classit-train eval`` and ``finetune``): every task in it, its ``score`` (accuracy in
+  percent, 100 x Spearman's rho for WUG, the eye-tracking score for reading); a fine-tuning task's
+  ``--finetune-metric`` from its ``metrics`` (fractions), x 100;
 - the official BabyLM 2025 pipeline's fine-tuning output ``results/<model>/<revision>/finetune/<task>/results.txt``
   (lines ``accuracy: 0.71``, ``f1: ...``, ``mcc: ...``): its ``accuracy`` by default, in percent (a fraction,
   at most 1 in size, is x 100; a value already in percent, ``accuracy: 71.5``, is kept);
@@ -67,7 +68,7 @@ def task_kind(task: str) -> str:
 
 
 # -- readers ------------------------------------------------------------------------------------------------
-def _read_ours(path: Path, name: str | None) -> list[Score]:
+def _read_ours(path: Path, name: str | None, finetune_metric: str = "accuracy") -> list[Score]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -82,10 +83,20 @@ def _read_ours(path: Path, name: str | None) -> list[Score]:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise InputError(f"task {task!r} has no numeric score", path)
         kind = entry.get("kind", task_kind(task)) if isinstance(entry, dict) else task_kind(task)
+        if kind == "finetuning" and isinstance(entry, dict) and isinstance(entry.get("metrics"), dict):
+            value = _our_finetune_metric(entry["metrics"], finetune_metric, task, path)
         out.append(Score(model, task, kind, float(value), str(path)))
     if not out:
         raise InputError("results file holds no tasks", path)
     return out
+
+
+def _our_finetune_metric(metrics: dict, metric: str, task: str, path: Path) -> float:
+    """``classit-train finetune`` files its metrics as fractions, like the pipeline: the one asked for, x 100."""
+    value = metrics.get(metric)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise InputError(f"task {task!r}: no {metric!r} in fine-tuning metrics (has {', '.join(metrics)})", path)
+    return 100.0 * float(value)
 
 
 def _official_model(path: Path, anchor: str) -> tuple[str, int]:
@@ -197,7 +208,7 @@ def _read_file(path: Path, name: str | None, finetune_metric: str) -> list[Score
     if path.suffix == ".txt":
         return _read_finetune_txt(path, name, finetune_metric)
     if path.suffix == ".json":
-        return _read_ours(path, name)
+        return _read_ours(path, name, finetune_metric)
     raise InputError("unknown results format (expected results.json, finetune results.txt or "
                      "best_temperature_report.txt)", path)
 

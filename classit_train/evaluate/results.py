@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from classit_data.core.errors import InputError, checked_settings
 from classit_data.core.io import atomic_path, atomic_write_text
 from classit_data.core.outputs import replaced_together
+from classit_train.evaluate import reading
 from classit_train.evaluate.metrics import summarise
-from classit_train.evaluate.scoring import CausalScorer, load_model, resolve_device
+from classit_train.evaluate.scoring import CausalScorer, load_model, resolve_device, score_with_progress
 from classit_train.evaluate.tasks import EvalItem, read_task, result_key
 
 RESULTS_FORMAT = "classit-eval/1"
@@ -74,20 +75,22 @@ def evaluate_model(model: str | Path, task: str, data: str | Path | Sequence[str
     key = result_key(task, data_paths)
     with replaced_together({"--out": out, "predictions": predictions_path(out, key)},
                            {"--data": data_paths, "the --model": [model]}) as outs:
-        items = read_task(task, data_paths, limit=cfg.limit, ewok_contexts=cfg.ewok_contexts)
-        existing = _read_existing(out)
+        items = (reading.read_words(data_paths, cfg.limit) if task == "reading"
+                 else read_task(task, data_paths, limit=cfg.limit, ewok_contexts=cfg.ewok_contexts))
+        existing = read_existing(out)
 
         device = resolve_device(cfg.device)
         t0 = time.perf_counter()
         mdl, tok, path = load_model(model, device=device, dtype=cfg.dtype)
         load_s = time.perf_counter() - t0
         scorer = CausalScorer(mdl, tok, first_token=cfg.first_token)
-        if existing and existing.get("model") not in (None, str(path)):
-            raise InputError(f"holds results of another model ({existing['model']}); choose another --out", out)
-
-        scores, timing = _score_items(scorer, items, cfg.batch_size, task, progress)
-        summary, rows = summarise(task, items, scores)
-        _write_jsonl(rows, outs.path("predictions"))
+        check_same_model(existing, path, out)
+        if task == "reading":
+            summary, rows, timing = reading.evaluate_reading(scorer, items, cfg.batch_size, progress)
+        else:
+            scores, timing = _score_items(scorer, items, cfg.batch_size, task, progress)
+            summary, rows = summarise(task, items, scores)
+        write_jsonl(rows, outs.path("predictions"))
         entry = {
             "task": task,
             **summary,
@@ -97,8 +100,14 @@ def evaluate_model(model: str | Path, task: str, data: str | Path | Sequence[str
             "timing": {"load_s": round(load_s, 2), **timing},
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
-        _file_entry(outs.path("--out"), existing, path, cfg.name, key, entry)
+        file_entry(outs.path("--out"), existing, path, cfg.name, key, entry)
     return entry
+
+
+def check_same_model(existing: dict | None, model_path: Path | str, out: Path) -> None:
+    """One results.json holds one model's results: refuse to file another model's in it."""
+    if existing and existing.get("model") not in (None, str(model_path)):
+        raise InputError(f"holds results of another model ({existing['model']}); choose another --out", out)
 
 
 def _score_items(scorer: CausalScorer, items: Sequence[EvalItem], batch_size: int, task: str,
@@ -106,21 +115,11 @@ def _score_items(scorer: CausalScorer, items: Sequence[EvalItem], batch_size: in
     """Every candidate's score, item by item, and how long the scoring took."""
     flat = [(i, c) for i, item in enumerate(items) for c in range(len(item.completions))]
     encoded = [scorer.encode(items[i].prefix, items[i].completions[c]) for i, c in flat]
-    t1 = time.perf_counter()
-    if progress:
-        from classit_data.core.console import make_progress
-
-        with make_progress() as bar:
-            job = bar.add_task(f"{task}: scoring", total=len(encoded))
-            flat_scores = scorer.score_encoded(encoded, batch_size, progress=lambda n: bar.advance(job, n))
-    else:
-        flat_scores = scorer.score_encoded(encoded, batch_size)
-    score_s = time.perf_counter() - t1
+    flat_scores, timing = score_with_progress(scorer, encoded, batch_size, f"{task}: scoring", progress)
     scores: list[list[float]] = [[] for _ in items]
     for (i, _c), s in zip(flat, flat_scores):
         scores[i].append(s)
-    return scores, {"score_s": round(score_s, 2), "sequences": len(encoded),
-                    "sequences_per_s": round(len(encoded) / score_s, 2) if score_s else None}
+    return scores, timing
 
 
 def _scoring_record(cfg: EvalConfig, scorer: CausalScorer, task: str, device: str) -> dict:
@@ -147,6 +146,9 @@ def summary_rows(entry: dict) -> dict[str, object]:
     rows: dict[str, object] = {"items": entry["n_items"], "UIDs": entry["n_uids"]}
     if entry["metric"] == "spearman":
         rows["Spearman rho"] = f"{entry['spearman']:.4f}"
+    elif entry["metric"] == "reading":
+        rows["eye tracking (% of possible R^2 gain)"] = f"{entry['eye_tracking']:.2f}"
+        rows["self-paced reading (% of possible R^2 gain)"] = f"{entry['self_paced_reading']:.2f}"
     else:
         rows["accuracy (macro over UIDs, %)"] = f"{entry['accuracy']:.2f}"
         for fld, acc in entry.get("by_field", {}).items():
@@ -162,14 +164,14 @@ def predictions_path(out: Path, key: str) -> Path:
     return out.with_name(f"{out.stem}.{key}.predictions.jsonl")
 
 
-def _write_jsonl(rows: Sequence[dict], path: Path) -> None:
+def write_jsonl(rows: Sequence[dict], path: Path) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def _file_entry(out: Path, existing: dict | None, model_path: Path | str, name: str | None, key: str,
+def file_entry(out: Path, existing: dict | None, model_path: Path | str, name: str | None, key: str,
                 entry: dict) -> None:
     """Write results.json with ``entry`` as task ``key``, keeping the other tasks of an earlier file."""
     previous = existing or {}
@@ -186,7 +188,7 @@ def _model_name(path: Path | str) -> str:
     return p.name
 
 
-def _read_existing(out: Path) -> dict | None:
+def read_existing(out: Path) -> dict | None:
     if not out.exists():
         return None
     try:

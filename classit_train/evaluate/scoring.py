@@ -134,6 +134,25 @@ class CausalScorer:
         return self.score_encoded([self.encode(p, c) for p, c in pairs], batch_size, progress)
 
 
+def score_with_progress(scorer: CausalScorer, encoded: Sequence[Encoded], batch_size: int, description: str,
+                        progress: bool) -> tuple[list[float], dict]:
+    """``scorer.score_encoded`` under a progress bar (when ``progress``), and how long it took."""
+    import time
+
+    t0 = time.perf_counter()
+    if progress:
+        from classit_data.core.console import make_progress
+
+        with make_progress() as bar:
+            job = bar.add_task(description, total=len(encoded))
+            scores = scorer.score_encoded(encoded, batch_size, progress=lambda n: bar.advance(job, n))
+    else:
+        scores = scorer.score_encoded(encoded, batch_size)
+    score_s = time.perf_counter() - t0
+    return scores, {"score_s": round(score_s, 2), "sequences": len(encoded),
+                    "sequences_per_s": round(len(encoded) / score_s, 2) if score_s else None}
+
+
 # -- model loading ------------------------------------------------------------------------------------------
 def resolve_device(device: str | None) -> str:
     import torch

@@ -35,7 +35,9 @@ from pathlib import Path
 
 from classit_data.core.errors import InputError
 
-TASKS = ("blimp", "blimp_supplement", "ewok", "entity_tracking", "wug")
+#: every ``--task`` of ``classit-train eval``; ``reading`` (a CSV of words and reading measures) is read and
+#: scored by :mod:`classit_train.evaluate.reading`
+TASKS = ("blimp", "blimp_supplement", "ewok", "entity_tracking", "wug", "reading")
 
 
 @dataclass
@@ -145,6 +147,8 @@ def read_task(task: str, paths: str | Path | Iterable[str | Path], *, limit: int
     """
     if task not in TASKS:
         raise InputError(f"unknown task {task!r} (known: {', '.join(TASKS)})", "--task")
+    if task == "reading":
+        raise InputError("the reading task is a CSV file, read by classit_train.evaluate.reading", "--task")
     if ewok_contexts not in ("first", "both"):
         raise InputError(f"ewok_contexts must be 'first' or 'both', not {ewok_contexts!r}")
     if limit is not None and limit < 1:
@@ -154,7 +158,7 @@ def read_task(task: str, paths: str | Path | Iterable[str | Path], *, limit: int
     items: list[EvalItem] = []
     per_uid: dict[str, int] = {}
     for path in _files(paths):
-        for line_no, row in _json_lines(path):
+        for line_no, row in json_lines(path):
             for item in _items(task, row, path, line_no, ewok_contexts):
                 if limit is not None and per_uid.get(item.uid, 0) >= limit:
                     continue
@@ -163,7 +167,7 @@ def read_task(task: str, paths: str | Path | Iterable[str | Path], *, limit: int
     return items
 
 
-def _json_lines(path: Path) -> Iterator[tuple[int, dict]]:
+def json_lines(path: Path) -> Iterator[tuple[int, dict]]:
     """``(line number, object)`` of every non-blank line, as they are read; a file without one is an error."""
     with open(path, encoding="utf-8") as f:
         try:

@@ -20,6 +20,9 @@ def _help(command: str, capsys) -> str:
      ["--stage", "--model ", "--tokenizer", "--json"]),
     ("eval", ["--model", "--task", "--data", "--batch-size", "--first-token", "--json"], ["--progress"]),
     ("report", ["--out", "--finetune-metric", "[default: accuracy]", "--json"], []),
+    ("finetune", ["--model", "--task", "--train", "--valid", "--out", "--train-size", "[default: 10000]",
+                  "--seed", "[default: 42]", "--learning-rate", "--sequence-length", "[default: 512]", "--pooling",
+                  "--metric-for-valid", "--json"], ["--progress", "--first-token", "--limit"]),
 ])
 def test_each_command_shows_its_own_settings(command, shown, not_shown, capsys):
     text = _help(command, capsys) + " "
