@@ -158,14 +158,7 @@ def build_dataset(
     sw_paths, wiki_paths = _as_paths(switchboard), _as_paths(wiki)
     if not sw_paths and not wiki_paths:
         raise InputError("nothing to build: give --switchboard and/or --wiki row files")
-    if val_fraction is not None and not 0 <= val_fraction < 1:
-        raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-    checked_settings(BuildConfig, {"val_fraction": val_fraction, "seed": seed, "force": force})
-    check_generation_runs(generation_runs)  # a bad side file is one line now, not after the validation gate
-    if validate_config is not None:
-        from classit_data.validate.config import load_validation_config
-
-        load_validation_config(validate_config)
+    _check_settings(val_fraction, seed, force, generation_runs, validate_config)
     record = BuildRecord(command=command, seed=seed, val_fraction=val_fraction,
                          max_shard_size=parse_size(max_shard_size))
     recover_swap(out)
@@ -193,6 +186,18 @@ def build_dataset(
     written["seconds"] = round(time.perf_counter() - started, 2)
     written["gate_seconds"] = round(gate_seconds, 2)
     return written
+
+
+def _check_settings(val_fraction, seed, force, generation_runs, validate_config) -> None:
+    """Every setting and side file, before any work: a bad one is one line now, not after the validation gate."""
+    if val_fraction is not None and not 0 <= val_fraction < 1:
+        raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    checked_settings(BuildConfig, {"val_fraction": val_fraction, "seed": seed, "force": force})
+    check_generation_runs(generation_runs)
+    if validate_config is not None:
+        from classit_data.validate.config import load_validation_config
+
+        load_validation_config(validate_config)
 
 
 def summary_rows(record: dict) -> dict[str, object]:
