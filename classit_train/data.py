@@ -301,6 +301,10 @@ class PlanDataset:
         g = self.groups[i]
         return {"examples": [self.examples[j] for j in g.indices], "group": i}
 
+    def longest_row(self) -> int:
+        """Tokens of the longest group (a row of its batch, before padding); 0 without groups."""
+        return max((sum(len(self.examples[j]) for j in g.indices) for g in self.groups), default=0)
+
     def tokens(self, which: slice = slice(None)) -> int:
         return sum(len(self.examples[j]) for g in self.groups[which] for j in g.indices)
 
@@ -326,7 +330,8 @@ class Collator:
     packing: bool = True
     pad_to_multiple_of: int = 8
 
-    def _width(self, n: int) -> int:
+    def row_width(self, n: int) -> int:
+        """A row's length once padded: ``n`` tokens up to the next multiple of ``pad_to_multiple_of``."""
         m = self.pad_to_multiple_of
         return -(-n // m) * m if m else n
 
@@ -336,7 +341,7 @@ class Collator:
         groups = [f["examples"] for f in features]
         if not self.packing and any(len(g) != 1 for g in groups):
             raise ValueError("padded batches take one example per group")
-        width = self._width(max(sum(len(e) for e in g) for g in groups))
+        width = self.row_width(max(sum(len(e) for e in g) for g in groups))
         ids = torch.full((len(groups), width), self.pad_id, dtype=torch.long)
         labels = torch.full((len(groups), width), IGNORE_INDEX, dtype=torch.long)
         if self.packing:
