@@ -129,6 +129,12 @@ class BuildRecord:
         self.babylm = {"strict_track_words": BABYLM_STRICT_WORDS, "dataset_words": totals["words_text"],
                        "share": totals["words_text"] / BABYLM_STRICT_WORDS}
 
+    def note_bare_inputs(self, inputs: BuildInputs) -> None:
+        """Record the input files without provenance; a row without doc_id was a document of its own."""
+        self.provenance["without_provenance"] = bare = inputs.without_provenance()
+        if bare and "doc_id" in bare["columns"]:
+            self.split_rule += NO_DOC_ID_RULE
+
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -167,14 +173,7 @@ def build_dataset(
     sw_paths, wiki_paths = _as_paths(switchboard), _as_paths(wiki)
     if not sw_paths and not wiki_paths:
         raise InputError("nothing to build: give --switchboard and/or --wiki row files")
-    if val_fraction is not None and not 0 <= val_fraction < 1:
-        raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-    checked_settings(BuildConfig, {"val_fraction": val_fraction, "seed": seed, "force": force})
-    check_generation_runs(generation_runs)  # a bad side file is one line now, not after the validation gate
-    if validate_config is not None:
-        from classit_data.validate.config import load_validation_config
-
-        load_validation_config(validate_config)
+    _check_settings(val_fraction, seed, force, generation_runs, validate_config)
     record = BuildRecord(command=command, seed=seed, val_fraction=val_fraction,
                          max_shard_size=parse_size(max_shard_size))
     recover_swap(out)
@@ -195,9 +194,7 @@ def build_dataset(
         record.stats, stats_markdown = statistics_for_card(work / "kept.parquet", folder, work, stats_dir)
         record.count(rows)
         record.provenance = provenance_summary(rows, wiki_paths, generation_runs)
-        record.provenance["without_provenance"] = bare = inputs.without_provenance()
-        if bare and "doc_id" in bare["columns"]:
-            record.split_rule += NO_DOC_ID_RULE
+        record.note_bare_inputs(inputs)
         shutil.rmtree(work)
         written = write_card_and_record(folder, record.as_dict(), stats_markdown)
 
@@ -205,6 +202,19 @@ def build_dataset(
     written["seconds"] = round(time.perf_counter() - started, 2)
     written["gate_seconds"] = round(gate_seconds, 2)
     return written
+
+
+def _check_settings(val_fraction: float | None, seed: int, force: bool, generation_runs: Sequence[str | Path],
+                    validate_config: str | Path | dict | None) -> None:
+    """Every setting and side file checked before any work: a mistake is one line now, not after the gate."""
+    if val_fraction is not None and not 0 <= val_fraction < 1:
+        raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    checked_settings(BuildConfig, {"val_fraction": val_fraction, "seed": seed, "force": force})
+    check_generation_runs(generation_runs)
+    if validate_config is not None:
+        from classit_data.validate.config import load_validation_config
+
+        load_validation_config(validate_config)
 
 
 def summary_rows(record: dict) -> dict[str, object]:
