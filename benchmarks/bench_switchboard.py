@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_INPUT = Path(os.environ.get("CLASSIT_CORPORA", ROOT.parent / "shared" / "corpora")) / "babylm" / "switchboard.train"
+CORPORA = Path(os.environ.get("CLASSIT_CORPORA", ROOT.parent / "shared" / "corpora"))
+DEFAULT_INPUT = CORPORA / "babylm" / "switchboard.train"
 
 
 def run_once(inputs: list[Path], out: Path, code: Path = ROOT) -> dict:

@@ -188,8 +188,8 @@ def load_instruction_sources(dataset: str, *, eval_fraction: float = 0.02, max_e
 
     Each source is its own config (``switchboard``, ``simple_wiki``), read with ``datasets.load_dataset``.
     The held-out part is the ``validation`` split when the dataset has one (``classit-data build`` chooses
-    it by document), otherwise the documents (``doc_id``; the prompt when the dataset has no ``doc_id``,
-    as the published one) whose hash falls under ``eval_fraction``.
+    it by document), otherwise the documents (``doc_id``; the prompt for a row without one, as in the published
+    dataset or a build from its rows) whose hash falls under ``eval_fraction``.
     """
     import datasets
     from datasets import load_dataset
@@ -212,8 +212,7 @@ def load_instruction_sources(dataset: str, *, eval_fraction: float = 0.02, max_e
         if "validation" in dd:
             held = dd["validation"].select_columns(cols).to_list()
         else:
-            key = "doc_id" if "doc_id" in cols else "prompt"
-            flags = [in_heldout(f"{source}\x1f{r[key]}", eval_fraction) for r in train]
+            flags = [in_heldout(f"{source}\x1f{r.get('doc_id') or r['prompt']}", eval_fraction) for r in train]
             held = [r for r, f in zip(train, flags) if f]
             train = [r for r, f in zip(train, flags) if not f]
         if max_eval_examples is not None:

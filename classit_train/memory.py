@@ -76,9 +76,11 @@ def step_memory(config, parameters: int, batch_size: int, length: int, *, attn_i
 def longest_fitting(config, parameters: int, batch_size: int, free: int, *, attn_implementation: str,
                     bf16: bool, multiple: int = 64) -> int:
     """The longest row length (a multiple of ``multiple``) whose step fits in ``free`` bytes; 0 when none does."""
+    def fits(n: int) -> bool:
+        return step_memory(config, parameters, batch_size, n, attn_implementation=attn_implementation,
+                           bf16=bf16).total <= free
+
     lo, hi = 0, 1
-    fits = lambda n: step_memory(config, parameters, batch_size, n, attn_implementation=attn_implementation,  # noqa: E731
-                                 bf16=bf16).total <= free
     while fits(hi * multiple) and hi < 1 << 20:
         lo, hi = hi, hi * 2
     while hi - lo > 1:
