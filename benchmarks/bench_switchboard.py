@@ -6,7 +6,10 @@ temporary folder), REPEAT times each, and prints the median wall time, the conve
 JSON summary), the peak RSS of the process (``wait4`` rusage: exact, not sampled) and the time ratio of
 doubled to single input. The machine's load average is printed too: other work on it slows the figures.
 
-    .venv/bin/python benchmarks/bench_switchboard.py [--input PATH] [--repeat 3]
+    .venv/bin/python benchmarks/bench_switchboard.py [--input PATH] [--repeat 3] [--compare OLD_CHECKOUT]
+
+``--compare`` also times an older checkout of the code (``PYTHONPATH`` at it), runs interleaved with this
+one's on the single file, and prints old/new wall time: a ratio measured under the same load.
 
 Targets (the converter's budget: a user converts the whole corpus in seconds, on a small machine, in time
 linear in the input): <= 5 s wall and <= 500 MB peak RSS for the 199,740-line file on 2 cores; the doubled
@@ -27,13 +30,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_INPUT = ROOT.parent / "shared" / "corpora" / "babylm" / "switchboard.train"
+CORPORA = Path(os.environ.get("CLASSIT_CORPORA", ROOT.parent / "shared" / "corpora"))
+DEFAULT_INPUT = CORPORA / "babylm" / "switchboard.train"
 
 
-def run_once(inputs: list[Path], out: Path) -> dict:
+def run_once(inputs: list[Path], out: Path, code: Path = ROOT) -> dict:
     cmd = [sys.executable, "-m", "classit_data", "convert-switchboard", *map(str, inputs), "--out", str(out), "--json"]
+    env = {**os.environ, "PYTHONPATH": str(code)}
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=code, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     stdout = proc.stdout.read()
     stderr = proc.stderr.read()
     _pid, status, usage = os.wait4(proc.pid, 0)
@@ -53,10 +58,23 @@ def measure(inputs: list[Path], out: Path, repeat: int) -> dict:
             "items": runs[0]["items"], "utterances": runs[0]["utterances"], "words": runs[0]["words"]}
 
 
+def compare(path: Path, old: Path, repeat: int) -> None:
+    """Old and new code on the same file, runs interleaved so that both see the same load."""
+    walls: dict[str, list[float]] = {"old": [], "new": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(repeat):
+            for name, code in (("old", old), ("new", ROOT)):
+                walls[name].append(run_once([path], Path(tmp) / f"{name}.parquet", code)["wall"])
+    old_s, new_s = statistics.median(walls["old"]), statistics.median(walls["new"])
+    print(f"old code ({old}): median {old_s:.2f} s {[round(w, 2) for w in walls['old']]}; this code: median "
+          f"{new_s:.2f} s {[round(w, 2) for w in walls['new']]}; new/old {new_s / old_s:.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--input", type=Path, default=DEFAULT_INPUT)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--compare", type=Path, default=None, help="an older checkout to time against this one")
     args = ap.parse_args()
     if not args.input.is_file():
         raise SystemExit(f"input not found: {args.input}")
@@ -76,6 +94,8 @@ def main() -> None:
     ratio_convert = double["convert"] / single["convert"]
     print(f"doubled/single wall time: {ratio:.2f}x (converter alone {ratio_convert:.2f}x)")
     print(f"load average at end {os.getloadavg()[0]:.2f}")
+    if args.compare is not None:
+        compare(args.input, args.compare, args.repeat)
     ok = single["wall"] <= 5 and single["rss_mb"] <= 500 and ratio <= 2.2
     print("targets (<= 5 s, <= 500 MB, <= 2.2x):", "met" if ok else "NOT met")
 

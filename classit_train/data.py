@@ -188,8 +188,8 @@ def load_instruction_sources(dataset: str, *, eval_fraction: float = 0.02, max_e
 
     Each source is its own config (``switchboard``, ``simple_wiki``), read with ``datasets.load_dataset``.
     The held-out part is the ``validation`` split when the dataset has one (``classit-data build`` chooses
-    it by document), otherwise the documents (``doc_id``; the prompt when the dataset has no ``doc_id``,
-    as the published one) whose hash falls under ``eval_fraction``.
+    it by document), otherwise the documents (``doc_id``; the prompt for a row without one, as in the published
+    dataset or a build from its rows) whose hash falls under ``eval_fraction``.
     """
     import datasets
     from datasets import load_dataset
@@ -212,8 +212,7 @@ def load_instruction_sources(dataset: str, *, eval_fraction: float = 0.02, max_e
         if "validation" in dd:
             held = dd["validation"].select_columns(cols).to_list()
         else:
-            key = "doc_id" if "doc_id" in cols else "prompt"
-            flags = [in_heldout(f"{source}\x1f{r[key]}", eval_fraction) for r in train]
+            flags = [in_heldout(f"{source}\x1f{r.get('doc_id') or r['prompt']}", eval_fraction) for r in train]
             held = [r for r, f in zip(train, flags) if f]
             train = [r for r, f in zip(train, flags) if not f]
         if max_eval_examples is not None:
@@ -301,6 +300,10 @@ class PlanDataset:
         g = self.groups[i]
         return {"examples": [self.examples[j] for j in g.indices], "group": i}
 
+    def longest_row(self) -> int:
+        """Tokens of the longest group (a row of its batch, before padding); 0 without groups."""
+        return max((sum(len(self.examples[j]) for j in g.indices) for g in self.groups), default=0)
+
     def tokens(self, which: slice = slice(None)) -> int:
         return sum(len(self.examples[j]) for g in self.groups[which] for j in g.indices)
 
@@ -326,7 +329,8 @@ class Collator:
     packing: bool = True
     pad_to_multiple_of: int = 8
 
-    def _width(self, n: int) -> int:
+    def row_width(self, n: int) -> int:
+        """A row's length once padded: ``n`` tokens up to the next multiple of ``pad_to_multiple_of``."""
         m = self.pad_to_multiple_of
         return -(-n // m) * m if m else n
 
@@ -336,7 +340,7 @@ class Collator:
         groups = [f["examples"] for f in features]
         if not self.packing and any(len(g) != 1 for g in groups):
             raise ValueError("padded batches take one example per group")
-        width = self._width(max(sum(len(e) for e in g) for g in groups))
+        width = self.row_width(max(sum(len(e) for e in g) for g in groups))
         ids = torch.full((len(groups), width), self.pad_id, dtype=torch.long)
         labels = torch.full((len(groups), width), IGNORE_INDEX, dtype=torch.long)
         if self.packing:

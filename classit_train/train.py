@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from classit_data.core.errors import InputError, checked_settings, first_line
 from classit_data.core.io import atomic_write_text, read_yaml_mapping
 from classit_train import data as D
-from classit_train.presets import llama_config, model_preset, model_presets, training_preset
+from classit_train.presets import count_parameters, llama_config, model_preset, model_presets, training_preset
 from classit_train.tokenizer import ROW_SUFFIXES, row_texts
 
 CONFIG_FILE = "run_config.yaml"
@@ -111,6 +111,8 @@ class TrainConfig(BaseModel):
     bf16: bool = Field(False, description="bfloat16 mixed precision.", json_schema_extra=_FILE_ONLY)
     dataloader_num_workers: int = Field(0, ge=0, description="Data loader worker processes.",
                                         json_schema_extra=_FILE_ONLY)
+    memory_check: bool = Field(True, description="Refuse a run whose training step would not fit in the free "
+                               "memory (an estimate; --no-memory-check: try anyway).")
 
     @field_validator("curriculum")
     @classmethod
@@ -354,9 +356,10 @@ def pretrain(corpus: list[str | Path], out: str | Path, *, model: str | None = N
                          corpus=[str(c) for c in corpus] or None, **overrides)
     preset = _pretrain_preset(cfg)
     _check_attention(cfg)
+    max_length = cfg.max_length or preset["max_length"]
+    check_memory(llama_config(cfg.model, attn_implementation=cfg.attn_implementation), cfg, max_length)
     last = _prepare_out(out, cfg, resume)
     tok = _pretrain_tokenizer(cfg, preset, out / "tokenizer", resume)
-    max_length = cfg.max_length or preset["max_length"]
     stats = D.EncodeStats()
     train_docs, eval_docs = _split_documents(cfg)
     examples = D.encode_documents(train_docs, tok, max_length, "corpus", stats)
@@ -447,11 +450,10 @@ def instruction_tune(dataset: str | None, base: str | Path | None, out: str | Pa
     _check_attention(cfg)
     template = TextTemplate.load(cfg.template)
     tok = load_tokenizer(base_dir)
-    last = _prepare_out(out, cfg, resume)
+    model_config = _model_config(base_dir)
     sources = D.load_instruction_sources(cfg.dataset, eval_fraction=cfg.eval_fraction,
                                          max_eval_examples=cfg.max_eval_examples)
-    net = _load_model(base_dir, cfg)
-    max_length = cfg.max_length or net.config.max_position_embeddings
+    max_length = cfg.max_length or model_config.max_position_embeddings
     stats = D.EncodeStats()
     examples: list[D.Example] = []
     eval_sets: dict[str, D.PlanDataset] = {}
@@ -461,7 +463,11 @@ def instruction_tune(dataset: str | None, base: str | Path | None, out: str | Pa
         if ev:
             eval_sets[source] = _eval_set(ev, cfg, max_length)
     groups = D.make_plan(examples, cfg.curriculum, cfg.epochs, cfg.seed, packing=cfg.packing, max_length=max_length)
-    summary = fit(net, tok, D.PlanDataset(examples, groups), eval_sets, cfg, out, last=last, callbacks=callbacks)
+    plan = D.PlanDataset(examples, groups)
+    check_memory(model_config, cfg, D.Collator(pad_id=0).row_width(plan.longest_row()))
+    last = _prepare_out(out, cfg, resume)
+    net = _load_model(base_dir, cfg)
+    summary = fit(net, tok, plan, eval_sets, cfg, out, last=last, callbacks=callbacks)
     words = _unique_words(examples)
     base_words = _base_words(base_dir)
     phase_sources = D.CURRICULUM_PHASES[cfg.curriculum]
@@ -488,6 +494,27 @@ def _instruction_base(cfg: TrainConfig) -> Path:
     if not (base_dir / "config.json").is_file():
         raise InputError("not a model folder (no config.json)", base_dir)
     return base_dir
+
+
+def _model_config(base: Path):
+    """The base model's configuration, read without its weights."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(str(base))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the model's configuration: {first_line(exc)}", base) from exc
+
+
+def check_memory(model_config, cfg: TrainConfig, length: int) -> None:
+    """Refuse, in one line naming --max-length and --batch-size, a training step that would not fit in the free
+    memory (``classit_train.memory``): without this the kernel kills the run minutes later, silently."""
+    if not cfg.memory_check:
+        return
+    from classit_train.memory import check_step_fits
+
+    check_step_fits(model_config, count_parameters(model_config), cfg.batch_size, length,
+                    attn_implementation=cfg.attn_implementation, bf16=cfg.bf16)
 
 
 def _load_model(base: Path, cfg: TrainConfig):

@@ -50,7 +50,7 @@ from classit_data.build.record import (
 from classit_data.core.errors import InputError, checked_settings, first_line
 from classit_data.core.io import current_umask, read_rows
 from classit_data.core.lengths import word_count_expr
-from classit_data.core.schema import COLUMN_ORDER, ITEM_SCHEMA, SOURCES, content_id
+from classit_data.core.schema import COLUMN_ORDER, ITEM_SCHEMA, SOURCES, complete_rows, content_id
 
 SOURCE_OF_CONFIG = {"switchboard": "switchboard", "simple_wiki": "simple_wiki"}
 FIGURE_PATH = "figures/figure1.png"
@@ -59,6 +59,15 @@ BABYLM_STRICT_WORDS = 100_000_000
 SHUFFLE_RULE = "merged: numpy.random.default_rng(seed).permutation per split"
 SPLIT_RULE = ("a document (source, doc_id) is in validation when "
               "int(sha256(source\\x1fdoc_id\\x1f)[:16], 16) / 16**16 < val_fraction")
+
+NO_DOC_ID_RULE = "; a row without doc_id is a document of its own, its id standing for doc_id"
+
+
+def document() -> pl.Expr:
+    """The document a row belongs to, for the split: its doc_id, or the row itself (its id) without one."""
+    return pl.coalesce("doc_id", "id")
+
+
 #: the flag that gives a source's row files, for messages
 FLAG_OF_SOURCE = {"switchboard": "--switchboard", "simple_wiki": "--wiki"}
 
@@ -120,6 +129,12 @@ class BuildRecord:
         self.babylm = {"strict_track_words": BABYLM_STRICT_WORDS, "dataset_words": totals["words_text"],
                        "share": totals["words_text"] / BABYLM_STRICT_WORDS}
 
+    def note_bare_inputs(self, inputs: BuildInputs) -> None:
+        """Record the input files without provenance; a row without doc_id was a document of its own."""
+        self.provenance["without_provenance"] = bare = inputs.without_provenance()
+        if bare and "doc_id" in bare["columns"]:
+            self.split_rule += NO_DOC_ID_RULE
+
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -179,6 +194,7 @@ def build_dataset(
         record.stats, stats_markdown = statistics_for_card(work / "kept.parquet", folder, work, stats_dir)
         record.count(rows)
         record.provenance = provenance_summary(rows, wiki_paths, generation_runs)
+        record.note_bare_inputs(inputs)
         shutil.rmtree(work)
         written = write_card_and_record(folder, record.as_dict(), stats_markdown)
 
@@ -188,8 +204,9 @@ def build_dataset(
     return written
 
 
-def _check_settings(val_fraction, seed, force, generation_runs, validate_config) -> None:
-    """Every setting and side file, before any work: a bad one is one line now, not after the validation gate."""
+def _check_settings(val_fraction: float | None, seed: int, force: bool, generation_runs: Sequence[str | Path],
+                    validate_config: str | Path | dict | None) -> None:
+    """Every setting and side file checked before any work: a mistake is one line now, not after the gate."""
     if val_fraction is not None and not 0 <= val_fraction < 1:
         raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
     checked_settings(BuildConfig, {"val_fraction": val_fraction, "seed": seed, "force": force})
@@ -239,6 +256,15 @@ class BuildInputs:
     #: per flag (``switchboard``, ``wiki``): each file's path, sha256, rows and bytes
     records: dict[str, list[dict]]
 
+    def without_provenance(self) -> dict | None:
+        """The input files that came without provenance columns (published schema), their rows and what they lacked."""
+        bare = {e["path"]: e for entries in self.records.values() for e in entries if e.get("absent_columns")}
+        if not bare:
+            return None
+        lacking = {c for e in bare.values() for c in e["absent_columns"]}
+        return {"files": list(bare), "input_rows": sum(e["rows"] for e in bare.values()),
+                "columns": [c for c in ITEM_SCHEMA if c in lacking]}
+
     def record(self, passages: str | Path | None) -> dict:
         """The inputs' part of the build record: every row file, and the passage file of the grounding check."""
         return {**self.records,
@@ -261,9 +287,10 @@ def read_inputs(sw_paths: list[Path], wiki_paths: list[Path]) -> BuildInputs:
         if path.resolve() in seen:
             raise InputError("given twice", path)
         seen.add(path.resolve())
-        df = _read_input_file(path, sources)
+        df, absent = _read_input_file(path, sources)
         frames.append(df)
-        entry = {"path": str(path), "sha256": sha256_file(path), "rows": df.height, "bytes": path.stat().st_size}
+        entry = {"path": str(path), "sha256": sha256_file(path), "rows": df.height, "bytes": path.stat().st_size,
+                 **({"absent_columns": absent} if absent else {})}
         for source, flag in (("switchboard", "switchboard"), ("simple_wiki", "wiki")):
             if source in sources:
                 records[flag].append(entry)
@@ -288,9 +315,10 @@ def _check_each_flag_has_rows(held: dict[Path, dict[str, int]], sw_paths: list[P
         raise InputError(f"given with {flag} but holds no {source} rows (it has {has}){also}{hint}", path)
 
 
-def _read_input_file(path: Path, sources: set[str]) -> pl.DataFrame:
-    """One row file, cast to the item schema; an ``InputError`` for a row of a source its flags do not allow."""
-    df = read_rows(path, required=tuple(ITEM_SCHEMA))
+def _read_input_file(path: Path, sources: set[str]) -> tuple[pl.DataFrame, list[str]]:
+    """One row file, cast to the item schema, and the provenance columns it came without (rows in the published
+    schema: ``core.schema.complete_rows``); an ``InputError`` for a row of a source its flags do not allow."""
+    df, absent = complete_rows(read_rows(path), path)
     bad = df.with_row_index("_row").filter(~pl.col("source").is_in(sorted(sources)).fill_null(False))
     if bad.height:
         first = bad.row(0, named=True)
@@ -298,7 +326,7 @@ def _read_input_file(path: Path, sources: set[str]) -> pl.DataFrame:
         raise InputError(f"{bad.height:,} row(s) have source {first['source']!r}, which a file given with {flags} "
                          f"may not hold", path, f"row {first['_row'] + 1}")
     try:
-        return df.select([pl.col(c).cast(t) for c, t in ITEM_SCHEMA.items()])
+        return df.select([pl.col(c).cast(t) for c, t in ITEM_SCHEMA.items()]), absent
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"columns of the wrong type: {first_line(exc)}", path) from exc
 
@@ -393,6 +421,7 @@ def run_validation_gate(inputs: BuildInputs, work: Path, *, force: bool = False,
             + (f" ({reasons})" if reasons else "") + (f"; {problems}" if problems else "")
             + ". Build from the kept rows of `classit-data validate`, or pass --force to build from the "
             f"{verdict['kept']:,} rows that pass (a forced build cannot be pushed)")
+    kept, _ = complete_rows(kept)  # kept rows stay in the schema they came in
     return kept.select([pl.col(c).cast(t) for c, t in ITEM_SCHEMA.items()]), verdict, seconds
 
 
@@ -436,7 +465,7 @@ def validation_docs(df: pl.DataFrame, source: str, val_fraction: float) -> set[s
     none or all of them; then the document with the lowest (highest) hash is moved, so that both splits
     have rows whenever the source has at least two documents.
     """
-    docs = df.filter(pl.col("source") == source).get_column("doc_id").unique().to_list()
+    docs = df.filter(pl.col("source") == source).select(document()).to_series().unique().to_list()
     if not docs or not val_fraction:
         return set()
     ranked = sorted(docs, key=lambda d: doc_fraction(source, d))
@@ -450,11 +479,14 @@ def validation_docs(df: pl.DataFrame, source: str, val_fraction: float) -> set[s
 
 
 def split_by_document(rows: pl.DataFrame, val_fraction: float | None) -> tuple[pl.DataFrame, dict[str, int]]:
-    """The rows marked ``_val`` (in the validation split) and with word counts; documents in validation per source."""
+    """The rows marked ``_val`` (in the validation split) and with word counts; documents in validation per source.
+
+    A row without ``doc_id`` (rows in the published schema) is a document of its own, named by its id.
+    """
     val_docs = {s: validation_docs(rows, s, val_fraction or 0.0) for s in SOURCES}
     is_val = pl.lit(False)
     for s, docs in val_docs.items():
-        is_val = is_val | ((pl.col("source") == s) & pl.col("doc_id").is_in(sorted(docs)))
+        is_val = is_val | ((pl.col("source") == s) & document().is_in(sorted(docs)))
     return with_word_counts(rows.with_columns(is_val.alias("_val"))), {s: len(d) for s, d in val_docs.items()}
 
 
@@ -529,7 +561,7 @@ def _counts(df: pl.DataFrame) -> dict:
     if df.height == 0:
         return {"rows": 0, "documents": 0, "words_prompt": 0, "words_reply": 0, "words_text": 0}
     sums = df.select([pl.col(w).sum() for w in WORD_COLUMNS.values()]).row(0)
-    return {"rows": df.height, "documents": df.select(pl.struct("source", "doc_id").n_unique()).item(),
+    return {"rows": df.height, "documents": df.select(pl.struct(pl.col("source"), document()).n_unique()).item(),
             **{f"words_{c}": int(n) for c, n in zip(WORD_COLUMNS, sums, strict=True)}}
 
 

@@ -136,6 +136,7 @@ def _environment() -> jinja2.Environment:
                              keep_trailing_newline=True, autoescape=False)
     env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else v
     env.filters["pct"] = lambda v: f"{100 * v:.2f}%"
+    env.filters["code"] = lambda v: f"`{v}`"
     env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True, indent=2)
     return env
 

@@ -13,6 +13,8 @@ from typing import Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from classit_data.core.errors import InputError
+
 SOURCES = ("switchboard", "simple_wiki")
 Source = Literal["switchboard", "simple_wiki"]
 
@@ -108,3 +110,35 @@ PASSAGE_SCHEMA: dict[str, pl.DataType] = {
 
 #: column order of published files: the published dataset's four columns first, then provenance
 COLUMN_ORDER = tuple(PUBLISHED_COLUMNS) + tuple(c for c in ITEM_SCHEMA if c not in PUBLISHED_COLUMNS)
+
+
+#: what a row may come without: the published dataset's rows, or rows made by another tool, carry only
+#: ``PUBLISHED_COLUMNS``; ``id`` is then derived (``derived_ids``) and the rest is null
+PROVENANCE_COLUMNS = tuple(c for c in ITEM_SCHEMA if c not in PUBLISHED_COLUMNS)
+
+
+def derived_ids(df: pl.DataFrame) -> pl.Series:
+    """``Item.make_id`` of each row, with null for the columns the frame lacks (doc_id, position): the id
+    the pipeline would give a row of the same content and provenance."""
+    parts = [df.get_column(c).to_list() if c in df.columns else [None] * df.height
+             for c in ("source", "doc_id", "position", "prompt", "reply")]
+    return pl.Series("id", [Item.make_id(*row) for row in zip(*parts)], dtype=pl.String)
+
+
+def complete_rows(df: pl.DataFrame, path: object = None) -> tuple[pl.DataFrame, list[str]]:
+    """Rows with every item column, and the provenance columns they came without (in ``ITEM_SCHEMA`` order).
+
+    The published columns are required (their absence is an ``InputError`` naming ``path``); a missing ``id``
+    is derived from the row's content, any other missing column is null.
+    """
+    missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)} (rows need at least "
+                         f"{', '.join(PUBLISHED_COLUMNS)})", path)
+    absent = [c for c in PROVENANCE_COLUMNS if c not in df.columns]
+    if not absent:
+        return df, []
+    filled = df.with_columns(pl.lit(None, dtype=ITEM_SCHEMA[c]).alias(c) for c in absent if c != "id")
+    if "id" in absent:
+        filled = filled.with_columns(derived_ids(filled))
+    return filled, absent

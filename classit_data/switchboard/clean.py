@@ -9,13 +9,14 @@ import re
 
 #: anything that is not plain, normalised text. A text without it needs no cleaning regex at all; written
 #: without look-arounds so that polars (Rust regex) can test a whole conversation at once (``clean_batch``)
-NEEDS_CLEANING = (r"[<>\[\]{}()#/+_]|[,;:][,.?!;:]|[.?!][,;:]|--|(?:^|\W)-|-(?:\W|$)|\s[,.?!;:]|\s\s|[^\S ]"
+NEEDS_CLEANING = (r"[<>\[\]{}()#/+_]|[,.?!;:]{2}|--|(?:^|\W)-|-(?:\W|$)|\s[,.?!;:]|\s\s|[^\S ]"
                   r"|^[\s,.;:?!]|\s$")
 #: a filler word, in the same polars-friendly form: with ``drop_fillers`` a text holding one needs cleaning
 FILLERS = r"(?i)(?:^|[^\w'-])(?:uh|um|umm|uhm|er|erm|ah|eh|hm+|mm+)(?:[^\w'-]|$)"
 _NEEDS_CLEANING = re.compile(NEEDS_CLEANING)
 _ANGLE = re.compile(r"<+[^<>]*>+")  # <laughter>, <noise>, <Children>, <<talking>>
 _UNCERTAIN = re.compile(r"\(\(\s*([^()]*?)\s*\)\)")  # ((word)) -> word, (( )) -> nothing
+_PARENS = re.compile(r"[()]")
 _FILLER_GROUP = re.compile(r"\{F\s[^{}]*\}")  # {F uh, } (with drop_fillers)
 _DISFLUENCY_OPEN = re.compile(r"\{[A-Z]\s")  # {F {D {C {E {A openers
 _REPAIR_TOKEN = re.compile(r"(?<!\S)[\[\]+](?!\S)")  # [ a, + a ] repair brackets and interruption point
@@ -29,7 +30,8 @@ _SLASH_UNIT = re.compile(r"-/|(?<!\S)/(?!\S)")  # -/ abandoned, " / " slash unit
 _DASHES = re.compile(r"--+|(?<!\S)-(?!\S)")  # -- interruptions, lone dashes
 _SPACE = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.?!;:])")
-_DOUBLE_PUNCT = re.compile(r"[,;:](?=[,.?!;:])|(?<=[.?!])[,;:]")  # ", ," -> ","; ", ." -> "."; ".," -> "."
+#: two or more marks in a row ("again. ." -> "again..", "or? ." -> "or?."): ``_one_mark`` keeps one
+_PUNCT_RUN = re.compile(r"[,.?!;:]{2,}")
 _LEADING_PUNCT = re.compile(r"^[\s,.;:!?]+")
 _FILLER_WORDS = re.compile(r"(?<![\w'-])(?:uh|um|umm|uhm|er|erm|ah|eh|hm+|mm+)(?![\w'-])[,.]?", re.IGNORECASE)
 _HAS_WORD = re.compile(r"[^\W_]")
@@ -41,8 +43,9 @@ def clean_text(text: str, drop_fillers: bool = False) -> str:
     Non-verbal events (``<laughter>``, ``[noise]``), partial words (``wh-``, ``ab[solute]-``), uncertain
     transcription brackets (kept: the words, dropped: ``(( ))``), disfluency braces and repair brackets
     (kept: their words, "I wouldn't, I definitely wouldn't"), overlap ``#``, slash units `` / ``,
-    ``-/``, ``--`` and ISIP variants ``_1`` go; whitespace and the punctuation left beside removed
-    markup are normalised. Fillers ("uh", "um") stay unless ``drop_fillers`` (then ``{F ...}`` groups
+    ``-/``, ``--`` and ISIP variants ``_1`` go, and so does a parenthesis without its partner (a ``((``
+    opened in another utterance); whitespace is normalised and a run of punctuation marks left beside removed
+    markup becomes one mark (``again. .`` -> ``again.``, ``or? .`` -> ``or?``; an ellipsis stays). Fillers ("uh", "um") stay unless ``drop_fillers`` (then ``{F ...}`` groups
     go too). The result is empty when nothing was said.
     """
     if drop_fillers:
@@ -51,6 +54,8 @@ def clean_text(text: str, drop_fillers: bool = False) -> str:
     if _NEEDS_CLEANING.search(text) is not None:
         text = _ANGLE.sub(" ", text)
         text = _UNCERTAIN.sub(r" \1 ", text)
+        if "(" in text or ")" in text:
+            text = _drop_unmatched_parens(text)
         if drop_fillers:
             text = _FILLER_GROUP.sub(" ", text)
         text = _DISFLUENCY_OPEN.sub(" ", text)
@@ -65,7 +70,7 @@ def clean_text(text: str, drop_fillers: bool = False) -> str:
         text = _DASHES.sub(" ", text)
         text = _SPACE.sub(" ", text)
         text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
-        text = _DOUBLE_PUNCT.sub("", text)
+        text = _PUNCT_RUN.sub(_one_mark, text)
         text = _LEADING_PUNCT.sub("", text).strip()
     elif text and (text[0] == " " or text[-1] == " "):
         text = text.strip()
@@ -74,10 +79,38 @@ def clean_text(text: str, drop_fillers: bool = False) -> str:
     return text if _HAS_WORD.search(text) else ""
 
 
+def _drop_unmatched_parens(text: str) -> str:
+    """Parentheses without their partner go (an uncertain-transcription ``((`` opened in an earlier utterance
+    leaves ``))`` in this one); a balanced ``(A)`` stays."""
+    open_at: list[int] = []
+    unmatched: set[int] = set()
+    for m in _PARENS.finditer(text):
+        if m.group() == "(":
+            open_at.append(m.start())
+        elif open_at:
+            open_at.pop()
+        else:
+            unmatched.add(m.start())
+    unmatched.update(open_at)
+    return "".join(" " if i in unmatched else c for i, c in enumerate(text)) if unmatched else text
+
+
+def _one_mark(run: re.Match) -> str:
+    """One mark for a run of them: ``?``, ``!``, an ellipsis or ``.`` when there is one, else the last pause mark."""
+    marks = run.group()
+    strong = marks.replace(",", "").replace(";", "").replace(":", "")
+    if not strong:
+        return marks[-1]
+    for mark in "?!":
+        if mark in strong:
+            return mark
+    return "..." if len(strong) >= 3 else "."
+
+
 def _drop_fillers(text: str, capital: bool) -> str:
     stripped = _FILLER_WORDS.sub(" ", text)
     stripped = _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACE.sub(" ", stripped))
-    stripped = _LEADING_PUNCT.sub("", _DOUBLE_PUNCT.sub("", stripped)).strip()
+    stripped = _LEADING_PUNCT.sub("", _PUNCT_RUN.sub(_one_mark, stripped)).strip()
     if stripped and capital and stripped[0].islower():
         stripped = stripped[0].upper() + stripped[1:]  # "Uh, first, ..." -> "First, ..."
     return stripped

@@ -12,7 +12,7 @@ polars expressions, and ``Item`` itself (pydantic) then explains each row they f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -53,7 +53,8 @@ class Check:
 
     ``fails``: when a row fails it (None: the duplicate step decides); ``detail``: what was found, for the
     quarantine's ``reject_detail`` (None: the description); ``sources``: the rows it applies to (None: all);
-    ``needs``: ``tokens``, ``passages`` or ``dedup``, without which it does not run (the report says so).
+    ``needs``: ``tokens``, ``passages`` or ``dedup``, without which it does not run (the report says so);
+    ``columns``: the provenance columns it reads, without which (rows in the published schema) it does not run.
     """
 
     name: str
@@ -62,6 +63,7 @@ class Check:
     detail: Rule | None = None
     sources: tuple[str, ...] | None = None
     needs: str | None = None
+    columns: tuple[str, ...] = ()
 
     def on_sources(self) -> pl.Expr:
         return pl.col("source").is_in(list(self.sources)) if self.sources is not None else pl.lit(True)
@@ -220,20 +222,24 @@ CHECKS: tuple[Check, ...] = (
           fails=lambda cfg: ~_is_question(cfg),
           detail=lambda cfg: pl.lit("no question mark and no question word first")),
     Check("unknown_passage", "QA row's passage is not in the passages file", sources=_QA, needs="passages",
+          columns=("passage_id",),
           fails=lambda cfg: pl.col("_unknown_passage"),
           detail=lambda cfg: pl.format("passage {} not in the passages file", pl.col("passage_id").fill_null("null"))),
     Check("ungrounded", "too few of the answer's content words are in its passage", sources=_QA, needs="passages",
+          columns=("passage_id",),
           fails=lambda cfg: pl.col("_grounding") < cfg.min_grounding,
           detail=lambda cfg: pl.format(f"{{}} of the answer's content words in its passage (min {cfg.min_grounding})",
                                        pl.col("_grounding").round(2))),
     Check("answer_is_passage", "the answer is (nearly) the whole passage", sources=_QA, needs="passages",
+          columns=("passage_id",),
           fails=lambda cfg: pl.col("_answer_share") > cfg.max_answer_passage_share,
           detail=lambda cfg: pl.format(f"answer is {{}} words, {{}} of the passage (max "
                                        f"{cfg.max_answer_passage_share})", pl.col("_rw"),
                                        pl.col("_answer_share").round(2))),
     # decided by the duplicate step, over the rows that passed every check above
     Check("duplicate_id", "id already used by an earlier row"),
-    Check("repeated_question", "the same question was already asked about this passage", sources=_QA),
+    Check("repeated_question", "the same question was already asked about this passage", sources=_QA,
+          columns=("passage_id",)),
     Check("duplicate", "exact duplicate of an earlier row (case, punctuation and spacing ignored)", needs="dedup"),
     Check("near_duplicate", "near duplicate of an earlier row (MinHash LSH)", needs="dedup",
           detail=lambda cfg: pl.format(f"estimated Jaccard {{}} >= {cfg.near_dup_threshold} with an earlier row "
@@ -245,16 +251,27 @@ CHECK_BY_NAME = {check.name: check for check in CHECKS}
 DESCRIPTIONS = {check.name: check.description for check in CHECKS}
 
 
-def row_checks(*, tokens: bool, passages: bool) -> list[Check]:
-    """The checks made of row expressions that can run with what was given, in ``CHECKS`` order."""
+def _why_not(check: Check, given: dict[str, bool], absent: Collection[str]) -> str | None:
+    """Why ``check`` cannot run (None: it can): a setting not given first, then a column the input lacks."""
+    if check.needs and not given.get(check.needs, True):
+        return NOT_GIVEN[check.needs]
+    lacking = [c for c in check.columns if c in absent]
+    return f"no {', '.join(lacking)} column in the input" if lacking else None
+
+
+def row_checks(*, tokens: bool, passages: bool, absent: Collection[str] = ()) -> list[Check]:
+    """The checks made of row expressions that can run with what was given, in ``CHECKS`` order.
+
+    ``absent``: the provenance columns the input came without (``core.schema.complete_rows``)."""
     given = {"tokens": tokens, "passages": passages}
-    return [check for check in CHECKS if check.fails is not None and (check.needs is None or given[check.needs])]
+    return [check for check in CHECKS if check.fails is not None and _why_not(check, given, absent) is None]
 
 
-def skipped_checks(*, tokens: bool, passages: bool, dedup: bool) -> dict[str, str]:
+def skipped_checks(*, tokens: bool, passages: bool, dedup: bool, absent: Collection[str] = ()) -> dict[str, str]:
     """Check -> why it did not run, in ``CHECKS`` order."""
     given = {"tokens": tokens, "passages": passages, "dedup": dedup}
-    return {check.name: NOT_GIVEN[check.needs] for check in CHECKS if check.needs and not given[check.needs]}
+    why = {check.name: _why_not(check, given, absent) for check in CHECKS}
+    return {name: reason for name, reason in why.items() if reason is not None}
 
 
 # --- the features the checks read ------------------------------------------------------------------
@@ -271,10 +288,12 @@ def _rendered_text(tpl: TextTemplate) -> pl.Expr:
         lambda s: tpl.render(s["prompt"] or "", s["reply"] or ""), return_dtype=pl.String)
 
 
-def _schema_failure() -> pl.Expr:
-    """The row-level constraints of ``Item``, vectorised (types are already right)."""
-    bad = pl.any_horizontal(*[pl.col(c).is_null() for c in _REQUIRED])
-    bad = bad | (pl.col("id").str.len_chars() < 8) | ~pl.col("source").is_in(list(SOURCES)) | (pl.col("position") < 0)
+def _schema_failure(absent: Collection[str] = ()) -> pl.Expr:
+    """The row-level constraints of ``Item``, vectorised (types are already right), on the columns the input had."""
+    bad = pl.any_horizontal(*[pl.col(c).is_null() for c in _REQUIRED if c not in absent])
+    bad = bad | (pl.col("id").str.len_chars() < 8) | ~pl.col("source").is_in(list(SOURCES))
+    if "position" not in absent:
+        bad = bad | (pl.col("position") < 0)
     return bad.fill_null(True)
 
 
@@ -324,12 +343,12 @@ def _grounding(answer_words: pl.Series, passage_ids: pl.Series, passages: pl.Dat
                     .alias("_grounding")).get_column("_grounding")
 
 
-def _text_features(df: pl.DataFrame, cfg: ValidationConfig) -> pl.DataFrame:
+def _text_features(df: pl.DataFrame, cfg: ValidationConfig, absent: Collection[str]) -> pl.DataFrame:
     """Schema, text, word counts, words and normalised texts, repetition and overlap of prompt and reply."""
     pw, rw = word_lists(df.get_column("prompt")), word_lists(df.get_column("reply"))
     f = df.select(
         "id", "source", "prompt", "reply", "passage_id", "doc_id",
-        _schema_failure().alias("_schema_bad"),
+        _schema_failure(absent).alias("_schema_bad"),
         word_count_expr("prompt").alias("_pw"), word_count_expr("reply").alias("_rw"),
         (pl.col("text") != _rendered_text(default_template())).fill_null(False).alias("_text_bad")
         if cfg.check_text else pl.lit(False).alias("_text_bad"),
@@ -339,7 +358,7 @@ def _text_features(df: pl.DataFrame, cfg: ValidationConfig) -> pl.DataFrame:
     union = pl.col("_pl").list.set_union("_rl").list.len()
     f = f.with_columns(pl.when(union > 0).then(inter / union).otherwise(0.0).alias("_overlap"))
     if cfg.strict_schema:
-        f = f.with_columns(pl.col("_schema_bad") | pydantic_refuses(df))
+        f = f.with_columns(pl.col("_schema_bad") | pydantic_refuses(df, absent))
     return f
 
 
@@ -355,15 +374,17 @@ def _passage_features(f: pl.DataFrame, passages: pl.DataFrame) -> pl.DataFrame:
                           pl.col("_known").is_null().alias("_unknown_passage"))
 
 
-def features(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame | None, tokenizer) -> pl.DataFrame:
-    """Everything the checks read, one row per input row (``passages``: a ``passage_table``)."""
-    f = _text_features(df, cfg)
+def features(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame | None, tokenizer,
+             absent: Collection[str] = ()) -> pl.DataFrame:
+    """Everything the checks read, one row per input row (``passages``: a ``passage_table``; ``absent``: the
+    provenance columns the input came without)."""
+    f = _text_features(df, cfg, absent)
     if tokenizer is not None:
         from classit_data.core.lengths import token_counts
 
         f = f.with_columns(token_counts(tokenizer, df.get_column("prompt")).alias("_pt"),
                            token_counts(tokenizer, df.get_column("reply")).alias("_rt"))
-    if passages is not None:
+    if passages is not None and "passage_id" not in absent:
         f = _passage_features(f, passages)
     return f
 
@@ -379,13 +400,24 @@ def _item_error(row: dict) -> str | None:
     return None
 
 
-def pydantic_errors(rows: pl.DataFrame) -> list[str]:
+#: what ``Item`` is shown for a required column the input came without: the check covers the columns given
+_STAND_INS = {"doc_id": "(absent)", "position": 0, "origin": "(absent)"}
+
+
+def _item_rows(df: pl.DataFrame, absent: Collection[str]) -> Iterator[dict]:
+    """The rows as ``Item`` fields, stand-ins for the required columns the input lacked."""
+    stand_ins = [pl.lit(_STAND_INS[c]).alias(c) for c in _STAND_INS if c in absent or c not in df.columns]
+    stand_ins += [pl.lit(None, dtype=t).alias(c) for c, t in ITEM_SCHEMA.items()
+                  if c not in df.columns and c not in _STAND_INS]
+    return df.with_columns(*stand_ins).select(list(ITEM_SCHEMA)).iter_rows(named=True)
+
+
+def pydantic_errors(rows: pl.DataFrame, absent: Collection[str] = ()) -> list[str]:
     """Item's own explanation of each row (the rows the vectorised schema check flagged)."""
     # "Item accepts it" cannot happen while _schema_failure mirrors Item
-    return [_item_error(row) or "Item accepts it" for row in rows.select(list(ITEM_SCHEMA)).iter_rows(named=True)]
+    return [_item_error(row) or "Item accepts it" for row in _item_rows(rows, absent)]
 
 
-def pydantic_refuses(df: pl.DataFrame) -> pl.Series:
+def pydantic_refuses(df: pl.DataFrame, absent: Collection[str] = ()) -> pl.Series:
     """Per row: does pydantic's ``Item`` refuse it? (the slow reference the vectorised check mirrors)"""
-    rows = df.select(list(ITEM_SCHEMA)).iter_rows(named=True)
-    return pl.Series("_refused", [_item_error(row) is not None for row in rows], dtype=pl.Boolean)
+    return pl.Series("_refused", [_item_error(row) is not None for row in _item_rows(df, absent)], dtype=pl.Boolean)

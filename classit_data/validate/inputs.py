@@ -9,7 +9,7 @@ import polars as pl
 
 from classit_data.core.errors import InputError, first_line
 from classit_data.core.io import read_rows
-from classit_data.core.schema import ITEM_SCHEMA
+from classit_data.core.schema import ITEM_SCHEMA, complete_rows
 
 
 def check_schema_types(df: pl.DataFrame, path: str | Path | None = None) -> pl.DataFrame:
@@ -36,17 +36,30 @@ def check_schema_types(df: pl.DataFrame, path: str | Path | None = None) -> pl.D
 
 
 def read_items(inputs: str | Path | Iterable[str | Path]) -> tuple[pl.DataFrame, list[dict]]:
-    """All input rows in input order, typed; and per file: path and rows."""
+    """All input rows in input order, typed; and per file: path, rows and the columns it came without.
+
+    A file in the published schema (``prompt, reply, source, text``, e.g. ``colinglab/CLASS_IT``) is read with
+    a derived ``id`` and null provenance (``core.schema.complete_rows``).
+    """
     paths = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     if not paths:
         raise InputError("no input files given")
     frames, files = [], []
     for p in paths:
-        df = check_schema_types(read_rows(p), p)
+        df, absent = complete_rows(read_rows(p), p)
+        df = check_schema_types(df, p)
         frames.append(df)
-        files.append({"path": str(p), "rows": df.height})
+        files.append({"path": str(p), "rows": df.height, **({"absent_columns": absent} if absent else {})})
     df = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
     return df, files
+
+
+def absent_columns(files: list[dict]) -> tuple[list[str], list[str]]:
+    """The provenance columns some input came without (checks needing them do not run), and those every
+    input came without (left out of the outputs again: the rows stay in the schema they came in)."""
+    per_file = [set(f.get("absent_columns", ())) for f in files]
+    some, every = set().union(*per_file), set.intersection(*per_file) if per_file else set()
+    return [c for c in ITEM_SCHEMA if c in some], [c for c in ITEM_SCHEMA if c in every]
 
 
 def read_passage_table(path: str | Path) -> pl.DataFrame:

@@ -6,6 +6,7 @@ Written as JSON (for scripts) and as Markdown beside it (for a reader).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -33,7 +34,8 @@ def _by_source(df: pl.DataFrame, kept: pl.DataFrame, quarantined: pl.DataFrame) 
 
 
 def build_report(df: pl.DataFrame, kept: pl.DataFrame, quarantined: pl.DataFrame, cfg: ValidationConfig, *,
-                 dedup_counts: dict, seconds: dict[str, float], tokens: bool, passages: bool) -> dict:
+                 dedup_counts: dict, seconds: dict[str, float], tokens: bool, passages: bool,
+                 absent: Sequence[str] = ()) -> dict:
     """The report of one validation: counts, the checks (and those skipped), the thresholds, the time per step."""
     all_reasons = _counts(quarantined.select(pl.col("reject_reasons").explode().alias("r")), "r") \
         if quarantined.height else {}
@@ -45,7 +47,8 @@ def build_report(df: pl.DataFrame, kept: pl.DataFrame, quarantined: pl.DataFrame
         "all_reasons": all_reasons,
         "by_source": _by_source(df, kept, quarantined),
         "checks": dict(DESCRIPTIONS),
-        "checks_skipped": skipped_checks(tokens=tokens, passages=passages, dedup=cfg.dedup),
+        "checks_skipped": skipped_checks(tokens=tokens, passages=passages, dedup=cfg.dedup, absent=absent),
+        "absent_columns": list(absent),
         "dedup": dedup_counts,
         "config": cfg.model_dump(),
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
@@ -106,6 +109,10 @@ def report_markdown(rep: dict) -> str:
         lines.append(f"| {s} | {v['input']:,} | {v['kept']:,} | {v['quarantined']:,} |")
     lines.append(f"| **total** | {rep['input_rows']:,} | {rep['kept']:,} | {rep['quarantined']:,} |")
     lines += ["", "## Quarantined rows by reason (first failing check)", "", *_reason_table(rep)]
+    if rep.get("absent_columns"):
+        lines += ["", f"Rows without provenance: the input had no {', '.join(rep['absent_columns'])} column(s)"
+                  + (" (ids derived from source, prompt and reply)" if "id" in rep["absent_columns"] else "")
+                  + "; the schema check covered the columns given."]
     if rep.get("checks_skipped"):
         lines += ["", "Checks not run: " + ", ".join(f"`{k}` ({v})" for k, v in rep["checks_skipped"].items()) + "."]
     if rep.get("examples"):
@@ -131,5 +138,10 @@ def summary_rows(rep: dict) -> dict[str, object]:
 
 def summary_notes(rep: dict) -> list[str]:
     """What the terminal says about checks that did not run (grounding is the one a reader misses)."""
-    return [f"not checked: grounding of QA answers ({why})" for reason, why in rep["checks_skipped"].items()
-            if reason == "ungrounded"]
+    notes = [f"not checked: grounding of QA answers ({why})" for reason, why in rep["checks_skipped"].items()
+             if reason == "ungrounded"]
+    if rep.get("absent_columns"):
+        lacking = [name for name, why in rep["checks_skipped"].items() if why.endswith("column in the input")]
+        notes.append(f"rows without provenance (no {', '.join(rep['absent_columns'])})"
+                     + (f"; not checked: {', '.join(lacking)}" if lacking else ""))
+    return notes

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +28,17 @@ import polars as pl
 
 from classit_data.core.io import atomic_write_text, write_rows
 from classit_data.core.outputs import Outputs, replaced_together
-from classit_data.validate.checks import CHECK_BY_NAME, Check, features, pydantic_errors, row_checks
+from classit_data.core.schema import complete_rows
+from classit_data.validate.checks import CHECK_BY_NAME, Check, features, pydantic_errors, row_checks, skipped_checks
 from classit_data.validate.config import ValidationConfig, load_validation_config
 from classit_data.validate.dedup import DedupConfig, find_duplicates
-from classit_data.validate.inputs import check_schema_types, passage_table, read_items, read_passage_table
+from classit_data.validate.inputs import (
+    absent_columns,
+    check_schema_types,
+    passage_table,
+    read_items,
+    read_passage_table,
+)
 from classit_data.validate.report import build_report, examples, markdown_path, report_markdown
 
 #: the columns the quarantine adds to the input's
@@ -64,10 +71,10 @@ class ValidationResult:
 
 
 def check_rows(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame | None,
-               tokenizer) -> tuple[pl.DataFrame, pl.DataFrame]:
+               tokenizer, absent: Collection[str] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Step 1: (rows failing a check: ``_row``, reasons, detail; rows passing every check, with their features)."""
-    checks = row_checks(tokens=tokenizer is not None, passages=passages is not None)
-    feats = features(df, cfg, passages, tokenizer).with_row_index("_row")
+    checks = row_checks(tokens=tokenizer is not None, passages=passages is not None, absent=absent)
+    feats = features(df, cfg, passages, tokenizer, absent).with_row_index("_row")
     feats = feats.with_columns(*[check.failing(cfg).alias(f"_fail_{check.name}") for check in checks])
     fails = {check.name: pl.col(f"_fail_{check.name}") for check in checks}
     any_fail = pl.any_horizontal(*fails.values())
@@ -105,19 +112,22 @@ def _dedup_config(cfg: ValidationConfig) -> DedupConfig:
                        shingle_size=cfg.dedup_shingle_size, seed=cfg.dedup_seed)
 
 
-def drop_repeats(rows: pl.DataFrame, ids: pl.Series, cfg: ValidationConfig, stats: ValidationStats) -> pl.DataFrame:
+def drop_repeats(rows: pl.DataFrame, ids: pl.Series, cfg: ValidationConfig, stats: ValidationStats,
+                 skipped: Collection[str] = ()) -> pl.DataFrame:
     """Step 2, over the rows that passed step 1, in input order; each check sees what the last one kept.
 
     Repeats point at row numbers first; chains (a copy of a row that is itself dropped later as a copy of
     an earlier one) are followed to the row that stays, then named by its id (``ids``: of all input rows).
+    ``skipped``: checks that cannot run on these rows (``checks.skipped_checks``).
     """
     repeats = _Repeats(cfg)
     first_row = pl.col("_row").first()
     rows = repeats.mark(rows, pl.when(pl.col("id").is_first_distinct()).then(None).otherwise(first_row.over("id")),
                         CHECK_BY_NAME["duplicate_id"])
     asked, group = CHECK_BY_NAME["repeated_question"], pl.coalesce("passage_id", "doc_id")
-    rows = repeats.mark(rows, pl.when(~asked.on_sources() | pl.struct(group, "_pn", "source").is_first_distinct())
-                        .then(None).otherwise(first_row.over(group, "_pn", "source")), asked)
+    if asked.name not in skipped:
+        rows = repeats.mark(rows, pl.when(~asked.on_sources() | pl.struct(group, "_pn", "source").is_first_distinct())
+                            .then(None).otherwise(first_row.over(group, "_pn", "source")), asked)
     if cfg.dedup:
         result = find_duplicates(rows.select(pl.col("_row").cast(pl.String).alias("id"), pl.col("_pn").alias("prompt"),
                                              pl.col("_rn").alias("reply")), _dedup_config(cfg), normalize=False)
@@ -142,48 +152,59 @@ def _name_kept_rows(hits: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
         .select("_row", "reject_reasons", "reject_detail", "duplicate_of")
 
 
-def split_rows(df: pl.DataFrame, rejected: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Step 3: kept rows (the input's columns) and quarantined rows (plus ``REJECT_COLUMNS``), in input order."""
-    columns = df.columns
+def split_rows(df: pl.DataFrame, rejected: pl.DataFrame,
+               absent: Collection[str] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Step 3: kept rows (the input's columns) and quarantined rows (plus ``REJECT_COLUMNS``), in input order.
+
+    ``absent``: columns the input came without, left out again (a derived ``id`` stays)."""
+    columns = [c for c in df.columns if c == "id" or c not in absent]
     rejected = rejected.with_columns(pl.col("reject_reasons").list.first().alias("reject_reason"))
     tagged = df.with_row_index("_row")
     is_rejected = pl.col("_row").is_in(rejected.get_column("_row").implode())
     kept = tagged.filter(~is_rejected).select(columns)
     quarantined = tagged.filter(is_rejected).join(rejected, on="_row", how="left", maintain_order="left") \
         .select(*columns, *REJECT_COLUMNS)
-    return kept, _explain_schema_failures(quarantined)
+    return kept, _explain_schema_failures(quarantined, absent)
 
 
-def _explain_schema_failures(quarantined: pl.DataFrame) -> pl.DataFrame:
+def _explain_schema_failures(quarantined: pl.DataFrame, absent: Collection[str]) -> pl.DataFrame:
     """pydantic's ``Item`` explains what the vectorised schema check flagged."""
     schema_idx = quarantined.select((pl.col("reject_reason") == "schema").arg_true()).to_series().to_list()
     if not schema_idx:
         return quarantined
     details = quarantined.get_column("reject_detail").to_list()
-    for i, text in zip(schema_idx, pydantic_errors(quarantined[schema_idx])):
+    for i, text in zip(schema_idx, pydantic_errors(quarantined[schema_idx], absent)):
         details[i] = text
     return quarantined.with_columns(pl.Series("reject_detail", details, dtype=pl.String))
 
 
 def validate_frame(df: pl.DataFrame, config: ValidationConfig | Mapping | str | Path | None = None, *,
-                   passages: pl.DataFrame | None = None, tokenizer=None) -> ValidationResult:
+                   passages: pl.DataFrame | None = None, tokenizer=None,
+                   absent: Collection[str] | None = None, dropped: Collection[str] | None = None) -> ValidationResult:
     """Check item rows; split them into kept rows (input columns) and quarantined rows (plus the reasons).
 
     ``passages``: passage rows (``PASSAGE_SCHEMA`` or ``read_passage_table``); ``tokenizer``: a loaded tokenizer
-    (``lengths.load_counting_tokenizer``).
+    (``lengths.load_counting_tokenizer``). Rows in the published schema (``prompt, reply, source, text``) are
+    checked as far as their columns allow: ``absent`` names the provenance columns the rows came without
+    (None: those ``df`` lacks, then added by ``complete_rows``), ``dropped`` the ones left out of the results
+    again (None: ``absent``).
     """
     cfg = config if isinstance(config, ValidationConfig) else load_validation_config(config)
     passages = passage_table(passages) if passages is not None else None
+    if absent is None:
+        df, absent = complete_rows(df)
     stats = ValidationStats()
+    given = {"tokens": tokenizer is not None, "passages": passages is not None, "dedup": cfg.dedup}
     with stats.timed("checks"):
         df = check_schema_types(df)
-        failed, passed = check_rows(df, cfg, passages, tokenizer)
+        failed, passed = check_rows(df, cfg, passages, tokenizer, absent)
     with stats.timed("duplicates"):
-        repeated = drop_repeats(passed, df.get_column("id"), cfg, stats)
+        skipped = skipped_checks(**given, absent=absent)
+        repeated = drop_repeats(passed, df.get_column("id"), cfg, stats, skipped)
     with stats.timed("split"):
-        kept, quarantined = split_rows(df, pl.concat([failed, repeated]))
+        kept, quarantined = split_rows(df, pl.concat([failed, repeated]), absent if dropped is None else dropped)
     report = build_report(df, kept, quarantined, cfg, dedup_counts=stats.dedup, seconds=stats.seconds,
-                          tokens=tokenizer is not None, passages=passages is not None)
+                          tokens=given["tokens"], passages=given["passages"], absent=absent)
     return ValidationResult(kept, quarantined, report)
 
 
@@ -222,7 +243,8 @@ def _validate_files(inputs: list, cfg: ValidationConfig, passages, tokenizer, ou
             from classit_data.core.lengths import load_counting_tokenizer
 
             tok = load_counting_tokenizer(tokenizer)
-    result = validate_frame(df, cfg, passages=ptab, tokenizer=tok)
+    absent, dropped = absent_columns(files)
+    result = validate_frame(df, cfg, passages=ptab, tokenizer=tok, absent=absent, dropped=dropped)
     if result.kept.height + result.quarantined.height != df.height:  # the invariant, checked on every run
         raise AssertionError(f"{result.kept.height} kept + {result.quarantined.height} quarantined != {df.height}")
     with stats.timed("write"):

@@ -68,10 +68,11 @@ def llama_config(name: str, **overrides):
 
 
 def count_parameters(config) -> int:
-    """Parameters of ``LlamaForCausalLM(config)``, built on the meta device (no memory, no time)."""
+    """Parameters of the causal LM of ``config`` (a preset's ``LlamaConfig``, or any model folder's), built on
+    the meta device (no memory, no time)."""
     import torch
-    from transformers import LlamaForCausalLM
+    from transformers import AutoModelForCausalLM
 
     with torch.device("meta"):
-        model = LlamaForCausalLM(config)
+        model = AutoModelForCausalLM.from_config(config)
     return sum(p.numel() for p in model.parameters())

@@ -42,6 +42,21 @@ CASES = [
     ("Chowperd .", "Chowperd."),
     ("  two   spaces  ", "two spaces"),
     ("Uh, ,, well", "Uh, well"),
+    # an uncertain-transcription bracket opened or closed in another utterance: the orphan goes, "(A)" stays
+    ("was very pleasant)).", "was very pleasant."),
+    ("More money )),", "More money,"),
+    ("(( I think it was", "I think it was"),
+    ("we should find (A) a place", "we should find (A) a place"),
+    ("it ((was)) fine) really", "it was fine really"),
+    # removed markup leaves one mark, not two; an ellipsis stays one
+    ("Do you think most states have that / {C or? } <child>. -/", "Do you think most states have that or?"),
+    ("at the end I had to be too serious. / (( )) .", "at the end I had to be too serious."),
+    ("and then the new place leaked again. .", "and then the new place leaked again."),
+    ("you know. I-, i-, number one", "you know. number one"),
+    ("A-cha! .", "A-cha!"),
+    ("in the background Where at? . someone", "in the background Where at? someone"),
+    ("the not so... , and", "the not so... and"),
+    ("so . . .", "so..."),
 ]
 
 

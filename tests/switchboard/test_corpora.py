@@ -63,3 +63,19 @@ def test_nltk_sample_zip(corpora, tmp_path, fmt):
     text = pl.concat([rows["prompt"], rows["reply"]])
     assert not text.str.contains(r"\{[FDCEA] |<|>|\[|\]| / |-/|MUMBLEx|/UH").any()
     assert not text.str.contains(r" n't").any()  # tagged tokens were detokenised
+
+
+@pytest.mark.parametrize(("rel", "fmt"), [("babylm/switchboard.train", None), ("swda", None),
+                                          ("nltk/switchboard.zip", "nltk-tagged"),
+                                          ("nltk/switchboard.zip", "nltk-disfluency")])
+def test_no_orphan_parenthesis_or_doubled_punctuation_in_any_turn(corpora, tmp_path, rel, fmt):
+    """Every turn of the real corpora (every pair kept): no lone "))" and no ".." or "?." left by removals."""
+    convert_switchboard([corpora / rel], tmp_path / "all.parquet", fmt=fmt, min_words=0, max_words=100_000,
+                        progress=False)
+    text = pl.concat([pl.read_parquet(tmp_path / "all.parquet")[c] for c in ("prompt", "reply")])
+    assert text.len() > 4_000
+    assert not text.str.contains(r"\(\(|\)\)").any()
+    assert not text.str.replace_all(r"\([^()]*\)", "").str.contains(r"[()]").any()  # balanced "(A)" only
+    runs = text.str.extract_all(r"[,.?!;:](?:\s*[,.?!;:])+").explode().drop_nulls()
+    assert runs.filter(runs != "...").to_list() == []
+    assert (runs == "...").sum() > 0  # ellipses are kept

@@ -165,3 +165,22 @@ def test_long_examples_are_truncated_and_documents_split(tok):
     assert all(len(e) <= 16 for e in docs) and len(docs) > 1
     assert sum(e.words for e in docs) == 100 and docs[-1].input_ids[-1] == tok.eos_token_id
     assert all(e.input_ids[0] == tok.bos_token_id and e.labels[0] == D.IGNORE_INDEX for e in docs)
+
+
+def test_rows_without_doc_id_are_held_out_one_by_one(training_data, tmp_path):
+    """A dataset built from rows in the published schema has a null doc_id: each row is then its own document."""
+    import polars as pl
+    import yaml
+
+    rows = [{**r, "doc_id": None} for r in training_data.instruction_rows("switchboard", 10, 6, seed=3)]
+    (tmp_path / "switchboard").mkdir()
+    pl.DataFrame(rows, schema_overrides={"doc_id": pl.String}).write_parquet(
+        tmp_path / "switchboard" / "train-00000-of-00001.parquet")
+    files = [{"split": "train", "path": "switchboard/train-*"}]
+    card = {"configs": [{"config_name": "switchboard", "data_files": files}]}
+    (tmp_path / "README.md").write_text("---\n" + yaml.safe_dump(card) + "---\n", encoding="utf-8")
+    parts = D.load_instruction_sources(str(tmp_path), eval_fraction=0.3, max_eval_examples=None,
+                                       sources=("switchboard",))["switchboard"]
+    expected = [r["prompt"] for r in rows if D.in_heldout(f"switchboard\x1f{r['prompt']}", 0.3)]
+    assert [r["prompt"] for r in parts["eval"]] == expected and 0 < len(expected) < len(rows)
+    assert len(parts["train"]) + len(parts["eval"]) == len(rows)

@@ -153,7 +153,7 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(cli, inputs, tmp_path, cas
     if case == "missing_file":
         args = [tmp_path / "nope.parquet"]
     elif case == "missing_column":
-        args = [write_rows(pl.read_parquet(inputs["a"]).drop("origin"), tmp_path / "m.parquet")]
+        args = [write_rows(pl.read_parquet(inputs["a"]).drop("reply"), tmp_path / "m.parquet")]  # a published column
     elif case == "wrong_type":
         args = [write_rows(pl.read_parquet(inputs["a"]).with_columns(pl.col("position").cast(pl.String)),
                            tmp_path / "w.parquet")]
