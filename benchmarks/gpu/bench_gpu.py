@@ -223,7 +223,10 @@ def run_parts(args, preset: dict, inputs: dict, results: dict, earlier: dict) ->
 def parse(argv: list[str] | None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True, help="folder for gpu_results.json/.md and logs/")
-    ap.add_argument("--dry-run", action="store_true", help="every part on the CPU, tiny and short")
+    ap.add_argument("--dry-run", action="store_true", help="every part on the CPU, tiny and short, with inputs "
+                    "made here from the bundled samples and tests/fixtures")
+    ap.add_argument("--preset", choices=("gpu", "dry"), help="the parts' sizes alone (default: dry with --dry-run, "
+                    "else gpu); --preset dry without --dry-run tries the GPU machine's procedure on a CPU")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
     ap.add_argument("--dataset", help="a folder made by classit-data build (the demo's out/CLASS_IT)")
     ap.add_argument("--passages", help="a passages file (the demo's out/passages.parquet)")
@@ -242,7 +245,7 @@ def parse(argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    preset = json.loads(json.dumps(DRY if args.dry_run else GPU))
+    preset = json.loads(json.dumps(DRY if (args.preset or ("dry" if args.dry_run else "gpu")) == "dry" else GPU))
     for g in args.guard:
         part, _, seconds = g.partition("=")
         preset["guard_s"][part] = float(seconds)
