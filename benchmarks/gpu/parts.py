@@ -106,6 +106,15 @@ def _walk(clock: StepClock, first: int, last: int) -> tuple[int, int, int]:
     return useful, padded, square
 
 
+def _release() -> None:
+    """Free the last run's model and optimizer state, so the next run's peak memory is its own."""
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def _sig(x: float) -> float:
     return float(f"{x:.4g}")
 
@@ -175,6 +184,7 @@ def part_pretrain(s: dict, rec: Recorder, work: Path) -> None:
                                save_steps=10**6, logging_steps=10**6)
             rec.append("runs", run_record(summary, clock, s, length=length, packing=packing))
             shutil.rmtree(out, ignore_errors=True)
+            _release()
 
 
 # --- part 2: classit-train run ------------------------------------------------------------------------------
