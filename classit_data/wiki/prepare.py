@@ -137,7 +137,7 @@ class _Inputs:
 
     def __init__(self, paths: list[Path], forced: str | None):
         self.paths = paths
-        self.formats = {str(p): forced or detect_format(p) for p in paths}
+        self.formats = {str(p): detect_format(p, forced) for p in paths}
         self.sizes = [p.stat().st_size for p in paths]
         self.size = sum(self.sizes)
         self.bytes_read = BytesRead()

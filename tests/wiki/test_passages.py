@@ -19,8 +19,8 @@ def _maker(max_words: int = 160, min_words: int = 40) -> PassageMaker:
 
 
 def _sentences(sizes):
-    """Sentence i is "s<i>" followed by filler words: ``sizes[i]`` words in all."""
-    return [" ".join([f"s{i}"] + ["w"] * (n - 1)) + "." for i, n in enumerate(sizes)]
+    """Sentence i is "S<i>" followed by filler words: ``sizes[i]`` words in all."""
+    return [" ".join([f"S{i}"] + ["w"] * (n - 1)) + "." for i, n in enumerate(sizes)]
 
 
 @settings(max_examples=150, deadline=None)
@@ -33,12 +33,15 @@ def test_packing_respects_bounds_and_order(sizes, min_words, extra):
     seen = []
     for p in passages:
         assert min_words <= len(p.split()) <= max_words
-        idx = [int(i) for i in re.findall(r"\bs(\d+)\b", p)]
+        idx = [int(i) for i in re.findall(r"\bS(\d+)\b", p)]
         assert idx == list(range(idx[0], idx[0] + len(idx)))  # consecutive sentences
         assert all(sizes[i] <= max_words for i in idx)
         seen += idx
     assert seen == sorted(set(seen))  # in order, none repeated
-    assert maker.stats["long_sentences_dropped"] == sum(1 for n in sizes if n > max_words)
+    assert maker.stats.prose_dropped["long_sentence"] == sum(n for n in sizes if n > max_words)
+    # every word is in a passage or dropped for a reason
+    assert sum(len(p.split()) for p in passages) + sum(maker.stats.prose_dropped.values()) == sum(sizes)
+    assert maker.stats["prose_words"] == sum(sizes)
     if all(n <= max_words for n in sizes) and sum(sizes) >= 2 * max_words:
         # a long run loses at most its short tail
         assert len(seen) >= len(sizes) - max(1, min_words)
@@ -54,7 +57,7 @@ def test_overlong_sentence_is_counted_and_splits_the_run():
     maker = _maker()
     passages = maker.pack(_sentences([50, 500, 50]))
     assert [len(p.split()) for p in passages] == [50, 50]
-    assert maker.stats["long_sentences_dropped"] == 1
+    assert maker.stats.prose_dropped == {"long_sentence": 500}
 
 
 def test_sentences_with_markup_residue_are_left_out():
@@ -64,12 +67,12 @@ def test_sentences_with_markup_residue_are_left_out():
     config = PassageConfig(min_words=10, min_article_words=20)
     rows, stats = process_batch([Article("7", "Owl", text, WIKITEXT)], config, None)
     assert [r["text"] for r in rows] == [body.strip(), body.upper().strip()]
-    assert stats["markup_sentences_dropped"] >= 1
+    assert stats.prose_dropped["markup_sentence"] >= 6
     clean = clean_wikitext(text)
     sentences = [x for _, ps in clean.sections for p in ps for x in split_sentences(p)]
     maker = _maker(160, 20)
     maker.pack(sentences)
-    assert maker.stats["markup_sentences_dropped"] >= 1
+    assert maker.stats.prose_dropped["markup_sentence"] >= 6
 
 
 def test_a_wikitext_failure_is_counted_and_named():
@@ -109,7 +112,10 @@ def test_each_step_counts_why_an_article_gave_no_passage():
     assert rows == [] and stats["articles_kept"] == 0
     assert stats.skipped == {"stub": 1, "list": 1, "no_passage": 1}
     # 30 bulleted lines of 7 words, and "Birds.": a line too short to be prose
-    assert stats["list_words_dropped"] == 30 * 7 + 1 and stats["short_text_dropped"] == 1
+    assert stats["list_words_dropped"] == 30 * 7 + 1
+    # the prose words of each article, by the reason they are not in a passage
+    assert stats.prose_dropped == {"stub_article": 7, "list_article": 0, "short_text": 21}
+    assert stats["prose_words"] == 7 + 0 + 21
 
 
 def test_a_passage_met_twice_in_an_article_is_kept_once():
@@ -117,5 +123,5 @@ def test_a_passage_met_twice_in_an_article_is_kept_once():
     para = "Owls are birds that hunt at night and sleep all day long. " * 5
     article = Article("4", "Owl", f"== Life ==\n{para}\n== Life ==\n{para}", PLAIN)
     rows, stats = process_batch([article], PassageConfig(min_words=20))
-    assert len(rows) == 1 and stats["duplicate_passages_dropped"] == 1
+    assert len(rows) == 1 and stats.prose_dropped["duplicate_passage"] == rows[0]["n_words"]
     assert stats["articles_kept"] == 1
