@@ -52,8 +52,10 @@ PLACEHOLDER = re.compile(r"\b(?:formula|codice)_\d+")
 
 
 def run(path: Path, out: Path, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """The command, from the output's folder: ``-m`` puts the working folder before PYTHONPATH."""
     cmd = [sys.executable, "-m", "classit_data", "prepare-wiki", str(path), "--out", str(out), "--json", *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                          cwd=out.parent)
 
 
 def bad_section(name: str) -> bool:

@@ -41,10 +41,18 @@ _LEAD_IN = re.compile(r":[\"'’”)\]]*$")
 Item = tuple[str, str, int]  # (section, sentence, words)
 
 
+#: lowercase words that start names ("de Gaulle was", "van Gogh painted", "al-Idrisi drew")
+_NAME_PARTICLES = frozenset("de van von der den du da di del della dos das la le al el bin ibn ben ter ten zu "
+                            "d' l' al- el- ad- as- an- ar-".split())
+
+
 def _starts_mid_sentence(sentence: str) -> bool:
-    """A paragraph that starts in lowercase is the rest of a sentence ("argued that ..."; not "iPhone is")."""
+    """A paragraph that starts in lowercase is the rest of a sentence ("argued that ..."); not "iPhone is",
+    "de Gaulle was" or "al-Idrisi drew"."""
     first = sentence.split(None, 1)[0]
-    return first[0].islower() and first.islower()
+    if not (first[0].islower() and first.islower()):
+        return False
+    return first not in _NAME_PARTICLES and not first.startswith(("al-", "el-", "d'", "l'"))
 
 
 class PassageMaker:

@@ -8,6 +8,7 @@ with ``skip`` set and no text, so that the summary can count it.
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import io
 import re
@@ -212,17 +213,29 @@ def iter_text_lines(path: Path, bytes_read: BytesRead | None = None) -> Iterator
         opened.raw.close()
 
 
+def _mark_undecodable(exc: UnicodeDecodeError) -> tuple[str, int]:
+    return _UNDECODABLE, exc.end
+
+
+#: what an undecodable stretch of UTF-16/32 becomes: a lone surrogate, which no valid text decodes to
+_UNDECODABLE = "\udfff"
+codecs.register_error("classit-undecodable", _mark_undecodable)
+
+
 def _wide_text_lines(path: Path, opened: OpenedInput, encoding: str) -> Iterator[tuple[int, str]]:
-    """(line number, line) of a UTF-16 or UTF-32 text file, decoded by its byte-order mark."""
+    """(line number, line) of a UTF-16 or UTF-32 text file, decoded by its byte-order mark.
+
+    Bad bytes are marked while decoding (the decoder reads ahead by blocks) so the error names their line.
+    """
     lineno = 0
     try:
-        with io.TextIOWrapper(opened.stream, encoding=encoding, newline="") as text:
+        with io.TextIOWrapper(opened.stream, encoding=encoding, errors="classit-undecodable", newline="") as text:
             for line in text:
                 lineno += 1
+                if _UNDECODABLE in line:
+                    raise InputError(f"not {encoding.upper()} text, although it starts with its byte-order mark",
+                                     path, lineno)
                 yield lineno, line.rstrip("\r\n")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not {encoding.upper()} text, although it starts with its byte-order mark ({exc.reason})",
-                         path, lineno + 1) from exc
     except (EOFError, OSError) as exc:
         if opened.compression:
             raise decompression_error(path, opened, exc) from exc
