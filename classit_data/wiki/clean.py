@@ -118,16 +118,19 @@ def tidy(text: str, plain: bool = False) -> str:
     text = _MAGIC.sub("", text)
     text = _QUOTES.sub("", text)
     text = _SPACES.sub(" ", text)
-    text = _SIGN_EMPTY.sub("(" + LOST + ")", text)
-    text = _SIGN_OPEN.sub("(" + LOST, text)
-    text = _SIGN_CLOSE.sub(LOST + ")", text)
+    parens = "(" in text or ")" in text
+    if parens:
+        text = _SIGN_EMPTY.sub("(" + LOST + ")", text)
+        text = _SIGN_OPEN.sub("(" + LOST, text)
+        text = _SIGN_CLOSE.sub(LOST + ")", text)
     if plain:
         text = _SIGN_SPACE_COMMA.sub(LOST, text)
     if LOST in text:
         text = repair_lost(text)
-    text = _OPEN_PUNCT.sub("(", text)
-    text = _CLOSE_PUNCT.sub(")", text)
-    text = _EMPTY_PARENS.sub("", text)
+    if parens:
+        text = _OPEN_PUNCT.sub("(", text)
+        text = _CLOSE_PUNCT.sub(")", text)
+        text = _EMPTY_PARENS.sub("", text)
     text = _SPACE_AFTER_OPEN.sub(r"\1", text)
     text = _SPACE_BEFORE.sub(r"\1", text)
     text = _DOUBLE_PUNCT.sub(r"\1", text)
