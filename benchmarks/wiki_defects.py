@@ -7,7 +7,8 @@ names it wrote:
 1. HTML entities left as text (``&nbsp;``, ``&ndash;``, ``&#160;``);
 2. traces of words dropped mid-sentence: an empty parenthesis, a parenthesis opening on a comma or
    semicolon, a sentence opening on a comma, a space before a comma, doubled commas, "c." without a year;
-3. passages that start or end mid-sentence: starting lowercase, or ending on an abbreviation;
+3. passages that start or end mid-sentence: starting lowercase, ending on an abbreviation or without a
+   sentence end (a passage ending with ":" is counted under 4);
 4. passages ending with a ":" lead-in;
 5. prose words not accounted for: read - (in passages + dropped by reason) (``n/a`` when the summary
    does not say how many prose words were read);
@@ -45,6 +46,7 @@ LOST = {
 #: abbreviations after which a passage cannot end (a sentence does not end on "Brown v.")
 ABBREVIATIONS = frozenset("v vs spp sp ssp subsp var par para no nos fig figs sec ch chap vol vols pp p ed "
                           "eds op cf ca approx dr mr mrs ms st mt jr sr gen col lt rev fl e.g i.e".split())
+_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 _LAST = re.compile(r"(\S+)\.[\"'”’)]*$")
 _FUNCTION_WORDS = frozenset("a an the of that and or to in for with by as from are is was were include includes "
                             "included".split())
@@ -66,7 +68,7 @@ def bad_section(name: str) -> bool:
 
 
 def mid_sentence(text: str) -> bool:
-    if text[0].islower():
+    if text[0].islower() or not _END.search(text.rstrip(":")):
         return True
     m = _LAST.search(text)
     return bool(m) and (m.group(1).lower() in ABBREVIATIONS or m.group(1).rsplit("(", 1)[-1].lower() in ABBREVIATIONS)

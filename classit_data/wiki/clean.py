@@ -81,7 +81,7 @@ _PAREN = re.compile(r"\(([^()]*)\)")
 _SEMICOLON = re.compile(r"\s*;\s*")
 _WORDLIKE = re.compile(r"\w")
 _LOST_START = re.compile(r"^(?:\s*" + LOST + r")+\s*")
-_LOST_END = re.compile(r"(?:\s*" + LOST + r")+\s*$")
+_LOST_END = re.compile(r"([.!?:\"'’”)\]])(?:\s*" + LOST + r")+\s*$")
 _LOST_AFTER_SENTENCE = re.compile(r"([.!?][\"'’”)\]]*)(?:\s*" + LOST + r")+(\s|$)?")
 #: a quotation removed after its lead-in, the next sentence right after it: the lead-in ends a paragraph
 _LOST_AFTER_LEAD_IN = re.compile(r":(?:\s*" + LOST + r")+\s+(?=[\"“‘'(]?[A-Z0-9])")
@@ -157,7 +157,7 @@ def repair_lost(text: str) -> str:
         if "(" in text:
             text = _PAREN.sub(_repair_parenthesis, text)
     text = _LOST_START.sub("", text)
-    text = _LOST_END.sub("", text)
+    text = _LOST_END.sub(r"\1", text)
     text = _LOST_AFTER_SENTENCE.sub(_after_sentence, text)
     text = _LOST_AFTER_LEAD_IN.sub(":" + PARAGRAPH_BREAK, text)
     return _LOST_RUN.sub(LOST, _LOST_GLUE.sub("", text))

@@ -34,9 +34,12 @@ from classit_data.wiki.templates import LOST
 _RESIDUE = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|\||</?[a-zA-Z][^>]*>|<!--|-->|https?://")
 #: wikiextractor's stand-ins for a formula or code it removed
 _PLACEHOLDER = re.compile(r"\b(?:formula|codice)_\d+")
-#: a sentence whose structure a removal broke: it opens on a comma, or keeps "c." without its year
+#: a sentence whose structure a removal broke: it opens on a comma, or keeps "c." without its year (or it
+#: does not end like a sentence, or starts in lowercase: see ``_FINISHED`` and ``_starts_mid_sentence``)
 _BROKEN = re.compile(r"^[,;:)\]}]|(?<![&\w])c\.(?=\s*(?:[^\w\s\"'‘“(]|$))")
 _LEAD_IN = re.compile(r":[\"'’”)\]]*$")
+#: how a sentence ends ("...in Paris" without it, or an attribution "(Albert Gleizes)", is not one)
+_FINISHED = re.compile(r"[.!?…][\"'’”)\]]*$")
 
 Item = tuple[str, str, int]  # (section, sentence, words)
 
@@ -128,7 +131,7 @@ class PassageMaker:
             return "placeholder"
         if _LEAD_IN.search(sentence):
             return "lead_in"
-        if _BROKEN.search(sentence) or _starts_mid_sentence(sentence):
+        if _BROKEN.search(sentence) or _starts_mid_sentence(sentence) or not _FINISHED.search(sentence):
             return "broken_sentence"
         return None
 

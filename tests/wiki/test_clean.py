@@ -124,6 +124,9 @@ def test_a_removal_inside_a_sentence_is_marked_for_the_sentence_step():
     prose = _prose("{{Infobox painting|title=X}}'''Falls''' is a picture.{{Unknown template}} It shows the falls "
                    "{{circa}}. Either <math>a</math> or <math>b</math> works. {{Navbox}}")
     assert prose == f"Falls is a picture. It shows the falls{LOST}. Either{LOST} or{LOST} works."
+    # a paragraph that ends on a loss without a sentence end lost the end of its last sentence
+    assert _prose("The painting is now in the permanent collection of the art museum of {{Unknown|x}}") == (
+        f"The painting is now in the permanent collection of the art museum of{LOST}")
 
 
 def test_a_quotation_removed_after_its_lead_in_ends_the_paragraph():

@@ -161,7 +161,8 @@ _REAL_DEFECTS = {
     "entity": re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#\d+|#x[0-9A-Fa-f]+);"),
     "lost words": re.compile(r"\(\s*[,;:)]|(?:^|[.!?][\"')]*\s+)[,;:]|\s[,;](?:\s|$)|[,;]\s*[,;]|"
                              r"(?<![&\w])c\.(?=\s*(?:[^\w\s\"'(]|$))"),
-    "mid-sentence start or end": re.compile(r"^[a-z]|\b(?:spp|sp|v|vs|Par|par|fig|Fig|no|No|sec)\.$"),
+    "mid-sentence start or end": re.compile(r"^[a-z]|\b(?:spp|sp|v|vs|Par|par|fig|Fig|no|No|sec)\.$|"
+                                            r"[^.!?…\"'”’)\]]$"),
     "lead-in": re.compile(r":$"),
     "placeholder": re.compile(r"\b(?:formula|codice)_\d+"),
 }
