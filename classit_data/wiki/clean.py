@@ -89,6 +89,7 @@ _LOST_AFTER_LEAD_IN = re.compile(r":(?:\s*" + LOST + r")+\s+(?=[\"“‘'(]?[A-Z
 PARAGRAPH_BREAK = "\x04"
 _LOST_GLUE = re.compile(r"(?<![\s.!?])\s+(?=" + LOST + ")")
 _LOST_RUN = re.compile(LOST + "{2,}")
+_NO_MARKERS = {ord(c): None for c in (LOST, PARAGRAPH_BREAK, _HEADING, _LIST)}
 
 
 @dataclass
@@ -135,6 +136,13 @@ def tidy(text: str, plain: bool = False) -> str:
     text = _SPACE_BEFORE.sub(r"\1", text)
     text = _DOUBLE_PUNCT.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def _own_markers_removed(text: str) -> str:
+    """The input without the control characters this module uses as markers (they never occur in prose)."""
+    if LOST in text or PARAGRAPH_BREAK in text or _HEADING in text or _LIST in text:
+        return text.translate(_NO_MARKERS)
+    return text
 
 
 def _repair_parenthesis(m: re.Match) -> str:
@@ -288,6 +296,7 @@ class _Sections:
 
 def clean_wikitext(text: str) -> CleanArticle:
     """Wikitext -> sections of prose paragraphs (see the module docstring for what is left out)."""
+    text = _own_markers_removed(text)
     text = _PRE_HIDDEN_LINK.sub("", _PRE_REF.sub("", _PRE_COMMENT.sub("", text)))
     out: list[str] = []
     _render(mwparserfromhell.parse(text), out)
@@ -345,7 +354,7 @@ def clean_plain(text: str) -> CleanArticle:
     (:func:`looks_like_heading`) followed by prose. Bulleted lines and other short lines without a
     sentence end are list items.
     """
-    lines = _join_continued_lines([ln.strip() for ln in text.split("\n")])
+    lines = _join_continued_lines([ln.strip() for ln in _own_markers_removed(text).split("\n")])
     next_line = [""] * len(lines)  # the next non-empty line after each line
     following = ""
     for i in range(len(lines) - 1, -1, -1):

@@ -41,12 +41,11 @@ _LEAD_IN = re.compile(r":[\"'’”)\]]*$")
 #: how a sentence ends ("...in Paris" without it, or an attribution "(Albert Gleizes)", is not one)
 _FINISHED = re.compile(r"[.!?…][\"'’”)\]]*$")
 
+#: lowercase words and prefixes that start names ("de Gaulle was", "van Gogh painted", "al-Idrisi drew")
+_NAME_PARTICLES = frozenset("de van von der den du da di del della dos das la le al el bin ibn ben ter ten zu".split())
+_NAME_PREFIXES = ("al-", "el-", "ad-", "as-", "an-", "ar-", "d'", "l'", "d’", "l’")
+
 Item = tuple[str, str, int]  # (section, sentence, words)
-
-
-#: lowercase words that start names ("de Gaulle was", "van Gogh painted", "al-Idrisi drew")
-_NAME_PARTICLES = frozenset("de van von der den du da di del della dos das la le al el bin ibn ben ter ten zu "
-                            "d' l' al- el- ad- as- an- ar-".split())
 
 
 def _starts_mid_sentence(sentence: str) -> bool:
@@ -55,7 +54,7 @@ def _starts_mid_sentence(sentence: str) -> bool:
     first = sentence.split(None, 1)[0]
     if not (first[0].islower() and first.islower()):
         return False
-    return first not in _NAME_PARTICLES and not first.startswith(("al-", "el-", "d'", "l'"))
+    return first not in _NAME_PARTICLES and not first.startswith(_NAME_PREFIXES)
 
 
 class PassageMaker:

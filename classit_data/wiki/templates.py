@@ -37,7 +37,7 @@ _LAST = frozenset({"resize", "font color", "color", "colored text", "transl", "t
 #: name patterns of templates never shown inside a sentence: references and their notes, inline cleanup tags,
 #: language icons, stubs, layout
 _INVISIBLE = re.compile(
-    r"^(?:cite\b.*|citation\b.*|sfnp?\b.*|sfnm|harv.*|efn.*|refn|r|rp|ref\b.*|reflist.*|refbegin|refend|notelist.*|"
+    r"^(?:cite.*|citation.*|sfn.*|harv.*|efn.*|refn|r|rp|ref\b.*|reflist.*|refbegin|refend|notelist.*|"
     r"note\b.*|notetag|cref.*|cnote.*|#tag:ref.*|cn|fact|better source.*|clarify.*|dubious.*|dead ?link|"
     r"webarchive|who|whom|by whom|which|when|where|according to whom|vague|verify.*|failed verification.*|"
     r"update.*|disputed.*|specify|examples|or|peacock.*|pov.*|weasel.*|original research.*|unreliable source.*|"

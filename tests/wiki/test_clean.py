@@ -162,3 +162,9 @@ def test_plain_text_line_that_continues_a_sentence_is_joined():
                         "argued that every advance began with an attack on his doctrine.")
     assert clean.sections[0][1] == ["During the 20th century his work was criticised. The philosopher Bertrand "
                                     "Russell argued that every advance began with an attack on his doctrine."]
+
+
+def test_control_characters_used_as_markers_are_removed_from_the_input():
+    text = f"Owls{LOST} hunt at night\x04 and sleep\x01 in the\x02 day time."
+    assert clean_plain(text).sections[0][1] == ["Owls hunt at night and sleep in the day time."]
+    assert _prose(text) == "Owls hunt at night and sleep in the day time."
