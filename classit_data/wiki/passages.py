@@ -35,11 +35,14 @@ _RESIDUE = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|\||</?[a-zA-Z][^>]*>|<!--|
 #: wikiextractor's stand-ins for a formula or code it removed
 _PLACEHOLDER = re.compile(r"\b(?:formula|codice)_\d+")
 #: a sentence whose structure a removal broke: it opens on a comma, or keeps "c." without its year (or it
-#: does not end like a sentence, or starts in lowercase: see ``_FINISHED`` and ``_starts_mid_sentence``)
+#: does not end like a sentence, or starts in lowercase: see ``_SENTENCE_ENDS`` and ``_starts_mid_sentence``)
 _BROKEN = re.compile(r"^[,;:)\]}]|(?<![&\w])c\.(?=\s*(?:[^\w\s\"'‘“(]|$))")
-_LEAD_IN = re.compile(r":[\"'’”)\]]*$")
-#: how a sentence ends ("...in Paris" without it, or an attribution "(Albert Gleizes)", is not one)
-_FINISHED = re.compile(r"[.!?…][\"'’”)\]]*$")
+#: how a sentence ends, before its closing quotes and brackets ("...in Paris" without it, or an attribution
+#: "(Albert Gleizes)", is not one; ":" ends a lead-in)
+_SENTENCE_ENDS = frozenset(".!?…")
+_CLOSERS = "\"'’”)]"
+#: any of the defects above, in one scan
+_SUSPECT = re.compile("|".join((LOST, _RESIDUE.pattern, _PLACEHOLDER.pattern, _BROKEN.pattern)))
 
 #: lowercase words and prefixes that start names ("de Gaulle was", "van Gogh painted", "al-Idrisi drew")
 _NAME_PARTICLES = frozenset("de van von der den du da di del della dos das la le al el bin ibn ben ter ten zu".split())
@@ -51,8 +54,10 @@ Item = tuple[str, str, int]  # (section, sentence, words)
 def _starts_mid_sentence(sentence: str) -> bool:
     """A paragraph that starts in lowercase is the rest of a sentence ("argued that ..."); not "iPhone is",
     "de Gaulle was" or "al-Idrisi drew"."""
+    if not sentence[:1].islower():
+        return False
     first = sentence.split(None, 1)[0]
-    if not (first[0].islower() and first.islower()):
+    if not first.islower():
         return False
     return first not in _NAME_PARTICLES and not first.startswith(_NAME_PREFIXES)
 
@@ -122,17 +127,18 @@ class PassageMaker:
         """Why a sentence cannot be part of a passage, or None when it can."""
         if n > self.config.max_words:
             return "long_sentence"
+        last = sentence.rstrip(_CLOSERS)[-1:]
+        if last in _SENTENCE_ENDS and not _SUSPECT.search(sentence) and not _starts_mid_sentence(sentence):
+            return None  # most sentences: one scan
         if LOST in sentence:
             return "lost_words"
         if _RESIDUE.search(sentence):
             return "markup_sentence"
         if _PLACEHOLDER.search(sentence):
             return "placeholder"
-        if _LEAD_IN.search(sentence):
+        if last == ":":
             return "lead_in"
-        if _BROKEN.search(sentence) or _starts_mid_sentence(sentence) or not _FINISHED.search(sentence):
-            return "broken_sentence"
-        return None
+        return "broken_sentence"
 
     def runs(self, sections: Sequence[tuple[str, Sequence[str]]], stats: PrepareStats) -> list[list[Item]]:
         """Sentences of an article's sections -> runs of consecutive sentences that passages are cut from.
