@@ -352,6 +352,13 @@ def test_a_dump_cut_at_its_start_is_refused(tmp_path):
         detect_format(path)
 
 
+def test_a_text_that_mentions_markup_is_not_taken_for_a_dump_piece(tmp_path):
+    path = tmp_path / "simple_wiki.train"
+    path.write_text("= = = HTML = = =\nA web page names itself in a <title> element and its text in <p> and "
+                    "<text> elements.\n", encoding="utf-8")
+    assert detect_format(path) == "babylm"
+
+
 @pytest.mark.parametrize("fmt", [None, "mediawiki", "babylm"])
 def test_a_git_lfs_pointer_is_named(tmp_path, fmt):
     path = tmp_path / "simplewiki.xml.bz2"

@@ -24,8 +24,9 @@ READERS = {
     "wikiextractor": read_wikiextractor,
 }
 FORMATS = tuple(READERS)
-#: the elements of a MediaWiki export: in a file that does not start with them, a dump cut at its start
-_DUMP_TAG = re.compile(r"</?(?:mediawiki|siteinfo|page|title|ns|revision|contributor|timestamp|text)\b[^<>\n]*>")
+#: elements only a MediaWiki export has (not a text that mentions <title>): in a file that does not start
+#: with <mediawiki> or <?xml, a dump cut at its start
+_DUMP_TAG = re.compile(r"<ns>-?\d+</ns>|</?revision>|</?contributor>|</page>|<timestamp>\d{4}-")
 FORMAT_ALIASES = {
     "xml": "mediawiki", "dump": "mediawiki", "mediawiki": "mediawiki",
     "babylm": "babylm", "simple_wiki": "babylm",
