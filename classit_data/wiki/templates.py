@@ -22,7 +22,8 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 #: templates that only print a symbol or a space
 SYMBOLS = {"nbsp": " ", "ndash": "–", "mdash": "—", "snd": " – ", "spaced ndash": " – ", "spaced en dash": " – ",
            "dash": " – ", "en dash": "–", "em dash": "—", "·": " · ", "•": " • ", "!": "|", "=": "=", "'": "'",
-           "'s": "'s", "`": "'", "zwsp": "", "shy": "", "wbr": "", "thinsp": " ", "-": ""}
+           "'s": "'s", "`": "'", "zwsp": "", "shy": "", "wbr": "", "thinsp": " ", "-": "", "okina": "ʻ",
+           "spaces": " ", "space": " "}
 
 #: templates shown as their first positional parameter (formatting around words)
 _FIRST = frozenset({
@@ -30,6 +31,7 @@ _FIRST = frozenset({
     "lang-en", "nobold", "noitalic", "em", "strong", "var", "abbr", "smallcaps", "sc", "visible anchor",
     "not a typo", "proper name", "linktext", "vr", "bigger", "nowrap begin", "tooltip", "abbrlink", "gloss",
     "lang-x", "wikt-lang", "keypress", "serif", "sans-serif", "mono", "monospace", "uc", "lc", "ucfirst",
+    "sup", "sub", "flag", "flagcountry", "flagu", "vanchor", "lang-rtl", "nowiki",
 })
 #: templates shown as their last positional parameter (the text after a colour, size or script code)
 _LAST = frozenset({"resize", "font color", "color", "colored text", "transl", "transliteration", "script",
@@ -149,6 +151,8 @@ def _words(name: str, positional: list[str], node) -> str | None:
         return _as_of(positional, named)
     if name in ("floruit", "fl.", "fl") and positional:
         return f"fl. {positional[0]}"
+    if name == "sortname" and len(positional) >= 2:
+        return f"{positional[0]} {positional[1]}"
     if name in ("isbn", "issn", "oclc", "doi") and positional:
         return f"{name.upper()} {positional[0]}"
     if name in ("us$", "usd") and positional:

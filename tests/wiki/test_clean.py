@@ -101,11 +101,12 @@ def test_templates_that_stand_for_words_are_rendered():
     text = ("Of the population, 15% are natives. {{As of|2011}}, half were young. It grew {{as of|2013|4|lc=y}}. "
             "He lived ({{circa|1737}}–1812) and painted ''Falls'' ({{circa|1766}}) and ({{c.|1700|1710}}). "
             "A {{frac|1|2}} cup, {{frac|3|1|4}} miles, {{transl|ar|DIN|al-Jazāʼir}}, {{nowrap|10 km}}, "
-            "{{ISBN|978-0-00-000000-0}}.")
+            "{{ISBN|978-0-00-000000-0}}. It covers 5 km{{sup|2}} of {{flag|France}} and {{sortname|Jean|Valjean}}.")
     assert _prose(text) == (
         "Of the population, 15% are natives. As of 2011, half were young. It grew as of April 2013. "
         "He lived (c. 1737–1812) and painted Falls (c. 1766) and (c. 1700 – c. 1710). "
-        "A 1/2 cup, 3 1/4 miles, al-Jazāʼir, 10 km, ISBN 978-0-00-000000-0.")
+        "A 1/2 cup, 3 1/4 miles, al-Jazāʼir, 10 km, ISBN 978-0-00-000000-0. It covers 5 km2 of France and "
+        "Jean Valjean.")
 
 
 def test_pronunciations_leave_no_broken_parenthesis():
