@@ -4,7 +4,8 @@ NLTK's pretrained Punkt models cannot be downloaded here and pickled models are 
 so the orthographic and sentence-starter statistics are learned with ``PunktTrainer`` from the clean
 prose of the bundled sample dump (our own text), and the abbreviations are those listed in
 ``classit_data/wiki/data/punkt_abbreviations.txt`` (written for this project: titles, months, units, Latin
-shorthands, initialisms such as "U.S.").
+shorthands, initialisms such as "U.S.", and those met cutting sentences on real pages: "spp.", "v.", "Par.",
+"sec.", "fl.").
 The result is plain JSON, so it can be read and reviewed.
 
     .venv/bin/python samples/make_punkt_params.py [DUMP ...]

@@ -9,11 +9,14 @@ paragraphs; its headings and list items are recognised from the lines' shape.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
 import mwparserfromhell
 from mwparserfromhell.nodes import Comment, ExternalLink, Heading, HTMLEntity, Tag, Template, Text, Wikilink
+
+from classit_data.wiki.templates import LOST, render_template
 
 #: sections whose content is references, links or galleries, never prose worth asking about
 BOILERPLATE_SECTIONS = frozenset({
@@ -39,12 +42,9 @@ _DROP_TAGS = frozenset({
     "categorytree", "includeonly", "noinclude", "templatestyles", "poem", "caption",
     "tr", "td", "th", "img", "figure", "style", "script",
 })
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
-
-#: templates that only print a symbol or a space
-_SYMBOL_TEMPLATES = {"nbsp": " ", "ndash": "–", "mdash": "—", "snd": " – ", "spaced ndash": " – ", "dash": " – ",
-                     "·": " · ", "!": "|", "=": "="}
+#: tags whose content is words inside a sentence (a formula, code, a chemical formula): where they were, words
+#: are lost
+_WORD_TAGS = frozenset({"math", "chem", "ce", "code", "hiero", "score", "poem", "syntaxhighlight", "source"})
 _HEADING = "\x01"  # line marker: a section heading follows
 _LIST = "\x02"  # line marker: a list item (or indented line) follows
 
@@ -66,6 +66,30 @@ _PLAIN_HEADING = re.compile(r"^\s*(=+(?: ?=)*)\s*(.+?)\s*(=+(?: ?=)*)\s*$")
 _BULLET = re.compile(r"^\s*(?:[*#•·\-–—]|\d+[.)])\s+")
 _TABLE_LINE = re.compile(r"^\s*(?:\{\||\|\}|\|-|\||!)")
 _TERMINAL = re.compile(r"[.!?][\"'’”)\]]*$")
+#: signs that words were removed: an empty parenthesis, one that opens or closes on a comma, a space before one
+_SIGN_EMPTY = re.compile(r"\((?:\s*[,;:.\-\u2013])*\s*\)")
+_SIGN_OPEN = re.compile(r"\(\s*(?=[,;:])")
+_SIGN_CLOSE = re.compile(r"(?<=[,;:])\s*\)")
+_SIGN_SPACE_COMMA = re.compile(r"(?<=\s)(?=[,;](?:\s|$))")
+#: what a section title never holds: placeholders of removed formulas and code, markup, a sentence end
+_NOT_IN_HEADING = re.compile(r"\b(?:formula|codice)_\d+|[\[\]{}<>|=]|[.!?]\s")
+#: words a title does not end on, but the lead-in of a list does ("include", "are", "that")
+_OPEN_ENDINGS = frozenset(
+    "a an the of that and or but to in into on at for with by as from than are is was were be been has have "
+    "had include includes included including such like following follows which who whose where when".split())
+_PAREN = re.compile(r"\(([^()]*)\)")
+_SEMICOLON = re.compile(r"\s*;\s*")
+_WORDLIKE = re.compile(r"\w")
+_LOST_START = re.compile(r"^(?:\s*" + LOST + r")+\s*")
+_LOST_END = re.compile(r"([.!?:\"'’”)\]])(?:\s*" + LOST + r")+\s*$")
+_LOST_AFTER_SENTENCE = re.compile(r"([.!?][\"'’”)\]]*)(?:\s*" + LOST + r")+(\s|$)?")
+#: a quotation removed after its lead-in, the next sentence right after it: the lead-in ends a paragraph
+_LOST_AFTER_LEAD_IN = re.compile(r":(?:\s*" + LOST + r")+\s+(?=[\"“‘'(]?[A-Z0-9])")
+#: where :func:`repair_lost` ends a paragraph
+PARAGRAPH_BREAK = "\x04"
+_LOST_GLUE = re.compile(r"(?<![\s.!?])\s+(?=" + LOST + ")")
+_LOST_RUN = re.compile(LOST + "{2,}")
+_NO_MARKERS = {ord(c): None for c in (LOST, PARAGRAPH_BREAK, _HEADING, _LIST)}
 
 
 @dataclass
@@ -82,54 +106,74 @@ class CleanArticle:
         return sum(len(p.split()) for _, paras in self.sections for p in paras)
 
 
-def tidy(text: str) -> str:
-    """Whitespace and the punctuation that removed templates leave behind: ``( ; born )``, ``word ,``."""
+def tidy(text: str, plain: bool = False) -> str:
+    """Entities, whitespace, and what removed templates leave behind: ``( ; born )``, ``word ,``.
+
+    Where words were removed (a :data:`LOST` marker, an empty parenthesis, one opening on a comma; in
+    ``plain`` text, whose templates were removed before we got it, also a space before a comma) the
+    parenthesis loses the parts that held them, and any other loss is left glued to the word before it, for
+    the sentence step to drop the sentence (see :func:`repair_lost`).
+    """
+    if "&" in text:
+        text = html.unescape(text)
     text = _MAGIC.sub("", text)
     text = _QUOTES.sub("", text)
     text = _SPACES.sub(" ", text)
-    text = _OPEN_PUNCT.sub("(", text)
-    text = _CLOSE_PUNCT.sub(")", text)
-    text = _EMPTY_PARENS.sub("", text)
+    parens = "(" in text or ")" in text
+    if parens:
+        text = _SIGN_EMPTY.sub("(" + LOST + ")", text)
+        text = _SIGN_OPEN.sub("(" + LOST, text)
+        text = _SIGN_CLOSE.sub(LOST + ")", text)
+    if plain:
+        text = _SIGN_SPACE_COMMA.sub(LOST, text)
+    if LOST in text:
+        text = repair_lost(text)
+    if parens:
+        text = _OPEN_PUNCT.sub("(", text)
+        text = _CLOSE_PUNCT.sub(")", text)
+        text = _EMPTY_PARENS.sub("", text)
     text = _SPACE_AFTER_OPEN.sub(r"\1", text)
     text = _SPACE_BEFORE.sub(r"\1", text)
     text = _DOUBLE_PUNCT.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()
 
 
-def _date_text(params: list[str]) -> str:
-    """``{{birth date|1950|5|17}}`` -> ``17 May 1950`` (only the numbers; extra parameters ignored)."""
-    nums = [p for p in params if p.strip().isdigit()]
-    if len(nums) >= 3 and 1 <= int(nums[1]) <= 12:
-        return f"{int(nums[2])} {_MONTHS[int(nums[1]) - 1]} {nums[0]}"
-    if len(nums) == 2 and 1 <= int(nums[1]) <= 12:
-        return f"{_MONTHS[int(nums[1]) - 1]} {nums[0]}"
-    return nums[0] if nums else ""
+def _own_markers_removed(text: str) -> str:
+    """The input without the control characters this module uses as markers (they never occur in prose)."""
+    if LOST in text or PARAGRAPH_BREAK in text or _HEADING in text or _LIST in text:
+        return text.translate(_NO_MARKERS)
+    return text
 
 
-def _inline_template(node) -> str | None:
-    """The visible text of the few templates that stand for words inside a sentence; None for the rest."""
-    name = str(node.name).strip().lower().replace("_", " ")
-    positional = [str(p.value).strip() for p in node.params if not p.showkey]
-    if name in ("nowrap", "nobr", "small", "sic", "nihongo", "ill", "interlanguage link", "lang-en"):
-        return _plain_of(positional[0]) if positional else ""
-    if name == "lang" and len(positional) >= 2:
-        return _plain_of(positional[1])
-    if name.startswith("lang-") and positional:
-        return _plain_of(positional[0])
-    if name in ("convert", "cvt") and len(positional) >= 2:
-        if len(positional) >= 4 and positional[1] in ("-", "–", "to", "and", "or", "by", "x", "+/-"):
-            return " ".join(positional[:4])  # a range: {{convert|5|to|10|km}}
-        return f"{positional[0]} {positional[1]}"
-    if name.startswith("formatnum:"):
-        return str(node.name).split(":", 1)[1].strip()
-    if name in _SYMBOL_TEMPLATES:
-        return _SYMBOL_TEMPLATES[name]
-    if name in ("birth date", "birth date and age", "death date", "death date and age", "start date",
-                "end date", "dts", "date"):
-        return _date_text(positional)
-    if name in ("circa", "c."):
-        return "c."
-    return None
+def _repair_parenthesis(m: re.Match) -> str:
+    inner = m.group(1)
+    if LOST not in inner:
+        return m.group(0)
+    kept = [part for part in _SEMICOLON.split(inner) if LOST not in part and _WORDLIKE.search(part)]
+    return "(" + "; ".join(kept) + ")" if kept else ""
+
+
+def repair_lost(text: str) -> str:
+    """Remove the losses that harm no sentence; glue the others to the word before them.
+
+    A parenthesis keeps its ``;``-separated parts that lost nothing ("(IPA; 14 March 1879 – 1955)" keeps the
+    dates, "(IPA, occasionally IPA)" goes). A loss at the start or end of a paragraph or between sentences
+    (an infobox, a hatnote, a block quote after its lead-in) harms no sentence; a quotation removed between
+    its lead-in and the next sentence ends the paragraph (:data:`PARAGRAPH_BREAK`).
+    """
+    for _ in range(2):  # innermost parentheses first, then the ones around them
+        if "(" in text:
+            text = _PAREN.sub(_repair_parenthesis, text)
+    text = _LOST_START.sub("", text)
+    text = _LOST_END.sub(r"\1", text)
+    text = _LOST_AFTER_SENTENCE.sub(_after_sentence, text)
+    text = _LOST_AFTER_LEAD_IN.sub(":" + PARAGRAPH_BREAK, text)
+    return _LOST_RUN.sub(LOST, _LOST_GLUE.sub("", text))
+
+
+def _after_sentence(m: re.Match) -> str:
+    """A loss between sentences harms none, unless the next one starts right after it ("1990.{{x}}, the")."""
+    return m.group(1) + (m.group(2) if m.group(2) is not None else " " + LOST)
 
 
 def _plain_of(wikitext: str) -> str:
@@ -170,7 +214,7 @@ def _render(wikicode, out: list[str]) -> None:
         elif kind is Wikilink:
             _link_text(node, out)
         elif kind is Template:
-            shown = _inline_template(node)
+            shown = render_template(node, _plain_of)
             if shown:
                 out.append(shown)
         elif kind is Tag:
@@ -180,6 +224,8 @@ def _render(wikicode, out: list[str]) -> None:
                 continue
             tag = str(node.tag).strip().lower()
             if tag in _DROP_TAGS:
+                if tag in _WORD_TAGS:
+                    out.append(LOST)
                 continue
             if tag == "br":
                 out.append(" ")
@@ -190,7 +236,7 @@ def _render(wikicode, out: list[str]) -> None:
         elif kind is Heading:
             inner: list[str] = []
             _render(node.title, inner)
-            out.append("\n" + _HEADING + "".join(inner).replace("\n", " ") + "\n")
+            out.append("\n" + _HEADING + "".join(inner).replace("\n", " ").replace(LOST, "") + "\n")
         elif kind is HTMLEntity:
             out.append(node.normalize())
         elif kind is ExternalLink:
@@ -204,7 +250,8 @@ def _render(wikicode, out: list[str]) -> None:
 class _Sections:
     """Collects paragraphs into sections while lines are scanned; counts what is left out."""
 
-    def __init__(self):
+    def __init__(self, plain: bool = False):
+        self.plain = plain
         self.clean = CleanArticle(sections=[("", [])])
         self.para: list[str] = []
         self.skipping = False
@@ -212,13 +259,17 @@ class _Sections:
     def end_paragraph(self) -> None:
         if not self.para:
             return
-        text = tidy(" ".join(self.para))
+        text = tidy(" ".join(self.para), self.plain)
         self.para = []
+        if self.skipping:
+            return
+        for part in text.split(PARAGRAPH_BREAK) if PARAGRAPH_BREAK in text else (text,):
+            self._add_paragraph(part.strip())
+
+    def _add_paragraph(self, text: str) -> None:
         if not text:
             return
         n = len(text.split())
-        if self.skipping:
-            return
         # a line of a few words without a sentence end is a caption, a table cell or a label, not prose
         if n < 4 or (not _TERMINAL.search(text) and n < 12):
             self.clean.fragment_words += n
@@ -245,6 +296,7 @@ class _Sections:
 
 def clean_wikitext(text: str) -> CleanArticle:
     """Wikitext -> sections of prose paragraphs (see the module docstring for what is left out)."""
+    text = _own_markers_removed(text)
     text = _PRE_HIDDEN_LINK.sub("", _PRE_REF.sub("", _PRE_COMMENT.sub("", text)))
     out: list[str] = []
     _render(mwparserfromhell.parse(text), out)
@@ -267,19 +319,48 @@ def _is_prose_line(line: str) -> bool:
     return bool(_TERMINAL.search(line)) and len(line.split()) >= 4
 
 
+def looks_like_heading(line: str) -> bool:
+    """A line of plain text that can be a section title: short, capitalised, not the lead-in of a list.
+
+    wikiextractor output without headings keeps lines that are not titles at all: lead-ins whose list was
+    removed ("Eric Foner argues that", "According to Clifford Geertz,"), what is left of a formula
+    ("formula_7,") or of markup ("]]"), the end of a broken sentence ("instead of").
+    """
+    words = line.split()
+    if not words or len(words) > 10:
+        return False
+    if line[-1] in ",:;([" or not (line[0].isupper() or line[0].isdigit()):
+        return False
+    if _NOT_IN_HEADING.search(line):
+        return False
+    return words[-1].lower().rstrip(".") not in _OPEN_ENDINGS
+
+
+def _join_continued_lines(lines: list[str]) -> list[str]:
+    """A line that starts in lowercase right after a line of text continues it (a sentence cut in two)."""
+    out: list[str] = []
+    for line in lines:
+        if line and line[0].islower() and out and out[-1] and not _BULLET.match(out[-1]):
+            out[-1] = out[-1] + " " + line
+        else:
+            out.append(line)
+    return out
+
+
 def clean_plain(text: str) -> CleanArticle:
     """Already-plain article text (BabyLM, HF, wikiextractor) -> sections of prose paragraphs.
 
-    ``== Heading ==`` lines are headings; so is a short line without a sentence end that is followed
-    by prose. Bulleted lines and other short lines without a sentence end are list items.
+    ``== Heading ==`` lines are headings; so is a short line that looks like one
+    (:func:`looks_like_heading`) followed by prose. Bulleted lines and other short lines without a
+    sentence end are list items.
     """
-    lines = [ln.strip() for ln in text.split("\n")]
+    lines = _join_continued_lines([ln.strip() for ln in _own_markers_removed(text).split("\n")])
     next_line = [""] * len(lines)  # the next non-empty line after each line
     following = ""
     for i in range(len(lines) - 1, -1, -1):
         next_line[i] = following
         following = lines[i] or following
-    acc = _Sections()
+    acc = _Sections(plain=True)
     for i, line in enumerate(lines):
         if not line:
             acc.end_paragraph()
@@ -295,8 +376,8 @@ def clean_plain(text: str) -> CleanArticle:
             acc.para.append(line)
             acc.end_paragraph()  # plain exports put one paragraph on a line
             continue
-        if len(line.split()) <= 10 and _is_prose_line(next_line[i]):
-            acc.heading(line.rstrip(":."))
+        if looks_like_heading(line) and _is_prose_line(next_line[i]):
+            acc.heading(line.rstrip("."))
         else:
             acc.list_line(line)
     return acc.done()

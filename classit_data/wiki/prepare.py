@@ -105,8 +105,9 @@ def summary_rows(summary: dict) -> dict[str, object]:
     rows: dict[str, object] = {"pages read": summary["pages_read"], "articles read": summary["articles_read"],
                                "articles kept": summary["articles_kept"]}
     rows.update({f"skipped: {reason}": n for reason, n in summary["skipped_by_reason"].items()})
-    rows.update({"passages": summary["passages"], "words": summary["words"],
-                 "seconds": summary["seconds"], "articles/s": summary["articles_per_s"]})
+    rows.update({"passages": summary["passages"], "words": summary["words"], "prose words read": summary["prose_words"]})
+    rows.update({f"prose words dropped: {reason}": n for reason, n in summary["prose_words_dropped"].items() if n})
+    rows.update({"seconds": summary["seconds"], "articles/s": summary["articles_per_s"]})
     return rows
 
 
@@ -137,7 +138,7 @@ class _Inputs:
 
     def __init__(self, paths: list[Path], forced: str | None):
         self.paths = paths
-        self.formats = {str(p): forced or detect_format(p) for p in paths}
+        self.formats = {str(p): detect_format(p, forced) for p in paths}
         self.sizes = [p.stat().st_size for p in paths]
         self.size = sum(self.sizes)
         self.bytes_read = BytesRead()

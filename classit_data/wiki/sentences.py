@@ -71,4 +71,19 @@ def sentence_splitter(params_path: str | None = None):
 
 
 def split_sentences(text: str, params_path: str | None = None) -> list[str]:
-    return [s.strip() for s in sentence_splitter(params_path).tokenize(text) if s.strip()]
+    """Punkt's sentences, a "sentence" that starts in lowercase joined to the one before it.
+
+    Punkt still ends a sentence at an abbreviation it does not know, or one followed by a word it has seen
+    starting sentences ("the toads (Nectophrynoides spp.) are viviparous."); a sentence does not start in
+    lowercase, so that cut is undone.
+    """
+    out: list[str] = []
+    for s in sentence_splitter(params_path).tokenize(text):
+        s = s.strip()
+        if not s:
+            continue
+        if out and s[0].islower():
+            out[-1] = out[-1] + " " + s
+        else:
+            out.append(s)
+    return out

@@ -6,6 +6,7 @@ import json
 import re
 
 from classit_data.wiki.clean import clean_plain, clean_wikitext
+from classit_data.wiki.templates import LOST
 
 SENTINEL = re.compile(r"[A-Z]+WORD")
 
@@ -85,3 +86,86 @@ def test_plain_text_headings_and_lists():
         ("Life", ["Owls live for ten years or more."]),
     ]
     assert clean.list_words == 2
+
+
+def test_html_entities_left_as_text_are_decoded():
+    """Entities inside link targets and plain text are not parsed as entities by the wikitext parser."""
+    text = ("Apple sold [[OS&nbsp;X|Unix-based OS&nbsp;X]] and [[Édouard&nbsp;Manet]] liked the "
+            "Kruskal&ndash;Wallis test &amp; more.")
+    assert _prose(text) == "Apple sold Unix-based OS X and Édouard Manet liked the Kruskal–Wallis test & more."
+    clean = clean_plain("The Kruskal&ndash;Wallis test compares the medians of several groups of numbers.")
+    assert clean.sections[0][1] == ["The Kruskal–Wallis test compares the medians of several groups of numbers."]
+
+
+def test_templates_that_stand_for_words_are_rendered():
+    text = ("Of the population, 15% are natives. {{As of|2011}}, half were young. It grew {{as of|2013|4|lc=y}}. "
+            "He lived ({{circa|1737}}–1812) and painted ''Falls'' ({{circa|1766}}) and ({{c.|1700|1710}}). "
+            "A {{frac|1|2}} cup, {{frac|3|1|4}} miles, {{transl|ar|DIN|al-Jazāʼir}}, {{nowrap|10 km}}, "
+            "{{ISBN|978-0-00-000000-0}}. It covers 5 km{{sup|2}} of {{flag|France}} and {{sortname|Jean|Valjean}}.")
+    assert _prose(text) == (
+        "Of the population, 15% are natives. As of 2011, half were young. It grew as of April 2013. "
+        "He lived (c. 1737–1812) and painted Falls (c. 1766) and (c. 1700 – c. 1710). "
+        "A 1/2 cup, 3 1/4 miles, al-Jazāʼir, 10 km, ISBN 978-0-00-000000-0. It covers 5 km2 of France and "
+        "Jean Valjean.")
+
+
+def test_pronunciations_leave_no_broken_parenthesis():
+    """A parenthesis keeps only its parts that lost nothing: "(, occasionally)" goes, the dates stay."""
+    asphalt = ("'''Asphalt''' ({{IPAc-en|ˈ|æ|s|f|æ|l|t}}, occasionally {{IPAc-en|ˈ|æ|s|f|ɔː|l|t}}), also known as "
+               "bitumen, is a black liquid.")
+    assert _prose(asphalt) == "Asphalt, also known as bitumen, is a black liquid."
+    einstein = ("'''Albert Einstein''' ({{IPAc-en|ˈ|aɪ|n|s|t|aɪ|n}};<ref>{{cite book|title=X}}</ref> "
+                "{{IPA-de|ˈalbɛɐ̯t ˈʔaɪnʃtaɪn|lang}}; 14 March 1879 – 18 April 1955) was a physicist.")
+    assert _prose(einstein) == "Albert Einstein (14 March 1879 – 18 April 1955) was a physicist."
+
+
+def test_a_removal_inside_a_sentence_is_marked_for_the_sentence_step():
+    """Words lost mid-sentence stay marked (LOST) for the sentence to be dropped; losses between sentences,
+    at a paragraph's ends, or in a parenthesis are repaired."""
+    prose = _prose("{{Infobox painting|title=X}}'''Falls''' is a picture.{{Unknown template}} It shows the falls "
+                   "{{circa}}. Either <math>a</math> or <math>b</math> works. {{Navbox}}")
+    assert prose == f"Falls is a picture. It shows the falls{LOST}. Either{LOST} or{LOST} works."
+    # a paragraph that ends on a loss without a sentence end lost the end of its last sentence
+    assert _prose("The painting is now in the permanent collection of the art museum of {{Unknown|x}}") == (
+        f"The painting is now in the permanent collection of the art museum of{LOST}")
+
+
+def test_a_quotation_removed_after_its_lead_in_ends_the_paragraph():
+    clean = clean_wikitext("He left Germany in 1933 and never went back. He wrote to a friend:\n"
+                           "{{quote|Imagination is more important than knowledge.}}\n"
+                           "He moved to the United States and worked at Princeton.")
+    assert clean.sections[0][1] == ["He left Germany in 1933 and never went back. He wrote to a friend:",
+                                    "He moved to the United States and worked at Princeton."]
+
+
+def test_plain_text_keeps_the_signs_of_removed_words():
+    """wikiextractor removed templates before we got the text: "(, ,", "(; )" and " , " are what is left."""
+    clean = clean_plain("Algeria (; , ; ), officially the Republic of Algeria (, , abbreviated as RADP), is a "
+                        "country. Wages rose to $10.10. , Algeria has the sixth highest poverty rate. "
+                        "Einstein (; 14 March 1879 – 18 April 1955) was a physicist.")
+    assert clean.sections[0][1] == [
+        f"Algeria, officially the Republic of Algeria, is a country. Wages rose to $10.10. {LOST}, Algeria has the "
+        "sixth highest poverty rate. Einstein (14 March 1879 – 18 April 1955) was a physicist."]
+
+
+def test_plain_text_headings_must_look_like_headings():
+    """Lead-ins whose list was removed, formula and markup leftovers and cut sentences are not headings."""
+    prose = "Albedo is the measure of the diffuse reflection of the light of the sun."
+    lines = ["formula_7,", "]]", "Eric Foner argues that", "instead of", "According to Clifford Geertz,",
+             "Andorra consists of seven parishes:", "The most important temples are", "Early history", "Climate."]
+    clean = clean_plain("\n\n".join(f"{line}\n\n{prose}" for line in lines))
+    assert [h for h, _ in clean.sections] == ["", "Early history", "Climate"]
+    assert clean.list_words == sum(len(line.split()) for line in lines[:7])
+
+
+def test_plain_text_line_that_continues_a_sentence_is_joined():
+    clean = clean_plain("During the 20th century his work was criticised. The philosopher Bertrand Russell\n"
+                        "argued that every advance began with an attack on his doctrine.")
+    assert clean.sections[0][1] == ["During the 20th century his work was criticised. The philosopher Bertrand "
+                                    "Russell argued that every advance began with an attack on his doctrine."]
+
+
+def test_control_characters_used_as_markers_are_removed_from_the_input():
+    text = f"Owls{LOST} hunt at night\x04 and sleep\x01 in the\x02 day time."
+    assert clean_plain(text).sections[0][1] == ["Owls hunt at night and sleep in the day time."]
+    assert _prose(text) == "Owls hunt at night and sleep in the day time."

@@ -89,3 +89,32 @@ def test_help_is_made_from_the_settings(cli):
         flag = "--format" if name == "fmt" else "--" + name.replace("_", "-")
         shown = field.description + (f" [default: {field.default}]" if field.default is not None else "")
         assert f"{flag} <int> {shown}" in help_text or f"{flag} <str> {shown}" in help_text, (flag, help_text)
+
+
+def test_inputs_that_are_not_what_they_seem_get_one_line(cli, tmp_path):
+    """A dump cut at its start, a Git LFS pointer: exit 2, one line, no output."""
+    out = tmp_path / "p.jsonl"
+    xml = bz2.decompress(SAMPLE.read_bytes()).decode("utf-8")
+    start = xml.index("<title>Category:")
+    piece = tmp_path / "piece.xml"
+    piece.write_text(xml[xml.rindex("<page>", 0, start) + 2:], encoding="utf-8")
+    line = _one_error_line(cli("prepare-wiki", piece, "--out", out))
+    assert line.startswith(f"error: {piece}:1: a piece of a MediaWiki XML dump cut at its start (it begins 'age> "
+                           "<title>Category:")
+    lfs = tmp_path / "simplewiki.xml.bz2"
+    lfs.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 1234\n")
+    line = _one_error_line(cli("prepare-wiki", lfs, "--out", out))
+    assert line == (f"error: {lfs}: a Git LFS pointer, not the file itself (the real file has 1234 bytes): fetch it "
+                    "with `git lfs pull`")
+    assert not list(tmp_path.glob("p.jsonl*"))
+
+
+def test_a_utf16_dump_gives_the_passages_of_its_utf8_original(cli, tmp_path):
+    utf16 = tmp_path / "sample-utf16.xml"
+    utf16.write_bytes(bz2.decompress(SAMPLE.read_bytes()).decode("utf-8").encode("utf-16"))
+    proc = cli("prepare-wiki", utf16, "--out", tmp_path / "a.parquet", "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    proc = cli("prepare-wiki", SAMPLE, "--out", tmp_path / "b.parquet", "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    a, b = pl.read_parquet(tmp_path / "a.parquet"), pl.read_parquet(tmp_path / "b.parquet")
+    assert a.height > 40 and a.equals(b)

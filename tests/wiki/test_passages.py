@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,8 +21,8 @@ def _maker(max_words: int = 160, min_words: int = 40) -> PassageMaker:
 
 
 def _sentences(sizes):
-    """Sentence i is "s<i>" followed by filler words: ``sizes[i]`` words in all."""
-    return [" ".join([f"s{i}"] + ["w"] * (n - 1)) + "." for i, n in enumerate(sizes)]
+    """Sentence i is "S<i>" followed by filler words: ``sizes[i]`` words in all."""
+    return [" ".join([f"S{i}"] + ["w"] * (n - 1)) + "." for i, n in enumerate(sizes)]
 
 
 @settings(max_examples=150, deadline=None)
@@ -33,12 +35,15 @@ def test_packing_respects_bounds_and_order(sizes, min_words, extra):
     seen = []
     for p in passages:
         assert min_words <= len(p.split()) <= max_words
-        idx = [int(i) for i in re.findall(r"\bs(\d+)\b", p)]
+        idx = [int(i) for i in re.findall(r"\bS(\d+)\b", p)]
         assert idx == list(range(idx[0], idx[0] + len(idx)))  # consecutive sentences
         assert all(sizes[i] <= max_words for i in idx)
         seen += idx
     assert seen == sorted(set(seen))  # in order, none repeated
-    assert maker.stats["long_sentences_dropped"] == sum(1 for n in sizes if n > max_words)
+    assert maker.stats.prose_dropped["long_sentence"] == sum(n for n in sizes if n > max_words)
+    # every word is in a passage or dropped for a reason
+    assert sum(len(p.split()) for p in passages) + sum(maker.stats.prose_dropped.values()) == sum(sizes)
+    assert maker.stats["prose_words"] == sum(sizes)
     if all(n <= max_words for n in sizes) and sum(sizes) >= 2 * max_words:
         # a long run loses at most its short tail
         assert len(seen) >= len(sizes) - max(1, min_words)
@@ -54,7 +59,7 @@ def test_overlong_sentence_is_counted_and_splits_the_run():
     maker = _maker()
     passages = maker.pack(_sentences([50, 500, 50]))
     assert [len(p.split()) for p in passages] == [50, 50]
-    assert maker.stats["long_sentences_dropped"] == 1
+    assert maker.stats.prose_dropped == {"long_sentence": 500}
 
 
 def test_sentences_with_markup_residue_are_left_out():
@@ -64,12 +69,12 @@ def test_sentences_with_markup_residue_are_left_out():
     config = PassageConfig(min_words=10, min_article_words=20)
     rows, stats = process_batch([Article("7", "Owl", text, WIKITEXT)], config, None)
     assert [r["text"] for r in rows] == [body.strip(), body.upper().strip()]
-    assert stats["markup_sentences_dropped"] >= 1
+    assert stats.prose_dropped["markup_sentence"] >= 6
     clean = clean_wikitext(text)
     sentences = [x for _, ps in clean.sections for p in ps for x in split_sentences(p)]
     maker = _maker(160, 20)
     maker.pack(sentences)
-    assert maker.stats["markup_sentences_dropped"] >= 1
+    assert maker.stats.prose_dropped["markup_sentence"] >= 6
 
 
 def test_a_wikitext_failure_is_counted_and_named():
@@ -99,6 +104,8 @@ def test_any_mix_of_markup_gives_clean_passages_or_none(pieces):
     for row in rows:
         assert not re.search(r"\{\{|\}\}|\[\[|\]\]|\||<|>|''|&nbsp;|__TOC__", row["text"]), row["text"]
         assert 5 <= row["n_words"] <= 160
+    # every word of prose read is in a passage or dropped for a reason
+    assert sum(r["n_words"] for r in rows) + sum(stats.prose_dropped.values()) == stats["prose_words"]
 
 
 def test_each_step_counts_why_an_article_gave_no_passage():
@@ -109,7 +116,10 @@ def test_each_step_counts_why_an_article_gave_no_passage():
     assert rows == [] and stats["articles_kept"] == 0
     assert stats.skipped == {"stub": 1, "list": 1, "no_passage": 1}
     # 30 bulleted lines of 7 words, and "Birds.": a line too short to be prose
-    assert stats["list_words_dropped"] == 30 * 7 + 1 and stats["short_text_dropped"] == 1
+    assert stats["list_words_dropped"] == 30 * 7 + 1
+    # the prose words of each article, by the reason they are not in a passage
+    assert stats.prose_dropped == {"stub_article": 7, "list_article": 0, "short_text": 21}
+    assert stats["prose_words"] == 7 + 0 + 21
 
 
 def test_a_passage_met_twice_in_an_article_is_kept_once():
@@ -117,5 +127,94 @@ def test_a_passage_met_twice_in_an_article_is_kept_once():
     para = "Owls are birds that hunt at night and sleep all day long. " * 5
     article = Article("4", "Owl", f"== Life ==\n{para}\n== Life ==\n{para}", PLAIN)
     rows, stats = process_batch([article], PassageConfig(min_words=20))
-    assert len(rows) == 1 and stats["duplicate_passages_dropped"] == 1
+    assert len(rows) == 1 and stats.prose_dropped["duplicate_passage"] == rows[0]["n_words"]
     assert stats["articles_kept"] == 1
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "wiki"
+#: traces of words removed mid-sentence that no passage may keep
+BROKEN = re.compile(r"LOSTWORD|\(\s*[,;:)]|(?:^|[.!?]\s+)[,;:]|\s[,;]\s|(?<![&\w])c\.(?=\s*(?:[^\w\s(]|$))|&\w+;|"
+                    r"formula_\d|codice_\d|:$|^[a-z]")
+
+
+def _defect_articles() -> list[Article]:
+    sys.path.insert(0, str(FIXTURES.parents[2] / "samples"))
+    from make_wiki_sample import read_pages
+
+    pages = read_pages(FIXTURES / "real_defects.pages.txt")
+    return [Article(str(p["id"]), p["title"], p["text"], WIKITEXT) for p in pages]
+
+
+def test_sentences_broken_by_removals_are_dropped_and_counted():
+    """Words lost mid-sentence, lead-ins of removed quotations: the sentence goes, its words are counted."""
+    rows, stats = process_batch(_defect_articles(), PassageConfig(), None)
+    texts = {r["title"]: r["text"] for r in rows}
+    for text in texts.values():
+        assert not BROKEN.search(text), text
+    assert "As of 2011, 50.7% of Alaska's population" in texts["Alaska"]
+    assert "Unix-based OS X computers" in texts["Alaska"] and "Kruskal–Wallis" in texts["Alaska"]
+    assert texts["Asphalt"].startswith("Asphalt, also known as bitumen, is")
+    assert "Albert Einstein (14 March 1879 – 18 April 1955) was" in "\n".join(r["text"] for r in rows)
+    assert "(c. 1766)" in texts["Niagara Falls from Above"] and "(c. 1763–68)" in texts["Niagara Falls from Above"]
+    dropped = stats.prose_dropped
+    # the sentences with a LOSTWORD: two around <math> (13 and 8 words), "the falls {{circa}}." (9), and the
+    # lead-in of a {{quote}} (9)
+    assert dropped["lost_words"] == 13 + 8 + 9 and dropped["lead_in"] == 9
+    assert sum(r["n_words"] for r in rows) + sum(dropped.values()) == stats["prose_words"]
+
+
+def test_passages_start_and_end_at_sentence_boundaries():
+    """Abbreviations ("spp.", "v.", "Par.") do not end a passage: each passage is whole sentences."""
+    config = PassageConfig(max_words=40, min_words=10, min_article_words=20)
+    rows, _ = process_batch([a for a in _defect_articles() if a.title == "Toad"], config, None)
+    assert len(rows) >= 3
+    for row in rows:
+        assert row["text"][0].isupper() and row["text"].endswith("."), row["text"]
+        assert not re.search(r"\b(?:spp|v|Par|fig)\.$", row["text"]), row["text"]
+
+
+def test_short_sections_are_joined_to_the_next_section():
+    """Simple Wikipedia's sections are short: a lead of 17 words and a section of 12 join the next one."""
+    rows, stats = process_batch([a for a in _defect_articles() if a.title == "Owl"], PassageConfig(), None)
+    assert [(r["section"], r["n_words"]) for r in rows] == [("", 17 + 12 + 48)]
+    assert "about 200 kinds of owls. Owls eat mice" in rows[0]["text"]
+    assert "They swallow their food whole. Most owls live alone" in rows[0]["text"]
+    assert stats.prose_dropped["short_text"] == 0 and stats["prose_words"] == 77
+
+
+def test_a_short_section_joins_the_section_before_it():
+    long_a = " ".join(f"Owls of kind {i} hunt at night in the woods." for i in range(6))  # 60 words
+    long_b = " ".join(f"Owls of kind {i} sleep in the day in trees." for i in range(6))
+    text = f"{long_a}\n== Food ==\nOwls eat mice and insects.\n== Life ==\n{long_b}"
+    rows, stats = process_batch([Article("8", "Owl", text, PLAIN)], PassageConfig(), None)
+    assert [(r["section"], r["n_words"]) for r in rows] == [("", 65), ("Life", 60)]
+    assert rows[0]["text"].endswith("in the woods. Owls eat mice and insects.")
+    # a short section cut off from its neighbours by a dropped sentence is counted, in words
+    text = f"{long_a} A lead-in to nothing:\n== Food ==\nOwls eat mice and insects. The formula_1 is a formula."
+    rows, stats = process_batch([Article("9", "Owl", text, WIKITEXT)], PassageConfig(), None)
+    assert [r["n_words"] for r in rows] == [60]
+    assert stats.prose_dropped["lead_in"] == 4 and stats.prose_dropped["placeholder"] == 5
+    assert stats.prose_dropped["short_text"] == 5 and stats["prose_words"] == 60 + 4 + 5 + 5
+
+
+def test_wikiextractor_placeholders_and_stray_lines_never_reach_a_passage(tmp_path):
+    from classit_data.wiki.readers.extractor import read_wikiextractor
+
+    articles = list(read_wikiextractor(FIXTURES / "real_defects_wikiextractor"))
+    rows, stats = process_batch(articles, PassageConfig(), None)
+    assert {(r["title"], r["section"]) for r in rows} == {("Albedo", "Early history"), ("Algeria", "")}
+    for row in rows:
+        assert not BROKEN.search(row["text"]), row["text"]
+    assert "Algeria, officially the People's Democratic Republic of Algeria, is a country" in rows[1]["text"]
+    assert "The philosopher Bertrand Russell argued that" in rows[2]["text"]
+    assert stats.prose_dropped["placeholder"] == 18 and stats.prose_dropped["lost_words"] == 14
+
+
+def test_a_paragraph_starting_in_lowercase_is_dropped_unless_it_starts_with_a_name():
+    text = ("argued that every advance of science begins with an attack on an older doctrine of some kind.\n\n"
+            "de Gaulle was a French general who led the Free French Forces during the Second World War.\n\n"
+            "iPhone is a line of phones made by Apple that was first sold in the year 2007 in America.")
+    rows, stats = process_batch([Article("5", "Mix", text, WIKITEXT)], PassageConfig(min_words=10, min_article_words=10))
+    assert [r["text"].split()[0] for r in rows] == ["de"]
+    assert rows[0]["text"].endswith("in America.")
+    assert stats.prose_dropped["broken_sentence"] == 17

@@ -14,7 +14,7 @@ from classit_data.core.schema import PASSAGE_SCHEMA, Passage
 from classit_data.wiki import prepare_wiki
 from classit_data.wiki.config import PrepareConfig
 from classit_data.wiki.prepare import parse_failure_notes, summary_rows
-from classit_data.wiki.stats import DROPPED, MAX_NAMED_FAILURES, PrepareStats
+from classit_data.wiki.stats import DROPPED, MAX_NAMED_FAILURES, PROSE_DROPPED, PrepareStats
 from tests.wiki.export_xml import write_export_xml
 
 WIKI = Path(__file__).parents[1] / "fixtures" / "wiki"
@@ -130,8 +130,12 @@ def test_failed_run_keeps_the_earlier_output_and_leaves_no_temporary_file(tmp_pa
 def test_summary_keys_and_order(tmp_path):
     summary, _ = _run(tmp_path, SAMPLE)
     assert list(summary) == ["inputs", "out", "pages_read", "articles_read", "articles_kept", "skipped_by_reason",
-                             "parse_failures", "passages", "words", "dropped", "config", "seconds", "articles_per_s"]
+                             "parse_failures", "passages", "words", "dropped", "prose_words", "prose_words_dropped",
+                             "config", "seconds", "articles_per_s"]
     assert list(summary["dropped"]) == list(DROPPED)
+    assert list(summary["prose_words_dropped"]) == list(PROSE_DROPPED)
+    # every word of prose read is in a passage or dropped for a reason
+    assert summary["words"] + sum(summary["prose_words_dropped"].values()) == summary["prose_words"]
     assert summary["config"] == {"max_words": 160, "min_words": 40, "min_article_words": 60, "workers": 1,
                                  "limit_articles": None, "punkt_params": "punkt_english.json"}
     assert list(summary["skipped_by_reason"]) == sorted(summary["skipped_by_reason"])
@@ -149,6 +153,36 @@ def test_real_wikipedia_export_and_wikiextractor_output(tmp_path, corpora):
         assert summary["articles_kept"] > 30 and df.height > 400 and not summary["parse_failures"]
         assert summary["pages_read"] == summary["articles_kept"] + sum(summary["skipped_by_reason"].values())
         assert not re.search(r"\{\{|\}\}|\[\[|\]\]|<ref", "\n".join(df["text"]))
+
+
+#: passages of the real files before their defects were fixed (commit f25353e): the fixes may not lose more than 2%
+_REAL_PASSAGES_BEFORE = {"enwiki-special-export-20171220.xml.bz2": 488, "wikiextractor_AA_wiki_00.bz2": 1098}
+_REAL_DEFECTS = {
+    "entity": re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#\d+|#x[0-9A-Fa-f]+);"),
+    "lost words": re.compile(r"\(\s*[,;:)]|(?:^|[.!?][\"')]*\s+)[,;:]|\s[,;](?:\s|$)|[,;]\s*[,;]|"
+                             r"(?<![&\w])c\.(?=\s*(?:[^\w\s\"'(]|$))"),
+    "mid-sentence start or end": re.compile(r"^[a-z]|\b(?:spp|sp|v|vs|Par|par|fig|Fig|no|No|sec)\.$|"
+                                            r"[^.!?…\"'”’)\]]$"),
+    "lead-in": re.compile(r":$"),
+    "placeholder": re.compile(r"\b(?:formula|codice)_\d+"),
+}
+
+
+@pytest.mark.parametrize("name", list(_REAL_PASSAGES_BEFORE))
+def test_real_files_have_none_of_the_defects_found_on_real_dumps(tmp_path, corpora, name):
+    """Entities, words lost mid-sentence, passages cut at abbreviations, lead-ins, placeholders, stray section
+    names: none on real pages; every prose word accounted for; no more than 2% of the passages lost."""
+    path = corpora / "wiki_real" / name
+    if not path.exists():
+        pytest.skip(f"{name} not in the corpora")
+    summary, df = _run(tmp_path, path)
+    for kind, pattern in _REAL_DEFECTS.items():
+        hits = [t for t in df["text"] if pattern.search(t)]
+        assert not hits, (kind, hits[:3])
+    sections = set(df["section"]) - {""}
+    assert all(s[0].isupper() or s[0].isdigit() for s in sections) and not any(s[-1] in ",:;" for s in sections)
+    assert summary["words"] + sum(summary["prose_words_dropped"].values()) == summary["prose_words"]
+    assert df.height >= 0.98 * _REAL_PASSAGES_BEFORE[name]
 
 
 def test_the_defaults_are_the_settings_defaults():
@@ -184,10 +218,12 @@ def test_stats_add_up_and_name_at_most_a_hundred_failures():
 
 def test_summary_rows_and_failure_notes():
     summary = {"pages_read": 10, "articles_read": 8, "articles_kept": 6,
-               "skipped_by_reason": {"redirect": 2, "stub": 1}, "passages": 12, "words": 1200, "seconds": 0.5,
+               "skipped_by_reason": {"redirect": 2, "stub": 1}, "passages": 12, "words": 1200, "prose_words": 1300,
+               "prose_words_dropped": {"stub_article": 60, "lead_in": 40, "short_text": 0}, "seconds": 0.5,
                "articles_per_s": 16.0,
                "parse_failures": [{"article_id": "7", "title": "Broken [[page", "error": "ValueError: x"}]}
     assert summary_rows(summary) == {
         "pages read": 10, "articles read": 8, "articles kept": 6, "skipped: redirect": 2, "skipped: stub": 1,
-        "passages": 12, "words": 1200, "seconds": 0.5, "articles/s": 16.0}
+        "passages": 12, "words": 1200, "prose words read": 1300, "prose words dropped: stub_article": 60,
+        "prose words dropped: lead_in": 40, "seconds": 0.5, "articles/s": 16.0}
     assert parse_failure_notes(summary) == ["skipped (wikitext not understood): Broken [[page [7]: ValueError: x"]

@@ -309,3 +309,61 @@ def test_missing_input():
 def test_hf_record_json_roundtrip_fields():
     line = (WIKI / "wikipedia_simple.jsonl").read_text(encoding="utf-8").splitlines()[0]
     assert set(json.loads(line)) == {"id", "url", "title", "text"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_dumps_in_utf16_or_utf32_are_decoded_by_their_byte_order_mark(tmp_path, encoding):
+    """Whatever the XML declaration says (a converted file often keeps encoding="UTF-8")."""
+    xml = '<?xml version="1.0" encoding="UTF-8"?>\n' + HARD.read_text(encoding="utf-8")
+    data = xml.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data  # the plain codec writes no mark
+    path = tmp_path / "dump.xml"
+    path.write_bytes(data)
+    assert detect_format(path) == "mediawiki"
+    assert list(iter_articles(path)) == list(iter_articles(HARD))
+    packed = tmp_path / "dump.xml.bz2"
+    packed.write_bytes(bz2.compress(data))
+    assert list(iter_articles(packed)) == list(iter_articles(HARD))
+
+
+@pytest.mark.parametrize("name", ["simple_wiki_2024.train", "wikiextractor_wiki_00", "wikipedia_simple.jsonl"])
+def test_text_inputs_in_utf16_are_decoded_by_their_byte_order_mark(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes((WIKI / name).read_text(encoding="utf-8").encode("utf-16"))
+    assert detect_format(path) == detect_format(WIKI / name)
+    assert list(iter_articles(path)) == list(iter_articles(WIKI / name))
+
+
+def test_broken_utf16_is_named(tmp_path):
+    path = tmp_path / "wiki.train"
+    path.write_bytes("= = = A = = =\nGood line.\n".encode("utf-16-le").join([b"\xff\xfe", b"\x00\xd8A\x00\n\x00"]))
+    with pytest.raises(InputError, match="not UTF-16 text") as err:
+        list(iter_articles(path))
+    assert err.value.where == 3
+
+
+def test_a_dump_cut_at_its_start_is_refused(tmp_path):
+    """A piece of a dump starting mid-tag is not taken for a BabyLM file (which would give no passage)."""
+    xml = HARD.read_text(encoding="utf-8")
+    path = tmp_path / "piece.xml"
+    path.write_text(xml[xml.index("<page>") + 2:], encoding="utf-8")  # "age>\n    <title>..."
+    with pytest.raises(InputError, match=r"a piece of a MediaWiki XML dump cut at its start \(it begins 'age> <title>"):
+        detect_format(path)
+
+
+def test_a_text_that_mentions_markup_is_not_taken_for_a_dump_piece(tmp_path):
+    path = tmp_path / "simple_wiki.train"
+    path.write_text("= = = HTML = = =\nA web page names itself in a <title> element and its text in <p> and "
+                    "<text> elements.\n", encoding="utf-8")
+    assert detect_format(path) == "babylm"
+
+
+@pytest.mark.parametrize("fmt", [None, "mediawiki", "babylm"])
+def test_a_git_lfs_pointer_is_named(tmp_path, fmt):
+    path = tmp_path / "simplewiki.xml.bz2"
+    path.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 350000000\n",
+                    encoding="ascii")
+    with pytest.raises(InputError, match=r"a Git LFS pointer, not the file itself \(the real file has 350000000 "
+                                         r"bytes\): fetch it with `git lfs pull`"):
+        list(iter_articles(path, fmt))

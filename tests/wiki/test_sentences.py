@@ -31,3 +31,19 @@ def test_a_bad_parameter_file_is_an_input_error(tmp_path):
     bad.write_text("{not json", encoding="utf-8")
     with pytest.raises(InputError, match="cannot read Punkt parameters"):
         sentence_splitter(str(bad))
+
+
+def test_abbreviations_met_on_real_pages_do_not_end_sentences():
+    text = ("A few African toads (Nectophrynoides spp.) are viviparous. In 1954 the court ruled in Brown v. Board "
+            "of Education that schools must admit all children. Par. 2 of the Basic Law protects life. See fig. 3 "
+            "and sec. 4 of the report. The river is nr. the town.")
+    assert split_sentences(text) == [
+        "A few African toads (Nectophrynoides spp.) are viviparous.",
+        "In 1954 the court ruled in Brown v. Board of Education that schools must admit all children.",
+        "Par. 2 of the Basic Law protects life.", "See fig. 3 and sec. 4 of the report.", "The river is nr. the town."]
+
+
+def test_a_sentence_does_not_start_in_lowercase():
+    """An abbreviation Punkt does not know still cuts a sentence; the lowercase rest is joined back."""
+    text = "The parcel weighs 3 lbs. and costs 5 dols. in all. It is green."
+    assert split_sentences(text) == ["The parcel weighs 3 lbs. and costs 5 dols. in all.", "It is green."]

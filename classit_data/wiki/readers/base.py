@@ -8,6 +8,7 @@ with ``skip`` set and no text, so that the summary can count it.
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import io
 import re
@@ -51,6 +52,30 @@ def plain_skip_reason(title: str, text: str) -> str | None:
     if _DISAMBIG_TITLE.search(title) or _DISAMBIG_PLAIN.search(text.lstrip()[:400]):
         return "disambiguation"
     return None
+
+
+#: byte-order marks and the encodings they announce (UTF-32 first: its little-endian mark starts like UTF-16's)
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+         (b"\xfe\xff", "utf-16"))
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+
+
+def bom_encoding(head: bytes) -> str | None:
+    """``utf-16`` or ``utf-32`` when the text starts with their byte-order mark (the codec reads the mark)."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    return None
+
+
+def refuse_lfs_pointer(path: Path, head: bytes) -> None:
+    """A Git LFS pointer stands where the file should be (the repository was cloned without ``git lfs``)."""
+    if not head.startswith(_LFS_POINTER):
+        return
+    fields = dict(line.split(" ", 1) for line in head.decode("ascii", "replace").splitlines() if " " in line)
+    size = fields.get("size", "?").strip()
+    raise InputError(f"a Git LFS pointer, not the file itself (the real file has {size} bytes): fetch it with "
+                     "`git lfs pull`", path)
 
 
 def compression_of(head: bytes) -> str | None:
@@ -160,6 +185,10 @@ def iter_text_lines(path: Path, bytes_read: BytesRead | None = None) -> Iterator
     Bad bytes and cut compressed streams become ``InputError`` with the line or byte offset.
     """
     opened = open_input(path, bytes_read)
+    encoding = bom_encoding(opened.stream.peek(4)[:4])
+    if encoding:
+        yield from _wide_text_lines(path, opened, encoding)
+        return
     lineno = 0
     try:
         with opened.stream as stream:
@@ -180,5 +209,36 @@ def iter_text_lines(path: Path, bytes_read: BytesRead | None = None) -> Iterator
                 if lineno == 1:
                     line = line.lstrip("\ufeff")
                 yield lineno, line.rstrip("\r\n")
+    finally:
+        opened.raw.close()
+
+
+def _mark_undecodable(exc: UnicodeDecodeError) -> tuple[str, int]:
+    return _UNDECODABLE, exc.end
+
+
+#: what an undecodable stretch of UTF-16/32 becomes: a lone surrogate, which no valid text decodes to
+_UNDECODABLE = "\udfff"
+codecs.register_error("classit-undecodable", _mark_undecodable)
+
+
+def _wide_text_lines(path: Path, opened: OpenedInput, encoding: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-16 or UTF-32 text file, decoded by its byte-order mark.
+
+    Bad bytes are marked while decoding (the decoder reads ahead by blocks) so the error names their line.
+    """
+    lineno = 0
+    try:
+        with io.TextIOWrapper(opened.stream, encoding=encoding, errors="classit-undecodable", newline="") as text:
+            for line in text:
+                lineno += 1
+                if _UNDECODABLE in line:
+                    raise InputError(f"not {encoding.upper()} text, although it starts with its byte-order mark",
+                                     path, lineno)
+                yield lineno, line.rstrip("\r\n")
+    except (EOFError, OSError) as exc:
+        if opened.compression:
+            raise decompression_error(path, opened, exc) from exc
+        raise
     finally:
         opened.raw.close()

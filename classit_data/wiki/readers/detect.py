@@ -9,7 +9,9 @@ from pathlib import Path
 
 from classit_data.core.errors import InputError
 from classit_data.wiki.readers.babylm import read_babylm_wiki
-from classit_data.wiki.readers.base import SNIFF_BYTES, Article, BytesRead, sniff
+from classit_data.wiki.readers.base import (
+    SNIFF_BYTES, Article, BytesRead, bom_encoding, refuse_lfs_pointer, sniff,
+)
 from classit_data.wiki.readers.dump import read_dump
 from classit_data.wiki.readers.extractor import read_wikiextractor
 from classit_data.wiki.readers.hf import read_hf_wikipedia
@@ -22,6 +24,9 @@ READERS = {
     "wikiextractor": read_wikiextractor,
 }
 FORMATS = tuple(READERS)
+#: elements only a MediaWiki export has (not a text that mentions <title>): in a file that does not start
+#: with <mediawiki> or <?xml, a dump cut at its start
+_DUMP_TAG = re.compile(r"<ns>-?\d+</ns>|</?revision>|</?contributor>|</page>|<timestamp>\d{4}-")
 FORMAT_ALIASES = {
     "xml": "mediawiki", "dump": "mediawiki", "mediawiki": "mediawiki",
     "babylm": "babylm", "simple_wiki": "babylm",
@@ -40,17 +45,33 @@ def normalize_format(fmt: str | None) -> str | None:
     return FORMAT_ALIASES[key]
 
 
-def detect_format(path: str | Path) -> str:
-    """Which reader a file needs, decided from its content (not its name)."""
+def detect_format(path: str | Path, forced: str | None = None) -> str:
+    """Which reader a file needs, decided from its content (not its name); ``forced`` skips the guessing.
+
+    Whatever the format, an empty file and a Git LFS pointer are refused here, and text in UTF-16 or
+    UTF-32 is recognised by its byte-order mark.
+    """
     path = Path(path)
     head, _ = sniff(path)
     if path.stat().st_size == 0 or not head.strip():
         raise InputError("empty file", path)
+    refuse_lfs_pointer(path, head)
+    if forced:
+        return forced
     if head.startswith(b"PAR1"):
         return "hf"
-    if b"\x00" in head:
+    encoding = bom_encoding(head)
+    if encoding:
+        text = head.decode(encoding, errors="replace")
+    elif b"\x00" in head:
         raise InputError("binary content, not a Wikipedia dump or text export", path, "byte 0")
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    else:
+        text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    return _text_format(path, text, complete=len(head) < SNIFF_BYTES)
+
+
+def _text_format(path: Path, text: str, complete: bool) -> str:
+    """The format of a text input from its first characters."""
     stripped = text.lstrip()
     if stripped.startswith("<?xml") or stripped.startswith("<mediawiki") or stripped.startswith("<page"):
         return "mediawiki"
@@ -58,7 +79,7 @@ def detect_format(path: str | Path) -> str:
         return "wikiextractor"
     first = stripped.split("\n", 1)[0].strip()
     if first.startswith("{"):
-        return _json_lines_format(first, complete="\n" in stripped or len(head) < SNIFF_BYTES, path=path)
+        return _json_lines_format(first, complete="\n" in stripped or complete, path=path)
     if re.match(r"^\d+:\d+:", first):
         raise InputError("this is a multistream index, not the dump; pass the "
                          "...-multistream.xml.bz2 file instead", path, 1)
@@ -68,6 +89,10 @@ def detect_format(path: str | Path) -> str:
         raise InputError("looks like a conversation file (Switchboard), not Simple Wikipedia", path, 1)
     if stripped.startswith("<"):
         raise InputError("markup that is neither a MediaWiki XML dump nor wikiextractor output", path, 1)
+    if _DUMP_TAG.search(text):
+        start = " ".join(stripped[:40].split())
+        raise InputError(f"a piece of a MediaWiki XML dump cut at its start (it begins {start!r}): a dump "
+                         "starts with <mediawiki> or <?xml", path, 1)
     return "babylm"
 
 
@@ -94,5 +119,5 @@ def iter_articles(path: str | Path, fmt: str | None = None,
     The bytes taken from disk are added to ``bytes_read`` as they are read.
     """
     path = Path(path)
-    fmt = normalize_format(fmt) or detect_format(path)
+    fmt = detect_format(path, normalize_format(fmt))
     yield from READERS[fmt](path, bytes_read)

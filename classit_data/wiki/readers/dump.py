@@ -9,13 +9,16 @@ yielded with a skip reason so they are counted.
 
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 from classit_data.core.errors import InputError
-from classit_data.wiki.readers.base import WIKITEXT, Article, BytesRead, decompression_error, open_input
+from classit_data.wiki.readers.base import (
+    WIKITEXT, Article, BytesRead, bom_encoding, decompression_error, open_input,
+)
 
 _REDIRECT = re.compile(r"^\s*#\s*REDIRECT\b", re.IGNORECASE)
 #: templates and switches that mark a disambiguation page on English and Simple English Wikipedia
@@ -57,8 +60,12 @@ def read_dump(path: str | Path, bytes_read: BytesRead | None = None) -> Iterator
     opened = open_input(path, bytes_read)
     namespaces: dict[str, int] = {}
     root = None
+    encoding = bom_encoding(opened.stream.peek(4)[:4])
+    # expat reads UTF-8 and UTF-16, but not UTF-32, nor UTF-16 under a declaration that says UTF-8: text
+    # decoded by its byte-order mark is read whatever the declaration says
+    source = io.TextIOWrapper(opened.stream, encoding=encoding) if encoding else opened.stream
     try:
-        events = ET.iterparse(opened.stream, events=("start", "end"))
+        events = ET.iterparse(source, events=("start", "end"))
         for event, elem in events:
             if root is None:
                 root = elem
@@ -88,6 +95,9 @@ def read_dump(path: str | Path, bytes_read: BytesRead | None = None) -> Iterator
         if msg == "no element found":
             raise InputError("XML ends early (truncated file?)", path, where) from exc
         raise InputError(f"malformed XML: {msg}", path, where) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not {encoding} text, although it starts with its byte-order mark ({exc.reason})",
+                         path) from exc
     except (EOFError, OSError) as exc:
         if opened.compression:
             raise decompression_error(path, opened, exc) from exc
