@@ -17,7 +17,7 @@ from classit_data.generate.config import GenerationConfig
 from classit_data.publish.config import PushConfig
 from classit_data.switchboard.config import ConvertConfig
 from classit_data.wiki.config import PrepareConfig
-from classit_data.validate.config import ValidationConfig
+from classit_data.validate.config import ContaminationConfig, ValidationConfig
 
 #: the options several commands share
 ItemRows = Annotated[list[str], typer.Argument(help="Item rows (.parquet or .jsonl).")]
@@ -103,6 +103,21 @@ def validate_cmd(
                         **{**options, **parse_settings(settings or ())})
     return Summary(rep, f"validate -> {out}", validation_report.summary_rows(rep),
                    validation_report.summary_notes(rep))
+
+
+@command(app, "contamination", ContaminationConfig)
+def contamination_cmd(
+    inputs: ItemRows,
+    eval_paths: Annotated[list[str], typer.Option("--eval", help="BabyLM eval files or folders (BLiMP, BLiMP "
+                                                  "supplement, EWoK, entity tracking, WUG .jsonl); repeatable.")],
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Also write the report here (JSON).")] = None,
+    **options,
+) -> Summary:
+    """Which BabyLM eval items appear in the rows' text (same sentence, or a shared word 13-gram)."""
+    from classit_data.validate import contamination
+
+    rep = contamination.contamination(inputs, eval_paths, out, **options)
+    return Summary(rep, "contamination", contamination.summary_rows(rep))
 
 
 @command(app, "stats", StatsConfig)
