@@ -48,6 +48,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def summary_path(out: str | Path) -> Path:
+    """Where a step records its summary beside its output: ``rows.parquet`` -> ``rows.summary.json``; a later
+    ``build`` finds it there and carries it into ``build_info.json``."""
+    out = Path(out)
+    return out.with_name(f"{out.name.split('.')[0] or out.name}.summary.json")
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
