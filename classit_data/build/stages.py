@@ -137,9 +137,8 @@ def quarantine_samples(inputs: Sequence[Path], n: int = 5) -> dict[str, list[dic
 
 
 def rendered_prompt(run_records: Iterable[dict], passages: str | Path | None) -> list[dict] | None:
-    """The chat messages a generation run sent for the first passage of ``passages`` (None: not known)."""
-    if not passages:
-        return None
+    """The chat messages a generation run sent for the first passage of ``passages`` (else of the run's own
+    passage file); None when not known."""
     from classit_data.core.errors import InputError
     from classit_data.core.io import read_rows
     from classit_data.generate.prompts import PromptSet
@@ -148,10 +147,11 @@ def rendered_prompt(run_records: Iterable[dict], passages: str | Path | None) ->
     for run in run_records:
         content = run.get("content") or {}
         source = (content.get("prompts") or {}).get("source")
-        if not source:
+        passage_file = passages or content.get("passages")
+        if not source or not passage_file:
             continue
         try:
-            passage = read_rows(passages).head(1).to_dicts()
+            passage = read_rows(passage_file).head(1).to_dicts()
             return QATask(PromptSet.load(source)).messages(passage[0]) if passage else None
         except (InputError, OSError, KeyError):
             return None

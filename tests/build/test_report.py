@@ -179,3 +179,13 @@ def test_chromium_screenshot_is_not_blank(built, tmp_path):
     assert colours is None or len(colours) > 20  # text, tables and the figure, not one flat colour
     dark = sum(n for n, v in (colours or []) if v < 128) if colours else 1
     assert dark > 0
+
+
+def test_token_lengths_with_the_embedded_tokenizer(built, tmp_path):
+    from classit_data.build.report import write_report
+
+    out, _, _ = built
+    result = write_report(out, tmp_path / "tokens.html", tokenizer="embedded", samples=1)
+    html = _page(tmp_path / "tokens.html")
+    assert "<th>median prompt tokens</th>" in html and "<th>median reply tokens</th>" in html
+    assert result["bytes"] == len(html.encode())
