@@ -108,6 +108,13 @@ def test_record_is_unchanged_by_the_report_and_timings(built, tmp_path):
     assert (again / "build_info.json").read_bytes() == (out / "build_info.json").read_bytes()
     assert "build" in json.loads((again / "timings.json").read_text())
 
+    def page_without_wall_times(folder: Path) -> list[str]:
+        return [line for line in _page(folder / "report.html").replace(str(folder), "BUILD").splitlines()
+                if "data-wall" not in line]
+
+    # the page is the same but for the wall times: samples are seeded, the figure has no date
+    assert page_without_wall_times(again) == page_without_wall_times(out)
+
 
 def test_report_command_with_previous_build_and_eval_files(built, tmp_path, item_rows, cli):
     out, record, inputs = built
