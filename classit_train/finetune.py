@@ -36,10 +36,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from classit_data.core.errors import InputError, checked_settings, first_line
+from classit_data.core.io import json_lines
 from classit_data.core.outputs import replaced_together
 from classit_train.evaluate import results as eval_results
 from classit_train.evaluate.scoring import resolve_device
-from classit_train.evaluate.tasks import json_lines
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
+import subprocess
 
 import pytest
 
@@ -28,3 +30,16 @@ def test_demo_runs_the_whole_pipeline(tmp_path, cli):
         for split, s in splits["splits"].items():
             assert f"{config}/{split}" in text and s["num_examples"] > 0
     assert "README.md" in text and "figure1.png" in text and "prompt:" in text
+    # every step left a record beside its output, and the build report shows the generation's own numbers
+    assert info["stages"]["missing"] == []
+    assert info["stages"]["rendered_prompt"] and info["stages"]["rendered_prompt"][-1]["role"] == "user"
+    page = (dataset / "report.html").read_text()
+    generation = page[page.index('id="funnel-generate-wiki"'):page.index('id="funnel-validate"')]
+    assert "No record of" not in page and f'data-key="pairs">{gen["pairs"]:,}<' in generation
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser:  # the demo's report in a real browser (tests/build/test_report.py skips with the reason)
+        dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                              (dataset / "report.html").as_uri()], capture_output=True, text=True, timeout=120).stdout
+        for section in ("funnel", "lengths", "samples", "provenance", "contamination", "diff"):
+            assert f'id="{section}"' in dom
+        assert f'data-key="items">{info["stages"]["steps"]["convert-switchboard"][0]["items"]:,}<' in dom

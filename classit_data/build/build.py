@@ -118,6 +118,8 @@ class BuildRecord:
     babylm: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
+    #: what the steps before the build recorded (``stages.stage_records``), for the report
+    stages: dict = field(default_factory=dict)
 
     def count(self, rows: pl.DataFrame) -> None:
         """Rows and words in total and per source (``rows`` has ``with_word_counts``' columns)."""
@@ -192,16 +194,46 @@ def build_dataset(
         record.configs = write_configs(rows, folder, val_fraction=val_fraction, seed=seed,
                                        max_shard_bytes=record.max_shard_size)
         record.stats, stats_markdown = statistics_for_card(work / "kept.parquet", folder, work, stats_dir)
-        record.count(rows)
-        record.provenance = provenance_summary(rows, wiki_paths, generation_runs)
-        record.note_bare_inputs(inputs)
+        timings = _record_rows(record, rows, inputs, wiki_paths, passages, generation_runs)
         shutil.rmtree(work)
         written = write_card_and_record(folder, record.as_dict(), stats_markdown)
+        write_build_report(folder, {**timings, "build": round(time.perf_counter() - started, 3)}, out)
 
     written["out"] = str(out)
     written["seconds"] = round(time.perf_counter() - started, 2)
     written["gate_seconds"] = round(gate_seconds, 2)
     return written
+
+
+def _record_rows(record: BuildRecord, rows: pl.DataFrame, inputs: BuildInputs, wiki_paths: list[Path], passages,
+                 generation_runs) -> dict:
+    """Counts, provenance and the steps' records of the published rows into ``record``; the steps' wall times."""
+    record.count(rows)
+    record.provenance = provenance_summary(rows, wiki_paths, generation_runs)
+    record.note_bare_inputs(inputs)
+    return record_stages(record, inputs.files, passages, generation_runs)
+
+
+def record_stages(record: BuildRecord, files: list[Path], passages, generation_runs) -> dict:
+    """The steps' records into ``record.stages`` (with quarantined samples and one rendered prompt); their
+    wall times, which stay out of the record."""
+    from classit_data.build.stages import quarantine_samples, rendered_prompt, stage_records
+
+    record.stages, timings = stage_records(files, passages, generation_runs)
+    record.stages["quarantine_samples"] = quarantine_samples(files)
+    record.stages["rendered_prompt"] = rendered_prompt(record.provenance.get("generation_runs") or [], passages)
+    return timings
+
+
+def write_build_report(folder: Path, timings: dict, out: Path) -> None:
+    """``report.html`` and the wall times it shows, beside the card but not in the record: the record lists
+    (and ``push`` publishes) only what a rebuild reproduces byte for byte."""
+    import json
+
+    from classit_data.build.report import TIMINGS_FILE, write_report
+
+    (folder / TIMINGS_FILE).write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
+    write_report(folder, name=str(out))
 
 
 def _check_settings(val_fraction: float | None, seed: int, force: bool, generation_runs: Sequence[str | Path],

@@ -38,3 +38,14 @@ class BuildConfig(BaseModel):
 
 STATS_DEFAULTS = StatsConfig()
 BUILD_DEFAULTS = BuildConfig()
+
+
+class ReportConfig(BaseModel):
+    """What the build report shows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    samples: int = Field(5, ge=0, le=1000, description="Random rows shown per config and split.")
+    seed: int = Field(0, ge=0, description="Seed of the random rows.")
+    tokenizer: str | None = Field(None, description="Local tokenizer folder or `embedded`: length histograms in "
+                                  "tokens too (no download).")

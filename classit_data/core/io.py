@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -48,6 +49,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def summary_path(out: str | Path) -> Path:
+    """Where a step records its summary beside its output: ``rows.parquet`` -> ``rows.summary.json``; a later
+    ``build`` finds it there and carries it into ``build_info.json``."""
+    out = Path(out)
+    return out.with_name(f"{out.name.split('.')[0] or out.name}.summary.json")
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -89,8 +97,6 @@ def read_rows(paths: str | Path | Iterable[str | Path], required: Sequence[str] 
             raise
         except Exception as exc:  # polars/pyarrow raise many types; the user needs one line
             if p.suffix in (".jsonl", ".json", ".ndjson"):  # name the first bad line, as polars does not
-                import json
-
                 with p.open("rb") as lines:
                     for number, line in enumerate(lines, 1):
                         try:
@@ -141,3 +147,26 @@ def read_yaml_mapping(path: str | Path, what: str, expected: str) -> dict:
         raise InputError(f"cannot read {what}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
                          f"{exc.start})", path) from exc
     return parse_yaml_mapping(text, path, expected)
+
+
+def json_lines(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` of every non-blank line, as they are read; a file without one is an error."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            lines = list(f)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text ({exc.reason})", path) from None
+    n_rows = 0
+    for line_no, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not a JSON object: {exc.msg}", path, line_no) from None
+        if not isinstance(row, dict):
+            raise InputError("not a JSON object", path, line_no)
+        n_rows += 1
+        yield line_no, row
+    if n_rows == 0:
+        raise InputError("empty file (no JSON lines)", path)

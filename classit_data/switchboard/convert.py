@@ -24,6 +24,7 @@ minutes) that would take ~260 tokens or more on their own (56 of the 98,902 SWDA
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from classit_data.core.errors import InputError
+from classit_data.core.io import atomic_write_text, summary_path
 from classit_data.core.outputs import replaced_together
 from classit_data.core.lengths import count_words
 from classit_data.switchboard.clean import clean_batch
@@ -96,7 +98,8 @@ def convert_switchboard(inputs: list[str | Path] | str | Path, out: str | Path, 
     config = ConvertConfig.from_options(settings)
     started = time.perf_counter()
     sources, skipped = plan_inputs([inputs] if isinstance(inputs, (str, Path)) else list(inputs), config.fmt)
-    targets = {"--out": out, **({"--rejects": rejects} if rejects is not None else {})}
+    targets = {"--out": out, **({"--rejects": rejects} if rejects is not None else {}),
+               "--out's summary": summary_path(out)}
     read = [p for source in sources for p in source.paths]
     with replaced_together(targets, {"an input": [*read, *([inputs] if isinstance(inputs, (str, Path)) else inputs)]}) \
             as outs:
@@ -105,7 +108,9 @@ def convert_switchboard(inputs: list[str | Path] | str | Path, out: str | Path, 
         rows.write_items(outs.path("--out"))
         if rejects is not None:
             rows.write_rejects(outs.path("--rejects"))
-    return _summary(out, rejects, sources, skipped, per_input, config, time.perf_counter() - started)
+        summary = _summary(out, rejects, sources, skipped, per_input, config, time.perf_counter() - started)
+        atomic_write_text(outs.path("--out's summary"), json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return summary
 
 
 def _convert_sources(sources: list[InputSource], config: ConvertConfig, rows: PairRows,

@@ -41,7 +41,8 @@ only more most much many some any each every all both either neither such other 
 """.split())
 _REQUIRED = ("id", "source", "prompt", "reply", "text", "doc_id", "position", "origin")
 #: why a check that needs something did not run, by what it needs
-NOT_GIVEN = {"tokens": "no --tokenizer", "passages": "no --passages", "dedup": "--no-dedup"}
+NOT_GIVEN = {"tokens": "no --tokenizer", "passages": "no --passages", "dedup": "--no-dedup",
+             "eval": "no eval_contamination folders set (off by default)"}
 
 #: a polars expression over the features frame, made from the thresholds
 Rule = Callable[[ValidationConfig], pl.Expr]
@@ -236,6 +237,8 @@ CHECKS: tuple[Check, ...] = (
           detail=lambda cfg: pl.format(f"answer is {{}} words, {{}} of the passage (max "
                                        f"{cfg.max_answer_passage_share})", pl.col("_rw"),
                                        pl.col("_answer_share").round(2))),
+    Check("eval_contamination", "the text holds a BabyLM eval item (same sentence, or a shared word 13-gram)",
+          needs="eval", fails=lambda cfg: pl.col("_contaminated"), detail=lambda cfg: pl.col("_contamination")),
     # decided by the duplicate step, over the rows that passed every check above
     Check("duplicate_id", "id already used by an earlier row"),
     Check("repeated_question", "the same question was already asked about this passage", sources=_QA,
@@ -259,17 +262,18 @@ def _why_not(check: Check, given: dict[str, bool], absent: Collection[str]) -> s
     return f"no {', '.join(lacking)} column in the input" if lacking else None
 
 
-def row_checks(*, tokens: bool, passages: bool, absent: Collection[str] = ()) -> list[Check]:
+def row_checks(*, tokens: bool, passages: bool, absent: Collection[str] = (), eval: bool = False) -> list[Check]:
     """The checks made of row expressions that can run with what was given, in ``CHECKS`` order.
 
     ``absent``: the provenance columns the input came without (``core.schema.complete_rows``)."""
-    given = {"tokens": tokens, "passages": passages}
+    given = {"tokens": tokens, "passages": passages, "eval": eval}
     return [check for check in CHECKS if check.fails is not None and _why_not(check, given, absent) is None]
 
 
-def skipped_checks(*, tokens: bool, passages: bool, dedup: bool, absent: Collection[str] = ()) -> dict[str, str]:
+def skipped_checks(*, tokens: bool, passages: bool, dedup: bool, absent: Collection[str] = (),
+                   eval: bool = False) -> dict[str, str]:
     """Check -> why it did not run, in ``CHECKS`` order."""
-    given = {"tokens": tokens, "passages": passages, "dedup": dedup}
+    given = {"tokens": tokens, "passages": passages, "dedup": dedup, "eval": eval}
     why = {check.name: _why_not(check, given, absent) for check in CHECKS}
     return {name: reason for name, reason in why.items() if reason is not None}
 
@@ -386,6 +390,11 @@ def features(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame | N
                            token_counts(tokenizer, df.get_column("reply")).alias("_rt"))
     if passages is not None and "passage_id" not in absent:
         f = _passage_features(f, passages)
+    if cfg.eval_contamination:
+        from classit_data.validate.contamination import find_matches, read_eval, row_flags
+
+        matches = find_matches(df.get_column("text"), read_eval(cfg.eval_contamination))
+        f = pl.concat([f, row_flags(matches, df.height)], how="horizontal")
     return f
 
 

@@ -71,6 +71,9 @@ class ValidationConfig(BaseModel):
     dedup_shingle_size: int = Field(3, ge=1, le=8, description="n of the word n-grams compared by MinHash.")
     dedup_num_perm: int = Field(64, ge=16, le=512, description="MinHash permutations.")
     dedup_seed: int = Field(1, description="MinHash seed.")
+    eval_contamination: list[str] = Field([], description="BabyLM eval files or folders (BLiMP, EWoK, ...): "
+                                          "quarantine rows whose text holds one of their items (same sentence "
+                                          "or a shared word 13-gram); off when empty.")
 
     @model_validator(mode="after")
     def _ranges(self) -> "ValidationConfig":
@@ -80,6 +83,16 @@ class ValidationConfig(BaseModel):
             if a is not None and b is not None and a > b:
                 raise ValueError(f"{lo} ({a}) is above {hi} ({b})")
         return self
+
+
+class ContaminationConfig(BaseModel):
+    """What counts as an eval item found in the data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ngram: int = Field(13, ge=5, le=50, description="n of the word n-grams an eval item may share with a row.")
+    min_sentence_words: int = Field(4, ge=1, description="Shortest eval sentence (in words) matched exactly.")
+    examples: int = Field(5, ge=0, description="Examples per eval task in the report.")
 
 
 def load_validation_config(config: str | Path | Mapping | ValidationConfig | None = None,

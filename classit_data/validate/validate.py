@@ -73,7 +73,8 @@ class ValidationResult:
 def check_rows(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame | None,
                tokenizer, absent: Collection[str] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Step 1: (rows failing a check: ``_row``, reasons, detail; rows passing every check, with their features)."""
-    checks = row_checks(tokens=tokenizer is not None, passages=passages is not None, absent=absent)
+    checks = row_checks(tokens=tokenizer is not None, passages=passages is not None, absent=absent,
+                        eval=bool(cfg.eval_contamination))
     feats = features(df, cfg, passages, tokenizer, absent).with_row_index("_row")
     feats = feats.with_columns(*[check.failing(cfg).alias(f"_fail_{check.name}") for check in checks])
     fails = {check.name: pl.col(f"_fail_{check.name}") for check in checks}
@@ -194,7 +195,8 @@ def validate_frame(df: pl.DataFrame, config: ValidationConfig | Mapping | str | 
     if absent is None:
         df, absent = complete_rows(df)
     stats = ValidationStats()
-    given = {"tokens": tokenizer is not None, "passages": passages is not None, "dedup": cfg.dedup}
+    given = {"tokens": tokenizer is not None, "passages": passages is not None, "dedup": cfg.dedup,
+             "eval": bool(cfg.eval_contamination)}
     with stats.timed("checks"):
         df = check_schema_types(df)
         failed, passed = check_rows(df, cfg, passages, tokenizer, absent)

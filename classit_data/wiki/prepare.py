@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from classit_data.core.errors import InputError, checked_settings
+from classit_data.core.io import atomic_write_text, summary_path
 from classit_data.core.schema import PASSAGE_SCHEMA
 from classit_data.wiki.config import (
     DEFAULT_MAX_WORDS, DEFAULT_MIN_ARTICLE_WORDS, DEFAULT_MIN_WORDS, PassageConfig, PrepareConfig,
@@ -72,7 +73,7 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
 
     stats = PrepareStats()
     started = time.perf_counter()
-    with replaced_together({"--out": out}, {"an input": paths}) as outs:
+    with replaced_together({"--out": out, "--out's summary": summary_path(out)}, {"an input": paths}) as outs:
         writer = _PassageWriter(outs.path("--out"), jsonl=out.suffix == ".jsonl", stats=stats)
         bar = _ProgressBar(source.size) if progress else None
         try:
@@ -86,8 +87,12 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
             if bar:
                 bar.stop()
             writer.close()
+        summary = _summary(source, out, stats, config, n_workers, punkt_params, time.perf_counter() - started)
+        atomic_write_text(outs.path("--out's summary"), json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return summary
 
-    elapsed = time.perf_counter() - started
+
+def _summary(source, out: Path, stats, config, n_workers: int, punkt_params, elapsed: float) -> dict:
     return {
         "inputs": source.formats,
         "out": str(out),

@@ -28,12 +28,12 @@ task                    item
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from classit_data.core.errors import InputError
+from classit_data.core.io import json_lines
 
 #: every ``--task`` of ``classit-train eval``; ``reading`` (a CSV of words and reading measures) is read and
 #: scored by :mod:`classit_train.evaluate.reading`
@@ -165,29 +165,6 @@ def read_task(task: str, paths: str | Path | Iterable[str | Path], *, limit: int
                 per_uid[item.uid] = per_uid.get(item.uid, 0) + 1
                 items.append(item)
     return items
-
-
-def json_lines(path: Path) -> Iterator[tuple[int, dict]]:
-    """``(line number, object)`` of every non-blank line, as they are read; a file without one is an error."""
-    with open(path, encoding="utf-8") as f:
-        try:
-            lines = list(f)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 text ({exc.reason})", path) from None
-    n_rows = 0
-    for line_no, text in enumerate(lines, 1):
-        if not text.strip():
-            continue
-        try:
-            row = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not a JSON object: {exc.msg}", path, line_no) from None
-        if not isinstance(row, dict):
-            raise InputError("not a JSON object", path, line_no)
-        n_rows += 1
-        yield line_no, row
-    if n_rows == 0:
-        raise InputError("empty file (no JSON lines)", path)
 
 
 def _items(task: str, row: dict, path: Path, line: int, ewok_contexts: str) -> list[EvalItem]:

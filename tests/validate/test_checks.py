@@ -313,9 +313,10 @@ def test_each_check_is_declared_once_and_the_report_reads_the_same_list(run, ite
     assert list(report["checks"]) == CHECK_NAMES
     assert report["checks_skipped"] == skipped_checks(tokens=False, passages=False, dedup=False) == {
         "prompt_tokens": "no --tokenizer", "reply_tokens": "no --tokenizer", "unknown_passage": "no --passages",
-        "ungrounded": "no --passages", "answer_is_passage": "no --passages", "duplicate": "--no-dedup",
+        "ungrounded": "no --passages", "answer_is_passage": "no --passages",
+        "eval_contamination": "no eval_contamination folders set (off by default)", "duplicate": "--no-dedup",
         "near_duplicate": "--no-dedup"}
-    assert skipped_checks(tokens=True, passages=True, dedup=True) == {}
+    assert skipped_checks(tokens=True, passages=True, dedup=True, eval=True) == {}
 
 
 def test_set_values_are_read_as_yaml():
