@@ -12,27 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
 
-
-def timed(*args: str) -> tuple[float, float, subprocess.CompletedProcess]:
-    """(wall s, child CPU s, the finished process) of one command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "classit_data", *args], capture_output=True, text=True, cwd=ROOT)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if res.returncode != 0:
-        raise SystemExit(f"{args[0]} failed: {res.stderr.strip()}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), res
+from bench_validate import timed  # noqa: E402 - a sibling script: one way to time a command
 
 
 def main() -> None:
@@ -49,19 +38,20 @@ def main() -> None:
         subprocess.run([sys.executable, str(HERE / "make_synthetic_rows.py"), str(a.rows), str(work)], check=True)
     print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
     if Path(a.blimp).is_dir():
-        wall, cpu, res = timed("contamination", str(rows), "--eval", a.blimp, "--json")
-        rep = json.loads(res.stdout)
+        run = timed(["contamination", str(rows), "--eval", a.blimp, "--json"])
+        wall, cpu, rep = run["wall"], run["cpu"], json.loads(run["stdout"])
         print(f"contamination: {rep['rows']:,} rows x {rep['tasks']['blimp']['items']:,} BLiMP pairs: "
               f"{wall:.2f} s wall, {cpu:.2f} s CPU, {rep['contaminated_rows']} rows found")
     else:
         print(f"contamination: skipped, no BLiMP at {a.blimp}")
     build = work / "build"
     if not a.skip_build:
-        wall, cpu, _ = timed("build", "--switchboard", str(rows), "--wiki", str(rows), "--out", str(build), "--force")
-        print(f"build (writes report.html too): {wall:.2f} s wall, {cpu:.2f} s CPU")
+        run = timed(["build", "--switchboard", str(rows), "--wiki", str(rows), "--out", str(build), "--force"])
+        print(f"build (writes report.html too): {run['wall']:.2f} s wall, {run['cpu']:.2f} s CPU")
     out = work / "report.html"
-    wall, cpu, _ = timed("report", str(build), "--out", str(out))
-    print(f"report: {a.rows:,}-row build: {wall:.2f} s wall, {cpu:.2f} s CPU, {out.stat().st_size / 1e6:.2f} MB")
+    run = timed(["report", str(build), "--out", str(out)])
+    print(f"report: {a.rows:,}-row build: {run['wall']:.2f} s wall, {run['cpu']:.2f} s CPU, "
+          f"{out.stat().st_size / 1e6:.2f} MB")
 
 
 if __name__ == "__main__":
