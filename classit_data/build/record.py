@@ -32,14 +32,21 @@ def sha256_file(path: str | Path) -> str:
 
 
 def stable_report(obj):
-    """A report without its timings and paths: what the build records must not change between identical builds."""
+    """A report without its timings and paths: what the build records must not change between identical builds.
+
+    A count under a name that elsewhere holds a path (prepare-wiki's ``passages``) is kept."""
     if isinstance(obj, dict):
         return {k: stable_report(v) for k, v in obj.items()
-                if k not in UNSTABLE_KEYS and not k.startswith("seconds") and not k.endswith(("_seconds", "_s"))}
+                if (k not in UNSTABLE_KEYS or _is_count(v)) and not k.startswith("seconds")
+                and not k.endswith(("_seconds", "_s"))}
     if isinstance(obj, list):
         return [stable_report(v) for v in obj]
     return json.loads(json.dumps(obj, default=str)) if not isinstance(obj, (str, int, float, bool, type(None))) \
         else obj
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def library_versions() -> dict:

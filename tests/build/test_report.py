@@ -196,3 +196,19 @@ def test_token_lengths_with_the_embedded_tokenizer(built, tmp_path):
     html = _page(tmp_path / "tokens.html")
     assert "<th>median prompt tokens</th>" in html and "<th>median reply tokens</th>" in html
     assert result["bytes"] == len(html.encode())
+
+
+def test_prepare_wikis_counts_reach_the_funnel(tmp_path):
+    """prepare-wiki's ``passages`` is a count, though the name holds a path in other records: it is kept."""
+    from classit_data.build.record import stable_report
+    from classit_data.build.report import funnel
+    from classit_data.wiki.prepare import prepare_wiki
+
+    summary = prepare_wiki(Path(__file__).resolve().parents[2] / "samples" / "simplewiki_sample.xml.bz2",
+                           tmp_path / "p.parquet", workers=1, progress=False)
+    info = {"stages": {"steps": {"prepare-wiki": [{"file": "p.summary.json", **stable_report(summary)}]}}}
+    part = next(p for p in funnel(info) if p["step"] == "prepare-wiki")
+    assert dict(part["counts"])["passages"] == summary["passages"] > 0
+    dropped = dict(part["reasons"])["prose words dropped, by reason"]
+    assert dropped == summary["prose_words_dropped"] and sum(dropped.values()) > 0
+    assert stable_report({"passages": "p.parquet", "seconds": 1.5}) == {}
