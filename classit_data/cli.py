@@ -13,7 +13,7 @@ import typer
 from classit_data.build.config import BuildConfig, ReportConfig, StatsConfig
 from classit_data.core.commands import command, new_app, run_app
 from classit_data.core.console import Summary
-from classit_data.generate.config import GenerationConfig
+from classit_data.generate.config import GenerationConfig, JudgeConfig
 from classit_data.publish.config import PushConfig
 from classit_data.switchboard.config import ConvertConfig
 from classit_data.wiki.config import PrepareConfig
@@ -76,6 +76,22 @@ def generate_wiki_cmd(
 
     summary = generate_wiki(passages, out, config=config, **options)
     return Summary(summary, f"generate-wiki -> {summary['qa']}", summary_rows(summary))
+
+
+@command(app, "judge", JudgeConfig, progress=True)
+def judge_cmd(
+    rows: Annotated[str, typer.Option("--rows", help="QA rows from `generate-wiki` (.parquet/.jsonl).")],
+    passages: Annotated[str, typer.Option("--passages", help="The passage file the rows were generated from.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output folder; rerunning the same command resumes it.")],
+    config: Annotated[str | None, typer.Option("--config", help="YAML file with any of these settings; options "
+                                               "given here win.")] = None,
+    **options,
+) -> Summary:
+    """Score generated QA pairs against their passages with a judge model (rubric: prompts/judge.yaml)."""
+    from classit_data.generate.judge import judge, judge_summary_rows
+
+    summary = judge(rows, passages, out, config=config, **options)
+    return Summary(summary, f"judge -> {summary['judged']}", judge_summary_rows(summary))
 
 
 @command(app, "validate", ValidationConfig)

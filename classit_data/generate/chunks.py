@@ -65,9 +65,10 @@ def shard_suffix(cfg: GenerationConfig) -> str:
     return f".shard-{cfg.shard_index:05d}-of-{cfg.num_shards:05d}" if cfg.num_shards > 1 else ""
 
 
-def output_paths(out_dir: Path, cfg: GenerationConfig) -> dict[str, Path]:
+def output_paths(out_dir: Path, cfg: GenerationConfig, rows: tuple[str, str] = ("qa", "rejects")) -> dict[str, Path]:
+    """The run's files: its two row files (``rows``, the task's ``outputs``), summary and run record."""
     s = shard_suffix(cfg)
-    return {"qa": out_dir / f"qa{s}.parquet", "rejects": out_dir / f"rejects{s}.parquet",
+    return {rows[0]: out_dir / f"{rows[0]}{s}.parquet", rows[1]: out_dir / f"{rows[1]}{s}.parquet",
             "summary": out_dir / f"summary{s}.json", "run": out_dir / f"run{s}.json"}
 
 

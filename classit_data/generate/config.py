@@ -85,7 +85,25 @@ class GenerationConfig(BaseModel):
                     request_seeds=self.request_seeds)
 
 
-def load_generation_config(config: str | Path | None, overrides: dict) -> GenerationConfig:
+class JudgeConfig(GenerationConfig):
+    """Settings of ``judge``: those of ``generate-wiki`` (the same engines, chunks, shards and resume), with the
+    rubric as the prompt config and greedy decoding by default (a score should not depend on a dice roll)."""
+
+    prompts: str | None = Field(None, description="Rubric config: judge.yaml, or a folder holding one (default: "
+                                "prompts/judge.yaml).")
+    num_pairs: int | None = Field(None, ge=1, description="Not used by judge (every pair of a passage is judged).")
+    chunk_size: int = Field(64, ge=1, description="Passages (with all their pairs) per engine call and per chunk "
+                            "file.")
+    temperature: float = Field(0.0, ge=0, description="Sampling temperature (0 = greedy).")
+    max_tokens: int = Field(512, ge=1, description="Most generated tokens per passage's judgement; longer outputs "
+                            "are kept aside as truncated.")
+    repetition_penalty: float = Field(1.0, gt=0, description="Penalty on tokens already generated (1 = none).")
+    roundtrip: bool = Field(False, description="Also have the judge answer each question from the passage; the "
+                            "token F1 against the generated answer becomes judge_roundtrip_f1.")
+
+
+def load_generation_config(config: str | Path | None, overrides: dict,
+                           model: type[GenerationConfig] = GenerationConfig) -> GenerationConfig:
     """Defaults, then the YAML file, then the arguments given (``None`` means not given)."""
     data: dict = {}
     if config is not None:
@@ -94,7 +112,7 @@ def load_generation_config(config: str | Path | None, overrides: dict) -> Genera
         data = read_yaml_mapping(config, "config", "settings")
     given = {k: v for k, v in overrides.items() if v is not None}
     # a bad value is blamed on where it came from: the file (by its key) or the flag that gave it
-    cfg = checked_settings(GenerationConfig, {**data, **given}, file=config, from_file=set(data) - set(given))
+    cfg = checked_settings(model, {**data, **given}, file=config, from_file=set(data) - set(given))
     if cfg.shard_index >= cfg.num_shards:
         raise InputError(f"--shard-index {cfg.shard_index} must be below --num-shards {cfg.num_shards}")
     return cfg

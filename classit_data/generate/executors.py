@@ -18,7 +18,8 @@ import polars as pl
 from classit_data.generate.backends import Backend, Request, load_backend
 from classit_data.generate.chunks import (chunk_dir, clear_temporaries, passage_seed, replica_of, shard_suffix,
                                           write_chunk)
-from classit_data.generate.config import GenerationConfig
+from classit_data.generate.config import GenerationConfig, JudgeConfig
+from classit_data.generate.judge_task import DEFAULT_RUBRIC, JudgeTask
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import QATask
@@ -55,23 +56,30 @@ class _Progress:
             self.bar.stop()
 
 
-def _provenance(engine: Backend, task: QATask, cfg: GenerationConfig, structured: bool) -> dict:
+def make_task(cfg: GenerationConfig) -> QATask | JudgeTask:
+    """The task a run's settings are for: judging (``JudgeConfig``) or QA generation."""
+    if isinstance(cfg, JudgeConfig):
+        return JudgeTask(PromptSet.load(cfg.prompts, DEFAULT_RUBRIC), cfg.roundtrip)
+    return QATask(PromptSet.load(cfg.prompts), cfg.num_pairs)
+
+
+def _provenance(engine: Backend, task: QATask | JudgeTask, cfg: GenerationConfig, structured: bool) -> dict:
     """The columns every record of this engine shares: model, prompt and sampling (a JSON text)."""
-    sampling = json.dumps({**cfg.sampling().as_dict(), "num_pairs": task.num_pairs, "backend": engine.name,
+    sampling = json.dumps({**cfg.sampling().as_dict(), **task.settings, "backend": engine.name,
                            "seed_scope": engine.seed_scope, "structured_outputs": structured}, sort_keys=True)
     return {"model": engine.model_id, "model_revision": engine.model_revision, "prompt_hash": task.prompt_hash,
             "sampling": sampling, "backend": engine.name}
 
 
-def generate_chunks(engine: Backend, task: QATask, todo: pl.DataFrame, cfg: GenerationConfig, directory: Path,
-                    stats: GenerationStats, *, progress: bool, label: str = "generate-wiki") -> None:
+def generate_chunks(engine: Backend, task: QATask | JudgeTask, todo: pl.DataFrame, cfg: GenerationConfig, directory: Path,
+                    stats: GenerationStats, *, progress: bool, label: str | None = None) -> None:
     """Generate every passage of ``todo`` chunk by chunk; each chunk lands atomically in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     sampling = cfg.sampling()
     structured = cfg.structured and engine.name in ("vllm", "openai")
     schema = task.schema if structured else None
     provenance = _provenance(engine, task, cfg, structured)
-    bar = _Progress(todo.height, progress, label)
+    bar = _Progress(todo.height, progress, label or task.command)
     try:
         for start in range(0, todo.height, cfg.chunk_size):
             chunk = todo.slice(start, cfg.chunk_size).to_dicts()
@@ -100,8 +108,8 @@ def _replica_worker(job: dict) -> GenerationStats:
     """One data-parallel replica (a spawned process): its own GPUs, its own engine, its own chunk folder."""
     if job["devices"] is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = job["devices"]
-    cfg = GenerationConfig(**job["config"])
-    task = QATask(PromptSet.load(cfg.prompts), cfg.num_pairs)
+    cfg = (JudgeConfig if job["task"] == JudgeTask.command else GenerationConfig)(**job["config"])
+    task = make_task(cfg)
     engine = load_backend(job["kind"], model=cfg.model, seed=cfg.seed, base_url=cfg.base_url,
                           options=cfg.backend_options(job["kind"]))
     stats = GenerationStats()
@@ -136,7 +144,7 @@ def _replica_jobs(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir:
         clear_temporaries(directory)
         todo_file = tmp_dir / f".todo{shard_suffix(cfg)}.dp-{r:03d}.parquet"
         part.write_parquet(todo_file)
-        jobs.append({"config": cfg.model_dump(), "kind": kind, "todo": str(todo_file), "directory": str(directory),
+        jobs.append({"config": cfg.model_dump(), "task": make_task(cfg).command, "kind": kind, "todo": str(todo_file), "directory": str(directory),
                      "replica": r, "progress": progress, "devices": _replica_devices(cfg, r)})
     return jobs
 

@@ -36,11 +36,11 @@ class PromptSet:
     files: tuple[tuple[str, bytes], ...] = field(repr=False, default=())
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "PromptSet":
-        """Load ``qa.yaml`` (or the given YAML file, or a folder holding one) and the files it names."""
-        p = Path(path) if path is not None else resource_path("prompts", DEFAULT_PROMPTS)
+    def load(cls, path: str | Path | None = None, default: str = DEFAULT_PROMPTS) -> "PromptSet":
+        """Load ``qa.yaml`` (or ``default``, or the given YAML file, or a folder holding one) and its files."""
+        p = Path(path) if path is not None else resource_path("prompts", default)
         if p.is_dir():
-            p = p / DEFAULT_PROMPTS
+            p = p / default
         try:
             raw = p.read_bytes()
         except OSError as exc:
@@ -75,8 +75,9 @@ class PromptSet:
         return cls(system=texts["system"].strip(), user_template=texts["user"], fewshot=fewshot, schema=schema,
                    num_pairs=num_pairs, source=str(p), files=tuple(files))
 
-    def prompt_hash(self, num_pairs: int | None = None) -> str:
-        """Hash of the prompt files' bytes and the effective number of pairs (16 hex digits)."""
+    def prompt_hash(self, num_pairs: int | None = None, extra: str = "") -> str:
+        """Hash of the prompt files' bytes and the effective number of pairs (16 hex digits); ``extra`` is any
+        other setting that changes the words sent."""
         h = hashlib.sha256()
         for name, data in self.files:
             h.update(name.encode())
@@ -84,6 +85,8 @@ class PromptSet:
             h.update(data)
             h.update(b"\x1e")
         h.update(f"num_pairs={num_pairs or self.num_pairs}".encode())
+        if extra:
+            h.update(extra.encode())
         return h.hexdigest()[:16]
 
     def schema_for(self, num_pairs: int) -> dict:

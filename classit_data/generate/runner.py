@@ -21,6 +21,8 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -35,8 +37,7 @@ from classit_data.generate.backends import Backend, choose_backend, load_backend
 from classit_data.generate.chunks import (chunk_dir, clear_temporaries, done_passages, ids_fingerprint,
                                           output_paths, read_records, shard_of)
 from classit_data.generate.config import GenerationConfig, load_generation_config
-from classit_data.generate.executors import generate_chunks, run_replicas
-from classit_data.generate.prompts import PromptSet
+from classit_data.generate.executors import generate_chunks, make_task, run_replicas
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import Parsed, QATask
 from classit_data.generate.watchdog import engine_watchdog
@@ -110,14 +111,14 @@ def _versions() -> dict:
 class RunRecord:
     """``run.json``: the settings, the engine, and the identity that a rerun into the same folder must match."""
 
-    def __init__(self, path: Path, cfg: GenerationConfig, task: QATask, kind: str, passages: Path, out_dir: Path,
-                 fingerprint: str):
+    def __init__(self, path: Path, cfg: GenerationConfig, task: QATask, kind: str, inputs: dict[str, str],
+                 out_dir: Path, fingerprint: str):
         self.path = path
         self.identity: dict = {"prompt_hash": task.prompt_hash,
-                               "sampling": {**cfg.sampling().as_dict(), "num_pairs": task.num_pairs},
+                               "sampling": {**cfg.sampling().as_dict(), **task.settings},
                                "seed": cfg.seed, "passages_fingerprint": fingerprint}
         self.backend_info: dict = {"name": kind}
-        self.record = {"command": "generate-wiki", "passages": str(passages), "out_dir": str(out_dir),
+        self.record = {"command": task.command, **inputs, "out_dir": str(out_dir),
                        "config": cfg.model_dump(), "backend": kind, "identity": self.identity,
                        "prompts": {"source": task.prompts.source, "files": [n for n, _ in task.prompts.files]},
                        "versions": _versions(), "argv": sys.argv, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -261,46 +262,68 @@ def generate_wiki(passages: str | Path, out_dir: str | Path, *, model: str | Non
         "model": model, "backend": None if backend == "auto" else backend, "num_pairs": num_pairs,
         "chunk_size": chunk_size, "num_shards": num_shards, "shard_index": shard_index, "seed": seed,
         "max_passages": max_passages, **settings})
-    out_dir, passages = Path(out_dir), Path(passages)
+    passages = Path(passages)
+    task = make_task(cfg)
+    job = TaskRun(inputs={"--passages": [passages]}, record={"passages": str(passages)},
+                  read_units=lambda stats: read_passage_rows(passages, stats),
+                  assemble=lambda records, selected, stats: assemble(records, task, passages.name, stats))
+    return run_task(task, cfg, job, Path(out_dir), progress, started)
+
+
+@dataclass
+class TaskRun:
+    """What a task's run reads and how its rows are made: its input files (by flag, for the outputs' check),
+    what ``run.json`` says of them, its units of work (one row per passage: ``passage_id``, ``article_id``,
+    ``input_index``, ...) and the step that turns chunk records of the selected units into its two row files."""
+
+    inputs: dict[str, list[Path]]
+    record: dict[str, str]
+    read_units: Callable[[GenerationStats], pl.DataFrame]
+    assemble: Callable[[pl.DataFrame, pl.DataFrame, GenerationStats], tuple[pl.DataFrame, pl.DataFrame]]
+
+
+def run_task(task, cfg: GenerationConfig, job: TaskRun, out_dir: Path, progress: bool, started: float) -> dict:
+    """Run ``task`` over ``job``'s units into ``out_dir`` (resuming what is there); return the summary."""
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("--out must be a folder", out_dir)
-    task = QATask(PromptSet.load(cfg.prompts), cfg.num_pairs)
     kind = _engine_kind(cfg)
-    paths = output_paths(out_dir, cfg)
-    finals = {paths[name].name: paths[name] for name in ("qa", "rejects", "summary")}
-    with replaced_together(finals, {"--passages": [passages]}) as outs:
-        summary = _run(passages, out_dir, cfg, task, kind, progress)
-        items, rejects = summary.pop("_rows")
-        write_rows(items, outs.path(paths["qa"].name))
-        write_rows(rejects, outs.path(paths["rejects"].name))
+    paths = output_paths(out_dir, cfg, task.outputs)
+    rows_name, rejects_name = task.outputs
+    finals = {paths[name].name: paths[name] for name in (rows_name, rejects_name, "summary")}
+    with replaced_together(finals, job.inputs) as outs:
+        summary = _run(job, out_dir, cfg, task, kind, progress)
+        rows, rejects = summary.pop("_rows")
+        write_rows(rows, outs.path(paths[rows_name].name))
+        write_rows(rejects, outs.path(paths[rejects_name].name))
         summary["seconds"] = round(time.perf_counter() - started, 3)
         atomic_write_text(outs.path(paths["summary"].name), json.dumps(summary, indent=2))
     return summary
 
 
-def _run(passages: Path, out_dir: Path, cfg: GenerationConfig, task: QATask, kind: str, progress: bool) -> dict:
-    """Generate what is missing into chunk files, then assemble the rows of every selected passage."""
+def _run(job: TaskRun, out_dir: Path, cfg: GenerationConfig, task, kind: str, progress: bool) -> dict:
+    """Generate what is missing into chunk files, then assemble the rows of every selected unit."""
     stats = GenerationStats()
-    df = read_passage_rows(passages, stats)
+    df = job.read_units(stats)
     selected = select_passages(df, cfg)
     stats.update("passages_selected", selected.height)
-    paths = output_paths(out_dir, cfg)
+    paths = output_paths(out_dir, cfg, task.outputs)
     todo = _skip_done(selected, out_dir, stats)
 
-    run = RunRecord(paths["run"], cfg, task, kind, passages, out_dir, ids_fingerprint(df["passage_id"].to_list()))
+    run = RunRecord(paths["run"], cfg, task, kind, job.record, out_dir, ids_fingerprint(df["passage_id"].to_list()))
     if kind != "openai":  # a server names its model only once it answers
         from classit_data.core.models import resolve_model
         run.set_model(*model_identity(cfg.model, resolve_model(cfg.model)))
     if todo.height:
         _generate(kind, cfg, task, todo, out_dir, run, stats, progress)
 
-    # outputs are always derived from every chunk record of the selected passages
-    rows = assemble(_selected_records(out_dir, selected, stats), task, passages.name, stats)
+    # outputs are always derived from every chunk record of the selected units
+    rows = job.assemble(_selected_records(out_dir, selected, stats), selected, stats)
     run.finish()
+    rows_name, rejects_name = task.outputs
     return {
-        "out_dir": str(out_dir), "qa": str(paths["qa"]), "rejects": str(paths["rejects"]),
+        "out_dir": str(out_dir), rows_name: str(paths[rows_name]), rejects_name: str(paths[rejects_name]),
         "backend": kind, "model": run.identity.get("model"), "model_revision": run.identity.get("model_revision"),
-        "prompt_hash": task.prompt_hash, "num_pairs": task.num_pairs, "shard": f"{cfg.shard_index}/{cfg.num_shards}",
+        "prompt_hash": task.prompt_hash, **task.settings, "shard": f"{cfg.shard_index}/{cfg.num_shards}",
         **stats.totals(), "this_run": stats.this_run(), "_rows": rows,
     }
 

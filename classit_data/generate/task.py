@@ -57,6 +57,10 @@ class Parsed:
 class QATask:
     """distilabel-style task: ``messages(passage)`` for the engine, ``parse(raw, finish_reason)`` after it."""
 
+    command = "generate-wiki"
+    #: the names of its row files: items, and what was kept aside
+    outputs = ("qa", "rejects")
+
     def __init__(self, prompts: PromptSet, num_pairs: int | None = None):
         self.prompts = prompts
         self.num_pairs = int(num_pairs or prompts.num_pairs)
@@ -64,6 +68,8 @@ class QATask:
         self._user = env.from_string(prompts.user_template)
         self.prompt_hash = prompts.prompt_hash(self.num_pairs)
         self.schema = prompts.schema_for(self.num_pairs)
+        #: what the task adds to the sampling column and the run's identity
+        self.settings = {"num_pairs": self.num_pairs}
 
     def _user_text(self, passage: dict, num_pairs: int) -> str:
         return self._user.render(title=passage.get("title") or "", section=passage.get("section") or "",
