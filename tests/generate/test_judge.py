@@ -1,0 +1,163 @@
+"""judge: the rubric's messages, the tolerant parser, and the command on the embedded model through the
+transformers backend (judged rows, rejects kept aside, resume after ``kill -9``, refused reruns, bad input)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from classit_data.generate.judge_task import DEFAULT_RUBRIC, Judgement, JudgeTask, token_f1
+from classit_data.generate.prompts import PromptSet
+from classit_data.generate.task import Reject
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+ARGS = ["--backend", "transformers", "--chunk-size", "1", "--max-tokens", "40"]
+N = 3
+QUESTIONS = [("When did people first walk on the Moon?", "In 1969."), ("Which way does the Nile flow?", "South."),
+             ("How many queens does a colony have?", "One."), ("What does the passage say?", "It has no air.")]
+
+
+@pytest.fixture(scope="module")
+def task() -> JudgeTask:
+    return JudgeTask(PromptSet.load(None, DEFAULT_RUBRIC))
+
+
+def test_messages_carry_rubric_examples_and_every_pair(task):
+    unit = {"title": "Moon", "section": "", "text": "The Moon has no air.",
+            "pairs": [{"id": "a", "question": "Q one?", "answer": "A one."},
+                      {"id": "b", "question": "Q two?", "answer": "A two."}]}
+    msgs = task.messages(unit)
+    assert msgs[0]["role"] == "system" and "self_contained" in msgs[0]["content"]
+    assert [m["role"] for m in msgs[1:]] == ["user", "assistant", "user"]
+    assert json.loads(msgs[2]["content"])[1]["correct"] == 1  # the worked example's wrong answer
+    assert "Pair 2\nQuestion: Q two?\nAnswer: A two." in msgs[-1]["content"]
+    assert "your own short answer" not in msgs[-1]["content"]
+    rt = JudgeTask(PromptSet.load(None, DEFAULT_RUBRIC), roundtrip=True)
+    assert "your own short answer" in rt.messages(unit)[-1]["content"] and rt.prompt_hash != task.prompt_hash
+    assert rt.schema["items"]["required"][0] == "answer" and "answer" not in task.schema["items"]["required"]
+
+
+def test_parse_scores_per_pair_and_keeps_the_unreadable(task):
+    raw = ('Sure!\n```json\n[{"grounded": 5, "correct": "4", "self_contained": 4.0, "quality": "3/5", '
+           '"reason": "ok  fine"}, {"grounded": 9, "correct": 1, "self_contained": 1, "quality": 1, "reason": "x"}]'
+           '\n```')
+    out = task.parse(raw, "stop", 3)
+    assert out[0] == Judgement({"grounded": 5, "correct": 4, "self_contained": 4, "quality": 3}, "ok fine")
+    assert isinstance(out[1], Reject) and out[1].reason == "bad_score" and "grounded" in out[1].detail
+    assert isinstance(out[2], Reject) and out[2].reason == "missing_judgement" and out[2].position == 2
+    one = task.parse('{"judgements": [{"Grounded": 1, "correct": 1, "self_contained": 1, "quality": 1}]}', "stop", 1)
+    assert one[0].scores["grounded"] == 1 and one[0].reason == ""
+    assert task.parse("", "stop", 1).reason == "empty"
+    assert task.parse('[{"grounded": 5', "length", 1).reason == "truncated"
+    assert task.parse("I think they are good.", "stop", 1).reason == "no_json"
+    assert task.parse('{"verdict": "good"}', "stop", 1).reason == "wrong_shape"
+    rt = JudgeTask(PromptSet.load(None, DEFAULT_RUBRIC), roundtrip=True)
+    no_answer = rt.parse('[{"grounded": 5, "correct": 5, "self_contained": 5, "quality": 5, "reason": "r"}]',
+                         "stop", 1)
+    assert no_answer[0].reason == "no_roundtrip_answer"
+
+
+def test_token_f1():
+    assert token_f1("In 1969.", "in 1969") == 1.0
+    assert token_f1("The Moon", "Mars") == 0.0
+    assert token_f1("one queen", "the queen bee") == pytest.approx(2 * 0.5 * 0.5 / 1.0)
+
+
+# --- the command --------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def judge_inputs(tmp_path_factory, write_passages, passage_rows) -> tuple[Path, Path]:
+    """Three passages and two hand-written pairs on each (the second passage's pairs first)."""
+    d = tmp_path_factory.mktemp("judge_in")
+    passages = write_passages(d / "passages.parquet", N)
+    rows = passage_rows(N)
+    qa = [{"id": f"q{i}", "prompt": q, "reply": a, "passage_id": rows[(i + 1) % N]["passage_id"],
+           "source": "simple_wiki"} for i, (q, a) in enumerate(QUESTIONS + QUESTIONS[:2])]
+    pl.DataFrame(qa).write_parquet(d / "qa.parquet")
+    return d / "qa.parquet", passages
+
+
+@pytest.fixture(scope="session")
+def judge_cli(cli):
+    return functools.partial(cli, "judge")
+
+
+@pytest.fixture(scope="module")
+def full_judge(judge_inputs, tmp_path_factory, judge_cli) -> tuple[Path, dict]:
+    qa, passages = judge_inputs
+    out = tmp_path_factory.mktemp("judged") / "out"
+    proc = judge_cli("--rows", qa, "--passages", passages, "--out", out, *ARGS, "--json", env=ENV)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, json.loads(proc.stdout)
+
+
+def test_judge_end_to_end(full_judge, judge_inputs):
+    out, s = full_judge
+    assert (s["backend"], s["model"], s["roundtrip"]) == ("transformers", "HuggingFaceTB/SmolLM2-135M-Instruct",
+                                                          False)
+    assert s["passages_selected"] == s["passages_generated"] == s["this_run"]["chunks"] == N
+    judged, rejects = pl.read_parquet(out / "judged.parquet"), pl.read_parquet(out / "judge_rejects.parquet")
+    qa = pl.read_parquet(judge_inputs[0])
+    # every input row is judged or kept aside with its raw reply and reason, never both, never neither
+    assert sorted(judged["id"].to_list() + rejects["id"].to_list()) == sorted(qa["id"].to_list())
+    assert judged.height == s["pairs"] and rejects["reason"].is_not_null().all() and rejects["raw"].is_not_null().all()
+    assert judged.columns[:qa.width] == qa.columns
+    assert judged["id"].to_list() == [i for i in qa["id"] if i in set(judged["id"])]  # input order
+    for col in ("judge_grounded", "judge_correct", "judge_self_contained", "judge_quality"):
+        assert judged[col].is_between(1, 5).all()
+    assert (judged["judge_prompt_hash"] == s["prompt_hash"]).all()
+    run = json.loads((out / "run.json").read_text())
+    assert run["command"] == "judge" and run["rows"] == str(judge_inputs[0]) and run["config"]["temperature"] == 0.0
+
+
+def test_judge_resume_after_kill_matches_uninterrupted_run(full_judge, judge_inputs, tmp_path, judge_cli):
+    ref, _ = full_judge
+    qa, passages = judge_inputs
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "classit_data", "judge", "--rows", str(qa), "--passages", str(passages), "--out",
+           str(out), *ARGS, "--json"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 240
+        while not list((out / "chunks").glob("*/chunk-*.parquet")) and time.time() < deadline:
+            assert proc.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    done_at_kill = len(list((out / "chunks").glob("*/chunk-*.parquet")))
+    assert 1 <= done_at_kill < N and not (out / "judged.parquet").exists()
+    again = judge_cli("--rows", qa, "--passages", passages, "--out", out, *ARGS, "--json", env=ENV)
+    s = json.loads(again.stdout)
+    assert s["passages_resumed"] == done_at_kill and s["passages_generated"] == N - done_at_kill
+    records = pl.read_parquet(list((out / "chunks").glob("*/chunk-*.parquet")))
+    assert records["passage_id"].n_unique() == records.height == N  # each passage judged exactly once
+    assert pl.read_parquet(out / "judged.parquet").equals(pl.read_parquet(ref / "judged.parquet"))
+    assert pl.read_parquet(out / "judge_rejects.parquet").equals(pl.read_parquet(ref / "judge_rejects.parquet"))
+    proc = judge_cli("--rows", qa, "--passages", passages, "--out", out, *ARGS, "--roundtrip", env=ENV)
+    assert proc.returncode == 2 and "prompt_hash" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_judge_bad_inputs(judge_inputs, tmp_path, judge_cli, write_passages):
+    qa, _ = judge_inputs
+    one = write_passages(tmp_path / "one.parquet", 1)
+    proc = judge_cli("--rows", qa, "--passages", one, "--out", tmp_path / "o", *ARGS, env=ENV)
+    assert proc.returncode == 2 and "not in --passages" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o" / "judged.parquet").exists()
+    bare = tmp_path / "bare.parquet"
+    pl.DataFrame({"id": ["a"], "prompt": ["q"], "reply": ["a"]}).write_parquet(bare)
+    proc = judge_cli("--rows", bare, "--passages", one, "--out", tmp_path / "o", env=ENV)
+    assert proc.returncode == 2 and proc.stderr.strip() == f"error: {bare}: missing column(s) passage_id"
