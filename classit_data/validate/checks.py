@@ -55,7 +55,8 @@ class Check:
     ``fails``: when a row fails it (None: the duplicate step decides); ``detail``: what was found, for the
     quarantine's ``reject_detail`` (None: the description); ``sources``: the rows it applies to (None: all);
     ``needs``: ``tokens``, ``passages`` or ``dedup``, without which it does not run (the report says so);
-    ``columns``: the provenance columns it reads, without which (rows in the published schema) it does not run.
+    ``columns``: the provenance columns it reads, without which (rows in the published schema) it does not run;
+    ``setting``: the threshold that turns it on (None: always on).
     """
 
     name: str
@@ -65,6 +66,7 @@ class Check:
     sources: tuple[str, ...] | None = None
     needs: str | None = None
     columns: tuple[str, ...] = ()
+    setting: str | None = None
 
     def on_sources(self) -> pl.Expr:
         return pl.col("source").is_in(list(self.sources)) if self.sources is not None else pl.lit(True)
@@ -177,6 +179,14 @@ def _copies(cfg: ValidationConfig) -> pl.Expr:
     return same | (pl.col("_overlap") > cfg.max_prompt_reply_overlap)
 
 
+def _judge(score: str) -> dict:
+    """A check on a score of ``classit-data judge``: off unless ``min_judge_<score>`` is set and the rows have it."""
+    col, setting = f"judge_{score}", f"min_judge_{score}"
+    return dict(sources=_QA, columns=(col,), setting=setting,
+                fails=lambda cfg: pl.col(col) < getattr(cfg, setting),
+                detail=lambda cfg: pl.format(f"{col} {{}} < {getattr(cfg, setting)}", pl.col(col)))
+
+
 # --- the checks -----------------------------------------------------------------------------------
 
 _QA = ("simple_wiki",)
@@ -237,6 +247,13 @@ CHECKS: tuple[Check, ...] = (
           detail=lambda cfg: pl.format(f"answer is {{}} words, {{}} of the passage (max "
                                        f"{cfg.max_answer_passage_share})", pl.col("_rw"),
                                        pl.col("_answer_share").round(2))),
+    Check("judge_grounded", "the judge scored the answer as not stated in the passage", **_judge("grounded")),
+    Check("judge_correct", "the judge scored the answer as wrong for the question", **_judge("correct")),
+    Check("judge_self_contained", "the judge scored the question as needing the passage to make sense",
+          **_judge("self_contained")),
+    Check("judge_quality", "the judge's overall score is below the threshold", **_judge("quality")),
+    Check("judge_roundtrip_f1", "the judge's own answer from the passage differs from the reply (token F1)",
+          **_judge("roundtrip_f1")),
     Check("eval_contamination", "the text holds a BabyLM eval item (same sentence, or a shared word 13-gram)",
           needs="eval", fails=lambda cfg: pl.col("_contaminated"), detail=lambda cfg: pl.col("_contamination")),
     # decided by the duplicate step, over the rows that passed every check above
@@ -250,31 +267,43 @@ CHECKS: tuple[Check, ...] = (
                                        pl.col("similarity").round(3))),
 )
 CHECK_BY_NAME = {check.name: check for check in CHECKS}
+#: the score columns of ``classit-data judge`` that checks read
+JUDGE_COLUMNS = tuple(c for check in CHECKS if check.setting for c in check.columns)
 #: reason -> what it means, for reports
 DESCRIPTIONS = {check.name: check.description for check in CHECKS}
 
 
-def _why_not(check: Check, given: dict[str, bool], absent: Collection[str]) -> str | None:
+def _why_not(check: Check, given: dict[str, bool], absent: Collection[str],
+             cfg: ValidationConfig | None = None) -> str | None:
     """Why ``check`` cannot run (None: it can): a setting not given first, then a column the input lacks."""
     if check.needs and not given.get(check.needs, True):
         return NOT_GIVEN[check.needs]
+    if check.setting and (cfg is None or getattr(cfg, check.setting) is None):
+        return f"off ({check.setting} not set)"
     lacking = [c for c in check.columns if c in absent]
     return f"no {', '.join(lacking)} column in the input" if lacking else None
 
 
-def row_checks(*, tokens: bool, passages: bool, absent: Collection[str] = (), eval: bool = False) -> list[Check]:
+def unchecked_columns(df: pl.DataFrame, absent: Collection[str]) -> list[str]:
+    """The columns checks may read that the rows lack: provenance ones (``absent``), then the judge's scores."""
+    return [*absent, *(c for c in JUDGE_COLUMNS if c not in df.columns)]
+
+
+def row_checks(*, tokens: bool, passages: bool, absent: Collection[str] = (), eval: bool = False,
+               cfg: ValidationConfig | None = None) -> list[Check]:
     """The checks made of row expressions that can run with what was given, in ``CHECKS`` order.
 
-    ``absent``: the provenance columns the input came without (``core.schema.complete_rows``)."""
+    ``absent``: the provenance (and judge) columns the input came without (``core.schema.complete_rows``);
+    ``cfg``: the thresholds, which turn the checks with a ``setting`` on."""
     given = {"tokens": tokens, "passages": passages, "eval": eval}
-    return [check for check in CHECKS if check.fails is not None and _why_not(check, given, absent) is None]
+    return [check for check in CHECKS if check.fails is not None and _why_not(check, given, absent, cfg) is None]
 
 
 def skipped_checks(*, tokens: bool, passages: bool, dedup: bool, absent: Collection[str] = (),
-                   eval: bool = False) -> dict[str, str]:
+                   eval: bool = False, cfg: ValidationConfig | None = None) -> dict[str, str]:
     """Check -> why it did not run, in ``CHECKS`` order."""
     given = {"tokens": tokens, "passages": passages, "dedup": dedup, "eval": eval}
-    why = {check.name: _why_not(check, given, absent) for check in CHECKS}
+    why = {check.name: _why_not(check, given, absent, cfg) for check in CHECKS}
     return {name: reason for name, reason in why.items() if reason is not None}
 
 
@@ -383,6 +412,9 @@ def features(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame | N
     """Everything the checks read, one row per input row (``passages``: a ``passage_table``; ``absent``: the
     provenance columns the input came without)."""
     f = _text_features(df, cfg, absent)
+    judged = [c for c in JUDGE_COLUMNS if c in df.columns]
+    if judged:
+        f = pl.concat([f, df.select(judged)], how="horizontal")
     if tokenizer is not None:
         from classit_data.core.lengths import token_counts
 

@@ -58,6 +58,16 @@ class ValidationConfig(BaseModel):
                                  "found in its passage.")
     max_answer_passage_share: float = Field(0.8, ge=0, description="Largest answer length as a share of its "
                                             "passage's length (above: the answer is the passage).")
+    min_judge_grounded: int | None = Field(None, ge=1, le=5, description="Lowest judge_grounded score kept "
+                                           "(off when unset; needs rows from `judge`).")
+    min_judge_correct: int | None = Field(None, ge=1, le=5, description="Lowest judge_correct score kept (off "
+                                          "when unset; needs rows from `judge`).")
+    min_judge_self_contained: int | None = Field(None, ge=1, le=5, description="Lowest judge_self_contained "
+                                                 "score kept (off when unset; needs rows from `judge`).")
+    min_judge_quality: int | None = Field(None, ge=1, le=5, description="Lowest judge_quality score kept (off "
+                                          "when unset; needs rows from `judge`).")
+    min_judge_roundtrip_f1: float | None = Field(None, ge=0, le=1, description="Lowest judge_roundtrip_f1 kept "
+                                                 "(off when unset; needs rows from `judge --roundtrip`).")
     markup_pattern: str = Field(DEFAULT_MARKUP, description="Regex of transcription markup (Switchboard rows).",
                                 json_schema_extra=_NO_FLAG)
     mojibake_pattern: str = Field(DEFAULT_MOJIBAKE, description="Regex of broken encoding.",

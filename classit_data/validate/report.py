@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from classit_data.validate.checks import DESCRIPTIONS, skipped_checks
+from classit_data.validate.checks import DESCRIPTIONS, JUDGE_COLUMNS, skipped_checks, unchecked_columns
 from classit_data.validate.config import ValidationConfig
 
 
@@ -47,13 +47,27 @@ def build_report(df: pl.DataFrame, kept: pl.DataFrame, quarantined: pl.DataFrame
         "all_reasons": all_reasons,
         "by_source": _by_source(df, kept, quarantined),
         "checks": dict(DESCRIPTIONS),
-        "checks_skipped": skipped_checks(tokens=tokens, passages=passages, dedup=cfg.dedup, absent=absent,
-                                         eval=bool(cfg.eval_contamination)),
+        "checks_skipped": skipped_checks(tokens=tokens, passages=passages, dedup=cfg.dedup,
+                                         absent=unchecked_columns(df, absent), eval=bool(cfg.eval_contamination),
+                                         cfg=cfg),
+        "judge_scores": judge_score_counts(df),
         "absent_columns": list(absent),
         "dedup": dedup_counts,
         "config": cfg.model_dump(),
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
+
+
+def judge_score_counts(df: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """How many input rows have each judge score (F1 in tenths), by column; empty without judge columns."""
+    out = {}
+    for col in (c for c in JUDGE_COLUMNS if c in df.columns):
+        values = df.get_column(col)
+        if values.dtype.is_float():
+            values = (values * 10).floor() / 10
+        counts = values.value_counts().sort(col)
+        out[col] = {("none" if v is None else str(v)): int(n) for v, n in counts.iter_rows()}
+    return out
 
 
 def examples(quarantined: pl.DataFrame, width: int = 100) -> dict[str, dict]:
@@ -99,6 +113,18 @@ def _example_lines(rep: dict) -> list[str]:
     return lines
 
 
+def _judge_lines(rep: dict) -> list[str]:
+    """The judge's score distributions, and the rows each judge threshold takes out (failing it at all)."""
+    lines = ["", "## Judge scores", "", "| column | rows per score | threshold | rows failing it |",
+             "| --- | --- | --- | ---: |"]
+    for col, counts in rep["judge_scores"].items():
+        limit = rep["config"].get(f"min_{col}")
+        failing = rep.get("all_reasons", {}).get(col, 0)
+        lines.append(f"| `{col}` | " + ", ".join(f"{k}: {v:,}" for k, v in counts.items())
+                     + f" | {'off' if limit is None else f'>= {limit}'} | {failing:,} |")
+    return lines
+
+
 def report_markdown(rep: dict) -> str:
     """The report as Markdown: totals, rows per reason and source, an example per reason."""
     lines = ["# Validation report", "",
@@ -116,6 +142,8 @@ def report_markdown(rep: dict) -> str:
                   + "; the schema check covered the columns given."]
     if rep.get("checks_skipped"):
         lines += ["", "Checks not run: " + ", ".join(f"`{k}` ({v})" for k, v in rep["checks_skipped"].items()) + "."]
+    if rep.get("judge_scores"):
+        lines += _judge_lines(rep)
     if rep.get("examples"):
         lines += _example_lines(rep)
     d = rep.get("dedup") or {}

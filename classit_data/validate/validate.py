@@ -29,7 +29,8 @@ import polars as pl
 from classit_data.core.io import atomic_write_text, write_rows
 from classit_data.core.outputs import Outputs, replaced_together
 from classit_data.core.schema import complete_rows
-from classit_data.validate.checks import CHECK_BY_NAME, Check, features, pydantic_errors, row_checks, skipped_checks
+from classit_data.validate.checks import (CHECK_BY_NAME, Check, features, pydantic_errors, row_checks, skipped_checks,
+                                         unchecked_columns)
 from classit_data.validate.config import ValidationConfig, load_validation_config
 from classit_data.validate.dedup import DedupConfig, find_duplicates
 from classit_data.validate.inputs import (
@@ -73,7 +74,8 @@ class ValidationResult:
 def check_rows(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame | None,
                tokenizer, absent: Collection[str] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Step 1: (rows failing a check: ``_row``, reasons, detail; rows passing every check, with their features)."""
-    checks = row_checks(tokens=tokenizer is not None, passages=passages is not None, absent=absent,
+    checks = row_checks(tokens=tokenizer is not None, passages=passages is not None, cfg=cfg,
+                        absent=unchecked_columns(df, absent),
                         eval=bool(cfg.eval_contamination))
     feats = features(df, cfg, passages, tokenizer, absent).with_row_index("_row")
     feats = feats.with_columns(*[check.failing(cfg).alias(f"_fail_{check.name}") for check in checks])
@@ -201,7 +203,7 @@ def validate_frame(df: pl.DataFrame, config: ValidationConfig | Mapping | str | 
         df = check_schema_types(df)
         failed, passed = check_rows(df, cfg, passages, tokenizer, absent)
     with stats.timed("duplicates"):
-        skipped = skipped_checks(**given, absent=absent)
+        skipped = skipped_checks(**given, absent=unchecked_columns(df, absent), cfg=cfg)
         repeated = drop_repeats(passed, df.get_column("id"), cfg, stats, skipped)
     with stats.timed("split"):
         kept, quarantined = split_rows(df, pl.concat([failed, repeated]), absent if dropped is None else dropped)

@@ -314,9 +314,13 @@ def test_each_check_is_declared_once_and_the_report_reads_the_same_list(run, ite
     assert report["checks_skipped"] == skipped_checks(tokens=False, passages=False, dedup=False) == {
         "prompt_tokens": "no --tokenizer", "reply_tokens": "no --tokenizer", "unknown_passage": "no --passages",
         "ungrounded": "no --passages", "answer_is_passage": "no --passages",
+        **{f"judge_{s}": f"off (min_judge_{s} not set)" for s in ("grounded", "correct", "self_contained",
+                                                                   "quality", "roundtrip_f1")},
         "eval_contamination": "no eval_contamination folders set (off by default)", "duplicate": "--no-dedup",
         "near_duplicate": "--no-dedup"}
-    assert skipped_checks(tokens=True, passages=True, dedup=True, eval=True) == {}
+    judged = ValidationConfig(min_judge_grounded=1, min_judge_correct=1, min_judge_self_contained=1,
+                              min_judge_quality=1, min_judge_roundtrip_f1=0)
+    assert skipped_checks(tokens=True, passages=True, dedup=True, eval=True, cfg=judged) == {}
 
 
 def test_set_values_are_read_as_yaml():
