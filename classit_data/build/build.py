@@ -477,6 +477,7 @@ def _validate(inputs: list[Path], work: Path, n_input: int, *, config, passages)
         "kept": kept.height,
         "quarantined": quarantined.height,
         "quarantined_by_reason": reasons,
+        "judge_scores": report.get("judge_scores") or {},
         "report": stable_report(report),
     }
     return kept, verdict, time.perf_counter() - started

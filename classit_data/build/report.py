@@ -185,7 +185,9 @@ def funnel(info: dict) -> list[dict]:
     parts.append({"step": "build", "title": "Build gate", "recorded": bool(gate), "files": [BUILD_INFO],
                   "counts": [("rows in", gate.get("input_rows")), ("kept", gate.get("kept")),
                              ("quarantined", gate.get("quarantined"))],
-                  "reasons": [("quarantined, by check", gate.get("quarantined_by_reason") or {})]})
+                  "reasons": [("quarantined, by check", gate.get("quarantined_by_reason") or {}),
+                              *[(f"{col}: rows in, by score", counts)
+                                for col, counts in (gate.get("judge_scores") or {}).items()]]})
     return parts
 
 

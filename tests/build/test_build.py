@@ -359,3 +359,21 @@ def test_generation_record_and_prompt_files_in_the_card(inputs, tmp_path):
         build_dataset(inputs["switchboard"], None, tmp_path / "ds3", generation_runs=[tmp_path / "empty"],
                       progress=False)
     assert not (tmp_path / "ds3").exists()
+
+
+def test_judge_scores_reach_the_record_and_the_card(inputs, tmp_path):
+    wiki = pl.read_parquet(inputs["wiki"])
+    judged = wiki.with_columns(*[pl.lit(5, dtype=pl.Int64).alias(f"judge_{s}")
+                                 for s in ("grounded", "correct", "self_contained")],
+                               pl.Series("judge_quality", [4 + i % 2 for i in range(wiki.height)], pl.Int64))
+    path = write_rows(judged, tmp_path / "judged.parquet")
+    out = tmp_path / "CLASS_IT"
+    build_dataset(inputs["switchboard"], path, out, val_fraction=0.2, seed=7, passages=inputs["passages"],
+                  command="classit-data build (test)", progress=False)
+    scores = read_build_info(out)["validation"]["judge_scores"]
+    unjudged = pl.read_parquet(inputs["switchboard"]).height  # the Switchboard rows have no judge scores
+    assert scores["judge_quality"] == {"none": unjudged, "4": (wiki.height + 1) // 2, "5": wiki.height // 2}
+    assert scores["judge_grounded"] == {"none": unjudged, "5": wiki.height}
+    card = (out / "README.md").read_text()
+    assert f"| judge_quality | none: {unjudged:,}, 4: {(wiki.height + 1) // 2:,}, 5: {wiki.height // 2:,} |" in card
+    assert "judge_quality" not in pl.read_parquet(next((out / "simple_wiki").glob("*.parquet"))).columns

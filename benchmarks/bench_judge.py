@@ -1,0 +1,165 @@
+"""Is the judge right, and what does it cost? On the 40 hand-labelled pairs of
+``tests/generate/data/judge_labelled.json`` (20 good, 20 bad in known ways):
+
+1. agreement of ``classit-data judge`` (a pair is "bad" when ``judge_quality`` is below ``--min-quality``) with
+   the labels and with validate's rule-based ``ungrounded`` check, as confusion matrices (scikit-learn);
+2. with ``--throughput``: judge's output tokens/s over a bare ``LLM.chat`` of the same requests (vLLM).
+
+    .venv/bin/python benchmarks/bench_judge.py [--backend transformers|vllm] [--model smollm2] [--throughput]
+
+Prints one JSON object; the figures in RESULTS.md come from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "generate" / "data" / "judge_labelled.json"
+
+
+def write_inputs(tmp: Path) -> tuple[Path, Path]:
+    """The fixture as a passage file and QA item rows (with the labels as an extra column)."""
+    import polars as pl
+
+    from classit_data.core.schema import ITEM_SCHEMA, PASSAGE_SCHEMA, Item, Passage
+    from classit_data.core.template import render_text
+
+    spec = json.loads(FIXTURE.read_text())
+    passages, pid = [], {}
+    for i, p in enumerate(spec["passages"]):
+        article = str(500 + i)
+        pid[p["title"]] = (Passage.make_id(article, p["section"], p["text"]), article)
+        passages.append({"passage_id": pid[p["title"]][0], "article_id": article, **p, "n_words": len(p["text"].split())})
+    rows = []
+    for i, q in enumerate(spec["pairs"]):
+        passage_id, article = pid[q["title"]]
+        rows.append({"id": Item.make_id("simple_wiki", article, i, q["question"], q["answer"]), "source": "simple_wiki",
+                     "prompt": q["question"], "reply": q["answer"], "text": render_text(q["question"], q["answer"]),
+                     "doc_id": article, "position": i, "origin": FIXTURE.name, "passage_id": passage_id})
+    pl.DataFrame(passages, schema=PASSAGE_SCHEMA).write_parquet(tmp / "passages.parquet")
+    labels = pl.Series("label", [q["label"] for q in spec["pairs"]])
+    pl.DataFrame(rows, schema=ITEM_SCHEMA, strict=False).with_columns(labels).write_parquet(tmp / "qa.parquet")
+    return tmp / "qa.parquet", tmp / "passages.parquet"
+
+
+def matrix(truth: list[str], pred: list[str]) -> dict:
+    """Confusion matrix (rows: truth good/bad; columns: predicted good/bad), accuracy and Cohen's kappa."""
+    from sklearn.metrics import cohen_kappa_score, confusion_matrix
+
+    m = confusion_matrix(truth, pred, labels=["good", "bad"])
+    return {"rows_truth_cols_pred_good_bad": m.tolist(), "n": len(truth),
+            "accuracy": round(float((m[0, 0] + m[1, 1]) / max(m.sum(), 1)), 3),
+            "cohen_kappa": round(float(cohen_kappa_score(truth, pred, labels=["good", "bad"])), 3)
+            if len(set(truth) | set(pred)) > 1 else None}
+
+
+def agreement(qa: Path, passages: Path, judged_dir: Path, min_quality: int) -> dict:
+    """The judge's and the ``ungrounded`` check's verdicts against the labels and against each other."""
+    import polars as pl
+
+    from classit_data.validate import validate_frame
+    from classit_data.validate.inputs import read_passage_table
+
+    rows = pl.read_parquet(qa)
+    judged = pl.read_parquet(judged_dir / "judged.parquet").select("id", "judge_quality")
+    rule = validate_frame(rows.drop("label"), passages=read_passage_table(passages), config={"dedup": False})
+    ungrounded = set(rule.quarantined.filter(pl.col("reject_reasons").list.contains("ungrounded"))["id"])
+    gate = set(rule.quarantined["id"])
+    df = rows.select("id", "label").join(judged, on="id", how="left")
+    truth = ["good" if lab == "good" else "bad" for lab in df["label"]]
+    seen = df["judge_quality"].is_not_null().to_list()
+    judge = ["good" if q is not None and q >= min_quality else "bad" for q in df["judge_quality"]]
+    rule_v = ["bad" if i in ungrounded else "good" for i in df["id"]]
+    gate_v = ["bad" if i in gate else "good" for i in df["id"]]
+    pick = lambda xs: [x for x, s in zip(xs, seen) if s]  # noqa: E731 - pairs the judge gave a score
+    by_defect = {}
+    for lab in sorted(set(df["label"])):
+        idx = [i for i, x in enumerate(df["label"]) if x == lab]
+        by_defect[lab] = {"pairs": len(idx), "judge_says_bad": sum(judge[i] == "bad" and seen[i] for i in idx),
+                          "judge_unreadable": sum(not seen[i] for i in idx),
+                          "ungrounded_says_bad": sum(rule_v[i] == "bad" for i in idx),
+                          "whole_gate_says_bad": sum(gate_v[i] == "bad" for i in idx)}
+    return {"judge_threshold": f"judge_quality >= {min_quality} is good", "judged_pairs": sum(seen),
+            "judge_vs_labels (judged pairs)": matrix(pick(truth), pick(judge)),
+            "judge_vs_labels (unreadable counted bad)": matrix(truth, judge),
+            "ungrounded_vs_labels": matrix(truth, rule_v),
+            "whole_validate_gate_vs_labels": matrix(truth, gate_v),
+            "judge_vs_ungrounded (judged pairs)": matrix(pick(rule_v), pick(judge)),
+            "judge_quality_counts": df["judge_quality"].value_counts().sort("judge_quality").rows(),
+            "by_label": by_defect}
+
+
+def bare_vllm(qa: Path, passages: Path, cfg) -> dict:
+    """The same requests through ``LLM.chat`` alone, with our vLLM backend's engine settings and sampling."""
+    import polars as pl
+
+    from classit_data.core.models import embedded_model_dir
+    from classit_data.generate.backends.vllm_backend import VLLMBackend
+    from classit_data.generate.executors import make_task
+    from classit_data.generate.judge import judge_units, read_rows_to_judge
+    from classit_data.generate.runner import read_passage_rows
+    from classit_data.generate.stats import GenerationStats
+
+    task = make_task(cfg)
+    units = judge_units(read_rows_to_judge(qa), read_passage_rows(passages, GenerationStats()), qa)
+    backend = VLLMBackend(embedded_model_dir(), model_id="bench", model_revision=None, seed=cfg.seed,
+                          **cfg.backend_options("vllm"))
+    messages = [task.messages(u) for u in units.to_dicts()]
+    params = backend.sampling_params(cfg.sampling(), None, task.schema if cfg.structured else None)
+    t0 = time.perf_counter()
+    outs = backend.llm.chat(messages, params, use_tqdm=False)
+    dt = time.perf_counter() - t0
+    backend.close()
+    tokens = sum(len(o.outputs[0].token_ids) for o in outs)
+    return {"generate_s": round(dt, 2), "output_tokens": tokens, "output_tokens_per_s": round(tokens / dt, 2)}
+
+
+def run_judge(qa: Path, passages: Path, out: Path, **kw) -> dict:
+    from classit_data.generate.judge import judge
+
+    s = judge(qa, passages, out, progress=False, **kw)
+    run = s["this_run"]
+    e2e = s["seconds"] - (run["engine_load_seconds"] or 0) - (run["engine_close_seconds"] or 0)
+    return {"end_to_end_s_without_load_and_close": round(e2e, 2), "generate_s": run["generation_seconds"],
+            "output_tokens": run["output_tokens"], "output_tokens_per_s": round(run["output_tokens"] / e2e, 2),
+            "pairs_judged": s["pairs"], "rejected_outputs": s["rejected_outputs_by_reason"],
+            "pairs_not_judged": s["dropped_pairs_by_reason"], "model": s["model"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--backend", default="transformers")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--max-tokens", type=int, default=512)
+    ap.add_argument("--min-quality", type=int, default=3)
+    ap.add_argument("--throughput", action="store_true", help="also time a bare vLLM LLM.chat (needs vllm)")
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from classit_data.generate.config import JudgeConfig
+
+    settings = dict(max_tokens=args.max_tokens, temperature=0.0)
+    result: dict = {"date": time.strftime("%Y-%m-%d"), "backend": args.backend, "settings": settings,
+                    "cpu_cores": os.cpu_count(), "load_average_at_start": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        qa, passages = write_inputs(tmp)
+        result["judge"] = run_judge(qa, passages, tmp / "judged", backend=args.backend, model=args.model, **settings)
+        result["agreement"] = agreement(qa, passages, tmp / "judged", args.min_quality)
+        if args.throughput:
+            result["bare_vllm"] = bare_vllm(qa, passages, JudgeConfig(model=args.model, **settings))
+            result["judge_vllm"] = run_judge(qa, passages, tmp / "judged_vllm", backend="vllm", model=args.model,
+                                             **settings)
+            result["ratio_judge_over_bare"] = round(result["judge_vllm"]["output_tokens_per_s"]
+                                                    / result["bare_vllm"]["output_tokens_per_s"], 3)
+    result["load_average_at_end"] = os.getloadavg()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
