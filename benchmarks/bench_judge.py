@@ -35,7 +35,8 @@ def write_inputs(tmp: Path) -> tuple[Path, Path]:
     for i, p in enumerate(spec["passages"]):
         article = str(500 + i)
         pid[p["title"]] = (Passage.make_id(article, p["section"], p["text"]), article)
-        passages.append({"passage_id": pid[p["title"]][0], "article_id": article, **p, "n_words": len(p["text"].split())})
+        passages.append({"passage_id": pid[p["title"]][0], "article_id": article, **p,
+                         "n_words": len(p["text"].split())})
     rows = []
     for i, q in enumerate(spec["pairs"]):
         passage_id, article = pid[q["title"]]
@@ -120,6 +121,28 @@ def bare_vllm(qa: Path, passages: Path, cfg) -> dict:
     return {"generate_s": round(dt, 2), "output_tokens": tokens, "output_tokens_per_s": round(tokens / dt, 2)}
 
 
+def request_sizes(qa: Path, passages: Path, cfg) -> dict:
+    """Prompt tokens of one request per passage (all its pairs) against one request per pair, same rubric."""
+    from transformers import AutoTokenizer
+
+    from classit_data.core.models import embedded_model_dir
+    from classit_data.generate.executors import make_task
+    from classit_data.generate.judge import judge_units, read_rows_to_judge
+    from classit_data.generate.runner import read_passage_rows
+    from classit_data.generate.stats import GenerationStats
+
+    tok = AutoTokenizer.from_pretrained(embedded_model_dir())
+    task = make_task(cfg)
+    units = judge_units(read_rows_to_judge(qa), read_passage_rows(passages, GenerationStats()), qa).to_dicts()
+    size = lambda unit: len(tok(tok.apply_chat_template(task.messages(unit), tokenize=False,  # noqa: E731
+                                                        add_generation_prompt=True)).input_ids)
+    per_passage = sum(size(u) for u in units)
+    per_pair = sum(size({**u, "pairs": [p]}) for u in units for p in u["pairs"])
+    return {"requests_per_passage": len(units), "requests_per_pair": sum(len(u["pairs"]) for u in units),
+            "prompt_tokens_per_passage": per_passage, "prompt_tokens_per_pair": per_pair,
+            "per_pair_over_per_passage": round(per_pair / per_passage, 2)}
+
+
 def run_judge(qa: Path, passages: Path, out: Path, **kw) -> dict:
     from classit_data.generate.judge import judge
 
@@ -149,6 +172,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         qa, passages = write_inputs(tmp)
+        result["request_sizes"] = request_sizes(qa, passages, JudgeConfig(**settings))
         result["judge"] = run_judge(qa, passages, tmp / "judged", backend=args.backend, model=args.model, **settings)
         result["agreement"] = agreement(qa, passages, tmp / "judged", args.min_quality)
         if args.throughput:

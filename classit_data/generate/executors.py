@@ -71,8 +71,8 @@ def _provenance(engine: Backend, task: QATask | JudgeTask, cfg: GenerationConfig
             "sampling": sampling, "backend": engine.name}
 
 
-def generate_chunks(engine: Backend, task: QATask | JudgeTask, todo: pl.DataFrame, cfg: GenerationConfig, directory: Path,
-                    stats: GenerationStats, *, progress: bool, label: str | None = None) -> None:
+def generate_chunks(engine: Backend, task: QATask | JudgeTask, todo: pl.DataFrame, cfg: GenerationConfig,
+                    directory: Path, stats: GenerationStats, *, progress: bool, label: str | None = None) -> None:
     """Generate every passage of ``todo`` chunk by chunk; each chunk lands atomically in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     sampling = cfg.sampling()
@@ -144,7 +144,8 @@ def _replica_jobs(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir:
         clear_temporaries(directory)
         todo_file = tmp_dir / f".todo{shard_suffix(cfg)}.dp-{r:03d}.parquet"
         part.write_parquet(todo_file)
-        jobs.append({"config": cfg.model_dump(), "task": make_task(cfg).command, "kind": kind, "todo": str(todo_file), "directory": str(directory),
+        jobs.append({"config": cfg.model_dump(), "task": make_task(cfg).command, "kind": kind,
+                     "todo": str(todo_file), "directory": str(directory),
                      "replica": r, "progress": progress, "devices": _replica_devices(cfg, r)})
     return jobs
 
