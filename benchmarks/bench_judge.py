@@ -161,25 +161,26 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     ap.add_argument("--max-tokens", type=int, default=512)
     ap.add_argument("--min-quality", type=int, default=3)
-    ap.add_argument("--throughput", action="store_true", help="also time a bare vLLM LLM.chat (needs vllm)")
+    ap.add_argument("--throughput", action="store_true", help="judge on vLLM and time a bare LLM.chat of the "
+                    "same requests before it (needs vllm)")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from classit_data.generate.config import JudgeConfig
 
     settings = dict(max_tokens=args.max_tokens, temperature=0.0)
-    result: dict = {"date": time.strftime("%Y-%m-%d"), "backend": args.backend, "settings": settings,
+    result: dict = {"date": time.strftime("%Y-%m-%d"), "backend": "vllm" if args.throughput else args.backend, "settings": settings,
                     "cpu_cores": os.cpu_count(), "load_average_at_start": os.getloadavg()}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         qa, passages = write_inputs(tmp)
         result["request_sizes"] = request_sizes(qa, passages, JudgeConfig(**settings))
-        result["judge"] = run_judge(qa, passages, tmp / "judged", backend=args.backend, model=args.model, **settings)
+        if args.throughput:  # the bare call first, as in bench_generate; then judge on vLLM, timed and scored
+            result["bare_vllm"] = bare_vllm(qa, passages, JudgeConfig(model=args.model, **settings))
+        backend = "vllm" if args.throughput else args.backend
+        result["judge"] = run_judge(qa, passages, tmp / "judged", backend=backend, model=args.model, **settings)
         result["agreement"] = agreement(qa, passages, tmp / "judged", args.min_quality)
         if args.throughput:
-            result["bare_vllm"] = bare_vllm(qa, passages, JudgeConfig(model=args.model, **settings))
-            result["judge_vllm"] = run_judge(qa, passages, tmp / "judged_vllm", backend="vllm", model=args.model,
-                                             **settings)
-            result["ratio_judge_over_bare"] = round(result["judge_vllm"]["output_tokens_per_s"]
+            result["ratio_judge_over_bare"] = round(result["judge"]["output_tokens_per_s"]
                                                     / result["bare_vllm"]["output_tokens_per_s"], 3)
     result["load_average_at_end"] = os.getloadavg()
     print(json.dumps(result, indent=2))
