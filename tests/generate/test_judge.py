@@ -161,3 +161,21 @@ def test_judge_bad_inputs(judge_inputs, tmp_path, judge_cli, write_passages):
     pl.DataFrame({"id": ["a"], "prompt": ["q"], "reply": ["a"]}).write_parquet(bare)
     proc = judge_cli("--rows", bare, "--passages", one, "--out", tmp_path / "o", env=ENV)
     assert proc.returncode == 2 and proc.stderr.strip() == f"error: {bare}: missing column(s) passage_id"
+
+
+def test_judge_data_parallel_replicas_and_shards(judge_inputs, tmp_path, monkeypatch):
+    from classit_data.generate.judge import judge
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # read by torch in the spawned replicas
+    qa, passages = judge_inputs
+    s = judge(qa, passages, tmp_path / "dp", backend="transformers", data_parallel_size=2, max_tokens=4,
+              chunk_size=2, progress=False)
+    dirs = sorted(p.name for p in (tmp_path / "dp" / "chunks").iterdir() if p.is_dir())
+    assert all(".dp-" in d for d in dirs) and s["passages_generated"] == N and s["duplicate_records"] == 0
+    rejects = pl.read_parquet(tmp_path / "dp" / "judge_rejects.parquet")
+    assert s["rejected_outputs_by_reason"] == {"truncated": N}  # 4 tokens are too few for any judgement
+    assert sorted(rejects["id"]) == sorted(pl.read_parquet(qa)["id"]) and (rejects["reason"] == "truncated").all()
+    assert pl.read_parquet(tmp_path / "dp" / "judged.parquet").height == 0
+    parts = [judge(qa, passages, tmp_path / "sh", backend="transformers", num_shards=2, shard_index=i,
+                   max_tokens=4, progress=False) for i in range(2)]
+    assert sum(p["passages_selected"] for p in parts) == N
+    assert (tmp_path / "sh" / "judge_rejects.shard-00001-of-00002.parquet").exists()
