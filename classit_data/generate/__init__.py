@@ -1,19 +1,22 @@
-"""QA generation from Simple Wikipedia passages (``classit-data generate-wiki``).
+"""QA generation from Simple Wikipedia passages (``classit-data generate-wiki``), and scoring the pairs with a
+judge model (``classit-data judge``: the same runner over another task).
 
 Layers, imported in one direction: ``prompts`` (files) -> ``task`` (messages in, pairs out) -> ``backends``
 (engines) -> ``config`` (settings) -> ``chunks`` (the files of a run) -> ``executors`` (engines over chunks,
-one process per data-parallel replica) -> ``runner`` (the steps of ``generate_wiki``), each step counting its
-work in ``stats``.
+one process per data-parallel replica) -> ``runner`` (the steps of ``generate_wiki``, ``run_task``) ->
+``judge`` (``judge``), each step counting its work in ``stats``; ``judge_task`` sits beside ``task``.
 """
 
 from __future__ import annotations
 
-from classit_data.generate.config import GenerationConfig
+from classit_data.generate.config import GenerationConfig, JudgeConfig
 
-__all__ = ["GenerationConfig", "Parsed", "PromptSet", "QAPair", "QATask", "Reject", "generate_wiki"]
+# the judge stage is ``classit_data.generate.judge.judge`` (a package attribute of that name is its module)
+__all__ = ["GenerationConfig", "JudgeConfig", "JudgeTask", "Parsed", "PromptSet", "QAPair", "QATask", "Reject",
+           "generate_wiki"]
 
 _LAZY = {"generate_wiki": "runner", "PromptSet": "prompts", "Parsed": "task", "QAPair": "task", "QATask": "task",
-         "Reject": "task"}
+         "Reject": "task", "JudgeTask": "judge_task"}
 
 
 def __getattr__(name: str):
