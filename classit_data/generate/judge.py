@@ -9,6 +9,7 @@ could not be read, with the raw reply and why), ``summary.json``, ``run.json`` a
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import polars as pl
 
 from classit_data.core.errors import InputError
 from classit_data.core.io import read_rows
+from classit_data.generate.chunks import ids_fingerprint
 from classit_data.generate.config import JudgeConfig, load_generation_config
 from classit_data.generate.executors import make_task
 from classit_data.generate.judge_task import SCORES, Judgement, JudgeTask, token_f1
@@ -58,6 +60,13 @@ def judge_units(rows: pl.DataFrame, passages: pl.DataFrame, rows_path: Path) -> 
         raise InputError(f"{missing.height} passage id(s) of the rows are not in --passages (first: "
                          f"{missing['passage_id'][0]})", rows_path)
     return joined
+
+
+def units_fingerprint(units: pl.DataFrame) -> str:
+    """Names the passages and every pair's id and text: a chunk record holds the judgement of exactly those
+    pairs, so a rerun into the same folder with other rows is refused rather than mixing them up."""
+    return ids_fingerprint([json.dumps([u["passage_id"], u["pairs"]], ensure_ascii=False, sort_keys=True)
+                            for u in units.select("passage_id", "pairs").iter_rows(named=True)])
 
 
 def _provenance(rec: dict) -> dict:
@@ -117,7 +126,8 @@ def judge(rows: str | Path, passages: str | Path, out_dir: str | Path, *, progre
     job = TaskRun(inputs={"--rows": [rows], "--passages": [passages]},
                   record={"rows": str(rows), "passages": str(passages)},
                   read_units=lambda stats: judge_units(qa, read_passage_rows(passages, stats), rows),
-                  assemble=lambda records, selected, stats: assemble_judgements(records, selected, task, qa, stats))
+                  assemble=lambda records, selected, stats: assemble_judgements(records, selected, task, qa, stats),
+                  fingerprint=units_fingerprint)
     return run_task(task, cfg, job, Path(out_dir), progress, started)
 
 

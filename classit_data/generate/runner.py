@@ -280,6 +280,8 @@ class TaskRun:
     record: dict[str, str]
     read_units: Callable[[GenerationStats], pl.DataFrame]
     assemble: Callable[[pl.DataFrame, pl.DataFrame, GenerationStats], tuple[pl.DataFrame, pl.DataFrame]]
+    #: what names the inputs in ``run.json``'s identity (default: the units' ids, in order)
+    fingerprint: Callable[[pl.DataFrame], str] | None = None
 
 
 def run_task(task, cfg: GenerationConfig, job: TaskRun, out_dir: Path, progress: bool, started: float) -> dict:
@@ -309,7 +311,8 @@ def _run(job: TaskRun, out_dir: Path, cfg: GenerationConfig, task, kind: str, pr
     paths = output_paths(out_dir, cfg, task.outputs)
     todo = _skip_done(selected, out_dir, stats)
 
-    run = RunRecord(paths["run"], cfg, task, kind, job.record, out_dir, ids_fingerprint(df["passage_id"].to_list()))
+    fingerprint = job.fingerprint(df) if job.fingerprint else ids_fingerprint(df["passage_id"].to_list())
+    run = RunRecord(paths["run"], cfg, task, kind, job.record, out_dir, fingerprint)
     if kind != "openai":  # a server names its model only once it answers
         from classit_data.core.models import resolve_model
         run.set_model(*model_identity(cfg.model, resolve_model(cfg.model)))

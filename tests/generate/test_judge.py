@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from classit_data.core.io import write_rows
 from classit_data.generate.judge_task import DEFAULT_RUBRIC, Judgement, JudgeTask, token_f1
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.task import Reject
@@ -149,6 +150,16 @@ def test_judge_resume_after_kill_matches_uninterrupted_run(full_judge, judge_inp
     assert pl.read_parquet(out / "judge_rejects.parquet").equals(pl.read_parquet(ref / "judge_rejects.parquet"))
     proc = judge_cli("--rows", qa, "--passages", passages, "--out", out, *ARGS, "--roundtrip", env=ENV)
     assert proc.returncode == 2 and "prompt_hash" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_judge_rerun_with_other_rows_is_refused(full_judge, judge_inputs, tmp_path, judge_cli):
+    out, _ = full_judge
+    qa, passages = judge_inputs
+    changed = pl.read_parquet(qa).with_columns(pl.when(pl.col("id") == "q0").then(pl.lit("In 1959."))
+                                               .otherwise(pl.col("reply")).alias("reply"))
+    proc = judge_cli("--rows", write_rows(changed, tmp_path / "qa.parquet"), "--passages", passages, "--out", out,
+                     *ARGS, env=ENV)
+    assert proc.returncode == 2 and "passages_fingerprint" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_judge_bad_inputs(judge_inputs, tmp_path, judge_cli, write_passages):
