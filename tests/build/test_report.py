@@ -212,3 +212,14 @@ def test_prepare_wikis_counts_reach_the_funnel(tmp_path):
     dropped = dict(part["reasons"])["prose words dropped, by reason"]
     assert dropped == summary["prose_words_dropped"] and sum(dropped.values()) > 0
     assert stable_report({"passages": "p.parquet", "seconds": 1.5}) == {}
+
+
+def test_the_gate_part_shows_the_judge_score_distributions():
+    from classit_data.build.report import funnel
+
+    gate = {"input_rows": 10, "kept": 8, "quarantined": 2, "quarantined_by_reason": {"judge_quality": 2},
+            "judge_scores": {"judge_quality": {"1": 2, "4": 3, "5": 5}}}
+    part = funnel({"validation": gate})[-1]
+    assert part["step"] == "build"
+    assert ("quarantined, by check", {"judge_quality": 2}) in part["reasons"]
+    assert ("judge_quality: rows in, by score", {"1": 2, "4": 3, "5": 5}) in part["reasons"]
