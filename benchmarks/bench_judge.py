@@ -98,8 +98,6 @@ def agreement(qa: Path, passages: Path, judged_dir: Path, min_quality: int) -> d
 
 def bare_vllm(qa: Path, passages: Path, cfg) -> dict:
     """The same requests through ``LLM.chat`` alone, with our vLLM backend's engine settings and sampling."""
-    import polars as pl
-
     from classit_data.core.models import embedded_model_dir
     from classit_data.generate.backends.vllm_backend import VLLMBackend
     from classit_data.generate.executors import make_task

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import jinja2
 
 from classit_data.generate.prompts import PromptSet
-from classit_data.generate.task import _NOTHING, MAX_SCAN_CHARS, Reject, _lower_keys, find_json
+from classit_data.generate.task import _NOTHING, MAX_SCAN_CHARS, Reject, _lower_keys, find_json, listed_objects
 
 DEFAULT_RUBRIC = "judge.yaml"
 #: the scores of a pair, each an integer on SCALE
@@ -127,16 +127,7 @@ class JudgeTask:
 
 
 def _judgement_objects(value) -> list:
-    if isinstance(value, list):
-        return value
-    if isinstance(value, dict):
-        low = _lower_keys(value)
-        for key in LIST_KEYS:
-            if isinstance(low.get(key), list):
-                return low[key]
-        if any(k in low for k in SCORES):
-            return [value]
-    return []
+    return listed_objects(value, LIST_KEYS, SCORES) or []
 
 
 def _score(value) -> int | None:

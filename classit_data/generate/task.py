@@ -156,21 +156,29 @@ def _lower_keys(obj: dict) -> dict:
     return {str(k).strip().lower(): v for k, v in obj.items()}
 
 
-def _pair_objects(value) -> list | None:
-    """The list of candidate pair objects in a JSON value, or None when it holds none."""
+def listed_objects(value, list_keys: tuple[str, ...], markers: tuple[str, ...]) -> list | None:
+    """The objects a JSON reply lists: the reply itself if a list, the list under one of ``list_keys``, or the
+    reply alone when it has one of the ``markers`` keys; None when it holds none (models wrap lists freely)."""
     if isinstance(value, list):
         return value
     if isinstance(value, dict):
         low = _lower_keys(value)
-        for key in LIST_KEYS:
+        for key in list_keys:
             if isinstance(low.get(key), list):
                 return low[key]
-        if any(k in low for k in QUESTION_KEYS):
+        if any(k in low for k in markers):
             return [value]
+    return None
+
+
+def _pair_objects(value) -> list | None:
+    """The list of candidate pair objects in a JSON value (or its one list under any key), or None."""
+    found = listed_objects(value, LIST_KEYS, QUESTION_KEYS)
+    if found is None and isinstance(value, dict):
         lists = [v for v in value.values() if isinstance(v, list)]
         if len(lists) == 1:
             return lists[0]
-    return None
+    return found
 
 
 def _field(low: dict, keys: tuple[str, ...]):

@@ -4,7 +4,10 @@ command run in a subprocess."""
 from __future__ import annotations
 
 import functools
+import os
+import signal
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,3 +70,22 @@ def passages(tmp_path_factory, write_passages) -> Path:
 def generate_cli(cli) -> Callable[..., subprocess.CompletedProcess]:
     """``generate_cli(*args, env=...)``: ``classit-data generate-wiki`` in a subprocess, as a user runs it."""
     return functools.partial(cli, "generate-wiki")
+
+
+def kill_after_first_chunk(cmd: list[str], out: Path, env: dict, cwd: Path = Path(__file__).resolve().parents[2],
+                           timeout: float = 240) -> int:
+    """Start ``cmd`` in its own process group, ``kill -9`` the group once a chunk file is in ``out``; the chunk
+    files there at the kill."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + timeout
+        while not list((out / "chunks").glob("*/chunk-*.parquet")) and time.time() < deadline:
+            assert proc.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    return len(list((out / "chunks").glob("*/chunk-*.parquet")))

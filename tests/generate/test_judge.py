@@ -6,14 +6,12 @@ from __future__ import annotations
 import functools
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.generate.conftest import kill_after_first_chunk
 
 from classit_data.core.io import write_rows
 from classit_data.generate.judge_task import DEFAULT_RUBRIC, Judgement, JudgeTask, token_f1
@@ -127,19 +125,7 @@ def test_judge_resume_after_kill_matches_uninterrupted_run(full_judge, judge_inp
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "classit_data", "judge", "--rows", str(qa), "--passages", str(passages), "--out",
            str(out), *ARGS, "--json"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.time() + 240
-        while not list((out / "chunks").glob("*/chunk-*.parquet")) and time.time() < deadline:
-            assert proc.poll() is None, "the run ended before it could be killed"
-            time.sleep(0.1)
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    done_at_kill = len(list((out / "chunks").glob("*/chunk-*.parquet")))
+    done_at_kill = kill_after_first_chunk(cmd, out, {**os.environ, **ENV})
     assert 1 <= done_at_kill < N and not (out / "judged.parquet").exists()
     again = judge_cli("--rows", qa, "--passages", passages, "--out", out, *ARGS, "--json", env=ENV)
     s = json.loads(again.stdout)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.generate.conftest import kill_after_first_chunk
 
 from classit_data.core.schema import ITEM_SCHEMA
 from classit_data.core.template import render_text
@@ -129,19 +128,7 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_pat
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "classit_data", "generate-wiki", "--passages", str(passages), "--out", str(out),
            *HF_ARGS, "--json"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.time() + 240
-        while not list((out / "chunks").glob("*/chunk-*.parquet")) and time.time() < deadline:
-            assert proc.poll() is None, "the run ended before it could be killed"
-            time.sleep(0.1)
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    done_at_kill = len(list((out / "chunks").glob("*/chunk-*.parquet")))
+    done_at_kill = kill_after_first_chunk(cmd, out, {**os.environ, **ENV})
     assert 1 <= done_at_kill < N
     assert not (out / "qa.parquet").exists()
     s = _summary(generate_cli("--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
