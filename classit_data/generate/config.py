@@ -41,6 +41,8 @@ class GenerationConfig(BaseModel):
     executor: str = Field("local", description="local (this machine) | ray (a Ray cluster; needs the `ray` extra).")
     ray_address: str = Field("auto", description="--executor ray: the cluster, e.g. 10.0.0.1:6379 (auto: "
                              "RAY_ADDRESS or a cluster started on this machine, else a new local Ray).")
+    ray_max_replicas: int | None = Field(None, ge=1, description="--executor ray: autoscale the replicas between "
+                                         "--data-parallel-size and this many.")
     ray_replica_cpus: float | None = Field(None, gt=0, description="--executor ray: CPUs each engine replica "
                                            "takes (default: 1 for local engines, 0.25 for openai).",
                                            json_schema_extra=_FILE_ONLY)
@@ -106,6 +108,10 @@ def load_generation_config(config: str | Path | None, overrides: dict) -> Genera
         raise InputError(f"--shard-index {cfg.shard_index} must be below --num-shards {cfg.num_shards}")
     if cfg.executor not in ("local", "ray"):
         raise InputError(f"--executor must be local or ray, not {cfg.executor!r}")
-    if cfg.executor == "local" and cfg.ray_address != "auto":
-        raise InputError("--ray-address needs --executor ray")
+    if cfg.executor == "local" and (cfg.ray_address != "auto" or cfg.ray_max_replicas is not None):
+        raise InputError(f"--{'ray-address' if cfg.ray_address != 'auto' else 'ray-max-replicas'} needs "
+                         "--executor ray")
+    if cfg.ray_max_replicas is not None and cfg.ray_max_replicas < cfg.data_parallel_size:
+        raise InputError(f"--ray-max-replicas {cfg.ray_max_replicas} is below --data-parallel-size "
+                         f"{cfg.data_parallel_size}")
     return cfg

@@ -145,7 +145,8 @@ def run_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path,
     _quiet_data(ray)
     ds = ray.data.from_arrow(blocks).map_batches(
         ChunkMaker, batch_size=None, batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(size=cfg.data_parallel_size),
+        compute=ray.data.ActorPoolStrategy(min_size=cfg.data_parallel_size,
+                                           max_size=cfg.ray_max_replicas or cfg.data_parallel_size),
         fn_constructor_kwargs={"config": cfg.model_dump(), "kind": kind, "out_dir": str(out_dir.resolve())},
         **_remote_args(ray, kind, cfg))
     bar = _Progress(todo.height, progress, f"generate-wiki on Ray ({cfg.data_parallel_size} replicas)")

@@ -96,7 +96,7 @@ def test_python_api_and_resume(cluster, many, stub, reference, tmp_path):
     out = tmp_path / "out"
     generate_wiki(many, out, backend="openai", base_url=stub.url, chunk_size=2, max_passages=8, progress=False)
     s = generate_wiki(many, out, backend="openai", base_url=stub.url, chunk_size=2, progress=False,
-                      executor="ray", ray_address=cluster.address)
+                      executor="ray", ray_address=cluster.address, ray_max_replicas=2)  # autoscaling 1..2
     assert (s["passages_resumed"], s["passages_generated"]) == (8, N - 8)
     _same_outputs(out, reference)
     assert not ray.is_initialized()
@@ -183,6 +183,8 @@ def test_without_ray_installed_says_how_to_install(many, stub, tmp_path, generat
 @pytest.mark.parametrize("args, message", [
     (["--ray-address", "10.0.0.1:6379"], "--ray-address needs --executor ray"),
     (["--executor", "spark"], "--executor must be local or ray"),
+    (["--ray-max-replicas", "2"], "--ray-max-replicas needs --executor ray"),
+    (["--executor", "ray", "--data-parallel-size", "3", "--ray-max-replicas", "2"], "is below --data-parallel-size"),
 ])
 def test_conflicting_flags(many, stub, tmp_path, generate_cli, args, message):
     proc = generate_cli(*_args(many, tmp_path / "o", stub, *args), env=ENV)
