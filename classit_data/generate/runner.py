@@ -299,7 +299,15 @@ def _executor(cfg: GenerationConfig):
     if cfg.executor != "ray":
         return contextlib.nullcontext()
     from classit_data.generate.executors_ray import ray_session
-    return ray_session(cfg)
+    stack = contextlib.ExitStack()
+    # a Ray started here for the run (raylet, GCS, their agents, the replicas) dies with a kill -9 of us
+    stack.enter_context(engine_watchdog())
+    try:
+        stack.enter_context(ray_session(cfg))
+    except BaseException:
+        stack.close()
+        raise
+    return stack
 
 
 def _run(passages: Path, out_dir: Path, cfg: GenerationConfig, task: QATask, kind: str, progress: bool) -> dict:

@@ -158,6 +158,28 @@ def test_driver_killed_then_rerun_completes_once(cluster, many, reference, tmp_p
         slow.stop()
 
 
+def test_driver_killed_with_its_own_ray_leaves_no_process(many, reference, tmp_path, generate_cli):
+    slow = StubServer(latency=0.3)
+    try:
+        out = tmp_path / "out"
+        cmd = [sys.executable, "-m", "classit_data", "generate-wiki", *map(str, _args(many, out, slow, "--executor",
+                                                                                      "ray"))]
+        proc = subprocess.Popen(cmd, env={**os.environ, **ENV, "RAY_ADDRESS": ""}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        _wait_for(lambda: len(list((out / "chunks").glob("*/chunk-*.parquet"))) >= 2)
+        ray_processes = psutil.Process(proc.pid).children(recursive=True)
+        assert any("raylet" in " ".join(p.cmdline()) for p in ray_processes)  # a local Ray of its own
+        proc.kill()
+        proc.wait()
+        _, alive = psutil.wait_procs(ray_processes, timeout=30)
+        assert not alive, [p.cmdline()[:1] for p in alive]
+        done = generate_cli(*_args(many, out, slow), env=ENV)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert _same_outputs(out, reference)["passages_resumed"] >= 4
+    finally:
+        slow.stop()
+
+
 def test_unreachable_address_is_one_line_and_writes_nothing(many, stub, tmp_path, generate_cli):
     import socket
     with socket.socket() as s:  # a port with nothing listening
