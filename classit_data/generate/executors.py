@@ -71,33 +71,49 @@ def _provenance(engine: Backend, task: QATask | JudgeTask, cfg: GenerationConfig
             "sampling": sampling, "backend": engine.name}
 
 
+def make_chunk(engine: Backend, task: QATask | JudgeTask, chunk: list[dict], cfg: GenerationConfig, provenance: dict,
+               schema: dict | None) -> tuple[list[dict], float]:
+    """One chunk's records (the rows of its chunk file) and the seconds the engine took for them."""
+    requests = [Request(task.messages(p), passage_seed(cfg.seed, p["passage_id"])) for p in chunk]
+    t0 = time.perf_counter()
+    completions = engine.generate(requests, cfg.sampling(), schema)
+    seconds = time.perf_counter() - t0
+    return [{
+        "passage_id": p["passage_id"], "article_id": p["article_id"], "input_index": p["input_index"],
+        "seed": c.seed, "raw": c.text, "finish_reason": c.finish_reason, "prompt_tokens": c.prompt_tokens,
+        "output_tokens": c.output_tokens, **provenance,
+    } for p, c in zip(chunk, completions)], seconds
+
+
+def engine_schema(engine: Backend, task: QATask | JudgeTask, cfg: GenerationConfig) -> tuple[dict, dict | None]:
+    """The engine's provenance columns and the answer schema it is held to (None: it cannot be)."""
+    structured = cfg.structured and engine.name in ("vllm", "openai")
+    return _provenance(engine, task, cfg, structured), task.schema if structured else None
+
+
+def count_chunk(stats: GenerationStats, records: list[dict]) -> int:
+    """Count a written chunk in ``stats``; return its output tokens."""
+    output_tokens = sum(r["output_tokens"] for r in records)
+    stats.update("passages_generated", len(records))
+    stats.update("chunks")
+    stats.update("prompt_tokens_generated", sum(r["prompt_tokens"] for r in records))
+    stats.update("output_tokens_generated", output_tokens)
+    return output_tokens
+
+
 def generate_chunks(engine: Backend, task: QATask | JudgeTask, todo: pl.DataFrame, cfg: GenerationConfig,
                     directory: Path, stats: GenerationStats, *, progress: bool, label: str | None = None) -> None:
     """Generate every passage of ``todo`` chunk by chunk; each chunk lands atomically in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    sampling = cfg.sampling()
-    structured = cfg.structured and engine.name in ("vllm", "openai")
-    schema = task.schema if structured else None
-    provenance = _provenance(engine, task, cfg, structured)
+    provenance, schema = engine_schema(engine, task, cfg)
     bar = _Progress(todo.height, progress, label or task.command)
     try:
         for start in range(0, todo.height, cfg.chunk_size):
-            chunk = todo.slice(start, cfg.chunk_size).to_dicts()
-            requests = [Request(task.messages(p), passage_seed(cfg.seed, p["passage_id"])) for p in chunk]
-            t0 = time.perf_counter()
-            completions = engine.generate(requests, sampling, schema)
-            stats.generation_seconds += time.perf_counter() - t0
-            write_chunk([{
-                "passage_id": p["passage_id"], "article_id": p["article_id"], "input_index": p["input_index"],
-                "seed": c.seed, "raw": c.text, "finish_reason": c.finish_reason, "prompt_tokens": c.prompt_tokens,
-                "output_tokens": c.output_tokens, **provenance,
-            } for p, c in zip(chunk, completions)], directory)
-            output_tokens = sum(c.output_tokens for c in completions)
-            stats.update("passages_generated", len(chunk))
-            stats.update("chunks")
-            stats.update("prompt_tokens_generated", sum(c.prompt_tokens for c in completions))
-            stats.update("output_tokens_generated", output_tokens)
-            bar.advance(len(chunk), output_tokens)
+            records, seconds = make_chunk(engine, task, todo.slice(start, cfg.chunk_size).to_dicts(), cfg,
+                                          provenance, schema)
+            stats.generation_seconds += seconds
+            write_chunk(records, directory)
+            bar.advance(len(records), count_chunk(stats, records))
     finally:
         bar.close()
 

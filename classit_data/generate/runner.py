@@ -150,7 +150,7 @@ class RunRecord:
 
 def _engine_kind(cfg: GenerationConfig) -> str:
     kind = choose_backend(cfg.backend, cfg.base_url)
-    if cfg.data_parallel_size > 1 and kind == "openai":
+    if cfg.data_parallel_size > 1 and kind == "openai" and cfg.executor == "local":
         raise InputError("--data-parallel-size is for local engines; raise `concurrency` in --config for a server")
     if kind != "openai":  # a local engine's model: one line now if it is nowhere, not a traceback from the engine
         require_model(cfg.model)
@@ -178,6 +178,9 @@ def _generate(kind: str, cfg: GenerationConfig, task: QATask, todo: pl.DataFrame
     A local engine's processes (and the replicas') are watched: a ``kill -9`` of this process kills them too
     (:mod:`~.watchdog`); the openai backend is only a client, with no process of its own.
     """
+    if cfg.executor == "ray":
+        _generate_on_ray(kind, cfg, todo, out_dir, run, stats, progress)
+        return
     with engine_watchdog() if kind != "openai" else contextlib.nullcontext():
         if cfg.data_parallel_size > 1:
             run_replicas(kind, cfg, todo, out_dir, stats, progress=progress)
@@ -195,6 +198,19 @@ def _generate(kind: str, cfg: GenerationConfig, task: QATask, todo: pl.DataFrame
                 run.backend_info["retries"] = engine.retries_done
         finally:
             _close_engine(engine, run, stats)
+
+
+def _generate_on_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path, run: RunRecord,
+                     stats: GenerationStats, progress: bool) -> None:
+    """The replicas are Ray actors (:mod:`~.executors_ray`); a server's model is asked for before they start."""
+    from classit_data.generate.executors_ray import run_ray
+    if kind == "openai":
+        probe = _start_engine(kind, cfg, run, stats)
+        run.set_model(probe.model_id, probe.model_revision)
+        probe.close()
+    run.write()
+    info = run_ray(kind, cfg, todo, out_dir, stats, progress=progress)
+    run.backend_info.update({k: v for k, v in info.items() if k != "model"})
 
 
 # --- from chunk records to rows -------------------------------------------------------------------------
@@ -292,7 +308,7 @@ def run_task(task, cfg: GenerationConfig, job: TaskRun, out_dir: Path, progress:
     paths = output_paths(out_dir, cfg, task.outputs)
     rows_name, rejects_name = task.outputs
     finals = {paths[name].name: paths[name] for name in (rows_name, rejects_name, "summary")}
-    with replaced_together(finals, job.inputs) as outs:
+    with _executor(cfg), replaced_together(finals, job.inputs) as outs:
         summary = _run(job, out_dir, cfg, task, kind, progress)
         rows, rejects = summary.pop("_rows")
         write_rows(rows, outs.path(paths[rows_name].name))
@@ -300,6 +316,22 @@ def run_task(task, cfg: GenerationConfig, job: TaskRun, out_dir: Path, progress:
         summary["seconds"] = round(time.perf_counter() - started, 3)
         atomic_write_text(outs.path(paths["summary"].name), json.dumps(summary, indent=2))
     return summary
+
+
+def _executor(cfg: GenerationConfig):
+    """Ray connected for the whole run with ``--executor ray`` (before anything is written), else nothing."""
+    if cfg.executor != "ray":
+        return contextlib.nullcontext()
+    from classit_data.generate.executors_ray import ray_session
+    stack = contextlib.ExitStack()
+    # a Ray started here for the run (raylet, GCS, their agents, the replicas) dies with a kill -9 of us
+    stack.enter_context(engine_watchdog())
+    try:
+        stack.enter_context(ray_session(cfg))
+    except BaseException:
+        stack.close()
+        raise
+    return stack
 
 
 def _run(job: TaskRun, out_dir: Path, cfg: GenerationConfig, task, kind: str, progress: bool) -> dict:

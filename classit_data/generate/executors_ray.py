@@ -1,0 +1,178 @@
+"""The Ray executor (``--executor ray``): the passages to do become a Ray Dataset, one block per chunk, and a
+pool of engine replicas (Ray actors, each holding one of our backends) turns each block into one chunk file.
+
+Why an actor pool of our own backends rather than ``ray.data.llm`` processors: our backends already give
+per-request seeds, JSON-schema structured outputs (vllm, openai), the openai backend's retries, and the exact
+chunk records (raw reply, finish reason, tokens, seed, provenance) that resume, rejects and assembly are built
+on; ``ray.data.llm`` covers vLLM (and HTTP endpoints) only, not transformers, and would need its rows mapped
+back into those records. So the outputs are made by the same code as the local executor's.
+
+Exactly once comes from the chunk files, not from Ray: a chunk file is written atomically where the work ran
+(its own folder per replica under ``out_dir/chunks``, which must be a filesystem shared by the nodes), and is
+named by its passage ids. A replica that dies mid-chunk is restarted by Ray and the chunk is retried (Ray
+Data's actor pools restart actors and retry their tasks); a retried chunk whose file already exists is not
+generated again, and assembly keeps one record per passage whatever is on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from classit_data.core.errors import InputError
+from classit_data.generate.chunks import chunk_dir, clear_temporaries, ids_fingerprint, write_chunk
+from classit_data.generate.config import GenerationConfig, JudgeConfig
+from classit_data.generate.stats import GenerationStats
+
+INSTALL_HINT = "--executor ray needs Ray: pip install 'classit-data[ray]' (or: pip install 'ray[data]==2.60.0')"
+
+
+def _import_ray():
+    try:
+        import ray
+        import ray.data  # noqa: F401  (the Data extra)
+    except ImportError as exc:
+        raise InputError(INSTALL_HINT) from exc
+    return ray
+
+
+@contextlib.contextmanager
+def ray_session(cfg: GenerationConfig) -> Iterator[object]:
+    """Connect to the cluster (or start a local Ray) for the run; disconnect at the end if we connected."""
+    ray = _import_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    quiet = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
+    if cfg.ray_address == "auto":
+        try:
+            ray.init(address="auto", **quiet)
+        except ConnectionError:  # no cluster here: a local one for this run
+            ray.init(**quiet)
+    else:
+        _check_reachable(cfg.ray_address)
+        try:
+            ray.init(address=cfg.ray_address, **quiet)
+        except Exception as exc:  # noqa: BLE001  (Ray raises several kinds for an address it cannot reach)
+            raise InputError(f"cannot reach the Ray cluster at {cfg.ray_address!r} ({type(exc).__name__})",
+                             "--ray-address") from exc
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse an address with nothing listening at once (Ray itself retries for minutes before giving up)."""
+    import socket
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host or address, int(port) if port.isdigit() else 6379), timeout=timeout):
+            return
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot reach the Ray cluster at {address!r} ({exc.__class__.__name__})",
+                         "--ray-address") from exc
+
+
+class ChunkMaker:
+    """One engine replica (a Ray actor): each call turns one block of passages into one chunk file."""
+
+    def __init__(self, config: dict, kind: str, out_dir: str):
+        import ray
+
+        from classit_data.generate.backends import load_backend
+        from classit_data.generate.executors import engine_schema, make_task
+        self.cfg = (JudgeConfig if config.pop("_judge", False) else GenerationConfig)(**config)
+        self.out_dir = Path(out_dir)
+        self.task = make_task(self.cfg)
+        self.engine = load_backend(kind, model=self.cfg.model, seed=self.cfg.seed, base_url=self.cfg.base_url,
+                                   options=self.cfg.backend_options(kind))
+        self.provenance, self.schema = engine_schema(self.engine, self.task, self.cfg)
+        self.node = ray.get_runtime_context().get_node_id()
+        # where the work runs: a folder of this replica's own, named by its node and process
+        self.directory = chunk_dir(self.out_dir, self.cfg).with_name(
+            f"{chunk_dir(self.out_dir, self.cfg).name}.ray-{self.node[:12]}-{os.getpid()}")
+
+    def __call__(self, batch) -> dict:
+        from classit_data.generate.executors import make_chunk
+        chunk = batch.to_pylist()
+        name = f"chunk-{ids_fingerprint([p['passage_id'] for p in chunk])}.parquet"
+        base = {"node": [self.node], "model": [self.engine.model_id], "model_revision": [self.engine.model_revision]}
+        if any((self.out_dir / "chunks").glob(f"*/{name}")):  # a retried chunk that a dead replica finished
+            return {**base, "passages": [0], "prompt_tokens": [0], "output_tokens": [0]}
+        records, _ = make_chunk(self.engine, self.task, chunk, self.cfg, self.provenance, self.schema)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_chunk(records, self.directory)
+        return {**base, "passages": [len(records)], "prompt_tokens": [sum(r["prompt_tokens"] for r in records)],
+                "output_tokens": [sum(r["output_tokens"] for r in records)]}
+
+
+def _remote_args(ray, kind: str, cfg: GenerationConfig) -> dict:
+    """Resources of one replica: its GPUs (``tensor_parallel_size``) when the cluster has any, and CPUs."""
+    cpus = cfg.ray_replica_cpus or (0.25 if kind == "openai" else 1.0)
+    gpus = cfg.tensor_parallel_size if kind != "openai" and ray.cluster_resources().get("GPU", 0) > 0 else 0
+    return {"num_cpus": cpus, "num_gpus": gpus}
+
+
+def _quiet_data(ray) -> None:
+    """Our own progress line only: Ray Data's bars and INFO logs would bury it."""
+    import logging
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    ctx.print_on_execution_start = False
+    for name in ("ray.data", "ray"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path, stats: GenerationStats,
+            *, progress: bool) -> dict:
+    """Generate ``todo`` on ``data_parallel_size`` replicas in the Ray cluster; return what run.json records."""
+    import ray
+
+    from classit_data.generate.executors import _Progress
+    for directory in (out_dir / "chunks").glob("*"):
+        clear_temporaries(directory)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = todo.select("passage_id", "article_id", "title", "section", "text", "input_index").to_arrow()
+    blocks = [table.slice(i, cfg.chunk_size) for i in range(0, todo.height, cfg.chunk_size)]
+    _quiet_data(ray)
+    ds = ray.data.from_arrow(blocks).map_batches(
+        ChunkMaker, batch_size=None, batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(min_size=cfg.data_parallel_size,
+                                           max_size=cfg.ray_max_replicas or cfg.data_parallel_size),
+        fn_constructor_kwargs={"config": {**cfg.model_dump(), "_judge": isinstance(cfg, JudgeConfig)}, "kind": kind,
+                               "out_dir": str(out_dir.resolve())},
+        **_remote_args(ray, kind, cfg))
+    command = "judge" if isinstance(cfg, JudgeConfig) else "generate-wiki"
+    bar = _Progress(todo.height, progress, f"{command} on Ray ({cfg.data_parallel_size} replicas)")
+    nodes: dict[str, int] = {}
+    model = None
+    started = time.perf_counter()
+    try:
+        for row in ds.iter_rows():
+            model = (row["model"], row["model_revision"])
+            nodes[row["node"]] = nodes.get(row["node"], 0) + row["passages"]
+            if row["passages"]:
+                stats.update("passages_generated", row["passages"])
+                stats.update("chunks")
+                stats.update("prompt_tokens_generated", row["prompt_tokens"])
+                stats.update("output_tokens_generated", row["output_tokens"])
+                bar.advance(row["passages"], row["output_tokens"])
+    finally:
+        bar.close()
+        stats.generation_seconds = time.perf_counter() - started
+    return {"executor": "ray", "data_parallel_size": cfg.data_parallel_size, "passages_by_node": nodes,
+            "model": model}
+
+
+def probe_time(cfg: GenerationConfig) -> float:
+    """Seconds to connect to (or start) Ray and disconnect: the executor's start-up cost, for benchmarks."""
+    started = time.perf_counter()
+    with ray_session(cfg):
+        pass
+    return time.perf_counter() - started

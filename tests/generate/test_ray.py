@@ -1,0 +1,195 @@
+"""generate-wiki --executor ray on a two-node Ray cluster started on this machine (Ray's cluster utilities),
+with an OpenAI-compatible stub server on 127.0.0.1 as the engine: the same outputs as the local executor,
+both nodes at work, a replica killed mid-run and a driver killed with ``kill -9`` losing and doubling nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+ray = pytest.importorskip("ray")
+psutil = pytest.importorskip("psutil")
+
+from tests.generate.openai_stub import StubServer  # noqa: E402
+
+N = 20
+ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "RAY_DEDUP_LOGS": "0"}
+ACTOR_TITLE = "MapBatches(ChunkMaker)"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head node and a second worker node, one CPU each, so two one-CPU replicas land one on each."""
+    from ray.cluster_utils import Cluster
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    try:
+        c.add_node(num_cpus=1)
+        c.wait_for_nodes()
+        yield c
+    finally:
+        c.shutdown()
+
+
+@pytest.fixture(scope="module")
+def stub():
+    srv = StubServer(latency=0.05)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory, write_passages) -> Path:
+    return write_passages(tmp_path_factory.mktemp("ray") / "passages.parquet", N)
+
+
+def _config(tmp: Path) -> Path:
+    cfg = tmp / "ray.yaml"
+    cfg.write_text("ray_replica_cpus: 1\nconcurrency: 2\n")
+    return cfg
+
+
+def _args(many, out, stub, *extra) -> list:
+    return ["--passages", many, "--out", out, "--backend", "openai", "--base-url", stub.url, "--chunk-size", "2",
+            "--json", *extra]
+
+
+@pytest.fixture(scope="module")
+def reference(many, stub, tmp_path_factory, generate_cli) -> Path:
+    out = tmp_path_factory.mktemp("local") / "out"
+    proc = generate_cli(*_args(many, out, stub), env=ENV)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def _same_outputs(out: Path, ref: Path) -> dict:
+    for name in ("qa.parquet", "rejects.parquet"):
+        assert pl.read_parquet(out / name).equals(pl.read_parquet(ref / name)), name
+    s, r = (json.loads((d / "summary.json").read_text()) for d in (out, ref))
+    for key in ("passages_done", "pairs", "rejected_outputs_by_reason", "duplicate_records", "model", "output_tokens"):
+        assert s[key] == r[key], key
+    return s
+
+
+def test_ray_gives_the_local_outputs_on_two_nodes(cluster, many, reference, tmp_path, generate_cli):
+    slow = StubServer(latency=0.8)  # 10 chunks of 0.8 s: time for the second replica to start on a busy machine
+    try:
+        out = tmp_path / "out"
+        proc = generate_cli(*_args(many, out, slow, "--executor", "ray", "--ray-address", cluster.address,
+                                   "--data-parallel-size", "2", "--config", _config(tmp_path)), env=ENV)
+    finally:
+        slow.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s = _same_outputs(out, reference)
+    assert s["passages_generated"] == N and s["rejected_outputs_by_reason"]  # the stub's unparsable replies
+    info = json.loads((out / "run.json").read_text())["backend_info"]
+    assert info["executor"] == "ray" and sum(info["passages_by_node"].values()) == N
+    assert len(info["passages_by_node"]) == 2 and all(info["passages_by_node"].values())  # both nodes worked
+    assert len(list((out / "chunks").glob("*.ray-*"))) == 2
+
+
+def test_python_api_and_resume(cluster, many, stub, reference, tmp_path):
+    from classit_data.generate import generate_wiki
+    out = tmp_path / "out"
+    generate_wiki(many, out, backend="openai", base_url=stub.url, chunk_size=2, max_passages=8, progress=False)
+    s = generate_wiki(many, out, backend="openai", base_url=stub.url, chunk_size=2, progress=False,
+                      executor="ray", ray_address=cluster.address, ray_max_replicas=2)  # autoscaling 1..2
+    assert (s["passages_resumed"], s["passages_generated"]) == (8, N - 8)
+    _same_outputs(out, reference)
+    assert not ray.is_initialized()
+
+
+def _actor_pids() -> list[int]:
+    return [p.pid for p in psutil.process_iter(["cmdline"]) if ACTOR_TITLE in " ".join(p.info["cmdline"] or [])]
+
+
+def _start(many, out, stub, cluster, tmp_path, *extra) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "classit_data", "generate-wiki",
+           *map(str, _args(many, out, stub, "--executor", "ray", "--ray-address", cluster.address,
+                           "--config", _config(tmp_path), *extra))]
+    return subprocess.Popen(cmd, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _wait_for(cond, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_replica_killed_mid_batch_is_replaced(cluster, many, reference, tmp_path):
+    slow = StubServer(latency=0.4)
+    try:
+        out = tmp_path / "out"
+        proc = _start(many, out, slow, cluster, tmp_path, "--data-parallel-size", "2")
+        _wait_for(lambda: slow.requests >= 3 and _actor_pids())
+        victim = _actor_pids()[0]
+        os.kill(victim, signal.SIGKILL)  # a started replica is always waiting on a chunk's 0.4 s requests
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr[-3000:]
+        s = _same_outputs(out, reference)
+        assert s["passages_done"] == N and s["duplicate_records"] == 0
+        assert not psutil.pid_exists(victim) or psutil.Process(victim).status() == psutil.STATUS_ZOMBIE
+        assert slow.requests > N  # the killed replica's chunk was asked for again, by another replica
+    finally:
+        slow.stop()
+
+
+@pytest.mark.parametrize("rerun", ["ray", "local"])
+def test_driver_killed_then_rerun_completes_once(cluster, many, reference, tmp_path, generate_cli, rerun):
+    slow = StubServer(latency=0.3)
+    try:
+        out = tmp_path / "out"
+        proc = _start(many, out, slow, cluster, tmp_path)
+        _wait_for(lambda: len(list((out / "chunks").glob("*/chunk-*.parquet"))) >= 2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert not (out / "qa.parquet").exists()
+        extra = ["--executor", "ray", "--ray-address", cluster.address] if rerun == "ray" else []
+        done = generate_cli(*_args(many, out, slow, *extra), env=ENV)
+        assert done.returncode == 0, done.stderr[-3000:]
+        s = _same_outputs(out, reference)
+        assert s["passages_resumed"] >= 4 and s["passages_resumed"] + s["passages_generated"] >= N
+    finally:
+        slow.stop()
+
+
+def test_unreachable_address_is_one_line_and_writes_nothing(many, stub, tmp_path, generate_cli):
+    import socket
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "out"
+    proc = generate_cli(*_args(many, out, stub, "--executor", "ray", "--ray-address", f"127.0.0.1:{port}"), env=ENV)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith(f"error: --ray-address: cannot reach the Ray cluster at '127.0.0.1:{port}'")
+    assert len(proc.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_without_ray_installed_says_how_to_install(many, stub, tmp_path, generate_cli):
+    fake = tmp_path / "noray" / "ray"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named ray')\n")
+    path = os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")])
+    proc = generate_cli(*_args(many, tmp_path / "o", stub, "--executor", "ray"), env={**ENV, "PYTHONPATH": path})
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "pip install 'classit-data[ray]'" in proc.stderr and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ray-address", "10.0.0.1:6379"], "--ray-address needs --executor ray"),
+    (["--executor", "spark"], "--executor must be local or ray"),
+    (["--ray-max-replicas", "2"], "--ray-max-replicas needs --executor ray"),
+    (["--executor", "ray", "--data-parallel-size", "3", "--ray-max-replicas", "2"], "is below --data-parallel-size"),
+])
+def test_conflicting_flags(many, stub, tmp_path, generate_cli, args, message):
+    proc = generate_cli(*_args(many, tmp_path / "o", stub, *args), env=ENV)
+    assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

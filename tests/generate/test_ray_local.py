@@ -1,0 +1,46 @@
+"""generate-wiki --executor ray with a Ray of its own (``--ray-address auto`` and no cluster): killed with
+``kill -9``, it takes that Ray down with it and a rerun completes the folder. A module of its own, so that no
+other Ray cluster of these tests runs on the machine meanwhile (a second local Ray beside one started by
+``ray.cluster_utils`` had its actors cancelled here)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+pytest.importorskip("ray")
+psutil = pytest.importorskip("psutil")
+
+from tests.generate.openai_stub import StubServer  # noqa: E402
+from tests.generate.test_ray import ENV, _args, _same_outputs, _wait_for, many, reference, stub  # noqa: E402,F401
+
+
+def test_driver_killed_with_its_own_ray_leaves_no_process(many, reference, tmp_path, generate_cli):
+    slow = StubServer(latency=0.3)
+    try:
+        out = tmp_path / "out"
+        cmd = [sys.executable, "-m", "classit_data", "generate-wiki", *map(str, _args(many, out, slow, "--executor",
+                                                                                      "ray"))]
+        # a Ray temp folder of its own: `auto` finds no cluster there (not the module's, nor anyone else's)
+        ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
+        env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+        proc = subprocess.Popen(cmd, env={**env, **ENV, "RAY_TMPDIR": ray_tmp}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        _wait_for(lambda: len(list((out / "chunks").glob("*/chunk-*.parquet"))) >= 2)
+        ray_processes = psutil.Process(proc.pid).children(recursive=True)
+        assert any("raylet" in " ".join(p.cmdline()) for p in ray_processes)  # a local Ray of its own
+        proc.kill()
+        proc.wait()
+        _, alive = psutil.wait_procs(ray_processes, timeout=30)
+        assert not alive, [p.cmdline()[:1] for p in alive]
+        done = generate_cli(*_args(many, out, slow), env=ENV)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert _same_outputs(out, reference)["passages_resumed"] >= 4
+    finally:
+        slow.stop()
+        shutil.rmtree(ray_tmp, ignore_errors=True)
