@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import jinja2
 
 from classit_data.generate.prompts import PromptSet
-from classit_data.generate.task import _NOTHING, MAX_SCAN_CHARS, Reject, _lower_keys, find_json, listed_objects
+from classit_data.generate.task import Reject, _lower_keys, listed_objects, reply_json
 
 DEFAULT_RUBRIC = "judge.yaml"
 #: the scores of a pair, each an integer on SCALE
@@ -87,15 +87,9 @@ class JudgeTask:
     def parse(self, raw: str | None, finish_reason: str | None, n: int) -> list[Judgement | Reject] | Reject:
         """One judgement or reject per pair (in order), or a ``Reject`` for the whole reply."""
         raw = raw or ""
-        if not raw.strip():
-            return Reject("empty", raw)
-        if finish_reason == "length":
-            return Reject("truncated", raw, "generation reached max_tokens")
-        value = find_json(raw)
-        if value is _NOTHING:
-            reason = "too_long" if len(raw) > MAX_SCAN_CHARS else "no_json" if not re.search(r"[\[{]", raw) \
-                else "bad_json"
-            return Reject(reason, raw)
+        value = reply_json(raw, finish_reason)
+        if isinstance(value, Reject):
+            return value
         objects = _judgement_objects(value)
         if not objects:
             return Reject("wrong_shape", raw, f"JSON {type(value).__name__} holds no judgements")

@@ -88,16 +88,9 @@ class QATask:
     def parse(self, raw: str | None, finish_reason: str | None = "stop") -> Parsed | Reject:
         """Pairs from a reply, or a ``Reject`` saying why there are none."""
         raw = raw or ""
-        if not raw.strip():
-            return Reject("empty", raw)
-        if finish_reason == "length":
-            # cut at the token limit: whatever JSON there is may be missing pairs or half an answer
-            return Reject("truncated", raw, "generation reached max_tokens")
-        value = find_json(raw)
-        if value is _NOTHING and len(raw) > MAX_SCAN_CHARS:
-            return Reject("too_long", raw, f"{len(raw):,} characters and no JSON in the first {MAX_SCAN_CHARS:,}")
-        if value is _NOTHING:
-            return Reject("no_json" if not re.search(r"[\[{]", raw) else "bad_json", raw)
+        value = reply_json(raw, finish_reason)
+        if isinstance(value, Reject):
+            return value
         objects = _pair_objects(value)
         if objects is None:
             return Reject("wrong_shape", raw, f"JSON {type(value).__name__} holds no list of pairs")
@@ -150,6 +143,21 @@ def find_json(raw: str):
             if isinstance(value, list):  # an empty list is an answer too: no pairs
                 return value
     return _NOTHING
+
+
+def reply_json(raw: str, finish_reason: str | None) -> object:
+    """The JSON value in a model's reply, or a ``Reject`` saying why there is none to read."""
+    if not raw.strip():
+        return Reject("empty", raw)
+    if finish_reason == "length":
+        # cut at the token limit: whatever JSON there is may be missing pairs or half an answer
+        return Reject("truncated", raw, "generation reached max_tokens")
+    value = find_json(raw)
+    if value is _NOTHING and len(raw) > MAX_SCAN_CHARS:
+        return Reject("too_long", raw, f"{len(raw):,} characters and no JSON in the first {MAX_SCAN_CHARS:,}")
+    if value is _NOTHING:
+        return Reject("no_json" if not re.search(r"[\[{]", raw) else "bad_json", raw)
+    return value
 
 
 def _lower_keys(obj: dict) -> dict:
