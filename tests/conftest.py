@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,17 @@ def run_cli(*args: str, module: str = "classit_data", env: dict | None = None, c
 @pytest.fixture(scope="session")
 def cli():
     return run_cli
+
+
+def one_error_line(proc: subprocess.CompletedProcess, *needles: str) -> str:
+    """The one line a refused command prints: exit code 2, ``error: ...``, no traceback, every needle in it."""
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    assert proc.returncode == 2, (proc.stdout[-2000:], proc.stderr[-4000:])
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and re.fullmatch(r"error: .+", lines[0]), lines
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
 
 
 def items_frame(rows: list[dict]) -> pl.DataFrame:

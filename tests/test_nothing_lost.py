@@ -4,33 +4,22 @@ work, an unwritable output fails at once, and in every failure no earlier output
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 import pytest
+from tests.conftest import one_error_line
 
 from classit_data.core.io import write_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 SWITCHBOARD = ROOT / "samples" / "switchboard_sample.train"
 WIKI = ROOT / "samples" / "simplewiki_sample.xml.bz2"
-ONE_LINE = re.compile(r"^error: .+$")
 
 
 def _fingerprint(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` with its content's hash: what must not change when a command fails."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def _one_line_failure(result, *expected: str) -> str:
-    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert len(lines) == 1 and ONE_LINE.match(lines[0]), lines
-    assert "Traceback" not in result.stderr
-    for text in expected:
-        assert text in lines[0]
-    return lines[0]
 
 
 @pytest.fixture
@@ -66,7 +55,7 @@ def test_validate_refuses_colliding_paths_and_touches_nothing(case, tmp_path, it
     flags, message = VALIDATE_COLLISIONS[case]
     before = _fingerprint(tmp_path)
     result = cli("validate", "items.parquet", *flags, cwd=tmp_path)
-    _one_line_failure(result, message)
+    one_error_line(result, message)
     assert _fingerprint(tmp_path) == before
 
 
@@ -78,7 +67,7 @@ def test_validate_with_one_unwritable_output_replaces_none(flag, place, validate
     before = _fingerprint(validated)
     paths = {"--out": "kept.parquet", "--quarantine": "q.parquet", "--report": "r.json", flag: place}
     result = cli("validate", items, *[x for pair in paths.items() for x in pair], "--no-dedup", cwd=validated)
-    _one_line_failure(result, flag)
+    one_error_line(result, flag)
     assert _fingerprint(validated) == before  # the earlier kept rows, quarantine and report are all intact
     assert not [p for p in validated.rglob("*") if ".partial" in p.name or p.name.endswith(".tmp")]
 
@@ -87,10 +76,10 @@ def test_convert_switchboard_refuses_colliding_paths(tmp_path, cli):
     source = tmp_path / "switchboard.train"
     source.write_bytes(SWITCHBOARD.read_bytes())
     before = _fingerprint(tmp_path)
-    _one_line_failure(cli("convert-switchboard", source, "--out", tmp_path / "o.parquet", "--rejects",
+    one_error_line(cli("convert-switchboard", source, "--out", tmp_path / "o.parquet", "--rejects",
                           tmp_path / "o.parquet"), "--out and --rejects are the same file")
-    _one_line_failure(cli("convert-switchboard", source, "--out", source), "--out is an input")
-    _one_line_failure(cli("convert-switchboard", tmp_path, "--out", tmp_path / "x.parquet", "--rejects", source),
+    one_error_line(cli("convert-switchboard", source, "--out", source), "--out is an input")
+    one_error_line(cli("convert-switchboard", tmp_path, "--out", tmp_path / "x.parquet", "--rejects", source),
                       "--rejects is an input")
     assert _fingerprint(tmp_path) == before
 
@@ -99,7 +88,7 @@ def test_convert_switchboard_with_unwritable_rejects_keeps_the_earlier_items(tmp
     out = tmp_path / "o.parquet"
     assert cli("convert-switchboard", SWITCHBOARD, "--out", out).returncode == 0
     before = _fingerprint(tmp_path)
-    _one_line_failure(cli("convert-switchboard", SWITCHBOARD, "--out", out, "--context-turns", "1",
+    one_error_line(cli("convert-switchboard", SWITCHBOARD, "--out", out, "--context-turns", "1",
                           "--rejects", "/proc/r.parquet"), "--rejects")
     assert _fingerprint(tmp_path) == before
 
@@ -108,8 +97,8 @@ def test_prepare_wiki_refuses_its_input_as_output(tmp_path, cli):
     dump = tmp_path / "dump.jsonl"
     assert cli("prepare-wiki", WIKI, "--out", dump, "--workers", "1").returncode == 0
     before = _fingerprint(tmp_path)
-    _one_line_failure(cli("prepare-wiki", dump, "--out", dump, "--workers", "1"), "--out is an input")
-    _one_line_failure(cli("prepare-wiki", WIKI, "--out", "/proc/p.parquet", "--workers", "1"), "--out")
+    one_error_line(cli("prepare-wiki", dump, "--out", dump, "--workers", "1"), "--out is an input")
+    one_error_line(cli("prepare-wiki", WIKI, "--out", "/proc/p.parquet", "--workers", "1"), "--out")
     assert _fingerprint(tmp_path) == before
 
 
@@ -119,9 +108,9 @@ def test_stats_with_an_unwritable_folder_keeps_the_earlier_files(tmp_path, items
     (out / "figure1.svg").unlink()
     (out / "figure1.svg").mkdir()  # a folder where stats writes a file: the last of its outputs fails
     before = _fingerprint(tmp_path)
-    _one_line_failure(cli("stats", items, "--out", out), "figure1.svg")
+    one_error_line(cli("stats", items, "--out", out), "figure1.svg")
     assert _fingerprint(tmp_path) == before
-    _one_line_failure(cli("stats", items, "--out", items), "not a folder")
+    one_error_line(cli("stats", items, "--out", items), "not a folder")
 
 
 def test_eval_refuses_data_as_output(tmp_path, cli):
@@ -131,5 +120,5 @@ def test_eval_refuses_data_as_output(tmp_path, cli):
     copy.write_bytes(blimp.read_bytes())
     result = cli("eval", "--model", "embedded", "--task", "blimp", "--data", copy, "--out", copy,
                  module="classit_train")
-    _one_line_failure(result, "--out is --data")
+    one_error_line(result, "--out is --data")
     assert copy.read_bytes() == blimp.read_bytes()

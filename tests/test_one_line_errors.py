@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.conftest import one_error_line
 
 from classit_data.build.build import parse_size
 from classit_data.core.errors import InputError
@@ -21,17 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "simplewiki_sample.xml.bz2"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 BINARY = bytes(range(128, 256)) * 4  # not UTF-8 from its first byte
-
-
-def one_line(proc, *needles: str) -> str:
-    """The one error line of a refused command, which holds every needle."""
-    assert proc.returncode == 2, (proc.stdout[-2000:], proc.stderr[-4000:])
-    assert "Traceback" not in proc.stderr, proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    return lines[0]
 
 
 def nothing_in(folder: Path, *before: str) -> None:
@@ -61,7 +51,7 @@ def binary_file(tmp_path: Path, name: str) -> Path:
 def test_generate_huge_max_passages_is_one_line(cli, tmp_path, passages):
     r = cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", "--max-passages",
             "99999999999999999999999", env=OFFLINE)
-    one_line(r, "--max-passages", "less than or equal to")
+    one_error_line(r, "--max-passages", "less than or equal to")
     nothing_in(tmp_path, "passages.parquet")
 
 
@@ -70,12 +60,12 @@ def test_generate_blames_the_flag_not_the_config_file(cli, tmp_path, passages):
     cfg.write_text("temperature: 0.3\n")
     r = cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", "--config", cfg, "--chunk-size", "0",
             env=OFFLINE)
-    line = one_line(r, "--chunk-size 0", "greater than or equal to 1")
+    line = one_error_line(r, "--chunk-size 0", "greater than or equal to 1")
     assert str(cfg) not in line
     # a bad value in the file is still the file's, by its key
     cfg.write_text("temperature: -1\n")
     r = cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", "--config", cfg, env=OFFLINE)
-    one_line(r, f"{cfg}: temperature:")
+    one_error_line(r, f"{cfg}: temperature:")
     nothing_in(tmp_path, "passages.parquet", "gen.yaml")
 
 
@@ -85,7 +75,7 @@ def test_generate_blames_the_flag_not_the_config_file(cli, tmp_path, passages):
 def test_generate_binary_config_is_one_line(cli, tmp_path, passages):
     cfg = binary_file(tmp_path, "gen.yaml")
     r = cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", "--config", cfg, env=OFFLINE)
-    one_line(r, f"error: {cfg}: ", "not UTF-8")
+    one_error_line(r, f"error: {cfg}: ", "not UTF-8")
     nothing_in(tmp_path, "passages.parquet", "gen.yaml")
 
 
@@ -93,7 +83,7 @@ def test_validate_binary_config_is_one_line(cli, tmp_path, sw_rows):
     cfg = binary_file(tmp_path, "thresholds.yaml")
     r = cli("validate", sw_rows, "--out", tmp_path / "kept.parquet", "--quarantine", tmp_path / "q.parquet",
             "--report", tmp_path / "report.json", "--config", cfg, env=OFFLINE)
-    one_line(r, f"error: {cfg}: ", "not UTF-8")
+    one_error_line(r, f"error: {cfg}: ", "not UTF-8")
     nothing_in(tmp_path, "sw.parquet", "thresholds.yaml")
 
 
@@ -101,7 +91,7 @@ def test_validate_binary_config_is_one_line(cli, tmp_path, sw_rows):
 def test_build_binary_side_file_is_one_line(cli, tmp_path, sw_rows, flag):
     side = binary_file(tmp_path, "side.json")
     r = cli("build", "--switchboard", sw_rows, "--out", tmp_path / "ds", flag, side, env=OFFLINE)
-    one_line(r, f"error: {side}: ", "not UTF-8")
+    one_error_line(r, f"error: {side}: ", "not UTF-8")
     nothing_in(tmp_path, "sw.parquet", "side.json")
 
 
@@ -114,7 +104,7 @@ def test_malformed_json_line_names_its_line(cli, tmp_path, item_rows):
     rows.write_text("\n".join(good[:5] + ['{"source": "switchboard", "prompt": "x",}'] + good[5:]) + "\n")
     r = cli("validate", rows, "--out", tmp_path / "kept.parquet", "--quarantine", tmp_path / "q.parquet",
             "--report", tmp_path / "report.json", env=OFFLINE)
-    one_line(r, f"error: {rows}:6: ", "malformed JSON line")
+    one_error_line(r, f"error: {rows}:6: ", "malformed JSON line")
     nothing_in(tmp_path, "rows.jsonl")
 
 
@@ -126,12 +116,12 @@ def test_generate_unavailable_model_is_one_line_and_quick(cli, tmp_path, passage
     started = time.perf_counter()
     r = cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", "--model", "some-org/not-here",
             env=env)
-    one_line(r, "--model 'some-org/not-here'", "model not found locally and the Hub is unreachable")
+    one_error_line(r, "--model 'some-org/not-here'", "model not found locally and the Hub is unreachable")
     assert time.perf_counter() - started < 25
     nothing_in(tmp_path, "passages.parquet")
     r = cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", "--model", str(tmp_path / "no" / "dir"),
             env=env)
-    one_line(r, "--model", "no such folder")
+    one_error_line(r, "--model", "no such folder")
 
 
 def test_require_model_accepts_what_loads_offline(tmp_path, monkeypatch):
@@ -159,7 +149,7 @@ def test_require_model_accepts_what_loads_offline(tmp_path, monkeypatch):
 
 def test_build_negative_seed_is_one_line(cli, tmp_path, sw_rows):
     r = cli("build", "--switchboard", sw_rows, "--out", tmp_path / "ds", "--seed", "-1", env=OFFLINE)
-    one_line(r, "--seed -1", "greater than or equal to 0")
+    one_error_line(r, "--seed -1", "greater than or equal to 0")
     nothing_in(tmp_path, "sw.parquet")
 
 
@@ -169,16 +159,16 @@ def test_max_shard_size_in_plain_bytes(cli, tmp_path, sw_rows):
         with pytest.raises(InputError, match="--max-shard-size"):
             parse_size(bad)
         r = cli("build", "--switchboard", sw_rows, "--out", tmp_path / "ds", "--max-shard-size", bad, env=OFFLINE)
-        one_line(r, "--max-shard-size")
+        one_error_line(r, "--max-shard-size")
     nothing_in(tmp_path, "sw.parquet")
 
 
 def test_build_refuses_a_wiki_file_without_wiki_rows(cli, tmp_path, sw_rows):
     r = cli("build", "--switchboard", sw_rows, "--wiki", sw_rows, "--out", tmp_path / "ds", env=OFFLINE)
-    one_line(r, f"error: {sw_rows}: ", "holds no simple_wiki rows", "switchboard rows", "--switchboard only")
+    one_error_line(r, f"error: {sw_rows}: ", "holds no simple_wiki rows", "switchboard rows", "--switchboard only")
     empty = write_rows(pl.DataFrame(schema=ITEM_SCHEMA), tmp_path / "empty.parquet")
     r = cli("build", "--wiki", empty, "--out", tmp_path / "ds", env=OFFLINE)
-    one_line(r, f"error: {empty}: ", "holds no simple_wiki rows (it has no rows)")
+    one_error_line(r, f"error: {empty}: ", "holds no simple_wiki rows (it has no rows)")
     nothing_in(tmp_path, "sw.parquet", "empty.parquet")
 
 
@@ -188,7 +178,7 @@ def test_build_refuses_a_wiki_file_without_wiki_rows(cli, tmp_path, sw_rows):
 def test_stats_on_zero_rows_is_one_line(cli, tmp_path):
     empty = write_rows(pl.DataFrame(schema=ITEM_SCHEMA), tmp_path / "kept.parquet")
     r = cli("stats", empty, "--out", tmp_path / "stats", env=OFFLINE)
-    one_line(r, f"error: {empty}: no rows to measure")
+    one_error_line(r, f"error: {empty}: no rows to measure")
     nothing_in(tmp_path, "kept.parquet")
 
 
@@ -198,7 +188,7 @@ def test_stats_on_zero_rows_is_one_line(cli, tmp_path):
 @pytest.mark.parametrize("workers", ["0", "-2"])
 def test_prepare_wiki_workers_below_one(cli, tmp_path, workers):
     r = cli("prepare-wiki", SAMPLE, "--out", tmp_path / "p.parquet", "--workers", workers, env=OFFLINE)
-    one_line(r, f"--workers {workers}", "greater than or equal to 1")
+    one_error_line(r, f"--workers {workers}", "greater than or equal to 1")
     nothing_in(tmp_path)
 
 
@@ -206,5 +196,5 @@ def test_prepare_wiki_refuses_the_same_dump_twice(cli, tmp_path):
     again = tmp_path / "again.xml.bz2"
     again.symlink_to(SAMPLE)
     r = cli("prepare-wiki", SAMPLE, again, "--out", tmp_path / "p.parquet", "--workers", "1", env=OFFLINE)
-    one_line(r, f"error: {again}: given twice")
+    one_error_line(r, f"error: {again}: given twice")
     nothing_in(tmp_path, "again.xml.bz2")
