@@ -4,6 +4,7 @@ command run in a subprocess."""
 from __future__ import annotations
 
 import functools
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import polars as pl
 import pytest
 
 from classit_data.core.schema import PASSAGE_SCHEMA, Passage
+from tests.generate.openai_stub import StubServer
 
 TEXTS = [
     ("Moon", "", "The Moon is the only natural satellite of the Earth. It is about one quarter the size of the "
@@ -89,3 +91,51 @@ def kill_after_first_chunk(cmd: list[str], out: Path, env: dict, cwd: Path = Pat
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     return len(list((out / "chunks").glob("*/chunk-*.parquet")))
+
+
+# --- runs against an OpenAI-compatible stub server: the local reference that other executors must equal -------
+
+#: passages of the stub runs, and the environment of their CLI runs
+STUB_PASSAGES = 20
+RAY_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "RAY_DEDUP_LOGS": "0"}
+
+
+@pytest.fixture(scope="module")
+def stub():
+    srv = StubServer(latency=0.05)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory, write_passages) -> Path:
+    return write_passages(tmp_path_factory.mktemp("ray") / "passages.parquet", STUB_PASSAGES)
+
+
+def stub_args(many, out, stub, *extra) -> list:
+    return ["--passages", many, "--out", out, "--backend", "openai", "--base-url", stub.url, "--chunk-size", "2",
+            "--json", *extra]
+
+
+@pytest.fixture(scope="module")
+def reference(many, stub, tmp_path_factory, generate_cli) -> Path:
+    out = tmp_path_factory.mktemp("local") / "out"
+    proc = generate_cli(*stub_args(many, out, stub), env=RAY_ENV)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def same_outputs(out: Path, ref: Path) -> dict:
+    for name in ("qa.parquet", "rejects.parquet"):
+        assert pl.read_parquet(out / name).equals(pl.read_parquet(ref / name)), name
+    s, r = (json.loads((d / "summary.json").read_text()) for d in (out, ref))
+    for key in ("passages_done", "pairs", "rejected_outputs_by_reason", "duplicate_records", "model", "output_tokens"):
+        assert s[key] == r[key], key
+    return s
+
+
+def wait_for(cond, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

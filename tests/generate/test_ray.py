@@ -9,19 +9,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 ray = pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")
 
+from tests.generate.conftest import RAY_ENV as ENV  # noqa: E402
+from tests.generate.conftest import STUB_PASSAGES as N  # noqa: E402
+from tests.generate.conftest import same_outputs, stub_args, wait_for  # noqa: E402
 from tests.generate.openai_stub import StubServer  # noqa: E402
 
-N = 20
-ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "RAY_DEDUP_LOGS": "0"}
 ACTOR_TITLE = "MapBatches(ChunkMaker)"
 
 
@@ -38,56 +37,22 @@ def cluster():
         c.shutdown()
 
 
-@pytest.fixture(scope="module")
-def stub():
-    srv = StubServer(latency=0.05)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def many(tmp_path_factory, write_passages) -> Path:
-    return write_passages(tmp_path_factory.mktemp("ray") / "passages.parquet", N)
-
-
 def _config(tmp: Path) -> Path:
     cfg = tmp / "ray.yaml"
     cfg.write_text("ray_replica_cpus: 1\nconcurrency: 2\n")
     return cfg
 
 
-def _args(many, out, stub, *extra) -> list:
-    return ["--passages", many, "--out", out, "--backend", "openai", "--base-url", stub.url, "--chunk-size", "2",
-            "--json", *extra]
-
-
-@pytest.fixture(scope="module")
-def reference(many, stub, tmp_path_factory, generate_cli) -> Path:
-    out = tmp_path_factory.mktemp("local") / "out"
-    proc = generate_cli(*_args(many, out, stub), env=ENV)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out
-
-
-def _same_outputs(out: Path, ref: Path) -> dict:
-    for name in ("qa.parquet", "rejects.parquet"):
-        assert pl.read_parquet(out / name).equals(pl.read_parquet(ref / name)), name
-    s, r = (json.loads((d / "summary.json").read_text()) for d in (out, ref))
-    for key in ("passages_done", "pairs", "rejected_outputs_by_reason", "duplicate_records", "model", "output_tokens"):
-        assert s[key] == r[key], key
-    return s
-
-
 def test_ray_gives_the_local_outputs_on_two_nodes(cluster, many, reference, tmp_path, generate_cli):
     slow = StubServer(latency=0.8)  # 10 chunks of 0.8 s: time for the second replica to start on a busy machine
     try:
         out = tmp_path / "out"
-        proc = generate_cli(*_args(many, out, slow, "--executor", "ray", "--ray-address", cluster.address,
+        proc = generate_cli(*stub_args(many, out, slow, "--executor", "ray", "--ray-address", cluster.address,
                                    "--data-parallel-size", "2", "--config", _config(tmp_path)), env=ENV)
     finally:
         slow.stop()
     assert proc.returncode == 0, proc.stderr[-3000:]
-    s = _same_outputs(out, reference)
+    s = same_outputs(out, reference)
     assert s["passages_generated"] == N and s["rejected_outputs_by_reason"]  # the stub's unparsable replies
     info = json.loads((out / "run.json").read_text())["backend_info"]
     assert info["executor"] == "ray" and sum(info["passages_by_node"].values()) == N
@@ -102,7 +67,7 @@ def test_python_api_and_resume(cluster, many, stub, reference, tmp_path):
     s = generate_wiki(many, out, backend="openai", base_url=stub.url, chunk_size=2, progress=False,
                       executor="ray", ray_address=cluster.address, ray_max_replicas=2)  # autoscaling 1..2
     assert (s["passages_resumed"], s["passages_generated"]) == (8, N - 8)
-    _same_outputs(out, reference)
+    same_outputs(out, reference)
     assert not ray.is_initialized()
 
 
@@ -112,17 +77,10 @@ def _actor_pids() -> list[int]:
 
 def _start(many, out, stub, cluster, tmp_path, *extra) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "classit_data", "generate-wiki",
-           *map(str, _args(many, out, stub, "--executor", "ray", "--ray-address", cluster.address,
+           *map(str, stub_args(many, out, stub, "--executor", "ray", "--ray-address", cluster.address,
                            "--config", _config(tmp_path), *extra))]
     return subprocess.Popen(cmd, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-
-
-def _wait_for(cond, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_replica_killed_mid_batch_is_replaced(cluster, many, reference, tmp_path):
@@ -130,12 +88,12 @@ def test_replica_killed_mid_batch_is_replaced(cluster, many, reference, tmp_path
     try:
         out = tmp_path / "out"
         proc = _start(many, out, slow, cluster, tmp_path, "--data-parallel-size", "2")
-        _wait_for(lambda: slow.requests >= 3 and _actor_pids())
+        wait_for(lambda: slow.requests >= 3 and _actor_pids())
         victim = _actor_pids()[0]
         os.kill(victim, signal.SIGKILL)  # a started replica is always waiting on a chunk's 0.4 s requests
         stdout, stderr = proc.communicate(timeout=300)
         assert proc.returncode == 0, stderr[-3000:]
-        s = _same_outputs(out, reference)
+        s = same_outputs(out, reference)
         assert s["passages_done"] == N and s["duplicate_records"] == 0
         assert not psutil.pid_exists(victim) or psutil.Process(victim).status() == psutil.STATUS_ZOMBIE
         assert slow.requests > N  # the killed replica's chunk was asked for again, by another replica
@@ -149,14 +107,14 @@ def test_driver_killed_then_rerun_completes_once(cluster, many, reference, tmp_p
     try:
         out = tmp_path / "out"
         proc = _start(many, out, slow, cluster, tmp_path)
-        _wait_for(lambda: len(list((out / "chunks").glob("*/chunk-*.parquet"))) >= 2)
+        wait_for(lambda: len(list((out / "chunks").glob("*/chunk-*.parquet"))) >= 2)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert not (out / "qa.parquet").exists()
         extra = ["--executor", "ray", "--ray-address", cluster.address] if rerun == "ray" else []
-        done = generate_cli(*_args(many, out, slow, *extra), env=ENV)
+        done = generate_cli(*stub_args(many, out, slow, *extra), env=ENV)
         assert done.returncode == 0, done.stderr[-3000:]
-        s = _same_outputs(out, reference)
+        s = same_outputs(out, reference)
         assert s["passages_resumed"] >= 4 and s["passages_resumed"] + s["passages_generated"] >= N
     finally:
         slow.stop()
@@ -168,7 +126,7 @@ def test_unreachable_address_is_one_line_and_writes_nothing(many, stub, tmp_path
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = tmp_path / "out"
-    proc = generate_cli(*_args(many, out, stub, "--executor", "ray", "--ray-address", f"127.0.0.1:{port}"), env=ENV)
+    proc = generate_cli(*stub_args(many, out, stub, "--executor", "ray", "--ray-address", f"127.0.0.1:{port}"), env=ENV)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith(f"error: --ray-address: cannot reach the Ray cluster at '127.0.0.1:{port}'")
     assert len(proc.stderr.strip().splitlines()) == 1 and not out.exists()
@@ -179,7 +137,7 @@ def test_without_ray_installed_says_how_to_install(many, stub, tmp_path, generat
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise ImportError('No module named ray')\n")
     path = os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")])
-    proc = generate_cli(*_args(many, tmp_path / "o", stub, "--executor", "ray"), env={**ENV, "PYTHONPATH": path})
+    proc = generate_cli(*stub_args(many, tmp_path / "o", stub, "--executor", "ray"), env={**ENV, "PYTHONPATH": path})
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "pip install 'classit-data[ray]'" in proc.stderr and not (tmp_path / "o").exists()
 
@@ -191,5 +149,5 @@ def test_without_ray_installed_says_how_to_install(many, stub, tmp_path, generat
     (["--executor", "ray", "--data-parallel-size", "3", "--ray-max-replicas", "2"], "is below --data-parallel-size"),
 ])
 def test_conflicting_flags(many, stub, tmp_path, generate_cli, args, message):
-    proc = generate_cli(*_args(many, tmp_path / "o", stub, *args), env=ENV)
+    proc = generate_cli(*stub_args(many, tmp_path / "o", stub, *args), env=ENV)
     assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -17,30 +17,30 @@ pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")
 
 from tests.generate.openai_stub import StubServer  # noqa: E402
-from tests.generate.test_ray import ENV, _args, _same_outputs, _wait_for, many, reference, stub  # noqa: E402,F401
+from tests.generate.conftest import RAY_ENV as ENV, same_outputs, stub_args, wait_for  # noqa: E402
 
 
 def test_driver_killed_with_its_own_ray_leaves_no_process(many, reference, tmp_path, generate_cli):
     slow = StubServer(latency=0.3)
     try:
         out = tmp_path / "out"
-        cmd = [sys.executable, "-m", "classit_data", "generate-wiki", *map(str, _args(many, out, slow, "--executor",
+        cmd = [sys.executable, "-m", "classit_data", "generate-wiki", *map(str, stub_args(many, out, slow, "--executor",
                                                                                       "ray"))]
         # a Ray temp folder of its own: `auto` finds no cluster there (not the module's, nor anyone else's)
         ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
         env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
         proc = subprocess.Popen(cmd, env={**env, **ENV, "RAY_TMPDIR": ray_tmp}, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        _wait_for(lambda: len(list((out / "chunks").glob("*/chunk-*.parquet"))) >= 2)
+        wait_for(lambda: len(list((out / "chunks").glob("*/chunk-*.parquet"))) >= 2)
         ray_processes = psutil.Process(proc.pid).children(recursive=True)
         assert any("raylet" in " ".join(p.cmdline()) for p in ray_processes)  # a local Ray of its own
         proc.kill()
         proc.wait()
         _, alive = psutil.wait_procs(ray_processes, timeout=30)
         assert not alive, [p.cmdline()[:1] for p in alive]
-        done = generate_cli(*_args(many, out, slow), env=ENV)
+        done = generate_cli(*stub_args(many, out, slow), env=ENV)
         assert done.returncode == 0, done.stderr[-3000:]
-        assert _same_outputs(out, reference)["passages_resumed"] >= 4
+        assert same_outputs(out, reference)["passages_resumed"] >= 4
     finally:
         slow.stop()
         shutil.rmtree(ray_tmp, ignore_errors=True)
