@@ -8,12 +8,14 @@ apply to a source are null (a Switchboard row has no generating model).
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from classit_data.core.errors import InputError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 SOURCES = ("switchboard", "simple_wiki")
 Source = Literal["switchboard", "simple_wiki"]
@@ -62,22 +64,22 @@ class Item(BaseModel):
         return content_id(source, doc_id, position, prompt, reply)
 
 
-#: polars schema of an item file, the column order used everywhere
-ITEM_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.String,
-    "source": pl.String,
-    "prompt": pl.String,
-    "reply": pl.String,
-    "text": pl.String,
-    "doc_id": pl.String,
-    "position": pl.Int64,
-    "origin": pl.String,
-    "passage_id": pl.String,
-    "model": pl.String,
-    "model_revision": pl.String,
-    "prompt_hash": pl.String,
-    "sampling": pl.String,
-    "seed": pl.Int64,
+#: the columns of an item file and the Python type of their values, in the order used everywhere
+ITEM_COLUMNS: dict[str, type] = {
+    "id": str,
+    "source": str,
+    "prompt": str,
+    "reply": str,
+    "text": str,
+    "doc_id": str,
+    "position": int,
+    "origin": str,
+    "passage_id": str,
+    "model": str,
+    "model_revision": str,
+    "prompt_hash": str,
+    "sampling": str,
+    "seed": int,
 }
 
 
@@ -98,35 +100,55 @@ class Passage(BaseModel):
         return content_id(article_id, section, text)
 
 
-PASSAGE_SCHEMA: dict[str, pl.DataType] = {
-    "passage_id": pl.String,
-    "article_id": pl.String,
-    "title": pl.String,
-    "section": pl.String,
-    "text": pl.String,
-    "n_words": pl.Int64,
+#: the columns of a passage file (``prepare-wiki``) and the Python type of their values
+PASSAGE_COLUMNS: dict[str, type] = {
+    "passage_id": str,
+    "article_id": str,
+    "title": str,
+    "section": str,
+    "text": str,
+    "n_words": int,
 }
 
 
+def polars_schema(columns: dict[str, type]) -> dict:
+    """The polars schema of ``ITEM_COLUMNS`` or ``PASSAGE_COLUMNS``."""
+    import polars as pl
+
+    return {name: pl.Int64 if kind is int else pl.String for name, kind in columns.items()}
+
+
+def __getattr__(name: str):
+    # ``ITEM_SCHEMA`` and ``PASSAGE_SCHEMA``, the polars schemas, are made on first use: polars takes longer to
+    # import than most commands' whole start-up, and the readers and workers of prepare-wiki never need it
+    columns = {"ITEM_SCHEMA": ITEM_COLUMNS, "PASSAGE_SCHEMA": PASSAGE_COLUMNS}.get(name)
+    if columns is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = schema = polars_schema(columns)
+    return schema
+
+
 #: column order of published files: the published dataset's four columns first, then provenance
-COLUMN_ORDER = tuple(PUBLISHED_COLUMNS) + tuple(c for c in ITEM_SCHEMA if c not in PUBLISHED_COLUMNS)
+COLUMN_ORDER = tuple(PUBLISHED_COLUMNS) + tuple(c for c in ITEM_COLUMNS if c not in PUBLISHED_COLUMNS)
 
 
 #: what a row may come without: the published dataset's rows, or rows made by another tool, carry only
 #: ``PUBLISHED_COLUMNS``; ``id`` is then derived (``derived_ids``) and the rest is null
-PROVENANCE_COLUMNS = tuple(c for c in ITEM_SCHEMA if c not in PUBLISHED_COLUMNS)
+PROVENANCE_COLUMNS = tuple(c for c in ITEM_COLUMNS if c not in PUBLISHED_COLUMNS)
 
 
 def derived_ids(df: pl.DataFrame) -> pl.Series:
     """``Item.make_id`` of each row, with null for the columns the frame lacks (doc_id, position): the id
     the pipeline would give a row of the same content and provenance."""
+    import polars as pl
+
     parts = [df.get_column(c).to_list() if c in df.columns else [None] * df.height
              for c in ("source", "doc_id", "position", "prompt", "reply")]
     return pl.Series("id", [Item.make_id(*row) for row in zip(*parts)], dtype=pl.String)
 
 
 def complete_rows(df: pl.DataFrame, path: object = None) -> tuple[pl.DataFrame, list[str]]:
-    """Rows with every item column, and the provenance columns they came without (in ``ITEM_SCHEMA`` order).
+    """Rows with every item column, and the provenance columns they came without (in ``ITEM_COLUMNS`` order).
 
     The published columns are required (their absence is an ``InputError`` naming ``path``); a missing ``id``
     is derived from the row's content, any other missing column is null.
@@ -138,7 +160,10 @@ def complete_rows(df: pl.DataFrame, path: object = None) -> tuple[pl.DataFrame, 
     absent = [c for c in PROVENANCE_COLUMNS if c not in df.columns]
     if not absent:
         return df, []
-    filled = df.with_columns(pl.lit(None, dtype=ITEM_SCHEMA[c]).alias(c) for c in absent if c != "id")
+    import polars as pl
+
+    types = polars_schema(ITEM_COLUMNS)
+    filled = df.with_columns(pl.lit(None, dtype=types[c]).alias(c) for c in absent if c != "id")
     if "id" in absent:
         filled = filled.with_columns(derived_ids(filled))
     return filled, absent

@@ -9,21 +9,13 @@ one process per data-parallel replica) -> ``runner`` (the steps of ``generate_wi
 
 from __future__ import annotations
 
+from classit_data.core.lazy import lazy_attributes
 from classit_data.generate.config import GenerationConfig, JudgeConfig
 
 # the judge stage is ``classit_data.generate.judge.judge`` (a package attribute of that name is its module)
 __all__ = ["GenerationConfig", "JudgeConfig", "JudgeTask", "Parsed", "PromptSet", "QAPair", "QATask", "Reject",
            "generate_wiki"]
 
-_LAZY = {"generate_wiki": "runner", "PromptSet": "prompts", "Parsed": "task", "QAPair": "task", "QATask": "task",
-         "Reject": "task", "JudgeTask": "judge_task"}
-
-
-def __getattr__(name: str):
-    # imported on first use: the CLI reads this package's settings at start-up, the generation code (polars,
-    # jinja2) is only needed when the stage runs
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"classit_data.generate.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {
+    "generate_wiki": "runner", "PromptSet": "prompts", "Parsed": "task", "QAPair": "task", "QATask": "task",
+    "Reject": "task", "JudgeTask": "judge_task"})

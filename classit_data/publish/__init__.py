@@ -1,5 +1,8 @@
 """``push``: publish a built dataset folder to the Hugging Face Hub."""
 
-from classit_data.publish.push import push_dataset
+from __future__ import annotations
+
+from classit_data.core.lazy import lazy_attributes
 
 __all__ = ["push_dataset"]
+__getattr__ = lazy_attributes(__name__, {"push_dataset": "push"})

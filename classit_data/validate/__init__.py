@@ -7,18 +7,10 @@ Modules, imported in one direction: ``config`` (thresholds) -> ``dedup`` (exact 
 
 from __future__ import annotations
 
+from classit_data.core.lazy import lazy_attributes
 from classit_data.validate.config import ValidationConfig, load_validation_config
 
 __all__ = ["ValidationConfig", "ValidationResult", "load_validation_config", "validate_frame", "validate_rows"]
 
-_LAZY = ("ValidationResult", "validate_frame", "validate_rows")
-
-
-def __getattr__(name: str):
-    # imported on first use: the CLI reads this package's settings at start-up, the checks (polars, numpy,
-    # datasketch) are only needed when the stage runs
-    if name in _LAZY:
-        from classit_data.validate import validate
-
-        return getattr(validate, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, dict.fromkeys(("ValidationResult", "validate_frame", "validate_rows"),
+                                                       "validate"))

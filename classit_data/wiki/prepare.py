@@ -17,6 +17,8 @@ import itertools
 import json
 import multiprocessing
 import os
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from classit_data.core.errors import InputError, checked_settings
 from classit_data.core.io import atomic_write_text, summary_path
-from classit_data.core.schema import PASSAGE_SCHEMA
+from classit_data.core.schema import PASSAGE_COLUMNS, polars_schema
 from classit_data.wiki.config import (
     DEFAULT_MAX_WORDS, DEFAULT_MIN_ARTICLE_WORDS, DEFAULT_MIN_WORDS, PassageConfig, PrepareConfig,
 )
@@ -44,14 +46,14 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
                  min_article_words: int = DEFAULT_MIN_ARTICLE_WORDS, limit_articles: int | None = None,
                  workers: int | None = None, progress: bool = True,
                  punkt_params: str | Path | None = None) -> dict:
-    """Turn Simple English Wikipedia inputs into a passage file (PASSAGE_SCHEMA rows); return the summary.
+    """Turn Simple English Wikipedia inputs into a passage file (``PASSAGE_COLUMNS`` rows); return the summary.
 
     ``inputs``: dumps (.xml / .xml.bz2 / multistream), BabyLM ``simple_wiki`` files, ``wikimedia/wikipedia``
     Parquet / JSON lines, or wikiextractor output, detected from their content unless ``fmt`` is given.
     ``out`` ends in ``.parquet`` or ``.jsonl`` and is written atomically. ``limit_articles`` stops after
     that many articles (pages of namespace 0 that are not redirects). ``workers`` defaults to every core;
-    1 cleans in this process. Workers are started with ``forkserver``: a script that calls this with
-    several workers needs the usual ``if __name__ == "__main__":`` guard. The other settings are those of
+    1 cleans in this process. Where this process runs other threads, workers come from a fork server: a
+    script that calls this with several workers then needs the usual ``if __name__ == "__main__":`` guard. The other settings are those of
     :class:`~classit_data.wiki.config.PrepareConfig`.
     """
     from classit_data.core.outputs import replaced_together
@@ -204,6 +206,20 @@ def _worker_batch(batch: list[Article]) -> tuple[list[dict], PrepareStats]:
     return process_batch(batch, _WORKER["config"], _WORKER["params"])
 
 
+def _worker_context():
+    """How the workers start: forked from this process when it runs no other thread (they start at once, the
+    cleaning code already imported); otherwise from a fork server that imported it (a fork copies the locks other
+    threads hold); ``spawn`` where neither exists."""
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform == "linux" and "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 def _run_batches(batches: Iterator[list[Article]], config: PassageConfig, params_path: str | None,
                  n_workers: int) -> Iterator[tuple[list[dict], PrepareStats]]:
     """Results of ``process_batch`` in input order, from a worker pool with a bounded number in flight."""
@@ -212,8 +228,7 @@ def _run_batches(batches: Iterator[list[Article]], config: PassageConfig, params
         for batch in itertools.chain(head, batches):
             yield process_batch(batch, config, params_path)
         return
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    ctx = _worker_context()
     with ctx.Pool(n_workers, initializer=_init_worker, initargs=(config, params_path)) as pool:
         in_flight: deque = deque()
         for batch in itertools.chain(head, batches):
@@ -230,15 +245,12 @@ def _run_batches(batches: Iterator[list[Article]], config: PassageConfig, params
 class _PassageWriter:
     """Streams passage rows into one Parquet (row groups) or JSON-lines file at a temporary path.
 
-    It counts the passages and words it writes.
+    It counts the passages and words it writes. Parquet is written by polars, imported only when the rows are
+    written; a file of more than one row group goes through pyarrow's writer, one row group at a time.
     """
 
     def __init__(self, tmp: Path, jsonl: bool, stats: PrepareStats):
-        import pyarrow as pa
-
         self.tmp, self.jsonl, self.stats = tmp, jsonl, stats
-        self.schema = pa.schema([(k, pa.int64() if v.is_integer() else pa.string())
-                                 for k, v in PASSAGE_SCHEMA.items()])
         self.pending: list[dict] = []
         self.writer = None
         self.fh = open(tmp, "w", encoding="utf-8") if jsonl else None
@@ -254,26 +266,38 @@ class _PassageWriter:
         if len(self.pending) >= _ROW_GROUP:
             self._flush()
 
+    def _frame(self):
+        import polars as pl
+
+        frame = pl.DataFrame(self.pending, schema=polars_schema(PASSAGE_COLUMNS))
+        self.pending = []
+        return frame
+
     def _flush(self) -> None:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
+        table = self._frame().to_arrow()
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
-        self.writer.write_table(pa.Table.from_pylist(self.pending, schema=self.schema))
-        self.pending = []
+            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
+        self.writer.write_table(table)
 
     def close(self) -> None:
         if self.jsonl:
             self.fh.close()
-            return
-        if self.pending or self.writer is None:
-            self._flush()
-        self.writer.close()
+        elif self.writer is None:  # one row group in all
+            self._frame().write_parquet(self.tmp, compression="zstd")
+        else:
+            if self.pending:
+                self._flush()
+            self.writer.close()
 
 
 class _ProgressBar:
-    """Compressed bytes of the inputs read (an ETA for the whole dump) and the articles read so far."""
+    """Compressed bytes of the inputs read (an ETA for the whole dump) and the articles read so far.
+
+    It is redrawn as batches come back, at most ten times a second, rather than by rich's refresh thread: with
+    no other thread running, the workers can be forked.
+    """
 
     def __init__(self, total_bytes: int):
         from rich.progress import (
@@ -284,12 +308,17 @@ class _ProgressBar:
 
         self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
                             TextColumn("{task.fields[articles]:,} articles"), TimeElapsedColumn(),
-                            TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal)
+                            TimeRemainingColumn(), console=console, transient=True, auto_refresh=False,
+                            disable=not console.is_terminal)
         self.task = self.bar.add_task("prepare-wiki", total=total_bytes, articles=0)
+        self.drawn = 0.0
         self.bar.start()
 
     def show(self, bytes_done: int, articles: int) -> None:
         self.bar.update(self.task, completed=bytes_done, articles=articles)
+        if time.monotonic() - self.drawn >= 0.1:
+            self.drawn = time.monotonic()
+            self.bar.refresh()
 
     def stop(self) -> None:
         self.bar.stop()

@@ -106,25 +106,53 @@ def _frac(positional: list[str]) -> str | None:
     return None
 
 
+#: names of the templates whose words :func:`_words` reads from their parameters
+_DATES = frozenset({"birth date", "birth date and age", "death date", "death date and age", "start date", "end date",
+                    "dts", "date", "birth year and age", "death year and age", "start date and age", "film date"})
+_CIRCA = frozenset({"circa", "c.", "ca.", "ca", "circ.", "circ"})
+_IDENTIFIERS = frozenset({"isbn", "issn", "oclc", "doi"})
+_READ_PARAMETERS = _FIRST | _LAST | _DATES | _CIRCA | _IDENTIFIERS | {
+    "lang", "convert", "cvt", "frac", "sfrac", "fraction", "as of", "asof", "floruit", "fl.", "fl", "sortname",
+    "us$", "usd", "bc", "bce"}
+
+
+def _normalized(name: str) -> str:
+    name = name.strip().lower().replace("_", " ")
+    return name[9:].strip() if name.startswith("template:") else name
+
+
+def _unrendered(name: str) -> str:
+    """An invisible template shows nothing; any other we do not render lost its words."""
+    return LOST if _WORD_CARRIERS.match(name) or not _INVISIBLE.match(name) else ""
+
+
+def shown_by_name(name: str) -> str | None:
+    """What a template shows when its name alone decides (a symbol, a number, nothing or :data:`LOST`);
+    None when its parameters must be read."""
+    normal = _normalized(name)
+    if normal in SYMBOLS:
+        return SYMBOLS[normal]
+    if normal.startswith("formatnum:"):
+        return name.split(":", 1)[1].strip()
+    if normal in _READ_PARAMETERS or normal.startswith(("transl", "lang-")):
+        return None
+    return _unrendered(normal)
+
+
 def render_template(node, plain_of) -> str | None:
     """The words a template shows inside a sentence: text, ``""`` (nothing to show), or :data:`LOST`.
 
     ``plain_of`` renders a parameter's wikitext (parameters hold links and templates of their own).
     """
-    name = str(node.name).strip().lower().replace("_", " ")
-    if name.startswith("template:"):
-        name = name[9:].strip()
-    if name in SYMBOLS:
-        return SYMBOLS[name]
-    if name.startswith("formatnum:"):
-        return str(node.name).split(":", 1)[1].strip()
-    positional = [str(p.value).strip() for p in node.params if not p.showkey]
-    shown = _words(name, positional, node)
+    shown = shown_by_name(str(node.name))
     if shown is not None:
-        return plain_of(shown) if shown else ""
-    if _WORD_CARRIERS.match(name) or not _INVISIBLE.match(name):
-        return LOST
-    return ""
+        return shown
+    name = _normalized(str(node.name))
+    positional = [str(p.value).strip() for p in node.params if not p.showkey]
+    words = _words(name, positional, node)
+    if words is not None:
+        return plain_of(words) if words else ""
+    return _unrendered(name)
 
 
 def _words(name: str, positional: list[str], node) -> str | None:
@@ -141,10 +169,9 @@ def _words(name: str, positional: list[str], node) -> str | None:
         return _convert(positional)
     if name in ("frac", "sfrac", "fraction"):
         return _frac(positional)
-    if name in ("birth date", "birth date and age", "death date", "death date and age", "start date", "end date",
-                "dts", "date", "birth year and age", "death year and age", "start date and age", "film date"):
+    if name in _DATES:
         return date_text(positional) or None
-    if name in ("circa", "c.", "ca.", "ca", "circ.", "circ"):
+    if name in _CIRCA:
         return _circa(positional)
     if name in ("as of", "asof"):
         named = {str(p.name).strip().lower(): str(p.value).strip() for p in node.params if p.showkey}
@@ -153,11 +180,10 @@ def _words(name: str, positional: list[str], node) -> str | None:
         return f"fl. {positional[0]}"
     if name == "sortname" and len(positional) >= 2:
         return f"{positional[0]} {positional[1]}"
-    if name in ("isbn", "issn", "oclc", "doi") and positional:
+    if name in _IDENTIFIERS and positional:
         return f"{name.upper()} {positional[0]}"
     if name in ("us$", "usd") and positional:
         return f"US${positional[0]}"
     if name in ("bc", "bce") and positional:
         return f"{positional[0]} {name.upper()}"
     return None
-
