@@ -123,8 +123,10 @@ def tidy(text: str, plain: bool = False) -> str:
     """
     if "&" in text:
         text = html.unescape(text)
-    text = _MAGIC.sub("", text)
-    text = _QUOTES.sub("", text)
+    if "__" in text:
+        text = _MAGIC.sub("", text)
+    if "''" in text:
+        text = _QUOTES.sub("", text)
     text = _SPACES.sub(" ", text)
     parens = "(" in text or ")" in text
     if parens:

@@ -10,6 +10,7 @@ yielded with a skip reason so they are counted.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -25,9 +26,10 @@ _REDIRECT = re.compile(r"^\s*#\s*REDIRECT\b", re.IGNORECASE)
 _DISAMBIG = re.compile(
     r"\{\{\s*(?:disambig(?:uation)?|dab|disamb|geodis|hndis|numberdis|letter-numbercombdisambig|"
     r"surname|given name|set ?index(?: article)?|shipindex|mountainindex|roaddis|"
-    r"[\w ]+ disambiguation)\s*(?:\||\}\})|__DISAMBIG__",
+    r"[\w ]+ disambiguation)\s*(?:\||\}\})",
     re.IGNORECASE,
 )
+_DISAMBIG_SWITCH = re.compile("__DISAMBIG__", re.IGNORECASE)  # apart: one pattern with both is 2x slower
 
 
 def _local(tag: str) -> str:
@@ -45,7 +47,7 @@ def page_article(page_id: str, title: str, ns: int, redirect: bool, text: str,
         return Article(page_id, title, "", WIKITEXT, "not_wikitext")
     if not text.strip():
         return Article(page_id, title, "", WIKITEXT, "empty")
-    if _DISAMBIG.search(text) or title.endswith("(disambiguation)"):
+    if _DISAMBIG.search(text) or _DISAMBIG_SWITCH.search(text) or title.endswith("(disambiguation)"):
         return Article(page_id, title, "", WIKITEXT, "disambiguation")
     return Article(page_id, title, text, WIKITEXT)
 
@@ -59,22 +61,21 @@ def read_dump(path: str | Path, bytes_read: BytesRead | None = None) -> Iterator
     path = Path(path)
     opened = open_input(path, bytes_read)
     namespaces: dict[str, int] = {}
-    root = None
     encoding = bom_encoding(opened.stream.peek(4)[:4])
     # expat reads UTF-8 and UTF-16, but not UTF-32, nor UTF-16 under a declaration that says UTF-8: text
     # decoded by its byte-order mark is read whatever the declaration says
     source = io.TextIOWrapper(opened.stream, encoding=encoding) if encoding else opened.stream
     try:
         events = ET.iterparse(source, events=("start", "end"))
-        for event, elem in events:
-            if root is None:
-                root = elem
-                if _local(elem.tag) not in ("mediawiki", "page"):
-                    raise InputError(f"XML root is <{_local(elem.tag)}>, not a MediaWiki export <mediawiki>",
-                                     path, "line 1")
-            if event != "end":
+        event, root = next(events)
+        if _local(root.tag) not in ("mediawiki", "page"):
+            raise InputError(f"XML root is <{_local(root.tag)}>, not a MediaWiki export <mediawiki>", path, "line 1")
+        namespace = root.tag[:-len(_local(root.tag))]  # "{http://www.mediawiki.org/xml/export-0.10/}" or ""
+        wanted = {namespace + tag: tag for tag in ("namespace", "siteinfo", "page")}
+        for event, elem in itertools.chain([(event, root)], events):
+            tag = wanted.get(elem.tag)  # most elements are a page's parts, read with their page
+            if tag is None or event != "end":
                 continue
-            tag = _local(elem.tag)
             if tag == "namespace":
                 key = elem.get("key")
                 if key is not None and elem.text:
