@@ -8,10 +8,12 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from classit_data.core.errors import InputError, first_line
+
+if TYPE_CHECKING:  # polars is imported where rows are read or written: not every command needs it
+    import polars as pl
 
 
 def current_umask() -> int:
@@ -63,6 +65,8 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def write_rows(rows: pl.DataFrame | Sequence[dict], path: str | Path, schema: dict | None = None) -> Path:
     """Write rows to Parquet, or JSON lines when the name ends in ``.jsonl``; atomically."""
+    import polars as pl
+
     path = Path(path)
     df = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(list(rows), schema=schema, strict=False)
     with atomic_path(path) as tmp:
@@ -78,6 +82,8 @@ def read_rows(paths: str | Path | Iterable[str | Path], required: Sequence[str] 
 
     Every problem is an ``InputError`` naming the file.
     """
+    import polars as pl
+
     if isinstance(paths, (str, Path)):
         paths = [paths]
     frames = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -228,3 +230,34 @@ def test_summary_rows_and_failure_notes():
         "passages": 12, "words": 1200, "prose words read": 1300, "prose words dropped: stub_article": 60,
         "prose words dropped: lead_in": 40, "seconds": 0.5, "articles/s": 16.0}
     assert parse_failure_notes(summary) == ["skipped (wikitext not understood): Broken [[page [7]: ValueError: x"]
+
+
+def test_a_file_of_several_row_groups_holds_what_one_row_group_holds(tmp_path, monkeypatch):
+    from classit_data.wiki import prepare
+
+    _, one = _run(tmp_path, SAMPLE, name="one.parquet")
+    monkeypatch.setattr(prepare, "_ROW_GROUP", 10)
+    _, many = _run(tmp_path, SAMPLE, name="many.parquet")
+    assert one.height > 30 and one.equals(many)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+def test_workers_are_forked_unless_another_thread_runs(tmp_path, big_dump):
+    """A fork copies the locks other threads hold: with another thread running the workers come from a fork
+    server, and give the same passages."""
+    from classit_data.wiki.prepare import _worker_context
+
+    if threading.active_count() > 1:
+        pytest.skip("the test runner itself runs other threads")
+    assert _worker_context().get_start_method() == "fork"
+    _, forked = _run(tmp_path, big_dump, name="forked.parquet", workers=2)
+    stop = threading.Event()
+    waiting = threading.Thread(target=stop.wait)
+    waiting.start()
+    try:
+        assert _worker_context().get_start_method() == "forkserver"
+        _, served = _run(tmp_path, big_dump, name="served.parquet", workers=2)
+    finally:
+        stop.set()
+        waiting.join()
+    assert forked.height > 100 and forked.equals(served)

@@ -1,0 +1,41 @@
+"""Start-up: commands, and the workers of prepare-wiki, import the libraries a stage needs only when it runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from classit_data.core.lazy import lazy_attributes
+
+HEAVY = ("polars", "pyarrow", "pandas", "numpy", "scipy", "sklearn", "torch", "transformers", "nltk")
+
+
+def _imported_after(code: str) -> list[str]:
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+def test_the_cli_and_the_cleaning_code_start_without_the_heavy_libraries():
+    assert _imported_after("import classit_data.cli") == []
+    code = ("import classit_data.cli, classit_data.wiki.prepare\n"
+            "from classit_data.wiki.sentences import split_sentences\n"
+            "assert split_sentences('Dr. Smith came. He left.') == ['Dr. Smith came.', 'He left.']")
+    assert _imported_after(code) == []
+
+
+def test_punkt_leaves_the_whole_of_nltk_importable():
+    code = ("from classit_data.wiki.sentences import split_sentences\n"
+            "split_sentences('One. Two.')\n"
+            "import nltk\n"
+            "assert nltk.word_tokenize and nltk.tokenize.punkt.PunktSentenceTokenizer")
+    assert "nltk" in _imported_after(code)
+
+
+def test_lazy_attributes_come_from_their_module_and_others_are_refused():
+    getattr_ = lazy_attributes("classit_data.core", {"content_id": "schema"})
+    assert getattr_("content_id")("a") == __import__("classit_data.core.schema").core.schema.content_id("a")
+    with pytest.raises(AttributeError, match="no attribute 'other'"):
+        getattr_("other")
