@@ -13,6 +13,7 @@ Steps, each counting what it did in one :class:`~classit_data.wiki.stats.Prepare
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
 import multiprocessing
@@ -21,7 +22,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from classit_data.core.errors import InputError, checked_settings
@@ -80,7 +81,7 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
         bar = _ProgressBar(source.size) if progress else None
         try:
             batches = _batches(source.articles(), stats, config.limit_articles)
-            for rows, batch_stats in _run_batches(batches, config, params_path, n_workers):
+            for rows, batch_stats in _run_batches(batches, config, params_path, n_workers, writer.prepare):
                 stats.add(batch_stats)
                 writer.add(rows)
                 if bar:
@@ -221,8 +222,12 @@ def _worker_context():
 
 
 def _run_batches(batches: Iterator[list[Article]], config: PassageConfig, params_path: str | None,
-                 n_workers: int) -> Iterator[tuple[list[dict], PrepareStats]]:
-    """Results of ``process_batch`` in input order, from a worker pool with a bounded number in flight."""
+                 n_workers: int, meanwhile: Callable[[], None] = lambda: None,
+                 ) -> Iterator[tuple[list[dict], PrepareStats]]:
+    """Results of ``process_batch`` in input order, from a worker pool with a bounded number in flight.
+
+    ``meanwhile`` runs once the workers have their first batches (this process's own preparations).
+    """
     head = list(itertools.islice(batches, 2))
     if n_workers == 1 or len(head) < 2:  # one batch in all: starting workers would cost more than it saves
         for batch in itertools.chain(head, batches):
@@ -230,8 +235,9 @@ def _run_batches(batches: Iterator[list[Article]], config: PassageConfig, params
         return
     ctx = _worker_context()
     with ctx.Pool(n_workers, initializer=_init_worker, initargs=(config, params_path)) as pool:
-        in_flight: deque = deque()
-        for batch in itertools.chain(head, batches):
+        in_flight = deque(pool.apply_async(_worker_batch, (batch,)) for batch in head)
+        meanwhile()
+        for batch in batches:
             in_flight.append(pool.apply_async(_worker_batch, (batch,)))
             while len(in_flight) > 2 * n_workers + 1:
                 yield in_flight.popleft().get()
@@ -265,6 +271,11 @@ class _PassageWriter:
         self.pending.extend(rows)
         if len(self.pending) >= _ROW_GROUP:
             self._flush()
+
+    def prepare(self) -> None:
+        """Import the Parquet library now, while the workers clean the first batches."""
+        if not self.jsonl:
+            importlib.import_module("polars")
 
     def _frame(self):
         import polars as pl
