@@ -77,11 +77,12 @@ def wikiextractor_env(work: Path, python: str | None) -> tuple[str | None, str]:
     return str(exe), ""
 
 
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
+def timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None,
+          ) -> tuple[float, float, subprocess.CompletedProcess]:
     """(wall s, CPU s of the command and every process it waited for, the finished process)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -89,10 +90,11 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, subpro
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done
 
 
-def run_ours(dump: Path, out: Path, workers: int) -> tuple[float, float, str]:
+def run_ours(dump: Path, out: Path, workers: int, root: Path) -> tuple[float, float, str]:
     cmd = [sys.executable, "-m", "classit_data", "prepare-wiki", str(dump), "--out", str(out), "--json",
            "--workers", str(workers)]
-    wall, cpu, _ = timed(cmd, env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+    # run from the output's folder: `-m` puts the working folder first on the path, before PYTHONPATH
+    wall, cpu, _ = timed(cmd, env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(root)}, cwd=out.parent)
     import polars as pl
 
     return wall, cpu, "\n\n".join(pl.read_parquet(out, columns=["text"])["text"].to_list())
@@ -112,11 +114,11 @@ def leftovers(text: str) -> tuple[int, int]:
     return len(LEFTOVER.findall(text)), len(text.split())
 
 
-def compare(name: str, dump: Path, python: str | None, work: Path, runs: int, workers: int) -> dict:
+def compare(name: str, dump: Path, python: str | None, work: Path, runs: int, workers: int, root: Path) -> dict:
     ours: list[tuple[float, float]] = []
     theirs: list[tuple[float, float]] = []
     for _ in range(runs):
-        wall, cpu, ours_text = run_ours(dump, work / "ours.parquet", workers)
+        wall, cpu, ours_text = run_ours(dump, work / "ours.parquet", workers, root)
         ours.append((wall, cpu))
         if python:
             wall, cpu, their_text = run_theirs(python, dump, work / "wikiextractor-out", workers)
@@ -150,12 +152,14 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--work", type=Path, default=ROOT / ".bench" / "wikiextractor")
     ap.add_argument("--wex-python", help="a Python before 3.11 to install wikiextractor with")
+    ap.add_argument("--ours", type=Path, default=ROOT, help="the checkout of classit-data to run (another one "
+                    "gives its figures: `git worktree add /tmp/before COMMIT`)")
     ap.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     python, why = wikiextractor_env(args.work, older_python(args.wex_python))
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.2f} at the start, "
-          f"{os.cpu_count()} CPUs, {args.workers} processes each, {args.runs} runs each (medians)")
+          f"{os.cpu_count()} CPUs, {args.workers} processes each, {args.runs} runs each (medians); ours from {args.ours}")
     if not python:
         print(f"wikiextractor skipped: {why}")
     inputs = []
@@ -169,7 +173,7 @@ def main() -> None:
     inputs.append((f"synthetic, {args.articles:,} articles", synthetic))
     rows = []
     for name, dump in inputs:
-        rows.append(compare(name, dump, python, args.work, args.runs, args.workers))
+        rows.append(compare(name, dump, python, args.work, args.runs, args.workers, args.ours.resolve()))
         show(rows[-1])
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     if args.json:
