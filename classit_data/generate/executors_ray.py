@@ -11,8 +11,8 @@ executor's.
 
 Replica i of an openai run takes server i mod n of ``--base-url`` (:func:`replica_urls`). A failure in the
 middle of a run is one line (exit 2) naming it: the replica's own error, told to the driver through the
-``_Replicas`` actor before Ray wraps it; a replica dead more than ``RESTARTS`` times; else what Ray raised (the
-cluster gone...), by its kind and first line.
+``_Replicas`` actor before Ray wraps it; a replica dead more than ``RESTARTS`` times; else what Ray raised, by
+its kind and first line. (The cluster gone is out of reach: Ray's core ends this process at once, exit code 1.)
 
 Exactly once comes from the chunk files, not from Ray: a chunk file is written atomically where the work ran
 (its own folder per replica under ``out_dir/chunks``, which must be a filesystem shared by the nodes), and is
@@ -273,13 +273,13 @@ def run_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path,
 
 def _rows(ray, ds, replicas) -> Iterator[dict]:
     """The replicas' rows; a failure in the cluster (a replica's error, one that died more often than Ray restarts
-    it, the cluster gone) is one line naming it. The chunk files finished so far stay: a rerun resumes from them."""
+    it) is one line naming it. The chunk files finished so far stay: a rerun resumes from them."""
     try:
         yield from ds.iter_rows()
     except Exception as exc:  # noqa: BLE001  (anything Ray Data raises here is a failure of the run's cluster)
         try:
             line = ray.get(replicas.first_failure.remote(), timeout=10)
-        except Exception:  # noqa: BLE001  (the cluster itself is gone)
+        except Exception:  # noqa: BLE001  (the actor that knows is gone with the failure)
             line = None
         if line is not None:
             raise InputError(f"a replica failed: {line}", "--executor ray") from exc

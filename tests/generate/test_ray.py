@@ -134,7 +134,7 @@ def test_driver_killed_then_rerun_completes_once(cluster, many, reference, tmp_p
 def test_a_replica_failing_mid_run_is_one_line_and_the_folder_resumes(cluster, many, reference, tmp_path,
                                                                       generate_cli):
     """A server that refuses every request after the 6th (the replica's error, raised in its Ray actor): one line
-    naming it, exit 2, no rows written; the chunk files finished before stay, and a rerun completes the folder."""
+    naming it, exit 2, nothing else written; the chunk files finished before stay, and a rerun completes it."""
     failing = StubServer(latency=0.05, fail_after=6)
     try:
         out = tmp_path / "out"
@@ -142,7 +142,7 @@ def test_a_replica_failing_mid_run_is_one_line_and_the_folder_resumes(cluster, m
         line = one_error_line(generate_cli(*args, env=ENV), "--executor ray: a replica failed:", "server answered 400")
         assert failing.url in line
         finished = list((out / "chunks").glob("*/chunk-*.parquet"))
-        assert len(finished) == 3 and not (out / "qa.parquet").exists() and not (out / "summary.json").exists()
+        assert len(finished) == 3 and sorted(f.name for f in out.iterdir()) == ["chunks", "run.json"]
         failing.fail_after = None  # the server is mended: the rerun generates only what is missing
         done = generate_cli(*args, env=ENV)
         assert done.returncode == 0, done.stderr[-3000:]
@@ -174,7 +174,8 @@ def test_a_replica_that_keeps_dying_is_one_line(cluster, many, tmp_path):
     one_error_line(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr),
                    f"error: --executor ray: the Ray run failed: a replica died {RESTARTS + 1} times", "ActorDiedError")
     assert len(killed) == RESTARTS + 1
-    assert list((out / "chunks").glob("*/chunk-*.parquet")) and not (out / "qa.parquet").exists()
+    assert list((out / "chunks").glob("*/chunk-*.parquet"))
+    assert sorted(f.name for f in out.iterdir()) == ["chunks", "run.json"]  # no rows, not even half-written
 
 
 def test_unreachable_address_is_one_line_and_writes_nothing(many, stub, tmp_path, generate_cli):
