@@ -27,7 +27,9 @@ class GenerationConfig(BaseModel):
                               "SmolLM2-135M-Instruct); with --backend openai the served name.")
     backend: str = Field("auto", description="auto | vllm | transformers | openai (auto: openai with --base-url, "
                          "else vllm when importable, else transformers).")
-    base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://host:8000/v1.")
+    base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://host:8000/v1; several "
+                                 "of one model separated by commas share the requests (with --executor ray, "
+                                 "replica i talks to server i mod n).")
     prompts: str | None = Field(None, description="Prompt config: qa.yaml, or a folder holding one (default: "
                                 "prompts/qa.yaml).")
     num_pairs: int | None = Field(None, ge=1, description="Pairs per passage (default: num_pairs of the prompt "

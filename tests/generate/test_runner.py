@@ -1,5 +1,5 @@
 """generate-wiki without vLLM: sharding, row assembly, the transformers backend on the embedded model,
-resume after ``kill -9``, data-parallel replicas, and input errors."""
+resume after ``kill -9``, data-parallel replicas, several servers behind the openai backend, and input errors."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
-from tests.generate.conftest import kill_after_first_chunk
+from tests.generate.conftest import RAY_ENV, kill_after_first_chunk, same_outputs, stub_args
+from tests.generate.openai_stub import StubServer
 
 from classit_data.core.schema import ITEM_SCHEMA
 from classit_data.core.template import render_text
@@ -166,6 +168,29 @@ def test_data_parallel_replicas(passages, passage_rows, tmp_path, monkeypatch):
     assert s["passages_done"] == s["passages_generated"] == N and s["duplicate_records"] == 0
     assert s["rejected_outputs_by_reason"] == {"truncated": N}  # 4 tokens are too few for any JSON list
     assert not list((tmp_path / "dp" / "chunks").glob(".todo*"))
+
+
+def test_several_servers_share_the_requests(many, reference, tmp_path, generate_cli):
+    """``--base-url A,B``: the requests go round the two servers, and the rows are those of one server."""
+    servers = [StubServer(latency=0.01), StubServer(latency=0.01)]
+    try:
+        out = tmp_path / "out"
+        both = SimpleNamespace(url=",".join(srv.url for srv in servers))
+        proc = generate_cli(*stub_args(many, out, both), env=RAY_ENV)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        same_outputs(out, reference)
+        assert [srv.requests for srv in servers] == [10, 10]
+    finally:
+        for srv in servers:
+            srv.stop()
+
+
+def test_replica_urls():
+    from classit_data.generate.executors_ray import replica_urls
+    urls = "http://a/v1,http://b/v1,http://c/v1"
+    assert [replica_urls(urls, i, 4) for i in range(4)] == ["http://a/v1", "http://b/v1", "http://c/v1", "http://a/v1"]
+    assert [replica_urls(urls, i, 2) for i in range(2)] == ["http://a/v1,http://c/v1", "http://b/v1"]
+    assert replica_urls(None, 0, 2) is None
 
 
 @pytest.mark.parametrize("args, message", [
