@@ -159,7 +159,8 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     python, why = wikiextractor_env(args.work, older_python(args.wex_python))
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.2f} at the start, "
-          f"{os.cpu_count()} CPUs, {args.workers} processes each, {args.runs} runs each (medians); ours from {args.ours}")
+          f"{os.cpu_count()} CPUs, {args.workers} processes each, {args.runs} runs each (medians); "
+          f"ours from {args.ours}")
     if not python:
         print(f"wikiextractor skipped: {why}")
     inputs = []

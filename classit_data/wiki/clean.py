@@ -2,9 +2,9 @@
 
 Wikitext is rendered to the text a reader sees (:mod:`classit_data.wiki.render`: templates, references,
 tables, galleries, files and images with their captions, categories, interlanguage links, magic words and
-comments are dropped; links become their text); headings split sections. List items, boilerplate sections (References, Other websites...) and
-caption-like fragments are left out and counted. Plain text (BabyLM, HF, wikiextractor) keeps its
-paragraphs; its headings and list items are recognised from the lines' shape.
+comments are dropped; links become their text); headings split sections. List items, boilerplate sections
+(References, Other websites...) and caption-like fragments are left out and counted. Plain text (BabyLM, HF,
+wikiextractor) keeps its paragraphs; its headings and list items are recognised from the lines' shape.
 """
 
 from __future__ import annotations
@@ -164,12 +164,11 @@ class _Sections:
         self.skipping = False
 
     def end_paragraph(self) -> None:
-        if not self.para:
+        if not self.para or self.skipping:  # a boilerplate section's paragraphs are not even tidied
+            self.para = []
             return
         text = tidy(" ".join(self.para), self.plain)
         self.para = []
-        if self.skipping:
-            return
         for part in text.split(PARAGRAPH_BREAK) if PARAGRAPH_BREAK in text else (text,):
             self._add_paragraph(part.strip())
 

@@ -54,8 +54,8 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
     ``out`` ends in ``.parquet`` or ``.jsonl`` and is written atomically. ``limit_articles`` stops after
     that many articles (pages of namespace 0 that are not redirects). ``workers`` defaults to every core;
     1 cleans in this process. Where this process runs other threads, workers come from a fork server: a
-    script that calls this with several workers then needs the usual ``if __name__ == "__main__":`` guard. The other settings are those of
-    :class:`~classit_data.wiki.config.PrepareConfig`.
+    script that calls this with several workers then needs the usual ``if __name__ == "__main__":`` guard.
+    The other settings are those of :class:`~classit_data.wiki.config.PrepareConfig`.
     """
     from classit_data.core.outputs import replaced_together
 
