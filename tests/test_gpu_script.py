@@ -107,7 +107,8 @@ def test_the_parts_import_only_what_a_gpu_machine_has_or_gets_carried(dry_run):
     image = _with_requirements(payload.device_packages(), payload.normalise)
     allowed = image | set(payload.DEPS_PACKAGES + payload.MODEL_PACKAGES) | {"classit-data"} | set(OPTIONAL)
     for name, part in results["parts"].items():
-        assert {"torch", "transformers", "polars", "pydantic"} <= set(part["distributions"]), name
+        # the recording sees the imports (polars only where a part reads or writes rows)
+        assert {"torch", "transformers", "pydantic"} <= set(part["distributions"]), name
         assert set(part["distributions"]) - allowed == set(), name
 
 

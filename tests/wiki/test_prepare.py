@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import inspect
 import re
+import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import polars as pl
@@ -241,23 +241,36 @@ def test_a_file_of_several_row_groups_holds_what_one_row_group_holds(tmp_path, m
     assert one.height > 30 and one.equals(many)
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
-def test_workers_are_forked_unless_another_thread_runs(tmp_path, big_dump):
-    """A fork copies the locks other threads hold: with another thread running the workers come from a fork
-    server, and give the same passages."""
-    from classit_data.wiki.prepare import _worker_context
+_FORK_OR_SERVER = """
+import sys, threading
+from classit_data.wiki.prepare import _worker_context, prepare_wiki
 
-    if threading.active_count() > 1:
-        pytest.skip("the test runner itself runs other threads")
+def main(dump, out):
     assert _worker_context().get_start_method() == "fork"
-    _, forked = _run(tmp_path, big_dump, name="forked.parquet", workers=2)
+    prepare_wiki(dump, out + "/forked.parquet", workers=2, progress=False)
     stop = threading.Event()
     waiting = threading.Thread(target=stop.wait)
     waiting.start()
     try:
         assert _worker_context().get_start_method() == "forkserver"
-        _, served = _run(tmp_path, big_dump, name="served.parquet", workers=2)
+        prepare_wiki(dump, out + "/served.parquet", workers=2, progress=False)
     finally:
         stop.set()
         waiting.join()
+
+if __name__ == "__main__":  # the fork server imports this file again
+    main(*sys.argv[1:])
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+def test_workers_are_forked_unless_another_thread_runs(tmp_path, big_dump):
+    """A fork copies the locks other threads hold: with another thread running the workers come from a fork
+    server, and give the same passages. In a process of its own: the test runner runs threads of its own."""
+    script = tmp_path / "fork_or_server.py"
+    script.write_text(_FORK_OR_SERVER)
+    done = subprocess.run([sys.executable, str(script), str(big_dump), str(tmp_path)], capture_output=True,
+                          text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    forked, served = pl.read_parquet(tmp_path / "forked.parquet"), pl.read_parquet(tmp_path / "served.parquet")
     assert forked.height > 100 and forked.equals(served)
