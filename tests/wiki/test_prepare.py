@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -270,7 +271,7 @@ def test_workers_are_forked_unless_another_thread_runs(tmp_path, big_dump):
     script = tmp_path / "fork_or_server.py"
     script.write_text(_FORK_OR_SERVER)
     done = subprocess.run([sys.executable, str(script), str(big_dump), str(tmp_path)], capture_output=True,
-                          text=True, cwd=ROOT)
+                          text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-3000:]
     forked, served = pl.read_parquet(tmp_path / "forked.parquet"), pl.read_parquet(tmp_path / "served.parquet")
     assert forked.height > 100 and forked.equals(served)
