@@ -12,6 +12,7 @@ stand on lines of their own) leave either nothing or a marker where it does no h
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 #: where a template or tag that may have carried words was removed
 LOST = "\x03"
@@ -106,14 +107,44 @@ def _frac(positional: list[str]) -> str | None:
     return None
 
 
-#: names of the templates whose words :func:`_words` reads from their parameters
 _DATES = frozenset({"birth date", "birth date and age", "death date", "death date and age", "start date", "end date",
                     "dts", "date", "birth year and age", "death year and age", "start date and age", "film date"})
-_CIRCA = frozenset({"circa", "c.", "ca.", "ca", "circ.", "circ"})
-_IDENTIFIERS = frozenset({"isbn", "issn", "oclc", "doi"})
-_READ_PARAMETERS = _FIRST | _LAST | _DATES | _CIRCA | _IDENTIFIERS | {
-    "lang", "convert", "cvt", "frac", "sfrac", "fraction", "as of", "asof", "floruit", "fl.", "fl", "sortname",
-    "us$", "usd", "bc", "bce"}
+
+
+def _named(node) -> dict[str, str]:
+    return {str(p.name).strip().lower(): str(p.value).strip() for p in node.params if p.showkey}
+
+
+#: (name, positional parameters, node) -> the wikitext a template shows, or None when it lost its words
+Reader = Callable[[str, list[str], object], "str | None"]
+#: the templates whose words are read from their parameters, by name; the one list of them
+_READERS: dict[str, Reader] = {
+    **dict.fromkeys(_FIRST, lambda name, p, node: p[0] if p else ""),
+    **dict.fromkeys(_LAST, lambda name, p, node: p[-1] if p else ""),
+    "lang": lambda name, p, node: p[1] if len(p) >= 2 else None,
+    **dict.fromkeys(("convert", "cvt"), lambda name, p, node: _convert(p)),
+    **dict.fromkeys(("frac", "sfrac", "fraction"), lambda name, p, node: _frac(p)),
+    **dict.fromkeys(_DATES, lambda name, p, node: date_text(p) or None),
+    **dict.fromkeys(("circa", "c.", "ca.", "ca", "circ.", "circ"), lambda name, p, node: _circa(p)),
+    **dict.fromkeys(("as of", "asof"), lambda name, p, node: _as_of(p, _named(node))),
+    **dict.fromkeys(("floruit", "fl.", "fl"), lambda name, p, node: f"fl. {p[0]}" if p else None),
+    "sortname": lambda name, p, node: f"{p[0]} {p[1]}" if len(p) >= 2 else None,
+    **dict.fromkeys(("isbn", "issn", "oclc", "doi"), lambda name, p, node: f"{name.upper()} {p[0]}" if p else None),
+    **dict.fromkeys(("us$", "usd"), lambda name, p, node: f"US${p[0]}" if p else None),
+    **dict.fromkeys(("bc", "bce"), lambda name, p, node: f"{p[0]} {name.upper()}" if p else None),
+}
+#: families of them, by the start of their name ({{transl|ar|...}}, {{lang-fr|...}})
+_PREFIX_READERS: tuple[tuple[str, Reader], ...] = (
+    ("transl", _READERS["transl"]),
+    ("lang-", lambda name, p, node: p[0] if p else None),
+)
+
+
+def _reader(name: str) -> Reader | None:
+    """How a template's words are read from its parameters; None when its name alone decides what it shows."""
+    if name in _READERS:
+        return _READERS[name]
+    return next((reader for prefix, reader in _PREFIX_READERS if name.startswith(prefix)), None)
 
 
 def _normalized(name: str) -> str:
@@ -134,9 +165,7 @@ def shown_by_name(name: str) -> str | None:
         return SYMBOLS[normal]
     if normal.startswith("formatnum:"):
         return name.split(":", 1)[1].strip()
-    if normal in _READ_PARAMETERS or normal.startswith(("transl", "lang-")):
-        return None
-    return _unrendered(normal)
+    return None if _reader(normal) is not None else _unrendered(normal)
 
 
 def render_template(node, plain_of) -> str | None:
@@ -149,41 +178,7 @@ def render_template(node, plain_of) -> str | None:
         return shown
     name = _normalized(str(node.name))
     positional = [str(p.value).strip() for p in node.params if not p.showkey]
-    words = _words(name, positional, node)
+    words = _reader(name)(name, positional, node)
     if words is not None:
         return plain_of(words) if words else ""
     return _unrendered(name)
-
-
-def _words(name: str, positional: list[str], node) -> str | None:
-    """The wikitext a word-carrying template shows; None when it is not one of those (or lost its words)."""
-    if name in _FIRST:
-        return positional[0] if positional else ""
-    if name in _LAST or name.startswith("transl"):
-        return positional[-1] if positional else ""
-    if name == "lang" and len(positional) >= 2:
-        return positional[1]
-    if name.startswith("lang-") and positional:
-        return positional[0]
-    if name in ("convert", "cvt"):
-        return _convert(positional)
-    if name in ("frac", "sfrac", "fraction"):
-        return _frac(positional)
-    if name in _DATES:
-        return date_text(positional) or None
-    if name in _CIRCA:
-        return _circa(positional)
-    if name in ("as of", "asof"):
-        named = {str(p.name).strip().lower(): str(p.value).strip() for p in node.params if p.showkey}
-        return _as_of(positional, named)
-    if name in ("floruit", "fl.", "fl") and positional:
-        return f"fl. {positional[0]}"
-    if name == "sortname" and len(positional) >= 2:
-        return f"{positional[0]} {positional[1]}"
-    if name in _IDENTIFIERS and positional:
-        return f"{name.upper()} {positional[0]}"
-    if name in ("us$", "usd") and positional:
-        return f"US${positional[0]}"
-    if name in ("bc", "bce") and positional:
-        return f"{positional[0]} {name.upper()}"
-    return None
