@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from classit_data.core.errors import InputError
+from classit_data.wiki.clean import clean_wikitext
+from classit_data.wiki.readers.dump import read_dump
 from classit_data.wiki.sentences import (
-    PUNKT_PARAMS, punkt_parameters_from_json, punkt_parameters_to_json, sentence_splitter, split_sentences,
+    PUNKT_PARAMS, punkt, punkt_parameters_from_json, punkt_parameters_to_json, sentence_splitter, split_sentences,
 )
+from tests.conftest import ROOT
 
 
 def test_punkt_keeps_abbreviations_inside_sentences():
@@ -47,3 +52,38 @@ def test_a_sentence_does_not_start_in_lowercase():
     """An abbreviation Punkt does not know still cuts a sentence; the lowercase rest is joined back."""
     text = "The parcel weighs 3 lbs. and costs 5 dols. in all. It is green."
     assert split_sentences(text) == ["The parcel weighs 3 lbs. and costs 5 dols. in all.", "It is green."]
+
+
+def _nltk_as_shipped():
+    """Punkt exactly as NLTK builds it (its patterns under the ``regex`` engine), with our parameters."""
+    params = punkt_parameters_from_json(json.loads(PUNKT_PARAMS.read_text(encoding="utf-8")))
+    return punkt().PunktSentenceTokenizer(params)
+
+
+#: text made of what Punkt decides on: words, initials, numbers, sentence ends, quotes, brackets, dashes
+_PUNKT_TEXT = st.lists(st.sampled_from(
+    ["The", "cat", "Dr.", "U.S.", "e.g.", "J.", "1950.", "3.5", "no.", "end.", "Why?", "Yes!", "...", "--", "(",
+     ")", "\"", "“", "”", "‘", "’", "«", "»", "[", "]", ";", ":", ",", "spp.", "A", "b.", "iPhone", "1.", "II."]),
+    min_size=1, max_size=40).map(lambda words: " ".join(words))
+
+
+@given(_PUNKT_TEXT, st.sampled_from([" ", "", "\n"]))
+def test_sentences_are_those_nltk_finds(text, joiner):
+    """The splitter compiles NLTK's own patterns with ``re``: it must cut exactly where NLTK's Punkt cuts."""
+    text = text.replace(" ", joiner or " ", 3)
+    assert sentence_splitter().tokenize(text) == _nltk_as_shipped().tokenize(text)
+
+
+def _paragraphs(dump) -> list[str]:
+    return [p for article in read_dump(dump) if not article.skip
+            for _, paragraphs in clean_wikitext(article.text).sections for p in paragraphs]
+
+
+@pytest.mark.parametrize("where", ["sample", "real export"])
+def test_every_paragraph_of_real_pages_splits_as_nltk_splits_it(where, request):
+    dump = (ROOT / "samples" / "simplewiki_sample.xml.bz2" if where == "sample" else
+            request.getfixturevalue("corpora") / "wiki_real" / "enwiki-special-export-20171220.xml.bz2")
+    paragraphs = _paragraphs(dump)
+    assert len(paragraphs) > 50
+    nltk_punkt = _nltk_as_shipped()
+    assert [sentence_splitter().tokenize(p) for p in paragraphs] == [nltk_punkt.tokenize(p) for p in paragraphs]
