@@ -31,7 +31,6 @@ _PRE_REF = re.compile(r"<ref(?:\s[^>]*?)?/>|<ref(?:\s[^>]*)?>.*?</ref\s*>", re.S
 _PRE_HIDDEN_LINK = re.compile(r"\[\[\s*(?:(?i:category)|[a-z]{2,3}(?:-[a-z]+)*)\s*:[^\[\]\n]*\]\]")
 _MAGIC = re.compile(r"__[A-Z]+__")
 _QUOTES = re.compile(r"'{2,}")
-_SPACES = re.compile(r"\s+")
 _EMPTY_PARENS = re.compile(r"\(\s*(?:[,;:.\-\u2013]\s*)*\)")
 _OPEN_PUNCT = re.compile(r"\(\s*[,;:]\s*")
 _CLOSE_PUNCT = re.compile(r"\s*[,;:]\s*\)")
@@ -96,7 +95,7 @@ def tidy(text: str, plain: bool = False) -> str:
         text = _MAGIC.sub("", text)
     if "''" in text:
         text = _QUOTES.sub("", text)
-    text = _SPACES.sub(" ", text)
+    text = _single_spaces(text)
     parens = "(" in text or ")" in text
     if parens:
         text = _SIGN_EMPTY.sub("(" + LOST + ")", text)
@@ -110,10 +109,20 @@ def tidy(text: str, plain: bool = False) -> str:
         text = _OPEN_PUNCT.sub("(", text)
         text = _CLOSE_PUNCT.sub(")", text)
         text = _EMPTY_PARENS.sub("", text)
-    text = _SPACE_AFTER_OPEN.sub(r"\1", text)
+    if parens or "[" in text:
+        text = _SPACE_AFTER_OPEN.sub(r"\1", text)
     text = _SPACE_BEFORE.sub(r"\1", text)
     text = _DOUBLE_PUNCT.sub(r"\1", text)
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())
+
+
+def _single_spaces(text: str) -> str:
+    """Each run of whitespace as one space, a space kept at either end: ``re.sub(r"\\s+", " ", text)`` by
+    ``str.split`` (the same whitespace), without a match for every space between two words."""
+    inner = " ".join(text.split())
+    if not inner:
+        return " " if text else ""
+    return (" " if text[0].isspace() else "") + inner + (" " if text[-1].isspace() else "")
 
 
 def _own_markers_removed(text: str) -> str:

@@ -6,12 +6,13 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classit_data.wiki.clean import clean_wikitext
 from classit_data.wiki.config import PassageConfig
-from classit_data.wiki.passages import PassageMaker, process_batch
+from classit_data.wiki.passages import _SUSPECT, PassageMaker, may_be_suspect, process_batch
 from classit_data.wiki.readers.base import PLAIN, WIKITEXT, Article
 from classit_data.wiki.sentences import split_sentences
 
@@ -218,3 +219,31 @@ def test_a_paragraph_starting_in_lowercase_is_dropped_unless_it_starts_with_a_na
     assert [r["text"].split()[0] for r in rows] == ["de"]
     assert rows[0]["text"].endswith("in America.")
     assert stats.prose_dropped["broken_sentence"] == 17
+
+
+#: pieces of every defect the sentence scan looks for, and of prose around them
+_DEFECT_PIECES = ["\x03", "{{", "}}", "[[", "]]", "{|", "|}", "|", "<br>", "</b >", "<!--", "-->", "http://",
+                  "https://x", "formula_3", "codice_12", "c.", "c. 1900", "etc.", "&c.", ",", ";", ":", ")", "]",
+                  "}", "<", "a", "The", " ", "1900", "_", "h", "ttp"]
+
+
+def _passes_what_the_scan_flags(sentence: str) -> None:
+    if _SUSPECT.search(sentence):
+        assert may_be_suspect(sentence), sentence
+
+
+@pytest.mark.parametrize("piece", _DEFECT_PIECES)
+def test_the_cheap_defect_test_passes_each_defect_the_scan_flags(piece):
+    """``may_be_suspect`` only skips the scan: whatever the scan would flag, it lets through."""
+    for sentence in (piece, f"{piece} it rained.", f"It rained {piece} all day.", f"It rained {piece}"):
+        _passes_what_the_scan_flags(sentence)
+
+
+@given(st.lists(st.sampled_from(_DEFECT_PIECES), max_size=12).map("".join))
+def test_the_cheap_defect_test_passes_every_mix_the_scan_flags(sentence):
+    _passes_what_the_scan_flags(sentence)
+
+
+def test_the_cheap_defect_test_skips_plain_prose():
+    assert not may_be_suspect("The river (about 40 km long) flows into the sea near Hull, a port city.")
+    assert may_be_suspect("It was built c. 1900 by the Smith & Co. firm.")
