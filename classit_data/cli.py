@@ -10,14 +10,8 @@ from typing import Annotated
 
 import typer
 
-from classit_data.build.config import BuildConfig, ReportConfig, StatsConfig
 from classit_data.core.commands import command, new_app, run_app
 from classit_data.core.console import Summary
-from classit_data.generate.config import GenerationConfig, JudgeConfig
-from classit_data.publish.config import PushConfig
-from classit_data.switchboard.config import ConvertConfig
-from classit_data.wiki.config import PrepareConfig
-from classit_data.validate.config import ContaminationConfig, ValidationConfig
 
 #: the options several commands share
 ItemRows = Annotated[list[str], typer.Argument(help="Item rows (.parquet or .jsonl).")]
@@ -27,7 +21,7 @@ PassageFile = Annotated[str | None, typer.Option(help="Passage file of the QA ro
 app = new_app("classit-data", "Make, check and publish the CLASS-IT instruction dataset.")
 
 
-@command(app, "convert-switchboard", ConvertConfig, progress=True)
+@command(app, "convert-switchboard", "classit_data.switchboard.config:ConvertConfig", progress=True)
 def convert_switchboard_cmd(
     inputs: Annotated[list[str], typer.Argument(help="BabyLM switchboard.train, SWDA pipe files or folders, NLTK's "
                                                 "switchboard.zip or its folder, SWDA *.utt.csv, ConvoKit "
@@ -45,7 +39,7 @@ def convert_switchboard_cmd(
                    [f"left out: {note}" for note in summary["skipped_files"]])
 
 
-@command(app, "prepare-wiki", PrepareConfig, progress=True)
+@command(app, "prepare-wiki", "classit_data.wiki.config:PrepareConfig", progress=True)
 def prepare_wiki_cmd(
     inputs: Annotated[list[str], typer.Argument(help="Dumps (.xml, .xml.bz2, multistream), BabyLM simple_wiki "
                                                 "files, wikimedia/wikipedia Parquet/JSON lines, or wikiextractor "
@@ -61,7 +55,7 @@ def prepare_wiki_cmd(
                    parse_failure_notes(summary))
 
 
-@command(app, "generate-wiki", GenerationConfig, progress=True)
+@command(app, "generate-wiki", "classit_data.generate.config:GenerationConfig", progress=True)
 def generate_wiki_cmd(
     passages: Annotated[str, typer.Option("--passages", help="Passage file from `prepare-wiki` "
                                           "(.parquet/.jsonl).")],
@@ -78,7 +72,7 @@ def generate_wiki_cmd(
     return Summary(summary, f"generate-wiki -> {summary['qa']}", summary_rows(summary))
 
 
-@command(app, "judge", JudgeConfig, progress=True)
+@command(app, "judge", "classit_data.generate.config:JudgeConfig", progress=True)
 def judge_cmd(
     rows: Annotated[str, typer.Option("--rows", help="QA rows from `generate-wiki` (.parquet/.jsonl).")],
     passages: Annotated[str, typer.Option("--passages", help="The passage file the rows were generated from.")],
@@ -94,7 +88,7 @@ def judge_cmd(
     return Summary(summary, f"judge -> {summary['judged']}", judge_summary_rows(summary))
 
 
-@command(app, "validate", ValidationConfig)
+@command(app, "validate", "classit_data.validate.config:ValidationConfig")
 def validate_cmd(
     inputs: ItemRows,
     out: Annotated[str, typer.Option("--out", "-o", help="Rows that pass (.parquet or .jsonl).")],
@@ -121,7 +115,7 @@ def validate_cmd(
                    validation_report.summary_notes(rep))
 
 
-@command(app, "contamination", ContaminationConfig)
+@command(app, "contamination", "classit_data.validate.config:ContaminationConfig")
 def contamination_cmd(
     inputs: ItemRows,
     eval_paths: Annotated[list[str], typer.Option("--eval", help="BabyLM eval files or folders (BLiMP, BLiMP "
@@ -136,7 +130,7 @@ def contamination_cmd(
     return Summary(rep, "contamination", contamination.summary_rows(rep))
 
 
-@command(app, "stats", StatsConfig)
+@command(app, "stats", "classit_data.build.config:StatsConfig")
 def stats_cmd(
     inputs: ItemRows,
     out: Annotated[str, typer.Option("--out", "-o", help="Folder for stats.json, stats.md, figure1.png, "
@@ -150,7 +144,7 @@ def stats_cmd(
     return Summary(summary, f"stats -> {out}", stats.summary_rows(summary))
 
 
-@command(app, "build", BuildConfig, progress=True)
+@command(app, "build", "classit_data.build.config:BuildConfig", progress=True)
 def build_cmd(
     *,
     switchboard: Annotated[list[str] | None, typer.Option(help="Switchboard item rows (.parquet/.jsonl), normally "
@@ -181,7 +175,7 @@ def build_cmd(
     return Summary(record, f"build -> {record['out']}", build.summary_rows(record))
 
 
-@command(app, "report", ReportConfig)
+@command(app, "report", "classit_data.build.config:ReportConfig")
 def report_cmd(
     dataset_dir: Annotated[str, typer.Argument(help="A folder made by `classit-data build`.")],
     out: Annotated[str | None, typer.Option("--out", "-o", help="HTML file to write (default: report.html in the "
@@ -198,7 +192,7 @@ def report_cmd(
     return Summary(result, f"report -> {result['out']}", report.summary_rows(result))
 
 
-@command(app, "push", PushConfig, progress=True)
+@command(app, "push", "classit_data.publish.config:PushConfig", progress=True)
 def push_cmd(
     dataset_dir: Annotated[str, typer.Argument(help="A folder made by `classit-data build`.")],
     repo_id: Annotated[str, typer.Option(help="Dataset repo, ORG/NAME (created if missing).")],

@@ -6,12 +6,17 @@ and the ``Summary`` it returns shown as a table (or as JSON). A stage declares i
 to "not given", so a settings file (``--config``) can sit between the model's defaults and the command line,
 and the help shows the model's default. A field opts out with ``json_schema_extra={"cli": False}`` (set it in
 a file or with ``--set``) and names its own flags with ``json_schema_extra={"flags": ["--format"]}``.
+
+Commands are made when the app runs, not when the CLI module is imported: a run makes only the command it names,
+so it imports only that stage's settings (given as ``"package.module:Class"``); the help makes them all.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
+import sys
 import types
 import typing
 from collections.abc import Callable
@@ -118,40 +123,78 @@ def settings_options(settings: type[BaseModel], *, exclude: tuple[str, ...] = ()
     return decorate
 
 
-def new_app(name: str, help: str) -> typer.Typer:
+class App(typer.Typer):
+    """A typer app whose commands are made when it runs (:func:`make_commands`), in the order they were declared."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.declared: dict[str, Callable[[], None]] = {}  # name -> makes the command; emptied as they are made
+        self.order: list[str] = []
+        self.callback()(_group)  # a group even when one command is made: `prog NAME ...` keeps its NAME
+
+
+def _group() -> None:
+    """(the group's own callback: nothing to do before a command)"""
+
+
+def new_app(name: str, help: str) -> App:
     """A typer app as both CLIs want it: help without arguments, plain tracebacks, no shell-completion options."""
-    return typer.Typer(name=name, help=help, no_args_is_help=True, pretty_exceptions_enable=False,
-                       add_completion=False)
+    return App(name=name, help=help, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 
-def command(app: typer.Typer, name: str, settings: type[BaseModel] | None = None, *,
+def make_commands(app: App, only: str | None = None) -> App:
+    """Make ``app``'s declared commands (each once): only the one named ``only`` when it is one, else all."""
+    names = [only] if only in app.declared else list(app.declared)
+    for name in names:
+        app.declared.pop(name)()
+    app.registered_commands.sort(key=lambda info: app.order.index(info.name))
+    return app
+
+
+def _settings_class(settings: type[BaseModel] | str) -> type[BaseModel]:
+    if not isinstance(settings, str):
+        return settings
+    module, _, name = settings.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def command(app: App, name: str, settings: type[BaseModel] | str | None = None, *,
             exclude: tuple[str, ...] = (), json_flag: bool = True, progress: bool = False) -> Callable:
-    """Register a command on ``app``: one option per setting of ``settings``, and the ``Summary`` it returns shown.
+    """Declare a command of ``app``: one option per setting of ``settings`` (the class or ``"module:Class"``),
+    and the ``Summary`` it returns shown.
 
     With ``json_flag`` the command also gets ``--json`` (the summary as JSON on stdout). With ``progress`` the
     command is handed ``progress=False`` under ``--json`` (else True), among its keyword arguments, to pass on.
     """
 
     def decorate(function: Callable) -> Callable:
-        if settings is not None:
-            function = settings_options(settings, exclude=exclude)(function)
-        params = _own_parameters(function)
-        if json_flag:
-            params.append(inspect.Parameter("json_summary", inspect.Parameter.KEYWORD_ONLY, default=False,
-                                            annotation=Annotated[bool, _JSON_OPTION]))
-
-        @functools.wraps(function)
-        def wrapper(**kwargs: Any) -> None:
-            as_json = kwargs.pop("json_summary", False)
-            if progress:
-                kwargs["progress"] = not as_json
-            summary = function(**kwargs)
-            if summary is not None:
-                summary.show(as_json)
-
-        return app.command(name)(_presented_as(wrapper, params))
+        app.order.append(name)
+        app.declared[name] = functools.partial(_make_command, app, name, function, settings, exclude, json_flag,
+                                               progress)
+        return function
 
     return decorate
+
+
+def _make_command(app: App, name: str, function: Callable, settings: type[BaseModel] | str | None,
+                  exclude: tuple[str, ...], json_flag: bool, progress: bool) -> None:
+    if settings is not None:
+        function = settings_options(_settings_class(settings), exclude=exclude)(function)
+    params = _own_parameters(function)
+    if json_flag:
+        params.append(inspect.Parameter("json_summary", inspect.Parameter.KEYWORD_ONLY, default=False,
+                                        annotation=Annotated[bool, _JSON_OPTION]))
+
+    @functools.wraps(function)
+    def wrapper(**kwargs: Any) -> None:
+        as_json = kwargs.pop("json_summary", False)
+        if progress:
+            kwargs["progress"] = not as_json
+        summary = function(**kwargs)
+        if summary is not None:
+            summary.show(as_json)
+
+    app.command(name)(_presented_as(wrapper, params))
 
 
 _JSON_OPTION = typer.Option("--json", help="Print the summary as JSON on stdout.")
@@ -163,8 +206,10 @@ def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None) -> 
     from classit_data.core.console import console
     from classit_data.core.errors import InputError
 
+    args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=argv, prog_name=prog_name, standalone_mode=True)
+        make_commands(app, only=args[0] if args else None)
+        app(args=args, prog_name=prog_name, standalone_mode=True)
     except InputError as exc:
         console.print(f"error: {exc.one_line()}", style="red", markup=False, highlight=False, soft_wrap=True)
         return 2

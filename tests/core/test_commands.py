@@ -89,3 +89,13 @@ def test_an_input_error_is_one_line_with_file_and_place_and_exit_code_2(capsys):
 def test_a_bad_value_is_a_usage_error(value, capsys):
     assert run_app(make_app([]), "toy", ["run", "in.txt", "--size", value]) == 2
     assert "--size" in capsys.readouterr().err
+
+
+def test_a_run_makes_only_its_command_and_the_help_makes_all_in_their_order(capsys):
+    app = make_app([])
+    assert run_app(app, "toy", ["quiet", "--strict"]) == 0
+    assert [info.name for info in app.registered_commands] == ["quiet"]
+    assert run_app(app, "toy", ["--help"]) == 0
+    assert [info.name for info in app.registered_commands] == ["run", "quiet"]
+    out = capsys.readouterr().out
+    assert out.index("run") < out.index("quiet")

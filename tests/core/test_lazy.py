@@ -26,6 +26,22 @@ def test_the_cli_and_the_cleaning_code_start_without_the_heavy_libraries():
     assert _imported_after(code) == []
 
 
+def _modules_after(code: str, prefix: str) -> set[str]:
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in sys.modules if m.startswith({prefix!r})))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+def test_a_command_imports_only_its_own_stage_settings():
+    run = "from classit_data.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass"
+    configs = {"classit_data.wiki.config", "classit_data.build.config", "classit_data.generate.config",
+               "classit_data.validate.config", "classit_data.switchboard.config", "classit_data.publish.config"}
+    one = _modules_after(run.format(args=["prepare-wiki", "--help"]), "classit_data.") & configs
+    assert one == {"classit_data.wiki.config"}
+    every = _modules_after(run.format(args=["--help"]), "classit_data.") & configs
+    assert every == configs
+
+
 def test_punkt_leaves_the_whole_of_nltk_importable():
     code = ("from classit_data.wiki.sentences import split_sentences\n"
             "split_sentences('One. Two.')\n"

@@ -230,7 +230,8 @@ def test_generate_wiki_flags():
     import typer.main
 
     from classit_data.cli import app
-    command = typer.main.get_command(app).commands["generate-wiki"]
+    from classit_data.core.commands import make_commands
+    command = typer.main.get_command(make_commands(app)).commands["generate-wiki"]
     flags = {flag for param in command.params for flag in param.opts}
     assert {"--passages", "--out", "-o", "--model", "--backend", "--base-url", "--num-pairs", "--chunk-size",
             "--num-shards", "--shard-index", "--seed", "--temperature", "--top-p", "--max-tokens",
