@@ -2,7 +2,11 @@
 markup left in the text, on the same inputs, on this machine, measured in one run.
 
 Inputs: the real English Wikipedia export in ../shared/corpora/wiki_real (skipped, with the reason, where it is
-absent) and a synthetic dump of 10,000 articles (benchmarks/make_synthetic_wiki.py, cached in the work folder).
+absent) and a synthetic dump of 10,000 articles (benchmarks/make_synthetic_wiki.py, cached in the work folder);
+with `--scale`, two more that say where the time goes: a dump of 2 small articles (what each tool costs before
+any work: start-up, imports, writing its output) and the real export's articles repeated `--copies` times under
+fresh page ids and titles (the cost of real articles once start-up no longer counts; each copy is cleaned anew,
+nothing is cached between articles by either tool).
 Each tool runs as its users run it, in a subprocess, end to end from the .xml.bz2: ours as
 `python -m classit_data prepare-wiki DUMP --out X.parquet` (workers: every core), wikiextractor as
 `python -m wikiextractor.WikiExtractor DUMP -o DIR --processes N` with the same N. The runs alternate
@@ -17,12 +21,17 @@ Markup left in the text is counted the same way for both outputs (our passages; 
 without their <doc> lines): occurrences of wiki or HTML markup that a reader would see (`{{`, `}}`, `[[`, `]]`,
 `{|`, `|}`, `|-`, `''`, a `==` heading line, an HTML tag or comment, an HTML entity, a bare URL).
 
-    .venv/bin/python benchmarks/bench_wikiextractor.py [--runs 3] [--articles 10000] [--work DIR]
+Both tools run from compiled bytecode, as installed tools do (pip compiles wikiextractor; our checkout is compiled
+with compileall first, since PYTHONDONTWRITEBYTECODE would otherwise make every run compile it again).
+
+    .venv/bin/python benchmarks/bench_wikiextractor.py [--runs 3] [--articles 10000] [--scale] [--work DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import bz2
+import compileall
 import json
 import os
 import re
@@ -57,6 +66,25 @@ def older_python(given: str | None) -> str | None:
         if probe.returncode == 0 and probe.stdout.strip() == "True":
             return python
     return None
+
+
+_PAGE_ID = re.compile(r"(<page>\s*<title>)(.*?)(</title>.*?<id>)(\d+)(</id>)", re.S)
+
+
+def write_repeated_dump(source: Path, out: Path, copies: int) -> Path:
+    """The export's pages ``copies`` times, each copy under its own page ids and titles."""
+    text = bz2.decompress(source.read_bytes()).decode("utf-8")
+    head, _, rest = text.partition("<page>")
+    body, _, tail = ("<page>" + rest).rpartition("</page>")
+    body += "</page>"
+    pages = [_PAGE_ID.sub(lambda m, k=k: f"{m[1]}{m[2]} ({k}){m[3]}{int(m[4]) + k * 100_000_000}{m[5]}", body)
+             for k in range(copies)]
+    out.write_bytes(bz2.compress((head + "\n".join(pages) + tail).encode("utf-8")))
+    return out
+
+
+def write_tiny_dump(out: Path) -> Path:
+    return write_synthetic_dump(2, out)
 
 
 def wikiextractor_env(work: Path, python: str | None) -> tuple[str | None, str]:
@@ -154,9 +182,13 @@ def main() -> None:
     ap.add_argument("--wex-python", help="a Python before 3.11 to install wikiextractor with")
     ap.add_argument("--ours", type=Path, default=ROOT, help="the checkout of classit-data to run (another one "
                     "gives its figures: `git worktree add /tmp/before COMMIT`)")
+    ap.add_argument("--scale", action="store_true", help="also time a 2-article dump (start-up) and the real "
+                    "export repeated (real articles at scale)")
+    ap.add_argument("--copies", type=int, default=30, help="copies of the real export under --scale")
     ap.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    compileall.compile_dir(args.ours / "classit_data", quiet=1)
     python, why = wikiextractor_env(args.work, older_python(args.wex_python))
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.2f} at the start, "
           f"{os.cpu_count()} CPUs, {args.workers} processes each, {args.runs} runs each (medians); "
@@ -172,6 +204,13 @@ def main() -> None:
     if not synthetic.exists():
         write_synthetic_dump(args.articles, synthetic)
     inputs.append((f"synthetic, {args.articles:,} articles", synthetic))
+    if args.scale:
+        inputs.insert(0, ("start-up: 2 small articles", write_tiny_dump(args.work / "tiny.xml.bz2")))
+        if REAL.exists():
+            repeated = args.work / f"real-x{args.copies}.xml.bz2"
+            if not repeated.exists():
+                write_repeated_dump(REAL, repeated, args.copies)
+            inputs.append((f"real export x{args.copies} (fresh ids)", repeated))
     rows = []
     for name, dump in inputs:
         rows.append(compare(name, dump, python, args.work, args.runs, args.workers, args.ours.resolve()))

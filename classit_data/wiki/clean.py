@@ -46,6 +46,8 @@ _SIGN_EMPTY = re.compile(r"\((?:\s*[,;:.\-\u2013])*\s*\)")
 _SIGN_OPEN = re.compile(r"\(\s*(?=[,;:])")
 _SIGN_CLOSE = re.compile(r"(?<=[,;:])\s*\)")
 _SIGN_SPACE_COMMA = re.compile(r"(?<=\s)(?=[,;](?:\s|$))")
+#: what each of the parenthesis patterns above and below needs to match at all
+_PAREN_SIGN = re.compile(r"\(\s*[,;:.\-\u2013)]|[,;:]\s*\)")
 #: what a section title never holds: placeholders of removed formulas and code, markup, a sentence end
 _NOT_IN_HEADING = re.compile(r"\b(?:formula|codice)_\d+|[\[\]{}<>|=]|[.!?]\s")
 #: words a title does not end on, but the lead-in of a list does ("include", "are", "that")
@@ -97,15 +99,17 @@ def tidy(text: str, plain: bool = False) -> str:
         text = _QUOTES.sub("", text)
     text = _single_spaces(text)
     parens = "(" in text or ")" in text
-    if parens:
+    signs = parens and _PAREN_SIGN.search(text) is not None  # most parentheses hold words, nothing to mend
+    if signs:
         text = _SIGN_EMPTY.sub("(" + LOST + ")", text)
         text = _SIGN_OPEN.sub("(" + LOST, text)
         text = _SIGN_CLOSE.sub(LOST + ")", text)
     if plain:
         text = _SIGN_SPACE_COMMA.sub(LOST, text)
-    if LOST in text:
+    lost = LOST in text
+    if lost:
         text = repair_lost(text)
-    if parens:
+    if signs or (parens and lost):
         text = _OPEN_PUNCT.sub("(", text)
         text = _CLOSE_PUNCT.sub(")", text)
         text = _EMPTY_PARENS.sub("", text)

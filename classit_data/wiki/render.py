@@ -32,6 +32,7 @@ _PROJECT_PREFIXES = frozenset({
     "species", "wikispecies", "mw", "simple", "en", "help", "template", "user", "talk", "portal", "special",
 })
 _LANG_CODE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
+_SHOWN_WITHOUT_PREFIX = _PROJECT_PREFIXES | _CATEGORY_NS
 
 #: tags whose content is not prose: references, tables, galleries, maths, code, media, layout data
 _DROP_TAGS = frozenset({
@@ -80,7 +81,7 @@ def _link_title_shown(title: str) -> str:
     """What a link without its own text shows: its title without a project prefix or a section."""
     shown = title.lstrip(":").strip()
     prefix, sep, rest = shown.partition(":")
-    if sep and prefix.strip().lower() in _PROJECT_PREFIXES | _CATEGORY_NS:
+    if sep and prefix.strip().lower() in _SHOWN_WITHOUT_PREFIX:
         shown = rest
     return shown.split("#", 1)[0] if not shown.startswith("#") else shown[1:]
 
@@ -116,7 +117,7 @@ def _render(wikicode, out: list[str]) -> None:
         elif kind is Heading:
             inner: list[str] = []
             _render(node.title, inner)
-            out.append("\n" + HEADING + "".join(inner).replace("\n", " ").replace(LOST, "") + "\n")
+            out.append(_heading_line("".join(inner)))
         elif kind is HTMLEntity:
             out.append(node.normalize())
         elif kind is ExternalLink:
@@ -125,6 +126,10 @@ def _render(wikicode, out: list[str]) -> None:
         elif kind is Comment:
             continue
         # Argument ({{{1}}}) and anything else: not prose
+
+
+def _heading_line(title: str) -> str:
+    return "\n" + HEADING + title.replace("\n", " ").replace(LOST, "") + "\n"
 
 
 _LIST_MARKUP = ("*", "#", ";", ":")
@@ -247,8 +252,8 @@ def _prose_step(tokens: list, i: int) -> Step:
 
     A construct that shows nothing (a template decided by its name, a table, a reference or another dropped
     tag, a file, a category, an interlanguage link, an argument, a comment) writes what :func:`_render` would
-    write for it; one that shows only what it holds (bold and italics, a link's text, an external link's title)
-    is unwrapped.
+    write for it, as does a heading of plain text; one that shows only what it holds (bold and italics, a link's
+    text, an external link's title) is unwrapped.
     """
     kind = type(tokens[i])
     if kind is tok.TemplateOpen:
@@ -263,15 +268,20 @@ def _prose_step(tokens: list, i: int) -> Step:
         return (end + 1, "", None) if sep is None else (sep + 1, "", (end, end))
     if kind is tok.ArgumentOpen or kind is tok.CommentStart:
         return _span_end(tokens, i) + 1, "", None
-    return _span_end(tokens, i) + 1, None, None
+    end = _span_end(tokens, i)
+    if kind is tok.HeadingStart:  # most headings are plain text: no node to build
+        title = _head_text(tokens, i, (tok.HeadingEnd,))
+        if title is not None:
+            return end + 1, _heading_line(title), None
+    return end + 1, None, None
 
 
 def render_wikitext(text: str, out: list[str]) -> None:
     """Append the visible prose of ``text`` to ``out``: what :func:`_render` writes for its whole parse tree.
 
     The tree builder is most of the cost of parsing, and most of what it would build shows nothing or only the
-    text it holds: the tokens are read one by one (:func:`_prose_step`), and only headings, entities and the
-    templates whose words are read from their parameters are built into nodes and rendered.
+    text it holds: the tokens are read one by one (:func:`_prose_step`), and only headings with markup in their
+    title, entities and the templates whose words are read from their parameters are built into nodes and rendered.
     """
     tokens = _Tokenizer().tokenize(text, 0, False)
     tails: list[tuple[int, int]] = []  # closing tokens of the constructs being unwrapped, innermost last

@@ -37,6 +37,7 @@ EDGE_WIKITEXT = [
     "{{unclosed template and [[unclosed link and <b>unclosed tag {{a|{{b}}",
     "{{nowrap|{{cn}} [[a|b]] {{lang|fr|x}}}} {{lang|fr|{{nowrap|y}}}} {{transl|ar|DIN|z}}",
     "[[a]][[b|c]]''d''{{e}}<f>g</f>",
+    "==Plain==\ntext\n== Spaced ==\n===Deeper=== \n==Uneven===\n= Top =\n== a &amp; b ==\n==''x''==\n== ==",
 ]
 
 
