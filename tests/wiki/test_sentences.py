@@ -62,8 +62,9 @@ def _nltk_as_shipped():
 
 #: text made of what Punkt decides on: words, initials, numbers, sentence ends, quotes, brackets, dashes
 _PUNKT_TEXT = st.lists(st.sampled_from(
-    ["The", "cat", "Dr.", "U.S.", "e.g.", "J.", "1950.", "3.5", "no.", "end.", "Why?", "Yes!", "...", "--", "(",
-     ")", "\"", "“", "”", "‘", "’", "«", "»", "[", "]", ";", ":", ",", "spp.", "A", "b.", "iPhone", "1.", "II."]),
+    ["The", "cat", "Dr.", "U.S.", "e.g.", "J.", "1950.", "3.5", "no.", "end.", "Why?", "Yes!", "...", "--",
+     "(", ")", "\"", "“", "”", "‘", "’", "«", "»", "[", "]", ";", ":", ",", "spp.", "A", "b.", "iPhone", "1.",
+     "II."]),
     min_size=1, max_size=40).map(lambda words: " ".join(words))
 
 
