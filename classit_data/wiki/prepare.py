@@ -27,7 +27,7 @@ from pathlib import Path
 
 from classit_data.core.errors import InputError, checked_settings
 from classit_data.core.io import atomic_write_text, summary_path
-from classit_data.core.schema import PASSAGE_COLUMNS, polars_schema
+from classit_data.core.schema import PASSAGE_COLUMNS, arrow_table
 from classit_data.wiki.config import (
     DEFAULT_MAX_WORDS, DEFAULT_MIN_ARTICLE_WORDS, DEFAULT_MIN_WORDS, PassageConfig, PrepareConfig,
 )
@@ -251,8 +251,8 @@ def _run_batches(batches: Iterator[list[Article]], config: PassageConfig, params
 class _PassageWriter:
     """Streams passage rows into one Parquet (row groups) or JSON-lines file at a temporary path.
 
-    It counts the passages and words it writes. Parquet is written by polars, imported only when the rows are
-    written; a file of more than one row group goes through pyarrow's writer, one row group at a time.
+    It counts the passages and words it writes. Parquet is written by pyarrow, imported only when the rows are
+    written, a row group at a time.
     """
 
     def __init__(self, tmp: Path, jsonl: bool, stats: PrepareStats):
@@ -275,19 +275,13 @@ class _PassageWriter:
     def prepare(self) -> None:
         """Import the Parquet library now, while the workers clean the first batches."""
         if not self.jsonl:
-            importlib.import_module("polars")
-
-    def _frame(self):
-        import polars as pl
-
-        frame = pl.DataFrame(self.pending, schema=polars_schema(PASSAGE_COLUMNS))
-        self.pending = []
-        return frame
+            importlib.import_module("pyarrow.parquet")
 
     def _flush(self) -> None:
         import pyarrow.parquet as pq
 
-        table = self._frame().to_arrow()
+        table = arrow_table(self.pending, PASSAGE_COLUMNS)
+        self.pending = []
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
         self.writer.write_table(table)
@@ -295,12 +289,10 @@ class _PassageWriter:
     def close(self) -> None:
         if self.jsonl:
             self.fh.close()
-        elif self.writer is None:  # one row group in all
-            self._frame().write_parquet(self.tmp, compression="zstd")
-        else:
-            if self.pending:
-                self._flush()
-            self.writer.close()
+            return
+        if self.pending or self.writer is None:  # the last row group; a file without rows still has the columns
+            self._flush()
+        self.writer.close()
 
 
 class _ProgressBar:

@@ -8,7 +8,9 @@ from pydantic import ValidationError
 
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_path, read_rows, write_rows
-from classit_data.core.schema import ITEM_SCHEMA, PUBLISHED_COLUMNS, Item
+from classit_data.core.schema import (
+    ITEM_SCHEMA, PASSAGE_COLUMNS, PUBLISHED_COLUMNS, Item, arrow_table, polars_schema,
+)
 from classit_data.core.template import TextTemplate, render_text
 
 
@@ -100,3 +102,15 @@ def test_yaml_config_errors_are_one_line_with_file_and_line(tmp_path):
         read_yaml_mapping(listed, "config", "settings")
     with pytest.raises(InputError, match="cannot read config"):
         read_yaml_mapping(tmp_path / "missing.yaml", "config", "settings")
+
+
+def test_arrow_table_holds_the_rows_as_polars_would():
+    rows = [{"passage_id": "p1", "article_id": "7", "title": "Zürich", "section": "",
+             "text": "naïve café — 東京 😀", "n_words": 4},
+            {"passage_id": "p2", "article_id": "8", "title": "", "section": "History", "text": "x", "n_words": 1}]
+    table = arrow_table(rows, PASSAGE_COLUMNS)
+    assert table.to_pylist() == rows
+    expected = pl.DataFrame(rows, schema=polars_schema(PASSAGE_COLUMNS))
+    assert pl.from_arrow(table).equals(expected)
+    assert table.schema.equals(expected.to_arrow().schema)
+    assert arrow_table([], PASSAGE_COLUMNS).num_rows == 0

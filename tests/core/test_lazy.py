@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pyarrow.parquet as pq
 import pytest
 
 from classit_data.core.lazy import lazy_attributes
+from tests.conftest import ROOT
 
 HEAVY = ("polars", "pyarrow", "pandas", "numpy", "scipy", "sklearn", "torch", "transformers", "nltk")
 
@@ -24,6 +26,17 @@ def test_the_cli_and_the_cleaning_code_start_without_the_heavy_libraries():
             "from classit_data.wiki.sentences import split_sentences\n"
             "assert split_sentences('Dr. Smith came. He left.') == ['Dr. Smith came.', 'He left.']")
     assert _imported_after(code) == []
+
+
+def test_prepare_wiki_writes_parquet_with_pyarrow_alone(tmp_path):
+    """Writing passages needs neither polars nor pandas (pyarrow's list conversion would import pandas)."""
+    out = tmp_path / "p.parquet"
+    code = ("from classit_data.wiki.prepare import prepare_wiki\n"
+            f"prepare_wiki({str(ROOT / 'samples' / 'simplewiki_sample.xml.bz2')!r}, {str(out)!r}, workers=1, "
+            "progress=False)")
+    imported = _imported_after(code)
+    assert "pyarrow" in imported and "polars" not in imported and "pandas" not in imported
+    assert pq.read_metadata(out).num_rows > 30
 
 
 def _modules_after(code: str, prefix: str) -> set[str]:
