@@ -144,7 +144,10 @@ def new_app(name: str, help: str) -> App:
 
 def make_commands(app: App, only: str | None = None) -> App:
     """Make ``app``'s declared commands (each once): only the one named ``only`` when it is one, else all."""
-    names = [only] if only in app.declared else list(app.declared)
+    if only in app.order:
+        names = [only] if only in app.declared else []
+    else:
+        names = list(app.declared)
     for name in names:
         app.declared.pop(name)()
     app.registered_commands.sort(key=lambda info: app.order.index(info.name))

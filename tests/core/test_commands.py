@@ -94,6 +94,7 @@ def test_a_bad_value_is_a_usage_error(value, capsys):
 def test_a_run_makes_only_its_command_and_the_help_makes_all_in_their_order(capsys):
     app = make_app([])
     assert run_app(app, "toy", ["quiet", "--strict"]) == 0
+    assert run_app(app, "toy", ["quiet"]) == 0
     assert [info.name for info in app.registered_commands] == ["quiet"]
     assert run_app(app, "toy", ["--help"]) == 0
     assert [info.name for info in app.registered_commands] == ["run", "quiet"]
