@@ -83,10 +83,6 @@ def write_repeated_dump(source: Path, out: Path, copies: int) -> Path:
     return out
 
 
-def write_tiny_dump(out: Path) -> Path:
-    return write_synthetic_dump(2, out)
-
-
 def wikiextractor_env(work: Path, python: str | None) -> tuple[str | None, str]:
     """(the venv's python with wikiextractor installed, or None; why not)."""
     venv = work / "wikiextractor-venv"
@@ -205,7 +201,7 @@ def main() -> None:
         write_synthetic_dump(args.articles, synthetic)
     inputs.append((f"synthetic, {args.articles:,} articles", synthetic))
     if args.scale:
-        inputs.insert(0, ("start-up: 2 small articles", write_tiny_dump(args.work / "tiny.xml.bz2")))
+        inputs.insert(0, ("start-up: 2 small articles", write_synthetic_dump(2, args.work / "tiny.xml.bz2")))
         if REAL.exists():
             repeated = args.work / f"real-x{args.copies}.xml.bz2"
             if not repeated.exists():

@@ -128,8 +128,8 @@ class App(typer.Typer):
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
-        self.declared: dict[str, Callable[[], None]] = {}  # name -> makes the command; emptied as they are made
-        self.order: list[str] = []
+        self.declared: dict[str, Callable[[], None]] = {}  # name -> makes the command, in the order declared
+        self.made: set[str] = set()
         self.callback()(_group)  # a group even when one command is made: `prog NAME ...` keeps its NAME
 
 
@@ -144,13 +144,12 @@ def new_app(name: str, help: str) -> App:
 
 def make_commands(app: App, only: str | None = None) -> App:
     """Make ``app``'s declared commands (each once): only the one named ``only`` when it is one, else all."""
-    if only in app.order:
-        names = [only] if only in app.declared else []
-    else:
-        names = list(app.declared)
-    for name in names:
-        app.declared.pop(name)()
-    app.registered_commands.sort(key=lambda info: app.order.index(info.name))
+    order = list(app.declared)
+    for name in [only] if only in app.declared else order:
+        if name not in app.made:
+            app.made.add(name)
+            app.declared[name]()
+    app.registered_commands.sort(key=lambda info: order.index(info.name))
     return app
 
 
@@ -171,7 +170,6 @@ def command(app: App, name: str, settings: type[BaseModel] | str | None = None, 
     """
 
     def decorate(function: Callable) -> Callable:
-        app.order.append(name)
         app.declared[name] = functools.partial(_make_command, app, name, function, settings, exclude, json_flag,
                                                progress)
         return function
@@ -203,7 +201,7 @@ def _make_command(app: App, name: str, function: Callable, settings: type[BaseMo
 _JSON_OPTION = typer.Option("--json", help="Print the summary as JSON on stdout.")
 
 
-def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None) -> int:
+def run_app(app: App, prog_name: str, argv: list[str] | None = None) -> int:
     """Run a typer app as a console script: user errors (``InputError``, an ``OSError`` naming a file) become
     one line and exit code 2."""
     from classit_data.core.console import console
