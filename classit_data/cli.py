@@ -1,6 +1,10 @@
-"""``classit-data``: a thin typer layer over the Python API; every command's work lives in its stage package.
+"""``classit-data``: a thin typer layer over the Python API; every command's work lives in its stage.
 
-User mistakes raise ``InputError`` and come out as one line on stderr with exit code 2.
+Each command's signature lists all its options: its own inputs and outputs, and one option per setting of its
+stage's settings model, whose flags, default and help are written once, in the model (``setting(...)``). It
+loads the settings with ``XConfig.load(--config file, **given(XConfig, locals()))``, calls the stage function,
+which a notebook calls the same way, and shows the summary it returns. User mistakes raise ``InputError`` and come out
+as one line on stderr with exit code 2.
 """
 
 from __future__ import annotations
@@ -10,8 +14,13 @@ from typing import Annotated
 
 import typer
 
-from classit_data.core.commands import command, new_app, run_app
-from classit_data.core.console import Summary
+from classit_data.core.commands import JsonFlag, given, new_app, run_app, setting
+from classit_data.dataset.config import BuildConfig, ReportConfig, StatsConfig
+from classit_data.generate.config import GenerationConfig, JudgeConfig
+from classit_data.publish.config import PushConfig
+from classit_data.switchboard.config import ConvertConfig
+from classit_data.validate.config import ContaminationConfig, ValidationConfig
+from classit_data.wiki.config import PrepareConfig
 
 #: the options several commands share
 ItemRows = Annotated[list[str], typer.Argument(help="Item rows (.parquet or .jsonl).")]
@@ -21,7 +30,7 @@ PassageFile = Annotated[str | None, typer.Option(help="Passage file of the QA ro
 app = new_app("classit-data", "Make, check and publish the CLASS-IT instruction dataset.")
 
 
-@command(app, "convert-switchboard", "classit_data.switchboard.config:ConvertConfig", progress=True)
+@app.command("convert-switchboard")
 def convert_switchboard_cmd(
     inputs: Annotated[list[str], typer.Argument(help="BabyLM switchboard.train, SWDA pipe files or folders, NLTK's "
                                                 "switchboard.zip or its folder, SWDA *.utt.csv, ConvoKit "
@@ -29,33 +38,37 @@ def convert_switchboard_cmd(
     out: Annotated[str, typer.Option("--out", "-o", help="Item file to write (.parquet, or .jsonl).")],
     rejects: Annotated[str | None, typer.Option(help="Also write the dropped pairs, with their reason, "
                                                 "to this file.")] = None,
-    **options,
-) -> Summary:
+    json_summary: JsonFlag = False,
+) -> None:
     """Turn Switchboard transcripts into prompt/reply items (a turn and the next speaker's turn)."""
-    from classit_data.switchboard.convert import convert_switchboard, summary_rows
+    from classit_data.switchboard.convert import convert_switchboard
 
-    summary = convert_switchboard(inputs, out, rejects=rejects, **options)
-    return Summary(summary, f"convert-switchboard -> {summary['out']}", summary_rows(summary),
-                   [f"left out: {note}" for note in summary["skipped_files"]])
+    settings = ConvertConfig.load(None, **given(ConvertConfig, locals()))
+    convert_switchboard(inputs, out, settings, rejects=rejects, progress=not json_summary).show(json_summary)
 
 
-@command(app, "prepare-wiki", "classit_data.wiki.config:PrepareConfig", progress=True)
+@app.command("prepare-wiki")
 def prepare_wiki_cmd(
     inputs: Annotated[list[str], typer.Argument(help="Dumps (.xml, .xml.bz2, multistream), BabyLM simple_wiki "
                                                 "files, wikimedia/wikipedia Parquet/JSON lines, or wikiextractor "
                                                 "output.")],
     out: Annotated[str, typer.Option("--out", "-o", help="Passage file to write (.parquet or .jsonl).")],
-    **options,
-) -> Summary:
+    max_words: Annotated[int | None, setting(PrepareConfig, "max_words")] = None,
+    min_words: Annotated[int | None, setting(PrepareConfig, "min_words")] = None,
+    min_article_words: Annotated[int | None, setting(PrepareConfig, "min_article_words")] = None,
+    limit_articles: Annotated[int | None, setting(PrepareConfig, "limit_articles")] = None,
+    workers: Annotated[int | None, setting(PrepareConfig, "workers")] = None,
+    fmt: Annotated[str | None, setting(PrepareConfig, "fmt")] = None,
+    json_summary: JsonFlag = False,
+) -> None:
     """Turn Simple English Wikipedia into clean passages for QA generation."""
-    from classit_data.wiki.prepare import parse_failure_notes, prepare_wiki, summary_rows
+    from classit_data.wiki.prepare import prepare_wiki
 
-    summary = prepare_wiki(inputs, out, **options)
-    return Summary(summary, f"prepare-wiki -> {summary['out']}", summary_rows(summary),
-                   parse_failure_notes(summary))
+    settings = PrepareConfig.load(None, **given(PrepareConfig, locals()))
+    prepare_wiki(inputs, out, settings, progress=not json_summary).show(json_summary)
 
 
-@command(app, "generate-wiki", "classit_data.generate.config:GenerationConfig", progress=True)
+@app.command("generate-wiki")
 def generate_wiki_cmd(
     passages: Annotated[str, typer.Option("--passages", help="Passage file from `prepare-wiki` "
                                           "(.parquet/.jsonl).")],
@@ -63,32 +76,32 @@ def generate_wiki_cmd(
     config: Annotated[str | None, typer.Option("--config", help="YAML file with any of these settings (and "
                                                "engine, batch_size, concurrency, ...); options given here "
                                                "win.")] = None,
-    **options,
-) -> Summary:
+    json_summary: JsonFlag = False,
+) -> None:
     """Generate question/answer pairs from Wikipedia passages with vLLM, transformers or a server."""
-    from classit_data.generate.runner import generate_wiki, summary_rows
+    from classit_data.generate.generate import generate_wiki
 
-    summary = generate_wiki(passages, out, config=config, **options)
-    return Summary(summary, f"generate-wiki -> {summary['qa']}", summary_rows(summary))
+    settings = GenerationConfig.load(config, **given(GenerationConfig, locals()))
+    generate_wiki(passages, out, settings, progress=not json_summary).show(json_summary)
 
 
-@command(app, "judge", "classit_data.generate.config:JudgeConfig", progress=True)
+@app.command("judge")
 def judge_cmd(
     rows: Annotated[str, typer.Option("--rows", help="QA rows from `generate-wiki` (.parquet/.jsonl).")],
     passages: Annotated[str, typer.Option("--passages", help="The passage file the rows were generated from.")],
     out: Annotated[str, typer.Option("--out", "-o", help="Output folder; rerunning the same command resumes it.")],
     config: Annotated[str | None, typer.Option("--config", help="YAML file with any of these settings; options "
                                                "given here win.")] = None,
-    **options,
-) -> Summary:
+    json_summary: JsonFlag = False,
+) -> None:
     """Score generated QA pairs against their passages with a judge model (rubric: prompts/judge.yaml)."""
-    from classit_data.generate.judge import judge, judge_summary_rows
+    from classit_data.generate.judge import judge
 
-    summary = judge(rows, passages, out, config=config, **options)
-    return Summary(summary, f"judge -> {summary['judged']}", judge_summary_rows(summary))
+    settings = JudgeConfig.load(config, **given(JudgeConfig, locals()))
+    judge(rows, passages, out, settings, progress=not json_summary).show(json_summary)
 
 
-@command(app, "validate", "classit_data.validate.config:ValidationConfig")
+@app.command("validate")
 def validate_cmd(
     inputs: ItemRows,
     out: Annotated[str, typer.Option("--out", "-o", help="Rows that pass (.parquet or .jsonl).")],
@@ -99,52 +112,51 @@ def validate_cmd(
     config: Annotated[str | None, typer.Option(help="Thresholds file (YAML or JSON); flags override it.")] = None,
     tokenizer: Annotated[str | None, typer.Option(help="Local tokenizer folder, or `embedded`, for the token "
                                                   "bounds.")] = None,
-    settings: Annotated[list[str] | None, typer.Option("--set", help="Any threshold, KEY=VALUE (repeatable; "
-                                                       "the value is read as YAML, so lists such as "
-                                                       "question_words work too); see the README for the "
-                                                       "names.")] = None,
-    **options,
-) -> Summary:
+    settings_given: Annotated[list[str] | None, typer.Option("--set", help="Any threshold, KEY=VALUE (repeatable; "
+                                                             "the value is read as YAML, so lists such as "
+                                                             "question_words work too); see the README for the "
+                                                             "names.")] = None,
+    json_summary: JsonFlag = False,
+) -> None:
     """Check item rows, drop duplicates, and keep every rejected row aside with its reason."""
-    from classit_data.validate import report as validation_report, validate_rows
     from classit_data.validate.config import parse_settings
+    from classit_data.validate.validate import validate
 
-    rep = validate_rows(inputs, out, quarantine, report, config=config, passages=passages, tokenizer=tokenizer,
-                        **{**options, **parse_settings(settings or ())})
-    return Summary(rep, f"validate -> {out}", validation_report.summary_rows(rep),
-                   validation_report.summary_notes(rep))
+    settings = ValidationConfig.load(config, **{**given(ValidationConfig, locals()),
+                                                **parse_settings(settings_given or ())})
+    validate(inputs, out, quarantine, report, settings, passages=passages, tokenizer=tokenizer).show(json_summary)
 
 
-@command(app, "contamination", "classit_data.validate.config:ContaminationConfig")
+@app.command("contamination")
 def contamination_cmd(
     inputs: ItemRows,
     eval_paths: Annotated[list[str], typer.Option("--eval", help="BabyLM eval files or folders (BLiMP, BLiMP "
                                                   "supplement, EWoK, entity tracking, WUG .jsonl); repeatable.")],
     out: Annotated[str | None, typer.Option("--out", "-o", help="Also write the report here (JSON).")] = None,
-    **options,
-) -> Summary:
+    json_summary: JsonFlag = False,
+) -> None:
     """Which BabyLM eval items appear in the rows' text (same sentence, or a shared word 13-gram)."""
-    from classit_data.validate import contamination
+    from classit_data.validate.contamination import contamination
 
-    rep = contamination.contamination(inputs, eval_paths, out, **options)
-    return Summary(rep, "contamination", contamination.summary_rows(rep))
+    settings = ContaminationConfig.load(None, **given(ContaminationConfig, locals()))
+    contamination(inputs, eval_paths, out, settings).show(json_summary)
 
 
-@command(app, "stats", "classit_data.build.config:StatsConfig")
+@app.command("stats")
 def stats_cmd(
     inputs: ItemRows,
     out: Annotated[str, typer.Option("--out", "-o", help="Folder for stats.json, stats.md, figure1.png, "
                                      "figure1.svg.")],
-    **options,
-) -> Summary:
+    json_summary: JsonFlag = False,
+) -> None:
     """Length statistics per source and in total, and Figure 1 (prompt vs reply length)."""
-    from classit_data.build import stats
+    from classit_data.dataset.stats import stats
 
-    summary = stats.compute_stats(inputs, out, **options)
-    return Summary(summary, f"stats -> {out}", stats.summary_rows(summary))
+    settings = StatsConfig.load(None, **given(StatsConfig, locals()))
+    stats(inputs, out, settings).show(json_summary)
 
 
-@command(app, "build", "classit_data.build.config:BuildConfig", progress=True)
+@app.command("build")
 def build_cmd(
     *,
     switchboard: Annotated[list[str] | None, typer.Option(help="Switchboard item rows (.parquet/.jsonl), normally "
@@ -160,22 +172,26 @@ def build_cmd(
     generation_run: Annotated[list[str] | None, typer.Option(help="Output folder (or run.json) of "
                                                              "`generate-wiki`, recorded in the card; "
                                                              "repeatable.")] = None,
-    **options,
-) -> Summary:
+    json_summary: JsonFlag = False,
+) -> None:
     """Validate rows and write the Hub-layout dataset folder with its card."""
+    from classit_data.dataset.build import build
+
+    settings = BuildConfig.load(None, **given(BuildConfig, locals()))
+    build(switchboard or None, wiki or None, out, settings, stats_dir=stats_dir, passages=passages,
+          validate_config=validate_config, generation_runs=generation_run or (), command=typed_command(),
+          progress=not json_summary).show(json_summary)
+
+
+def typed_command() -> str | None:
+    """The command line as the user typed it, for the dataset card; None when ``build`` was called with arguments
+    that are not the process's own (from Python)."""
     import shlex
 
-    from classit_data.build import build
-
-    # what the user typed, for the card; None when called with arguments that are not the process's own
-    typed = "classit-data " + shlex.join(sys.argv[1:]) if "build" in sys.argv[1:2] else None
-    record = build.build_dataset(switchboard or None, wiki or None, out, stats_dir=stats_dir, passages=passages,
-                                 validate_config=validate_config, generation_runs=generation_run or (),
-                                 command=typed, **options)
-    return Summary(record, f"build -> {record['out']}", build.summary_rows(record))
+    return "classit-data " + shlex.join(sys.argv[1:]) if "build" in sys.argv[1:2] else None
 
 
-@command(app, "report", "classit_data.build.config:ReportConfig")
+@app.command("report")
 def report_cmd(
     dataset_dir: Annotated[str, typer.Argument(help="A folder made by `classit-data build`.")],
     out: Annotated[str | None, typer.Option("--out", "-o", help="HTML file to write (default: report.html in the "
@@ -183,26 +199,26 @@ def report_cmd(
     previous: Annotated[str | None, typer.Option(help="An earlier build folder to compare with.")] = None,
     eval_paths: Annotated[list[str] | None, typer.Option("--eval", help="BabyLM eval files or folders: add the "
                                                          "contamination check; repeatable.")] = None,
-    **options,
-) -> Summary:
+    json_summary: JsonFlag = False,
+) -> None:
     """One self-contained HTML page about a build: funnel, lengths, samples, provenance, diff."""
-    from classit_data.build import report
+    from classit_data.dataset.report import report
 
-    result = report.write_report(dataset_dir, out, previous=previous, eval_paths=eval_paths or (), **options)
-    return Summary(result, f"report -> {result['out']}", report.summary_rows(result))
+    settings = ReportConfig.load(None, **given(ReportConfig, locals()))
+    report(dataset_dir, out, settings, previous=previous, eval_paths=eval_paths or ()).show(json_summary)
 
 
-@command(app, "push", "classit_data.publish.config:PushConfig", progress=True)
+@app.command("push")
 def push_cmd(
     dataset_dir: Annotated[str, typer.Argument(help="A folder made by `classit-data build`.")],
     repo_id: Annotated[str, typer.Option(help="Dataset repo, ORG/NAME (created if missing).")],
-    **options,
-) -> Summary:
+    json_summary: JsonFlag = False,
+) -> None:
     """Publish a built dataset folder to the Hugging Face Hub (token from HF_TOKEN or `hf auth login`)."""
-    from classit_data.publish import push
+    from classit_data.publish.push import push
 
-    result = push.push_dataset(dataset_dir, repo_id, **options)
-    return Summary(result, f"push -> {result['repo_id']}", push.summary_rows(result))
+    settings = PushConfig.load(None, **given(PushConfig, locals()))
+    push(dataset_dir, repo_id, settings, progress=not json_summary).show(json_summary)
 
 
 def main(argv: list[str] | None = None) -> int:

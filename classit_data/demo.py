@@ -115,7 +115,7 @@ def _validate(out_dir: Path, timed: _Timer, qa: str) -> tuple[Path, Path]:
 
 
 def _stats(out_dir: Path, timed: _Timer, kept: Path) -> None:
-    from classit_data.build import compute_stats
+    from classit_data.dataset import compute_stats
 
     _step(5, "Statistics and Figure 1")
     timed("stats", compute_stats, [str(kept)], out_dir / "stats")
@@ -126,7 +126,7 @@ def _build(out_dir: Path, timed: _Timer, kept: Path, val_fraction: float | None)
     """The dataset folder from the kept rows; a source with no kept row is left out."""
     import polars as pl
 
-    from classit_data.build import build_dataset
+    from classit_data.dataset import build_dataset
 
     _step(6, "Build the dataset folder")
     by_source = dict(pl.read_parquet(kept).group_by("source").len().iter_rows())

@@ -37,7 +37,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path, cli):
     generation = page[page.index('id="funnel-generate-wiki"'):page.index('id="funnel-validate"')]
     assert "No record of" not in page and f'data-key="pairs">{gen["pairs"]:,}<' in generation
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser:  # the demo's report in a real browser (tests/build/test_report.py skips with the reason)
+    if browser:  # the demo's report in a real browser (tests/dataset/test_report.py skips with the reason)
         dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
                               (dataset / "report.html").as_uri()], capture_output=True, text=True, timeout=120).stdout
         for section in ("funnel", "lengths", "samples", "provenance", "contamination", "diff"):

@@ -86,14 +86,14 @@ def test_the_cycle_finder_finds_cycles():
 
 @pytest.mark.parametrize("layer, may_not_import", [
     ("classit_data.core", ("classit_data.switchboard", "classit_data.wiki", "classit_data.generate",
-                           "classit_data.validate", "classit_data.build", "classit_data.publish",
+                           "classit_data.validate", "classit_data.dataset", "classit_data.publish",
                            "classit_data.cli", "classit_data.demo", "classit_train")),
     ("classit_data", ("classit_train",)),
     ("classit_data.switchboard", ("classit_data.cli", "classit_data.demo")),
     ("classit_data.wiki", ("classit_data.cli", "classit_data.demo")),
     ("classit_data.generate", ("classit_data.cli", "classit_data.demo")),
-    ("classit_data.validate", ("classit_data.cli", "classit_data.demo", "classit_data.build")),
-    ("classit_data.build", ("classit_data.cli", "classit_data.demo", "classit_data.publish")),
+    ("classit_data.validate", ("classit_data.cli", "classit_data.demo", "classit_data.dataset")),
+    ("classit_data.dataset", ("classit_data.cli", "classit_data.demo", "classit_data.publish")),
     ("classit_data.publish", ("classit_data.cli", "classit_data.demo")),
     ("classit_train", ("classit_train.cli",)),
 ])

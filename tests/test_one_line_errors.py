@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from tests.conftest import one_error_line
 
-from classit_data.build.build import parse_size
+from classit_data.dataset.build import parse_size
 from classit_data.core.errors import InputError
 from classit_data.core.io import write_rows
 from classit_data.core.schema import ITEM_SCHEMA

@@ -1,10 +1,9 @@
-"""Terminal output shared by the commands: one rich console on stderr, progress bars and summaries."""
+"""Terminal output shared by the commands: one rich console on stderr, the progress bar and summary tables."""
 
 from __future__ import annotations
 
-import json
+import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from rich.console import Console
 from rich.progress import (
@@ -21,18 +20,38 @@ from rich.table import Table
 console = Console(stderr=True, highlight=False)
 
 
-def make_progress(*extra_columns) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        *extra_columns,
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
+class ProgressBar:
+    """The one progress bar of the commands: on a terminal only, on stderr, gone when done.
+
+    ``ProgressBar(description, total, *columns, **fields)``: ``columns`` replace the default ``done/total`` count
+    (e.g. rich's ``DownloadColumn``), ``fields`` are the starting values of the ``{task.fields[...]}`` they show.
+    With ``redraw_every`` (seconds) the bar is drawn by ``update`` rather than by rich's refresh thread, so a
+    process that forks workers runs no other thread. Use it as a context manager, or call ``close``.
+    """
+
+    def __init__(self, description: str, total: float | None, *columns, enabled: bool = True,
+                 redraw_every: float | None = None, **fields):
+        self.redraw_every, self.drawn = redraw_every, 0.0
+        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), *(columns or (MofNCompleteColumn(),)),
+                            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True,
+                            auto_refresh=redraw_every is None, disable=not (enabled and console.is_terminal))
+        self.task = self.bar.add_task(description, total=total, **fields)
+        self.bar.start()
+
+    def update(self, *, advance: float | None = None, completed: float | None = None, **fields) -> None:
+        self.bar.update(self.task, advance=advance, completed=completed, **fields)
+        if self.redraw_every is not None and time.monotonic() - self.drawn >= self.redraw_every:
+            self.drawn = time.monotonic()
+            self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.stop()
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def summary_table(title: str, rows: Mapping[str, object]) -> Table:
@@ -42,22 +61,3 @@ def summary_table(title: str, rows: Mapping[str, object]) -> Table:
     for key, value in rows.items():
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     return table
-
-
-@dataclass
-class Summary:
-    """What a command returns: its summary (for ``--json``) and how a person reads it (a table and notes)."""
-
-    data: Mapping
-    title: str
-    rows: Mapping[str, object]
-    notes: Iterable[str] = ()
-
-    def show(self, as_json: bool) -> None:
-        """The whole summary as JSON on stdout (for scripts), else the table and notes on stderr."""
-        if as_json:
-            print(json.dumps(self.data, indent=2, ensure_ascii=False))
-            return
-        console.print(summary_table(self.title, self.rows))
-        for note in self.notes:
-            console.print(note, markup=False)

@@ -3,7 +3,7 @@ judge model (``classit-data judge``: the same runner over another task).
 
 Layers, imported in one direction: ``prompts`` (files) -> ``task`` (messages in, pairs out) -> ``backends``
 (engines) -> ``config`` (settings) -> ``chunks`` (the files of a run) -> ``executors`` (engines over chunks,
-one process per data-parallel replica) -> ``runner`` (the steps of ``generate_wiki``, ``run_task``) ->
+one process per data-parallel replica) -> ``generate`` (the steps of ``generate_wiki``, ``run_task``) ->
 ``judge`` (``judge``), each step counting its work in ``stats``; ``judge_task`` sits beside ``task``.
 """
 
@@ -17,5 +17,5 @@ __all__ = ["GenerationConfig", "JudgeConfig", "JudgeTask", "Parsed", "PromptSet"
            "generate_wiki"]
 
 __getattr__ = lazy_attributes(__name__, {
-    "generate_wiki": "runner", "PromptSet": "prompts", "Parsed": "task", "QAPair": "task", "QATask": "task",
+    "generate_wiki": "generate", "PromptSet": "prompts", "Parsed": "task", "QAPair": "task", "QATask": "task",
     "Reject": "task", "JudgeTask": "judge_task"})

@@ -1,6 +1,6 @@
 """``judge``: QA rows and their passages in, the same rows with ``judge_*`` score columns out.
 
-The work is :func:`~classit_data.generate.runner.run_task`'s, as for ``generate-wiki``: a unit of work is a
+The work is :func:`~classit_data.generate.generate.run_task`'s, as for ``generate-wiki``: a unit of work is a
 passage with all its pairs (:class:`~classit_data.generate.judge_task.JudgeTask` makes one request of it),
 so chunk files, resume after ``kill -9``, shards, replicas, engines and ``run.json`` are the same. Files in
 ``out_dir``: ``judged.parquet`` (the judged rows), ``judge_rejects.parquet`` (each pair whose judgement
@@ -21,7 +21,7 @@ from classit_data.generate.chunks import ids_fingerprint
 from classit_data.generate.config import JudgeConfig, load_generation_config
 from classit_data.generate.executors import make_task
 from classit_data.generate.judge_task import SCORES, Judgement, JudgeTask, token_f1
-from classit_data.generate.runner import TaskRun, read_passage_rows, run_task
+from classit_data.generate.generate import TaskRun, read_passage_rows, run_task
 from classit_data.generate.stats import GenerationStats
 
 JUDGE_COLUMNS: dict[str, pl.DataType] = {

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from classit_data.build.record import BUILD_INFO, CONFIGS, read_build_info, sha256_file
+from classit_data.dataset.record import BUILD_INFO, CONFIGS, read_build_info, sha256_file
 from classit_data.core.errors import InputError, checked_settings, first_line
 from classit_data.publish.config import PUSH_DEFAULTS, PushConfig
 

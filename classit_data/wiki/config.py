@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
 
-from classit_data.core.errors import InputError
+from pydantic import ConfigDict, Field, model_validator
+
+from classit_data.core.settings import FILE_ONLY, Flag, Settings
 from classit_data.wiki.readers.detect import FORMATS
 
 #: ~160 words is ~210 Llama-3 tokens: a few facts, enough context for a 3B model to ask and answer
@@ -16,7 +18,7 @@ DEFAULT_MIN_WORDS = 40
 DEFAULT_MIN_ARTICLE_WORDS = 60
 
 
-class PassageConfig(BaseModel):
+class PassageConfig(Settings):
     """How an article is cut into passages: what each worker process needs."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -28,9 +30,8 @@ class PassageConfig(BaseModel):
 
     @model_validator(mode="after")
     def _word_bounds(self) -> PassageConfig:
-        # an InputError, not a ValueError: pydantic lets it through, and the CLI prints it as one line
         if self.min_words < 1 or self.max_words < self.min_words:
-            raise InputError(f"need 1 <= min_words <= max_words (got min_words={self.min_words}, "
+            raise ValueError(f"need 1 <= min_words <= max_words (got min_words={self.min_words}, "
                              f"max_words={self.max_words})")
         return self
 
@@ -40,11 +41,13 @@ class PrepareConfig(PassageConfig):
 
     limit_articles: int | None = Field(None, description="Stop after this many articles.")
     workers: int | None = Field(None, ge=1, description="Worker processes (default: every core).")
-    fmt: str | None = Field(None, description=f"Force the input format: {', '.join(FORMATS)} (default: detected "
-                            "from the content).", json_schema_extra={"flags": ["--format"]})
+    fmt: Annotated[str | None, Flag("--format")] = Field(
+        None, description=f"Force the input format: {', '.join(FORMATS)} (default: detected from the content).")
+    punkt_params: Annotated[str | None, FILE_ONLY] = Field(
+        None, description="Punkt parameter file (JSON) for the sentence splitter (default: the shipped one).")
 
     @model_validator(mode="after")
     def _limit(self) -> PrepareConfig:
         if self.limit_articles is not None and self.limit_articles < 1:
-            raise InputError(f"limit_articles must be at least 1 (got {self.limit_articles})")
+            raise ValueError(f"limit_articles must be at least 1 (got {self.limit_articles})")
         return self

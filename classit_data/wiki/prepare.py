@@ -24,13 +24,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from classit_data.core.errors import InputError, checked_settings
+from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_write_text, summary_path
 from classit_data.core.schema import PASSAGE_COLUMNS, arrow_table
-from classit_data.wiki.config import (
-    DEFAULT_MAX_WORDS, DEFAULT_MIN_ARTICLE_WORDS, DEFAULT_MIN_WORDS, PassageConfig, PrepareConfig,
-)
+from classit_data.core.summary import Summary
+from classit_data.wiki.config import PassageConfig, PrepareConfig
 from classit_data.wiki.passages import process_batch
 from classit_data.wiki.readers.base import Article, BytesRead
 from classit_data.wiki.readers.detect import detect_format, iter_articles, normalize_format
@@ -42,35 +42,72 @@ _BATCH_CHARS = 400_000
 _ROW_GROUP = 20_000
 
 
-def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, fmt: str | None = None,
-                 max_words: int = DEFAULT_MAX_WORDS, min_words: int = DEFAULT_MIN_WORDS,
-                 min_article_words: int = DEFAULT_MIN_ARTICLE_WORDS, limit_articles: int | None = None,
-                 workers: int | None = None, progress: bool = True,
-                 punkt_params: str | Path | None = None) -> dict:
-    """Turn Simple English Wikipedia inputs into a passage file (``PASSAGE_COLUMNS`` rows); return the summary.
+class PrepareSummary(Summary):
+    """What ``prepare-wiki`` read, kept and wrote; ``words`` plus ``prose_words_dropped`` add up to
+    ``prose_words``."""
 
-    ``inputs``: dumps (.xml / .xml.bz2 / multistream), BabyLM ``simple_wiki`` files, ``wikimedia/wikipedia``
-    Parquet / JSON lines, or wikiextractor output, detected from their content unless ``fmt`` is given.
-    ``out`` ends in ``.parquet`` or ``.jsonl`` and is written atomically. ``limit_articles`` stops after
-    that many articles (pages of namespace 0 that are not redirects). ``workers`` defaults to every core;
-    1 cleans in this process. Where this process runs other threads, workers come from a fork server: a
-    script that calls this with several workers then needs the usual ``if __name__ == "__main__":`` guard.
-    The other settings are those of :class:`~classit_data.wiki.config.PrepareConfig`.
+    inputs: dict[str, str]
+    out: str
+    pages_read: int
+    articles_read: int
+    articles_kept: int
+    skipped_by_reason: dict[str, int]
+    parse_failures: list[dict[str, str]]
+    passages: int
+    words: int
+    dropped: dict[str, int]
+    prose_words: int
+    prose_words_dropped: dict[str, int]
+    config: dict[str, Any]
+    seconds: float
+    articles_per_s: float | None
+
+    def title(self) -> str:
+        return f"prepare-wiki -> {self.out}"
+
+    def rows(self) -> dict[str, object]:
+        rows: dict[str, object] = {"pages read": self.pages_read, "articles read": self.articles_read,
+                                   "articles kept": self.articles_kept}
+        rows.update({f"skipped: {reason}": n for reason, n in self.skipped_by_reason.items()})
+        rows.update({"passages": self.passages, "words": self.words, "prose words read": self.prose_words})
+        rows.update({f"prose words dropped: {reason}": n for reason, n in self.prose_words_dropped.items() if n})
+        rows.update({"seconds": self.seconds, "articles/s": self.articles_per_s})
+        return rows
+
+    def notes(self) -> list[str]:
+        """One line for each article whose wikitext could not be handled."""
+        return [f"skipped (wikitext not understood): {failure['title']} [{failure['article_id']}]: "
+                f"{failure['error']}" for failure in self.parse_failures]
+
+
+def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, settings: PrepareConfig | None = None,
+                 *, progress: bool = True) -> PrepareSummary:
+    """Turn Simple English Wikipedia inputs into a passage file (``PASSAGE_COLUMNS`` rows).
+
+    Inputs:
+        inputs: dumps (.xml / .xml.bz2 / multistream), BabyLM ``simple_wiki`` files, ``wikimedia/wikipedia``
+            Parquet / JSON lines, or wikiextractor output, detected from their content unless ``fmt`` is set.
+        settings: :class:`~classit_data.wiki.config.PrepareConfig` (defaults when None).
+
+    Outputs:
+        out: a ``.parquet`` or ``.jsonl`` passage file, written atomically, with its summary beside it.
+
+    ``workers`` defaults to every core; 1 cleans in this process. Where this process runs other threads,
+    workers come from a fork server: a script that calls this with several workers then needs the usual
+    ``if __name__ == "__main__":`` guard.
     """
     from classit_data.core.outputs import replaced_together
 
+    config = settings if settings is not None else PrepareConfig()
     paths = [Path(p) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)]
     if not paths:
         raise InputError("no input files given")
     _refuse_repeated(paths)
-    config = checked_settings(PrepareConfig, dict(fmt=fmt, max_words=max_words, min_words=min_words,
-                                                  min_article_words=min_article_words,
-                                                  limit_articles=limit_articles, workers=workers))
     out = Path(out)
     if out.suffix not in (".parquet", ".jsonl"):
         raise InputError("the output must end in .parquet or .jsonl", out)
     source = _Inputs(paths, normalize_format(config.fmt))
-    params_path = str(punkt_params) if punkt_params else None
+    params_path = config.punkt_params
     sentence_splitter(params_path)  # a bad parameter file fails here, before any work
     n_workers = max(1, config.workers if config.workers is not None else available_cores())
 
@@ -90,39 +127,23 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, *, 
             if bar:
                 bar.stop()
             writer.close()
-        summary = _summary(source, out, stats, config, n_workers, punkt_params, time.perf_counter() - started)
-        atomic_write_text(outs.path("--out's summary"), json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+        summary = _summary(source, out, stats, config, n_workers, time.perf_counter() - started)
+        atomic_write_text(outs.path("--out's summary"),
+                          json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n")
     return summary
 
 
-def _summary(source, out: Path, stats, config, n_workers: int, punkt_params, elapsed: float) -> dict:
-    return {
-        "inputs": source.formats,
-        "out": str(out),
+def _summary(source, out: Path, stats, config: PrepareConfig, n_workers: int, elapsed: float) -> PrepareSummary:
+    return PrepareSummary(
+        inputs=source.formats,
+        out=str(out),
         **stats.totals(),
-        "config": {name: getattr(config, name) for name in PassageConfig.model_fields}
+        config={name: getattr(config, name) for name in PassageConfig.model_fields}
         | {"workers": n_workers, "limit_articles": config.limit_articles,
-           "punkt_params": str(punkt_params or PUNKT_PARAMS.name)},
-        "seconds": round(elapsed, 3),
-        "articles_per_s": round(stats["articles_read"] / elapsed, 1) if elapsed > 0 else None,
-    }
-
-
-def summary_rows(summary: dict) -> dict[str, object]:
-    """The summary as the rows of the closing table (CLI and demo)."""
-    rows: dict[str, object] = {"pages read": summary["pages_read"], "articles read": summary["articles_read"],
-                               "articles kept": summary["articles_kept"]}
-    rows.update({f"skipped: {reason}": n for reason, n in summary["skipped_by_reason"].items()})
-    rows.update({"passages": summary["passages"], "words": summary["words"], "prose words read": summary["prose_words"]})
-    rows.update({f"prose words dropped: {reason}": n for reason, n in summary["prose_words_dropped"].items() if n})
-    rows.update({"seconds": summary["seconds"], "articles/s": summary["articles_per_s"]})
-    return rows
-
-
-def parse_failure_notes(summary: dict) -> list[str]:
-    """One line for each article named in the summary because its wikitext could not be handled."""
-    return [f"skipped (wikitext not understood): {failure['title']} [{failure['article_id']}]: {failure['error']}"
-            for failure in summary["parse_failures"]]
+           "punkt_params": str(config.punkt_params or PUNKT_PARAMS.name)},
+        seconds=round(elapsed, 3),
+        articles_per_s=round(stats["articles_read"] / elapsed, 1) if elapsed > 0 else None,
+    )
 
 
 # --- read -------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def _modules_after(code: str, prefix: str) -> set[str]:
 
 def test_a_command_imports_only_its_own_stage_settings():
     run = "from classit_data.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass"
-    configs = {"classit_data.wiki.config", "classit_data.build.config", "classit_data.generate.config",
+    configs = {"classit_data.wiki.config", "classit_data.dataset.config", "classit_data.generate.config",
                "classit_data.validate.config", "classit_data.switchboard.config", "classit_data.publish.config"}
     one = _modules_after(run.format(args=["prepare-wiki", "--help"]), "classit_data.") & configs
     assert one == {"classit_data.wiki.config"}

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from tests.publish.hub_server import HubServer
 
-from classit_data.build.build import build_dataset
+from classit_data.dataset.build import build_dataset
 
 TOKEN = "hf_test_Secret_7c1d2e3f4a5b"
 ROOT = Path(__file__).resolve().parents[2]

@@ -179,7 +179,7 @@ def test_cli_errors_are_one_line(inputs, tmp_path, cli, args, message):
 def test_runs_on_a_folder_made_by_classit_data_build(inputs, tmp_path, synthetic_rows):
     """The real build step's output (Hub layout, validation split by document) feeds a run directly."""
     pytest.importorskip("classit_data.validate.checks")
-    from classit_data.build.build import build_dataset
+    from classit_data.dataset.build import build_dataset
 
     rows = synthetic_rows.validated_inputs(tmp_path / "rows")
     build_dataset(rows["switchboard"], rows["wiki"], tmp_path / "CLASS_IT", val_fraction=0.2, seed=7,

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import polars as pl
 
-from classit_data.build.config import BUILD_DEFAULTS, BuildConfig
-from classit_data.build.provenance import check_generation_runs, provenance_summary
-from classit_data.build.record import (
+from classit_data.dataset.config import BUILD_DEFAULTS, BuildConfig
+from classit_data.dataset.provenance import check_generation_runs, provenance_summary
+from classit_data.dataset.record import (
     BUILD_FORMAT,
     BUILD_FORMAT_VERSION,
     BUILD_INFO,
@@ -217,7 +217,7 @@ def _record_rows(record: BuildRecord, rows: pl.DataFrame, inputs: BuildInputs, w
 def record_stages(record: BuildRecord, files: list[Path], passages, generation_runs) -> dict:
     """The steps' records into ``record.stages`` (with quarantined samples and one rendered prompt); their
     wall times, which stay out of the record."""
-    from classit_data.build.stages import quarantine_samples, rendered_prompt, stage_records
+    from classit_data.dataset.stages import quarantine_samples, rendered_prompt, stage_records
 
     record.stages, timings = stage_records(files, passages, generation_runs)
     record.stages["quarantine_samples"] = quarantine_samples(files)
@@ -230,7 +230,7 @@ def write_build_report(folder: Path, timings: dict, out: Path) -> None:
     (and ``push`` publishes) only what a rebuild reproduces byte for byte."""
     import json
 
-    from classit_data.build.report import TIMINGS_FILE, write_report
+    from classit_data.dataset.report import TIMINGS_FILE, write_report
 
     (folder / TIMINGS_FILE).write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
     write_report(folder, name=str(out))
@@ -612,7 +612,7 @@ def statistics_for_card(rows_file: Path, folder: Path, work: Path,
         if not (src / "stats.json").is_file():
             raise InputError("no stats.json here: give the --out folder of `classit-data stats`", src)
     else:
-        from classit_data.build.stats import compute_stats
+        from classit_data.dataset.stats import compute_stats
 
         src = work / "stats"
         compute_stats([str(rows_file)], src)
@@ -628,7 +628,7 @@ def statistics_for_card(rows_file: Path, folder: Path, work: Path,
 
 def write_card_and_record(folder: Path, record: dict, stats_markdown: str | None) -> dict:
     """Write the card, then ``build_info.json`` listing every file with its sha256; return the record written."""
-    from classit_data.build.card import render_dataset_card
+    from classit_data.dataset.card import render_dataset_card
 
     (folder / "README.md").write_text(render_dataset_card(record, stats_markdown), encoding="utf-8")
     write_build_info(folder, record)

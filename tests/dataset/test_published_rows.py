@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from classit_data.build.build import build_dataset
-from classit_data.build.record import read_build_info
-from classit_data.build.stats import compute_stats
+from classit_data.dataset.build import build_dataset
+from classit_data.dataset.record import read_build_info
+from classit_data.dataset.stats import compute_stats
 from classit_data.core.io import write_rows
 from classit_data.core.schema import COLUMN_ORDER, ITEM_SCHEMA, PUBLISHED_COLUMNS, Item
 

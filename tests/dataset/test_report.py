@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from classit_data.build.build import build_dataset
+from classit_data.dataset.build import build_dataset
 from classit_data.core.io import write_rows
 from classit_data.switchboard.convert import convert_switchboard
 from classit_data.validate import validate_rows
@@ -189,7 +189,7 @@ def test_chromium_screenshot_is_not_blank(built, tmp_path):
 
 
 def test_token_lengths_with_the_embedded_tokenizer(built, tmp_path):
-    from classit_data.build.report import write_report
+    from classit_data.dataset.report import write_report
 
     out, _, _ = built
     result = write_report(out, tmp_path / "tokens.html", tokenizer="embedded", samples=1)
@@ -200,8 +200,8 @@ def test_token_lengths_with_the_embedded_tokenizer(built, tmp_path):
 
 def test_prepare_wikis_counts_reach_the_funnel(tmp_path):
     """prepare-wiki's ``passages`` is a count, though the name holds a path in other records: it is kept."""
-    from classit_data.build.record import stable_report
-    from classit_data.build.report import funnel
+    from classit_data.dataset.record import stable_report
+    from classit_data.dataset.report import funnel
     from classit_data.wiki.prepare import prepare_wiki
 
     summary = prepare_wiki(Path(__file__).resolve().parents[2] / "samples" / "simplewiki_sample.xml.bz2",
@@ -215,7 +215,7 @@ def test_prepare_wikis_counts_reach_the_funnel(tmp_path):
 
 
 def test_the_gate_part_shows_the_judge_score_distributions():
-    from classit_data.build.report import funnel
+    from classit_data.dataset.report import funnel
 
     gate = {"input_rows": 10, "kept": 8, "quarantined": 2, "quarantined_by_reason": {"judge_quality": 2},
             "judge_scores": {"judge_quality": {"1": 2, "4": 3, "5": 5}}}

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from classit_data.build.config import STATS_DEFAULTS
+from classit_data.dataset.config import STATS_DEFAULTS
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_write_text, read_rows
 from classit_data.core.outputs import replaced_together

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from classit_data.build.stats import (
+from classit_data.dataset.stats import (
     QUANTILES,
     compute_stats,
     draw_figure1,

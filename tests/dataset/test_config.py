@@ -6,8 +6,8 @@ import inspect
 
 import pytest
 
-from classit_data.build import build_dataset, compute_stats
-from classit_data.build.config import BuildConfig, StatsConfig
+from classit_data.dataset import build_dataset, compute_stats
+from classit_data.dataset.config import BuildConfig, StatsConfig
 from classit_data.core.commands import option_fields
 
 

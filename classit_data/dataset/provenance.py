@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from classit_data.build.record import sha256_file
+from classit_data.dataset.record import sha256_file
 from classit_data.core.errors import InputError
 
 #: the files ``generate-wiki`` writes into its output folder that record a run

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
-from classit_data.build.record import BUILD_INFO, read_build_info
-from classit_data.build.stages import STEPS
+from classit_data.dataset.record import BUILD_INFO, read_build_info
+from classit_data.dataset.stages import STEPS
 from classit_data.core.lengths import word_count_expr
 from classit_data.core.schema import SOURCES
 from classit_data.validate.dedup import word_lists

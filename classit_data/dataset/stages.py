@@ -18,8 +18,8 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from classit_data.build.provenance import RUN_FILES
-from classit_data.build.record import stable_report
+from classit_data.dataset.provenance import RUN_FILES
+from classit_data.dataset.record import stable_report
 from classit_data.core.io import summary_path
 
 #: the steps before a build, in pipeline order

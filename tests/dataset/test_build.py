@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 import yaml
 
-from classit_data.build.build import (
+from classit_data.dataset.build import (
     build_dataset, doc_fraction, parse_size, recover_swap, summary_rows, validation_docs,
 )
-from classit_data.build.record import read_build_info
+from classit_data.dataset.record import read_build_info
 from classit_data.core.errors import InputError
 from classit_data.core.io import write_rows
 from classit_data.core.schema import COLUMN_ORDER
@@ -295,7 +295,7 @@ def test_cli_build_with_stats_dir_then_load_offline(inputs, tmp_path, cli):
     import subprocess
     import sys
 
-    from classit_data.build.stats import compute_stats
+    from classit_data.dataset.stats import compute_stats
 
     compute_stats([str(inputs["switchboard"]), str(inputs["wiki"])], tmp_path / "stats")
     out = tmp_path / "CLASS_IT"

@@ -20,7 +20,7 @@ from classit_data.core.template import render_text
 from classit_data.generate.chunks import RECORD_SCHEMA, passage_seed, replica_of, shard_of
 from classit_data.generate.config import GenerationConfig, load_generation_config
 from classit_data.generate.prompts import PromptSet
-from classit_data.generate.runner import assemble, select_passages, summary_rows
+from classit_data.generate.generate import assemble, select_passages, summary_rows
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import QATask
 
@@ -243,7 +243,7 @@ def test_generate_wiki_flags():
 @pytest.mark.parametrize("as_json", [True, False])
 def test_command_passes_what_was_typed(monkeypatch, capsys, as_json):
     """Only the options given reach the stage (so the --config file fills the rest); --json shows no progress."""
-    import classit_data.generate.runner as runner
+    import classit_data.generate.generate as runner
     from classit_data.cli import main
 
     summary = {"qa": "o/qa.parquet", "model": "m", "backend": "transformers", "passages_selected": 2,
