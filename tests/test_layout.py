@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from classit_data.core.settings import Settings
+from classit_data.core.summary import Summary
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("classit_data", "classit_train")
 
@@ -116,3 +119,176 @@ def test_the_python_api_named_in_the_readme_imports():
         imported = importlib.import_module(module)
         for name in (n.strip() for n in names.split(",")):
             assert hasattr(imported, name), f"README: {module} has no {name}"
+
+
+# --- the shape of the code: short functions, no forged signatures, no folder a tool takes for build output ------
+
+MAX_FUNCTION_LINES = 60
+
+
+def _package_files() -> list[Path]:
+    return sorted(path for package in PACKAGES for path in (ROOT / package).rglob("*.py"))
+
+
+def long_functions(source: str) -> list[tuple[str, int]]:
+    """(name, lines) of every function in ``source`` longer than ``MAX_FUNCTION_LINES``."""
+    return [(node.name, node.end_lineno - node.lineno + 1) for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+
+
+def test_no_function_is_over_60_lines():
+    found = [f"{path.relative_to(ROOT)}: {name} ({n} lines)" for path in _package_files()
+             for name, n in long_functions(path.read_text(encoding="utf-8"))]
+    assert not found, "\n".join(found)
+
+
+def forged_signatures(source: str) -> list[str]:
+    """Assignments to ``__signature__``, ``__annotations__`` or ``__wrapped__`` (what typer would read)."""
+    names = ("__signature__", "__annotations__", "__wrapped__")
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in names and isinstance(node.ctx, ast.Store | ast.Del):
+            found.append(node.attr)
+        elif isinstance(node, ast.Constant) and node.value in names:  # setattr(f, "__signature__", ...), pop(...)
+            found.append(node.value)
+    return found
+
+
+def test_no_module_writes_a_signature():
+    """A command's options are in its source: nothing rewrites what typer reads from a function."""
+    found = [f"{path.relative_to(ROOT)}: {name}" for path in _package_files()
+             for name in forged_signatures(path.read_text(encoding="utf-8"))]
+    assert not found, "\n".join(found)
+
+
+def test_the_checks_of_the_shape_fail_where_they_should():
+    long = "def f():\n" + "    x = 1\n" * 61
+    assert long_functions(long) == [("f", 62)] and long_functions("def f():\n    pass\n") == []
+    assert forged_signatures("f.__signature__ = s") == ["__signature__"]
+    assert forged_signatures("f.__dict__.pop('__wrapped__', None)") == ["__wrapped__"]
+    assert forged_signatures("x = f.__signature__") == []
+
+
+def test_no_folder_inside_a_package_is_named_build():
+    """pytest, ruff, black and the usual .gitignore templates skip folders named build."""
+    found = [str(path.relative_to(ROOT)) for package in PACKAGES + ("tests",)
+             for path in (ROOT / package).rglob("build") if path.is_dir()]
+    assert not found, found
+
+
+# --- the stage contract, and the README's table of stages against the CLIs ---------------------------------------
+
+def readme_stages() -> dict[str, str]:
+    """The README's "Where things live" table: command -> ``module:function`` of its stage."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Where things live", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([\w-]+(?: [\w-]+)?)` \| `([\w.]+):(\w+)` \|", section, flags=re.M)
+    return {command: f"{module}:{function}" for command, module, function in rows}
+
+
+def cli_commands() -> set[str]:
+    from classit_data.cli import app as data_app
+    from classit_train.cli import app as train_app
+
+    return ({f"classit-data {info.name}" for info in data_app.registered_commands}
+            | {f"classit-train {info.name}" for info in train_app.registered_commands})
+
+
+def test_the_readme_table_lists_every_command_and_no_other():
+    assert set(readme_stages()) == cli_commands()
+
+
+def contract_problems(function, settings_base, summary_base) -> list[str]:
+    """How ``function`` departs from the stage contract: inputs and outputs, one ``settings`` object whose
+    class is a ``Settings`` model, no ``**options``, and a typed ``Summary`` returned."""
+    import inspect
+    import typing
+
+    hints = typing.get_type_hints(function)
+    params = inspect.signature(function).parameters
+    problems = []
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        problems.append("takes **keywords")
+    settings = [a for a in typing.get_args(hints.get("settings")) if isinstance(a, type)]
+    if "settings" not in params or not any(issubclass(a, settings_base) for a in settings):
+        problems.append("has no `settings: XConfig | None` parameter")
+    returned = hints.get("return")
+    if not (isinstance(returned, type) and issubclass(returned, summary_base)):
+        problems.append("returns no Summary")
+    return problems
+
+
+@pytest.mark.parametrize("command", sorted(readme_stages()))
+def test_every_stage_follows_the_contract(command):
+    module, function = readme_stages()[command].split(":")
+    stage = getattr(importlib.import_module(module), function)
+    if command == "classit-train tokenizer":  # a tokenizer is an artefact, not a stage with figures
+        pytest.skip("the tokenizer command trains a tokenizer and returns it")
+    assert contract_problems(stage, Settings, Summary) == [], command
+
+
+class _ExampleSettings(Settings):
+    pass
+
+
+class _ExampleSummary(Summary):
+    pass
+
+
+def _good_stage(inputs: list[str], out: str, settings: _ExampleSettings | None = None) -> _ExampleSummary: ...
+
+
+def _loose_stage(inputs: list[str], out: str, **options) -> dict: ...
+
+
+def test_the_contract_check_finds_departures():
+    assert contract_problems(_good_stage, Settings, Summary) == []
+    assert contract_problems(_loose_stage, Settings, Summary) == ["takes **keywords", "has no `settings: XConfig | "
+                                                                  "None` parameter", "returns no Summary"]
+
+
+def test_every_setting_flag_is_an_option_of_its_command():
+    """Each command's signature declares its settings' flags (``setting(X, name)``), of their types: all of them,
+    unless the model serves several commands (``TrainConfig``: pretrain and run each take their part)."""
+    import typing
+
+    from classit_data.cli import app as data_app
+    from classit_data.core.settings import Settings, scalar_type
+    from classit_train.cli import app as train_app
+
+    checked = 0
+    commands = [*data_app.registered_commands, *train_app.registered_commands]
+    users: dict[type, int] = {}
+    for info in commands:
+        for model in {m for m, _ in _setting_options(info.callback).values()}:
+            users[model] = users.get(model, 0) + 1
+    for info in commands:
+        declared = _setting_options(info.callback)
+        models = {m for m, _ in declared.values()}
+        for model in models:
+            assert issubclass(model, Settings)
+            wanted = set(model.flag_specs())
+            mine = {n for n, (m, _) in declared.items() if m is model}
+            assert mine <= wanted and (mine == wanted or users[model] > 1), f"{info.name}: {sorted(mine ^ wanted)}"
+            for name in mine:
+                spec = model.flag_specs()[name]
+                kind = str if spec.multiple else scalar_type(declared[name][1])
+                assert kind is spec.kind, f"{info.name} --{name}: {declared[name][1]} for {spec.kind}"
+                checked += 1
+    assert checked > 50
+
+
+def _setting_options(callback) -> dict[str, tuple[type, object]]:
+    """A command's parameters declared with ``setting(X, name)``: name -> (X, the parameter's type)."""
+    import typing
+
+    from classit_data.core.commands import setting_of
+
+    found = {}
+    for name, hint in typing.get_type_hints(callback, include_extras=True).items():
+        for meta in typing.get_args(hint)[1:]:
+            if (declared := setting_of(meta)) is not None:
+                assert declared[1] == name, f"{name} declared as the option of setting {declared[1]}"
+                found[name] = (declared[0], typing.get_args(hint)[0])
+    return found

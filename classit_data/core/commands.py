@@ -52,7 +52,19 @@ def setting(settings: type[Settings], name: str) -> Any:
     flags = list(spec.flags)
     if spec.kind is bool and not spec.multiple:
         flags = [f"{flags[0]}/--no-{flags[0].removeprefix('--')}", *flags[1:]]
-    return typer.Option(*flags, help=_help(spec), show_default=False)
+    option = typer.Option(*flags, help=_help(spec), show_default=False)
+    _SETTING_OPTIONS[id(option)] = (settings, name, option)
+    return option
+
+
+#: the options ``setting`` made: id -> (model, field name, the option, kept alive so the id stays its own)
+_SETTING_OPTIONS: dict[int, tuple[type[Settings], str, Any]] = {}
+
+
+def setting_of(option: Any) -> tuple[type[Settings], str] | None:
+    """(settings model, field name) of an option made by ``setting``; None for any other option."""
+    found = _SETTING_OPTIONS.get(id(option))
+    return (found[0], found[1]) if found is not None and found[2] is option else None
 
 
 def given(settings: type[Settings], values: Mapping[str, Any]) -> dict[str, Any]:
