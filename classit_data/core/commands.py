@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from classit_data.core.settings import FlagSpec, Settings
 
@@ -33,13 +32,12 @@ def _help(spec: FlagSpec) -> str:
     field = spec.field
     text = field.description or ""
     if field.is_required():
-        # needed, but it may come from a settings file (--config): shown as click shows a required option,
-        # never enforced by typer (which would refuse the file's value); the stage checks it
-        return f"{text} {escape('[required]')}".strip()
+        # needed, but it may come from a settings file (--config): shown as a required option is shown, never
+        # enforced by typer (which would refuse the file's value); loading the settings checks it
+        return f"{text} [required]".strip()
     default = field.get_default(call_default_factory=True)
     if default is not None and default is not False and default != []:
-        # escaped: typer renders help as rich markup, where a bare [default: x] is a tag and vanishes
-        text = f"{text} {escape(f'[default: {default}]')}".strip()
+        text = f"{text} [default: {default}]".strip()
     return text
 
 
@@ -74,9 +72,10 @@ def given(settings: type[Settings], values: Mapping[str, Any]) -> dict[str, Any]
 
 
 def new_app(name: str, help: str) -> typer.Typer:
-    """A typer app as both CLIs want it: help without arguments, plain tracebacks, no shell-completion options."""
+    """A typer app as both CLIs want it: help without arguments, plain tracebacks, no shell-completion options,
+    and plain help text, where a flag reads as a flag (``--json``, ``--dedup / --no-dedup``)."""
     app = typer.Typer(name=name, help=help, no_args_is_help=True, pretty_exceptions_enable=False,
-                      add_completion=False)
+                      add_completion=False, rich_markup_mode=None)
     app.callback()(_group)  # a group even when it has one command: `prog NAME ...` keeps its NAME
     return app
 
