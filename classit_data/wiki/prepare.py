@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from classit_data.core.errors import InputError
+from classit_data.core.formats import normalize_format
 from classit_data.core.io import atomic_write_text, summary_path
 from classit_data.core.schema import PASSAGE_COLUMNS, arrow_table
 from classit_data.core.summary import Summary
 from classit_data.wiki.config import PassageConfig, PrepareConfig
 from classit_data.wiki.passages import process_batch
 from classit_data.wiki.readers.base import Article, BytesRead
-from classit_data.wiki.readers.detect import detect_format, iter_articles, normalize_format
+from classit_data.wiki.readers.detect import FORMAT_ALIASES, FORMATS, detect_format, iter_articles
 from classit_data.wiki.sentences import PUNKT_PARAMS, sentence_splitter
 from classit_data.wiki.stats import PrepareStats
 
@@ -106,7 +107,7 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, set
     out = Path(out)
     if out.suffix not in (".parquet", ".jsonl"):
         raise InputError("the output must end in .parquet or .jsonl", out)
-    source = _Inputs(paths, normalize_format(config.fmt))
+    source = _Inputs(paths, normalize_format(config.fmt, FORMATS, FORMAT_ALIASES))
     params_path = config.punkt_params
     sentence_splitter(params_path)  # a bad parameter file fails here, before any work
     n_workers = max(1, config.workers if config.workers is not None else available_cores())
