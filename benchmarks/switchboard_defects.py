@@ -24,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
+from classit_data.switchboard.config import ConvertConfig
 from classit_data.switchboard.convert import convert_switchboard
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +65,7 @@ DEFECTS = {"orphan_paren": orphan_paren, "doubled_punct": doubled_punct}
 
 def count(path: Path, fmt: str | None, tmp: Path) -> dict[str, int]:
     out = tmp / "rows.parquet"
-    convert_switchboard([path], out, progress=False, fmt=fmt, min_words=0, max_words=1_000_000)
+    convert_switchboard([path], out, ConvertConfig(fmt=fmt, min_words=0, max_words=1_000_000), progress=False)
     rows = pl.read_parquet(out, columns=["prompt", "reply"])
     texts = list(zip(rows["prompt"].to_list(), rows["reply"].to_list()))
     counts = {"rows": len(texts)}

@@ -38,6 +38,11 @@ def convert_switchboard_cmd(
     out: Annotated[str, typer.Option("--out", "-o", help="Item file to write (.parquet, or .jsonl).")],
     rejects: Annotated[str | None, typer.Option(help="Also write the dropped pairs, with their reason, "
                                                 "to this file.")] = None,
+    fmt: Annotated[str | None, setting(ConvertConfig, "fmt")] = None,
+    context_turns: Annotated[int | None, setting(ConvertConfig, "context_turns")] = None,
+    drop_fillers: Annotated[bool | None, setting(ConvertConfig, "drop_fillers")] = None,
+    min_words: Annotated[int | None, setting(ConvertConfig, "min_words")] = None,
+    max_words: Annotated[int | None, setting(ConvertConfig, "max_words")] = None,
     json_summary: JsonFlag = False,
 ) -> None:
     """Turn Switchboard transcripts into prompt/reply items (a turn and the next speaker's turn)."""

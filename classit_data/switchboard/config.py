@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import Annotated
 
-from classit_data.core.errors import InputError
+from pydantic import Field, model_validator
+
+from classit_data.core.settings import Flag, Settings
 from classit_data.switchboard.readers.detect import FORMATS
 
 
-class ConvertConfig(BaseModel):
+class ConvertConfig(Settings):
     """How transcripts become prompt/reply items."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    fmt: str | None = Field(None, description=f"Force the input format: {', '.join(FORMATS)} (default: detected "
-                            "from the content).", json_schema_extra={"flags": ["--format"]})
+    fmt: Annotated[str | None, Flag("--format")] = Field(
+        None, description=f"Force the input format: {', '.join(FORMATS)} (default: detected from the content).")
     context_turns: int = Field(0, description="Earlier turns put into the prompt, one 'SPEAKER: text' line each.")
     drop_fillers: bool = Field(False, description="Remove fillers (uh, um, {F ...}).")
     #: a pair is dropped when its prompt turn or reply has fewer words: backchannel pairs teach nothing
@@ -30,14 +30,3 @@ class ConvertConfig(BaseModel):
             raise ValueError(f"need 0 <= --min-words <= --max-words and --max-words >= 1 "
                              f"(got {self.min_words} and {self.max_words})")
         return self
-
-    @classmethod
-    def from_options(cls, options: dict) -> ConvertConfig:
-        """The settings given (the others at their defaults), checked: a bad one is an ``InputError``."""
-        try:
-            return cls(**options)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            if err["type"] == "value_error":
-                raise InputError(str(err["ctx"]["error"])) from None
-            raise InputError(f"setting {'.'.join(map(str, err['loc']))}: {err['msg']}") from None

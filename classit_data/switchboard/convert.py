@@ -26,15 +26,18 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from classit_data.core.counts import Counts
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_write_text, summary_path
-from classit_data.core.outputs import replaced_together
 from classit_data.core.lengths import count_words
+from classit_data.core.outputs import replaced_together
+from classit_data.core.summary import Summary
 from classit_data.switchboard.clean import clean_batch
 from classit_data.switchboard.config import ConvertConfig
 from classit_data.switchboard.readers.detect import InputSource, plan_inputs
@@ -45,71 +48,117 @@ DROP_REASONS = ("prompt_too_short", "reply_too_short", "prompt_too_long", "reply
 PROGRESS_MIN_LINES = 20_000
 _ITEM_COLUMNS = ("id", "prompt", "reply", "text", "doc_id", "position", "origin")
 _REJECT_COLUMNS = ("doc_id", "position", "origin", "prompt", "reply", "reason")
+#: what the steps count besides the dropped pairs: conversations (with at least one turn), utterances, those with
+#: no word left once cleaned, turns and their words, pairs (adjacent turns: the items and the dropped pairs), items
+#: and the words of their prompt turns and replies
+COUNTED = ("conversations", "utterances", "non_verbal_utterances", "turns", "words_in_turns", "pairs", "items",
+           "words_prompt", "words_reply")
 
 
 @dataclass
-class ConvertStats:
-    """What the steps did, counted as they go: one per input, added up for the run."""
+class ConvertStats(Counts):
+    """What the steps did, counted as they go (``stats["turns"]``): one per input, added up for the run."""
 
-    conversations: int = 0  # with at least one turn
-    utterances: int = 0
-    non_verbal_utterances: int = 0  # no word left once cleaned
-    turns: int = 0
-    words_in_turns: int = 0
-    pairs: int = 0  # adjacent turns: the items and the dropped pairs
-    items: int = 0
-    words_prompt: int = 0
-    words_reply: int = 0
-    dropped_by_reason: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DROP_REASONS, 0))
+    dropped_by_reason: Counter = field(default_factory=lambda: Counter(dict.fromkeys(DROP_REASONS, 0)))
 
     def update(self, name: str, n: int = 1) -> None:
-        """Add ``n`` to one counter: a field, or a drop reason."""
+        """Add ``n`` to one counter: one of ``COUNTED``, or a drop reason (a misspelt name is an error)."""
         if name in self.dropped_by_reason:
             self.dropped_by_reason[name] += n
+        elif name in COUNTED:
+            self.counts[name] += n
         else:
-            setattr(self, name, getattr(self, name) + n)
-
-    def add(self, other: ConvertStats) -> None:
-        for f in fields(self):
-            if f.name != "dropped_by_reason":
-                self.update(f.name, getattr(other, f.name))
-        for reason, n in other.dropped_by_reason.items():
-            self.update(reason, n)
+            raise KeyError(f"no counter named {name!r}")
 
     @property
     def dropped(self) -> int:
         return sum(self.dropped_by_reason.values())
 
 
+class ConvertSummary(Summary):
+    """What ``convert-switchboard`` read, paired, kept and dropped; ``pairs`` is ``items`` plus ``dropped``."""
+
+    out: str
+    rejects: str | None
+    inputs: list[dict[str, Any]]
+    formats: list[str]
+    skipped_files: list[str]
+    conversations: int
+    utterances: int
+    non_verbal_utterances: int
+    turns: int
+    pairs: int
+    items: int
+    dropped: int
+    dropped_by_reason: dict[str, int]
+    words: int
+    words_prompt: int
+    words_reply: int
+    words_in_turns: int
+    config: dict[str, Any]
+    seconds: float
+
+    def title(self) -> str:
+        return f"convert-switchboard -> {self.out}"
+
+    def rows(self) -> dict[str, object]:
+        rows: dict[str, object] = {
+            "formats": ", ".join(self.formats),
+            "conversations": self.conversations,
+            "utterances": self.utterances,
+            "non-verbal utterances (dropped)": self.non_verbal_utterances,
+            "turns": self.turns,
+            "turn pairs": self.pairs,
+            "items": self.items,
+        }
+        rows.update({f"dropped: {k}": v for k, v in self.dropped_by_reason.items()})
+        rows["words (prompt + reply)"] = self.words
+        if self.skipped_files:
+            rows["files left out"] = len(self.skipped_files)
+        rows["seconds"] = self.seconds
+        return rows
+
+    def notes(self) -> list[str]:
+        """One line for each file of a folder that was left out, with the reason."""
+        return [f"left out: {note}" for note in self.skipped_files]
+
+
 # --- the conversion ----------------------------------------------------------------------------------
 
 
-def convert_switchboard(inputs: list[str | Path] | str | Path, out: str | Path, *, progress: bool = True,
-                        rejects: str | Path | None = None, **settings) -> dict:
-    """Convert Switchboard transcripts into item rows written to ``out`` (Parquet, or JSON lines for ``.jsonl``).
+def convert_switchboard(inputs: list[str | Path] | str | Path, out: str | Path, settings: ConvertConfig | None = None,
+                        *, rejects: str | Path | None = None, progress: bool = True) -> ConvertSummary:
+    """Convert Switchboard transcripts into item rows (prompt: a turn, reply: the next speaker's turn).
 
-    ``settings`` are the fields of :class:`ConvertConfig` (``fmt``, ``context_turns``, ``drop_fillers``,
-    ``min_words``, ``max_words``); the ones not given keep their defaults there. Returns the summary:
-    conversations, utterances, turns, candidate pairs, items, dropped pairs by reason, words, the inputs
-    and their formats, and the configuration. Every mistake in the settings or the input is an
-    ``InputError`` (naming the file and line), raised before anything is written; ``out`` (and
-    ``rejects``: the dropped pairs with their reason) are replaced together, only once all is done.
+    Inputs:
+        inputs: BabyLM ``switchboard.train``, SWDA pipe files or folders, NLTK's ``switchboard.zip`` or its
+            folder, SWDA ``*.utt.csv``, ConvoKit ``utterances.jsonl``, ISIP ms98 ``*-trans.text`` side files;
+            each file's format detected from its content unless ``fmt`` is set.
+        settings: :class:`~classit_data.switchboard.config.ConvertConfig` (defaults when None).
+
+    Outputs:
+        out: the items (Parquet, or JSON lines for ``.jsonl``), with the summary beside it.
+        rejects: when given, the dropped pairs with their reason.
+
+    Every mistake in the input is an ``InputError`` (naming the file and line), raised before anything is
+    written; the outputs are replaced together, only once all is done.
     """
-    config = ConvertConfig.from_options(settings)
+    config = settings if settings is not None else ConvertConfig()
     started = time.perf_counter()
-    sources, skipped = plan_inputs([inputs] if isinstance(inputs, (str, Path)) else list(inputs), config.fmt)
+    named = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    sources, skipped = plan_inputs(named, config.fmt)
     targets = {"--out": out, **({"--rejects": rejects} if rejects is not None else {}),
                "--out's summary": summary_path(out)}
     read = [p for source in sources for p in source.paths]
-    with replaced_together(targets, {"an input": [*read, *([inputs] if isinstance(inputs, (str, Path)) else inputs)]}) \
-            as outs:
+    with replaced_together(targets, {"an input": [*read, *named]}) as outs:
         rows = PairRows(keep_rejects=rejects is not None)
         per_input = _convert_sources(sources, config, rows, progress)
         rows.write_items(outs.path("--out"))
         if rejects is not None:
             rows.write_rejects(outs.path("--rejects"))
         summary = _summary(out, rejects, sources, skipped, per_input, config, time.perf_counter() - started)
-        atomic_write_text(outs.path("--out's summary"), json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(outs.path("--out's summary"),
+                          json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n")
     return summary
 
 
@@ -117,15 +166,21 @@ def _convert_sources(sources: list[InputSource], config: ConvertConfig, rows: Pa
                      progress: bool) -> list[ConvertStats]:
     """Every source through :func:`convert_source`, in order, under one progress bar over their lines."""
     seen: dict[str, str] = {}
+    total = sum(s.lines for s in sources)
+    if not progress or total < PROGRESS_MIN_LINES:  # no bar, and rich not imported
+        return [convert_source(source, config, rows, seen) for source in sources]
+    from classit_data.core.console import ProgressBar
+
     per_input = []
     done = 0
-    with _progress_bar(sum(s.lines for s in sources), progress) as show:
+    with ProgressBar("convert-switchboard", total) as bar:
         for source in sources:
-            on_line = (lambda line, base=done: show(base + line)) if show else None
+            def on_line(line: int, base: int = done) -> None:
+                bar.update(completed=base + line)
+
             per_input.append(convert_source(source, config, rows, seen, on_line))
             done += source.lines
-            if show:
-                show(done)
+            bar.update(completed=done)
     return per_input
 
 
@@ -135,7 +190,7 @@ def convert_source(source: InputSource, config: ConvertConfig, rows: PairRows, s
     stats = ConvertStats()
     for conversation, utterances in read_conversations(source, seen, on_line):
         convert_conversation(conversation, source.origin, utterances, config, rows, stats)
-    if stats.utterances == 0:
+    if stats["utterances"] == 0:
         raise InputError("no utterances in this input", source.paths[0])
     return stats
 
@@ -344,72 +399,36 @@ def fast_renderer(template):
     return concat
 
 
-@contextmanager
-def _progress_bar(total_lines: int, enabled: bool) -> Iterator[Callable[[int], object] | None]:
-    """``show(lines_done)`` on a progress bar, or None when disabled or the input is small."""
-    if not enabled or total_lines < PROGRESS_MIN_LINES:
-        yield None
-        return
-    from classit_data.core.console import make_progress
-
-    bar = make_progress()
-    task = bar.add_task("convert-switchboard", total=total_lines)
-    try:
-        bar.start()
-        yield lambda done: bar.update(task, completed=done)
-    finally:
-        bar.stop()
-
-
 # --- the summary -----------------------------------------------------------------------------------------
 
 
 def _summary(out: str | Path, rejects: str | Path | None, sources: list[InputSource], skipped: list[str],
-             per_input: list[ConvertStats], config: ConvertConfig, seconds: float) -> dict:
+             per_input: list[ConvertStats], config: ConvertConfig, seconds: float) -> ConvertSummary:
     total = ConvertStats()
     for stats in per_input:
         total.add(stats)
-    assert total.pairs == total.items + total.dropped
-    return {
-        "out": str(out),
-        "rejects": str(rejects) if rejects is not None else None,
-        "inputs": [{"input": source.origin, "paths": [str(p) for p in source.paths],
-                    "conversations": stats.conversations, "utterances": stats.utterances, "turns": stats.turns,
-                    "items": stats.items} for source, stats in zip(sources, per_input)],
-        "formats": sorted({s.fmt for s in sources}),
-        "skipped_files": skipped,
-        "conversations": total.conversations,
-        "utterances": total.utterances,
-        "non_verbal_utterances": total.non_verbal_utterances,
-        "turns": total.turns,
-        "pairs": total.pairs,
-        "items": total.items,
-        "dropped": total.dropped,
-        "dropped_by_reason": dict(total.dropped_by_reason),
-        "words": total.words_prompt + total.words_reply,
-        "words_prompt": total.words_prompt,
-        "words_reply": total.words_reply,
-        "words_in_turns": total.words_in_turns,
-        "config": {"format": config.fmt, "context_turns": config.context_turns, "drop_fillers": config.drop_fillers,
-                   "min_words": config.min_words, "max_words": config.max_words},
-        "seconds": round(seconds, 3),
-    }
-
-
-def summary_rows(summary: dict) -> dict[str, object]:
-    """The summary as the rows of the closing table (CLI and demo)."""
-    rows: dict[str, object] = {
-        "formats": ", ".join(summary["formats"]),
-        "conversations": summary["conversations"],
-        "utterances": summary["utterances"],
-        "non-verbal utterances (dropped)": summary["non_verbal_utterances"],
-        "turns": summary["turns"],
-        "turn pairs": summary["pairs"],
-        "items": summary["items"],
-    }
-    rows.update({f"dropped: {k}": v for k, v in summary["dropped_by_reason"].items()})
-    rows["words (prompt + reply)"] = summary["words"]
-    if summary["skipped_files"]:
-        rows["files left out"] = len(summary["skipped_files"])
-    rows["seconds"] = summary["seconds"]
-    return rows
+    assert total["pairs"] == total["items"] + total.dropped
+    return ConvertSummary(
+        out=str(out),
+        rejects=str(rejects) if rejects is not None else None,
+        inputs=[{"input": source.origin, "paths": [str(p) for p in source.paths],
+                 "conversations": stats["conversations"], "utterances": stats["utterances"], "turns": stats["turns"],
+                 "items": stats["items"]} for source, stats in zip(sources, per_input)],
+        formats=sorted({s.fmt for s in sources}),
+        skipped_files=skipped,
+        conversations=total["conversations"],
+        utterances=total["utterances"],
+        non_verbal_utterances=total["non_verbal_utterances"],
+        turns=total["turns"],
+        pairs=total["pairs"],
+        items=total["items"],
+        dropped=total.dropped,
+        dropped_by_reason=dict(total.dropped_by_reason),
+        words=total["words_prompt"] + total["words_reply"],
+        words_prompt=total["words_prompt"],
+        words_reply=total["words_reply"],
+        words_in_turns=total["words_in_turns"],
+        config={"format": config.fmt, "context_turns": config.context_turns, "drop_fillers": config.drop_fillers,
+                "min_words": config.min_words, "max_words": config.max_words},
+        seconds=round(seconds, 3),
+    )

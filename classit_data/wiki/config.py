@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from classit_data.core.settings import FILE_ONLY, Flag, Settings
 from classit_data.wiki.readers.detect import FORMATS
-
-#: ~160 words is ~210 Llama-3 tokens: a few facts, enough context for a 3B model to ask and answer
-#: 2-3 self-contained questions without drifting to facts the passage does not state
-DEFAULT_MAX_WORDS = 160
-#: below ~40 words (two short sentences) a passage rarely holds a question worth asking
-DEFAULT_MIN_WORDS = 40
-#: an article with less prose than this is a stub: one thin passage at most, usually a template sentence
-DEFAULT_MIN_ARTICLE_WORDS = 60
 
 
 class PassageConfig(Settings):
@@ -23,10 +16,13 @@ class PassageConfig(Settings):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_words: int = Field(DEFAULT_MAX_WORDS, description="Most words in a passage.")
-    min_words: int = Field(DEFAULT_MIN_WORDS, description="Fewest words in a passage.")
-    min_article_words: int = Field(DEFAULT_MIN_ARTICLE_WORDS,
-                                   description="Articles with less prose are stubs and are left out.")
+    #: ~160 words is ~210 Llama-3 tokens: a few facts, enough context for a 3B model to ask and answer
+    #: 2-3 self-contained questions without drifting to facts the passage does not state
+    max_words: int = Field(160, description="Most words in a passage.")
+    #: below ~40 words (two short sentences) a passage rarely holds a question worth asking
+    min_words: int = Field(40, description="Fewest words in a passage.")
+    #: an article with less prose than this is a stub: one thin passage at most, usually a template sentence
+    min_article_words: int = Field(60, description="Articles with less prose are stubs and are left out.")
 
     @model_validator(mode="after")
     def _word_bounds(self) -> PassageConfig:
@@ -51,3 +47,9 @@ class PrepareConfig(PassageConfig):
         if self.limit_articles is not None and self.limit_articles < 1:
             raise ValueError(f"limit_articles must be at least 1 (got {self.limit_articles})")
         return self
+
+    @field_validator("punkt_params", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: Any) -> Any:
+        """A ``Path`` is welcome from Python: kept as its text, as a settings file gives it."""
+        return os.fspath(value) if isinstance(value, os.PathLike) else value

@@ -24,18 +24,22 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from classit_data.core.errors import InputError
+from classit_data.core.formats import normalize_format
 from classit_data.core.io import atomic_write_text, summary_path
 from classit_data.core.schema import PASSAGE_COLUMNS, arrow_table
 from classit_data.core.summary import Summary
 from classit_data.wiki.config import PassageConfig, PrepareConfig
 from classit_data.wiki.passages import process_batch
 from classit_data.wiki.readers.base import Article, BytesRead
-from classit_data.wiki.readers.detect import detect_format, iter_articles, normalize_format
+from classit_data.wiki.readers.detect import FORMAT_ALIASES, FORMATS, detect_format, iter_articles
 from classit_data.wiki.sentences import PUNKT_PARAMS, sentence_splitter
 from classit_data.wiki.stats import PrepareStats
+
+if TYPE_CHECKING:  # rich is imported only when a bar is shown
+    from classit_data.core.console import ProgressBar
 
 _BATCH_ARTICLES = 64
 _BATCH_CHARS = 400_000
@@ -106,7 +110,7 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, set
     out = Path(out)
     if out.suffix not in (".parquet", ".jsonl"):
         raise InputError("the output must end in .parquet or .jsonl", out)
-    source = _Inputs(paths, normalize_format(config.fmt))
+    source = _Inputs(paths, normalize_format(config.fmt, FORMATS, FORMAT_ALIASES))
     params_path = config.punkt_params
     sentence_splitter(params_path)  # a bad parameter file fails here, before any work
     n_workers = max(1, config.workers if config.workers is not None else available_cores())
@@ -115,17 +119,17 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, set
     started = time.perf_counter()
     with replaced_together({"--out": out, "--out's summary": summary_path(out)}, {"an input": paths}) as outs:
         writer = _PassageWriter(outs.path("--out"), jsonl=out.suffix == ".jsonl", stats=stats)
-        bar = _ProgressBar(source.size) if progress else None
+        bar = _progress_bar(source.size) if progress else None  # rich is imported only for a bar
         try:
             batches = _batches(source.articles(), stats, config.limit_articles)
             for rows, batch_stats in _run_batches(batches, config, params_path, n_workers, writer.prepare):
                 stats.add(batch_stats)
                 writer.add(rows)
                 if bar:
-                    bar.show(source.bytes_done, stats["articles_read"])
+                    bar.update(completed=source.bytes_done, articles=stats["articles_read"])
         finally:
             if bar:
-                bar.stop()
+                bar.close()
             writer.close()
         summary = _summary(source, out, stats, config, n_workers, time.perf_counter() - started)
         atomic_write_text(outs.path("--out's summary"),
@@ -316,33 +320,15 @@ class _PassageWriter:
         self.writer.close()
 
 
-class _ProgressBar:
+def _progress_bar(total_bytes: int) -> ProgressBar:
     """Compressed bytes of the inputs read (an ETA for the whole dump) and the articles read so far.
 
     It is redrawn as batches come back, at most ten times a second, rather than by rich's refresh thread: with
     no other thread running, the workers can be forked.
     """
+    from rich.progress import DownloadColumn, TextColumn
 
-    def __init__(self, total_bytes: int):
-        from rich.progress import (
-            BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
-        )
+    from classit_data.core.console import ProgressBar
 
-        from classit_data.core.console import console
-
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
-                            TextColumn("{task.fields[articles]:,} articles"), TimeElapsedColumn(),
-                            TimeRemainingColumn(), console=console, transient=True, auto_refresh=False,
-                            disable=not console.is_terminal)
-        self.task = self.bar.add_task("prepare-wiki", total=total_bytes, articles=0)
-        self.drawn = 0.0
-        self.bar.start()
-
-    def show(self, bytes_done: int, articles: int) -> None:
-        self.bar.update(self.task, completed=bytes_done, articles=articles)
-        if time.monotonic() - self.drawn >= 0.1:
-            self.drawn = time.monotonic()
-            self.bar.refresh()
-
-    def stop(self) -> None:
-        self.bar.stop()
+    return ProgressBar("prepare-wiki", total_bytes, DownloadColumn(), TextColumn("{task.fields[articles]:,} articles"),
+                       redraw_every=0.1, articles=0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from classit_data.core.counts import Counts
+
 #: what the cleaning step leaves out before prose is read, in the order the summary lists it
 DROPPED = ("list_words_dropped", "fragment_words_dropped", "boilerplate_sections_dropped")
 #: why words of prose do not reach a passage, in the order the summary lists them: a stub or list article;
@@ -19,22 +21,15 @@ MAX_NAMED_FAILURES = 100
 
 
 @dataclass
-class PrepareStats:
+class PrepareStats(Counts):
     """Counts by name (``update``), articles left out by reason (``skip``) and the articles that failed.
 
     Each worker fills one per batch and sends it back; the run adds them up (``add``).
     """
 
-    counts: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
     failures: list[dict] = field(default_factory=list)
     prose_dropped: Counter = field(default_factory=Counter)
-
-    def update(self, name: str, n: int = 1) -> None:
-        self.counts[name] += n
-
-    def __getitem__(self, name: str) -> int:
-        return self.counts[name]
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] += 1
@@ -50,9 +45,8 @@ class PrepareStats:
                               "error": f"{type(exc).__name__}: {exc}"[:200]})
 
     def add(self, other: PrepareStats) -> None:
-        self.counts.update(other.counts)
-        self.skipped.update(other.skipped)
-        self.prose_dropped.update(other.prose_dropped)
+        """The counters summed; the failures named up to ``MAX_NAMED_FAILURES``."""
+        super().add(other)
         self.failures.extend(other.failures[: max(0, MAX_NAMED_FAILURES - len(self.failures))])
 
     def totals(self) -> dict:

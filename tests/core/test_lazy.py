@@ -31,9 +31,10 @@ def test_the_cli_and_the_cleaning_code_start_without_the_heavy_libraries():
 def test_prepare_wiki_writes_parquet_with_pyarrow_alone(tmp_path):
     """Writing passages needs neither polars nor pandas (pyarrow's list conversion would import pandas)."""
     out = tmp_path / "p.parquet"
-    code = ("from classit_data.wiki.prepare import prepare_wiki\n"
-            f"prepare_wiki({str(ROOT / 'samples' / 'simplewiki_sample.xml.bz2')!r}, {str(out)!r}, workers=1, "
-            "progress=False)")
+    code = ("from classit_data.wiki.config import PrepareConfig\n"
+            "from classit_data.wiki.prepare import prepare_wiki\n"
+            f"prepare_wiki({str(ROOT / 'samples' / 'simplewiki_sample.xml.bz2')!r}, {str(out)!r}, "
+            "PrepareConfig(workers=1), progress=False)")
     imported = _imported_after(code)
     assert "pyarrow" in imported and "polars" not in imported and "pandas" not in imported
     assert pq.read_metadata(out).num_rows > 30

@@ -10,8 +10,17 @@ from classit_data.core.lengths import count_words
 from classit_data.core.schema import Item
 from classit_data.core.template import TextTemplate, default_template
 from classit_data.switchboard.convert import (
-    DROP_REASONS, ConvertStats, convert_switchboard, drop_reason, fast_renderer, filter_pairs, item_id, merge_turns,
-    pair_turns, speaker_labels, summary_rows,
+    DROP_REASONS,
+    ConvertStats,
+    ConvertSummary,
+    convert_switchboard,
+    drop_reason,
+    fast_renderer,
+    filter_pairs,
+    item_id,
+    merge_turns,
+    pair_turns,
+    speaker_labels,
 )
 
 FIX = Path(__file__).parents[1] / "fixtures" / "switchboard"
@@ -47,7 +56,8 @@ def test_fast_renderer_equals_jinja():
 
 def test_item_id_equals_the_schema_id():
 
-    assert item_id("sw2005", 3, "A: hi\nB: yo", "Yes.") == Item.make_id("switchboard", "sw2005", 3, "A: hi\nB: yo", "Yes.")
+    assert item_id("sw2005", 3, "A: hi\nB: yo", "Yes.") == Item.make_id("switchboard", "sw2005", 3, "A: hi\nB: yo",
+                                                                       "Yes.")
 
 
 def test_pair_turns_pairs_each_turn_with_the_next():
@@ -85,23 +95,26 @@ def test_convert_stats_update_and_add():
     two.update("turns", 1)
     two.update("prompt_too_short")
     one.add(two)
-    assert (one.turns, one.items, one.dropped) == (5, 1, 3)
+    assert (one["turns"], one["items"], one.dropped) == (5, 1, 3)
     assert list(one.dropped_by_reason) == list(DROP_REASONS)
     assert one.dropped_by_reason["reply_too_long"] == 2 and one.dropped_by_reason["prompt_too_short"] == 1
-    with pytest.raises(AttributeError):
+    with pytest.raises(KeyError):
         one.update("no_such_counter")
 
 
 def test_summary_keys_and_rows(tmp_path):
     summary = convert_switchboard(FIX / "babylm.train", tmp_path / "o.parquet", progress=False)
-    assert list(summary) == ["out", "rejects", "inputs", "formats", "skipped_files", "conversations", "utterances",
-                             "non_verbal_utterances", "turns", "pairs", "items", "dropped", "dropped_by_reason",
-                             "words", "words_prompt", "words_reply", "words_in_turns", "config", "seconds"]
-    assert list(summary["inputs"][0]) == ["input", "paths", "conversations", "utterances", "turns", "items"]
-    assert list(summary["dropped_by_reason"]) == list(DROP_REASONS)
-    assert summary["config"] == {"format": None, "context_turns": 0, "drop_fillers": False, "min_words": 3,
-                                 "max_words": 200}
-    rows = summary_rows(summary)
-    assert rows["items"] == summary["items"] and rows["formats"] == "babylm"
-    assert rows["dropped: reply_too_short"] == summary["dropped_by_reason"]["reply_too_short"]
+    assert isinstance(summary, ConvertSummary)
+    assert list(summary.to_json()) == [
+        "out", "rejects", "inputs", "formats", "skipped_files", "conversations", "utterances", "non_verbal_utterances",
+        "turns", "pairs", "items", "dropped", "dropped_by_reason", "words", "words_prompt", "words_reply",
+        "words_in_turns", "config", "seconds"]
+    assert list(summary.inputs[0]) == ["input", "paths", "conversations", "utterances", "turns", "items"]
+    assert list(summary.dropped_by_reason) == list(DROP_REASONS)
+    assert summary.config == {"format": None, "context_turns": 0, "drop_fillers": False, "min_words": 3,
+                              "max_words": 200}
+    assert summary.title() == f"convert-switchboard -> {tmp_path / 'o.parquet'}" and summary.notes() == []
+    rows = summary.rows()
+    assert rows["items"] == summary.items and rows["formats"] == "babylm"
+    assert rows["dropped: reply_too_short"] == summary.dropped_by_reason["reply_too_short"]
     assert "files left out" not in rows

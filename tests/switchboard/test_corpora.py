@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from classit_data.switchboard.config import ConvertConfig
 from classit_data.switchboard.convert import convert_switchboard
 from classit_data.switchboard.readers.detect import detect_format
 
@@ -30,10 +31,10 @@ def swda_rows(corpora, converted, tmp_path_factory):
 
 def test_swda_pipe_folder(corpora, swda_rows):
     summary, rows = swda_rows
-    assert summary["conversations"] == 1155 and summary["utterances"] == 199_740
-    assert summary["pairs"] == summary["turns"] - summary["conversations"]  # one pair per turn boundary
-    assert 98_000 <= summary["pairs"] <= 99_800  # the corpus note: ~98,900 adjacent-turn pairs
-    assert 38_000 <= summary["items"] <= 42_000  # ... ~40,000 with >= 3 words on both sides
+    assert summary.conversations == 1155 and summary.utterances == 199_740
+    assert summary.pairs == summary.turns - summary.conversations  # one pair per turn boundary
+    assert 98_000 <= summary.pairs <= 99_800  # the corpus note: ~98,900 adjacent-turn pairs
+    assert 38_000 <= summary.items <= 42_000  # ... ~40,000 with >= 3 words on both sides
     assert rows["doc_id"].n_unique() == 1155
     assert not rows["prompt"].str.contains(r"<|>|\{|\}|\[|\]|#|\(\(").any()
     assert not rows["reply"].str.contains(r"<|>|\{|\}|\[|\]|#|\(\(").any()
@@ -44,10 +45,10 @@ def test_babylm_file_matches_the_pipe_files_but_for_conversation_boundaries(corp
     assert detect_format(src) == "babylm"
     summary = convert_switchboard([src], tmp_path / "b.parquet", progress=False)
     rows = pl.read_parquet(tmp_path / "b.parquet")
-    assert summary["conversations"] == 1 and summary["utterances"] == 199_740
+    assert summary.conversations == 1 and summary.utterances == 199_740
     swda_summary, swda = swda_rows
     # the same words: only the pairing at the 1,154 hidden boundaries differs
-    assert summary["words_in_turns"] == swda_summary["words_in_turns"]
+    assert summary.words_in_turns == swda_summary.words_in_turns
     ours = set(zip(rows["prompt"], rows["reply"]))
     theirs = set(zip(swda["prompt"], swda["reply"]))
     assert len(ours & theirs) >= 0.95 * len(theirs)
@@ -56,10 +57,10 @@ def test_babylm_file_matches_the_pipe_files_but_for_conversation_boundaries(corp
 @pytest.mark.parametrize("fmt", ["nltk-tagged", "nltk-transcript", "nltk-disfluency"])
 def test_nltk_sample_zip(corpora, tmp_path, fmt):
     src = corpora / "nltk" / "switchboard.zip"
-    summary = convert_switchboard([src], tmp_path / "n.jsonl", fmt=fmt, progress=False)
+    summary = convert_switchboard([src], tmp_path / "n.jsonl", ConvertConfig(fmt=fmt), progress=False)
     rows = pl.read_ndjson(tmp_path / "n.jsonl")
-    assert summary["conversations"] == 36
-    assert 1_300 <= summary["items"] == rows.height
+    assert summary.conversations == 36
+    assert 1_300 <= summary.items == rows.height
     text = pl.concat([rows["prompt"], rows["reply"]])
     assert not text.str.contains(r"\{[FDCEA] |<|>|\[|\]| / |-/|MUMBLEx|/UH").any()
     assert not text.str.contains(r" n't").any()  # tagged tokens were detokenised
@@ -70,8 +71,8 @@ def test_nltk_sample_zip(corpora, tmp_path, fmt):
                                           ("nltk/switchboard.zip", "nltk-disfluency")])
 def test_no_orphan_parenthesis_or_doubled_punctuation_in_any_turn(corpora, tmp_path, rel, fmt):
     """Every turn of the real corpora (every pair kept): no lone "))" and no ".." or "?." left by removals."""
-    convert_switchboard([corpora / rel], tmp_path / "all.parquet", fmt=fmt, min_words=0, max_words=100_000,
-                        progress=False)
+    convert_switchboard([corpora / rel], tmp_path / "all.parquet",
+                        ConvertConfig(fmt=fmt, min_words=0, max_words=100_000), progress=False)
     text = pl.concat([pl.read_parquet(tmp_path / "all.parquet")[c] for c in ("prompt", "reply")])
     assert text.len() > 4_000
     assert not text.str.contains(r"\(\(|\)\)").any()

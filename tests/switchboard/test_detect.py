@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from classit_data.core.errors import InputError
-from classit_data.switchboard.readers.detect import FORMATS, detect_format, normalize_format, plan_inputs
+from classit_data.core.formats import normalize_format
+from classit_data.switchboard.readers.detect import FORMAT_ALIASES, FORMATS, detect_format, plan_inputs
 
 FIX = Path(__file__).parents[1] / "fixtures" / "switchboard"
 
@@ -37,13 +38,15 @@ def test_mixed_folder_is_read_by_format_and_format_option_filters_it(tmp_path):
 @pytest.mark.parametrize(("given", "fmt"), [(None, None), ("babylm", "babylm"), (" Pipe ", "swda-pipe"),
                                             ("nltk", "nltk-tagged"), ("ms98", "isip"), ("jsonl", "convokit")])
 def test_normalize_format_accepts_names_and_aliases(given, fmt):
-    assert normalize_format(given) == fmt
+    assert normalize_format(given, FORMATS, FORMAT_ALIASES) == fmt
 
 
 def test_normalize_format_refuses_an_unknown_name():
-    with pytest.raises(InputError, match="unknown format 'mp3'; expected one of babylm"):
-        normalize_format("mp3")
-    assert all(normalize_format(f) == f for f in FORMATS)
+    with pytest.raises(InputError, match="unknown format 'mp3'; choose one of babylm"):
+        normalize_format("mp3", FORMATS, FORMAT_ALIASES)
+    assert all(normalize_format(f, FORMATS, FORMAT_ALIASES) == f for f in FORMATS)
+    with pytest.raises(InputError, match="unknown format 'mp3'; choose one of babylm"):
+        plan_inputs([FIX / "babylm.train"], "mp3")
 
 
 def test_folder_files_in_no_format_and_isip_word_files_are_left_out_with_why():

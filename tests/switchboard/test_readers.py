@@ -10,15 +10,17 @@ import pytest
 
 from classit_data.core.errors import InputError
 from classit_data.core.schema import ITEM_SCHEMA, Item
-from classit_data.switchboard.convert import DROP_REASONS, convert_switchboard
 from classit_data.core.template import render_text
+from classit_data.switchboard.config import ConvertConfig
+from classit_data.switchboard.convert import DROP_REASONS, convert_switchboard
 
 FIX = Path(__file__).parents[1] / "fixtures" / "switchboard"
 
 
-def convert(tmp_path, inputs, name="out.parquet", **kw):
+def convert(tmp_path, inputs, name="out.parquet", rejects=None, **settings):
     out = tmp_path / name
-    summary = convert_switchboard([FIX / i if isinstance(i, str) else i for i in inputs], out, progress=False, **kw)
+    summary = convert_switchboard([FIX / i if isinstance(i, str) else i for i in inputs], out,
+                                  ConvertConfig(**settings), rejects=rejects, progress=False)
     rows = pl.read_ndjson(out) if name.endswith(".jsonl") else pl.read_parquet(out)
     return summary, rows
 
@@ -37,18 +39,18 @@ def check_rows(summary, rows):
         assert item.text == render_text(item.prompt, item.reply)
         assert item.id == Item.make_id("switchboard", item.doc_id, item.position, item.prompt, item.reply)
     assert rows["id"].n_unique() == rows.height
-    assert summary["items"] == rows.height
-    assert summary["pairs"] == summary["items"] + sum(summary["dropped_by_reason"].values())
-    assert set(summary["dropped_by_reason"]) == set(DROP_REASONS)
-    assert summary["words"] == sum(len(t.split()) for t in rows["prompt"]) + sum(len(t.split()) for t in rows["reply"])
+    assert summary.items == rows.height
+    assert summary.pairs == summary.items + sum(summary.dropped_by_reason.values())
+    assert set(summary.dropped_by_reason) == set(DROP_REASONS)
+    assert summary.words == sum(len(t.split()) for t in rows["prompt"]) + sum(len(t.split()) for t in rows["reply"])
 
 
 
 def test_babylm_blank_line_starts_a_conversation_and_non_verbal_lines_vanish(tmp_path):
     summary, rows = convert(tmp_path, ["babylm.train"], min_words=1)
     check_rows(summary, rows)
-    assert summary["conversations"] == 2 and summary["utterances"] == 15
-    assert summary["non_verbal_utterances"] == 2  # "<laughter>." and the empty "A:" line
+    assert summary.conversations == 2 and summary.utterances == 15
+    assert summary.non_verbal_utterances == 2  # "<laughter>." and the empty "A:" line
     assert set(rows["doc_id"]) == {"babylm.train#1", "babylm.train#2"}
     got = pairs(rows)
     # one-speaker runs are one turn; B's turn continues across A's "<laughter>." and the empty line
@@ -65,8 +67,8 @@ def test_babylm_blank_line_starts_a_conversation_and_non_verbal_lines_vanish(tmp
 def test_swda_pipe_folder_is_one_conversation_per_file(tmp_path):
     summary, rows = convert(tmp_path, ["pipe"])
     check_rows(summary, rows)
-    assert summary["conversations"] == 2 and summary["formats"] == ["swda-pipe"]
-    assert len(summary["skipped_files"]) == 1 and "LICENSE" in summary["skipped_files"][0]
+    assert summary.conversations == 2 and summary.formats == ["swda-pipe"]
+    assert len(summary.skipped_files) == 1 and "LICENSE" in summary.skipped_files[0]
     assert pairs(rows.filter(pl.col("doc_id") == "0001")) == [
         ("Hello, is this the call about, uh, music?", "Yes, I think so, what do you listen to?"),
         ("Yes, I think so, what do you listen to?", "Mostly jazz, and some | blues too. My dad played the piano."),
@@ -79,7 +81,7 @@ def test_swda_pipe_folder_is_one_conversation_per_file(tmp_path):
 
 def test_swda_pipe_single_file(tmp_path):
     summary, rows = convert(tmp_path, ["pipe/0002.txt"])
-    assert summary["conversations"] == 1 and set(rows["doc_id"]) == {"0002"}
+    assert summary.conversations == 1 and set(rows["doc_id"]) == {"0002"}
     assert set(rows["origin"]) == {"swda-pipe:0002.txt"}
 
 
@@ -93,7 +95,7 @@ def test_nltk_sample_zip_and_folder_give_the_same_rows(tmp_path, fmt):
     s_zip, r_zip = convert(tmp_path, [zpath], "zip.parquet", fmt=fmt)
     s_dir, r_dir = convert(tmp_path, ["nltk"], "dir.parquet", fmt=fmt)
     check_rows(s_zip, r_zip)
-    assert s_zip["conversations"] == 2 and s_zip["formats"] == [fmt]
+    assert s_zip.conversations == 2 and s_zip.formats == [fmt]
     assert pairs(r_zip) == pairs(r_dir)
     got = dict(pairs(r_zip))
     assert got["Uh, do you have a pet?"] == "Yeah, we have a poodle."
@@ -113,7 +115,7 @@ def test_nltk_tagged_is_detokenised(tmp_path):
 def test_swda_csv_conversations_and_markup(tmp_path):
     summary, rows = convert(tmp_path, ["sw_0001_4325.utt.csv"])
     check_rows(summary, rows)
-    assert summary["conversations"] == 2 and set(rows["doc_id"]) == {"4325", "4330"}
+    assert summary.conversations == 2 and set(rows["doc_id"]) == {"4325", "4330"}
     got = dict(pairs(rows))
     assert got["Okay. So, what kind of experience do you, do you have, then with child care?"] == \
         "I think, I think, I really think it's the most important thing"
@@ -122,13 +124,13 @@ def test_swda_csv_conversations_and_markup(tmp_path):
     s1, r1 = convert(tmp_path, ["sw_0001_4325.utt.csv"], "min1.parquet", min_words=1)
     assert ("Do you follow basketball at all?", "Oh, yeah, every game this season. Who's your team, then?") in pairs(r1)
     assert ("Uh-huh.", "you can do for your kids, uh, honestly.") in pairs(r1)
-    assert s1["non_verbal_utterances"] == 1
+    assert s1.non_verbal_utterances == 1
 
 
 def test_convokit_long_speaker_ids_are_lettered_in_context(tmp_path):
     summary, rows = convert(tmp_path, ["utterances.jsonl"], context_turns=2, min_words=1)
     check_rows(summary, rows)
-    assert summary["conversations"] == 2
+    assert summary.conversations == 2
     got = rows.filter(pl.col("doc_id") == "4325").sort("position")
     assert got["prompt"].to_list() == [
         "A: Okay. So, do you have any kids?",
@@ -140,8 +142,8 @@ def test_convokit_long_speaker_ids_are_lettered_in_context(tmp_path):
 def test_isip_sides_are_merged_by_start_time(tmp_path):
     summary, rows = convert(tmp_path, ["isip"], min_words=1)
     check_rows(summary, rows)
-    assert summary["conversations"] == 1 and set(rows["doc_id"]) == {"sw4001"}
-    assert any("word" in s for s in summary["skipped_files"])
+    assert summary.conversations == 1 and set(rows["doc_id"]) == {"sw4001"}
+    assert any("word" in s for s in summary.skipped_files)
     assert pairs(rows) == [
         ("hi um i'm calling about the topic of recycling", "oh okay sure"),
         ("oh okay sure", "do you recycle much at your house"),
@@ -177,8 +179,8 @@ def test_filters_count_every_dropped_pair_and_rejects_file_keeps_them(tmp_path):
                             rejects=tmp_path / "rejects.jsonl")
     check_rows(summary, rows)
     rej = pl.read_ndjson(tmp_path / "rejects.jsonl")
-    assert rej.height == summary["dropped"] > 0
-    assert dict(rej["reason"].value_counts().iter_rows()) == {k: v for k, v in summary["dropped_by_reason"].items() if v}
+    assert rej.height == summary.dropped > 0
+    assert dict(rej["reason"].value_counts().iter_rows()) == {k: v for k, v in summary.dropped_by_reason.items() if v}
     for row in rows.iter_rows(named=True):
         assert 4 <= len(row["prompt"].split()) <= 10 and 4 <= len(row["reply"].split()) <= 10
     assert set(rej["position"]).isdisjoint(set(rows["position"]))
@@ -195,7 +197,7 @@ def test_output_is_deterministic_and_jsonl_matches_parquet(tmp_path):
     s1, r1 = convert(tmp_path, ["babylm.train", "pipe", "utterances.jsonl"], "a.parquet")
     s2, r2 = convert(tmp_path, ["babylm.train", "pipe", "utterances.jsonl"], "b.jsonl")
     assert r1.equals(r2.cast(ITEM_SCHEMA))
-    assert s1["formats"] == ["babylm", "convokit", "swda-pipe"]
+    assert s1.formats == ["babylm", "convokit", "swda-pipe"]
 
 
 def test_same_conversation_twice_is_an_error(tmp_path):

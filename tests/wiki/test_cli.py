@@ -85,8 +85,9 @@ def test_help_is_made_from_the_settings(cli):
     proc = cli("prepare-wiki", "--help", env={"COLUMNS": "250", "TERM": "dumb"})
     assert proc.returncode == 0, proc.stderr
     help_text = " ".join(proc.stdout.split())
-    for name, field in PrepareConfig.model_fields.items():
-        flag = "--format" if name == "fmt" else "--" + name.replace("_", "-")
+    for name, spec in PrepareConfig.flag_specs().items():
+        field, flag = spec.field, spec.flags[0]
+        assert flag == ("--format" if name == "fmt" else "--" + name.replace("_", "-"))
         shown = field.description + (f" [default: {field.default}]" if field.default is not None else "")
         assert f"{flag} <int> {shown}" in help_text or f"{flag} <str> {shown}" in help_text, (flag, help_text)
 

@@ -16,7 +16,7 @@ from classit_data.core.errors import InputError
 from classit_data.core.schema import PASSAGE_SCHEMA, Passage
 from classit_data.wiki import prepare_wiki
 from classit_data.wiki.config import PrepareConfig
-from classit_data.wiki.prepare import parse_failure_notes, summary_rows
+from classit_data.wiki.prepare import PrepareSummary
 from classit_data.wiki.stats import DROPPED, MAX_NAMED_FAILURES, PROSE_DROPPED, PrepareStats
 from tests.wiki.export_xml import write_export_xml
 
@@ -26,9 +26,9 @@ SAMPLE = ROOT / "samples" / "simplewiki_sample.xml.bz2"
 SENTINEL = re.compile(r"[A-Z]+WORD")
 
 
-def _run(tmp_path, inputs, name="p.parquet", **kw) -> tuple[dict, pl.DataFrame]:
+def _run(tmp_path, inputs, name="p.parquet", **kw) -> tuple[PrepareSummary, pl.DataFrame]:
     out = tmp_path / name
-    summary = prepare_wiki(inputs, out, progress=False, workers=kw.pop("workers", 1), **kw)
+    summary = prepare_wiki(inputs, out, PrepareConfig(workers=kw.pop("workers", 1), **kw), progress=False)
     df = pl.read_parquet(out) if out.suffix == ".parquet" else pl.read_ndjson(out)
     return summary, df
 
@@ -41,14 +41,15 @@ def test_hard_cases_become_clean_prose(tmp_path):
     assert not SENTINEL.search(text), SENTINEL.findall(text)
     assert not re.search(r"[\[\]{}|<>]|''|&\w+;", text)
     assert "Zürich is the largest city in Switzerland." in text
-    assert "Tokyo Tower (東京タワー) is a tall tower in Tokyo, Japan. It was finished in 1958 and is 333 m high." in text
+    assert ("Tokyo Tower (東京タワー) is a tall tower in Tokyo, Japan. It was finished in 1958 and is 333 m high."
+            in text)
     assert set(df["title"]) == {"Zürich", "東京タワー", "Musical scale"}
     assert ("Zürich", "Climate") in set(zip(df["title"], df["section"]))
-    assert summary["skipped_by_reason"] == {"disambiguation": 1, "empty": 1, "list": 1, "namespace": 3,
+    assert summary.skipped_by_reason == {"disambiguation": 1, "empty": 1, "list": 1, "namespace": 3,
                                            "redirect": 2, "stub": 1}
-    assert summary["pages_read"] == 12 and summary["articles_read"] == 5 and summary["articles_kept"] == 3
-    assert summary["pages_read"] == summary["articles_kept"] + sum(summary["skipped_by_reason"].values())
-    assert summary["passages"] == df.height and summary["words"] == df["n_words"].sum()
+    assert summary.pages_read == 12 and summary.articles_read == 5 and summary.articles_kept == 3
+    assert summary.pages_read == summary.articles_kept + sum(summary.skipped_by_reason.values())
+    assert summary.passages == df.height and summary.words == df["n_words"].sum()
 
 
 def test_passage_rows_are_valid_and_ids_stable(tmp_path):
@@ -79,7 +80,7 @@ def test_every_format_yields_passages(tmp_path):
         summary, df = _run(tmp_path, WIKI / name, name=f"{name}.jsonl")
         assert df.height >= 2, name
         assert not SENTINEL.search("\n".join(df["text"])), name
-        assert summary["pages_read"] == summary["articles_kept"] + sum(summary["skipped_by_reason"].values())
+        assert summary.pages_read == summary.articles_kept + sum(summary.skipped_by_reason.values())
 
 
 @pytest.fixture
@@ -102,18 +103,19 @@ def test_workers_give_the_same_output_as_one_process(tmp_path, big_dump):
     dump = big_dump
     _, one = _run(tmp_path, [WIKI / "hard_cases.xml", dump], name="one.parquet", workers=1)
     summary, two = _run(tmp_path, [WIKI / "hard_cases.xml", dump], name="two.parquet", workers=2)
-    assert summary["articles_read"] == 5 + 6 * 27
-    assert summary["config"]["workers"] == 2
+    assert summary.articles_read == 5 + 6 * 27
+    assert summary.config["workers"] == 2
     assert one.height > 300 and one.equals(two)
 
 
 def test_limit_and_word_bounds(tmp_path):
     summary, df = _run(tmp_path, ROOT / "samples" / "simplewiki_sample.xml.bz2", limit_articles=5,
                        max_words=80, min_words=30)
-    assert summary["articles_read"] == 5
+    assert summary.articles_read == 5
     assert df["n_words"].max() <= 80 and df["n_words"].min() >= 30
     with pytest.raises(InputError, match="min_words"):
-        prepare_wiki(WIKI / "hard_cases.xml", tmp_path / "x.parquet", min_words=50, max_words=20, progress=False)
+        prepare_wiki(WIKI / "hard_cases.xml", tmp_path / "x.parquet", PrepareConfig.load(min_words=50, max_words=20),
+                     progress=False)
     with pytest.raises(InputError, match=".parquet or .jsonl"):
         prepare_wiki(WIKI / "hard_cases.xml", tmp_path / "x.csv", progress=False)
 
@@ -121,11 +123,11 @@ def test_limit_and_word_bounds(tmp_path):
 def test_failed_run_keeps_the_earlier_output_and_leaves_no_temporary_file(tmp_path, big_dump):
     out_dir = tmp_path / "out"
     out = out_dir / "p.parquet"
-    prepare_wiki(WIKI / "hard_cases.xml", out, progress=False, workers=1)
+    prepare_wiki(WIKI / "hard_cases.xml", out, PrepareConfig(workers=1), progress=False)
     before, summary_before = out.read_bytes(), (out_dir / "p.summary.json").read_bytes()
     # the error comes after several batches were handed to the worker pool
     with pytest.raises(InputError, match="mismatched tag"):
-        prepare_wiki([big_dump, WIKI / "malformed.xml"], out, progress=False, workers=2)
+        prepare_wiki([big_dump, WIKI / "malformed.xml"], out, PrepareConfig(workers=2), progress=False)
     assert out.read_bytes() == before
     assert (out_dir / "p.summary.json").read_bytes() == summary_before  # the step's record, replaced together
     assert sorted(p.name for p in out_dir.iterdir()) == ["p.parquet", "p.summary.json"]
@@ -133,16 +135,16 @@ def test_failed_run_keeps_the_earlier_output_and_leaves_no_temporary_file(tmp_pa
 
 def test_summary_keys_and_order(tmp_path):
     summary, _ = _run(tmp_path, SAMPLE)
-    assert list(summary) == ["inputs", "out", "pages_read", "articles_read", "articles_kept", "skipped_by_reason",
-                             "parse_failures", "passages", "words", "dropped", "prose_words", "prose_words_dropped",
-                             "config", "seconds", "articles_per_s"]
-    assert list(summary["dropped"]) == list(DROPPED)
-    assert list(summary["prose_words_dropped"]) == list(PROSE_DROPPED)
+    assert list(summary.to_json()) == [
+        "inputs", "out", "pages_read", "articles_read", "articles_kept", "skipped_by_reason", "parse_failures",
+        "passages", "words", "dropped", "prose_words", "prose_words_dropped", "config", "seconds", "articles_per_s"]
+    assert list(summary.dropped) == list(DROPPED)
+    assert list(summary.prose_words_dropped) == list(PROSE_DROPPED)
     # every word of prose read is in a passage or dropped for a reason
-    assert summary["words"] + sum(summary["prose_words_dropped"].values()) == summary["prose_words"]
-    assert summary["config"] == {"max_words": 160, "min_words": 40, "min_article_words": 60, "workers": 1,
+    assert summary.words + sum(summary.prose_words_dropped.values()) == summary.prose_words
+    assert summary.config == {"max_words": 160, "min_words": 40, "min_article_words": 60, "workers": 1,
                                  "limit_articles": None, "punkt_params": "punkt_english.json"}
-    assert list(summary["skipped_by_reason"]) == sorted(summary["skipped_by_reason"])
+    assert list(summary.skipped_by_reason) == sorted(summary.skipped_by_reason)
 
 
 def test_real_wikipedia_export_and_wikiextractor_output(tmp_path, corpora):
@@ -153,9 +155,9 @@ def test_real_wikipedia_export_and_wikiextractor_output(tmp_path, corpora):
         if not (real / name).exists():
             pytest.skip(f"{name} not in the corpora")
         summary, df = _run(tmp_path, real / name, name=f"{name}.parquet")
-        assert summary["inputs"] == {str(real / name): fmt}
-        assert summary["articles_kept"] > 30 and df.height > 400 and not summary["parse_failures"]
-        assert summary["pages_read"] == summary["articles_kept"] + sum(summary["skipped_by_reason"].values())
+        assert summary.inputs == {str(real / name): fmt}
+        assert summary.articles_kept > 30 and df.height > 400 and not summary.parse_failures
+        assert summary.pages_read == summary.articles_kept + sum(summary.skipped_by_reason.values())
         assert not re.search(r"\{\{|\}\}|\[\[|\]\]|<ref", "\n".join(df["text"]))
 
 
@@ -185,29 +187,31 @@ def test_real_files_have_none_of_the_defects_found_on_real_dumps(tmp_path, corpo
         assert not hits, (kind, hits[:3])
     sections = set(df["section"]) - {""}
     assert all(s[0].isupper() or s[0].isdigit() for s in sections) and not any(s[-1] in ",:;" for s in sections)
-    assert summary["words"] + sum(summary["prose_words_dropped"].values()) == summary["prose_words"]
+    assert summary.words + sum(summary.prose_words_dropped.values()) == summary.prose_words
     assert df.height >= 0.98 * _REAL_PASSAGES_BEFORE[name]
 
 
 def test_the_defaults_are_the_settings_defaults():
-    """prepare_wiki's keyword defaults and the CLI's (made from PrepareConfig) are the same numbers."""
+    """prepare_wiki's settings are one argument, None meaning PrepareConfig's defaults (those the CLI shows)."""
     params = inspect.signature(prepare_wiki).parameters
-    for name, field in PrepareConfig.model_fields.items():
-        assert params[name].default == field.default, name
+    assert list(params) == ["inputs", "out", "settings", "progress"] and params["settings"].default is None
+    assert PrepareConfig.load(None) == PrepareConfig()
 
 
 def test_settings_are_checked(tmp_path):
     with pytest.raises(InputError, match="limit_articles must be at least 1"):
-        prepare_wiki(WIKI / "hard_cases.xml", tmp_path / "x.parquet", limit_articles=0, progress=False)
+        prepare_wiki(WIKI / "hard_cases.xml", tmp_path / "x.parquet", PrepareConfig.load(limit_articles=0),
+                     progress=False)
     with pytest.raises(InputError, match="min_words"):
-        PrepareConfig(min_words=0)
+        PrepareConfig.load(min_words=0)
+    assert PrepareConfig(punkt_params=Path("p.json")).punkt_params == "p.json"
     with pytest.raises(InputError, match="no input files"):
         prepare_wiki([], tmp_path / "x.parquet", progress=False)
 
 
 def test_stats_add_up_and_name_at_most_a_hundred_failures():
     total = PrepareStats()
-    for batch in range(3):
+    for _batch in range(3):
         part = PrepareStats()
         part.update("articles_kept", 2)
         part.skip("stub")
@@ -221,16 +225,18 @@ def test_stats_add_up_and_name_at_most_a_hundred_failures():
 
 
 def test_summary_rows_and_failure_notes():
-    summary = {"pages_read": 10, "articles_read": 8, "articles_kept": 6,
-               "skipped_by_reason": {"redirect": 2, "stub": 1}, "passages": 12, "words": 1200, "prose_words": 1300,
-               "prose_words_dropped": {"stub_article": 60, "lead_in": 40, "short_text": 0}, "seconds": 0.5,
-               "articles_per_s": 16.0,
-               "parse_failures": [{"article_id": "7", "title": "Broken [[page", "error": "ValueError: x"}]}
-    assert summary_rows(summary) == {
+    summary = PrepareSummary(
+        inputs={"d.xml": "mediawiki"}, out="p.parquet", pages_read=10, articles_read=8, articles_kept=6,
+        skipped_by_reason={"redirect": 2, "stub": 1}, passages=12, words=1200, dropped={}, prose_words=1300,
+        prose_words_dropped={"stub_article": 60, "lead_in": 40, "short_text": 0}, config={}, seconds=0.5,
+        articles_per_s=16.0,
+        parse_failures=[{"article_id": "7", "title": "Broken [[page", "error": "ValueError: x"}])
+    assert summary.title() == "prepare-wiki -> p.parquet"
+    assert summary.rows() == {
         "pages read": 10, "articles read": 8, "articles kept": 6, "skipped: redirect": 2, "skipped: stub": 1,
         "passages": 12, "words": 1200, "prose words read": 1300, "prose words dropped: stub_article": 60,
         "prose words dropped: lead_in": 40, "seconds": 0.5, "articles/s": 16.0}
-    assert parse_failure_notes(summary) == ["skipped (wikitext not understood): Broken [[page [7]: ValueError: x"]
+    assert summary.notes() == ["skipped (wikitext not understood): Broken [[page [7]: ValueError: x"]
 
 
 def test_a_file_of_several_row_groups_holds_what_one_row_group_holds(tmp_path, monkeypatch):
@@ -244,17 +250,18 @@ def test_a_file_of_several_row_groups_holds_what_one_row_group_holds(tmp_path, m
 
 _FORK_OR_SERVER = """
 import sys, threading
+from classit_data.wiki.config import PrepareConfig
 from classit_data.wiki.prepare import _worker_context, prepare_wiki
 
 def main(dump, out):
     assert _worker_context().get_start_method() == "fork"
-    prepare_wiki(dump, out + "/forked.parquet", workers=2, progress=False)
+    prepare_wiki(dump, out + "/forked.parquet", PrepareConfig(workers=2), progress=False)
     stop = threading.Event()
     waiting = threading.Thread(target=stop.wait)
     waiting.start()
     try:
         assert _worker_context().get_start_method() == "forkserver"
-        prepare_wiki(dump, out + "/served.parquet", workers=2, progress=False)
+        prepare_wiki(dump, out + "/served.parquet", PrepareConfig(workers=2), progress=False)
     finally:
         stop.set()
         waiting.join()

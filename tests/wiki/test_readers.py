@@ -14,8 +14,9 @@ import polars as pl
 import pytest
 
 from classit_data.core.errors import InputError
+from classit_data.core.formats import normalize_format
 from classit_data.wiki.readers.base import PLAIN, WIKITEXT, BytesRead
-from classit_data.wiki.readers.detect import FORMAT_ALIASES, FORMATS, detect_format, iter_articles, normalize_format
+from classit_data.wiki.readers.detect import FORMAT_ALIASES, FORMATS, detect_format, iter_articles
 from classit_data.wiki.readers.dump import read_dump
 from tests.wiki.export_xml import write_export_xml
 
@@ -184,9 +185,10 @@ def test_forced_format_overrides_detection():
 
 def test_format_aliases_name_a_reader():
     assert set(FORMAT_ALIASES.values()) == set(FORMATS)
-    assert normalize_format(" Simple_Wiki ") == "babylm" and normalize_format(None) is None
+    assert normalize_format(" Simple_Wiki ", FORMATS, FORMAT_ALIASES) == "babylm"
+    assert normalize_format(None, FORMATS, FORMAT_ALIASES) is None
     with pytest.raises(InputError, match="unknown format 'docx'; choose one of mediawiki, babylm, hf"):
-        normalize_format("docx")
+        normalize_format("docx", FORMATS, FORMAT_ALIASES)
 
 
 @pytest.mark.parametrize("name", ["hard_cases.xml", "simple_wiki_2024.train", "wikipedia_simple.jsonl",
@@ -295,7 +297,7 @@ def test_unclosed_wikiextractor_doc(tmp_path):
 
 def test_bad_utf8_in_text_input(tmp_path):
     path = tmp_path / "wiki.train"
-    path.write_bytes("= = = A = = =\nGood line.\n".encode() + b"bad \xff byte\n")
+    path.write_bytes(b"= = = A = = =\nGood line.\n" + b"bad \xff byte\n")
     with pytest.raises(InputError, match="not UTF-8") as err:
         list(iter_articles(path))
     assert err.value.where == 3

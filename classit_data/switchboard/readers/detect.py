@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classit_data.core.errors import InputError
+from classit_data.core.formats import normalize_format
 from classit_data.switchboard.readers import babylm, convokit, isip, nltk_sample, swda_csv, swda_pipe
 from classit_data.switchboard.readers.lines import clip
 from classit_data.switchboard.readers.utterance import Utterance
 
-__all__ = ["FORMATS", "InputSource", "Utterance", "detect_format", "normalize_format", "plan_inputs"]
+__all__ = ["FORMATS", "InputSource", "Utterance", "detect_format", "plan_inputs"]
 
 FORMATS = ("babylm", "swda-pipe", *nltk_sample.FORMATS, "swda-csv", "convokit", "isip")
+#: what ``--format`` also accepts (any case), by the format it names
 FORMAT_ALIASES = {
     "pipe": "swda-pipe", "swda": "swda-pipe", "csv": "swda-csv", "nltk": "nltk-tagged",
     "tagged": "nltk-tagged", "transcript": "nltk-transcript", "disfluency": "nltk-disfluency",
@@ -46,17 +48,6 @@ class InputSource:
     @property
     def origin(self) -> str:
         return f"{self.fmt}:{self.name}"
-
-
-def normalize_format(fmt: str | None) -> str | None:
-    """A format name or alias (``pipe``, ``nltk``, any case) as its name in ``FORMATS``; None stays None."""
-    if fmt is None:
-        return None
-    key = fmt.strip().lower()
-    key = FORMAT_ALIASES.get(key, key)
-    if key not in FORMATS:
-        raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    return key
 
 
 def _first_lines(path: Path) -> tuple[bytes, list[str]]:
@@ -144,7 +135,7 @@ def plan_inputs(inputs: list[str | Path], fmt: str | None = None) -> tuple[list[
     format (a LICENSE, a README) are left out and listed, and with ``fmt`` only files of that format
     are read. ISIP side files are paired into calls across all inputs.
     """
-    plan = _InputPlan(normalize_format(fmt))
+    plan = _InputPlan(normalize_format(fmt, FORMATS, FORMAT_ALIASES))
     if not inputs:
         raise InputError("no input files given")
     for raw in inputs:

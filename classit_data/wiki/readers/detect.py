@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from classit_data.core.errors import InputError
+from classit_data.core.formats import normalize_format
 from classit_data.wiki.readers.babylm import read_babylm_wiki
-from classit_data.wiki.readers.base import (
-    SNIFF_BYTES, Article, BytesRead, bom_encoding, refuse_lfs_pointer, sniff,
-)
+from classit_data.wiki.readers.base import SNIFF_BYTES, Article, BytesRead, bom_encoding, refuse_lfs_pointer, sniff
 from classit_data.wiki.readers.dump import read_dump
 from classit_data.wiki.readers.extractor import read_wikiextractor
 from classit_data.wiki.readers.hf import read_hf_wikipedia
@@ -27,22 +26,13 @@ FORMATS = tuple(READERS)
 #: elements only a MediaWiki export has (not a text that mentions <title>): in a file that does not start
 #: with <mediawiki> or <?xml, a dump cut at its start
 _DUMP_TAG = re.compile(r"<ns>-?\d+</ns>|</?revision>|</?contributor>|</page>|<timestamp>\d{4}-")
+#: the names ``--format`` accepts (any case), each with the format it names
 FORMAT_ALIASES = {
     "xml": "mediawiki", "dump": "mediawiki", "mediawiki": "mediawiki",
     "babylm": "babylm", "simple_wiki": "babylm",
     "hf": "hf", "wikipedia": "hf", "huggingface": "hf", "parquet": "hf",
     "wikiextractor": "wikiextractor", "extractor": "wikiextractor",
 }
-
-
-def normalize_format(fmt: str | None) -> str | None:
-    """A format name or alias as one of ``FORMATS`` (None stays None: detect it)."""
-    if fmt is None:
-        return None
-    key = fmt.strip().lower()
-    if key not in FORMAT_ALIASES:
-        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return FORMAT_ALIASES[key]
 
 
 def detect_format(path: str | Path, forced: str | None = None) -> str:
@@ -119,5 +109,5 @@ def iter_articles(path: str | Path, fmt: str | None = None,
     The bytes taken from disk are added to ``bytes_read`` as they are read.
     """
     path = Path(path)
-    fmt = detect_format(path, normalize_format(fmt))
+    fmt = detect_format(path, normalize_format(fmt, FORMATS, FORMAT_ALIASES))
     yield from READERS[fmt](path, bytes_read)
