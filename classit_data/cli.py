@@ -117,18 +117,46 @@ def validate_cmd(
     config: Annotated[str | None, typer.Option(help="Thresholds file (YAML or JSON); flags override it.")] = None,
     tokenizer: Annotated[str | None, typer.Option(help="Local tokenizer folder, or `embedded`, for the token "
                                                   "bounds.")] = None,
-    settings_given: Annotated[list[str] | None, typer.Option("--set", help="Any threshold, KEY=VALUE (repeatable; "
-                                                             "the value is read as YAML, so lists such as "
-                                                             "question_words work too); see the README for the "
-                                                             "names.")] = None,
+    set_values: Annotated[list[str] | None, typer.Option("--set", help="Any threshold, KEY=VALUE (repeatable; "
+                                                         "the value is read as YAML, so lists such as "
+                                                         "question_words work too); see the README for the "
+                                                         "names.")] = None,
+    min_prompt_words: Annotated[int | None, setting(ValidationConfig, "min_prompt_words")] = None,
+    max_prompt_words: Annotated[int | None, setting(ValidationConfig, "max_prompt_words")] = None,
+    min_reply_words: Annotated[int | None, setting(ValidationConfig, "min_reply_words")] = None,
+    max_reply_words: Annotated[int | None, setting(ValidationConfig, "max_reply_words")] = None,
+    min_prompt_tokens: Annotated[int | None, setting(ValidationConfig, "min_prompt_tokens")] = None,
+    max_prompt_tokens: Annotated[int | None, setting(ValidationConfig, "max_prompt_tokens")] = None,
+    min_reply_tokens: Annotated[int | None, setting(ValidationConfig, "min_reply_tokens")] = None,
+    max_reply_tokens: Annotated[int | None, setting(ValidationConfig, "max_reply_tokens")] = None,
+    ngram_size: Annotated[int | None, setting(ValidationConfig, "ngram_size")] = None,
+    max_repeated_ngram_ratio: Annotated[float | None, setting(ValidationConfig, "max_repeated_ngram_ratio")] = None,
+    repetition_min_words: Annotated[int | None, setting(ValidationConfig, "repetition_min_words")] = None,
+    max_token_run: Annotated[int | None, setting(ValidationConfig, "max_token_run")] = None,
+    max_prompt_reply_overlap: Annotated[float | None, setting(ValidationConfig, "max_prompt_reply_overlap")] = None,
+    min_question_words: Annotated[int | None, setting(ValidationConfig, "min_question_words")] = None,
+    min_grounding: Annotated[float | None, setting(ValidationConfig, "min_grounding")] = None,
+    max_answer_passage_share: Annotated[float | None, setting(ValidationConfig, "max_answer_passage_share")] = None,
+    min_judge_grounded: Annotated[int | None, setting(ValidationConfig, "min_judge_grounded")] = None,
+    min_judge_correct: Annotated[int | None, setting(ValidationConfig, "min_judge_correct")] = None,
+    min_judge_self_contained: Annotated[int | None, setting(ValidationConfig, "min_judge_self_contained")] = None,
+    min_judge_quality: Annotated[int | None, setting(ValidationConfig, "min_judge_quality")] = None,
+    min_judge_roundtrip_f1: Annotated[float | None, setting(ValidationConfig, "min_judge_roundtrip_f1")] = None,
+    check_text: Annotated[bool | None, setting(ValidationConfig, "check_text")] = None,
+    strict_schema: Annotated[bool | None, setting(ValidationConfig, "strict_schema")] = None,
+    dedup: Annotated[bool | None, setting(ValidationConfig, "dedup")] = None,
+    near_dup_threshold: Annotated[float | None, setting(ValidationConfig, "near_dup_threshold")] = None,
+    dedup_shingle_size: Annotated[int | None, setting(ValidationConfig, "dedup_shingle_size")] = None,
+    dedup_num_perm: Annotated[int | None, setting(ValidationConfig, "dedup_num_perm")] = None,
+    dedup_seed: Annotated[int | None, setting(ValidationConfig, "dedup_seed")] = None,
     json_summary: JsonFlag = False,
 ) -> None:
     """Check item rows, drop duplicates, and keep every rejected row aside with its reason."""
     from classit_data.validate.config import parse_settings
     from classit_data.validate.validate import validate
 
-    settings = ValidationConfig.load(config, **{**given(ValidationConfig, locals()),
-                                                **parse_settings(settings_given or ())})
+    values = {**given(ValidationConfig, locals()), **parse_settings(set_values or ())}  # --set wins over a flag
+    settings = ValidationConfig.load(config, **values)
     validate(inputs, out, quarantine, report, settings, passages=passages, tokenizer=tokenizer).show(json_summary)
 
 
@@ -138,6 +166,9 @@ def contamination_cmd(
     eval_paths: Annotated[list[str], typer.Option("--eval", help="BabyLM eval files or folders (BLiMP, BLiMP "
                                                   "supplement, EWoK, entity tracking, WUG .jsonl); repeatable.")],
     out: Annotated[str | None, typer.Option("--out", "-o", help="Also write the report here (JSON).")] = None,
+    ngram: Annotated[int | None, setting(ContaminationConfig, "ngram")] = None,
+    min_sentence_words: Annotated[int | None, setting(ContaminationConfig, "min_sentence_words")] = None,
+    examples: Annotated[int | None, setting(ContaminationConfig, "examples")] = None,
     json_summary: JsonFlag = False,
 ) -> None:
     """Which BabyLM eval items appear in the rows' text (same sentence, or a shared word 13-gram)."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from classit_data.core.errors import InputError
+from classit_data.core.settings import FILE_ONLY, Settings
 
 #: transcription markup that a clean Switchboard turn never holds: disfluency braces {F uh, }, repair
 #: brackets [ a + b ], slash units, <laughter>-style tags, ((unclear)), #overlap#, incomplete-word -/,
@@ -23,14 +23,13 @@ DEFAULT_QUESTION_WORDS = (
     "do", "does", "did", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "has",
     "have", "had", "name", "list", "describe", "explain", "give", "tell", "in", "on", "at", "according",
 )
-#: a regex is no command-line flag (quoting one in a shell is error-prone): set it in a file or with --set
-_NO_FLAG = {"cli": False}
 
 
-class ValidationConfig(BaseModel):
+class ValidationConfig(Settings):
     """Thresholds of the checks. Defaults are documented in the README with the measurement behind them.
 
-    Load with ``load_validation_config`` (YAML or JSON file, dict, overrides); unknown keys are an error.
+    Load with ``ValidationConfig.load(file_or_mapping, **given)``; unknown keys are an error. A regex or a list
+    is no command-line flag (quoting one in a shell is error-prone): set it in a file, or with ``--set``.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -52,8 +51,9 @@ class ValidationConfig(BaseModel):
     max_prompt_reply_overlap: float = Field(0.9, ge=0, le=1, description="Largest Jaccard overlap of the "
                                             "prompt's and the reply's word sets (above: the reply copies).")
     min_question_words: int = Field(3, ge=1, description="Fewest words in a QA question.")
-    question_words: list[str] = Field(list(DEFAULT_QUESTION_WORDS), description="First words that make a "
-                                      "QA prompt a question even without a question mark.")
+    question_words: Annotated[list[str], FILE_ONLY] = Field(
+        list(DEFAULT_QUESTION_WORDS), description="First words that make a QA prompt a question even without a "
+        "question mark.")
     min_grounding: float = Field(0.5, ge=0, le=1, description="Smallest share of an answer's content words "
                                  "found in its passage.")
     max_answer_passage_share: float = Field(0.8, ge=0, description="Largest answer length as a share of its "
@@ -68,10 +68,9 @@ class ValidationConfig(BaseModel):
                                           "when unset; needs rows from `judge`).")
     min_judge_roundtrip_f1: float | None = Field(None, ge=0, le=1, description="Lowest judge_roundtrip_f1 kept "
                                                  "(off when unset; needs rows from `judge --roundtrip`).")
-    markup_pattern: str = Field(DEFAULT_MARKUP, description="Regex of transcription markup (Switchboard rows).",
-                                json_schema_extra=_NO_FLAG)
-    mojibake_pattern: str = Field(DEFAULT_MOJIBAKE, description="Regex of broken encoding.",
-                                  json_schema_extra=_NO_FLAG)
+    markup_pattern: Annotated[str, FILE_ONLY] = Field(DEFAULT_MARKUP, description="Regex of transcription markup "
+                                                      "(Switchboard rows).")
+    mojibake_pattern: Annotated[str, FILE_ONLY] = Field(DEFAULT_MOJIBAKE, description="Regex of broken encoding.")
     check_text: bool = Field(True, description="Require text == the template rendered from prompt and reply.")
     strict_schema: bool = Field(False, description="Also validate every row with the pydantic Item model.")
     dedup: bool = Field(True, description="Drop exact and near duplicates (the other checks run "
@@ -81,12 +80,12 @@ class ValidationConfig(BaseModel):
     dedup_shingle_size: int = Field(3, ge=1, le=8, description="n of the word n-grams compared by MinHash.")
     dedup_num_perm: int = Field(64, ge=16, le=512, description="MinHash permutations.")
     dedup_seed: int = Field(1, description="MinHash seed.")
-    eval_contamination: list[str] = Field([], description="BabyLM eval files or folders (BLiMP, EWoK, ...): "
-                                          "quarantine rows whose text holds one of their items (same sentence "
-                                          "or a shared word 13-gram); off when empty.")
+    eval_contamination: Annotated[list[str], FILE_ONLY] = Field(
+        [], description="BabyLM eval files or folders (BLiMP, EWoK, ...): quarantine rows whose text holds one of "
+        "their items (same sentence or a shared word 13-gram); off when empty.")
 
     @model_validator(mode="after")
-    def _ranges(self) -> "ValidationConfig":
+    def _ranges(self) -> ValidationConfig:
         for lo, hi in (("min_prompt_words", "max_prompt_words"), ("min_reply_words", "max_reply_words"),
                        ("min_prompt_tokens", "max_prompt_tokens"), ("min_reply_tokens", "max_reply_tokens")):
             a, b = getattr(self, lo), getattr(self, hi)
@@ -95,56 +94,29 @@ class ValidationConfig(BaseModel):
         return self
 
 
-class ContaminationConfig(BaseModel):
+class ContaminationConfig(Settings):
     """What counts as an eval item found in the data."""
-
-    model_config = ConfigDict(extra="forbid")
 
     ngram: int = Field(13, ge=5, le=50, description="n of the word n-grams an eval item may share with a row.")
     min_sentence_words: int = Field(4, ge=1, description="Shortest eval sentence (in words) matched exactly.")
     examples: int = Field(5, ge=0, description="Examples per eval task in the report.")
 
 
-def load_validation_config(config: str | Path | Mapping | ValidationConfig | None = None,
-                           overrides: Mapping[str, Any] | None = None) -> ValidationConfig:
-    """Defaults, then a YAML/JSON file or mapping, then ``overrides`` (e.g. CLI flags; ``None`` values skipped)."""
-    source = "config"
-    if isinstance(config, ValidationConfig):
-        values = config.model_dump()
-    elif config is None:
-        values = {}
-    elif isinstance(config, Mapping):
-        values = dict(config)
-    else:
-        from classit_data.core.io import read_yaml_mapping
-
-        source = str(config)
-        values = read_yaml_mapping(config, "config", "threshold names to values")  # JSON is YAML too
-    given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    values.update(given)
-    try:
-        return ValidationConfig(**values)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = ".".join(str(p) for p in err["loc"]) or "config"
-        where = "the command line" if name in given else (source if source != "config" else "the config")
-        what = "unknown threshold" if err["type"] == "extra_forbidden" else "bad threshold"
-        if source != "config" and name not in given:
-            raise InputError(f"{what} {name}: {err['msg']}", source) from exc
-        raise InputError(f"{what} {name} (from {where}): {err['msg']}") from exc
-
-
-def parse_settings(settings: Iterable[str]) -> dict:
-    """``--set KEY=VALUE`` pairs; values read as YAML scalars/lists (``0.4``, ``true``, ``[what, how]``)."""
+def parse_settings(items: Iterable[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs (``-`` or ``_`` in KEY), each a field of ``ValidationConfig``; values are read as
+    YAML (``0.4``, ``true``, ``[what, how]``). ``ValidationConfig.load`` then checks the values."""
     import yaml
 
     out = {}
-    for item in settings:
+    for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        name = key.strip().replace("-", "_")
+        if not sep or not name:
             raise InputError(f"--set wants KEY=VALUE, got {item!r}")
+        if name not in ValidationConfig.model_fields:
+            raise InputError(f"--set {key}: unknown setting (the names are in the README)")
         try:
-            out[key.strip().replace("-", "_")] = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise InputError(f"--set {key}: cannot read value {value!r}") from exc
+            out[name] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise InputError(f"--set {key}: cannot read value {value!r}") from None
     return out

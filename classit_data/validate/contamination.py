@@ -19,13 +19,18 @@ Both sides become 64-bit hashes in polars and meet in joins, so 130k rows agains
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+from pydantic import ConfigDict, Field
 
 from classit_data.core.errors import InputError
-from classit_data.core.io import json_lines
+from classit_data.core.io import atomic_write_text, json_lines
+from classit_data.core.outputs import replaced_together
+from classit_data.core.summary import Summary
 from classit_data.validate.config import ContaminationConfig
 from classit_data.validate.dedup import word_lists
 
@@ -140,17 +145,6 @@ def find_matches(texts: pl.Series, evals: pl.DataFrame, cfg: ContaminationConfig
                                           pl.col("_row").cast(pl.UInt32)).sort("task", "item", "_row")
 
 
-def row_flags(matches: pl.DataFrame, height: int) -> pl.DataFrame:
-    """Per data row: ``_contaminated`` and ``_contamination`` (the first eval item it holds, for a reason's
-    detail)."""
-    first = matches.sort("_row", "item").group_by("_row", maintain_order=True).agg(
-        pl.format("{} {} ({} match): {}", pl.col("task"), pl.col("item"), pl.col("kind"), pl.col("text"))
-        .first().alias("_contamination"), pl.len().alias("_n"))
-    base = pl.DataFrame({"_row": pl.arange(0, height, dtype=pl.UInt32, eager=True)})
-    return base.join(first, on="_row", how="left", maintain_order="left") \
-        .select(pl.col("_contamination").is_not_null().alias("_contaminated"), "_contamination")
-
-
 def contamination_report(rows: pl.DataFrame, evals: pl.DataFrame, matches: pl.DataFrame,
                          cfg: ContaminationConfig) -> dict:
     """Per eval task: items, items found (by sentence, by n-gram, either), rows touched, examples."""
@@ -182,43 +176,67 @@ def check_contamination(rows: pl.DataFrame, eval_paths: Sequence[str | Path],
     return contamination_report(rows, evals, find_matches(rows.get_column("text"), evals, cfg), cfg)
 
 
-def contamination(inputs: str | Path | Sequence[str | Path], eval_paths: str | Path | Sequence[str | Path],
-                  out: str | Path | None = None, **settings) -> dict:
-    """The ``contamination`` command: item files against eval files; the report, also written to ``out``
-    (JSON) when given. ``settings``: any ``ContaminationConfig`` field (``None``: not given)."""
-    import time
+class ContaminationSummary(Summary):
+    """Which eval items the rows hold, per eval task: items, items found (by sentence, by n-gram), rows touched
+    and examples (``tasks``); ``rows_read`` is the report's ``rows``."""
 
-    from classit_data.core.io import atomic_write_text
-    from classit_data.core.outputs import replaced_together
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    inputs: list[str]
+    eval: list[str]
+    rows_read: int = Field(alias="rows")
+    eval_texts: int
+    ngram: int
+    min_sentence_words: int
+    contaminated_rows: int
+    tasks: dict[str, dict[str, Any]]
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+    def title(self) -> str:
+        return "contamination"
+
+    def rows(self) -> dict[str, object]:
+        """One line per eval task."""
+        rows: dict[str, object] = {"rows": f"{self.rows_read:,} ({self.contaminated_rows:,} hold an eval item)"}
+        for task, v in self.tasks.items():
+            rows[task] = (f"{v['contaminated_items']:,} of {v['items']:,} items found ({v['sentence_match_items']:,} "
+                          f"by sentence, {v['ngram_match_items']:,} by {self.ngram}-gram) in {v['rows']:,} rows")
+        rows["seconds"] = self.seconds
+        return rows
+
+
+def contamination(inputs: str | Path | Sequence[str | Path], eval_paths: str | Path | Sequence[str | Path],
+                  out: str | Path | None = None, settings: ContaminationConfig | None = None) -> ContaminationSummary:
+    """Which BabyLM eval items appear in the ``text`` of item rows (same sentence, or a shared word n-gram).
+
+    Inputs:
+        inputs: item rows (.parquet or .jsonl).
+        eval_paths: BabyLM eval files, or folders searched for ``*.jsonl`` (BLiMP, BLiMP supplement, EWoK,
+            entity tracking, WUG).
+        settings: :class:`~classit_data.validate.config.ContaminationConfig` (defaults when None).
+
+    Outputs:
+        out: when given, the summary as JSON, written atomically.
+    """
     started = time.perf_counter()
-    cfg = ContaminationConfig(**{k: v for k, v in settings.items() if v is not None})
+    cfg = settings if settings is not None else ContaminationConfig()
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     eval_paths = [eval_paths] if isinstance(eval_paths, (str, Path)) else list(eval_paths)
     if out is None:
-        return _report(inputs, eval_paths, cfg, started)
+        return _summary(inputs, eval_paths, cfg, started)
     with replaced_together({"--out": out}, {"an input": inputs, "--eval": eval_paths}) as outs:
-        report = _report(inputs, eval_paths, cfg, started)
-        atomic_write_text(outs.path("--out"), json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    return report
+        summary = _summary(inputs, eval_paths, cfg, started)
+        atomic_write_text(outs.path("--out"), json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n")
+    return summary
 
 
-def _report(inputs: list, eval_paths: list, cfg: ContaminationConfig, started: float) -> dict:
-    import time
-
+def _summary(inputs: list, eval_paths: list, cfg: ContaminationConfig, started: float) -> ContaminationSummary:
     from classit_data.validate.inputs import read_items
 
     rows, _ = read_items(inputs)
-    report = {"inputs": [str(p) for p in inputs], "eval": [str(p) for p in eval_paths],
-              **check_contamination(rows, eval_paths, cfg)}
-    report["seconds"] = round(time.perf_counter() - started, 3)
-    return report
-
-
-def summary_rows(report: dict) -> dict[str, object]:
-    """One line per eval task for the closing table."""
-    rows: dict[str, object] = {"rows": f"{report['rows']:,} ({report['contaminated_rows']:,} hold an eval item)"}
-    for task, v in report["tasks"].items():
-        rows[task] = (f"{v['contaminated_items']:,} of {v['items']:,} items found ({v['sentence_match_items']:,} "
-                      f"by sentence, {v['ngram_match_items']:,} by {report['ngram']}-gram) in {v['rows']:,} rows")
-    rows["seconds"] = report["seconds"]
-    return rows
+    report = check_contamination(rows, eval_paths, cfg)
+    return ContaminationSummary(inputs=[str(p) for p in inputs], eval=[str(p) for p in eval_paths], **report,
+                                seconds=round(time.perf_counter() - started, 3))

@@ -11,6 +11,9 @@ from classit_data.core.errors import InputError, first_line
 from classit_data.core.io import read_rows
 from classit_data.core.schema import ITEM_SCHEMA, complete_rows
 
+#: the passage text's column in a ``passage_table`` (named apart from an item's ``text``)
+PASSAGE_TEXT = "_passage"
+
 
 def check_schema_types(df: pl.DataFrame, path: str | Path | None = None) -> pl.DataFrame:
     """The item columns with their schema types (extra columns kept after them); wrong types are an InputError.
@@ -68,13 +71,13 @@ def read_passage_table(path: str | Path) -> pl.DataFrame:
 
 
 def passage_table(df: pl.DataFrame, path: str | Path | None = None) -> pl.DataFrame:
-    """passage_id and text (as ``_passage``) of a passage frame, first row per id."""
-    if "_passage" in df.columns:
+    """passage_id and text (as ``PASSAGE_TEXT``) of a passage frame, first row per id."""
+    if PASSAGE_TEXT in df.columns:
         return df
     for col in ("passage_id", "text"):
         if col not in df.columns:
             raise InputError(f"missing column {col}", path)
         if df.schema[col] not in (pl.String, pl.Null):
             raise InputError(f"column {col} has type {df.schema[col]}, expected String", path)
-    return df.select(pl.col("passage_id").cast(pl.String), pl.col("text").cast(pl.String).alias("_passage")) \
+    return df.select(pl.col("passage_id").cast(pl.String), pl.col("text").cast(pl.String).alias(PASSAGE_TEXT)) \
         .filter(pl.col("passage_id").is_not_null()).unique("passage_id", keep="first", maintain_order=True)

@@ -152,25 +152,3 @@ def report_markdown(rep: dict) -> str:
                   f"({d.get('near_candidates', 0):,} rows shared an LSH band and were compared)."]
     lines += ["", f"Seconds: {', '.join(f'{k} {v}' for k, v in rep['seconds'].items())}.", ""]
     return "\n".join(lines)
-
-
-def summary_rows(rep: dict) -> dict[str, object]:
-    """The terminal summary of a validation."""
-    rows: dict[str, object] = {"input rows": rep["input_rows"], "kept": rep["kept"], "quarantined": rep["quarantined"]}
-    rows.update({f"  {reason}": n for reason, n in rep["by_reason"].items()})
-    for source, v in rep["by_source"].items():
-        rows[f"{source}"] = f"{v['kept']:,} kept of {v['input']:,}"
-    rows["report"] = f"{rep['outputs']['report']} (+ .md)"
-    rows["seconds"] = rep["seconds"]["total"]
-    return rows
-
-
-def summary_notes(rep: dict) -> list[str]:
-    """What the terminal says about checks that did not run (grounding is the one a reader misses)."""
-    notes = [f"not checked: grounding of QA answers ({why})" for reason, why in rep["checks_skipped"].items()
-             if reason == "ungrounded"]
-    if rep.get("absent_columns"):
-        lacking = [name for name, why in rep["checks_skipped"].items() if why.endswith("column in the input")]
-        notes.append(f"rows without provenance (no {', '.join(rep['absent_columns'])})"
-                     + (f"; not checked: {', '.join(lacking)}" if lacking else ""))
-    return notes

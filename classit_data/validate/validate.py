@@ -1,7 +1,7 @@
-"""The quality gate: every row is checked, duplicates go, and nothing leaves the dataset silently.
+"""``validate``, the quality gate: every row is checked, duplicates go, and nothing leaves the dataset silently.
 
-``validate_rows`` = read -> check rows -> drop repeats -> split -> report -> write, all vectorised with polars
-(a Python loop over 130k rows is what this avoids):
+``validate`` = read -> check rows -> drop repeats -> split -> report -> write, all vectorised with polars
+(a Python loop over 130k rows is what this avoids); ``validate_frame`` is the same on rows in memory:
 
 1. *check rows* (``classit_data.validate.checks.CHECKS``): a row failing any row check is quarantined with
    all its reasons (``reject_reasons``), the first in ``CHECKS`` order as ``reject_reason`` and a readable
@@ -29,10 +29,12 @@ import polars as pl
 from classit_data.core.io import atomic_write_text, write_rows
 from classit_data.core.outputs import Outputs, replaced_together
 from classit_data.core.schema import complete_rows
-from classit_data.validate.checks import (CHECK_BY_NAME, Check, features, pydantic_errors, row_checks, skipped_checks,
+from classit_data.core.summary import Summary
+from classit_data.validate.checks import (CHECK_BY_NAME, JUDGE_COLUMNS, Check, row_checks, skipped_checks,
                                          unchecked_columns)
-from classit_data.validate.config import ValidationConfig, load_validation_config
+from classit_data.validate.config import ValidationConfig
 from classit_data.validate.dedup import DedupConfig, find_duplicates
+from classit_data.validate.features import PROMPT, REPLY, features, pydantic_errors
 from classit_data.validate.inputs import (
     absent_columns,
     check_schema_types,
@@ -40,7 +42,12 @@ from classit_data.validate.inputs import (
     read_items,
     read_passage_table,
 )
-from classit_data.validate.report import build_report, examples, markdown_path, report_markdown
+from classit_data.validate.report import (
+    build_report,
+    examples,
+    markdown_path,
+    report_markdown,
+)
 
 #: the columns the quarantine adds to the input's
 REJECT_COLUMNS = ("reject_reason", "reject_reasons", "reject_detail", "duplicate_of")
@@ -50,7 +57,9 @@ _HITS_SCHEMA = {"_row": pl.UInt32, "_target": pl.UInt32, "reject_detail": pl.Str
 
 @dataclass
 class ValidationStats:
-    """What a validation measured besides its rows: seconds per step and the deduplicator's counts."""
+    """What a validation measured besides its rows: seconds per step and the deduplicator's counts.
+
+    Not a ``core.counts.Counts``: these are timings and one copied dict, never summed over workers."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     dedup: dict = field(default_factory=dict)
@@ -66,9 +75,57 @@ class ValidationStats:
 
 @dataclass
 class ValidationResult:
+    """``validate_frame``'s answer: the kept rows, the quarantined rows and the report (a JSON mapping)."""
+
     kept: pl.DataFrame
     quarantined: pl.DataFrame
     report: dict
+
+
+class ValidationSummary(Summary):
+    """What ``validate`` read, kept and quarantined (by reason, by source), the checks that did not run, the
+    thresholds and the seconds per step: the report written to ``--report``, an example per reason included."""
+
+    inputs: list[dict[str, Any]]
+    passages: str | None
+    tokenizer: str | None
+    outputs: dict[str, str]
+    input_rows: int
+    kept: int
+    quarantined: int
+    by_reason: dict[str, int]
+    all_reasons: dict[str, int]
+    by_source: dict[str, dict[str, Any]]
+    checks: dict[str, str]
+    checks_skipped: dict[str, str]
+    judge_scores: dict[str, dict[str, int]]
+    absent_columns: list[str]
+    dedup: dict[str, Any]
+    config: dict[str, Any]
+    seconds: dict[str, float]
+    examples: dict[str, dict[str, Any]]
+
+    def title(self) -> str:
+        return f"validate -> {self.outputs['kept']}"
+
+    def rows(self) -> dict[str, object]:
+        rows: dict[str, object] = {"input rows": self.input_rows, "kept": self.kept, "quarantined": self.quarantined}
+        rows.update({f"  {reason}": n for reason, n in self.by_reason.items()})
+        for source, v in self.by_source.items():
+            rows[source] = f"{v['kept']:,} kept of {v['input']:,}"
+        rows["report"] = f"{self.outputs['report']} (+ .md)"
+        rows["seconds"] = self.seconds["total"]
+        return rows
+
+    def notes(self) -> list[str]:
+        """The checks that did not run and a reader would miss: grounding, and those of rows without provenance."""
+        notes = [f"not checked: grounding of QA answers ({why})" for reason, why in self.checks_skipped.items()
+                 if reason == "ungrounded"]
+        if self.absent_columns:
+            lacking = [name for name, why in self.checks_skipped.items() if why.endswith("column in the input")]
+            notes.append(f"rows without provenance (no {', '.join(self.absent_columns)})"
+                         + (f"; not checked: {', '.join(lacking)}" if lacking else ""))
+        return notes
 
 
 def check_rows(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame | None,
@@ -77,7 +134,7 @@ def check_rows(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame |
     checks = row_checks(tokens=tokenizer is not None, passages=passages is not None, cfg=cfg,
                         absent=unchecked_columns(df, absent),
                         eval=bool(cfg.eval_contamination))
-    feats = features(df, cfg, passages, tokenizer, absent).with_row_index("_row")
+    feats = features(df, cfg, passages, tokenizer, absent, carried=JUDGE_COLUMNS).with_row_index("_row")
     feats = feats.with_columns(*[check.failing(cfg).alias(f"_fail_{check.name}") for check in checks])
     fails = {check.name: pl.col(f"_fail_{check.name}") for check in checks}
     any_fail = pl.any_horizontal(*fails.values())
@@ -88,7 +145,8 @@ def check_rows(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame |
         .alias("reject_reasons"),
         pl.coalesce([pl.when(fails[c.name]).then(c.explain(cfg)) for c in checks]).alias("reject_detail"),
         pl.lit(None, dtype=pl.String).alias("duplicate_of"))
-    passed = feats.filter(~any_fail).select("_row", "id", "source", "passage_id", "doc_id", "_pn", "_rn")
+    passed = feats.filter(~any_fail).select("_row", "id", "source", "passage_id", "doc_id", PROMPT.normalized,
+                                            REPLY.normalized)
     return failed, passed
 
 
@@ -129,11 +187,13 @@ def drop_repeats(rows: pl.DataFrame, ids: pl.Series, cfg: ValidationConfig, stat
                         CHECK_BY_NAME["duplicate_id"])
     asked, group = CHECK_BY_NAME["repeated_question"], pl.coalesce("passage_id", "doc_id")
     if asked.name not in skipped:
-        rows = repeats.mark(rows, pl.when(~asked.on_sources() | pl.struct(group, "_pn", "source").is_first_distinct())
-                            .then(None).otherwise(first_row.over(group, "_pn", "source")), asked)
+        key = (group, PROMPT.normalized, "source")  # the same question, about the same passage
+        rows = repeats.mark(rows, pl.when(~asked.on_sources() | pl.struct(*key).is_first_distinct())
+                            .then(None).otherwise(first_row.over(*key)), asked)
     if cfg.dedup:
-        result = find_duplicates(rows.select(pl.col("_row").cast(pl.String).alias("id"), pl.col("_pn").alias("prompt"),
-                                             pl.col("_rn").alias("reply")), _dedup_config(cfg), normalize=False)
+        texts = rows.select(pl.col("_row").cast(pl.String).alias("id"), pl.col(PROMPT.normalized).alias("prompt"),
+                            pl.col(REPLY.normalized).alias("reply"))
+        result = find_duplicates(texts, _dedup_config(cfg), normalize=False)
         stats.dedup = result.counts
         rows = rows.with_columns(result.duplicate_of.cast(pl.UInt32).alias("_dup_row"), result.kind, result.similarity)
         rows = repeats.mark(rows, pl.when(pl.col("duplicate_kind") == "exact").then(pl.col("_dup_row")),
@@ -192,7 +252,7 @@ def validate_frame(df: pl.DataFrame, config: ValidationConfig | Mapping | str | 
     (None: those ``df`` lacks, then added by ``complete_rows``), ``dropped`` the ones left out of the results
     again (None: ``absent``).
     """
-    cfg = config if isinstance(config, ValidationConfig) else load_validation_config(config)
+    cfg = config if isinstance(config, ValidationConfig) else ValidationConfig.load(config)
     passages = passage_table(passages) if passages is not None else None
     if absent is None:
         df, absent = complete_rows(df)
@@ -212,32 +272,43 @@ def validate_frame(df: pl.DataFrame, config: ValidationConfig | Mapping | str | 
     return ValidationResult(kept, quarantined, report)
 
 
-def validate_rows(inputs: str | Path | Sequence[str | Path], out: str | Path, quarantine: str | Path,
-                  report: str | Path, *, config: ValidationConfig | Mapping | str | Path | None = None,
-                  passages: str | Path | None = None, tokenizer: str | Path | None = None,
-                  **settings: Any) -> dict:
-    """Validate item files: write the kept rows, the quarantined rows and the report (JSON + Markdown beside it).
+def validate(inputs: str | Path | Sequence[str | Path], out: str | Path, quarantine: str | Path, report: str | Path,
+             settings: ValidationConfig | None = None, *, passages: str | Path | None = None,
+             tokenizer: str | Path | None = None) -> ValidationSummary:
+    """Check item rows, drop duplicates, and keep every rejected row aside with its reasons.
 
-    ``config``: a ``ValidationConfig``, a mapping or a YAML/JSON file; ``settings``: any of its fields, over it
-    (``dedup=False`` skips duplicates; ``None`` values are not given). ``passages``: the passage file the QA
-    rows were generated from (grounding checks are skipped without it). ``tokenizer``: a local tokenizer
-    folder (or ``embedded``) for the token bounds. Returns the report.
+    Inputs:
+        inputs: item rows (.parquet or .jsonl), in the item schema or the published one (``prompt, reply,
+            source, text``: the checks that need provenance do not run).
+        settings: :class:`~classit_data.validate.config.ValidationConfig` (defaults when None).
+        passages: the passage file the QA rows were generated from (the grounding checks are skipped without it).
+        tokenizer: a local tokenizer folder, or ``embedded``, for the token bounds.
+
+    Outputs:
+        out: the rows that pass, with the input's columns.
+        quarantine: the rows that fail, plus ``reject_reason``, ``reject_reasons``, ``reject_detail``,
+            ``duplicate_of``.
+        report: the summary as JSON, and a Markdown copy beside it (``.md``).
+
+    All four are replaced together, or none is. Kept + quarantined = input, checked on every run.
     """
     started = time.perf_counter()
-    cfg = load_validation_config(config, settings)
+    cfg = settings if settings is not None else ValidationConfig()
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     targets = {"--out": out, "--quarantine": quarantine, "--report": report,
                "--report's Markdown copy": markdown_path(report)}
     with replaced_together(targets, {"an input": inputs, "--passages": [passages] if passages else []}) as outs:
-        rep = _validate_files(inputs, cfg, passages, tokenizer, outs)
-        rep["seconds"]["total"] = round(time.perf_counter() - started, 3)
-        atomic_write_text(outs.path("--report"), json.dumps(rep, indent=2, ensure_ascii=False) + "\n")
-        atomic_write_text(outs.path("--report's Markdown copy"), report_markdown(rep))
-    return rep
+        figures = _validate_files(inputs, cfg, passages, tokenizer, outs)
+        figures["seconds"]["total"] = round(time.perf_counter() - started, 3)
+        summary = ValidationSummary(**figures)
+        record = summary.to_json()
+        atomic_write_text(outs.path("--report"), json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(outs.path("--report's Markdown copy"), report_markdown(record))
+    return summary
 
 
 def _validate_files(inputs: list, cfg: ValidationConfig, passages, tokenizer, outs: Outputs) -> dict:
-    """Read, validate and write the two row files to ``outs``' temporary files; the report to write."""
+    """Read, validate and write the two row files to ``outs``' temporary files; the summary's figures."""
     stats = ValidationStats()
     with stats.timed("read"):
         df, files = read_items(inputs)

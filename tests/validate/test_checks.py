@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from classit_data.core.errors import InputError
 from classit_data.core.schema import ITEM_SCHEMA
 from classit_data.core.template import default_template
-from classit_data.validate import ValidationConfig, load_validation_config, validate_frame, validate_rows
-from classit_data.validate.checks import CHECKS, _rendered_text, _schema_failure, pydantic_refuses
+from classit_data.validate import ValidationConfig, validate_frame
+from classit_data.validate.checks import CHECKS
+from classit_data.validate.features import _rendered_text, _schema_failure, pydantic_refuses
 from classit_data.validate.inputs import check_schema_types
+from classit_data.validate.validate import validate
 
 CHECK_NAMES = [check.name for check in CHECKS]
 
@@ -151,8 +153,8 @@ def test_grounding_checks_need_passages_and_say_so(tmp_path, run, item_rows):
     assert run(rows, passages=False).quarantined.height == 0
     path = tmp_path / "rows.parquet"
     item_rows.frame(rows).write_parquet(path)
-    rep = validate_rows([path], tmp_path / "k.parquet", tmp_path / "q.parquet", tmp_path / "r.json")
-    assert rep["checks_skipped"]["ungrounded"] == "no --passages"
+    rep = validate(path, tmp_path / "k.parquet", tmp_path / "q.parquet", tmp_path / "r.json")
+    assert rep.checks_skipped["ungrounded"] == "no --passages"
 
 
 def test_all_reasons_are_kept_and_the_first_in_check_order_names_the_row(run, item_rows):
@@ -269,27 +271,34 @@ def test_extra_columns_travel_with_the_rows(item_rows):
 
 
 def test_config_defaults_files_and_overrides(tmp_path):
-    assert load_validation_config().max_token_run == ValidationConfig().max_token_run == 7
+    load = ValidationConfig.load
+    assert load().max_token_run == ValidationConfig().max_token_run == 7
     yml = tmp_path / "c.yaml"
     yml.write_text("max_token_run: 3\nmin_grounding: 0.7\n")
     js = tmp_path / "c.json"
     js.write_text(json.dumps({"max_token_run": 4}))
-    assert load_validation_config(yml).max_token_run == 3 and load_validation_config(yml).min_grounding == 0.7
-    assert load_validation_config(js).max_token_run == 4
-    assert load_validation_config(yml, {"max_token_run": 9, "min_grounding": None}).model_dump()["max_token_run"] == 9
-    assert load_validation_config(yml, {"min_grounding": None}).min_grounding == 0.7  # None = flag not given
-    with pytest.raises(InputError, match="unknown threshold bogus"):
-        load_validation_config({"bogus": 1})
+    assert load(yml).max_token_run == 3 and load(yml).min_grounding == 0.7
+    assert load(js).max_token_run == 4
+    assert load(yml, max_token_run=9, min_grounding=None).model_dump()["max_token_run"] == 9
+    assert load(yml, min_grounding=None).min_grounding == 0.7  # None = flag not given
+    with pytest.raises(InputError, match="unknown setting bogus"):
+        load({"bogus": 1})
     with pytest.raises(InputError, match="min_reply_words"):
-        load_validation_config({"min_reply_words": 10, "max_reply_words": 5})
+        load({"min_reply_words": 10, "max_reply_words": 5})
+    with pytest.raises(InputError, match="--max-token-run 0: "):  # a bad flag is named by its flag
+        load(yml, max_token_run=0)
+    (tmp_path / "low.yaml").write_text("max_token_run: 0\n")
+    with pytest.raises(InputError) as err:  # a bad value in the file is the file's, by its key
+        load(tmp_path / "low.yaml")
+    assert f"{tmp_path / 'low.yaml'}: max_token_run: " in err.value.one_line()
     bad = tmp_path / "bad.yaml"
     bad.write_text("max_token_run: [1, 2\n")
     with pytest.raises(InputError) as err:
-        load_validation_config(bad)
+        load(bad)
     assert str(bad) in err.value.one_line()
     with pytest.raises(InputError, match="mapping"):
         (tmp_path / "list.yaml").write_text("- 1\n")
-        load_validation_config(tmp_path / "list.yaml")
+        load(tmp_path / "list.yaml")
 
 
 def test_a_stricter_config_rejects_more(run, item_rows):
@@ -330,5 +339,7 @@ def test_set_values_are_read_as_yaml():
         {"min_grounding": 0.4, "question_words": ["what", "how"], "dedup": False}
     with pytest.raises(InputError, match="KEY=VALUE"):
         parse_settings(["min_grounding"])
+    with pytest.raises(InputError, match="--set no_such: unknown setting"):
+        parse_settings(["no_such=1"])
     with pytest.raises(InputError, match="cannot read value"):
         parse_settings(["question_words=[what"])

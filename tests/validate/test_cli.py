@@ -1,4 +1,4 @@
-"""`validate_rows` and `classit-data validate` end to end: files, report, the invariant, bad input."""
+"""`validate` and `classit-data validate` end to end: files, report, the invariant, bad input."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from classit_data.core.io import write_rows
-from classit_data.validate import validate_frame, validate_rows
+from classit_data.validate import validate_frame
 from classit_data.validate.checks import DESCRIPTIONS
+from classit_data.validate.validate import ValidationSummary, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 ERROR_LINE = re.compile(r"^error: .+: .+$")
@@ -35,26 +36,37 @@ def inputs(tmp_path, item_rows) -> dict[str, Path]:
             "passages": write_rows(item_rows.passages_frame(), tmp_path / "passages.parquet")}
 
 
-def test_validate_rows_writes_kept_quarantine_and_report(inputs, tmp_path):
-    rep = validate_rows([inputs["a"], inputs["b"]], tmp_path / "kept.parquet", tmp_path / "rej.jsonl",
-                        tmp_path / "report.json", passages=inputs["passages"])
+def test_validate_writes_kept_quarantine_and_report(inputs, tmp_path):
+    rep = validate([inputs["a"], inputs["b"]], tmp_path / "kept.parquet", tmp_path / "rej.jsonl",
+                   tmp_path / "report.json", passages=inputs["passages"])
     kept, rej = pl.read_parquet(tmp_path / "kept.parquet"), pl.read_ndjson(tmp_path / "rej.jsonl")
-    assert kept.height + rej.height == 16 == rep["input_rows"]
+    assert kept.height + rej.height == 16 == rep.input_rows
     assert dict(rej.select("reject_reason").to_series().value_counts().iter_rows()) == \
         {"empty_reply": 1, "transcription_markup": 1, "ungrounded": 1, "duplicate_id": 1}
-    assert rep["by_reason"] == {"duplicate_id": 1, "empty_reply": 1, "transcription_markup": 1, "ungrounded": 1}
-    assert rep["by_source"]["switchboard"] == {"input": 9, "kept": 6, "quarantined": 3,
+    assert rep.by_reason == {"duplicate_id": 1, "empty_reply": 1, "transcription_markup": 1, "ungrounded": 1}
+    assert rep.by_source["switchboard"] == {"input": 9, "kept": 6, "quarantined": 3,
                                                "by_reason": {"duplicate_id": 1, "empty_reply": 1,
                                                              "transcription_markup": 1}}
-    assert rep["by_source"]["simple_wiki"]["quarantined"] == 1
-    assert [f["rows"] for f in rep["inputs"]] == [8, 8]
+    assert rep.by_source["simple_wiki"]["quarantined"] == 1
+    assert [f["rows"] for f in rep.inputs] == [8, 8]
     on_disk = json.loads((tmp_path / "report.json").read_text())
+    assert on_disk == rep.to_json() and ValidationSummary.model_validate(on_disk) == rep  # the report is the summary
     assert on_disk["kept"] == kept.height and on_disk["examples"]["ungrounded"]["detail"].startswith("0.")
     md = (tmp_path / "report.md").read_text()
     assert "| source | input | kept | quarantined |" in md and "| switchboard | 9 | 6 | 3 |" in md
     assert "| reason | simple_wiki | switchboard | total | what it means |" in md
     assert f"| `ungrounded` | 1 | 0 | 1 | {DESCRIPTIONS['ungrounded']} |" in md
     assert "quarantined **4**" in md and "## One example per reason" in md
+
+
+def test_validate_takes_its_settings_as_one_object(inputs, tmp_path):
+    from classit_data.validate.config import ValidationConfig
+
+    rep = validate(inputs["a"], tmp_path / "k.parquet", tmp_path / "q.parquet", tmp_path / "r.json",
+                   ValidationConfig(dedup=False, max_token_run=6))
+    assert rep.config["dedup"] is False and rep.config["max_token_run"] == 6
+    assert rep.checks_skipped["duplicate"] == "--no-dedup" and rep.dedup == {}
+    assert rep.title() == f"validate -> {tmp_path / 'k.parquet'}" and rep.rows()["seconds"] == rep.seconds["total"]
 
 
 @st.composite
@@ -120,6 +132,7 @@ def test_cli_validate_with_config_flags_and_set(cli, inputs, tmp_path):
     assert rep["by_reason"].get("looping") == 1 and "ungrounded" not in rep["by_reason"]
     assert rep["kept"] + rep["quarantined"] == 16
     assert (out / "report.md").is_file()
+    assert json.loads((out / "report.json").read_text()) == rep  # what --json prints is the report
     r = cli("validate", inputs["a"], "--out", out / "k2.parquet", "--quarantine", out / "q2.parquet",
             "--report", out / "r2.json", "--no-dedup")
     assert r.returncode == 0, r.stderr
@@ -145,7 +158,7 @@ def test_cli_flags_are_made_from_the_settings_and_win_over_the_config_file(cli, 
 
 
 @pytest.mark.parametrize("case", ["missing_file", "missing_column", "wrong_type", "not_rows", "bad_flag",
-                                  "unknown_set", "bad_config", "bad_passages"])
+                                  "unknown_set", "bad_set", "bad_config", "bad_passages"])
 def test_cli_bad_input_is_one_line_and_writes_nothing(cli, inputs, tmp_path, case):
     out = tmp_path / "out"
     args = [inputs["a"]]
@@ -164,6 +177,8 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(cli, inputs, tmp_path, cas
         extra = ["--min-grounding", "2"]
     elif case == "unknown_set":
         extra = ["--set", "no_such_threshold=1"]
+    elif case == "bad_set":
+        extra = ["--set", "min_grounding=2"]
     elif case == "bad_config":
         (tmp_path / "c.yaml").write_text("min_grounding: [\n")
         extra = ["--config", tmp_path / "c.yaml"]
@@ -187,9 +202,9 @@ def test_bundled_switchboard_sample_through_converter_and_validator(tmp_path):
 
     items = tmp_path / "items.parquet"
     convert_switchboard([ROOT / "samples" / "switchboard_sample.train"], items, progress=False)
-    rep = validate_rows([items], tmp_path / "k.parquet", tmp_path / "q.parquet", tmp_path / "r.json")
-    assert rep["input_rows"] > 0 and rep["kept"] + rep["quarantined"] == rep["input_rows"]
-    assert rep["quarantined"] <= 0.05 * rep["input_rows"], rep["by_reason"]
+    rep = validate(items, tmp_path / "k.parquet", tmp_path / "q.parquet", tmp_path / "r.json")
+    assert rep.input_rows > 0 and rep.kept + rep.quarantined == rep.input_rows
+    assert rep.quarantined <= 0.05 * rep.input_rows, rep.by_reason
 
 
 def test_real_switchboard_through_converter_and_validator(corpora, tmp_path):
@@ -198,8 +213,8 @@ def test_real_switchboard_through_converter_and_validator(corpora, tmp_path):
 
     items = tmp_path / "items.parquet"
     convert_switchboard([corpora / "babylm" / "switchboard.train"], items, progress=False)
-    rep = validate_rows([items], tmp_path / "k.parquet", tmp_path / "q.parquet", tmp_path / "r.json")
-    assert rep["input_rows"] > 30_000
-    assert rep["quarantined"] < 0.002 * rep["input_rows"], rep["by_reason"]
-    assert set(rep["by_reason"]) <= {"transcription_markup", "reply_copies_prompt", "duplicate", "near_duplicate",
+    rep = validate(items, tmp_path / "k.parquet", tmp_path / "q.parquet", tmp_path / "r.json")
+    assert rep.input_rows > 30_000
+    assert rep.quarantined < 0.002 * rep.input_rows, rep.by_reason
+    assert set(rep.by_reason) <= {"transcription_markup", "reply_copies_prompt", "duplicate", "near_duplicate",
                                      "looping", "repetition", "broken_encoding"}

@@ -11,7 +11,8 @@ import pytest
 from classit_data.core.errors import InputError
 from classit_data.core.io import write_rows
 from classit_data.validate import validate_frame
-from classit_data.validate.contamination import check_contamination, read_eval
+from classit_data.validate.config import ContaminationConfig
+from classit_data.validate.contamination import ContaminationSummary, check_contamination, contamination, read_eval
 
 BLIMP_GOOD = "Who should Derek hug after shocking Richard?"
 EWOK_CONTEXT = ("The red box sits on the kitchen table next to the window and the small green cup is "
@@ -99,6 +100,25 @@ def test_the_command_writes_its_report_and_refuses_bad_eval_files(tmp_path, item
     assert res.returncode == 2
     assert ERROR_LINE.match(res.stderr.strip()) and "x.jsonl:1" in res.stderr
     assert not (tmp_path / "d.json").exists()
+
+
+def test_the_stage_returns_the_summary_it_writes(tmp_path, item_rows):
+    evals = write_evals(tmp_path / "evals")
+    rows = write_rows(item_rows.frame(planted_rows(item_rows)), tmp_path / "rows.parquet")
+    summary = contamination(rows, evals, tmp_path / "c.json", ContaminationConfig(examples=0))
+    assert isinstance(summary, ContaminationSummary)
+    assert (summary.rows_read, summary.contaminated_rows) == (len(planted_rows(item_rows)), 2)
+    assert summary.tasks["blimp"]["contaminated_items"] == 1 and summary.tasks["blimp"]["examples"] == []
+    on_disk = json.loads((tmp_path / "c.json").read_text())
+    assert on_disk == summary.to_json() and list(on_disk)[:3] == ["inputs", "eval", "rows"]
+    assert contamination(rows, evals).rows_read == summary.rows_read  # no out: nothing written, same figures
+    assert summary.rows()["rows"].endswith("(2 hold an eval item)")
+
+
+def test_bad_settings_are_one_line(tmp_path, item_rows, cli):
+    rows = write_rows(item_rows.frame(planted_rows(item_rows)), tmp_path / "rows.parquet")
+    res = cli("contamination", rows, "--eval", write_evals(tmp_path / "evals"), "--ngram", "2")
+    assert res.returncode == 2 and ERROR_LINE.match(res.stderr.strip()) and "--ngram 2" in res.stderr
 
 
 def test_unknown_lines_are_input_errors(tmp_path):

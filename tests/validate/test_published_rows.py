@@ -12,7 +12,8 @@ import pytest
 from classit_data.core.errors import InputError
 from classit_data.core.io import write_rows
 from classit_data.core.schema import ITEM_SCHEMA, PUBLISHED_COLUMNS, Item, complete_rows
-from classit_data.validate import validate_frame, validate_rows
+from classit_data.validate import validate_frame
+from classit_data.validate.validate import validate
 
 ERROR_LINE = re.compile(r"^error: .+: .+$")
 PUBLISHED = list(PUBLISHED_COLUMNS)
@@ -67,11 +68,11 @@ def test_the_schema_check_covers_the_columns_given(item_rows):
 def test_files_with_and_without_provenance_together(item_rows, tmp_path):
     full = write_rows(item_rows.frame(item_rows.good_rows()[:6]), tmp_path / "ours.parquet")
     bare = write_rows(published(item_rows, item_rows.good_rows()[6:]), tmp_path / "theirs.jsonl")
-    rep = validate_rows([full, bare], tmp_path / "kept.parquet", tmp_path / "q.parquet", tmp_path / "r.json")
+    rep = validate([full, bare], tmp_path / "kept.parquet", tmp_path / "q.parquet", tmp_path / "r.json")
     kept = pl.read_parquet(tmp_path / "kept.parquet")
     assert kept.height == 12 and kept.columns[:len(ITEM_SCHEMA)] == list(ITEM_SCHEMA)
     assert kept["doc_id"].null_count() == 6  # our rows keep their provenance, theirs have none
-    assert [f.get("absent_columns") for f in rep["inputs"]] == [None, rep["absent_columns"]]
+    assert [f.get("absent_columns") for f in rep.inputs] == [None, rep.absent_columns]
     assert "Rows without provenance" in (tmp_path / "r.md").read_text()
 
 
