@@ -240,14 +240,14 @@ def write_inputs(folder: Path, **kw) -> dict[str, Path]:
 
 def validated_inputs(folder: Path) -> dict[str, Path]:
     """Rows that passed the validators (the normal input of `build`), one file per source."""
-    from classit_data.validate import validate_rows
+    from classit_data.validate.validate import validate
 
     raw = write_inputs(folder / "raw")
     out = {"passages": raw["passages"]}
     for key in ("switchboard", "wiki"):
         kept = folder / f"{key}.kept.parquet"
-        validate_rows([str(raw[key])], kept, folder / f"{key}.rejected.parquet", folder / f"{key}.report.json",
-                      passages=raw["passages"])
+        validate([str(raw[key])], kept, folder / f"{key}.rejected.parquet", folder / f"{key}.report.json",
+                 passages=raw["passages"])
         out[key] = kept
     return out
 
