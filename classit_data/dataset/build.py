@@ -29,20 +29,20 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from classit_data.core.errors import InputError, first_line
+from classit_data.core.errors import InputError
 from classit_data.core.io import read_rows
 from classit_data.core.lengths import word_count_expr
 from classit_data.core.outputs import replaced_together
 from classit_data.core.schema import COLUMN_ORDER, ITEM_SCHEMA, SOURCES, complete_rows, content_id
 from classit_data.core.summary import Summary
 from classit_data.dataset.config import BuildConfig
+from classit_data.dataset.inputs import BuildInputs, as_paths, read_inputs
 from classit_data.dataset.provenance import check_generation_runs, provenance_summary
 from classit_data.dataset.record import (
     BUILD_FORMAT,
@@ -50,7 +50,6 @@ from classit_data.dataset.record import (
     BUILD_INFO,
     CONFIGS,
     library_versions,
-    sha256_file,
     stable_report,
     write_build_info,
 )
@@ -69,10 +68,6 @@ NO_DOC_ID_RULE = "; a row without doc_id is a document of its own, its id standi
 def document() -> pl.Expr:
     """The document a row belongs to, for the split: its doc_id, or the row itself (its id) without one."""
     return pl.coalesce("doc_id", "id")
-
-
-#: the flag that gives a source's row files, for messages
-FLAG_OF_SOURCE = {"switchboard": "--switchboard", "simple_wiki": "--wiki"}
 
 
 def parse_size(size: int | str) -> int:
@@ -201,10 +196,12 @@ def build(
         out: the dataset folder (shards per config, ``README.md`` card, ``figures/``, ``build_info.json``,
             ``report.html``), replaced as a whole. The summary is the build record, with ``out`` and seconds.
     """
+    from classit_data.core.console import console
+
     config = settings if settings is not None else BuildConfig()
     started = time.perf_counter()
     out = Path(out)
-    sw_paths, wiki_paths = _as_paths(switchboard), _as_paths(wiki)
+    sw_paths, wiki_paths = as_paths(switchboard), as_paths(wiki)
     if not sw_paths and not wiki_paths:
         raise InputError("nothing to build: give --switchboard and/or --wiki row files")
     _check_side_files(generation_runs, validate_config)
@@ -212,7 +209,7 @@ def build(
                          max_shard_size=parse_size(config.max_shard_size))
     _check_out(out, [*sw_paths, *wiki_paths])
     inputs = read_inputs(sw_paths, wiki_paths)
-    say = _say if progress else (lambda *a, **k: None)
+    say = console.print if progress else (lambda *a, **k: None)
     with replaced_together({"--out": out}, folders=["--out"]) as outs:
         folder = outs.path("--out")
         gate_seconds, timings = _write_folder(folder, record, inputs, config, say, stats_dir=stats_dir,
@@ -221,12 +218,6 @@ def build(
         write_build_report(folder, {**timings, "build": round(time.perf_counter() - started, 3)}, out)
     return BuildSummary(**dict(record), out=str(out), seconds=round(time.perf_counter() - started, 2),
                         gate_seconds=round(gate_seconds, 2))
-
-
-def _say(*args, **kwargs) -> None:
-    from classit_data.core.console import console
-
-    console.print(*args, **kwargs)
 
 
 def _write_folder(folder: Path, record: BuildRecord, inputs: BuildInputs, config: BuildConfig,
@@ -288,105 +279,11 @@ def _check_side_files(generation_runs: Sequence[str | Path], validate_config: st
         load_validation_config(validate_config)
 
 
-# --- inputs and the output folder -----------------------------------------------------------------
-
-
-def _as_paths(value: str | Path | Sequence[str | Path] | None) -> list[Path]:
-    if value is None:
-        return []
-    if isinstance(value, (str, Path)):
-        return [Path(value)]
-    return [Path(v) for v in value]
-
-
-@dataclass
-class BuildInputs:
-    """The rows to build from, and where they came from."""
-
-    switchboard: list[Path]
-    wiki: list[Path]
-    rows: pl.DataFrame
-    #: the distinct input files, in the order given
-    files: list[Path]
-    #: per flag (``switchboard``, ``wiki``): each file's path, sha256, rows and bytes
-    records: dict[str, list[dict]]
-
-    def without_provenance(self) -> dict | None:
-        """The input files that came without provenance columns (published schema), their rows and what they lacked."""
-        bare = {e["path"]: e for entries in self.records.values() for e in entries if e.get("absent_columns")}
-        if not bare:
-            return None
-        lacking = {c for e in bare.values() for c in e["absent_columns"]}
-        return {"files": list(bare), "input_rows": sum(e["rows"] for e in bare.values()),
-                "columns": [c for c in ITEM_SCHEMA if c in lacking]}
-
-    def record(self, passages: str | Path | None) -> dict:
-        """The inputs' part of the build record: every row file, and the passage file of the grounding check."""
-        return {**self.records,
-                "passages": {"path": str(passages), "sha256": sha256_file(passages)} if passages else None}
-
-
-def read_inputs(sw_paths: list[Path], wiki_paths: list[Path]) -> BuildInputs:
-    """All input rows with the item schema, checked against the sources their flag allows.
-
-    A file given with ``--switchboard`` may hold only Switchboard rows, one given with ``--wiki`` only
-    Wikipedia rows; one given with both (the kept file of ``classit-data validate``) may hold both.
-    """
-    allowed: dict[Path, set[str]] = {}
-    for p in sw_paths:
-        allowed.setdefault(p, set()).add("switchboard")
-    for p in wiki_paths:
-        allowed.setdefault(p, set()).add("simple_wiki")
-    frames, records, seen = [], {"switchboard": [], "wiki": []}, set()
-    for path, sources in allowed.items():
-        if path.resolve() in seen:
-            raise InputError("given twice", path)
-        seen.add(path.resolve())
-        df, absent = _read_input_file(path, sources)
-        frames.append(df)
-        entry = {"path": str(path), "sha256": sha256_file(path), "rows": df.height, "bytes": path.stat().st_size,
-                 **({"absent_columns": absent} if absent else {})}
-        for source, flag in (("switchboard", "switchboard"), ("simple_wiki", "wiki")):
-            if source in sources:
-                records[flag].append(entry)
-    rows = pl.concat(frames) if frames else pl.DataFrame(schema=ITEM_SCHEMA)
-    _check_each_flag_has_rows({p: dict(df.get_column("source").value_counts(sort=True).rows())
-                               for p, df in zip(allowed, frames, strict=True)}, sw_paths, wiki_paths)
-    return BuildInputs(sw_paths, wiki_paths, rows, list(allowed), records)
-
-
-def _check_each_flag_has_rows(held: dict[Path, dict[str, int]], sw_paths: list[Path],
-                              wiki_paths: list[Path]) -> None:
-    """A source flag whose files hold no row of its source is refused, naming the file and what it holds
-    (else the validation gate reports it as a failed validation of rows that were never there)."""
-    for source, paths in (("switchboard", sw_paths), ("simple_wiki", wiki_paths)):
-        if not paths or any(held[p].get(source) for p in paths):
-            continue
-        flag, path = FLAG_OF_SOURCE[source], paths[0]
-        has = ", ".join(f"{n:,} {s} rows" for s, n in held[path].items()) or "no rows"
-        others = [FLAG_OF_SOURCE[s] for s in held[path] if s in FLAG_OF_SOURCE and s != source]
-        hint = f"; give it with {' and '.join(others)} only" if others else ""
-        also = f"; nor do the other {len(paths) - 1} file(s) given with {flag}" if len(paths) > 1 else ""
-        raise InputError(f"given with {flag} but holds no {source} rows (it has {has}){also}{hint}", path)
-
-
-def _read_input_file(path: Path, sources: set[str]) -> tuple[pl.DataFrame, list[str]]:
-    """One row file, cast to the item schema, and the provenance columns it came without (rows in the published
-    schema: ``core.schema.complete_rows``); an ``InputError`` for a row of a source its flags do not allow."""
-    df, absent = complete_rows(read_rows(path), path)
-    bad = df.with_row_index("_row").filter(~pl.col("source").is_in(sorted(sources)).fill_null(False))
-    if bad.height:
-        first = bad.row(0, named=True)
-        flags = " and ".join(FLAG_OF_SOURCE[s] for s in sorted(sources))
-        raise InputError(f"{bad.height:,} row(s) have source {first['source']!r}, which a file given with {flags} "
-                         f"may not hold", path, f"row {first['_row'] + 1}")
-    try:
-        return df.select([pl.col(c).cast(t) for c, t in ITEM_SCHEMA.items()]), absent
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"columns of the wrong type: {first_line(exc)}", path) from exc
+# --- the output folder ----------------------------------------------------------------------------
 
 
 def _check_out(out: Path, inputs: Iterable[Path]) -> None:
+    """Refuse to replace a folder that is not a build, or one that holds an input."""
     if out.exists():
         if not out.is_dir():
             raise InputError("exists and is not a folder", out)
