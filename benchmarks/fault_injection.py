@@ -7,11 +7,12 @@ command started and killed after a random delay (up to 1.2x the reference's time
 and the command rerun to completion. The invariants:
 
 - after the kill, the outputs are the old set (A) or the complete new set (B); anything else is a *cut*,
-  except a half-done commit whose journal the next run finishes ("journal") and a build killed between the
-  two renames of its folder swap, whose earlier build the next run puts back ("swap");
+  except a half-done commit whose journal the next run finishes ("journal"; for ``build``, whose folder is
+  replaced by two renames, also a kill between them);
 - the rerun exits 0 and its outputs equal the reference (timings and dates aside); for generate-wiki, whose
   sampled text depends on how the engine batches what is left, every passage has exactly one record;
-- no temporary file (``.partial``, ``.tmp``, ``.building-*``, a journal) is left after the rerun.
+- no temporary file (``.partial``, ``.tmp``, a folder set aside ``.old-*``, a journal) is left after the
+  rerun.
 
 Usage: python benchmarks/fault_injection.py [--kills 20] [--commands validate,build] [--seed 0]
 """
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 VOLATILE = ("second", "date", "time", "per_s", "started", "finished", "created", "command", "load_s")
-TEMPORARY = (".partial", ".tmp", ".building-", ".old-", ".commit.json")
+TEMPORARY = (".partial", ".tmp", ".old-", ".commit.json")
 
 
 def _stable(value):
@@ -142,19 +143,6 @@ def run(command: list[str], cwd: Path, kill_after: float | None = None) -> tuple
     return 0, time.perf_counter() - started
 
 
-def _swapped_out(work: Path) -> dict | None:
-    """The outputs as they were before a build killed between its two renames (``.NAME.old-*/previous``)."""
-    previous = [p for p in work.glob(".*.old-*/previous") if not (work / p.parent.name[1:].split(".old-")[0]).exists()]
-    if len(previous) != 1:
-        return None
-    view = Path(tempfile.mkdtemp(prefix="swap-view-"))
-    try:
-        shutil.copytree(previous[0], view / previous[0].parent.name[1:].split(".old-")[0])
-        return fingerprint(view)
-    finally:
-        shutil.rmtree(view)
-
-
 def trial(name: str, earlier: list[str], new: list[str], base: Path, kills: int, rng: random.Random) -> dict:
     old_dir, ref_dir = base / f"{name}.old", base / f"{name}.ref"
     old_dir.mkdir()
@@ -170,8 +158,7 @@ def trial(name: str, earlier: list[str], new: list[str], base: Path, kills: int,
         rc, _ = run(new, work, kill_after=rng.uniform(0.05, 1.2) * seconds)
         state = fingerprint(work)
         journal = any(p.name.endswith(".commit.json") for p in work.rglob("*"))
-        kind = "A" if state == old else "B" if state == ref else "journal" if journal \
-            else "swap" if _swapped_out(work) == old else "cut"
+        kind = "A" if state == old else "B" if state == ref else "journal" if journal else "cut"
         counts[kind if rc is None else "finished before the kill"] += 1
         run(new, work)
         counts["rerun equal to reference"] += fingerprint(work) == ref

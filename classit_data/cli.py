@@ -183,6 +183,9 @@ def stats_cmd(
     inputs: ItemRows,
     out: Annotated[str, typer.Option("--out", "-o", help="Folder for stats.json, stats.md, figure1.png, "
                                      "figure1.svg.")],
+    quantile: Annotated[float | None, setting(StatsConfig, "quantile")] = None,
+    tokenizer: Annotated[str | None, setting(StatsConfig, "tokenizer")] = None,
+    scale: Annotated[str | None, setting(StatsConfig, "scale")] = None,
     json_summary: JsonFlag = False,
 ) -> None:
     """Length statistics per source and in total, and Figure 1 (prompt vs reply length)."""
@@ -208,6 +211,10 @@ def build_cmd(
     generation_run: Annotated[list[str] | None, typer.Option(help="Output folder (or run.json) of "
                                                              "`generate-wiki`, recorded in the card; "
                                                              "repeatable.")] = None,
+    val_fraction: Annotated[float | None, setting(BuildConfig, "val_fraction")] = None,
+    seed: Annotated[int | None, setting(BuildConfig, "seed")] = None,
+    max_shard_size: Annotated[str | None, setting(BuildConfig, "max_shard_size")] = None,
+    force: Annotated[bool | None, setting(BuildConfig, "force")] = None,
     json_summary: JsonFlag = False,
 ) -> None:
     """Validate rows and write the Hub-layout dataset folder with its card."""
@@ -235,6 +242,9 @@ def report_cmd(
     previous: Annotated[str | None, typer.Option(help="An earlier build folder to compare with.")] = None,
     eval_paths: Annotated[list[str] | None, typer.Option("--eval", help="BabyLM eval files or folders: add the "
                                                          "contamination check; repeatable.")] = None,
+    samples: Annotated[int | None, setting(ReportConfig, "samples")] = None,
+    seed: Annotated[int | None, setting(ReportConfig, "seed")] = None,
+    tokenizer: Annotated[str | None, setting(ReportConfig, "tokenizer")] = None,
     json_summary: JsonFlag = False,
 ) -> None:
     """One self-contained HTML page about a build: funnel, lengths, samples, provenance, diff."""
@@ -248,6 +258,11 @@ def report_cmd(
 def push_cmd(
     dataset_dir: Annotated[str, typer.Argument(help="A folder made by `classit-data build`.")],
     repo_id: Annotated[str, typer.Option(help="Dataset repo, ORG/NAME (created if missing).")],
+    private: Annotated[bool | None, setting(PushConfig, "private")] = None,
+    revision: Annotated[str | None, setting(PushConfig, "revision")] = None,
+    commit_message: Annotated[str | None, setting(PushConfig, "commit_message")] = None,
+    tag: Annotated[str | None, setting(PushConfig, "tag")] = None,
+    retries: Annotated[int | None, setting(PushConfig, "retries")] = None,
     json_summary: JsonFlag = False,
 ) -> None:
     """Publish a built dataset folder to the Hugging Face Hub (token from HF_TOKEN or `hf auth login`)."""

@@ -1,8 +1,7 @@
-"""``stats`` and ``build``: length statistics and Figure 1, the Hub-layout dataset folder and its card."""
+"""``stats``, ``build`` and ``report``: length statistics and Figure 1, the Hub-layout dataset folder and its card,
+the page about a build.
 
-from __future__ import annotations
-
-from classit_data.core.lazy import lazy_attributes
-
-__all__ = ["build_dataset", "compute_stats"]
-__getattr__ = lazy_attributes(__name__, {"build_dataset": "build", "compute_stats": "stats"})
+The stages are ``classit_data.dataset.stats.stats``, ``classit_data.dataset.build.build`` and
+``classit_data.dataset.report.report`` (a package attribute of such a name is its module, so the package does
+not re-export them).
+"""

@@ -17,25 +17,32 @@ Why the choices:
   adding rows never moves a document from one split to the other;
 - nothing in the output depends on the clock or the machine: the same inputs give the same bytes, so
   rebuilding and pushing unchanged data makes no new commit;
-- the folder is written beside its final place and renamed into it at the end.
+- the folder is written beside its final place and replaced as a whole (``core.outputs``, as every
+  command's outputs): a build killed at any moment leaves the earlier build or the new one, and the next run
+  finishes what the kill interrupted.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import math
-import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
 
-from classit_data.dataset.config import BUILD_DEFAULTS, BuildConfig
+from classit_data.core.errors import InputError
+from classit_data.core.io import read_rows
+from classit_data.core.lengths import word_count_expr
+from classit_data.core.outputs import replaced_together
+from classit_data.core.schema import COLUMN_ORDER, ITEM_SCHEMA, SOURCES, complete_rows, content_id
+from classit_data.core.summary import Summary
+from classit_data.dataset.config import BuildConfig
+from classit_data.dataset.inputs import BuildInputs, as_paths, read_inputs
 from classit_data.dataset.provenance import check_generation_runs, provenance_summary
 from classit_data.dataset.record import (
     BUILD_FORMAT,
@@ -43,14 +50,9 @@ from classit_data.dataset.record import (
     BUILD_INFO,
     CONFIGS,
     library_versions,
-    sha256_file,
     stable_report,
     write_build_info,
 )
-from classit_data.core.errors import InputError, checked_settings, first_line
-from classit_data.core.io import current_umask, read_rows
-from classit_data.core.lengths import word_count_expr
-from classit_data.core.schema import COLUMN_ORDER, ITEM_SCHEMA, SOURCES, complete_rows, content_id
 
 SOURCE_OF_CONFIG = {"switchboard": "switchboard", "simple_wiki": "simple_wiki"}
 FIGURE_PATH = "figures/figure1.png"
@@ -66,10 +68,6 @@ NO_DOC_ID_RULE = "; a row without doc_id is a document of its own, its id standi
 def document() -> pl.Expr:
     """The document a row belongs to, for the split: its doc_id, or the row itself (its id) without one."""
     return pl.coalesce("doc_id", "id")
-
-
-#: the flag that gives a source's row files, for messages
-FLAG_OF_SOURCE = {"switchboard": "--switchboard", "simple_wiki": "--wiki"}
 
 
 def parse_size(size: int | str) -> int:
@@ -97,29 +95,32 @@ def _package() -> dict:
     return {"name": "classit-data", "version": __version__, **library_versions()}
 
 
-@dataclass
-class BuildRecord:
-    """``build_info.json``, its fields in the file's order: the settings first, then what each step made."""
+class BuildRecord(BaseModel):
+    """``build_info.json``, its fields in the file's order: the settings first, then what each step made, then
+    every file with its sha256 (``record.write_build_info``)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     format: str = BUILD_FORMAT
     format_version: int = BUILD_FORMAT_VERSION
-    package: dict = field(default_factory=_package)
-    command: str | None = None
-    inputs: dict = field(default_factory=dict)
-    seed: int = BUILD_DEFAULTS.seed
+    package: dict[str, Any] = Field(default_factory=_package)
+    command: str | None
+    inputs: dict[str, Any] = {}
+    seed: int
     shuffle: str = SHUFFLE_RULE
-    val_fraction: float | None = None
+    val_fraction: float | None
     split_rule: str = SPLIT_RULE
-    validation_documents: dict[str, int] = field(default_factory=dict)
-    max_shard_size: int = 0
-    validation: dict = field(default_factory=dict)
-    configs: dict[str, dict] = field(default_factory=dict)
-    counts: dict = field(default_factory=dict)
-    babylm: dict = field(default_factory=dict)
-    provenance: dict = field(default_factory=dict)
-    stats: dict = field(default_factory=dict)
+    validation_documents: dict[str, int] = {}
+    max_shard_size: int
+    validation: dict[str, Any] = {}
+    configs: dict[str, dict] = {}
+    counts: dict[str, Any] = {}
+    babylm: dict[str, Any] = {}
+    provenance: dict[str, Any] = {}
+    stats: dict[str, Any] = {}
     #: what the steps before the build recorded (``stages.stage_records``), for the report
-    stages: dict = field(default_factory=dict)
+    stages: dict[str, Any] = {}
+    files: dict[str, dict] = {}
 
     def count(self, rows: pl.DataFrame) -> None:
         """Rows and words in total and per source (``rows`` has ``with_word_counts``' columns)."""
@@ -137,79 +138,112 @@ class BuildRecord:
         if bare and "doc_id" in bare["columns"]:
             self.split_rule += NO_DOC_ID_RULE
 
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+
+class BuildSummary(BuildRecord, Summary):
+    """What ``build`` made: its record (``build_info.json``), where the folder is and how long it took."""
+
+    out: str
+    seconds: float
+    gate_seconds: float
+
+    def title(self) -> str:
+        return f"build -> {self.out}"
+
+    def rows(self) -> dict[str, object]:
+        """Each config's splits, the gate's verdict, words and the BabyLM budget share, the card."""
+        rows: dict[str, object] = {}
+        for name, cfg in self.configs.items():
+            for split, s in cfg["splits"].items():
+                rows[f"{name}/{split}"] = f"{s['num_examples']:,} rows, {len(s['files'])} shard(s)"
+        v = self.validation
+        rows["validation gate"] = ("passed" if v["passed"] else "FAILED (forced)") + \
+            f": {v['kept']:,} kept, {v['quarantined']:,} rejected"
+        rows["words (text)"] = self.counts["words_text"]
+        rows["BabyLM budget share"] = f"{100 * self.babylm['share']:.2f}%"
+        rows["card"] = f"{self.out}/README.md"
+        rows["seconds"] = self.seconds
+        return rows
 
 
 # --- the build ------------------------------------------------------------------------------------
 
 
-def build_dataset(
+def build(
     switchboard: str | Path | Sequence[str | Path] | None,
     wiki: str | Path | Sequence[str | Path] | None,
     out: str | Path,
+    settings: BuildConfig | None = None,
     *,
-    val_fraction: float | None = BUILD_DEFAULTS.val_fraction,
-    seed: int = BUILD_DEFAULTS.seed,
-    max_shard_size: int | str = BUILD_DEFAULTS.max_shard_size,
-    force: bool = BUILD_DEFAULTS.force,
     stats_dir: str | Path | None = None,
     passages: str | Path | None = None,
     validate_config: str | Path | dict | None = None,
     generation_runs: Sequence[str | Path] = (),
     command: str | None = None,
     progress: bool = True,
-) -> dict:
-    """Validate, split, shard and document the rows; write the dataset folder ``out``.
+) -> BuildSummary:
+    """Validate rows and write the Hub-layout dataset folder with its card.
 
-    ``switchboard`` / ``wiki``: row files (``ITEM_SCHEMA``) of each source, normally the kept rows of
-    ``classit-data validate``. ``stats_dir``: the output of ``classit-data stats`` for the card (computed
-    here when not given). ``passages`` / ``validate_config``: passed to the validators. ``generation_runs``: the output
-    folders (or ``run.json`` files) of ``generate-wiki``, for the record. ``command``:
-    how the build was started, for the record. Returns the build record (also in ``build_info.json``).
+    Inputs:
+        switchboard, wiki: row files (``ITEM_SCHEMA``) of each source, normally the kept rows of ``validate``
+            (a file holding both sources may be given as both).
+        settings: :class:`~classit_data.dataset.config.BuildConfig` (defaults when None).
+        stats_dir: the output of ``stats`` for the card (computed here when None).
+        passages, validate_config: the passage file and thresholds of the validation gate.
+        generation_runs: output folders (or ``run.json`` files) of ``generate-wiki``; ``command``: how the
+            build was started; both for the record.
+
+    Outputs:
+        out: the dataset folder (shards per config, ``README.md`` card, ``figures/``, ``build_info.json``,
+            ``report.html``), replaced as a whole. The summary is the build record, with ``out`` and seconds.
     """
     from classit_data.core.console import console
 
+    config = settings if settings is not None else BuildConfig()
     started = time.perf_counter()
     out = Path(out)
-    sw_paths, wiki_paths = _as_paths(switchboard), _as_paths(wiki)
+    sw_paths, wiki_paths = as_paths(switchboard), as_paths(wiki)
     if not sw_paths and not wiki_paths:
         raise InputError("nothing to build: give --switchboard and/or --wiki row files")
-    _check_settings(val_fraction, seed, force, generation_runs, validate_config)
-    record = BuildRecord(command=command, seed=seed, val_fraction=val_fraction,
-                         max_shard_size=parse_size(max_shard_size))
-    recover_swap(out)
+    _check_side_files(generation_runs, validate_config)
+    record = BuildRecord(command=command, seed=config.seed, val_fraction=config.val_fraction,
+                         max_shard_size=parse_size(config.max_shard_size))
     _check_out(out, [*sw_paths, *wiki_paths])
     inputs = read_inputs(sw_paths, wiki_paths)
     say = console.print if progress else (lambda *a, **k: None)
-
-    with _staging_folder(out) as folder:
-        work = Path(tempfile.mkdtemp(prefix="work-", dir=folder))
-        say(f"validating {inputs.rows.height:,} rows ...")
-        kept, record.validation, gate_seconds = run_validation_gate(inputs, work, force=force,
-                                                                    config=validate_config, passages=passages)
-        record.inputs = inputs.record(passages)  # after the gate, which tells a missing passage file in one line
-        rows, record.validation_documents = split_by_document(kept, val_fraction)
-        say("writing shards ...")
-        record.configs = write_configs(rows, folder, val_fraction=val_fraction, seed=seed,
-                                       max_shard_bytes=record.max_shard_size)
-        record.stats, stats_markdown = statistics_for_card(work / "kept.parquet", folder, work, stats_dir)
-        timings = _record_rows(record, rows, inputs, wiki_paths, passages, generation_runs)
-        shutil.rmtree(work)
-        written = write_card_and_record(folder, record.as_dict(), stats_markdown)
+    with replaced_together({"--out": out}, folders=["--out"]) as outs:
+        folder = outs.path("--out")
+        gate_seconds, timings = _write_folder(folder, record, inputs, config, say, stats_dir=stats_dir,
+                                              passages=passages, validate_config=validate_config,
+                                              generation_runs=generation_runs)
         write_build_report(folder, {**timings, "build": round(time.perf_counter() - started, 3)}, out)
-
-    written["out"] = str(out)
-    written["seconds"] = round(time.perf_counter() - started, 2)
-    written["gate_seconds"] = round(gate_seconds, 2)
-    return written
+    return BuildSummary(**dict(record), out=str(out), seconds=round(time.perf_counter() - started, 2),
+                        gate_seconds=round(gate_seconds, 2))
 
 
-def _record_rows(record: BuildRecord, rows: pl.DataFrame, inputs: BuildInputs, wiki_paths: list[Path], passages,
-                 generation_runs) -> dict:
+def _write_folder(folder: Path, record: BuildRecord, inputs: BuildInputs, config: BuildConfig,
+                  say: Callable[..., None], *, stats_dir, passages, validate_config,
+                  generation_runs) -> tuple[float, dict]:
+    """Gate, split, shards, statistics, card and record, into ``folder``; the gate's seconds and the steps'."""
+    work = Path(tempfile.mkdtemp(prefix="work-", dir=folder))
+    say(f"validating {inputs.rows.height:,} rows ...")
+    kept, record.validation, gate_seconds = run_validation_gate(inputs, work, force=config.force,
+                                                                config=validate_config, passages=passages)
+    record.inputs = inputs.record(passages)  # after the gate, which tells a missing passage file in one line
+    rows, record.validation_documents = split_by_document(kept, config.val_fraction)
+    say("writing shards ...")
+    record.configs = write_configs(rows, folder, val_fraction=config.val_fraction, seed=config.seed,
+                                   max_shard_bytes=record.max_shard_size)
+    record.stats, stats_markdown = statistics_for_card(work / "kept.parquet", folder, work, stats_dir)
+    timings = _record_rows(record, rows, inputs, passages, generation_runs)
+    shutil.rmtree(work)
+    write_card_and_record(folder, record, stats_markdown)
+    return gate_seconds, timings
+
+
+def _record_rows(record: BuildRecord, rows: pl.DataFrame, inputs: BuildInputs, passages, generation_runs) -> dict:
     """Counts, provenance and the steps' records of the published rows into ``record``; the steps' wall times."""
     record.count(rows)
-    record.provenance = provenance_summary(rows, wiki_paths, generation_runs)
+    record.provenance = provenance_summary(rows, inputs.wiki, generation_runs)
     record.note_bare_inputs(inputs)
     return record_stages(record, inputs.files, passages, generation_runs)
 
@@ -230,18 +264,14 @@ def write_build_report(folder: Path, timings: dict, out: Path) -> None:
     (and ``push`` publishes) only what a rebuild reproduces byte for byte."""
     import json
 
-    from classit_data.dataset.report import TIMINGS_FILE, write_report
+    from classit_data.dataset.report import TIMINGS_FILE, write_page
 
     (folder / TIMINGS_FILE).write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
-    write_report(folder, name=str(out))
+    write_page(folder, name=str(out))
 
 
-def _check_settings(val_fraction: float | None, seed: int, force: bool, generation_runs: Sequence[str | Path],
-                    validate_config: str | Path | dict | None) -> None:
-    """Every setting and side file checked before any work: a mistake is one line now, not after the gate."""
-    if val_fraction is not None and not 0 <= val_fraction < 1:
-        raise InputError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-    checked_settings(BuildConfig, {"val_fraction": val_fraction, "seed": seed, "force": force})
+def _check_side_files(generation_runs: Sequence[str | Path], validate_config: str | Path | dict | None) -> None:
+    """The side files checked before any work: a mistake is one line now, not after the gate."""
     check_generation_runs(generation_runs)
     if validate_config is not None:
         from classit_data.validate.config import load_validation_config
@@ -249,121 +279,11 @@ def _check_settings(val_fraction: float | None, seed: int, force: bool, generati
         load_validation_config(validate_config)
 
 
-def summary_rows(record: dict) -> dict[str, object]:
-    """The build record as the rows of the closing table."""
-    rows: dict[str, object] = {}
-    for name, cfg in record["configs"].items():
-        for split, s in cfg["splits"].items():
-            rows[f"{name}/{split}"] = f"{s['num_examples']:,} rows, {len(s['files'])} shard(s)"
-    v = record["validation"]
-    rows["validation gate"] = ("passed" if v["passed"] else "FAILED (forced)") + \
-        f": {v['kept']:,} kept, {v['quarantined']:,} rejected"
-    rows["words (text)"] = record["counts"]["words_text"]
-    rows["BabyLM budget share"] = f"{100 * record['babylm']['share']:.2f}%"
-    rows["card"] = f"{record['out']}/README.md"
-    rows["seconds"] = record["seconds"]
-    return rows
-
-
-# --- inputs and the output folder -----------------------------------------------------------------
-
-
-def _as_paths(value: str | Path | Sequence[str | Path] | None) -> list[Path]:
-    if value is None:
-        return []
-    if isinstance(value, (str, Path)):
-        return [Path(value)]
-    return [Path(v) for v in value]
-
-
-@dataclass
-class BuildInputs:
-    """The rows to build from, and where they came from."""
-
-    switchboard: list[Path]
-    wiki: list[Path]
-    rows: pl.DataFrame
-    #: the distinct input files, in the order given
-    files: list[Path]
-    #: per flag (``switchboard``, ``wiki``): each file's path, sha256, rows and bytes
-    records: dict[str, list[dict]]
-
-    def without_provenance(self) -> dict | None:
-        """The input files that came without provenance columns (published schema), their rows and what they lacked."""
-        bare = {e["path"]: e for entries in self.records.values() for e in entries if e.get("absent_columns")}
-        if not bare:
-            return None
-        lacking = {c for e in bare.values() for c in e["absent_columns"]}
-        return {"files": list(bare), "input_rows": sum(e["rows"] for e in bare.values()),
-                "columns": [c for c in ITEM_SCHEMA if c in lacking]}
-
-    def record(self, passages: str | Path | None) -> dict:
-        """The inputs' part of the build record: every row file, and the passage file of the grounding check."""
-        return {**self.records,
-                "passages": {"path": str(passages), "sha256": sha256_file(passages)} if passages else None}
-
-
-def read_inputs(sw_paths: list[Path], wiki_paths: list[Path]) -> BuildInputs:
-    """All input rows with the item schema, checked against the sources their flag allows.
-
-    A file given with ``--switchboard`` may hold only Switchboard rows, one given with ``--wiki`` only
-    Wikipedia rows; one given with both (the kept file of ``classit-data validate``) may hold both.
-    """
-    allowed: dict[Path, set[str]] = {}
-    for p in sw_paths:
-        allowed.setdefault(p, set()).add("switchboard")
-    for p in wiki_paths:
-        allowed.setdefault(p, set()).add("simple_wiki")
-    frames, records, seen = [], {"switchboard": [], "wiki": []}, set()
-    for path, sources in allowed.items():
-        if path.resolve() in seen:
-            raise InputError("given twice", path)
-        seen.add(path.resolve())
-        df, absent = _read_input_file(path, sources)
-        frames.append(df)
-        entry = {"path": str(path), "sha256": sha256_file(path), "rows": df.height, "bytes": path.stat().st_size,
-                 **({"absent_columns": absent} if absent else {})}
-        for source, flag in (("switchboard", "switchboard"), ("simple_wiki", "wiki")):
-            if source in sources:
-                records[flag].append(entry)
-    rows = pl.concat(frames) if frames else pl.DataFrame(schema=ITEM_SCHEMA)
-    _check_each_flag_has_rows({p: dict(df.get_column("source").value_counts(sort=True).rows())
-                               for p, df in zip(allowed, frames, strict=True)}, sw_paths, wiki_paths)
-    return BuildInputs(sw_paths, wiki_paths, rows, list(allowed), records)
-
-
-def _check_each_flag_has_rows(held: dict[Path, dict[str, int]], sw_paths: list[Path],
-                              wiki_paths: list[Path]) -> None:
-    """A source flag whose files hold no row of its source is refused, naming the file and what it holds
-    (else the validation gate reports it as a failed validation of rows that were never there)."""
-    for source, paths in (("switchboard", sw_paths), ("simple_wiki", wiki_paths)):
-        if not paths or any(held[p].get(source) for p in paths):
-            continue
-        flag, path = FLAG_OF_SOURCE[source], paths[0]
-        has = ", ".join(f"{n:,} {s} rows" for s, n in held[path].items()) or "no rows"
-        others = [FLAG_OF_SOURCE[s] for s in held[path] if s in FLAG_OF_SOURCE and s != source]
-        hint = f"; give it with {' and '.join(others)} only" if others else ""
-        also = f"; nor do the other {len(paths) - 1} file(s) given with {flag}" if len(paths) > 1 else ""
-        raise InputError(f"given with {flag} but holds no {source} rows (it has {has}){also}{hint}", path)
-
-
-def _read_input_file(path: Path, sources: set[str]) -> tuple[pl.DataFrame, list[str]]:
-    """One row file, cast to the item schema, and the provenance columns it came without (rows in the published
-    schema: ``core.schema.complete_rows``); an ``InputError`` for a row of a source its flags do not allow."""
-    df, absent = complete_rows(read_rows(path), path)
-    bad = df.with_row_index("_row").filter(~pl.col("source").is_in(sorted(sources)).fill_null(False))
-    if bad.height:
-        first = bad.row(0, named=True)
-        flags = " and ".join(FLAG_OF_SOURCE[s] for s in sorted(sources))
-        raise InputError(f"{bad.height:,} row(s) have source {first['source']!r}, which a file given with {flags} "
-                         f"may not hold", path, f"row {first['_row'] + 1}")
-    try:
-        return df.select([pl.col(c).cast(t) for c, t in ITEM_SCHEMA.items()]), absent
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"columns of the wrong type: {first_line(exc)}", path) from exc
+# --- the output folder ----------------------------------------------------------------------------
 
 
 def _check_out(out: Path, inputs: Iterable[Path]) -> None:
+    """Refuse to replace a folder that is not a build, or one that holds an input."""
     if out.exists():
         if not out.is_dir():
             raise InputError("exists and is not a folder", out)
@@ -374,58 +294,6 @@ def _check_out(out: Path, inputs: Iterable[Path]) -> None:
     for p in inputs:
         if resolved in p.resolve().parents:
             raise InputError("input lies inside the output folder, which the build replaces", p)
-
-
-def recover_swap(out: Path) -> bool:
-    """Undo what a build killed mid-way left beside ``out``; True if an earlier build was put back.
-
-    A kill between the two renames of the swap leaves no ``out`` and the earlier build in
-    ``.NAME.old-*/previous``: it goes back in place. Half-written ``.NAME.building-*`` folders are removed.
-    """
-    if not out.parent.is_dir():
-        return False
-    restored = False
-    for old in sorted(out.parent.glob(f".{out.name}.old-*")):
-        if (old / "previous").is_dir() and not out.exists():
-            os.replace(old / "previous", out)
-            restored = True
-        shutil.rmtree(old, ignore_errors=True)
-    for building in out.parent.glob(f".{out.name}.building-*"):
-        shutil.rmtree(building, ignore_errors=True)
-    return restored
-
-
-def _make_parent(out: Path) -> None:
-    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise InputError(f"--out: {blocking} is a file, not a folder", out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--out: cannot make its folder: {exc.strerror}", out) from exc
-
-
-@contextlib.contextmanager
-def _staging_folder(out: Path):
-    """A fresh folder beside ``out``; on success it replaces ``out`` (an earlier build is swapped out)."""
-    _make_parent(out)
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    except OSError as exc:
-        raise InputError(f"--out cannot be written there: {exc.strerror}", out) from exc
-    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; a build is for colleagues to read too
-    try:
-        yield tmp
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "previous")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # --- validation gate ------------------------------------------------------------------------------
@@ -612,10 +480,10 @@ def statistics_for_card(rows_file: Path, folder: Path, work: Path,
         if not (src / "stats.json").is_file():
             raise InputError("no stats.json here: give the --out folder of `classit-data stats`", src)
     else:
-        from classit_data.dataset.stats import compute_stats
+        from classit_data.dataset.stats import stats
 
         src = work / "stats"
-        compute_stats([str(rows_file)], src)
+        stats([str(rows_file)], src)
     record = {"source": str(stats_dir) if stats_dir is not None else "computed by build",
               "stats": stable_report(json.loads((src / "stats.json").read_text(encoding="utf-8")))}
     markdown = (src / "stats.md").read_text(encoding="utf-8") if (src / "stats.md").is_file() else None
@@ -626,10 +494,11 @@ def statistics_for_card(rows_file: Path, folder: Path, work: Path,
     return record, markdown
 
 
-def write_card_and_record(folder: Path, record: dict, stats_markdown: str | None) -> dict:
-    """Write the card, then ``build_info.json`` listing every file with its sha256; return the record written."""
+def write_card_and_record(folder: Path, record: BuildRecord, stats_markdown: str | None) -> None:
+    """Write the card, then ``build_info.json`` listing every file with its sha256 (into ``record.files``)."""
     from classit_data.dataset.card import render_dataset_card
 
-    (folder / "README.md").write_text(render_dataset_card(record, stats_markdown), encoding="utf-8")
-    write_build_info(folder, record)
-    return record
+    data = record.model_dump()
+    (folder / "README.md").write_text(render_dataset_card(data, stats_markdown), encoding="utf-8")
+    write_build_info(folder, data)
+    record.files = data["files"]

@@ -1,30 +1,45 @@
-"""Settings of ``stats`` and ``build``: the one place their defaults and help live (the CLI is made from them).
+"""Settings of ``stats``, ``build`` and ``report``: the one place their defaults and help live (the CLI is made
+from them).
 
 Input and output paths stay arguments of the commands and stage functions; these are the choices about how.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from classit_data.core.settings import Flag, Settings
 
 
-class StatsConfig(BaseModel):
+class StatsConfig(Settings):
     """How lengths are counted and Figure 1 is drawn."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    quantile: float = Field(1.0, description="Figure 1 trims each source at this quantile of its prompt and reply "
-                            "lengths (1 = all rows, as in the paper).",
-                            json_schema_extra={"flags": ["--quantile", "-q"]})
+    quantile: Annotated[float, Flag("--quantile", "-q")] = Field(
+        1.0, description="Figure 1 trims each source at this quantile of its prompt and reply lengths (1 = all "
+        "rows, as in the paper).")
     tokenizer: str | None = Field(None, description="Local tokenizer folder, a model already in the local HF cache, "
                                   "or `embedded`: count tokens too (no download).")
     scale: str = Field("log", description="Figure axes: log or linear.")
 
+    @field_validator("quantile")
+    @classmethod
+    def _quantile(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError("must be in (0, 1]")
+        return value
 
-class BuildConfig(BaseModel):
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, value: str) -> str:
+        if value not in ("log", "linear"):
+            raise ValueError("must be log or linear")
+        return value
+
+
+class BuildConfig(Settings):
     """How validated rows are split and sharded."""
-
-    model_config = ConfigDict(extra="forbid")
 
     val_fraction: float | None = Field(None, ge=0, lt=1, description="Share of documents (conversations, "
                                        "articles) put in a `validation` split; none by default.")
@@ -36,14 +51,8 @@ class BuildConfig(BaseModel):
                         "a build cannot be pushed).")
 
 
-STATS_DEFAULTS = StatsConfig()
-BUILD_DEFAULTS = BuildConfig()
-
-
-class ReportConfig(BaseModel):
+class ReportConfig(Settings):
     """What the build report shows."""
-
-    model_config = ConfigDict(extra="forbid")
 
     samples: int = Field(5, ge=0, le=1000, description="Random rows shown per config and split.")
     seed: int = Field(0, ge=0, description="Seed of the random rows.")

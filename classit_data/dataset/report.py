@@ -21,10 +21,12 @@ from pathlib import Path
 
 import polars as pl
 
-from classit_data.dataset.record import BUILD_INFO, read_build_info
-from classit_data.dataset.stages import STEPS
 from classit_data.core.lengths import word_count_expr
 from classit_data.core.schema import SOURCES
+from classit_data.core.summary import Summary
+from classit_data.dataset.config import ReportConfig
+from classit_data.dataset.record import BUILD_INFO, read_build_info
+from classit_data.dataset.stages import STEPS
 from classit_data.validate.dedup import word_lists
 
 REPORT_FILE = "report.html"
@@ -144,7 +146,8 @@ FUNNEL = {
     "prepare-wiki": ("Simple Wikipedia", [("pages_read", "pages"), ("articles_read", "articles"),
                                           ("articles_kept", "articles kept"), ("passages", "passages")],
                      [("skipped_by_reason", "articles skipped, by reason"),
-                      ("prose_words_dropped", "prose words dropped, by reason"), ("dropped", "text dropped, by reason")]),
+                      ("prose_words_dropped", "prose words dropped, by reason"),
+                      ("dropped", "text dropped, by reason")]),
     "generate-wiki": ("Generation", [("passages_selected", "passages"), ("passages_done", "outputs (one a passage)"),
                                      ("passages_with_pairs", "outputs with pairs"), ("pairs", "pairs")],
                       [("rejected_outputs_by_reason", "outputs rejected, by reason"),
@@ -228,17 +231,16 @@ def read_timings(folder: Path) -> dict:
 # --- the page -----------------------------------------------------------------------------------------
 
 
-def report_context(folder: Path, *, previous: str | Path | None = None, eval_paths: Sequence[str | Path] = (),
-                   samples_per: int = 5, seed: int = 0, tokenizer: str | None = None,
-                   name: str | None = None) -> dict:
+def report_context(folder: Path, config: ReportConfig, *, previous: str | Path | None = None,
+                   eval_paths: Sequence[str | Path] = (), name: str | None = None) -> dict:
     """Everything the page shows, computed from the build folder (and the previous build, the eval files)."""
     info = read_build_info(folder)
     rows = _source_rows(folder, info)
     tok = None
-    if tokenizer:
+    if config.tokenizer:
         from classit_data.core.lengths import load_counting_tokenizer
 
-        tok = load_counting_tokenizer(tokenizer)
+        tok = load_counting_tokenizer(config.tokenizer)
     diversity = lengths_and_diversity(rows, tok)
     contamination = None
     if eval_paths:
@@ -251,7 +253,8 @@ def report_context(folder: Path, *, previous: str | Path | None = None, eval_pat
     return {
         "info": info, "folder": name or str(folder), "funnel": funnel(info), "published": published(info),
         "missing": stages.get("missing", list(STEPS)), "diversity": diversity,
-        "figure": figure1_svg(diversity) if diversity else None, "samples": samples(folder, info, samples_per, seed),
+        "figure": figure1_svg(diversity) if diversity else None,
+        "samples": samples(folder, info, config.samples, config.seed),
         "quarantine": stages.get("quarantine_samples") or {}, "rendered_prompt": stages.get("rendered_prompt"),
         "timings": read_timings(folder), "contamination": contamination,
         "diff": diff(folder, info, Path(previous)) if previous else None,
@@ -272,15 +275,47 @@ def render_report(context: dict) -> str:
         **context, svg=context["figure"] and __import__("markupsafe").Markup(context["figure"]))
 
 
-def write_report(dataset_dir: str | Path, out: str | Path | None = None, *, previous: str | Path | None = None,
-                 eval_paths: Sequence[str | Path] = (), samples: int | None = None, seed: int | None = None,
-                 tokenizer: str | None = None, name: str | None = None) -> dict:
-    """The ``report`` command: write ``report.html`` (default: beside the card); returns what it wrote.
+class ReportSummary(Summary):
+    """What ``report`` wrote: the page, its size, the steps the build has no record of."""
 
-    ``name``: the build folder as the page names it (``build`` writes the page in its staging folder)."""
+    out: str
+    bytes: int
+    missing_steps: list[str]
+    contaminated_rows: int | None
+    seconds: float
+
+    def title(self) -> str:
+        return f"report -> {self.out}"
+
+    def rows(self) -> dict[str, object]:
+        return {"report": self.out, "size": f"{self.bytes / 1e3:,.1f} kB",
+                "steps without a record": ", ".join(self.missing_steps) or "none", "seconds": self.seconds}
+
+
+def report(dataset_dir: str | Path, out: str | Path | None = None, settings: ReportConfig | None = None, *,
+           previous: str | Path | None = None, eval_paths: Sequence[str | Path] = ()) -> ReportSummary:
+    """One self-contained HTML page about a build: funnel, lengths, samples, provenance, diff.
+
+    Inputs:
+        dataset_dir: a folder made by ``build``; ``previous``: an earlier one to compare with;
+            ``eval_paths``: BabyLM eval files or folders, for the contamination check.
+        settings: :class:`~classit_data.dataset.config.ReportConfig` (defaults when None).
+
+    Outputs:
+        out: the HTML page (default: ``report.html`` in ``dataset_dir``), written atomically.
+    """
+    return write_page(dataset_dir, out, settings, previous=previous, eval_paths=eval_paths)
+
+
+def write_page(dataset_dir: str | Path, out: str | Path | None = None, settings: ReportConfig | None = None, *,
+               previous: str | Path | None = None, eval_paths: Sequence[str | Path] = (),
+               name: str | None = None) -> ReportSummary:
+    """``report``, with ``name``: the build folder as the page names it (``build`` writes the page in the
+    temporary folder that becomes the build)."""
     from classit_data.core.io import atomic_write_text
     from classit_data.core.outputs import replaced_together
 
+    config = settings if settings is not None else ReportConfig()
     started = time.perf_counter()
     folder = Path(dataset_dir)
     read_build_info(folder)  # one line when it is no build
@@ -289,15 +324,9 @@ def write_report(dataset_dir: str | Path, out: str | Path | None = None, *, prev
     target = Path(out) if out is not None else folder / REPORT_FILE
     with replaced_together({"--out": target}, {"--previous": [previous] if previous else [],
                                                "--eval": list(eval_paths)}) as outs:
-        context = report_context(folder, previous=previous, eval_paths=eval_paths,
-                                 samples_per=5 if samples is None else samples, seed=seed or 0, tokenizer=tokenizer, name=name)
+        context = report_context(folder, config, previous=previous, eval_paths=eval_paths, name=name)
         html = render_report(context)
         atomic_write_text(outs.path("--out"), html)
-    return {"out": str(target), "bytes": len(html.encode()), "missing_steps": context["missing"],
-            "contaminated_rows": (context["contamination"] or {}).get("contaminated_rows"),
-            "seconds": round(time.perf_counter() - started, 3)}
-
-
-def summary_rows(result: dict) -> dict[str, object]:
-    return {"report": result["out"], "size": f"{result['bytes'] / 1e3:,.1f} kB",
-            "steps without a record": ", ".join(result["missing_steps"]) or "none", "seconds": result["seconds"]}
+    return ReportSummary(out=str(target), bytes=len(html.encode()), missing_steps=context["missing"],
+                         contaminated_rows=(context["contamination"] or {}).get("contaminated_rows"),
+                         seconds=round(time.perf_counter() - started, 3))

@@ -17,15 +17,18 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 
-from classit_data.dataset.config import STATS_DEFAULTS
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_write_text, read_rows
-from classit_data.core.outputs import replaced_together
 from classit_data.core.lengths import load_counting_tokenizer, token_counts, word_count_expr
+from classit_data.core.outputs import replaced_together
 from classit_data.core.schema import SOURCES
+from classit_data.core.summary import Summary
+from classit_data.dataset.config import StatsConfig
 
 #: quantiles reported for every length
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -316,38 +319,69 @@ def stats_markdown(stats: dict) -> str:
     return "\n".join(lines)
 
 
-def compute_stats(inputs: str | Path | Sequence[str | Path], out_dir: str | Path, *,
-                  quantile: float = STATS_DEFAULTS.quantile, tokenizer: str | Path | None = STATS_DEFAULTS.tokenizer,
-                  scale: str = STATS_DEFAULTS.scale) -> dict:
-    """Write ``stats.json``, ``stats.md``, ``figure1.png`` and ``figure1.svg`` into ``out_dir``; return the stats.
+class StatsSummary(Summary):
+    """What ``stats`` measured: ``stats.json`` itself (lengths per source and in total, Figure 1's data)."""
+
+    inputs: list[str]
+    tokenizer: str | None
+    word_definition: str
+    sources: dict[str, Any]
+    total: dict[str, Any]
+    figure: dict[str, Any]
+    seconds: dict[str, float]
+
+    def title(self) -> str:
+        return f"stats -> {Path(self.figure['files']['png']).parent}"
+
+    def rows(self) -> dict[str, object]:
+        """Rows, words and medians per source and in total, the figure's files, the seconds."""
+        rows: dict[str, object] = {}
+        for source, v in [*self.sources.items(), ("total", self.total)]:
+            rows[source] = (f"{v['rows']:,} rows, {v['total_words']['sum']:,} words (prompt median "
+                            f"{v['prompt_words']['median']:g}, reply median {v['reply_words']['median']:g})")
+        rows["figure"] = ", ".join(self.figure["files"].values())
+        rows["seconds"] = self.seconds["total"]
+        return rows
+
+
+def stats(inputs: str | Path | Sequence[str | Path], out: str | Path,
+          settings: StatsConfig | None = None) -> StatsSummary:
+    """Length statistics per source and in total, and Figure 1 (prompt vs reply length).
+
+    Inputs:
+        inputs: item row files (.parquet or .jsonl) with ``source``, ``prompt`` and ``reply``.
+        settings: :class:`~classit_data.dataset.config.StatsConfig` (defaults when None): the figure's
+            ``quantile`` and ``scale`` (``log``: lengths span 1 to hundreds of words), and a local
+            ``tokenizer`` (or ``embedded``) to count tokens as well, never downloaded.
+
+    Outputs:
+        out: a folder with ``stats.json`` (the summary), ``stats.md``, ``figure1.png`` and ``figure1.svg``,
+            replaced together.
 
     Steps: read the lengths -> statistics and the figure's data -> draw and save the figure; each step's
-    seconds are in ``seconds``. ``tokenizer``: a local tokenizer folder (or ``embedded``) to count tokens as
-    well; never downloaded. ``scale``: the figure's axes, ``log`` (lengths span 1 to hundreds of words) or
-    ``linear``.
+    seconds are in ``seconds``.
     """
-    if not 0 < quantile <= 1:
-        raise InputError(f"--quantile must be in (0, 1], got {quantile}")
+    config = settings if settings is not None else StatsConfig()
     timer = StepTimer()
-    out = Path(out_dir)
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
+    tokenizer = config.tokenizer
     with replaced_together({name: out / name for name in OUTPUT_FILES}, {"an input": _as_list(inputs)}) as outs:
         lengths = read_lengths(inputs, load_counting_tokenizer(tokenizer) if tokenizer is not None else None)
         timer.done("read")
-        stats = {"inputs": [str(p) for p in _as_list(inputs)],
-                 "tokenizer": str(tokenizer) if tokenizer is not None else None,
-                 "word_definition": "runs of non-space characters", **summarize(lengths),
-                 "figure": figure_data(lengths, quantile, scale)}
+        figure = figure_data(lengths, config.quantile, config.scale)
+        result = {"inputs": [str(p) for p in _as_list(inputs)], "tokenizer": tokenizer,
+                  "word_definition": "runs of non-space characters", **summarize(lengths), "figure": figure}
         timer.done("statistics")
         figures = {ext: outs.path(f"figure1.{ext}") for ext in ("png", "svg")}
-        _draw_and_save(lengths, stats["figure"], figures)
-        stats["figure"]["files"] = {ext: str(out / f"figure1.{ext}") for ext in figures}
+        _draw_and_save(lengths, figure, figures)
+        figure["files"] = {ext: str(out / f"figure1.{ext}") for ext in figures}
         timer.done("figure")
-        stats["seconds"] = timer.seconds()
-        atomic_write_text(outs.path("stats.json"), json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
-        atomic_write_text(outs.path("stats.md"), stats_markdown(stats))
-    return stats
+        result["seconds"] = timer.seconds()
+        atomic_write_text(outs.path("stats.json"), json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(outs.path("stats.md"), stats_markdown(result))
+    return StatsSummary(**result)
 
 
 def _as_list(inputs: str | Path | Sequence[str | Path]) -> list[str | Path]:
@@ -378,14 +412,3 @@ class StepTimer:
 
     def seconds(self) -> dict[str, float]:
         return {**self.steps, "total": round(time.perf_counter() - self.started, 3)}
-
-
-def summary_rows(stats: dict) -> dict[str, object]:
-    """The statistics as the rows of the closing table: rows, words and medians per source, the figure's files."""
-    rows: dict[str, object] = {}
-    for source, v in [*stats["sources"].items(), ("total", stats["total"])]:
-        rows[source] = (f"{v['rows']:,} rows, {v['total_words']['sum']:,} words (prompt median "
-                        f"{v['prompt_words']['median']:g}, reply median {v['reply_words']['median']:g})")
-    rows["figure"] = ", ".join(stats["figure"]["files"].values())
-    rows["seconds"] = stats["seconds"]["total"]
-    return rows

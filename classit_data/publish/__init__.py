@@ -1,8 +1,5 @@
-"""``push``: publish a built dataset folder to the Hugging Face Hub."""
+"""``push``: publish a built dataset folder to the Hugging Face Hub.
 
-from __future__ import annotations
-
-from classit_data.core.lazy import lazy_attributes
-
-__all__ = ["push_dataset"]
-__getattr__ = lazy_attributes(__name__, {"push_dataset": "push"})
+The stage is ``classit_data.publish.push.push`` (a package attribute of that name is its module, so the package
+does not re-export it).
+"""

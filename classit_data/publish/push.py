@@ -21,10 +21,12 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from classit_data.core.errors import InputError, first_line
+from classit_data.core.summary import Summary
 from classit_data.dataset.record import BUILD_INFO, CONFIGS, read_build_info, sha256_file
-from classit_data.core.errors import InputError, checked_settings, first_line
-from classit_data.publish.config import PUSH_DEFAULTS, PushConfig
+from classit_data.publish.config import PushConfig
 
 MAX_OPERATIONS_PER_COMMIT = 1000
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
@@ -171,47 +173,80 @@ def _check_token(api, endpoint: str) -> str:
         raise PushError(f"the Hub at {endpoint} refused the token check: {first_line(exc)}") from exc
 
 
-def push_dataset(
-    dataset_dir: str | Path,
-    repo_id: str,
-    *,
-    private: bool = PUSH_DEFAULTS.private,
-    revision: str | None = PUSH_DEFAULTS.revision,
-    commit_message: str | None = PUSH_DEFAULTS.commit_message,
-    tag: str | None = PUSH_DEFAULTS.tag,
-    token: str | None = None,
-    retries: int = PUSH_DEFAULTS.retries,
-    backoff: float = 1.0,
-    progress: bool = True,
-) -> dict:
-    """Push the build in ``dataset_dir`` to the dataset repo ``repo_id`` (created if needed).
+class PushSummary(Summary):
+    """What a push did: the commit made (None when the remote already held this build), the files uploaded,
+    deleted and left as they were (``kept``), the tag, and how many attempts it took."""
+
+    url: str
+    revision: str
+    commit: str | None
+    commits: list[str]
+    head: str
+    unchanged: bool
+    uploaded: list[str]
+    deleted: list[str]
+    kept: list[str]
+    bytes_uploaded: int
+    tag: dict[str, Any] | None
+    repo_id: str
+    user: str
+    endpoint: str
+    attempts: int
+    seconds: float
+
+    def title(self) -> str:
+        return f"push -> {self.repo_id}"
+
+    def rows(self) -> dict[str, object]:
+        rows = {"repo": self.url, "revision": self.revision,
+                "commit": self.commit or f"none (already at {self.head[:12]})",
+                "uploaded": f"{len(self.uploaded)} file(s), {self.bytes_uploaded:,} bytes",
+                "deleted": len(self.deleted), "unchanged": len(self.kept)}
+        if self.tag:
+            rows["tag"] = self.tag["name"] + ("" if self.tag["created"] else " (already there)")
+        rows["attempts"] = self.attempts
+        rows["seconds"] = self.seconds
+        return rows
+
+
+def push(dataset_dir: str | Path, repo_id: str, settings: PushConfig | None = None, *, token: str | None = None,
+         progress: bool = True) -> PushSummary:
+    """Publish a built dataset folder to the Hugging Face Hub dataset repo ``repo_id`` (created if needed).
+
+    Inputs:
+        dataset_dir: a folder made by ``build`` whose validation passed; only the files its ``build_info.json``
+            lists are pushed, each checked against its sha256.
+        settings: :class:`~classit_data.publish.config.PushConfig` (defaults when None).
+        token: a Hub token with write access (default: ``HF_TOKEN`` or the saved login); never printed.
+
+    Outputs:
+        repo_id: the dataset repo, ``ORG/NAME``: one commit that makes its revision hold exactly this build
+            (none when it already does), tagged when ``tag`` is set.
 
     Steps: check the folder -> check the token -> plan against the remote tree and commit (retried while
-    the Hub fails transiently) -> tag. Returns what happened: the commit made (None when the remote already
-    held this build), the files uploaded, deleted and left as they were, the tag, and how many attempts it
-    took.
+    the Hub fails transiently) -> tag.
     """
     from huggingface_hub import HfApi, constants
 
     from classit_data.core.console import console
 
+    config = settings if settings is not None else PushConfig()
     started = time.perf_counter()
     if not _REPO_ID.match(repo_id or ""):
         raise InputError(f"--repo-id must look like ORG/NAME, got {repo_id!r}")
-    checked_settings(PushConfig, {"private": private, "revision": revision, "commit_message": commit_message,
-                                  "tag": tag, "retries": retries})
     info, files = local_files(dataset_dir)
     token = _token(token)
     endpoint = constants.ENDPOINT
     api = HfApi(endpoint=endpoint, token=token)
     say = console.print if progress else (lambda *a, **k: None)
     user = _check_token(api, endpoint)
-    target = PushTarget(repo_id, revision or "main", private, commit_message or _default_message(info), tag)
-    result, attempts = _with_retries(lambda: _push_once(api, target, files, say), retries=retries, backoff=backoff,
-                                     say=say, give_up=lambda exc, n: _push_error(exc, repo_id, endpoint, n))
-    result.update({"repo_id": repo_id, "user": user, "endpoint": endpoint, "attempts": attempts,
-                   "seconds": round(time.perf_counter() - started, 2)})
-    return result
+    target = PushTarget(repo_id, config.revision or "main", config.private,
+                        config.commit_message or _default_message(info), config.tag)
+    result, attempts = _with_retries(lambda: _push_once(api, target, files, say), retries=config.retries,
+                                     backoff=config.backoff, say=say,
+                                     give_up=lambda exc, n: _push_error(exc, repo_id, endpoint, n))
+    return PushSummary(**result, repo_id=repo_id, user=user, endpoint=endpoint, attempts=attempts,
+                       seconds=round(time.perf_counter() - started, 2))
 
 
 @dataclass
@@ -241,19 +276,6 @@ def _with_retries(attempt, *, retries: int, backoff: float, say, give_up) -> tup
             wait = backoff * 2 ** (attempts - 1)
             say(f"the Hub failed ({first_line(exc)}); retrying in {wait:.0f} s [{attempts}/{retries}]", markup=False)
             time.sleep(wait)
-
-
-def summary_rows(result: dict) -> dict[str, object]:
-    """What a push did, as the rows of the closing table."""
-    rows = {"repo": result["url"], "revision": result["revision"],
-            "commit": result["commit"] or f"none (already at {result['head'][:12]})",
-            "uploaded": f"{len(result['uploaded'])} file(s), {result['bytes_uploaded']:,} bytes",
-            "deleted": len(result["deleted"]), "unchanged": len(result["kept"])}
-    if result["tag"]:
-        rows["tag"] = result["tag"]["name"] + ("" if result["tag"]["created"] else " (already there)")
-    rows["attempts"] = result["attempts"]
-    rows["seconds"] = result["seconds"]
-    return rows
 
 
 def _default_message(info: dict) -> str:

@@ -137,3 +137,94 @@ def test_an_omitted_output_removes_the_earlier_one_so_the_set_is_one_runs(tmp_pa
         outs.path("report.json").write_text("this run's report")
     assert not fig.exists() and report.read_text() == "this run's report"
     assert _listing(tmp_path) == ["report.json"]
+
+
+# --- a folder output: written whole beside its place, replaced by two renames behind the journal ---------------
+
+
+def _folder(outs: Outputs, flag: str, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (outs.path(flag) / name).write_text(text)
+
+
+def test_a_folder_is_replaced_whole_and_the_earlier_one_goes(tmp_path):
+    out = tmp_path / "ds"
+    out.mkdir()
+    (out / "old.parquet").write_text("earlier build")
+    with replaced_together({"--out": out, "--out's log": tmp_path / "ds.log"}, folders=["--out"]) as outs:
+        assert outs.path("--out").is_dir() and outs.path("--out").parent == tmp_path
+        _folder(outs, "--out", {"new.parquet": "new build"})
+        outs.path("--out's log").write_text("log")
+        assert (out / "old.parquet").exists()
+    assert _listing(out) == ["new.parquet"] and (out / "new.parquet").read_text() == "new build"
+    assert _listing(tmp_path) == ["ds", "ds.log"]
+
+
+def test_a_failed_folder_output_leaves_the_earlier_folder_and_nothing_else(tmp_path):
+    out = tmp_path / "ds"
+    out.mkdir()
+    (out / "old.parquet").write_text("earlier build")
+    with pytest.raises(RuntimeError):
+        with replaced_together({"--out": out}, folders=["--out"]) as outs:
+            _folder(outs, "--out", {"half.parquet": "half written"})
+            raise RuntimeError("the work failed")
+    assert _listing(out) == ["old.parquet"] and _listing(tmp_path) == ["ds"]
+    with pytest.raises(InputError, match="--out is a file; a folder is expected there"):
+        Outputs({"--out": out / "old.parquet"}, folders=["--out"])
+
+
+def test_a_folder_is_made_as_the_umask_says(tmp_path):
+    old = os.umask(0o027)
+    try:
+        with replaced_together({"--out": tmp_path / "ds"}, folders=["--out"]) as outs:
+            _folder(outs, "--out", {"a.json": "{}"})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "ds").stat().st_mode) == 0o750
+
+
+class Killed(BaseException):
+    """The process dies here: no handler runs, as under ``kill -9``."""
+
+
+@pytest.mark.parametrize("killed_after", [1, 2])
+def test_a_folder_commit_killed_between_or_after_its_renames_is_finished_by_the_next_run(tmp_path, monkeypatch,
+                                                                                       killed_after):
+    """Killed after setting the earlier folder aside (no ``out`` at all), or after putting the new one in place
+    (the earlier one still aside): the next run finishes the commit and removes what was set aside."""
+    out = tmp_path / "ds"
+    out.mkdir()
+    (out / "old.parquet").write_text("earlier build")
+    replace, done = os.replace, []
+
+    def killed(src, dst):
+        replace(src, dst)
+        if not str(dst).endswith(".commit.json"):  # the journal itself is written atomically, by a rename
+            done.append(dst)
+        if len(done) == killed_after:
+            raise Killed
+
+    outs = Outputs({"--out": out}, folders=["--out"])
+    _folder(outs, "--out", {"new.parquet": "new build"})
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(Killed):
+        outs.commit()
+    monkeypatch.undo()
+    assert out.exists() == (killed_after == 2) and (tmp_path / ".ds.commit.json").exists()
+    assert [p.name.startswith(".ds.old-") for p in tmp_path.iterdir() if p.name != ".ds.commit.json"].count(True) == 1
+
+    assert recover([out]) is True
+    assert _listing(out) == ["new.parquet"] and _listing(tmp_path) == ["ds"]
+    assert recover([out]) is False
+
+
+def test_a_killed_runs_half_written_and_set_aside_folders_are_removed_by_the_next(tmp_path):
+    out = tmp_path / "ds"
+    killed = Outputs({"--out": out}, folders=["--out"])
+    (killed.path("--out") / "half.parquet").write_text("half written")
+    (tmp_path / ".ds.old-0123abcd").mkdir()  # killed while removing the folder it had set aside
+    (tmp_path / ".ds.old-0123abcd" / "x.parquet").write_text("earlier build")
+    (tmp_path / ".ds.notes").mkdir()  # not ours
+    with replaced_together({"--out": out}, folders=["--out"]) as outs:
+        _folder(outs, "--out", {"new.parquet": "done"})
+    assert _listing(tmp_path) == [".ds.notes", "ds"]

@@ -12,13 +12,12 @@ import polars as pl
 import pytest
 import yaml
 
-from classit_data.dataset.build import (
-    build_dataset, doc_fraction, parse_size, recover_swap, summary_rows, validation_docs,
-)
-from classit_data.dataset.record import read_build_info
 from classit_data.core.errors import InputError
 from classit_data.core.io import write_rows
 from classit_data.core.schema import COLUMN_ORDER
+from classit_data.dataset.build import BuildSummary, build, doc_fraction, parse_size, validation_docs
+from classit_data.dataset.config import BuildConfig
+from classit_data.dataset.record import read_build_info
 
 
 def _sha(p: Path) -> str:
@@ -37,10 +36,10 @@ def inputs(synthetic_rows, tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def built(inputs, tmp_path_factory) -> tuple[Path, dict]:
+def built(inputs, tmp_path_factory) -> tuple[Path, BuildSummary]:
     out = tmp_path_factory.mktemp("build") / "CLASS_IT"
-    record = build_dataset(inputs["switchboard"], inputs["wiki"], out, val_fraction=0.2, seed=7,
-                           passages=inputs["passages"], command="classit-data build (test)", progress=False)
+    record = build(inputs["switchboard"], inputs["wiki"], out, BuildConfig(val_fraction=0.2, seed=7),
+                   passages=inputs["passages"], command="classit-data build (test)", progress=False)
     return out, record
 
 
@@ -50,7 +49,7 @@ def test_layout_and_load_dataset(built, inputs, tmp_path):
     out, record = built
     sw_in = pl.read_parquet(inputs["switchboard"])
     wiki_in = pl.read_parquet(inputs["wiki"])
-    assert record["validation"]["passed"] and record["validation"]["quarantined"] == 0
+    assert record.validation["passed"] and record.validation["quarantined"] == 0
     loaded = {}
     for config in ("switchboard", "simple_wiki", "merged"):
         ds = load_dataset(str(out), config, cache_dir=str(tmp_path / "cache"))
@@ -91,7 +90,7 @@ def test_card_metadata_matches_the_files(built):
         assert [f["name"] for f in info["features"]] == list(COLUMN_ORDER)
         for split in info["splits"]:
             n = pl.scan_parquet(str(out / name / f"{split['name']}-*.parquet")).select(pl.len()).collect().item()
-            assert split["num_examples"] == n == record["configs"][name]["splits"][split["name"]]["num_examples"]
+            assert split["num_examples"] == n == record.configs[name]["splits"][split["name"]]["num_examples"]
             assert split["num_bytes"] > 0
         assert info["download_size"] == sum(p.stat().st_size for p in (out / name).glob("*.parquet"))
     assert "cc-by-nc-sa-3.0" in meta["license"] and "cc-by-sa-4.0" in meta["license"]
@@ -107,8 +106,8 @@ def test_card_text(built):
                    "100,000,000", "## Limitations", "capone-etal-2025-class", "Lenci",
                    "](figures/figure1.png)"):
         assert needle in text, needle
-    assert f"{record['counts']['words_text']:,} words" in text.replace("\n", " ").replace("**", "")
-    for f in record["inputs"]["switchboard"]:
+    assert f"{record.counts['words_text']:,} words" in text.replace("\n", " ").replace("**", "")
+    for f in record.inputs["switchboard"]:
         assert f["sha256"] in text
     png = out / "figures" / "figure1.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -136,17 +135,20 @@ def test_build_record(built, inputs):
     assert info["counts"]["words_text"] == words == info["babylm"]["dataset_words"]
     assert info["babylm"]["share"] == pytest.approx(words / 100_000_000)
     assert not list(out.parent.glob(".CLASS_IT.*")), "staging folders left behind"
-    table = summary_rows(record)
+    table = record.rows()
     assert table["validation gate"].startswith("passed: ") and table["card"] == f"{out}/README.md"
-    assert table["merged/validation"] == f"{record['configs']['merged']['splits']['validation']['num_examples']:,} " \
+    assert table["merged/validation"] == f"{record.configs['merged']['splits']['validation']['num_examples']:,} " \
         "rows, 1 shard(s)"
+    # the summary is the record, with where the build went and how long it took
+    assert record.to_json() == {**info, "out": str(out), "seconds": record.seconds,
+                                "gate_seconds": record.gate_seconds}
 
 
 def test_same_inputs_same_bytes(built, inputs, tmp_path):
     out, _ = built
     again = tmp_path / "again"
-    build_dataset(inputs["switchboard"], inputs["wiki"], again, val_fraction=0.2, seed=7,
-                  passages=inputs["passages"], command="classit-data build (test)", progress=False)
+    build(inputs["switchboard"], inputs["wiki"], again, BuildConfig(val_fraction=0.2, seed=7),
+          passages=inputs["passages"], command="classit-data build (test)", progress=False)
     first = json.loads((out / "build_info.json").read_text())["files"]
     second = json.loads((again / "build_info.json").read_text())["files"]
     for rel in first:
@@ -157,8 +159,8 @@ def test_same_inputs_same_bytes(built, inputs, tmp_path):
     assert (out / "build_info.json").read_bytes() == (again / "build_info.json").read_bytes()
     # another seed shuffles merged differently, and moves no document between splits
     other = tmp_path / "other"
-    build_dataset(inputs["switchboard"], inputs["wiki"], other, val_fraction=0.2, seed=8,
-                  passages=inputs["passages"], progress=False)
+    build(inputs["switchboard"], inputs["wiki"], other, BuildConfig(val_fraction=0.2, seed=8),
+          passages=inputs["passages"], progress=False)
     a = pl.read_parquet(out / "merged" / "train-00000-of-00001.parquet")
     b = pl.read_parquet(other / "merged" / "train-00000-of-00001.parquet")
     assert a["id"].to_list() != b["id"].to_list() and sorted(a["id"]) == sorted(b["id"])
@@ -171,11 +173,11 @@ def test_shards_by_size_and_one_kept_file_for_both_sources(inputs, tmp_path):
     validate_rows([str(inputs["switchboard"]), str(inputs["wiki"])], both, tmp_path / "rej.parquet",
                   tmp_path / "rep.json", passages=inputs["passages"])
     out = tmp_path / "sharded"
-    record = build_dataset(both, both, out, max_shard_size="20KB", passages=inputs["passages"], progress=False)
+    record = build(both, both, out, BuildConfig(max_shard_size="20KB"), passages=inputs["passages"], progress=False)
     files = sorted(p.name for p in (out / "merged").glob("*.parquet"))
     n = len(files)
     assert n >= 3 and files == [f"train-{i:05d}-of-{n:05d}.parquet" for i in range(n)]
-    assert "validation" not in record["configs"]["merged"]["splits"]
+    assert "validation" not in record.configs["merged"]["splits"]
     total = pl.scan_parquet(str(out / "merged" / "*.parquet")).select(pl.len()).collect().item()
     assert total == pl.read_parquet(both).height
     from datasets import load_dataset
@@ -227,42 +229,55 @@ def test_bad_inputs_give_one_line(tmp_path, cli, inputs):
 
 def test_failed_rebuild_keeps_the_earlier_build(tmp_path, inputs):
     out = tmp_path / "ds"
-    build_dataset(inputs["switchboard"], None, out, progress=False)
+    build(inputs["switchboard"], None, out, progress=False)
     before = {p: _sha(p) for p in out.rglob("*") if p.is_file()}
     sw = pl.read_parquet(inputs["switchboard"])
     dupes = write_rows(pl.concat([sw, sw.head(2)]), tmp_path / "dupes.parquet")
     with pytest.raises(InputError, match="validation failed"):  # fails inside the staging folder
-        build_dataset(dupes, None, out, progress=False)
+        build(dupes, None, out, progress=False)
     assert {p: _sha(p) for p in out.rglob("*") if p.is_file()} == before
     assert not list(tmp_path.glob(".ds.*")), "staging folder left behind"
     assert set(read_build_info(out)["configs"]) == {"switchboard", "merged"}
 
 
-def test_a_build_killed_mid_swap_gets_the_earlier_build_back(tmp_path, inputs):
-    """A kill between the swap's two renames leaves no ``out``, the earlier build in ``.ds.old-*/previous`` and
-    the new one in ``.ds.building-*``; the next run puts the earlier build back, then builds."""
+class Killed(BaseException):
+    """The process dies here: no handler runs, as under ``kill -9``."""
+
+
+def test_a_build_killed_between_its_two_renames_is_finished_by_the_next_run(tmp_path, inputs, monkeypatch):
+    """The folder swap as a kill leaves it: the journal written, the earlier build set aside, the new one not
+    yet in place (no ``out`` at all); the next run over ``out`` puts the new build in place, then builds."""
+    from classit_data.core import outputs
+
     out = tmp_path / "ds"
-    build_dataset(inputs["switchboard"], None, out, progress=False)
-    before = {p.relative_to(out): _sha(p) for p in out.rglob("*") if p.is_file()}
-    (tmp_path / ".ds.old-x1").mkdir()
-    out.rename(tmp_path / ".ds.old-x1" / "previous")
-    (tmp_path / ".ds.building-x2").mkdir()
-    (tmp_path / ".ds.building-x2" / "half.parquet").write_text("half written")
+    build(inputs["switchboard"], None, out, progress=False)
+    replace = os.replace
 
-    assert recover_swap(out) is True
-    assert {p.relative_to(out): _sha(p) for p in out.rglob("*") if p.is_file()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
-    assert recover_swap(out) is False
+    def killed_after_setting_aside(src, dst):
+        replace(src, dst)
+        if Path(dst).name.startswith(".ds.old-"):
+            raise Killed
 
-    (tmp_path / ".ds.building-x3").mkdir()  # a killed run's staging folder: the next build removes it
-    build_dataset(inputs["switchboard"], None, out, progress=False, seed=3)
+    monkeypatch.setattr(outputs.os, "replace", killed_after_setting_aside)
+    with pytest.raises(Killed):
+        build(inputs["switchboard"], None, out, BuildConfig(seed=3), progress=False)
+    monkeypatch.undo()
+    assert not out.exists() and (tmp_path / ".ds.commit.json").exists()
+    (tmp_path / ".ds.0123abcd.partial").mkdir()  # another killed run's half-written folder
+    (tmp_path / ".ds.0123abcd.partial" / "half.parquet").write_text("half written")
+
+    assert outputs.recover([out]) is True
+    assert read_build_info(out)["seed"] == 3  # the new build, whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+    assert outputs.recover([out]) is False
+    build(inputs["switchboard"], None, out, BuildConfig(seed=4), progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"] and read_build_info(out)["seed"] == 4
 
 
 def test_a_build_is_readable_as_the_umask_says(tmp_path, inputs):
     old = os.umask(0o022)
     try:
-        build_dataset(inputs["switchboard"], None, tmp_path / "ds", progress=False)
+        build(inputs["switchboard"], None, tmp_path / "ds", progress=False)
     finally:
         os.umask(old)
     modes = {stat.S_IMODE(p.stat().st_mode) for p in [tmp_path / "ds", *(tmp_path / "ds").rglob("*")]}
@@ -295,14 +310,15 @@ def test_cli_build_with_stats_dir_then_load_offline(inputs, tmp_path, cli):
     import subprocess
     import sys
 
-    from classit_data.dataset.stats import compute_stats
+    from classit_data.dataset.stats import stats
 
-    compute_stats([str(inputs["switchboard"]), str(inputs["wiki"])], tmp_path / "stats")
+    stats([str(inputs["switchboard"]), str(inputs["wiki"])], tmp_path / "stats")
     out = tmp_path / "CLASS_IT"
     r = cli("build", "--switchboard", inputs["switchboard"], "--wiki", inputs["wiki"], "--out", out,
             "--stats-dir", tmp_path / "stats", "--passages", inputs["passages"], "--json")
     assert r.returncode == 0, r.stderr
     record = json.loads(r.stdout)
+    assert record == {**read_build_info(out), **{k: record[k] for k in ("out", "seconds", "gate_seconds")}}
     assert record["stats"]["source"] == str(tmp_path / "stats") and record["stats"]["figure"] == "figures/figure1.png"
     assert (out / "figures" / "figure1.png").read_bytes() == (tmp_path / "stats" / "figure1.png").read_bytes()
     assert record["command"].startswith("classit-data build --switchboard")
@@ -336,9 +352,9 @@ def test_generation_record_and_prompt_files_in_the_card(inputs, tmp_path):
            "prompts": {"source": str(qa_yaml), "files": [n for n, _ in prompts.files]}}
     (gen / "run.json").write_text(json.dumps(run))
     out = tmp_path / "ds"
-    record = build_dataset(inputs["switchboard"], inputs["wiki"], out, generation_runs=[gen],
-                           passages=inputs["passages"], progress=False)
-    files = record["provenance"]["prompt_files"]
+    record = build(inputs["switchboard"], inputs["wiki"], out, generation_runs=[gen], passages=inputs["passages"],
+                   progress=False)
+    files = record.provenance["prompt_files"]
     assert [f["file"] for f in files] == [n for n, _ in prompts.files]
     for f in files:
         assert f["sha256"] == _sha(qa_yaml.parent / f["file"])
@@ -348,16 +364,14 @@ def test_generation_record_and_prompt_files_in_the_card(inputs, tmp_path):
     # prompt files that no longer give the run's prompt hash are listed without a hash
     run["identity"]["prompt_hash"] = "0000000000000000"
     (gen / "run.json").write_text(json.dumps(run))
-    record = build_dataset(inputs["switchboard"], inputs["wiki"], tmp_path / "ds2", generation_runs=[gen / "run.json"],
-                           passages=inputs["passages"], progress=False)
-    assert all(f["sha256"] is None for f in record["provenance"]["prompt_files"])
+    record = build(inputs["switchboard"], inputs["wiki"], tmp_path / "ds2", generation_runs=[gen / "run.json"],
+                   passages=inputs["passages"], progress=False)
+    assert all(f["sha256"] is None for f in record.provenance["prompt_files"])
     with pytest.raises(InputError, match="no such file or folder"):
-        build_dataset(inputs["switchboard"], None, tmp_path / "ds3", generation_runs=[tmp_path / "missing"],
-                      progress=False)
+        build(inputs["switchboard"], None, tmp_path / "ds3", generation_runs=[tmp_path / "missing"], progress=False)
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no run.json"):
-        build_dataset(inputs["switchboard"], None, tmp_path / "ds3", generation_runs=[tmp_path / "empty"],
-                      progress=False)
+        build(inputs["switchboard"], None, tmp_path / "ds3", generation_runs=[tmp_path / "empty"], progress=False)
     assert not (tmp_path / "ds3").exists()
 
 
@@ -368,8 +382,8 @@ def test_judge_scores_reach_the_record_and_the_card(inputs, tmp_path):
                                pl.Series("judge_quality", [4 + i % 2 for i in range(wiki.height)], pl.Int64))
     path = write_rows(judged, tmp_path / "judged.parquet")
     out = tmp_path / "CLASS_IT"
-    build_dataset(inputs["switchboard"], path, out, val_fraction=0.2, seed=7, passages=inputs["passages"],
-                  command="classit-data build (test)", progress=False)
+    build(inputs["switchboard"], path, out, BuildConfig(val_fraction=0.2, seed=7), passages=inputs["passages"],
+          command="classit-data build (test)", progress=False)
     scores = read_build_info(out)["validation"]["judge_scores"]
     unjudged = pl.read_parquet(inputs["switchboard"]).height  # the Switchboard rows have no judge scores
     assert scores["judge_quality"] == {"none": unjudged, "4": (wiki.height + 1) // 2, "5": wiki.height // 2}

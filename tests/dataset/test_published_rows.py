@@ -9,11 +9,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from classit_data.dataset.build import build_dataset
-from classit_data.dataset.record import read_build_info
-from classit_data.dataset.stats import compute_stats
 from classit_data.core.io import write_rows
 from classit_data.core.schema import COLUMN_ORDER, ITEM_SCHEMA, PUBLISHED_COLUMNS, Item
+from classit_data.dataset.build import BuildSummary, build
+from classit_data.dataset.config import BuildConfig
+from classit_data.dataset.record import read_build_info
+from classit_data.dataset.stats import stats
 
 PUBLISHED = list(PUBLISHED_COLUMNS)
 
@@ -28,9 +29,9 @@ def bare(synthetic_rows, tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def built(bare, tmp_path_factory) -> tuple[Path, dict]:
+def built(bare, tmp_path_factory) -> tuple[Path, BuildSummary]:
     out = tmp_path_factory.mktemp("build") / "CLASS_IT"
-    return out, build_dataset(bare["switchboard"], bare["wiki"], out, val_fraction=0.2, progress=False)
+    return out, build(bare["switchboard"], bare["wiki"], out, BuildConfig(val_fraction=0.2), progress=False)
 
 
 def test_build_writes_every_row_with_derived_ids_and_null_provenance(built, bare):
@@ -41,7 +42,7 @@ def test_build_writes_every_row_with_derived_ids_and_null_provenance(built, bare
     assert sorted(rows["id"]) == sorted(Item.make_id(s, None, None, p, r)
                                         for s, p, r in given.select("source", "prompt", "reply").iter_rows())
     assert rows["doc_id"].null_count() == rows.height and rows["model"].null_count() == rows.height
-    splits = record["configs"]["merged"]["splits"]
+    splits = record.configs["merged"]["splits"]
     assert splits["validation"]["num_examples"] > 0 and splits["validation"]["documents"] == \
         splits["validation"]["num_examples"]  # each row is a document of its own
 
@@ -66,18 +67,19 @@ def test_record_and_card_say_the_rows_came_without_provenance(built, bare):
 def test_rows_with_provenance_still_say_nothing_about_it(synthetic_rows, tmp_path):
     raw = synthetic_rows.write_inputs(tmp_path / "raw")
     out = tmp_path / "B"
-    build_dataset(raw["switchboard"], None, out, progress=False)
+    build(raw["switchboard"], None, out, progress=False)
     info = read_build_info(out)
     assert info["provenance"]["without_provenance"] is None and "own" not in info["split_rule"]
     assert "Rows without provenance" not in (out / "README.md").read_text(encoding="utf-8")
 
 
 def test_stats_reads_published_rows(bare, tmp_path):
-    compute_stats([str(bare["switchboard"]), str(bare["wiki"])], tmp_path / "stats")
-    stats = json.loads((tmp_path / "stats" / "stats.json").read_text())
+    summary = stats([str(bare["switchboard"]), str(bare["wiki"])], tmp_path / "stats")
+    measured = json.loads((tmp_path / "stats" / "stats.json").read_text())
+    assert summary.to_json() == measured
     rows = {k: pl.read_parquet(p).height for k, p in bare.items()}
-    assert {s: v["rows"] for s, v in stats["sources"].items()} == {"switchboard": rows["switchboard"],
-                                                                   "simple_wiki": rows["wiki"]}
+    assert {s: v["rows"] for s, v in measured["sources"].items()} == {"switchboard": rows["switchboard"],
+                                                                      "simple_wiki": rows["wiki"]}
     assert (tmp_path / "stats" / "figure1.png").stat().st_size > 0
 
 

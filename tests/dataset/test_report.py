@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from classit_data.dataset.build import build_dataset
+from classit_data.dataset.build import build
+from classit_data.dataset.config import BuildConfig, ReportConfig
 from classit_data.core.io import write_rows
 from classit_data.switchboard.convert import convert_switchboard
 from classit_data.validate import validate_rows
@@ -49,8 +50,8 @@ def built(tmp_path_factory, item_rows):
     folder = tmp_path_factory.mktemp("report")
     inputs = _inputs(folder, item_rows)
     out = folder / "CLASS_IT"
-    record = build_dataset(inputs["switchboard"], inputs["wiki"], out, val_fraction=0.2, passages=inputs["passages"],
-                           progress=False)
+    record = build(inputs["switchboard"], inputs["wiki"], out, BuildConfig(val_fraction=0.2),
+                   passages=inputs["passages"], progress=False)
     return out, record, inputs
 
 
@@ -80,10 +81,10 @@ def test_funnel_numbers_are_the_steps_records(built):
     reports = [json.loads((inputs["sw"].parent / f"{n}.report.json").read_text()) for n in ("sw", "qa")]
     assert _cell(html, "validate", "rows in") == f"{sum(r['input_rows'] for r in reports):,}"
     assert _cell(html, "validate", "quarantined") == f"{sum(r['quarantined'] for r in reports):,}"
-    assert _cell(html, "build", "kept") == f"{record['validation']['kept']:,}"
-    assert record["stages"]["missing"] == ["prepare-wiki", "generate-wiki"]
+    assert _cell(html, "build", "kept") == f"{record.validation['kept']:,}"
+    assert record.stages["missing"] == ["prepare-wiki", "generate-wiki"]
     assert "No record of: prepare-wiki, generate-wiki" in html
-    for config, c in record["configs"].items():
+    for config, c in record.configs.items():
         for split, s in c["splits"].items():
             assert f"<td>{config}</td><td>{split}</td><td class=\"n\">{s['num_examples']:,}</td>" in html
 
@@ -103,8 +104,8 @@ def test_the_page_is_self_contained_and_row_text_is_escaped(built):
 def test_record_is_unchanged_by_the_report_and_timings(built, tmp_path):
     out, _, inputs = built
     again = tmp_path / "again"
-    build_dataset(inputs["switchboard"], inputs["wiki"], again, val_fraction=0.2, passages=inputs["passages"],
-                  progress=False)
+    build(inputs["switchboard"], inputs["wiki"], again, BuildConfig(val_fraction=0.2), passages=inputs["passages"],
+          progress=False)
     assert (again / "build_info.json").read_bytes() == (out / "build_info.json").read_bytes()
     assert "build" in json.loads((again / "timings.json").read_text())
 
@@ -124,7 +125,8 @@ def test_report_command_with_previous_build_and_eval_files(built, tmp_path, item
 
     rows = pl.read_parquet(inputs["wiki"])
     write_rows(rows.filter(~pl.col("prompt").str.contains("<script>", literal=True)), kept)
-    build_dataset(inputs["switchboard"], kept, smaller, val_fraction=0.2, passages=inputs["passages"], progress=False)
+    build(inputs["switchboard"], kept, smaller, BuildConfig(val_fraction=0.2), passages=inputs["passages"],
+          progress=False)
     blimp = tmp_path / "blimp" / "moon.jsonl"
     blimp.parent.mkdir()
     blimp.write_text(json.dumps({"sentence_good": "It is about one quarter the size of the Earth.",
@@ -136,7 +138,7 @@ def test_report_command_with_previous_build_and_eval_files(built, tmp_path, item
     html = _page(page)
     assert re.search(r'id="ids-added">1<', html) and re.search(r'id="ids-removed">0<', html)
     assert re.search(r'<tr data-task="blimp"><td>blimp</td><td class="n">1</td><td class="n">1</td>', html)
-    assert html.count("<tr><td><code>") >= record["configs"]["merged"]["splits"]["train"]["num_examples"]
+    assert html.count("<tr><td><code>") >= record.configs["merged"]["splits"]["train"]["num_examples"]
     res = cli("report", tmp_path / "nope")
     assert res.returncode == 2 and ERROR_LINE.match(res.stderr.strip())
 
@@ -167,7 +169,7 @@ def test_chromium_renders_every_section_and_runs_no_row_script(built):
     assert "PWNED</title>" not in dom
     for section in ("funnel", "lengths", "samples", "quarantined", "provenance", "contamination", "diff"):
         assert f'id="{section}"' in dom
-    assert _cell(dom, "build", "kept") == f"{record['validation']['kept']:,}"
+    assert _cell(dom, "build", "kept") == f"{record.validation['kept']:,}"
     assert "&lt;script&gt;document.title='PWNED'&lt;/script&gt;&lt;/table&gt;" in dom
     # the escaped </table> closed no table: the sample rows are still inside theirs
     assert dom.count("<table") == dom.count("</table>")
@@ -189,28 +191,30 @@ def test_chromium_screenshot_is_not_blank(built, tmp_path):
 
 
 def test_token_lengths_with_the_embedded_tokenizer(built, tmp_path):
-    from classit_data.dataset.report import write_report
+    from classit_data.dataset.report import report
 
     out, _, _ = built
-    result = write_report(out, tmp_path / "tokens.html", tokenizer="embedded", samples=1)
+    result = report(out, tmp_path / "tokens.html", ReportConfig(tokenizer="embedded", samples=1))
     html = _page(tmp_path / "tokens.html")
     assert "<th>median prompt tokens</th>" in html and "<th>median reply tokens</th>" in html
-    assert result["bytes"] == len(html.encode())
+    assert result.bytes == len(html.encode()) and result.out == str(tmp_path / "tokens.html")
+    assert list(result.to_json()) == ["out", "bytes", "missing_steps", "contaminated_rows", "seconds"]
 
 
 def test_prepare_wikis_counts_reach_the_funnel(tmp_path):
     """prepare-wiki's ``passages`` is a count, though the name holds a path in other records: it is kept."""
     from classit_data.dataset.record import stable_report
     from classit_data.dataset.report import funnel
+    from classit_data.wiki.config import PrepareConfig
     from classit_data.wiki.prepare import prepare_wiki
 
     summary = prepare_wiki(Path(__file__).resolve().parents[2] / "samples" / "simplewiki_sample.xml.bz2",
-                           tmp_path / "p.parquet", workers=1, progress=False)
-    info = {"stages": {"steps": {"prepare-wiki": [{"file": "p.summary.json", **stable_report(summary)}]}}}
+                           tmp_path / "p.parquet", PrepareConfig(workers=1), progress=False)
+    info = {"stages": {"steps": {"prepare-wiki": [{"file": "p.summary.json", **stable_report(summary.to_json())}]}}}
     part = next(p for p in funnel(info) if p["step"] == "prepare-wiki")
-    assert dict(part["counts"])["passages"] == summary["passages"] > 0
+    assert dict(part["counts"])["passages"] == summary.passages > 0
     dropped = dict(part["reasons"])["prose words dropped, by reason"]
-    assert dropped == summary["prose_words_dropped"] and sum(dropped.values()) > 0
+    assert dropped == summary.prose_words_dropped and sum(dropped.values()) > 0
     assert stable_report({"passages": "p.parquet", "seconds": 1.5}) == {}
 
 

@@ -11,17 +11,17 @@ import numpy as np
 import polars as pl
 import pytest
 
+from classit_data.core.io import write_rows
+from classit_data.dataset.config import StatsConfig
 from classit_data.dataset.stats import (
     QUANTILES,
-    compute_stats,
     draw_figure1,
     figure_data,
     marginal_heights,
     read_lengths,
+    stats,
     summarize,
-    summary_rows,
 )
-from classit_data.core.io import write_rows
 
 ERROR_LINE = re.compile(r"^error: .+$")
 
@@ -67,8 +67,9 @@ def test_quantiles_match_numpy(rows_file):
 
 @pytest.mark.parametrize("quantile,scale", [(1.0, "log"), (0.95, "linear")])
 def test_figure_data_matches_stats_json(rows_file, tmp_path, quantile, scale):
-    stats = compute_stats([rows_file], tmp_path, quantile=quantile, scale=scale)
+    summary = stats([rows_file], tmp_path, StatsConfig(quantile=quantile, scale=scale))
     on_disk = json.loads((tmp_path / "stats.json").read_text())
+    assert summary.to_json() == on_disk  # the summary is stats.json
     fig_data = on_disk["figure"]
     assert fig_data["title"] == f"Prompt vs Reply Length Distribution by Source, quantile = {quantile:g}"
     for source, d in fig_data["sources"].items():
@@ -101,15 +102,16 @@ def test_figure_data_matches_stats_json(rows_file, tmp_path, quantile, scale):
             assert np.allclose(values, marginal_heights(d[f"{axis_name}_hist"], edges, d["points"], scale))
     assert fig._suptitle.get_text() == fig_data["title"]
     assert len(fig.axes) == 3  # scatter and two marginals
-    assert stats["figure"]["files"] == {"png": str(tmp_path / "figure1.png"), "svg": str(tmp_path / "figure1.svg")}
+    assert summary.figure["files"] == {"png": str(tmp_path / "figure1.png"), "svg": str(tmp_path / "figure1.svg")}
 
 
 def test_files_render(rows_file, tmp_path):
-    stats = compute_stats(rows_file, tmp_path)
-    assert list(stats["seconds"]) == ["read", "statistics", "figure", "total"]
-    table = summary_rows(stats)
+    summary = stats(rows_file, tmp_path)
+    assert list(summary.seconds) == ["read", "statistics", "figure", "total"]
+    table = summary.rows()
     assert list(table) == ["switchboard", "simple_wiki", "total", "figure", "seconds"]
-    assert table["total"].startswith(f"{stats['total']['rows']:,} rows, ")
+    assert table["total"].startswith(f"{summary.total['rows']:,} rows, ")
+    assert summary.title() == f"stats -> {tmp_path}"
     png = (tmp_path / "figure1.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     svg = ET.parse(tmp_path / "figure1.svg").getroot()
@@ -134,10 +136,10 @@ def test_tokens_with_the_embedded_tokenizer(tmp_path, item_rows):
 
     rows = item_rows.good_rows()
     path = write_rows(item_rows.frame(rows), tmp_path / "rows.parquet")
-    stats = compute_stats(path, tmp_path / "out", tokenizer="embedded")
+    summary = stats(path, tmp_path / "out", StatsConfig(tokenizer="embedded"))
     tok = load_counting_tokenizer("embedded")
     want = sum(len(tok(r["prompt"], add_special_tokens=False)["input_ids"]) for r in rows)
-    assert stats["total"]["prompt_tokens"]["sum"] == want
+    assert summary.total["prompt_tokens"]["sum"] == want
     assert "total tokens" in (tmp_path / "out" / "stats.md").read_text()
 
 
@@ -177,6 +179,7 @@ def test_cli_stats(cli, rows_file, tmp_path):
     out = tmp_path / "out"
     r = cli("stats", rows_file, "--out", out, "--quantile", "0.99", "--json")
     assert r.returncode == 0, r.stderr
-    stats = json.loads(r.stdout)
-    assert stats["figure"]["quantile"] == 0.99 and stats["total"]["rows"] == 3000
+    printed = json.loads(r.stdout)
+    assert printed["figure"]["quantile"] == 0.99 and printed["total"]["rows"] == 3000
+    assert printed == json.loads((out / "stats.json").read_text())
     assert sorted(p.name for p in out.iterdir()) == ["figure1.png", "figure1.svg", "stats.json", "stats.md"]

@@ -16,7 +16,8 @@ import polars as pl
 import pytest
 from tests.publish.hub_server import HubServer
 
-from classit_data.dataset.build import build_dataset
+from classit_data.dataset.build import build
+from classit_data.dataset.config import BuildConfig
 
 TOKEN = "hf_test_Secret_7c1d2e3f4a5b"
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,8 +33,8 @@ def hub(tmp_path):
 def dataset(synthetic_rows, tmp_path_factory) -> Path:
     rows = synthetic_rows.validated_inputs(tmp_path_factory.mktemp("rows"))
     out = tmp_path_factory.mktemp("built") / "CLASS_IT"
-    build_dataset(rows["switchboard"], rows["wiki"], out, val_fraction=0.2, passages=rows["passages"],
-                  progress=False)
+    build(rows["switchboard"], rows["wiki"], out, BuildConfig(val_fraction=0.2), passages=rows["passages"],
+          progress=False)
     return out
 
 
@@ -127,8 +128,8 @@ def test_reshard_replaces_old_shards(hub, dataset, tmp_path):
     sw = [Path(f["path"]) for f in info["inputs"]["switchboard"]]
     wiki = [Path(f["path"]) for f in info["inputs"]["wiki"]]
     smaller = tmp_path / "smaller"
-    build_dataset(sw, wiki, smaller, val_fraction=0.2, max_shard_size="15KB",
-                  passages=info["inputs"]["passages"]["path"], progress=False)
+    build(sw, wiki, smaller, BuildConfig(val_fraction=0.2, max_shard_size="15KB"),
+          passages=info["inputs"]["passages"]["path"], progress=False)
     result = push_json(env, smaller, "--repo-id", "alice/reshard")
     assert "switchboard/train-00000-of-00001.parquet" in result["deleted"]
     head = hub.state.repos[("dataset", "alice/reshard")].resolve("main")

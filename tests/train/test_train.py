@@ -179,11 +179,12 @@ def test_cli_errors_are_one_line(inputs, tmp_path, cli, args, message):
 def test_runs_on_a_folder_made_by_classit_data_build(inputs, tmp_path, synthetic_rows):
     """The real build step's output (Hub layout, validation split by document) feeds a run directly."""
     pytest.importorskip("classit_data.validate.checks")
-    from classit_data.dataset.build import build_dataset
+    from classit_data.dataset.build import build
+    from classit_data.dataset.config import BuildConfig
 
     rows = synthetic_rows.validated_inputs(tmp_path / "rows")
-    build_dataset(rows["switchboard"], rows["wiki"], tmp_path / "CLASS_IT", val_fraction=0.2, seed=7,
-                  passages=rows["passages"], progress=False)
+    build(rows["switchboard"], rows["wiki"], tmp_path / "CLASS_IT", BuildConfig(val_fraction=0.2, seed=7),
+          passages=rows["passages"], progress=False)
     s = instruction_tune(str(tmp_path / "CLASS_IT"), inputs["base"], tmp_path / "run", curriculum="wiki_switch",
                          max_steps=2, **SMALL)
     assert s["steps"] == 2 and set(s["eval_loss"]) == {"switchboard", "simple_wiki"}
