@@ -53,6 +53,7 @@ from classit_data.dataset.record import (
     stable_report,
     write_build_info,
 )
+from classit_data.validate.config import ValidationConfig
 
 SOURCE_OF_CONFIG = {"switchboard": "switchboard", "simple_wiki": "simple_wiki"}
 FIGURE_PATH = "figures/figure1.png"
@@ -204,7 +205,8 @@ def build(
     sw_paths, wiki_paths = as_paths(switchboard), as_paths(wiki)
     if not sw_paths and not wiki_paths:
         raise InputError("nothing to build: give --switchboard and/or --wiki row files")
-    _check_side_files(generation_runs, validate_config)
+    check_generation_runs(generation_runs)
+    thresholds = _thresholds(validate_config)  # a mistake in a side file is one line now, not after the gate
     record = BuildRecord(command=command, seed=config.seed, val_fraction=config.val_fraction,
                          max_shard_size=parse_size(config.max_shard_size))
     _check_out(out, [*sw_paths, *wiki_paths])
@@ -213,7 +215,7 @@ def build(
     with replaced_together({"--out": out}, folders=["--out"]) as outs:
         folder = outs.path("--out")
         gate_seconds, timings = _write_folder(folder, record, inputs, config, say, stats_dir=stats_dir,
-                                              passages=passages, validate_config=validate_config,
+                                              passages=passages, thresholds=thresholds,
                                               generation_runs=generation_runs)
         write_build_report(folder, {**timings, "build": round(time.perf_counter() - started, 3)}, out)
     return BuildSummary(**dict(record), out=str(out), seconds=round(time.perf_counter() - started, 2),
@@ -221,13 +223,13 @@ def build(
 
 
 def _write_folder(folder: Path, record: BuildRecord, inputs: BuildInputs, config: BuildConfig,
-                  say: Callable[..., None], *, stats_dir, passages, validate_config,
+                  say: Callable[..., None], *, stats_dir, passages, thresholds,
                   generation_runs) -> tuple[float, dict]:
     """Gate, split, shards, statistics, card and record, into ``folder``; the gate's seconds and the steps'."""
     work = Path(tempfile.mkdtemp(prefix="work-", dir=folder))
     say(f"validating {inputs.rows.height:,} rows ...")
     kept, record.validation, gate_seconds = run_validation_gate(inputs, work, force=config.force,
-                                                                config=validate_config, passages=passages)
+                                                                config=thresholds, passages=passages)
     record.inputs = inputs.record(passages)  # after the gate, which tells a missing passage file in one line
     rows, record.validation_documents = split_by_document(kept, config.val_fraction)
     say("writing shards ...")
@@ -270,13 +272,9 @@ def write_build_report(folder: Path, timings: dict, out: Path) -> None:
     write_page(folder, name=str(out))
 
 
-def _check_side_files(generation_runs: Sequence[str | Path], validate_config: str | Path | dict | None) -> None:
-    """The side files checked before any work: a mistake is one line now, not after the gate."""
-    check_generation_runs(generation_runs)
-    if validate_config is not None:
-        from classit_data.validate.config import load_validation_config
-
-        load_validation_config(validate_config)
+def _thresholds(validate_config: str | Path | dict | None) -> ValidationConfig:
+    """The validator's thresholds: its defaults, or a file or mapping of them."""
+    return ValidationConfig.load(validate_config)
 
 
 # --- the output folder ----------------------------------------------------------------------------
@@ -300,7 +298,7 @@ def _check_out(out: Path, inputs: Iterable[Path]) -> None:
 
 
 def run_validation_gate(inputs: BuildInputs, work: Path, *, force: bool = False,
-                        config: str | Path | dict | None = None,
+                        config: ValidationConfig | None = None,
                         passages: str | Path | None = None) -> tuple[pl.DataFrame, dict, float]:
     """The rows that pass the validators, the gate's verdict and its seconds.
 
@@ -327,12 +325,12 @@ def run_validation_gate(inputs: BuildInputs, work: Path, *, force: bool = False,
 
 def _validate(inputs: list[Path], work: Path, n_input: int, *, config, passages) -> tuple[pl.DataFrame, dict, float]:
     """Run the validators into ``work``; every rejected row is counted by reason in the verdict."""
-    from classit_data.validate import validate_rows
+    from classit_data.validate.validate import validate
 
     kept_path, quarantine_path = work / "kept.parquet", work / "quarantine.parquet"
     started = time.perf_counter()
-    report = validate_rows([str(p) for p in inputs], kept_path, quarantine_path, work / "report.json",
-                           config=config, passages=passages)
+    report = validate([str(p) for p in inputs], kept_path, quarantine_path, work / "report.json", config,
+                      passages=passages)
     kept = read_rows(kept_path)
     quarantined = read_rows(quarantine_path) if quarantine_path.exists() else pl.DataFrame()
     reasons: dict[str, int] = {}
@@ -345,8 +343,8 @@ def _validate(inputs: list[Path], work: Path, n_input: int, *, config, passages)
         "kept": kept.height,
         "quarantined": quarantined.height,
         "quarantined_by_reason": reasons,
-        "judge_scores": report.get("judge_scores") or {},
-        "report": stable_report(report),
+        "judge_scores": report.judge_scores or {},
+        "report": stable_report(report.to_json()),
     }
     return kept, verdict, time.perf_counter() - started
 
