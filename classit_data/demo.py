@@ -25,10 +25,17 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from classit_data.core.console import console, summary_table
 from classit_data.core.errors import InputError
 from classit_data.core.resources import resource_path
+
+if TYPE_CHECKING:
+    from classit_data.dataset.build import BuildSummary
+    from classit_data.generate.generate import GenerateSummary
+    from classit_data.switchboard.convert import ConvertSummary
+    from classit_data.wiki.prepare import PrepareSummary
 
 OUT_DIR = Path("out")
 #: passages given to the model. Measured on this 2-core machine (load average ~2) on 8 passages: vLLM
@@ -63,92 +70,93 @@ def _offline() -> None:
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # the engine's start-up log would bury the demo's
 
 
-def _convert_switchboard(out_dir: Path, timed: _Timer) -> dict:
-    from classit_data.switchboard.convert import convert_switchboard, summary_rows
+def _convert_switchboard(out_dir: Path, timed: _Timer) -> ConvertSummary:
+    from classit_data.switchboard.convert import convert_switchboard
 
     _step(1, "Switchboard sample -> prompt/reply pairs")
     sw = timed("convert-switchboard", convert_switchboard,
                [resource_path("samples", "switchboard_sample.train")], out_dir / "switchboard.parquet",
                rejects=out_dir / "switchboard.rejected.parquet", progress=False)
-    console.print(summary_table(f"convert-switchboard -> {sw['out']}", summary_rows(sw)))
+    console.print(summary_table(sw.title(), sw.rows()))
     return sw
 
 
-def _prepare_wiki(out_dir: Path, timed: _Timer) -> dict:
-    from classit_data.wiki import prepare_wiki
+def _prepare_wiki(out_dir: Path, timed: _Timer) -> PrepareSummary:
+    from classit_data.wiki.prepare import prepare_wiki
 
     _step(2, "Simple Wikipedia sample -> passages")
     wiki = timed("prepare-wiki", prepare_wiki, [resource_path("samples", "simplewiki_sample.xml.bz2")],
                  out_dir / "passages.parquet", progress=False)
     console.print(summary_table(f"prepare-wiki -> {out_dir / 'passages.parquet'}",
-                                {"articles kept": wiki["articles_kept"], "passages": wiki["passages"],
-                                 "words": wiki["words"]}))
+                                {"articles kept": wiki.articles_kept, "passages": wiki.passages, "words": wiki.words}))
     return wiki
 
 
-def _generate_wiki(out_dir: Path, timed: _Timer, passages: int, backend: str) -> dict:
-    from classit_data.generate import generate_wiki
+def _generate_wiki(out_dir: Path, timed: _Timer, passages: int, backend: str) -> GenerateSummary:
+    from classit_data.generate.config import GenerationConfig
+    from classit_data.generate.generate import generate_wiki
 
     _step(3, f"QA generation with the embedded model ({backend}, first {passages} passages)")
     gen = timed("generate-wiki", generate_wiki, out_dir / "passages.parquet", out_dir / "generate",
-                backend=backend, max_passages=passages, progress=True)
-    console.print(summary_table(f"generate-wiki -> {gen['qa']}", {
-        "model": f"{gen['model']} ({gen['model_revision']})", "passages": gen["passages_done"],
-        "pairs": gen["pairs"], "passages with pairs": gen["passages_with_pairs"],
-        "output tokens": gen["output_tokens"], "seconds": gen["seconds"]}))
+                GenerationConfig(backend=backend, max_passages=passages), progress=True)
+    console.print(summary_table(gen.title(), {
+        "model": f"{gen.model} ({gen.model_revision})", "passages": gen.passages_done,
+        "pairs": gen.pairs, "passages with pairs": gen.passages_with_pairs,
+        "output tokens": gen.output_tokens, "seconds": gen.seconds}))
     return gen
 
 
 def _validate(out_dir: Path, timed: _Timer, qa: str) -> tuple[Path, Path]:
     """Both sources together; returns the kept rows and the report."""
-    from classit_data.validate import validate_rows
+    from classit_data.validate.validate import validate
 
     _step(4, "Validation and deduplication")
     kept, quarantine, report = (out_dir / "validate" / n for n in ("kept.parquet", "quarantine.parquet",
                                                                    "report.json"))
-    rep = timed("validate", validate_rows, [str(out_dir / "switchboard.parquet"), qa], kept, quarantine,
+    rep = timed("validate", validate, [str(out_dir / "switchboard.parquet"), qa], kept, quarantine,
                 report, passages=out_dir / "passages.parquet")
-    rows = {"input rows": rep["input_rows"], "kept": rep["kept"], "quarantined": rep["quarantined"]}
-    rows.update({f"rejected: {r}": n for r, n in rep["by_reason"].items()})
+    rows = {"input rows": rep.input_rows, "kept": rep.kept, "quarantined": rep.quarantined}
+    rows.update({f"rejected: {r}": n for r, n in rep.by_reason.items()})
     console.print(summary_table(f"validate -> {kept}", rows))
     return kept, report
 
 
 def _stats(out_dir: Path, timed: _Timer, kept: Path) -> None:
-    from classit_data.dataset import compute_stats
+    from classit_data.dataset.stats import stats
 
     _step(5, "Statistics and Figure 1")
-    timed("stats", compute_stats, [str(kept)], out_dir / "stats")
+    timed("stats", stats, [str(kept)], out_dir / "stats")
     console.print(f"{out_dir / 'stats' / 'stats.md'}, {out_dir / 'stats' / 'figure1.png'}")
 
 
-def _build(out_dir: Path, timed: _Timer, kept: Path, val_fraction: float | None) -> dict:
+def _build(out_dir: Path, timed: _Timer, kept: Path, val_fraction: float | None) -> BuildSummary:
     """The dataset folder from the kept rows; a source with no kept row is left out."""
     import polars as pl
 
-    from classit_data.dataset import build_dataset
+    from classit_data.dataset.build import build
+    from classit_data.dataset.config import BuildConfig
 
     _step(6, "Build the dataset folder")
     by_source = dict(pl.read_parquet(kept).group_by("source").len().iter_rows())
     if not by_source.get("simple_wiki"):
         console.print("no generated QA pair passed validation (the embedded model is small): the dataset gets "
                       "the Switchboard part only; try --passages 40")
-    return timed("build", build_dataset, kept if by_source.get("switchboard") else None,
+    return timed("build", build, kept if by_source.get("switchboard") else None,
                  kept if by_source.get("simple_wiki") else None, out_dir / "CLASS_IT",
-                 val_fraction=val_fraction, stats_dir=out_dir / "stats", passages=out_dir / "passages.parquet",
-                 generation_runs=[out_dir / "generate"], command="python -m classit_data.demo",
-                 progress=False)
+                 BuildConfig(val_fraction=val_fraction), stats_dir=out_dir / "stats",
+                 passages=out_dir / "passages.parquet", generation_runs=[out_dir / "generate"],
+                 command="python -m classit_data.demo", progress=False)
 
 
-def _show_where_things_are(out_dir: Path, record: dict, report: Path) -> tuple[Path, Path]:
+def _show_where_things_are(out_dir: Path, record: BuildSummary, report: Path) -> tuple[Path, Path]:
     """The closing table; returns the card and Figure 1."""
     card = out_dir / "CLASS_IT" / "README.md"
-    figure = out_dir / "CLASS_IT" / record["stats"].get("figure", "")
+    figure = out_dir / "CLASS_IT" / record.stats.get("figure", "")
     console.print(summary_table("where things are", {
         "dataset": out_dir / "CLASS_IT", "card": card, "Figure 1": figure if figure.is_file() else "(none)",
         "build record": out_dir / "CLASS_IT" / "build_info.json", "validation report": report,
-        "BabyLM budget": f"{record['babylm']['dataset_words']:,} words = "
-                         f"{100 * record['babylm']['share']:.3f}% of 100M"}))
+        "BabyLM budget": f"{record.babylm['dataset_words']:,} words = "
+                         f"{100 * record.babylm['share']:.3f}% of 100M"}))
     return card, figure
 
 
@@ -161,11 +169,11 @@ def run_demo(out_dir: Path = OUT_DIR, *, passages: int = DEMO_PASSAGES, backend:
     _convert_switchboard(out_dir, timed)
     _prepare_wiki(out_dir, timed)
     gen = _generate_wiki(out_dir, timed, passages, backend)
-    kept, report = _validate(out_dir, timed, gen["qa"])
+    kept, report = _validate(out_dir, timed, gen.qa)
     _stats(out_dir, timed, kept)
     record = _build(out_dir, timed, kept, val_fraction)
     _step(7, "Load it back with datasets.load_dataset")
-    loaded = timed("load_dataset", _show_dataset, out_dir / "CLASS_IT", list(record["configs"]))
+    loaded = timed("load_dataset", _show_dataset, out_dir / "CLASS_IT", list(record.configs))
     card, figure = _show_where_things_are(out_dir, record, report)
     console.print(summary_table("seconds per step", timed.seconds))
     return {"record": record, "loaded": loaded, "timings": timed.seconds, "card": str(card), "figure": str(figure)}
