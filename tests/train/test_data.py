@@ -48,7 +48,8 @@ def test_prefix_and_completion_tokenize_like_the_whole_text(tok, examples, train
         assert prefix + completion == tpl.render(r["prompt"], r["reply"])
         assert not prefix[-1].isspace()
         whole = tok(prefix + completion, add_special_tokens=False)["input_ids"]
-        parts = tok(prefix, add_special_tokens=False)["input_ids"] + tok(completion, add_special_tokens=False)["input_ids"]
+        parts = (tok(prefix, add_special_tokens=False)["input_ids"]
+                 + tok(completion, add_special_tokens=False)["input_ids"])
         assert whole == parts
 
 
