@@ -315,7 +315,8 @@ class Collator:
     Packed: each group's examples are concatenated into one row, ``position_ids`` restart at 0 for every
     example and neither an ``attention_mask`` nor a KV cache is used. transformers then builds a block-diagonal
     causal mask from the position ids (sdpa / eager: ``masking_utils.find_packed_sequence_indices``;
-    flash-attention: the varlen kernel), so no token attends to another example. Row padding is one more block with no loss.
+    flash-attention: the varlen kernel), so no token attends to another example. Row padding is one more block
+    with no loss.
     Padded: one example per row, right-padded, with an ``attention_mask``.
 
     Each example's first label is ``IGNORE_INDEX`` (BOS), so the shifted loss never asks a row's last token
