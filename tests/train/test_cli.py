@@ -211,3 +211,26 @@ def test_the_cli_starts_without_the_heavy_libraries():
             "print(sorted(m for m in ('polars', 'numpy', 'torch', 'transformers', 'pandas') if m in sys.modules))")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert shown.strip() == "[]"
+
+
+def test_settings_of_the_other_stage_are_refused(tmp_path):
+    from classit_data.core.errors import InputError
+    from classit_train.config import TrainConfig
+    from classit_train.train import pretrain, run
+
+    with pytest.raises(InputError, match="for stage 'instruction', not 'pretrain'"):
+        pretrain([tmp_path / "c.txt"], tmp_path / "o", TrainConfig.load(None, stage="instruction"))
+    with pytest.raises(InputError, match="for stage 'pretrain', not 'instruction'"):
+        run(tmp_path / "d", tmp_path / "b", tmp_path / "o", TrainConfig.load(None, stage="pretrain"))
+    assert not (tmp_path / "o").exists()
+
+
+def test_table_2_fills_what_the_settings_leave_out(tmp_path):
+    from classit_train.config import TrainConfig
+    from classit_train.presets import training_preset
+
+    for stage in ("pretrain", "instruction"):
+        cfg = TrainConfig.load(None, stage=stage)
+        assert {k: getattr(cfg, k) for k in training_preset(stage)} == pytest.approx(training_preset(stage))
+    assert TrainConfig.load({"epochs": 3}, stage="pretrain", batch_size=None).batch_size == 8
+    assert TrainConfig.load({"epochs": 3}, stage="pretrain").epochs == 3

@@ -82,7 +82,11 @@ def test_curricula_run_end_to_end(inputs, tmp_path, monkeypatch, curriculum, ord
     AutoTokenizer.from_pretrained(out)
     saved = yaml.safe_load((out / "run_config.yaml").read_text())
     assert saved["curriculum"] == curriculum and saved["learning_rate"] == 2e-5 and saved["epochs"] == 2
-    assert json.loads((out / "run_summary.json").read_text())["steps"] == summary.steps
+    record = json.loads((out / "run_summary.json").read_text())
+    assert record["steps"] == summary.steps and record == summary.to_json()
+    assert list(record) == ["stage", "steps", "planned_steps", "resumed_from", "train_loss", "eval_loss", "seconds",
+                            "tokens_seen", "words_seen", "phases", "log_history", "tokens_per_second", "curriculum",
+                            "parameters", "examples", "eval_examples", "rows", "truncated", "dropped", "babylm_words"]
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and f"({curriculum})" in card and "total_unique" in card
 
@@ -150,6 +154,8 @@ def test_pretrain_cli_trains_a_tokenizer_and_the_base_feeds_the_word_budget(inpu
     s = json.loads((out / "run_summary.json").read_text())
     assert s["steps"] == 3 and s["model_preset"] == "tiny" and (out / "tokenizer" / "tokenizer.json").is_file()
     assert s["babylm_words"]["pretraining"] == s["babylm_words"]["total_unique"] > 1000
+    assert list(s)[-9:] == ["tokens_per_second", "model_preset", "parameters", "documents", "examples", "rows",
+                            "truncated", "dropped", "babylm_words"]
     cfg = yaml.safe_load((out / "run_config.yaml").read_text())
     assert (cfg["learning_rate"], cfg["lr_scheduler"], cfg["warmup_steps"]) == (2e-4, "linear", 5000)
     config = tmp_path / "run.yaml"
