@@ -53,7 +53,8 @@ def measure(model, length: int, batch_size: int, valid_batch_size: int, steps: i
     """Examples/s of training steps and of validation scoring at one input length."""
     import torch
 
-    from classit_train.finetune import FinetuneConfig, make_optimizer, train_step
+    from classit_train.config import FinetuneConfig
+    from classit_train.finetune import make_optimizer, train_step
 
     vocab = model.backbone.config.vocab_size
     gen = torch.Generator().manual_seed(length)

@@ -1,8 +1,8 @@
 """``classit-train``: a thin typer layer over the training and evaluation API.
 
-The options of ``pretrain`` and ``run`` are made from ``TrainConfig``, those of ``eval`` from ``EvalConfig``,
-those of ``finetune`` from ``FinetuneConfig`` and those of ``report`` from ``ReportConfig`` (``core.commands``):
-their defaults and help are written once, in the settings.
+Each setting of a command is an option made from its settings model (``classit_train.config``: ``TrainConfig``,
+``EvalConfig``, ``FinetuneConfig``, ``ReportConfig``), where its default and help are written once. At start-up
+this module imports only those models: a command imports its stage (torch, transformers, polars) when it runs.
 """
 
 from __future__ import annotations
@@ -11,24 +11,20 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from classit_data.core.commands import command, new_app, run_app
-from classit_data.core.console import Summary, console
-from classit_train import finetune, report, train
-from classit_train.evaluate import results as eval_results
-from classit_train.evaluate.results import EvalConfig, evaluate_model
-from classit_train.finetune import FinetuneConfig
-from classit_train.train import TrainConfig, instruction_tune, pretrain
+from classit_data.core.commands import JsonFlag, given, new_app, run_app, setting
+from classit_train.config import EvalConfig, FinetuneConfig, ReportConfig, TrainConfig
 
 app = new_app("classit-train", "Pretrain, instruction-tune and evaluate BabyLM-sized models on CLASS-IT.")
 
 RunFolder = Annotated[str, typer.Option("--out", help="Run folder: final model, checkpoints, configuration, card.")]
 ConfigFile = Annotated[str | None, typer.Option("--config", help="YAML file of TrainConfig keys (flags win).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue from the run folder's last checkpoint.")]
+ResultsFile = Annotated[str, typer.Option("--out", help="results.json to write (other tasks already in it are "
+                                          "kept).")]
 
 
-@command(app, "tokenizer", json_flag=False)
+@app.command("tokenizer")
 def tokenizer_cmd(
     corpus: Annotated[list[str], typer.Option("--corpus", help="Text files (or Parquet/JSON-lines rows with "
                                               "`text`); repeat the option for several.")],
@@ -37,36 +33,61 @@ def tokenizer_cmd(
     out: Annotated[str, typer.Option("--out", help="Folder to save the tokenizer to (AutoTokenizer loads it).")],
 ) -> None:
     """Train a byte-level BPE tokenizer with <s>, </s> and <pad>."""
+    from classit_data.core.console import console
     from classit_train.tokenizer import train_tokenizer
 
     tok = train_tokenizer(corpus, vocab_size, out)
     console.print(f"tokenizer with {len(tok):,} tokens -> {out}")
 
 
-@command(app, "pretrain", TrainConfig, exclude=("base", "dataset", "curriculum", "num_cycles"),
-         json_flag=False)
+@app.command("pretrain")
 def pretrain_cmd(
     out: RunFolder,
-    corpus: Annotated[list[str] | None, typer.Option(  # required, but may come from --config: help says so only
-        "--corpus", help=f"{TrainConfig.model_fields['corpus'].description} {escape('[required]')}")] = None,
+    corpus: Annotated[list[str] | None, setting(TrainConfig, "corpus")] = None,
     config: ConfigFile = None,
     resume: Resume = False,
-    **options,
-) -> Summary:
+    model: Annotated[str | None, setting(TrainConfig, "model")] = None,
+    tokenizer: Annotated[str | None, setting(TrainConfig, "tokenizer")] = None,
+    batch_size: Annotated[int | None, setting(TrainConfig, "batch_size")] = None,
+    epochs: Annotated[int | None, setting(TrainConfig, "epochs")] = None,
+    max_steps: Annotated[int | None, setting(TrainConfig, "max_steps")] = None,
+    seed: Annotated[int | None, setting(TrainConfig, "seed")] = None,
+    packing: Annotated[bool | None, setting(TrainConfig, "packing")] = None,
+    max_length: Annotated[int | None, setting(TrainConfig, "max_length")] = None,
+    memory_check: Annotated[bool | None, setting(TrainConfig, "memory_check")] = None,
+) -> None:
     """Pretrain a preset LLaMA from scratch on text files."""
-    summary = pretrain(corpus or [], out, config=config, resume=resume, **options)
-    return Summary(summary, f"pretrain {summary['model_preset']} -> {out}", train.summary_rows(summary))
+    from classit_train.train import pretrain
+
+    settings = TrainConfig.load(config, stage="pretrain", **given(TrainConfig, locals()))
+    pretrain(settings.corpus, out, settings, resume=resume).show()
 
 
-@command(app, "run", TrainConfig, exclude=("model", "tokenizer"), json_flag=False)
-def run_cmd(out: RunFolder, config: ConfigFile = None, resume: Resume = False, **options) -> Summary:
+@app.command("run")
+def run_cmd(
+    out: RunFolder,
+    config: ConfigFile = None,
+    resume: Resume = False,
+    base: Annotated[str | None, setting(TrainConfig, "base")] = None,
+    dataset: Annotated[str | None, setting(TrainConfig, "dataset")] = None,
+    curriculum: Annotated[str | None, setting(TrainConfig, "curriculum")] = None,
+    batch_size: Annotated[int | None, setting(TrainConfig, "batch_size")] = None,
+    epochs: Annotated[int | None, setting(TrainConfig, "epochs")] = None,
+    num_cycles: Annotated[int | None, setting(TrainConfig, "num_cycles")] = None,
+    max_steps: Annotated[int | None, setting(TrainConfig, "max_steps")] = None,
+    seed: Annotated[int | None, setting(TrainConfig, "seed")] = None,
+    packing: Annotated[bool | None, setting(TrainConfig, "packing")] = None,
+    max_length: Annotated[int | None, setting(TrainConfig, "max_length")] = None,
+    memory_check: Annotated[bool | None, setting(TrainConfig, "memory_check")] = None,
+) -> None:
     """Instruction-tune a model on CLASS-IT with a curriculum (loss on replies only)."""
-    summary = instruction_tune(options.pop("dataset", None), options.pop("base", None), out, config=config,
-                               resume=resume, **options)
-    return Summary(summary, f"run ({summary['curriculum']}) -> {out}", train.summary_rows(summary))
+    from classit_train.train import run
+
+    settings = TrainConfig.load(config, stage="instruction", **given(TrainConfig, locals()))
+    run(settings.dataset, settings.base, out, settings, resume=resume).show()
 
 
-@command(app, "eval", EvalConfig, progress=True)
+@app.command("eval")
 def eval_cmd(
     model: Annotated[str, typer.Option("--model", help="AutoModelForCausalLM folder (or 'smollm2' for the "
                                        "embedded model).")],
@@ -74,40 +95,67 @@ def eval_cmd(
                                       "reading")],
     data: Annotated[list[str], typer.Option("--data", help="A .jsonl task file or a folder of them, or the "
                                             "reading CSV (repeatable).")],
-    out: Annotated[str, typer.Option("--out", help="results.json to write (other tasks already in it are "
-                                     "kept).")],
-    **options,
-) -> Summary:
+    out: ResultsFile,
+    batch_size: Annotated[int | None, setting(EvalConfig, "batch_size")] = None,
+    device: Annotated[str | None, setting(EvalConfig, "device")] = None,
+    dtype: Annotated[str | None, setting(EvalConfig, "dtype")] = None,
+    limit: Annotated[int | None, setting(EvalConfig, "limit")] = None,
+    first_token: Annotated[str | None, setting(EvalConfig, "first_token")] = None,
+    ewok_contexts: Annotated[str | None, setting(EvalConfig, "ewok_contexts")] = None,
+    name: Annotated[str | None, setting(EvalConfig, "name")] = None,
+    json_summary: JsonFlag = False,
+) -> None:
     """Score a causal LM on a BabyLM 2025 zero-shot task; write results.json and every item's prediction."""
-    entry = evaluate_model(model, task, data, out, **options)
-    return Summary(entry, f"{task} -> {out}", eval_results.summary_rows(entry))
+    from classit_train.evaluate.results import evaluate
+
+    settings = EvalConfig.load(None, **given(EvalConfig, locals()))
+    evaluate(model, task, data, out, settings, progress=not json_summary).show(json_summary)
 
 
-@command(app, "finetune", FinetuneConfig, progress=True)
+@app.command("finetune")
 def finetune_cmd(
     model: Annotated[str, typer.Option("--model", help="Model folder (its body gets a classification head).")],
     task: Annotated[str, typer.Option("--task", help="boolq | mnli | mrpc | multirc | qqp | rte | wsc")],
     train: Annotated[str, typer.Option("--train", help="Training .jsonl file (the pipeline's format).")],
     valid: Annotated[str, typer.Option("--valid", help="Validation .jsonl file (best epoch and metrics).")],
-    out: Annotated[str, typer.Option("--out", help="results.json to write (other tasks already in it are "
-                                     "kept).")],
-    **options,
-) -> Summary:
+    out: ResultsFile,
+    train_size: Annotated[int | None, setting(FinetuneConfig, "train_size")] = None,
+    seed: Annotated[int | None, setting(FinetuneConfig, "seed")] = None,
+    learning_rate: Annotated[float | None, setting(FinetuneConfig, "learning_rate")] = None,
+    batch_size: Annotated[int | None, setting(FinetuneConfig, "batch_size")] = None,
+    valid_batch_size: Annotated[int | None, setting(FinetuneConfig, "valid_batch_size")] = None,
+    epochs: Annotated[int | None, setting(FinetuneConfig, "epochs")] = None,
+    sequence_length: Annotated[int | None, setting(FinetuneConfig, "sequence_length")] = None,
+    weight_decay: Annotated[float | None, setting(FinetuneConfig, "weight_decay")] = None,
+    warmup_proportion: Annotated[float | None, setting(FinetuneConfig, "warmup_proportion")] = None,
+    min_factor: Annotated[float | None, setting(FinetuneConfig, "min_factor")] = None,
+    classifier_dropout: Annotated[float | None, setting(FinetuneConfig, "classifier_dropout")] = None,
+    pooling: Annotated[str | None, setting(FinetuneConfig, "pooling")] = None,
+    metric_for_valid: Annotated[str | None, setting(FinetuneConfig, "metric_for_valid")] = None,
+    device: Annotated[str | None, setting(FinetuneConfig, "device")] = None,
+    name: Annotated[str | None, setting(FinetuneConfig, "name")] = None,
+    json_summary: JsonFlag = False,
+) -> None:
     """Fine-tune on a (Super)GLUE task as the BabyLM 2025 pipeline does; file the best epoch's metrics."""
-    entry = finetune.finetune(model, task, train, valid, out, **options)
-    return Summary(entry, f"{task} -> {out}", finetune.summary_rows(entry))
+    from classit_train.finetune import finetune
+
+    settings = FinetuneConfig.load(None, **given(FinetuneConfig, locals()))
+    finetune(model, task, train, valid, out, settings, progress=not json_summary).show(json_summary)
 
 
-@command(app, "report", report.ReportConfig)
+@app.command("report")
 def report_cmd(
     results: Annotated[list[str], typer.Argument(help="results.json files, official pipeline result "
                                                  "folders/files; NAME=PATH names the model.")],
     out: Annotated[str, typer.Option("--out", help="Folder for report.md, report.json and the figures.")],
-    **options,
-) -> Summary:
+    finetune_metric: Annotated[str | None, setting(ReportConfig, "finetune_metric")] = None,
+    json_summary: JsonFlag = False,
+) -> None:
     """Compare models: z-scores per task, Markdown tables, box plots (fine-tuning, zero-shot, all tasks)."""
-    summary = report.make_report(results, out, **options)
-    return Summary(summary, f"report -> {out}", report.summary_rows(summary))
+    from classit_train.report import report
+
+    settings = ReportConfig.load(None, **given(ReportConfig, locals()))
+    report(results, out, settings).show(json_summary)
 
 
 def main(argv: list[str] | None = None) -> int:

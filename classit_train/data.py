@@ -13,25 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from classit_data.core.lengths import count_words
+from classit_data.core.counts import Counts
 from classit_data.core.errors import InputError, first_line
+from classit_data.core.lengths import count_words
 from classit_data.core.schema import SOURCES
 from classit_data.core.template import TextTemplate
+from classit_train.config import CURRICULA, CURRICULUM_PHASES
 
 IGNORE_INDEX = -100  # label of a token that carries no loss (prompt, BOS, padding)
-CURRICULA = ("merged", "switch_wiki", "wiki_switch")
-#: which sources each curriculum trains on, phase after phase (merged: one phase with both, shuffled together)
-CURRICULUM_PHASES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "merged": (("switchboard", "simple_wiki"),),
-    "switch_wiki": (("switchboard",), ("simple_wiki",)),
-    "wiki_switch": (("simple_wiki",), ("switchboard",)),
-}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -56,13 +52,14 @@ class Example:
 
 
 @dataclass
-class EncodeStats:
-    examples: int = 0
-    truncated: int = 0  # longer than max_length: the end was cut
-    dropped: dict[str, int] = field(default_factory=dict)  # reason -> rows
+class EncodeStats(Counts):
+    """What encoding did: ``self["examples"]``, ``self["truncated"]`` (longer than max_length: the end was cut)
+    and the rows ``dropped``, by reason."""
+
+    dropped: Counter = field(default_factory=Counter)
 
     def drop(self, reason: str) -> None:
-        self.dropped[reason] = self.dropped.get(reason, 0) + 1
+        self.dropped[reason] += 1
 
 
 # --- instruction examples -------------------------------------------------------------------------
@@ -101,9 +98,9 @@ def encode_instructions(rows: Iterable[dict], source: str, tokenizer, template: 
                 stats.drop("prompt_too_long")
                 continue
             ids, labels = ids[:max_length], labels[:max_length]
-            stats.truncated += 1
+            stats.update("truncated")
         out.append(Example.make(ids, labels, source, count_words(row["prompt"]) + count_words(row["reply"])))
-    stats.examples += len(out)
+    stats.update("examples", len(out))
     return out
 
 
@@ -157,7 +154,7 @@ def encode_documents(docs: Iterable[str], tokenizer, max_length: int, source: st
             for k, piece in enumerate(pieces):
                 # words are credited to the document's first example, so that they are counted once
                 out.append(Example.make([bos, *piece], [IGNORE_INDEX, *piece], source, words if k == 0 else 0))
-    stats.examples += len(out)
+    stats.update("examples", len(out))
     return out
 
 
@@ -316,9 +313,10 @@ class Collator:
     """Batches of groups.
 
     Packed: each group's examples are concatenated into one row, ``position_ids`` restart at 0 for every
-    example and neither an ``attention_mask`` nor a KV cache is used. transformers then builds a block-diagonal causal mask from
-    the position ids (sdpa / eager: ``masking_utils.find_packed_sequence_indices``; flash-attention: the
-    varlen kernel), so no token attends to another example. Row padding is one more block with no loss.
+    example and neither an ``attention_mask`` nor a KV cache is used. transformers then builds a block-diagonal
+    causal mask from the position ids (sdpa / eager: ``masking_utils.find_packed_sequence_indices``;
+    flash-attention: the varlen kernel), so no token attends to another example. Row padding is one more block
+    with no loss.
     Padded: one example per row, right-padded, with an ``attention_mask``.
 
     Each example's first label is ``IGNORE_INDEX`` (BOS), so the shifted loss never asks a row's last token

@@ -31,13 +31,16 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, PrivateAttr
 
-from classit_data.core.errors import InputError, checked_settings, first_line
+from classit_data.core.console import ProgressBar
+from classit_data.core.errors import InputError, first_line
 from classit_data.core.io import json_lines
 from classit_data.core.outputs import replaced_together
+from classit_data.core.summary import Summary
+from classit_train.config import FinetuneConfig
 from classit_train.evaluate import results as eval_results
 from classit_train.evaluate.scoring import resolve_device
 
@@ -65,41 +68,6 @@ TASKS: dict[str, TaskSpec] = {
     "rte": TaskSpec(("sentence1",), ("sentence2",)),
     "wsc": TaskSpec(("span2_text", "span1_text"), ("text",), 'Does "{}" refer to "{}" in this passage?', epochs=30),
 }
-
-
-class FinetuneConfig(BaseModel):
-    """Fine-tuning settings: the one place their defaults (the official pipeline's) and help live."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    train_size: int | None = Field(10000, ge=1, description="Train on a seeded random sample of this many "
-                                   "training examples when the file has more (the pipeline's 10k).")
-    seed: int = Field(42, description="Seed of the sample, the head's initialisation and the shuffles.")
-    learning_rate: float = Field(3e-5, gt=0, description="Peak learning rate (AdamW).")
-    batch_size: int | None = Field(None, ge=1, description="Training batch size (default: the pipeline's, 16 "
-                                   "for boolq and multirc, 32 for the others).")
-    valid_batch_size: int = Field(64, ge=1, description="Batch size when scoring the validation set.")
-    epochs: int | None = Field(None, ge=1, description="Epochs (default: 30 for wsc, 10 for the others).")
-    sequence_length: int = Field(512, ge=2, description="Longest input in tokens (at most the model's "
-                                 "positions); longer pairs are truncated.")
-    weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
-    warmup_proportion: float = Field(0.06, ge=0, le=1, description="Share of the steps spent warming up.")
-    min_factor: float = Field(0.1, ge=0, le=1, description="Final learning rate as a share of the peak.")
-    classifier_dropout: float = Field(0.1, ge=0, lt=1, description="Dropout before the head's last layer.")
-    pooling: Literal["last", "first"] = Field("last", description="Token whose hidden state the head reads: "
-                                              "last (the last real token; for causal LMs) or first.")
-    metric_for_valid: str | None = Field(
-        None, description="accuracy | f1 | mcc: the metric choosing the best epoch (default: f1 for mrpc and qqp, "
-        "else accuracy).")
-    device: str | None = Field("auto", description="auto | cpu | cuda | cuda:N (auto: a GPU when there is one).")
-    name: str | None = Field(None, description="Model name shown in reports (default: folder name).")
-
-    @field_validator("metric_for_valid")
-    @classmethod
-    def _known_metric(cls, value: str | None) -> str | None:
-        if value not in (None, "accuracy", "f1", "mcc"):
-            raise ValueError("must be accuracy, f1 or mcc")
-        return value
 
 
 @dataclass
@@ -332,15 +300,61 @@ def _plan(spec: TaskSpec, cfg: FinetuneConfig, n_train: int, train_path: Path) -
     return Plan(batch_size, cfg.epochs or spec.epochs, metric, n_train // batch_size, cfg.sequence_length)
 
 
-def finetune(model: str | Path, task: str, train: str | Path, valid: str | Path, out: str | Path, *,
-             progress: bool = True, **settings: Any) -> dict:
+class FinetuneSummary(Summary):
+    """The task's entry of results.json: the best epoch's validation metrics (fractions); ``score`` is its
+    accuracy in percent, as the report reads it."""
+
+    model_config = ConfigDict(ser_json_inf_nan="constants")
+
+    task: str
+    kind: str
+    metric: str
+    score: float
+    metrics: dict[str, float]
+    best_epoch: int
+    history: list[dict[str, Any]]
+    n_train: int
+    n_train_available: int
+    n_valid: int
+    data: list[str]
+    predictions: str
+    settings: dict[str, Any]
+    timing: dict[str, Any]
+    date: str
+    _out: str = PrivateAttr("")
+
+    def title(self) -> str:
+        return f"{self.task} -> {self._out}"
+
+    def rows(self) -> dict[str, object]:
+        rows: dict[str, object] = {"train examples": f"{self.n_train:,} of {self.n_train_available:,}",
+                                   "validation examples": self.n_valid, "best epoch": self.best_epoch}
+        rows.update({name: f"{value:.4f}" for name, value in self.metrics.items()})
+        rows["train examples/s"] = str(self.timing["train_examples_per_s"])
+        rows["predictions"] = self.predictions
+        return rows
+
+
+def finetune(model: str | Path, task: str, train: str | Path, valid: str | Path, out: str | Path,
+             settings: FinetuneConfig | None = None, *, progress: bool = True) -> FinetuneSummary:
     """Fine-tune ``model`` on one task and file the best epoch's validation metrics in ``out`` (a results.json).
 
-    ``settings`` are :class:`FinetuneConfig`'s. Returns the task's entry of results.json.
+    Inputs:
+        model: a model folder (its body gets a classification head).
+        task: boolq, mnli, mrpc, multirc, qqp, rte or wsc.
+        train, valid: the task's training and validation files (the pipeline's JSON lines).
+        settings: :class:`~classit_train.config.FinetuneConfig` (the pipeline's defaults when None).
+
+    Outputs:
+        out: results.json, the task's entry (this summary) added; beside it
+            ``<out stem>.<task>.predictions.jsonl``: every validation example's prediction.
+
+    References: the BabyLM 2025 evaluation pipeline (``babylm/evaluation-pipeline-2025``), whose fine-tuning
+    this follows.
     """
     import torch
 
-    cfg = checked_settings(FinetuneConfig, settings)
+    cfg = settings if settings is not None else FinetuneConfig()
     spec, out = task_spec(task), Path(out)
     preds_path = eval_results.predictions_path(out, task)
     with replaced_together({"--out": out, "predictions": preds_path},
@@ -358,27 +372,18 @@ def finetune(model: str | Path, task: str, train: str | Path, valid: str | Path,
         positions = getattr(classifier.backbone.config, "max_position_embeddings", None)
         plan.max_length = min(plan.max_length, positions or plan.max_length)
         t1 = time.perf_counter()
-        best = _train_with_progress(classifier, tokenizer, train_examples, valid_examples, spec, cfg, plan,
-                                    device, task, progress)
+        with ProgressBar(f"{task}: epochs", plan.epochs, enabled=progress) as bar:
+            best = run_epochs(classifier, tokenizer, train_examples, valid_examples, spec, cfg, plan, device,
+                              tick=lambda: bar.update(advance=1))
         train_s = time.perf_counter() - t1
         eval_results.write_jsonl(_prediction_rows(valid_examples, best["predictions"]), outs.path("predictions"))
-        entry = _entry(task, spec, cfg, plan, best, (len(all_train), keep, len(valid_examples)),
-                       [train, valid], preds_path.name, device,
-                       {"load_s": round(t1 - t0, 2), "train_s": round(train_s, 2),
-                        "train_examples_per_s": round(len(keep) * plan.epochs / train_s, 2) if train_s else None})
-        eval_results.file_entry(outs.path("--out"), existing, path, cfg.name, task, entry)
-    return entry
-
-
-def _train_with_progress(classifier, tokenizer, train, valid, spec, cfg, plan, device, task, progress) -> dict:
-    if not progress:
-        return run_epochs(classifier, tokenizer, train, valid, spec, cfg, plan, device)
-    from classit_data.core.console import make_progress
-
-    with make_progress() as bar:
-        job = bar.add_task(f"{task}: epochs", total=plan.epochs)
-        return run_epochs(classifier, tokenizer, train, valid, spec, cfg, plan, device,
-                          tick=lambda: bar.advance(job))
+        summary = _summary(task, spec, cfg, plan, best, (len(all_train), keep, len(valid_examples)),
+                           [train, valid], preds_path.name, device,
+                           {"load_s": round(t1 - t0, 2), "train_s": round(train_s, 2),
+                            "train_examples_per_s": round(len(keep) * plan.epochs / train_s, 2) if train_s else None})
+        summary._out = str(out)
+        eval_results.file_entry(outs.path("--out"), existing, path, cfg.name, task, summary.to_json())
+    return summary
 
 
 def _prediction_rows(examples: Sequence[Example], preds: Sequence[int]) -> list[dict]:
@@ -386,30 +391,18 @@ def _prediction_rows(examples: Sequence[Example], preds: Sequence[int]) -> list[
             for i, (e, p) in enumerate(zip(examples, preds))]
 
 
-def _entry(task: str, spec: TaskSpec, cfg: FinetuneConfig, plan: Plan, best: dict, sizes: tuple, data: list,
-           predictions: str, device: str, timing: dict) -> dict:
+def _summary(task: str, spec: TaskSpec, cfg: FinetuneConfig, plan: Plan, best: dict, sizes: tuple, data: list,
+             predictions: str, device: str, timing: dict) -> FinetuneSummary:
     """The task's entry of results.json: ``score`` is accuracy in percent, as the report reads it."""
     n_available, keep, n_valid = sizes
-    return {
-        "task": task, "kind": "finetuning", "metric": "accuracy", "score": 100.0 * best["metrics"]["accuracy"],
-        "metrics": best["metrics"], "best_epoch": best["epoch"], "history": best["history"],
-        "n_train": len(keep), "n_train_available": n_available, "n_valid": n_valid,
-        "data": [str(p) for p in data], "predictions": predictions,
-        "settings": {**cfg.model_dump(exclude={"name", "device"}), "batch_size": plan.batch_size,
-                     "epochs": plan.epochs, "metric_for_valid": plan.metric, "num_labels": spec.num_labels,
-                     "sequence_length": plan.max_length,
-                     "steps": plan.steps_per_epoch * plan.epochs, "device": device},
-        "timing": timing,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def summary_rows(entry: dict) -> dict[str, object]:
-    """The closing table of ``classit-train finetune``."""
-    rows: dict[str, object] = {"train examples": f"{entry['n_train']:,} of {entry['n_train_available']:,}",
-                               "validation examples": entry["n_valid"], "best epoch": entry["best_epoch"]}
-    for name, value in entry["metrics"].items():
-        rows[name] = f"{value:.4f}"
-    rows["train examples/s"] = str(entry["timing"]["train_examples_per_s"])
-    rows["predictions"] = entry["predictions"]
-    return rows
+    return FinetuneSummary(
+        task=task, kind="finetuning", metric="accuracy", score=100.0 * best["metrics"]["accuracy"],
+        metrics=best["metrics"], best_epoch=best["epoch"], history=best["history"],
+        n_train=len(keep), n_train_available=n_available, n_valid=n_valid,
+        data=[str(p) for p in data], predictions=predictions,
+        settings={**cfg.model_dump(exclude={"name", "device"}), "batch_size": plan.batch_size,
+                  "epochs": plan.epochs, "metric_for_valid": plan.metric, "num_labels": spec.num_labels,
+                  "sequence_length": plan.max_length, "steps": plan.steps_per_epoch * plan.epochs, "device": device},
+        timing=timing,
+        date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )

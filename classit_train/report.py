@@ -31,13 +31,15 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, PrivateAttr
 
-from classit_data.core.errors import InputError, checked_settings
+from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_write_text
 from classit_data.core.outputs import replaced_together
+from classit_data.core.summary import Summary
+from classit_train.config import ReportConfig
 
 #: (Super)GLUE tasks of the BabyLM 2025 fine-tuning track
 FINETUNE_TASKS = ("boolq", "mnli", "mrpc", "multirc", "qqp", "rte", "wsc")
@@ -157,15 +159,6 @@ def _read_zero_shot_report(path: Path, name: str | None) -> list[Score]:
 
 
 _KNOWN_FILES = ("results.txt", "best_temperature_report.txt")
-
-
-class ReportConfig(BaseModel):
-    """How results are read: the one place these settings' defaults and help live (the CLI is made from them)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    finetune_metric: Literal["accuracy", "f1", "mcc"] = Field(
-        "accuracy", description="Metric read from the official fine-tuning results.txt (accuracy|f1|mcc).")
 
 
 def read_results(spec: str | Path, *,
@@ -298,33 +291,69 @@ def _box_figure(models, data_per_model, title, paths: dict[str, Path]) -> None:
     plt.close(fig)
 
 
-def make_report(inputs: Sequence[str | Path], out_dir: str | Path, **settings: Any) -> dict:
-    """Read every input, z-score per task, write ``report.md``, ``report.json`` and three box-plot figures
-    (PNG and SVG): fine-tuning tasks, zero-shot tasks, all tasks. Returns the summary written to report.json.
+class ReportSummary(Summary):
+    """What ``report.json`` holds: every model's score and z-score per task, and per group the quartiles."""
 
-    ``settings`` are :class:`ReportConfig`'s (``finetune_metric``). The files are replaced together; a figure
-    this report has no data for is removed, so the folder never mixes two reports."""
-    cfg = checked_settings(ReportConfig, settings)
-    if not inputs:
+    model_config = ConfigDict(ser_json_inf_nan="constants")  # a missing score (NaN) stays NaN in report.json
+
+    models: list[str]
+    tasks: dict[str, str]
+    scores: dict[str, dict[str, float]]
+    zscores: dict[str, dict[str, float]]
+    groups: dict[str, Any]
+    figures: list[str]
+    inputs: list[str]
+    _out: str = PrivateAttr("")
+
+    def title(self) -> str:
+        return f"report -> {self._out}"
+
+    def rows(self) -> dict[str, object]:
+        rows: dict[str, object] = {"models": len(self.models), "tasks": len(self.tasks)}
+        for group, info in self.groups.items():
+            rows[f"{group} tasks"] = ", ".join(info["tasks"]) or "–"
+        rows["figures"] = ", ".join(f for f in self.figures if f.endswith(".png")) or "none (need 2+ models)"
+        return rows
+
+
+def report(results: Sequence[str | Path], out: str | Path, settings: ReportConfig | None = None) -> ReportSummary:
+    """Compare models: read every input, z-score per task, write the tables and three box-plot figures.
+
+    Inputs:
+        results: results.json files, the official pipeline's result folders or files; ``NAME=PATH`` names the
+            model.
+        settings: :class:`~classit_train.config.ReportConfig` (defaults when None).
+
+    Outputs:
+        out: a folder with ``report.md``, ``report.json`` (this summary) and the figures (PNG and SVG) of the
+            fine-tuning tasks, the zero-shot tasks and all tasks. The files are replaced together; a figure this
+            report has no data for is removed, so the folder never mixes two reports.
+
+    References: CLASS-IT's comparison of models (z-scores per task, their medians and IQRs per model).
+    """
+    cfg = settings if settings is not None else ReportConfig()
+    if not results:
         raise InputError("no results given")
-    out_dir = Path(out_dir)
+    out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("--out exists and is not a folder", out_dir)
     names = ["report.md", "report.json", *[f"zscores_{group}.{ext}" for group in GROUPS for ext in FIGURE_FORMATS]]
-    with replaced_together({name: out_dir / name for name in names}, {"a results file": _input_paths(inputs)}) \
+    with replaced_together({name: out_dir / name for name in names}, {"a results file": _input_paths(results)}) \
             as outs:
-        scores = [s for spec in inputs for s in read_results(spec, finetune_metric=cfg.finetune_metric)]
+        scores = [s for spec in results for s in read_results(spec, finetune_metric=cfg.finetune_metric)]
         models, tasks, table = score_table(scores)
         kinds = {s.task: s.kind for s in scores}
         z = zscores(models, tasks, table)
-        summary: dict = {"models": models, "tasks": {t: kinds[t] for t in tasks},
+        figures: dict = {"models": models, "tasks": {t: kinds[t] for t in tasks},
                          "scores": {m: {t: table[(m, t)] for t in tasks if (m, t) in table} for m in models},
                          "zscores": {m: {t: z[(m, t)] for t in tasks if (m, t) in z} for m in models},
                          "groups": {}, "figures": [], "inputs": sorted({s.source for s in scores})}
         for group in GROUPS:
-            _group_figure(summary, group, models, tasks, kinds, z, outs)
-        atomic_write_text(outs.path("report.md"), _markdown(summary, models, tasks, kinds, table, z))
-        atomic_write_text(outs.path("report.json"), json.dumps(summary, indent=2, allow_nan=True) + "\n")
+            _group_figure(figures, group, models, tasks, kinds, z, outs)
+        summary = ReportSummary(**figures)
+        summary._out = str(out)
+        atomic_write_text(outs.path("report.md"), _markdown(figures, models, tasks, kinds, table, z))
+        atomic_write_text(outs.path("report.json"), json.dumps(summary.to_json(), indent=2, allow_nan=True) + "\n")
     return summary
 
 
@@ -359,15 +388,6 @@ def _group_figure(summary: dict, group: str, models, tasks, kinds, z, outs) -> N
     title = f"Figure {_FIGURE_NO[group]}: {GROUPS[group]} ({len(gtasks)}), z-scores per model"
     _box_figure(models, per_model, title, {ext: outs.path(name) for ext, name in names.items()})
     summary["figures"] += list(names.values())
-
-
-def summary_rows(summary: dict) -> dict[str, object]:
-    """The closing table of ``classit-train report``."""
-    rows: dict[str, object] = {"models": len(summary["models"]), "tasks": len(summary["tasks"])}
-    for group, info in summary["groups"].items():
-        rows[f"{group} tasks"] = ", ".join(info["tasks"]) or "–"
-    rows["figures"] = ", ".join(f for f in summary["figures"] if f.endswith(".png")) or "none (need 2+ models)"
-    return rows
 
 
 def _markdown(summary, models, tasks, kinds, table, z) -> str:

@@ -53,7 +53,15 @@ def row_texts(path: str | Path) -> list[str]:
 
 def train_tokenizer(corpus: Sequence[str | Path], vocab_size: int, out: str | Path | None = None, *,
                     min_frequency: int = 2):
-    """Train the BPE tokenizer on ``corpus`` and save it to ``out`` (when given); returns it."""
+    """Train the BPE tokenizer on ``corpus`` and save it to ``out`` (when given); returns it.
+
+    Inputs:
+        corpus: text files, or Parquet / JSON-lines rows with ``text``.
+        vocab_size: the vocabulary's size, the three special tokens included (a model preset's).
+
+    Outputs:
+        out: a folder ``AutoTokenizer.from_pretrained`` loads (nothing is written when None).
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 

@@ -1,9 +1,9 @@
 """Pretraining and instruction tuning with the transformers Trainer.
 
-``pretrain(corpus, out, model=...)`` trains a preset LLaMA from scratch on text files;
-``instruction_tune(dataset, base, out, curriculum=...)`` (the ``classit-train run`` command) instruction-tunes a
-model folder on CLASS-IT. Both resolve a ``TrainConfig`` (Table 2 preset <- YAML file <- arguments), build a plan
-(``classit_train.data``) and hand it to one ``Trainer`` walking it in order.
+``pretrain(corpus, out, settings)`` trains a preset LLaMA from scratch on text files; ``run(dataset, base, out,
+settings)`` (the ``classit-train run`` command) instruction-tunes a model folder on CLASS-IT. Both take a
+``TrainConfig`` (Table 2 preset <- YAML file <- flags: ``TrainConfig.load(file, stage=..., **given)``), build a
+plan (``classit_train.data``) and hand it to one ``Trainer`` walking it in order.
 
 The LR schedule: ONE schedule spans the whole plan, phases included. A sequential curriculum
 (``switch_wiki``, ``wiki_switch``) is warm-up, then a single linear / cosine(-with-restarts) decay across
@@ -22,16 +22,19 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, PrivateAttr
 
-from classit_data.core.errors import InputError, checked_settings, first_line
-from classit_data.core.io import atomic_write_text, read_yaml_mapping
+from classit_data.core.errors import InputError, first_line
+from classit_data.core.io import atomic_write_text
+from classit_data.core.summary import Summary
 from classit_train import data as D
-from classit_train.presets import count_parameters, llama_config, model_preset, model_presets, training_preset
+from classit_train.config import CURRICULUM_PHASES, TrainConfig
+from classit_train.presets import count_parameters, llama_config, model_preset
 from classit_train.tokenizer import ROW_SUFFIXES, row_texts
 
 CONFIG_FILE = "run_config.yaml"
@@ -42,123 +45,53 @@ PLAN_KEYS = ("stage", "model", "base", "corpus", "dataset", "curriculum", "templ
              "max_length", "batch_size", "gradient_accumulation_steps", "eval_fraction")
 
 
-#: a setting only a ``--config`` file (or the Python API) sets: the command lines keep to what runs usually change
-_FILE_ONLY = {"cli": False}
-#: a setting the command needs, from its flag or from the ``--config`` file: its help says ``[required]``
-_REQUIRED = {"required": True}
+class TrainSummary(Summary):
+    """What ``pretrain`` or ``run`` trained (``run_summary.json``). The fields marked "pretrain" or "run" are
+    the other stage's None, and not in its JSON."""
 
+    model_config = ConfigDict(ser_json_inf_nan="constants")  # a NaN loss stays NaN, as json writes it
 
-class TrainConfig(BaseModel):
-    """Everything a run depends on; saved in full as ``run_config.yaml``.
+    stage: str
+    steps: int
+    planned_steps: int
+    resumed_from: str | None
+    train_loss: float | None
+    eval_loss: dict[str, float]
+    seconds: float
+    tokens_seen: int
+    words_seen: int
+    phases: list[dict[str, Any]]
+    log_history: list[dict[str, Any]]
+    tokens_per_second: float | None
+    model_preset: str | None = None  # pretrain
+    curriculum: str | None = None  # run
+    parameters: int
+    documents: dict[str, int] | None = None  # pretrain: documents trained on and held out
+    examples: int | dict[str, int]  # run: per source
+    eval_examples: dict[str, int] | None = None  # run: per source
+    plan_rows: int = Field(alias="rows")  # rows (packed or padded) of the plan; ``rows()`` is the table's
+    truncated: int
+    dropped: dict[str, int]
+    babylm_words: dict[str, int]
+    _out: str = PrivateAttr("")
 
-    The options of ``classit-train pretrain`` and ``run`` are made from these fields (their descriptions are
-    the help); every field, flag or not, can be set in the ``--config`` file.
-    """
+    def title(self) -> str:
+        if self.stage == "pretrain":
+            return f"pretrain {self.model_preset} -> {self._out}"
+        return f"run ({self.curriculum}) -> {self._out}"
 
-    model_config = ConfigDict(extra="forbid")
+    def rows(self) -> dict[str, object]:
+        rows: dict[str, object] = {
+            "steps": self.steps, "tokens seen": self.tokens_seen, "words seen": self.words_seen,
+            "train loss": f"{self.train_loss:.4f}" if self.train_loss is not None else "n/a"}
+        rows.update({f"held-out loss, {k}": f"{v:.4f}" for k, v in self.eval_loss.items()})
+        rows.update({f"BabyLM words, {k}": v for k, v in self.babylm_words.items()})
+        rows["tokens/s"] = self.tokens_per_second
+        return rows
 
-    stage: Literal["pretrain", "instruction"] = Field(description="Set by the command: pretrain, or instruction "
-                                                      "(run).", json_schema_extra=_FILE_ONLY)
-    # what to train
-    model: str | None = Field(None, description=f"Model preset: {', '.join(model_presets())} (given here or in "
-                              "--config).", json_schema_extra=_REQUIRED)
-    tokenizer: str | None = Field(None, description="Tokenizer folder (default: train one of the preset's "
-                                  "vocabulary size on the corpus).")
-    corpus: list[str] = Field(default_factory=list, description="Text files to pretrain on (repeatable; given "
-                              "here or in --config).", json_schema_extra=_REQUIRED)
-    base: str | None = Field(None, description="Model folder to instruction-tune (given here or in --config).",
-                             json_schema_extra=_REQUIRED)
-    dataset: str | None = Field(None, description="Folder made by `classit-data build`, or a Hub id (given here "
-                                "or in --config).", json_schema_extra=_REQUIRED)
-    curriculum: str = Field("merged", description=f"{' | '.join(D.CURRICULA)}: both sources shuffled together, "
-                            "or one source after the other.")
-    template: str | None = Field(None, description="Text template file; the dataset's by default.",
-                                 json_schema_extra=_FILE_ONLY)
-    # CLASS-IT Table 2 (presets/training.yaml)
-    learning_rate: float = Field(gt=0, description="Peak learning rate (Table 2).", json_schema_extra=_FILE_ONLY)
-    batch_size: int = Field(ge=1, description="Rows per device and step (Table 2: 8).")
-    epochs: int = Field(ge=1, description="Epochs (Table 2: 8 for pretrain; 10 for run, per phase of the "
-                        "curriculum).")
-    lr_scheduler: str = Field(description="transformers scheduler (Table 2: linear for pretrain, "
-                              "cosine_with_restarts for run).", json_schema_extra=_FILE_ONLY)
-    warmup_steps: int = Field(ge=0, description="Warm-up steps (Table 2).", json_schema_extra=_FILE_ONLY)
-    num_cycles: int | None = Field(None, ge=1, description="Cosine-with-restarts cycles (default 1).",
-                                   json_schema_extra={"flags": ["--cycles"]})
-    # the run
-    max_steps: int | None = Field(None, ge=1, description="Stop after N optimizer steps.")
-    seed: int = Field(0, ge=0, le=2**32 - 1,  # numpy's seeds (transformers' set_seed) stop at 2**32 - 1
-                      description="Seed of the shuffles (and of pretrain's initialisation).")
-    packing: bool = Field(True, description="Pack examples into rows without cross-attention (--no-packing: "
-                          "pad them).")
-    max_length: int | None = Field(None, ge=8, description="Row length (default: the preset's for pretrain, "
-                                   "the model's maximum for run).")
-    gradient_accumulation_steps: int = Field(1, ge=1, description="Steps whose gradients make one update.",
-                                             json_schema_extra=_FILE_ONLY)
-    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.", json_schema_extra=_FILE_ONLY)
-    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.", json_schema_extra=_FILE_ONLY)
-    eval_fraction: float = Field(0.02, ge=0, lt=1, description="Share of documents held out for the evaluation "
-                                 "loss when the data has no validation split.", json_schema_extra=_FILE_ONLY)
-    max_eval_examples: int | None = Field(1000, ge=1, description="Most held-out examples per source.",
-                                          json_schema_extra=_FILE_ONLY)
-    eval_steps: int | None = Field(None, ge=1, description="Evaluate every N steps (always at the end).",
-                                   json_schema_extra=_FILE_ONLY)
-    save_steps: int = Field(500, ge=1, description="Save a checkpoint every N steps.", json_schema_extra=_FILE_ONLY)
-    save_total_limit: int | None = Field(2, ge=1, description="Checkpoints kept (null: all).",
-                                         json_schema_extra=_FILE_ONLY)
-    logging_steps: int = Field(50, ge=1, description="Log the loss every N steps.", json_schema_extra=_FILE_ONLY)
-    attn_implementation: str = Field("sdpa", description="transformers attention: sdpa, eager, "
-                                     "flash_attention_2, flex_attention...", json_schema_extra=_FILE_ONLY)
-    bf16: bool = Field(False, description="bfloat16 mixed precision.", json_schema_extra=_FILE_ONLY)
-    dataloader_num_workers: int = Field(0, ge=0, description="Data loader worker processes.",
-                                        json_schema_extra=_FILE_ONLY)
-    memory_check: bool = Field(True, description="Refuse a run whose training step would not fit in the free "
-                               "memory (an estimate; --no-memory-check: try anyway).")
-
-    @field_validator("curriculum")
-    @classmethod
-    def _known_curriculum(cls, value: str) -> str:
-        if value not in D.CURRICULA:
-            raise ValueError(f"unknown curriculum {value!r} (known: {', '.join(D.CURRICULA)})")
-        return value
-
-    @field_validator("lr_scheduler")
-    @classmethod
-    def _known_scheduler(cls, value: str) -> str:
-        from transformers import SchedulerType
-
-        known = [s.value for s in SchedulerType]
-        usable = [s for s in known if s not in _UNUSABLE_SCHEDULERS]
-        if value not in known:
-            raise ValueError(f"unknown scheduler {value!r} (known: {', '.join(usable)})")
-        if value in _UNUSABLE_SCHEDULERS:
-            raise ValueError(f"scheduler {value!r} {_UNUSABLE_SCHEDULERS[value]} (usable: {', '.join(usable)})")
-        return value
-
-    @field_validator("attn_implementation")
-    @classmethod
-    def _known_attention(cls, value: str) -> str:
-        known = attention_implementations()
-        if value not in known:
-            raise ValueError(f"unknown attention implementation {value!r} (known: {', '.join(known)})")
-        return value
-
-
-#: transformers schedulers a run cannot drive: they need ``lr_scheduler_kwargs`` (not a setting here) or step on
-#: an evaluation metric instead of the plan's steps
-_UNUSABLE_SCHEDULERS = {
-    "cosine_with_min_lr": "needs lr_scheduler_kwargs (min_lr), which classit-train does not set",
-    "cosine_warmup_with_min_lr": "needs lr_scheduler_kwargs (min_lr), which classit-train does not set",
-    "warmup_stable_decay": "needs lr_scheduler_kwargs (num_decay_steps), which classit-train does not set",
-    "reduce_lr_on_plateau": "steps on an evaluation metric, not on the plan's steps",
-    "greedy": "steps on an evaluation metric, not on the plan's steps",
-}
-
-
-def attention_implementations() -> list[str]:
-    """The ``attn_implementation`` names this transformers accepts (``eager`` plus its registered ones)."""
-    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-
-    return ["eager", *ALL_ATTENTION_FUNCTIONS.valid_keys()]
+    def to_json(self) -> dict[str, Any]:
+        other = {"model_preset", "documents"} if self.stage == "instruction" else {"curriculum", "eval_examples"}
+        return self.model_dump(mode="json", by_alias=True, exclude=other)
 
 
 def _check_attention(cfg: TrainConfig) -> None:
@@ -173,21 +106,6 @@ def _check_attention(cfg: TrainConfig) -> None:
     except (ImportError, ValueError) as exc:
         raise InputError(f"cannot be used here: {first_line(exc)}", "attn_implementation",
                          cfg.attn_implementation) from exc
-
-
-def resolve_config(stage: str, config_file: str | Path | dict | None = None, **overrides: Any) -> TrainConfig:
-    """Table 2's preset for ``stage``, then the YAML file, then the non-None ``overrides``."""
-    values: dict[str, Any] = {"stage": stage, **training_preset(stage)}
-    source = "configuration"
-    if isinstance(config_file, dict):
-        values.update(config_file)
-    elif config_file is not None:
-        source = str(config_file)
-        values.update(read_yaml_mapping(config_file, "the configuration", "configuration keys"))
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    values["stage"] = stage
-    given = {k for k, v in overrides.items() if v is not None}
-    return checked_settings(TrainConfig, values, file=source, from_file=set(values) - given)
 
 
 # --- the shared training loop ---------------------------------------------------------------------
@@ -312,16 +230,28 @@ def _seen(train_set: D.PlanDataset, steps: int, groups_per_step: int) -> dict:
             "words_seen": passes * train_set.words() + train_set.words(part)}
 
 
-def _write_outputs(out: Path, cfg: TrainConfig, summary: dict, tokenizer, extra: dict) -> dict:
+def _write_outputs(out: Path, cfg: TrainConfig, figures: dict, tokenizer) -> TrainSummary:
+    """The run's summary, and beside the model its tokenizer, ``run_summary.json`` and model card."""
     from classit_train.card import render_model_card
 
-    summary = {**summary, **extra}
+    summary = TrainSummary(**figures)
+    summary._out = str(out)
     if not world_is_main():  # torchrun: the Trainer saved the model from rank 0; the rest is rank 0's too
         return summary
     tokenizer.save_pretrained(str(out))
-    atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    atomic_write_text(out / "README.md", render_model_card(cfg.model_dump(), summary))
+    record = summary.to_json()
+    atomic_write_text(out / SUMMARY_FILE, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(out / "README.md", render_model_card(cfg.model_dump(), record))
     return summary
+
+
+def _settings(stage: str, settings: TrainConfig | None, **inputs: Any) -> TrainConfig:
+    """``settings`` (Table 2's defaults of ``stage`` when None) with the inputs given as arguments."""
+    cfg = settings if settings is not None else TrainConfig.load(None, stage=stage)
+    if cfg.stage != stage:
+        raise InputError(f"the settings are for stage {cfg.stage!r}, not {stage!r}: "
+                         f"TrainConfig.load(file, stage={stage!r}, ...) makes them")
+    return cfg.model_copy(update={k: v for k, v in inputs.items() if v is not None})
 
 
 def _unique_words(examples: list[D.Example]) -> int:
@@ -340,20 +270,27 @@ def _base_words(base: Path) -> int:
 # --- pretraining ----------------------------------------------------------------------------------
 
 
-def pretrain(corpus: list[str | Path], out: str | Path, *, model: str | None = None, tokenizer: str | Path | None = None,
-             config: str | Path | dict | None = None, resume: bool = False, callbacks: list | None = None,
-             **overrides: Any) -> dict:
+def pretrain(corpus: Sequence[str | Path] | None, out: str | Path, settings: TrainConfig | None = None, *,
+             resume: bool = False, callbacks: list | None = None) -> TrainSummary:
     """Pretrain a preset LLaMA from scratch on text files (every token carries loss).
 
     settings -> tokenizer (given, or trained on the corpus) -> documents, some held out -> examples -> plan ->
     a freshly initialised model -> fit -> the run folder.
+
+    Inputs:
+        corpus: text files, or Parquet / JSON-lines rows with ``text`` (None or empty: ``settings.corpus``).
+        settings: :class:`~classit_train.config.TrainConfig` of stage ``pretrain`` (Table 2's when None); its
+            ``model`` preset is needed.
+
+    Outputs:
+        out: the run folder: model, tokenizer, ``run_config.yaml``, ``run_summary.json``, model card and
+            ``checkpoints/`` (``resume`` continues from the last; ``callbacks`` go to the Trainer).
     """
     import torch
     from transformers import LlamaForCausalLM
 
     out = Path(out)
-    cfg = resolve_config("pretrain", config, model=model, tokenizer=str(tokenizer) if tokenizer else None,
-                         corpus=[str(c) for c in corpus] or None, **overrides)
+    cfg = _settings("pretrain", settings, corpus=[str(c) for c in corpus] if corpus else None)
     preset = _pretrain_preset(cfg)
     _check_attention(cfg)
     max_length = cfg.max_length or preset["max_length"]
@@ -373,15 +310,16 @@ def pretrain(corpus: list[str | Path], out: str | Path, *, model: str | None = N
     torch.manual_seed(cfg.seed)
     net = LlamaForCausalLM(llama_config(cfg.model, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
                                         pad_token_id=tok.pad_token_id, attn_implementation=cfg.attn_implementation))
-    summary = fit(net, tok, D.PlanDataset(examples, groups), eval_sets, cfg, out, last=last, callbacks=callbacks)
+    figures = fit(net, tok, D.PlanDataset(examples, groups), eval_sets, cfg, out, last=last, callbacks=callbacks)
     words = _unique_words(examples)  # held-out documents are never trained on
-    return _write_outputs(out, cfg, summary, tok, {
+    return _write_outputs(out, cfg, {
+        **figures,
         "model_preset": cfg.model,
         "parameters": sum(p.numel() for p in net.parameters()),
         "documents": {"train": len(train_docs), "eval": len(eval_docs)},
-        "examples": len(examples), "rows": len(groups), "truncated": stats.truncated, "dropped": stats.dropped,
-        "babylm_words": {"pretraining": words, "total_unique": words},
-    })
+        "examples": len(examples), "rows": len(groups), "truncated": stats["truncated"],
+        "dropped": dict(stats.dropped), "babylm_words": {"pretraining": words, "total_unique": words},
+    }, tok)
 
 
 def _pretrain_preset(cfg: TrainConfig) -> dict:
@@ -431,21 +369,29 @@ def _eval_set(examples: list[D.Example], cfg: TrainConfig, max_length: int) -> D
 # --- instruction tuning ---------------------------------------------------------------------------
 
 
-def instruction_tune(dataset: str | None, base: str | Path | None, out: str | Path, *, curriculum: str | None = None,
-                     config: str | Path | dict | None = None, resume: bool = False, callbacks: list | None = None,
-                     **overrides: Any) -> dict:
+def run(dataset: str | None, base: str | Path | None, out: str | Path, settings: TrainConfig | None = None, *,
+        resume: bool = False, callbacks: list | None = None) -> TrainSummary:
     """Instruction-tune the model folder ``base`` on a CLASS-IT dataset with a curriculum (``classit-train run``).
 
     Loss on reply tokens only; the examples are rendered with the same template as the dataset's ``text``.
     settings -> template, tokenizer -> the dataset's sources (train and held-out rows) -> examples -> the
     curriculum's plan -> fit -> the run folder.
+
+    Inputs:
+        dataset: a folder made by ``classit-data build``, or a Hub id (None: ``settings.dataset``).
+        base: the model folder to tune (None: ``settings.base``).
+        settings: :class:`~classit_train.config.TrainConfig` of stage ``instruction`` (Table 2's when None).
+
+    Outputs:
+        out: the run folder: model, tokenizer, ``run_config.yaml``, ``run_summary.json``, model card and
+            ``checkpoints/`` (``resume`` continues from the last; ``callbacks`` go to the Trainer).
     """
     from classit_data.core.template import TextTemplate
     from classit_train.tokenizer import load_tokenizer
 
     out = Path(out)
-    cfg = resolve_config("instruction", config, dataset=str(dataset) if dataset else None,
-                         base=str(base) if base else None, curriculum=curriculum, **overrides)
+    cfg = _settings("instruction", settings, dataset=str(dataset) if dataset else None,
+                    base=str(base) if base else None)
     base_dir = _instruction_base(cfg)
     _check_attention(cfg)
     template = TextTemplate.load(cfg.template)
@@ -455,6 +401,31 @@ def instruction_tune(dataset: str | None, base: str | Path | None, out: str | Pa
                                          max_eval_examples=cfg.max_eval_examples)
     max_length = cfg.max_length or model_config.max_position_embeddings
     stats = D.EncodeStats()
+    examples, eval_sets = _instruction_examples(sources, tok, template, cfg, max_length, stats)
+    groups = D.make_plan(examples, cfg.curriculum, cfg.epochs, cfg.seed, packing=cfg.packing, max_length=max_length)
+    plan = D.PlanDataset(examples, groups)
+    check_memory(model_config, cfg, D.Collator(pad_id=0).row_width(plan.longest_row()))
+    last = _prepare_out(out, cfg, resume)
+    net = _load_model(base_dir, cfg)
+    figures = fit(net, tok, plan, eval_sets, cfg, out, last=last, callbacks=callbacks)
+    words = _unique_words(examples)
+    base_words = _base_words(base_dir)
+    for span in figures["phases"]:
+        span["sources"] = list(CURRICULUM_PHASES[cfg.curriculum][span["phase"]])
+    return _write_outputs(out, cfg, {
+        **figures,
+        "curriculum": cfg.curriculum,
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "examples": {s: sum(e.source == s for e in examples) for s in sources},
+        "eval_examples": {s: len(v.examples) for s, v in eval_sets.items()},
+        "rows": len(groups), "truncated": stats["truncated"], "dropped": dict(stats.dropped),
+        "babylm_words": {"pretraining": base_words, "instruction": words, "total_unique": base_words + words},
+    }, tok)
+
+
+def _instruction_examples(sources: dict, tok, template, cfg: TrainConfig, max_length: int, stats: D.EncodeStats
+                          ) -> tuple[list[D.Example], dict[str, D.PlanDataset]]:
+    """The training examples of every source, and each source's held-out examples as an evaluation set."""
     examples: list[D.Example] = []
     eval_sets: dict[str, D.PlanDataset] = {}
     for source, parts in sources.items():
@@ -462,25 +433,7 @@ def instruction_tune(dataset: str | None, base: str | Path | None, out: str | Pa
         ev = D.encode_instructions(parts["eval"], source, tok, template, max_length)
         if ev:
             eval_sets[source] = _eval_set(ev, cfg, max_length)
-    groups = D.make_plan(examples, cfg.curriculum, cfg.epochs, cfg.seed, packing=cfg.packing, max_length=max_length)
-    plan = D.PlanDataset(examples, groups)
-    check_memory(model_config, cfg, D.Collator(pad_id=0).row_width(plan.longest_row()))
-    last = _prepare_out(out, cfg, resume)
-    net = _load_model(base_dir, cfg)
-    summary = fit(net, tok, plan, eval_sets, cfg, out, last=last, callbacks=callbacks)
-    words = _unique_words(examples)
-    base_words = _base_words(base_dir)
-    phase_sources = D.CURRICULUM_PHASES[cfg.curriculum]
-    for span in summary["phases"]:
-        span["sources"] = list(phase_sources[span["phase"]])
-    return _write_outputs(out, cfg, summary, tok, {
-        "curriculum": cfg.curriculum,
-        "parameters": sum(p.numel() for p in net.parameters()),
-        "examples": {s: sum(e.source == s for e in examples) for s in sources},
-        "eval_examples": {s: len(v.examples) for s, v in eval_sets.items()},
-        "rows": len(groups), "truncated": stats.truncated, "dropped": stats.dropped,
-        "babylm_words": {"pretraining": base_words, "instruction": words, "total_unique": base_words + words},
-    })
+    return examples, eval_sets
 
 
 def _instruction_base(cfg: TrainConfig) -> Path:
@@ -529,13 +482,3 @@ def _load_model(base: Path, cfg: TrainConfig):
 
 def world_is_main() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
-
-
-def summary_rows(summary: dict) -> dict[str, object]:
-    """The closing table of ``classit-train pretrain`` and ``run``."""
-    rows = {"steps": summary["steps"], "tokens seen": summary["tokens_seen"], "words seen": summary["words_seen"],
-            "train loss": f"{summary['train_loss']:.4f}" if summary.get("train_loss") is not None else "n/a"}
-    rows.update({f"held-out loss, {k}": f"{v:.4f}" for k, v in summary["eval_loss"].items()})
-    rows.update({f"BabyLM words, {k}": v for k, v in summary["babylm_words"].items()})
-    rows["tokens/s"] = summary["tokens_per_second"]
-    return rows

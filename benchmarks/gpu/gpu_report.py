@@ -106,7 +106,7 @@ def eval_section(part: dict | None, cpu_seconds: float) -> list[str]:
         minutes, seconds = divmod(round(cpu_seconds), 60)
         lines += ["", f"The CPU figure: all {BLIMP_PAIRS:,} pairs in {minutes} min {seconds} s "
                   "with `--batch-size 32` on the shared 2-core machine (section above); wall = the whole "
-                  "`evaluate_model` call (reading BLiMP, loading the model, scoring, writing the results)."]
+                  "`evaluate` call (reading BLiMP, loading the model, scoring, writing the results)."]
     return lines + [""]
 
 

@@ -5,7 +5,7 @@ had measured.
     python parts.py PART SETTINGS_JSON RESULT_FILE      (PART: pretrain | run | eval | generate)
 
 Every part goes through the project's Python API, the one the commands hand off to: ``pretrain`` and
-``instruction_tune`` (``classit-train pretrain`` / ``run``), ``evaluate_model`` (``classit-train eval``) and
+``run`` (``classit-train pretrain`` / ``run``), ``evaluate`` (``classit-train eval``) and
 ``generate_wiki`` (``classit-data generate-wiki``).
 
 Training figures come from the steps after the warm-up only (their wall time, the GPU synchronised at every
@@ -144,13 +144,14 @@ def measure(clock: StepClock, warmup: int, config, params: int, peak_tflops: flo
     }
 
 
-def run_record(summary: dict, clock: StepClock, s: dict, **fields) -> dict:
-    """One training run's record: its settings, the command's own summary figures, and ours."""
+def run_record(summary, clock: StepClock, s: dict, **fields) -> dict:
+    """One training run's record: its settings, the command's own summary figures (a ``TrainSummary``), and
+    ours."""
     from classit_train.presets import llama_config
 
-    figures = measure(clock, s["warmup"], llama_config(s["model"]), summary["parameters"], s["peak_tflops"])
-    return {**fields, "batch_size": s["batch_size"], "bf16": s["bf16"], "parameters": summary["parameters"],
-            "tokens_seen": summary["tokens_seen"], "command_tokens_per_s": summary["tokens_per_second"], **figures}
+    figures = measure(clock, s["warmup"], llama_config(s["model"]), summary.parameters, s["peak_tflops"])
+    return {**fields, "batch_size": s["batch_size"], "bf16": s["bf16"], "parameters": summary.parameters,
+            "tokens_seen": summary.tokens_seen, "command_tokens_per_s": summary.tokens_per_second, **figures}
 
 
 # --- part 1: classit-train pretrain -------------------------------------------------------------------------
@@ -169,6 +170,7 @@ def pretrain_corpus(passages: Path, work: Path) -> Path:
 
 def part_pretrain(s: dict, rec: Recorder, work: Path) -> None:
     """The preset model in each mode (packed first) and row length, ``warmup`` + ``steps`` steps each."""
+    from classit_train.config import TrainConfig
     from classit_train.train import pretrain
 
     corpus = pretrain_corpus(Path(s["passages"]), work)
@@ -178,10 +180,10 @@ def part_pretrain(s: dict, rec: Recorder, work: Path) -> None:
         for length in s["lengths"]:
             out = work / f"pretrain-{length}-{'packed' if packing else 'padded'}"
             clock = StepClock()
-            summary = pretrain([corpus], out, model=s["model"], callbacks=[clock],
-                               max_steps=s["warmup"] + s["steps"], max_length=length, packing=packing,
-                               batch_size=s["batch_size"], bf16=s["bf16"], eval_fraction=0.0,
-                               save_steps=10**6, logging_steps=10**6)
+            settings = TrainConfig.load(None, stage="pretrain", model=s["model"], max_steps=s["warmup"] + s["steps"],
+                                        max_length=length, packing=packing, batch_size=s["batch_size"],
+                                        bf16=s["bf16"], eval_fraction=0.0, save_steps=10**6, logging_steps=10**6)
+            summary = pretrain([corpus], out, settings, callbacks=[clock])
             rec.append("runs", run_record(summary, clock, s, length=length, packing=packing))
             shutil.rmtree(out, ignore_errors=True)
             _release()
@@ -213,15 +215,16 @@ def make_base(dataset: str, model: str, folder: Path) -> Path:
 
 def part_run(s: dict, rec: Recorder, work: Path) -> None:
     """``classit-train run`` (merged curriculum, packed rows of the model's length) on the demo build."""
-    from classit_train.train import instruction_tune
+    from classit_train.config import TrainConfig
+    from classit_train.train import run
 
     base = make_base(s["dataset"], s["model"], work / "base")
     clock = StepClock()
-    summary = instruction_tune(s["dataset"], base, work / "run", curriculum="merged", callbacks=[clock],
-                               max_steps=s["warmup"] + s["steps"], batch_size=s["batch_size"], bf16=s["bf16"],
-                               save_steps=10**6, logging_steps=10**6)
+    settings = TrainConfig.load(None, stage="instruction", curriculum="merged", max_steps=s["warmup"] + s["steps"],
+                                batch_size=s["batch_size"], bf16=s["bf16"], save_steps=10**6, logging_steps=10**6)
+    summary = run(s["dataset"], base, work / "run", settings, callbacks=[clock])
     rec.append("runs", run_record(summary, clock, s, dataset=s["dataset"], curriculum="merged",
-                                  examples=summary["examples"], rows_in_plan=summary["rows"]))
+                                  examples=summary.examples, rows_in_plan=summary.plan_rows))
     shutil.rmtree(work / "run", ignore_errors=True)
 
 
@@ -231,23 +234,23 @@ def part_run(s: dict, rec: Recorder, work: Path) -> None:
 def part_eval(s: dict, rec: Recorder, work: Path) -> None:
     """All of BLiMP with the embedded model, once per batch size (the command's default first)."""
     from classit_data.core.models import embedded_model_dir
-    from classit_train.evaluate import evaluate_model
+    from classit_train.evaluate import EvalConfig, evaluate
 
     t0 = time.perf_counter()
     embedded_model_dir()  # the GGUF -> safetensors conversion, once per machine: timed apart
     rec.put(model_conversion_s=round(time.perf_counter() - t0, 1))
     for batch_size in s["batch_sizes"]:
         t0 = time.perf_counter()
-        entry = evaluate_model("smollm2", "blimp", s["blimp"], work / f"eval-{batch_size}.json",
-                               batch_size=batch_size, limit=s["limit"], progress=False)
+        entry = evaluate("smollm2", "blimp", s["blimp"], work / f"eval-{batch_size}.json",
+                         EvalConfig(batch_size=batch_size, limit=s["limit"]), progress=False)
         wall = time.perf_counter() - t0
         rec.append("passes", {
-            "batch_size": batch_size, "pairs": entry["n_items"], "uids": entry["n_uids"],
-            "device": entry["scoring"]["device"], "dtype": entry["scoring"]["dtype"], "wall_s": round(wall, 2),
-            "load_s": entry["timing"]["load_s"], "score_s": entry["timing"]["score_s"],
-            "pairs_per_s": round(entry["n_items"] / wall, 1),
-            "scoring_pairs_per_s": round(entry["n_items"] / entry["timing"]["score_s"], 1),
-            "accuracy": entry["accuracy"]})
+            "batch_size": batch_size, "pairs": entry.n_items, "uids": entry.n_uids,
+            "device": entry.scoring["device"], "dtype": entry.scoring["dtype"], "wall_s": round(wall, 2),
+            "load_s": entry.timing["load_s"], "score_s": entry.timing["score_s"],
+            "pairs_per_s": round(entry.n_items / wall, 1),
+            "scoring_pairs_per_s": round(entry.n_items / entry.timing["score_s"], 1),
+            "accuracy": entry.accuracy})
 
 
 # --- part 4: classit-data generate-wiki --backend transformers ----------------------------------------------

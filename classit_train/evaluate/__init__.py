@@ -4,7 +4,8 @@ tasks (files -> items with candidates) -> scoring (summed log-probabilities) -> 
 -> results (results.json and the predictions file).
 """
 
-from classit_train.evaluate.results import EvalConfig, evaluate_model
+from classit_train.config import EvalConfig
+from classit_train.evaluate.results import EvalSummary, evaluate
 from classit_train.evaluate.scoring import CausalScorer, load_model
 
-__all__ = ["CausalScorer", "EvalConfig", "evaluate_model", "load_model"]
+__all__ = ["CausalScorer", "EvalConfig", "EvalSummary", "evaluate", "load_model"]

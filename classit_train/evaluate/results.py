@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, PrivateAttr
 
-from classit_data.core.errors import InputError, checked_settings
+from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_path, atomic_write_text
 from classit_data.core.outputs import replaced_together
+from classit_data.core.summary import Summary
+from classit_train.config import EvalConfig
 from classit_train.evaluate import reading
 from classit_train.evaluate.metrics import summarise
 from classit_train.evaluate.scoring import CausalScorer, load_model, resolve_device, score_with_progress
@@ -27,49 +29,115 @@ from classit_train.evaluate.tasks import EvalItem, read_task, result_key
 RESULTS_FORMAT = "classit-eval/1"
 
 
-class EvalConfig(BaseModel):
-    """How a task is scored: the one place these settings' defaults and help live (the CLI is made from them)."""
+class EvalSummary(Summary):
+    """One task's entry of results.json. Its figures depend on the task's metric: an :class:`AccuracySummary`,
+    a :class:`SpearmanSummary` (WUG) or a :class:`ReadingSummary`, each declaring them in the entry's order."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(ser_json_inf_nan="constants")  # an undefined score stays NaN in results.json
 
-    batch_size: int = Field(32, ge=1, description="Candidates per forward pass.")
-    device: str | None = Field("auto", description="auto | cpu | cuda | cuda:N (auto: a GPU when there is one).")
-    dtype: str = Field("float32", description="float32 | bfloat16 | float16")
-    limit: int | None = Field(None, description="At most N items per UID (phenomenon).")
-    first_token: str = Field("official", description="official: tokenize as the BabyLM pipeline (first token "
-                             "scored only if the tokenizer adds BOS); bos: always prepend BOS so it is scored.")
-    ewok_contexts: str = Field("first", description="first: Context1 only (official); both: also Context2 -> "
-                               "Target2.")
-    name: str | None = Field(None, description="Model name shown in reports (default: folder name).")
+    task: str
+    _out: str = PrivateAttr("")
 
-    @field_validator("device")
-    @classmethod
-    def _torch_device(cls, value: str | None) -> str | None:
-        if value in (None, "", "auto"):
-            return value
-        import torch
+    def title(self) -> str:
+        return f"{self.task} -> {self._out}"
 
-        try:
-            torch.device(value)
-        except (RuntimeError, ValueError, TypeError):
-            raise ValueError(f"not a device: {value!r} (auto, cpu, cuda, cuda:N, mps...)") from None
-        return value
+    def rows(self) -> dict[str, object]:
+        rows: dict[str, object] = {"items": self.n_items, "UIDs": self.n_uids}
+        rows.update(self.metric_rows())
+        rows["first token scored"] = str(self.scoring["first_token_scored"])
+        rows["candidates/s"] = str(self.timing["sequences_per_s"])
+        rows["predictions"] = self.predictions
+        return rows
+
+    def metric_rows(self) -> dict[str, object]:
+        """The rows of the task's own figures."""
+        raise NotImplementedError
 
 
-def eval_config(settings: dict[str, Any]) -> EvalConfig:
-    """The settings, checked; a bad one is one line naming its flag (``--device``)."""
-    return checked_settings(EvalConfig, settings)
+class AccuracySummary(EvalSummary):
+    """A task scored by accuracy: percentages, the macro average over UIDs, and per field and group."""
+
+    n_items: int
+    n_uids: int
+    metric: str
+    accuracy: float
+    score: float
+    micro_accuracy: float
+    by_uid: dict[str, float]
+    by_field: dict[str, float]
+    groups: dict[str, dict[str, float]]
+    data: list[str]
+    predictions: str
+    scoring: dict[str, Any]
+    timing: dict[str, Any]
+    date: str
+
+    def metric_rows(self) -> dict[str, object]:
+        rows: dict[str, object] = {"accuracy (macro over UIDs, %)": f"{self.accuracy:.2f}"}
+        rows.update({f"  {fld}": f"{acc:.2f}" for fld, acc in self.by_field.items()})
+        return rows
 
 
-def evaluate_model(model: str | Path, task: str, data: str | Path | Sequence[str | Path], out: str | Path, *,
-                   progress: bool = True, **settings: Any) -> dict:
+class SpearmanSummary(EvalSummary):
+    """WUG: Spearman's rho between the model's preference and the human ratios."""
+
+    n_items: int
+    n_uids: int
+    metric: str
+    spearman: float
+    score: float
+    first_option_preferred: float
+    data: list[str]
+    predictions: str
+    scoring: dict[str, Any]
+    timing: dict[str, Any]
+    date: str
+
+    def metric_rows(self) -> dict[str, object]:
+        return {"Spearman rho": f"{self.spearman:.4f}"}
+
+
+class ReadingSummary(EvalSummary):
+    """Reading: how much the surprisal adds to the eye-tracking and self-paced reading regressions."""
+
+    metric: str
+    score: float
+    eye_tracking: float
+    self_paced_reading: float
+    n_items: int
+    n_uids: int
+    regressions: dict[str, Any]
+    correlations: dict[str, float]
+    data: list[str]
+    predictions: str
+    scoring: dict[str, Any]
+    timing: dict[str, Any]
+    date: str
+
+    def metric_rows(self) -> dict[str, object]:
+        return {"eye tracking (% of possible R^2 gain)": f"{self.eye_tracking:.2f}",
+                "self-paced reading (% of possible R^2 gain)": f"{self.self_paced_reading:.2f}"}
+
+
+_SUMMARIES: dict[str, type[EvalSummary]] = {"accuracy": AccuracySummary, "spearman": SpearmanSummary,
+                                            "reading": ReadingSummary}
+
+
+def evaluate(model: str | Path, task: str, data: str | Path | Sequence[str | Path], out: str | Path,
+             settings: EvalConfig | None = None, *, progress: bool = True) -> EvalSummary:
     """Score one task with one model and file it in ``out`` (a results.json; other tasks in it are kept).
 
-    ``settings`` are :class:`EvalConfig`'s (``batch_size``, ``device``, ``dtype``, ``limit``, ``first_token``,
-    ``ewok_contexts``, ``name``). Writes ``<out stem>.<task>.predictions.jsonl`` beside it: every item's
-    candidates, scores and prediction. Returns the task's entry of results.json.
+    Inputs:
+        model: an ``AutoModelForCausalLM`` folder, or ``smollm2`` / ``embedded`` for the embedded model.
+        task: blimp, blimp_supplement, ewok, entity_tracking, wug or reading.
+        data: a .jsonl task file or a folder of them (several allowed), or the reading CSV.
+        settings: :class:`~classit_train.config.EvalConfig` (defaults when None).
+
+    Outputs:
+        out: results.json, the task's entry (this summary) added; beside it
+            ``<out stem>.<task>.predictions.jsonl``: every item's candidates, scores and prediction.
     """
-    cfg = eval_config(settings)
+    cfg = settings if settings is not None else EvalConfig()
     out = Path(out)
     data_paths = [data] if isinstance(data, (str, Path)) else list(data)
     key = result_key(task, data_paths)
@@ -86,22 +154,18 @@ def evaluate_model(model: str | Path, task: str, data: str | Path | Sequence[str
         scorer = CausalScorer(mdl, tok, first_token=cfg.first_token)
         check_same_model(existing, path, out)
         if task == "reading":
-            summary, rows, timing = reading.evaluate_reading(scorer, items, cfg.batch_size, progress)
+            figures, rows, timing = reading.evaluate_reading(scorer, items, cfg.batch_size, progress)
         else:
             scores, timing = _score_items(scorer, items, cfg.batch_size, task, progress)
-            summary, rows = summarise(task, items, scores)
+            figures, rows = summarise(task, items, scores)
         write_jsonl(rows, outs.path("predictions"))
-        entry = {
-            "task": task,
-            **summary,
-            "data": [str(p) for p in data_paths],
-            "predictions": predictions_path(out, key).name,
-            "scoring": _scoring_record(cfg, scorer, task, device),
-            "timing": {"load_s": round(load_s, 2), **timing},
-            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        }
-        file_entry(outs.path("--out"), existing, path, cfg.name, key, entry)
-    return entry
+        summary = _SUMMARIES[figures["metric"]](
+            task=task, **figures, data=[str(p) for p in data_paths], predictions=predictions_path(out, key).name,
+            scoring=_scoring_record(cfg, scorer, task, device), timing={"load_s": round(load_s, 2), **timing},
+            date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        summary._out = str(out)
+        file_entry(outs.path("--out"), existing, path, cfg.name, key, summary.to_json())
+    return summary
 
 
 def check_same_model(existing: dict | None, model_path: Path | str, out: Path) -> None:
@@ -139,24 +203,6 @@ def _scoring_record(cfg: EvalConfig, scorer: CausalScorer, task: str, device: st
         "limit_per_uid": cfg.limit,
         **({"ewok_contexts": cfg.ewok_contexts} if task == "ewok" else {}),
     }
-
-
-def summary_rows(entry: dict) -> dict[str, object]:
-    """The closing table of ``classit-train eval``."""
-    rows: dict[str, object] = {"items": entry["n_items"], "UIDs": entry["n_uids"]}
-    if entry["metric"] == "spearman":
-        rows["Spearman rho"] = f"{entry['spearman']:.4f}"
-    elif entry["metric"] == "reading":
-        rows["eye tracking (% of possible R^2 gain)"] = f"{entry['eye_tracking']:.2f}"
-        rows["self-paced reading (% of possible R^2 gain)"] = f"{entry['self_paced_reading']:.2f}"
-    else:
-        rows["accuracy (macro over UIDs, %)"] = f"{entry['accuracy']:.2f}"
-        for fld, acc in entry.get("by_field", {}).items():
-            rows[f"  {fld}"] = f"{acc:.2f}"
-    rows["first token scored"] = str(entry["scoring"]["first_token_scored"])
-    rows["candidates/s"] = str(entry["timing"]["sequences_per_s"])
-    rows["predictions"] = entry["predictions"]
-    return rows
 
 
 # -- the files ----------------------------------------------------------------------------------------------

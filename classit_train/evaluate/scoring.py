@@ -139,15 +139,11 @@ def score_with_progress(scorer: CausalScorer, encoded: Sequence[Encoded], batch_
     """``scorer.score_encoded`` under a progress bar (when ``progress``), and how long it took."""
     import time
 
-    t0 = time.perf_counter()
-    if progress:
-        from classit_data.core.console import make_progress
+    from classit_data.core.console import ProgressBar
 
-        with make_progress() as bar:
-            job = bar.add_task(description, total=len(encoded))
-            scores = scorer.score_encoded(encoded, batch_size, progress=lambda n: bar.advance(job, n))
-    else:
-        scores = scorer.score_encoded(encoded, batch_size)
+    t0 = time.perf_counter()
+    with ProgressBar(description, len(encoded), enabled=progress) as bar:
+        scores = scorer.score_encoded(encoded, batch_size, progress=lambda n: bar.update(advance=n))
     score_s = time.perf_counter() - t0
     return scores, {"score_s": round(score_s, 2), "sequences": len(encoded),
                     "sequences_per_s": round(len(encoded) / score_s, 2) if score_s else None}

@@ -94,14 +94,15 @@ def test_training_values_transformers_rejects_are_one_line_at_config_load(key, v
 def test_the_config_accepts_what_transformers_accepts():
     from transformers import SchedulerType
 
-    from classit_train.train import TrainConfig, attention_implementations, resolve_config
+    from classit_train.config import TrainConfig, attention_implementations
 
     names = attention_implementations()
     assert {"eager", "sdpa", "flash_attention_2", "flex_attention"} <= set(names)
     assert TrainConfig.model_fields["attn_implementation"].default in names
     for name in ("linear", "cosine", "cosine_with_restarts", "constant_with_warmup"):
-        assert SchedulerType(name) and resolve_config("instruction", lr_scheduler=name).lr_scheduler == name
-    cfg = resolve_config("pretrain", attn_implementation="flex_attention", seed=2**32 - 1)
+        cfg = TrainConfig.load(None, stage="instruction", lr_scheduler=name)
+        assert SchedulerType(name) and cfg.lr_scheduler == name
+    cfg = TrainConfig.load(None, stage="pretrain", attn_implementation="flex_attention", seed=2**32 - 1)
     assert cfg.attn_implementation == "flex_attention"
 
 
@@ -128,7 +129,7 @@ def test_a_bad_device_is_one_line(tmp_path, eval_data, capsys):
 
 @pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:0", "mps", None])
 def test_devices_torch_parses_are_accepted(device):
-    from classit_train.evaluate.results import EvalConfig
+    from classit_train.config import EvalConfig
 
     assert EvalConfig(device=device).device == device
 
@@ -199,3 +200,37 @@ def test_required_options_may_come_from_the_config_file(tmp_path, capsys):
     assert "no-dataset" in line and "Missing option" not in line
     line = _one_error_line(["run", "--out", tmp_path / "o"], capsys)
     assert line == "error: --dataset: no dataset given"
+
+
+def test_the_cli_starts_without_the_heavy_libraries():
+    """The command line imports only the settings at start-up: polars, NumPy, torch come with a command."""
+    import subprocess
+    import sys
+
+    code = ("import sys, classit_train.cli; "
+            "print(sorted(m for m in ('polars', 'numpy', 'torch', 'transformers', 'pandas') if m in sys.modules))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == "[]"
+
+
+def test_settings_of_the_other_stage_are_refused(tmp_path):
+    from classit_data.core.errors import InputError
+    from classit_train.config import TrainConfig
+    from classit_train.train import pretrain, run
+
+    with pytest.raises(InputError, match="for stage 'instruction', not 'pretrain'"):
+        pretrain([tmp_path / "c.txt"], tmp_path / "o", TrainConfig.load(None, stage="instruction"))
+    with pytest.raises(InputError, match="for stage 'pretrain', not 'instruction'"):
+        run(tmp_path / "d", tmp_path / "b", tmp_path / "o", TrainConfig.load(None, stage="pretrain"))
+    assert not (tmp_path / "o").exists()
+
+
+def test_table_2_fills_what_the_settings_leave_out(tmp_path):
+    from classit_train.config import TrainConfig
+    from classit_train.presets import training_preset
+
+    for stage in ("pretrain", "instruction"):
+        cfg = TrainConfig.load(None, stage=stage)
+        assert {k: getattr(cfg, k) for k in training_preset(stage)} == pytest.approx(training_preset(stage))
+    assert TrainConfig.load({"epochs": 3}, stage="pretrain", batch_size=None).batch_size == 8
+    assert TrainConfig.load({"epochs": 3}, stage="pretrain").epochs == 3

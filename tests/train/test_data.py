@@ -48,7 +48,8 @@ def test_prefix_and_completion_tokenize_like_the_whole_text(tok, examples, train
         assert prefix + completion == tpl.render(r["prompt"], r["reply"])
         assert not prefix[-1].isspace()
         whole = tok(prefix + completion, add_special_tokens=False)["input_ids"]
-        parts = tok(prefix, add_special_tokens=False)["input_ids"] + tok(completion, add_special_tokens=False)["input_ids"]
+        parts = (tok(prefix, add_special_tokens=False)["input_ids"]
+                 + tok(completion, add_special_tokens=False)["input_ids"])
         assert whole == parts
 
 
@@ -160,7 +161,8 @@ def test_long_examples_are_truncated_and_documents_split(tok):
     stats = D.EncodeStats()
     rows = [{"prompt": "short", "reply": "word " * 200}, {"prompt": "word " * 200, "reply": "x"}]
     out = D.encode_instructions(rows, "switchboard", tok, tpl, 32, stats)
-    assert len(out) == 1 and len(out[0]) == 32 and stats.truncated == 1 and stats.dropped == {"prompt_too_long": 1}
+    assert len(out) == 1 and len(out[0]) == 32 and stats["truncated"] == 1 and stats.dropped == {"prompt_too_long": 1}
+    assert stats["examples"] == 1
     docs = D.encode_documents(["word " * 100], tok, 16)
     assert all(len(e) <= 16 for e in docs) and len(docs) > 1
     assert sum(e.words for e in docs) == 100 and docs[-1].input_ids[-1] == tok.eos_token_id

@@ -302,14 +302,16 @@ def test_summarise_wug_spearman():
 
 
 # -- end to end ---------------------------------------------------------------------------------------------
-def test_evaluate_model_all_formats_into_one_results_file(tiny_dir, tmp_path, eval_data):
-    from classit_train.evaluate import evaluate_model
+def test_evaluate_all_formats_into_one_results_file(tiny_dir, tmp_path, eval_data):
+    from classit_train.evaluate import EvalConfig, evaluate
 
     out = tmp_path / "res" / "results.json"
     for task, folder in [("blimp", "blimp"), ("blimp_supplement", "supplement"), ("ewok", "ewok"),
                          ("entity_tracking", "entity_tracking"), ("wug", "wug")]:
-        entry = evaluate_model(tiny_dir, task, eval_data / folder, out, batch_size=4, device="cpu", progress=False)
-        assert entry["task"] == task
+        entry = evaluate(tiny_dir, task, eval_data / folder, out, EvalConfig(batch_size=4, device="cpu"),
+                         progress=False)
+        assert entry.task == task
+        assert json.loads(out.read_text())["tasks"][entry.task if task != "wug" else "wug_adj"] == entry.to_json()
     results = json.loads(out.read_text())
     assert results["format"] == "classit-eval/1" and results["model"] == str(tiny_dir)
     assert set(results["tasks"]) == {"blimp", "blimp_supplement", "ewok", "entity_tracking", "wug_adj"}
@@ -333,15 +335,15 @@ def test_evaluate_model_all_formats_into_one_results_file(tiny_dir, tmp_path, ev
 
 
 def test_evaluate_refuses_results_of_another_model(tiny_dir, tmp_path, embedded_dir, eval_data):
-    from classit_train.evaluate import evaluate_model
+    from classit_train.evaluate import EvalConfig, evaluate
 
     out = tmp_path / "results.json"
     out.write_text(json.dumps({"format": "classit-eval/1", "model": "/some/other/model", "tasks": {}}))
     with pytest.raises(InputError, match="another model"):
-        evaluate_model(tiny_dir, "blimp", eval_data / "blimp", out, device="cpu", progress=False)
+        evaluate(tiny_dir, "blimp", eval_data / "blimp", out, EvalConfig(device="cpu"), progress=False)
     out.write_text("[1, 2]")
     with pytest.raises(InputError, match="not a classit-train results file"):
-        evaluate_model(tiny_dir, "blimp", eval_data / "blimp", out, device="cpu", progress=False)
+        evaluate(tiny_dir, "blimp", eval_data / "blimp", out, EvalConfig(device="cpu"), progress=False)
 
 
 def test_cli_eval_and_bad_input(tiny_dir, tmp_path, eval_data, cli):
@@ -381,16 +383,17 @@ def test_embedded_model_above_chance_on_real_blimp(corpora, embedded_dir, tmp_pa
     Measured when written (official convention, first token not scored): 87% macro accuracy. The larger run is in
     benchmarks/RESULTS.md.
     """
-    from classit_train.evaluate import CausalScorer, evaluate_model, load_model
+    from classit_train.evaluate import CausalScorer, EvalConfig, evaluate, load_model
 
     files = [corpora / "blimp" / f"{name}.jsonl" for name in BLIMP_SAMPLE]
     if not all(f.exists() for f in files):
         pytest.skip("BLiMP files missing")
     out = tmp_path / "results.json"
-    entry = evaluate_model(embedded_dir, "blimp", files, out, limit=20, batch_size=32, device="cpu", progress=False)
-    print(f"\nembedded SmolLM2 on 5x20 BLiMP pairs: {entry['accuracy']:.1f}% (by UID {entry['by_uid']})")
-    assert entry["n_items"] == 100 and entry["n_uids"] == 5
-    assert entry["accuracy"] >= 70.0
+    entry = evaluate(embedded_dir, "blimp", files, out, EvalConfig(limit=20, batch_size=32, device="cpu"),
+                     progress=False)
+    print(f"\nembedded SmolLM2 on 5x20 BLiMP pairs: {entry.accuracy:.1f}% (by UID {entry.by_uid})")
+    assert entry.n_items == 100 and entry.n_uids == 5
+    assert entry.accuracy >= 70.0
     # and batched scores of the real model equal one-at-a-time scores
     model, tok, _ = load_model(embedded_dir, device="cpu")
     rows = [json.loads(x) for x in (tmp_path / "results.blimp.predictions.jsonl").read_text().splitlines()[:6]]

@@ -153,10 +153,10 @@ FAST = {"learning_rate": 1e-3, "batch_size": 8, "epochs": 3, "device": "cpu"}
 
 @pytest.fixture(scope="module")
 def finetuned(base_model, separable, tmp_path_factory) -> Path:
-    from classit_train.finetune import finetune
+    from classit_train.finetune import FinetuneConfig, finetune
 
     out = tmp_path_factory.mktemp("ft") / "results.json"
-    finetune(base_model, "rte", *separable, out, progress=False, name="tiny-a", **FAST)
+    finetune(base_model, "rte", *separable, out, FinetuneConfig(name="tiny-a", **FAST), progress=False)
     return out
 
 
@@ -184,19 +184,21 @@ def test_filed_metrics_are_scikit_learns_on_the_filed_predictions(finetuned):
 
 
 def test_same_seed_same_run_and_the_subsample_is_used(base_model, separable, tmp_path):
-    from classit_train.finetune import finetune
+    from classit_train.finetune import FinetuneConfig, finetune
 
     settings = {**FAST, "epochs": 1, "train_size": 24}
-    a = finetune(base_model, "rte", *separable, tmp_path / "a.json", progress=False, **settings)
-    b = finetune(base_model, "rte", *separable, tmp_path / "b.json", progress=False, **settings)
-    c = finetune(base_model, "rte", *separable, tmp_path / "c.json", progress=False, **{**settings, "seed": 7})
-    assert a["n_train"] == 24 and a["n_train_available"] == 64 and a["settings"]["steps"] == 3
-    assert a["history"] == b["history"]
-    assert c["history"][0]["train_loss"] != a["history"][0]["train_loss"]
+    a = finetune(base_model, "rte", *separable, tmp_path / "a.json", FinetuneConfig(**settings), progress=False)
+    b = finetune(base_model, "rte", *separable, tmp_path / "b.json", FinetuneConfig(**settings), progress=False)
+    c = finetune(base_model, "rte", *separable, tmp_path / "c.json", FinetuneConfig(**{**settings, "seed": 7}),
+                 progress=False)
+    assert a.n_train == 24 and a.n_train_available == 64 and a.settings["steps"] == 3
+    assert a.history == b.history
+    assert c.history[0]["train_loss"] != a.history[0]["train_loss"]
+    assert json.loads((tmp_path / "a.json").read_text())["tasks"]["rte"] == a.to_json()
 
 
 def test_report_reads_our_finetuning_results(finetuned, tmp_path):
-    from classit_train.report import make_report
+    from classit_train.report import ReportConfig, report
 
     entry = json.loads(finetuned.read_text())
     other = json.loads(json.dumps(entry))
@@ -205,28 +207,30 @@ def test_report_reads_our_finetuning_results(finetuned, tmp_path):
     second = tmp_path / "b" / "results.json"
     second.parent.mkdir()
     second.write_text(json.dumps(other))
-    summary = make_report([str(finetuned), str(second)], tmp_path / "report")
-    assert summary["scores"]["tiny-a"]["rte"] == pytest.approx(100 * entry["tasks"]["rte"]["metrics"]["accuracy"])
-    assert summary["scores"]["tiny-b"]["rte"] == pytest.approx(50.0)
-    assert summary["zscores"]["tiny-a"]["rte"] == pytest.approx(1.0)
+    summary = report([str(finetuned), str(second)], tmp_path / "report")
+    assert summary.scores["tiny-a"]["rte"] == pytest.approx(100 * entry["tasks"]["rte"]["metrics"]["accuracy"])
+    assert summary.scores["tiny-b"]["rte"] == pytest.approx(50.0)
+    assert summary.zscores["tiny-a"]["rte"] == pytest.approx(1.0)
     assert (tmp_path / "report" / "zscores_finetuning.png").exists()
     assert (tmp_path / "report" / "zscores_all.png").exists()
-    f1 = make_report([str(finetuned), str(second)], tmp_path / "report-f1", finetune_metric="f1")
-    assert f1["scores"]["tiny-b"]["rte"] == pytest.approx(40.0)
-    assert f1["scores"]["tiny-a"]["rte"] == pytest.approx(100 * entry["tasks"]["rte"]["metrics"]["f1"])
+    f1 = report([str(finetuned), str(second)], tmp_path / "report-f1", ReportConfig(finetune_metric="f1"))
+    assert f1.scores["tiny-b"]["rte"] == pytest.approx(40.0)
+    assert f1.scores["tiny-a"]["rte"] == pytest.approx(100 * entry["tasks"]["rte"]["metrics"]["f1"])
 
 
 def test_settings_that_cannot_work_are_one_line(base_model, separable, tmp_path):
-    from classit_train.finetune import finetune
+    from classit_train.finetune import FinetuneConfig, finetune
 
     with pytest.raises(InputError, match="fewer than one batch of 128"):
-        finetune(base_model, "rte", *separable, tmp_path / "r.json", progress=False, batch_size=128)
+        finetune(base_model, "rte", *separable, tmp_path / "r.json", FinetuneConfig(batch_size=128), progress=False)
     mnli = tmp_path / "mnli.jsonl"
     mnli.write_text((FIXTURES / "mnli.jsonl").read_text())
     with pytest.raises(InputError, match="--metric-for-valid"):
-        finetune(base_model, "mnli", mnli, mnli, tmp_path / "r.json", progress=False, metric_for_valid="f1")
+        finetune(base_model, "mnli", mnli, mnli, tmp_path / "r.json", FinetuneConfig(metric_for_valid="f1"),
+                 progress=False)
     with pytest.raises(InputError, match="--learning-rate"):
-        finetune(base_model, "rte", *separable, tmp_path / "r.json", progress=False, learning_rate=0)
+        finetune(base_model, "rte", *separable, tmp_path / "r.json", FinetuneConfig.load(None, learning_rate=0),
+                 progress=False)
     assert not (tmp_path / "r.json").exists()
 
 

@@ -10,7 +10,8 @@ import pytest
 from classit_data.core.errors import InputError
 from classit_train.memory import GB, OVERHEAD, check_step_fits, longest_fitting, step_memory
 from classit_train.presets import count_parameters, llama_config, model_preset
-from classit_train.train import check_memory, resolve_config
+from classit_train.config import TrainConfig
+from classit_train.train import check_memory
 
 ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 CPU_24GB = (20 * GB, "CPU")  # what a 24 GB machine has free with an OS and an editor running
@@ -75,10 +76,11 @@ def test_nothing_fits_in_too_little_memory():
 def test_the_tiny_preset_fits_and_the_check_can_be_turned_off():
     cfg, params = preset("tiny")
     assert check_step_fits(cfg, params, 8, 256, free=(2 * GB, "CPU")).total < 2 * GB
-    huge = resolve_config("pretrain", model="llama100M", corpus=["c.txt"], batch_size=100_000)
+    huge = TrainConfig.load(None, stage="pretrain", model="llama100M", corpus=["c.txt"], batch_size=100_000)
     with pytest.raises(InputError, match="lower --max-length or --batch-size"):
         check_memory(llama_config("llama100M"), huge, 6000)  # the free memory measured here
-    off = resolve_config("pretrain", model="llama100M", corpus=["c.txt"], batch_size=100_000, memory_check=False)
+    off = TrainConfig.load(None, stage="pretrain", model="llama100M", corpus=["c.txt"], batch_size=100_000,
+                           memory_check=False)
     assert check_memory(llama_config("llama100M"), off, 6000) is None
 
 

@@ -1,4 +1,4 @@
-"""Model presets build CLASS-IT's Table 1 exactly; Table 2 is the training preset; configs resolve in order."""
+"""Model presets build CLASS-IT's Table 1 exactly; Table 2 is the training preset; settings load in order."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 
 from classit_data.core.errors import InputError
 from classit_train.presets import count_parameters, llama_config, model_preset, model_presets, training_preset
-from classit_train.train import _training_args, resolve_config
+from classit_train.config import TrainConfig
+from classit_train.train import _training_args
 
 
 @pytest.mark.parametrize("name, vocab, max_len, hidden, heads, layers, params", [
@@ -43,11 +44,11 @@ def test_table2_hyperparameters():
 def test_config_file_then_flags_override_the_preset(tmp_path):
     f = tmp_path / "run.yaml"
     f.write_text("epochs: 3\nlearning_rate: 1.0e-4\nnum_cycles: 4\n")
-    cfg = resolve_config("instruction", f, epochs=2, seed=None)
+    cfg = TrainConfig.load(f, stage="instruction", epochs=2, seed=None)
     assert (cfg.epochs, cfg.learning_rate, cfg.num_cycles, cfg.batch_size, cfg.seed) == (2, 1e-4, 4, 8, 0)
     with pytest.raises(InputError, match="run.yaml"):
         f.write_text("epoch: 3\n")
-        resolve_config("instruction", f)
+        TrainConfig.load(f, stage="instruction")
 
 
 def test_restart_cycles_reach_the_scheduler(tmp_path):
@@ -55,7 +56,7 @@ def test_restart_cycles_reach_the_scheduler(tmp_path):
     import torch
     from transformers import get_scheduler
 
-    cfg = resolve_config("instruction", None, num_cycles=3, warmup_steps=0)
+    cfg = TrainConfig.load(None, stage="instruction", num_cycles=3, warmup_steps=0)
     args = _training_args(cfg, tmp_path)
     assert args.lr_scheduler_kwargs == {"num_cycles": 3}
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)

@@ -110,15 +110,17 @@ def reading_csv(tmp_path_factory) -> Path:
 
 
 def test_eval_reading_scores_words_in_context_and_files_both_scores(base_model, reading_csv, tmp_path):
-    from classit_train.evaluate import CausalScorer, evaluate_model, load_model
-    from classit_train.report import make_report
+    from classit_train.evaluate import CausalScorer, EvalConfig, evaluate, load_model
+    from classit_train.report import report
 
     out = tmp_path / "results.json"
-    entry = evaluate_model(base_model, "reading", reading_csv, out, progress=False, device="cpu")
-    assert entry["n_items"] == 12 * 7 and entry["metric"] == "reading"
-    assert math.isfinite(entry["eye_tracking"]) and math.isfinite(entry["self_paced_reading"])
-    assert set(entry["regressions"]["no_spillover"]) == set(MEASURES)
-    rows = [json.loads(line) for line in (tmp_path / entry["predictions"]).read_text().splitlines()]
+    entry = evaluate(base_model, "reading", reading_csv, out, EvalConfig(device="cpu"), progress=False)
+    assert entry.n_items == 12 * 7 and entry.metric == "reading"
+    assert math.isfinite(entry.eye_tracking) and math.isfinite(entry.self_paced_reading)
+    assert set(entry.regressions["no_spillover"]) == set(MEASURES)
+    assert list(json.loads(out.read_text())["tasks"]["reading"])[:7] == [
+        "task", "metric", "score", "eye_tracking", "self_paced_reading", "n_items", "n_uids"]
+    rows = [json.loads(line) for line in (tmp_path / entry.predictions).read_text().splitlines()]
     model, tok, _ = load_model(base_model, device="cpu")
     scorer = CausalScorer(model, tok)
     first, second = rows[0], rows[1]
@@ -127,8 +129,8 @@ def test_eval_reading_scores_words_in_context_and_files_both_scores(base_model, 
     assert first["prev_surprisal"] == pytest.approx(-scorer.score([("", first["item"])])[0], abs=1e-4)
     assert second["prev_surprisal"] == pytest.approx(first["surprisal"], abs=1e-4)
     assert all(r["surprisal"] > 0 for r in rows)
-    summary = make_report([str(out)], tmp_path / "report")
-    assert summary["scores"][base_model.name]["reading"] == pytest.approx(entry["eye_tracking"])
+    summary = report([str(out)], tmp_path / "report")
+    assert summary.scores[base_model.name]["reading"] == pytest.approx(entry.eye_tracking)
 
 
 @pytest.mark.parametrize(("change", "message"), [

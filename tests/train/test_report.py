@@ -58,28 +58,28 @@ def results_tree(tmp_path):
 
 
 def test_report_zscores_tables_and_figures(results_tree):
-    from classit_train.report import make_report
+    from classit_train.report import report
 
     tmp_path, inputs = results_tree
     out = tmp_path / "report"
-    summary = make_report(inputs, out)
-    assert summary["models"] == list(ZERO_SHOT)
-    assert list(summary["tasks"]) == ["boolq", "mnli", "mrpc", "multirc", "qqp", "rte", "wsc",
+    summary = report(inputs, out)
+    assert summary.models == list(ZERO_SHOT)
+    assert list(summary.tasks) == ["boolq", "mnli", "mrpc", "multirc", "qqp", "rte", "wsc",
                                       "blimp", "blimp_supplement", "ewok", "entity_tracking", "wug_adj"]
-    assert summary["scores"]["base-100M"]["boolq"] == pytest.approx(62.0)
+    assert summary.scores["base-100M"]["boolq"] == pytest.approx(62.0)
     # z-scores: per task, mean 0 and population sd 1 across the three models, order kept
-    for task in summary["tasks"]:
-        zs = [summary["zscores"][m][task] for m in summary["models"]]
+    for task in summary.tasks:
+        zs = [summary.zscores[m][task] for m in summary.models]
         assert statistics.fmean(zs) == pytest.approx(0, abs=1e-9)
         assert statistics.pstdev(zs) == pytest.approx(1)
-        raw = [summary["scores"][m][task] for m in summary["models"]]
+        raw = [summary.scores[m][task] for m in summary.models]
         assert sorted(range(3), key=lambda i: zs[i]) == sorted(range(3), key=lambda i: raw[i])
     # the sequential model is best on every fine-tuning task but rte... its median z there is the highest
-    ft = summary["groups"]["finetuning"]["per_model"]
+    ft = summary.groups["finetuning"]["per_model"]
     assert ft["it-sequential-100M"]["median"] > ft["it-merged-100M"]["median"] > ft["base-100M"]["median"]
-    assert ft["base-100M"]["n_tasks"] == 7 and summary["groups"]["zeroshot"]["per_model"]["base-100M"]["n_tasks"] == 5
-    assert summary["groups"]["all"]["per_model"]["base-100M"]["n_tasks"] == 12
-    seq = [summary["zscores"]["it-sequential-100M"][t] for t in summary["groups"]["finetuning"]["tasks"]]
+    assert ft["base-100M"]["n_tasks"] == 7 and summary.groups["zeroshot"]["per_model"]["base-100M"]["n_tasks"] == 5
+    assert summary.groups["all"]["per_model"]["base-100M"]["n_tasks"] == 12
+    seq = [summary.zscores["it-sequential-100M"][t] for t in summary.groups["finetuning"]["tasks"]]
     assert ft["it-sequential-100M"]["median"] == pytest.approx(statistics.median(seq))
     for group in ("finetuning", "zeroshot", "all"):
         for ext in ("png", "svg"):
@@ -93,7 +93,7 @@ def test_report_zscores_tables_and_figures(results_tree):
 
 
 def test_name_equals_path_merges_halves_and_revisions(tmp_path):
-    from classit_train.report import make_report, read_results
+    from classit_train.report import report, read_results
 
     root = tmp_path / "results"
     write_official_finetune(root, "llama100M", {"boolq": 0.6, "rte": 0.5}, revision="chck_10M")
@@ -102,10 +102,10 @@ def test_name_equals_path_merges_halves_and_revisions(tmp_path):
     a = write_ours(tmp_path / "a.json", "whatever", {"blimp": 70.0})
     b = write_ours(tmp_path / "b.json", "whatever2", {"blimp": 72.0})
     write_official_finetune(tmp_path / "ftb", "x", {"boolq": 0.7, "rte": 0.6})
-    summary = make_report([f"A={a}", f"A={root}", f"B={b}", f"B={tmp_path / 'ftb'}"], tmp_path / "rep")
-    assert summary["models"] == ["A", "B"]
-    assert summary["zscores"]["A"] == {"boolq": -1.0, "rte": -1.0, "blimp": -1.0}
-    assert summary["scores"]["B"]["rte"] == pytest.approx(60.0)
+    summary = report([f"A={a}", f"A={root}", f"B={b}", f"B={tmp_path / 'ftb'}"], tmp_path / "rep")
+    assert summary.models == ["A", "B"]
+    assert summary.zscores["A"] == {"boolq": -1.0, "rte": -1.0, "blimp": -1.0}
+    assert summary.scores["B"]["rte"] == pytest.approx(60.0)
 
 
 def test_official_zero_shot_report_and_f1_metric(tmp_path):
@@ -128,39 +128,39 @@ def test_official_zero_shot_report_and_f1_metric(tmp_path):
 
 
 def test_report_errors(tmp_path):
-    from classit_train.report import make_report
+    from classit_train.report import report
 
     with pytest.raises(InputError, match="no such file"):
-        make_report([tmp_path / "nope.json"], tmp_path / "out")
+        report([tmp_path / "nope.json"], tmp_path / "out")
     empty = tmp_path / "empty.json"
     empty.write_text("")
     with pytest.raises(InputError, match="empty file"):
-        make_report([empty], tmp_path / "out")
+        report([empty], tmp_path / "out")
     other = tmp_path / "other.json"
     other.write_text('{"accuracy": 3}')
     with pytest.raises(InputError, match="not a results file"):
-        make_report([other], tmp_path / "out")
+        report([other], tmp_path / "out")
     (tmp_path / "emptydir").mkdir()
     with pytest.raises(InputError, match="holds no results"):
-        make_report([tmp_path / "emptydir"], tmp_path / "out")
+        report([tmp_path / "emptydir"], tmp_path / "out")
     a = write_ours(tmp_path / "a.json", "same", {"blimp": 70.0})
     b = write_ours(tmp_path / "b.json", "same", {"blimp": 71.0})
     with pytest.raises(InputError, match="twice"):
-        make_report([a, b], tmp_path / "out")
+        report([a, b], tmp_path / "out")
     bad_txt = tmp_path / "results" / "m" / "main" / "finetune" / "rte" / "results.txt"
     bad_txt.parent.mkdir(parents=True)
     bad_txt.write_text("accuracy = high\n")
     with pytest.raises(InputError, match="metric: number"):
-        make_report([bad_txt], tmp_path / "out")
+        report([bad_txt], tmp_path / "out")
     assert not (tmp_path / "out" / "report.md").exists()
 
 
 def test_single_model_report_has_no_zscores_but_no_crash(tmp_path):
-    from classit_train.report import make_report
+    from classit_train.report import report
 
     a = write_ours(tmp_path / "a.json", "solo", {"blimp": 70.0, "ewok": 55.0})
-    summary = make_report([a], tmp_path / "out")
-    assert summary["zscores"] == {"solo": {}} and summary["figures"] == []
+    summary = report([a], tmp_path / "out")
+    assert summary.zscores == {"solo": {}} and summary.figures == []
     assert "| solo | 70.00 | 55.00 |" in (tmp_path / "out" / "report.md").read_text()
 
 
@@ -176,7 +176,7 @@ def test_cli_report(results_tree, cli):
 
 def test_official_finetune_results_in_percent_are_kept(tmp_path):
     """results.txt may hold fractions (0.715, the pipeline's) or percentages (71.5): both are 71.5 in the report."""
-    from classit_train.report import make_report, read_results
+    from classit_train.report import report, read_results
 
     root = tmp_path / "results"
     for model, value in (("fractions", "0.715"), ("percent", "71.5")):
@@ -187,8 +187,8 @@ def test_official_finetune_results_in_percent_are_kept(tmp_path):
     assert scores == {"fractions": pytest.approx(71.5), "percent": pytest.approx(71.5)}
     mcc = {s.model: s.value for s in read_results(root, finetune_metric="mcc")}
     assert mcc == {"fractions": pytest.approx(-25.0), "percent": pytest.approx(-25.0)}
-    summary = make_report([root], tmp_path / "rep")
-    assert summary["scores"]["percent"]["boolq"] == pytest.approx(71.5)
+    summary = report([root], tmp_path / "rep")
+    assert summary.scores["percent"]["boolq"] == pytest.approx(71.5)
     assert "| percent | 71.50 |" in (tmp_path / "rep" / "report.md").read_text()
 
 

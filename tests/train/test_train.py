@@ -9,10 +9,16 @@ import torch
 import yaml
 
 from classit_train import data as D
-from classit_train.train import instruction_tune
+from classit_train.config import TrainConfig
+from classit_train.train import run
 
 ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 SMALL = {"batch_size": 2, "max_length": 96, "logging_steps": 1, "eval_fraction": 0.2}
+
+
+def tuning(**given) -> TrainConfig:
+    """Settings of an instruction-tuning run: Table 2's, then ``given``."""
+    return TrainConfig.load(None, stage="instruction", **given)
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +56,9 @@ def test_curricula_run_end_to_end(inputs, tmp_path, monkeypatch, curriculum, ord
 
     visits = _record_visits(monkeypatch)
     out = tmp_path / curriculum
-    summary = instruction_tune(str(inputs["dataset"]), inputs["base"], out, curriculum=curriculum, epochs=2, **SMALL)
+    summary = run(str(inputs["dataset"]), inputs["base"], out, tuning(curriculum=curriculum, epochs=2, **SMALL))
     # the training plan is walked in order: group indices of the train set, phases never going back
-    n_train = summary["rows"]
+    n_train = summary.plan_rows
     train_visits = [(phase, srcs) for phase, srcs, n in visits if n == n_train]
     phases_seen: list[set[str]] = []
     for phase, srcs in train_visits:
@@ -61,22 +67,26 @@ def test_curricula_run_end_to_end(inputs, tmp_path, monkeypatch, curriculum, ord
         phases_seen[phase] |= srcs
     assert phases_seen == order
     assert [p for p, _ in train_visits] == sorted(p for p, _ in train_visits)
-    assert summary["steps"] == summary["planned_steps"] == -(-n_train // 2)
-    assert [s["sources"] for s in summary["phases"] if s["epoch"] == 0] == [sorted(o, reverse=True) if len(o) > 1
+    assert summary.steps == summary.planned_steps == -(-n_train // 2)
+    assert [s["sources"] for s in summary.phases if s["epoch"] == 0] == [sorted(o, reverse=True) if len(o) > 1
                                                                             else list(o) for o in order]
     # evaluation loss per source on held-out documents (the dataset's validation split)
-    assert set(summary["eval_loss"]) == {"switchboard", "simple_wiki"}
-    assert summary["eval_examples"] == {"switchboard": 5, "simple_wiki": 5}
+    assert set(summary.eval_loss) == {"switchboard", "simple_wiki"}
+    assert summary.eval_examples == {"switchboard": 5, "simple_wiki": 5}
     # words: every trained example twice (2 epochs), and the BabyLM total adds the instruction data once
-    assert summary["words_seen"] == 2 * summary["babylm_words"]["instruction"] > 0
-    assert summary["babylm_words"]["total_unique"] == summary["babylm_words"]["instruction"]  # base: no summary
+    assert summary.words_seen == 2 * summary.babylm_words["instruction"] > 0
+    assert summary.babylm_words["total_unique"] == summary.babylm_words["instruction"]  # base: no summary
     # the run folder
     model = AutoModelForCausalLM.from_pretrained(out)
-    assert sum(p.numel() for p in model.parameters()) == summary["parameters"]
+    assert sum(p.numel() for p in model.parameters()) == summary.parameters
     AutoTokenizer.from_pretrained(out)
     saved = yaml.safe_load((out / "run_config.yaml").read_text())
     assert saved["curriculum"] == curriculum and saved["learning_rate"] == 2e-5 and saved["epochs"] == 2
-    assert json.loads((out / "run_summary.json").read_text())["steps"] == summary["steps"]
+    record = json.loads((out / "run_summary.json").read_text())
+    assert record["steps"] == summary.steps and record == summary.to_json()
+    assert list(record) == ["stage", "steps", "planned_steps", "resumed_from", "train_loss", "eval_loss", "seconds",
+                            "tokens_seen", "words_seen", "phases", "log_history", "tokens_per_second", "curriculum",
+                            "parameters", "examples", "eval_examples", "rows", "truncated", "dropped", "babylm_words"]
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and f"({curriculum})" in card and "total_unique" in card
 
@@ -95,14 +105,14 @@ def test_resumed_run_matches_an_uninterrupted_one(inputs, tmp_path):
 
     cfg = dict(SMALL, curriculum="switch_wiki", max_steps=6, save_steps=3, learning_rate=1e-2, warmup_steps=0,
                lr_scheduler="linear", epochs=1, seed=3)
-    whole = instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "whole", **cfg)
-    first = instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "parts", callbacks=[StopAt(3)], **cfg)
-    assert first["steps"] == 3 and (tmp_path / "parts" / "checkpoints" / "checkpoint-3").is_dir()
-    second = instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "parts", resume=True, **cfg)
-    assert second["resumed_from"] == "checkpoint-3" and second["steps"] == 6
+    whole = run(str(inputs["dataset"]), inputs["base"], tmp_path / "whole", tuning(**cfg))
+    first = run(str(inputs["dataset"]), inputs["base"], tmp_path / "parts", tuning(**cfg), callbacks=[StopAt(3)])
+    assert first.steps == 3 and (tmp_path / "parts" / "checkpoints" / "checkpoint-3").is_dir()
+    second = run(str(inputs["dataset"]), inputs["base"], tmp_path / "parts", tuning(**cfg), resume=True)
+    assert second.resumed_from == "checkpoint-3" and second.steps == 6
 
     def losses(s):
-        return {h["step"]: h["loss"] for h in s["log_history"] if "loss" in h}
+        return {h["step"]: h["loss"] for h in s.log_history if "loss" in h}
 
     assert losses(second).keys() >= {4, 5, 6}
     for step in (4, 5, 6):
@@ -119,22 +129,21 @@ def test_resume_refuses_a_changed_plan_and_fresh_run_refuses_checkpoints(inputs,
     from classit_data.core.errors import InputError
 
     cfg = dict(SMALL, max_steps=2, save_steps=1)
-    instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "r", **cfg)
+    run(str(inputs["dataset"]), inputs["base"], tmp_path / "r", tuning(**cfg))
     with pytest.raises(InputError, match="--resume"):
-        instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "r", **cfg)
+        run(str(inputs["dataset"]), inputs["base"], tmp_path / "r", tuning(**cfg))
     with pytest.raises(InputError, match="curriculum"):
-        instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "r", resume=True,
-                         **dict(cfg, curriculum="wiki_switch"))
+        run(str(inputs["dataset"]), inputs["base"], tmp_path / "r", tuning(**dict(cfg, curriculum="wiki_switch")),
+            resume=True)
 
 
 def test_padded_mode_trains_the_same_examples(inputs, tmp_path):
-    packed = instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "packed", epochs=1, **SMALL)
-    padded = instruction_tune(str(inputs["dataset"]), inputs["base"], tmp_path / "padded", epochs=1, packing=False,
-                              **SMALL)
-    assert padded["rows"] == sum(padded["examples"].values()) > packed["rows"]
-    assert padded["tokens_seen"] == packed["tokens_seen"] and padded["words_seen"] == packed["words_seen"]
-    for source, loss in packed["eval_loss"].items():  # same weights before training, tiny LR: close losses
-        assert padded["eval_loss"][source] == pytest.approx(loss, rel=1e-3)
+    packed = run(str(inputs["dataset"]), inputs["base"], tmp_path / "packed", tuning(epochs=1, **SMALL))
+    padded = run(str(inputs["dataset"]), inputs["base"], tmp_path / "padded", tuning(epochs=1, packing=False, **SMALL))
+    assert padded.plan_rows == sum(padded.examples.values()) > packed.plan_rows
+    assert padded.tokens_seen == packed.tokens_seen and padded.words_seen == packed.words_seen
+    for source, loss in packed.eval_loss.items():  # same weights before training, tiny LR: close losses
+        assert padded.eval_loss[source] == pytest.approx(loss, rel=1e-3)
 
 
 def test_pretrain_cli_trains_a_tokenizer_and_the_base_feeds_the_word_budget(inputs, tmp_path, cli):
@@ -145,6 +154,8 @@ def test_pretrain_cli_trains_a_tokenizer_and_the_base_feeds_the_word_budget(inpu
     s = json.loads((out / "run_summary.json").read_text())
     assert s["steps"] == 3 and s["model_preset"] == "tiny" and (out / "tokenizer" / "tokenizer.json").is_file()
     assert s["babylm_words"]["pretraining"] == s["babylm_words"]["total_unique"] > 1000
+    assert list(s)[-9:] == ["tokens_per_second", "model_preset", "parameters", "documents", "examples", "rows",
+                            "truncated", "dropped", "babylm_words"]
     cfg = yaml.safe_load((out / "run_config.yaml").read_text())
     assert (cfg["learning_rate"], cfg["lr_scheduler"], cfg["warmup_steps"]) == (2e-4, "linear", 5000)
     config = tmp_path / "run.yaml"
@@ -185,7 +196,7 @@ def test_runs_on_a_folder_made_by_classit_data_build(inputs, tmp_path, synthetic
     rows = synthetic_rows.validated_inputs(tmp_path / "rows")
     build(rows["switchboard"], rows["wiki"], tmp_path / "CLASS_IT", BuildConfig(val_fraction=0.2, seed=7),
           passages=rows["passages"], progress=False)
-    s = instruction_tune(str(tmp_path / "CLASS_IT"), inputs["base"], tmp_path / "run", curriculum="wiki_switch",
-                         max_steps=2, **SMALL)
-    assert s["steps"] == 2 and set(s["eval_loss"]) == {"switchboard", "simple_wiki"}
-    assert all(n > 0 for n in s["examples"].values()) and s["phases"][0]["sources"] == ["simple_wiki"]
+    s = run(str(tmp_path / "CLASS_IT"), inputs["base"], tmp_path / "run",
+            tuning(curriculum="wiki_switch", max_steps=2, **SMALL))
+    assert s.steps == 2 and set(s.eval_loss) == {"switchboard", "simple_wiki"}
+    assert all(n > 0 for n in s.examples.values()) and s.phases[0]["sources"] == ["simple_wiki"]
