@@ -24,8 +24,8 @@ CURRICULUM_PHASES: dict[str, tuple[tuple[str, ...], ...]] = {
 
 #: ends the help of a setting its command needs, from the flag or from the ``--config`` file: no default, yet
 #: not required by the model (``pretrain`` needs model and corpus, ``run`` base and dataset), nor by typer
-#: (which would refuse a value from the file); the stage checks it. Rich markup, hence the backslash.
-_REQUIRED = r" \[required]"
+#: (which would refuse a value from the file); the stage checks it
+_REQUIRED = " [required]"
 
 #: transformers schedulers a run cannot drive: they need ``lr_scheduler_kwargs`` (not a setting here) or step on
 #: an evaluation metric instead of the plan's steps
