@@ -72,12 +72,13 @@ def test_ray_gives_the_local_outputs_on_two_nodes(cluster, many, reference, tmp_
 
 
 def test_python_api_and_resume(cluster, many, stub, reference, tmp_path):
-    from classit_data.generate import generate_wiki
+    from classit_data.generate import GenerationConfig, generate_wiki
     out = tmp_path / "out"
-    generate_wiki(many, out, backend="openai", base_url=stub.url, chunk_size=2, max_passages=8, progress=False)
-    s = generate_wiki(many, out, backend="openai", base_url=stub.url, chunk_size=2, progress=False,
-                      executor="ray", ray_address=cluster.address, ray_max_replicas=2)  # autoscaling 1..2
-    assert (s["passages_resumed"], s["passages_generated"]) == (8, N - 8)
+    server = {"backend": "openai", "base_url": stub.url, "chunk_size": 2}
+    generate_wiki(many, out, GenerationConfig(**server, max_passages=8), progress=False)
+    s = generate_wiki(many, out, GenerationConfig(**server, executor="ray", ray_address=cluster.address,
+                                                  ray_max_replicas=2), progress=False)  # autoscaling 1..2
+    assert (s.passages_resumed, s.passages_generated) == (8, N - 8)
     same_outputs(out, reference)
     assert not ray.is_initialized()
 
