@@ -14,6 +14,13 @@ middle of a run is one line (exit 2) naming it: the replica's own error, told to
 ``_Replicas`` actor before Ray wraps it; a replica dead more than ``RESTARTS`` times; else what Ray raised, by
 its kind and first line. (The cluster gone is out of reach: Ray's core ends this process at once, exit code 1.)
 
+Ray's core logs one notice on this process's stderr (out of Python's reach) for each replica it starts: Ray Data
+hands each of its actors a reference among its constructor arguments, and starts them with restarts on. It reads
+"[<time> E <pid> <pid>] core_worker.cc:N: Actor with class name: 'MapWorker(MapBatches(ChunkMaker))' and ID: '...'
+has constructor arguments in the object store and max_restarts > 0. If the arguments in the object store go out
+of scope or are lost, the actor restart will fail. See https://github.com/ray-project/ray/issues/53727 for more
+details." Ray's notice, left as it is; upstream: https://github.com/ray-project/ray/issues/57733.
+
 Exactly once comes from the chunk files, not from Ray: a chunk file is written atomically where the work ran
 (its own folder per replica under ``out_dir/chunks``, which must be a filesystem shared by the nodes), and is
 named by its passage ids. A replica that dies mid-chunk is restarted by Ray (up to ``RESTARTS`` times) and the
@@ -24,6 +31,8 @@ record per passage whatever is on disk.
 from __future__ import annotations
 
 import contextlib
+import io
+import logging
 import os
 import re
 import time
@@ -58,30 +67,55 @@ def _import_ray():
 def ray_session(cfg: GenerationConfig) -> Iterator[object]:
     """Connect to the cluster (or start a local Ray) for the run; disconnect at the end if we connected.
 
-    Ray's own notes stay quiet (``logging_level``, no workers' output on the driver): our stdout and stderr are
-    the ``--json`` summary, the progress and one line when a run fails.
+    Our stdout and stderr stay ours (a ``--json`` summary, one line when a run fails): Ray is told to be quiet
+    (``logging_level``, no workers' output on the driver), and the notes its raylet prints on stdout (a replica
+    died, a task is retried; they are in the session's logs too) go to our debug log during the run. Its core's
+    notice for each replica is Ray's, on stderr (see the module's docstring).
     """
     ray = _import_ray()
-    if ray.is_initialized():
-        yield ray
-        return
+    with contextlib.redirect_stdout(_DebugLog()):
+        if ray.is_initialized():  # a session of the caller's: theirs to end
+            yield ray
+            return
+        _connect(ray, cfg)
+        try:
+            yield ray
+        finally:
+            ray.shutdown()
+
+
+class _DebugLog(io.TextIOBase):
+    """A text stream whose lines go to this module's debug log."""
+
+    def __init__(self):
+        super().__init__()
+        self.pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            if line.strip():
+                logging.getLogger(__name__).debug("ray: %s", line)
+        return len(text)
+
+
+def _connect(ray, cfg: GenerationConfig) -> None:
     quiet = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
     if cfg.ray_address == "auto":
         try:
             ray.init(address="auto", **quiet)
         except ConnectionError:  # no cluster here: a local one for this run
             ray.init(**quiet)
-    else:
-        _check_reachable(cfg.ray_address)
-        try:
-            ray.init(address=cfg.ray_address, **quiet)
-        except Exception as exc:  # noqa: BLE001  (Ray raises several kinds for an address it cannot reach)
-            raise InputError(f"cannot reach the Ray cluster at {cfg.ray_address!r} ({type(exc).__name__})",
-                             "--ray-address") from exc
+        return
+    _check_reachable(cfg.ray_address)
     try:
-        yield ray
-    finally:
-        ray.shutdown()
+        ray.init(address=cfg.ray_address, **quiet)
+    except Exception as exc:  # noqa: BLE001  (Ray raises several kinds for an address it cannot reach)
+        raise InputError(f"cannot reach the Ray cluster at {cfg.ray_address!r} ({type(exc).__name__})",
+                         "--ray-address") from exc
 
 
 class RayExecutor(Executor):
@@ -217,7 +251,6 @@ def _remote_args(ray, kind: str, cfg: GenerationConfig) -> dict:
 
 def _quiet_data(ray) -> None:
     """Our own progress line only: Ray Data's bars and INFO logs would bury it."""
-    import logging
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
