@@ -1,7 +1,7 @@
 """Executors: the passages still to do go through an engine chunk by chunk, each chunk written atomically.
 
-An :class:`Executor` is where a run's engines run; the ``executor`` setting picks one in
-:func:`executor_for`: the local one here (:class:`LocalExecutor`) or Ray's (``executors_ray.RayExecutor``).
+An :class:`Executor` is where a run's engines run; the ``executor`` setting picks one
+(``generate.executor_for``): the local one here (:class:`LocalExecutor`) or Ray's (``executors_ray.RayExecutor``).
 Locally, ``generate_chunks`` drives one loaded engine in this process, and ``run_replicas`` is the
 data-parallel launcher: one spawned process per replica, each with its own GPUs (its slice of
 ``CUDA_VISIBLE_DEVICES``), its own engine and its own chunk folder, over a hash sub-partition of the passages.
@@ -49,14 +49,6 @@ class Executor:
     def generate(self, task: GenerationTask, todo: pl.DataFrame, out_dir: Path, run: RunRecord,
                  stats: GenerationStats, *, progress: bool) -> None:
         raise NotImplementedError
-
-
-def executor_for(kind: str, cfg: GenerationConfig) -> Executor:
-    """The executor the ``executor`` setting names, for engines of ``kind``."""
-    if cfg.executor == "ray":
-        from classit_data.generate.executors_ray import RayExecutor
-        return RayExecutor(kind, cfg)
-    return LocalExecutor(kind, cfg)
 
 
 class LocalExecutor(Executor):

@@ -37,7 +37,7 @@ from classit_data.core.template import render_text
 from classit_data.generate.backends import choose_backend, model_identity
 from classit_data.generate.chunks import done_passages, ids_fingerprint, output_paths, read_records, shard_of
 from classit_data.generate.config import GenerationConfig
-from classit_data.generate.executors import Executor, executor_for, make_task
+from classit_data.generate.executors import Executor, LocalExecutor, make_task
 from classit_data.generate.record import RunRecord
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import GenerationTask, Parsed, QATask
@@ -91,7 +91,15 @@ def _skip_done(selected: pl.DataFrame, out_dir: Path, stats: GenerationStats) ->
     return todo
 
 
-# --- the engine ------------------------------------------------------------------------------------------
+# --- the engine and where it runs ------------------------------------------------------------------------
+
+def executor_for(kind: str, cfg: GenerationConfig) -> Executor:
+    """The executor the ``executor`` setting names, for engines of ``kind`` (Ray imported only for Ray)."""
+    if cfg.executor == "ray":
+        from classit_data.generate.executors_ray import RayExecutor
+        return RayExecutor(kind, cfg)
+    return LocalExecutor(kind, cfg)
+
 
 def _engine_kind(cfg: GenerationConfig) -> str:
     kind = choose_backend(cfg.backend, cfg.base_url)

@@ -304,8 +304,9 @@ def test_progress_off_a_terminal_is_one_line_per_chunk(capsys):
 
 
 def test_the_executor_setting_picks_the_executor():
-    from classit_data.generate.executors import LocalExecutor, executor_for
+    from classit_data.generate.executors import LocalExecutor
     from classit_data.generate.executors_ray import RayExecutor
+    from classit_data.generate.generate import executor_for
     assert type(executor_for("openai", GenerationConfig())) is LocalExecutor
     ray = executor_for("openai", GenerationConfig(executor="ray"))
     assert isinstance(ray, RayExecutor) and (ray.kind, ray.cfg.executor) == ("openai", "ray")
