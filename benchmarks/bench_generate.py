@@ -67,16 +67,16 @@ def bare_vllm(passages: Path, cfg, seed: int) -> dict:
 
 
 def ours(passages: Path, out: Path, backend: str, seed: int, **kw) -> dict:
-    from classit_data.generate import generate_wiki
-    s = generate_wiki(passages, out, backend=backend, seed=seed, progress=False, **kw)
-    run = s["this_run"]
-    e2e = s["seconds"] - (run["engine_load_seconds"] or 0) - (run["engine_close_seconds"] or 0)
-    return {"engine_load_s": run["engine_load_seconds"], "engine_close_s": run["engine_close_seconds"],
+    from classit_data.generate import GenerationConfig, generate_wiki
+    s = generate_wiki(passages, out, GenerationConfig(backend=backend, seed=seed, **kw), progress=False)
+    run = s.this_run
+    e2e = s.seconds - (run.engine_load_seconds or 0) - (run.engine_close_seconds or 0)
+    return {"engine_load_s": run.engine_load_seconds, "engine_close_s": run.engine_close_seconds,
             "end_to_end_s_without_load_and_close": round(e2e, 2),
-            "generate_s": run["generation_seconds"], "output_tokens": run["output_tokens"],
-            "output_tokens_per_s": round(run["output_tokens"] / e2e, 2),
-            "engine_only_output_tokens_per_s": run["output_tokens_per_s"], "pairs": s["pairs"],
-            "rejected": s["rejected_outputs_by_reason"]}
+            "generate_s": run.generation_seconds, "output_tokens": run.output_tokens,
+            "output_tokens_per_s": round(run.output_tokens / e2e, 2),
+            "engine_only_output_tokens_per_s": run.output_tokens_per_s, "pairs": s.pairs,
+            "rejected": s.rejected_outputs_by_reason}
 
 
 def main() -> None:

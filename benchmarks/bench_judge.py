@@ -142,15 +142,16 @@ def request_sizes(qa: Path, passages: Path, cfg) -> dict:
 
 
 def run_judge(qa: Path, passages: Path, out: Path, **kw) -> dict:
+    from classit_data.generate.config import JudgeConfig
     from classit_data.generate.judge import judge
 
-    s = judge(qa, passages, out, progress=False, **kw)
-    run = s["this_run"]
-    e2e = s["seconds"] - (run["engine_load_seconds"] or 0) - (run["engine_close_seconds"] or 0)
-    return {"end_to_end_s_without_load_and_close": round(e2e, 2), "generate_s": run["generation_seconds"],
-            "output_tokens": run["output_tokens"], "output_tokens_per_s": round(run["output_tokens"] / e2e, 2),
-            "pairs_judged": s["pairs"], "rejected_outputs": s["rejected_outputs_by_reason"],
-            "pairs_not_judged": s["dropped_pairs_by_reason"], "model": s["model"]}
+    s = judge(qa, passages, out, JudgeConfig(**kw), progress=False)
+    run = s.this_run
+    e2e = s.seconds - (run.engine_load_seconds or 0) - (run.engine_close_seconds or 0)
+    return {"end_to_end_s_without_load_and_close": round(e2e, 2), "generate_s": run.generation_seconds,
+            "output_tokens": run.output_tokens, "output_tokens_per_s": round(run.output_tokens / e2e, 2),
+            "pairs_judged": s.pairs, "rejected_outputs": s.rejected_outputs_by_reason,
+            "pairs_not_judged": s.dropped_pairs_by_reason, "model": s.model}
 
 
 def main() -> None:

@@ -50,16 +50,16 @@ def overhead(passages: Path, tmp: Path, settings: dict) -> dict:
     """Output tokens/s of the whole call, local executor then Ray (already started)."""
     import ray
 
-    from classit_data.generate import generate_wiki
+    from classit_data.generate import GenerationConfig, generate_wiki
     out = {}
     for executor in ("local", "ray"):
         t0 = time.perf_counter()
-        s = generate_wiki(passages, tmp / f"{executor}-{time.time_ns()}", progress=False, executor=executor,
-                          **settings)
+        s = generate_wiki(passages, tmp / f"{executor}-{time.time_ns()}",
+                          GenerationConfig(executor=executor, **settings), progress=False)
         wall = time.perf_counter() - t0
-        out[executor] = {"seconds": round(wall, 2), "output_tokens": s["output_tokens"],
-                         "output_tokens_per_s": round(s["output_tokens"] / wall, 1),
-                         "steady_output_tokens_per_s": _steady_tokens_per_s(Path(s["out_dir"]))}
+        out[executor] = {"seconds": round(wall, 2), "output_tokens": s.output_tokens,
+                         "output_tokens_per_s": round(s.output_tokens / wall, 1),
+                         "steady_output_tokens_per_s": _steady_tokens_per_s(Path(s.out_dir))}
     for key in ("output_tokens_per_s", "steady_output_tokens_per_s"):
         out[f"ratio_{key}"] = round(out["ray"][key] / out["local"][key], 3)
     assert ray.is_initialized()

@@ -1,27 +1,23 @@
 """Settings of ``generate-wiki``: the one place their defaults and help live (the CLI is made from them).
 
 A ``--config`` YAML file holds any of these keys (unknown keys are errors); options given on the command line
-win over it. Engine, batching and server settings are set in that file only (``cli: False``).
+win over it (``GenerationConfig.load(file, **given)``). Engine, batching and server settings are set in that file
+or the Python API only (``FILE_ONLY``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
 
-from classit_data.core.errors import InputError, checked_settings
+from classit_data.core.settings import FILE_ONLY, Settings
 from classit_data.generate.backends.base import Sampling
 
-#: a setting of the engine, its batching or the server: set in a --config file
-_FILE_ONLY = {"cli": False}
 
-
-class GenerationConfig(BaseModel):
-    """Every setting of a run. The field order is the order of ``config`` in ``run.json``."""
-
-    model_config = ConfigDict(extra="forbid")
+class GenerationConfig(Settings):
+    """Every setting of a run. The field order is the order of ``config`` in ``run.json``; the settings of the
+    engine, its batching or the server are ``FILE_ONLY`` (a ``--config`` file or the Python API)."""
 
     model: str | None = Field(None, description="Hub id, local folder, or `smollm2` (default: the embedded "
                               "SmolLM2-135M-Instruct); with --backend openai the served name.")
@@ -45,9 +41,9 @@ class GenerationConfig(BaseModel):
                              "RAY_ADDRESS or a cluster started on this machine, else a new local Ray).")
     ray_max_replicas: int | None = Field(None, ge=1, description="--executor ray: autoscale the replicas between "
                                          "--data-parallel-size and this many.")
-    ray_replica_cpus: float | None = Field(None, gt=0, description="--executor ray: CPUs each engine replica "
-                                           "takes (default: 1 for local engines, 0.25 for openai).",
-                                           json_schema_extra=_FILE_ONLY)
+    ray_replica_cpus: Annotated[float | None, FILE_ONLY] = Field(
+        None, gt=0, description="--executor ray: CPUs each engine replica takes (default: 1 for local engines, 0.25 "
+        "for openai).")
     # sampling
     temperature: float = Field(0.7, ge=0, description="Sampling temperature (0 = greedy).")
     top_p: float = Field(0.9, gt=0, le=1, description="Nucleus sampling: draw from the most likely tokens "
@@ -60,26 +56,40 @@ class GenerationConfig(BaseModel):
     tensor_parallel_size: int = Field(1, ge=1, description="GPUs per vLLM engine.")
     data_parallel_size: int = Field(1, ge=1, description="Engine replicas, one process each on its own GPUs "
                                     "(with --executor ray: Ray actors, anywhere in the cluster).")
-    max_model_len: int | None = Field(None, description="vllm: most tokens of prompt and output together "
-                                      "(default: 2048 on CPUs, else the model's).", json_schema_extra=_FILE_ONLY)
-    dtype: str | None = Field(None, description="vllm, transformers: weight dtype (default: float32 on CPUs, "
-                              "else the engine's choice).", json_schema_extra=_FILE_ONLY)
-    gpu_memory_utilization: float | None = Field(None, description="vllm on GPUs: share of GPU memory the engine "
-                                                 "takes (unless kv_cache_gb is set).", json_schema_extra=_FILE_ONLY)
-    kv_cache_gb: float | None = Field(None, description="vllm: KV-cache size in GiB (default on CPUs: 1, or "
-                                      "VLLM_CPU_KVCACHE_SPACE).", json_schema_extra=_FILE_ONLY)
-    structured: bool = Field(True, description="vllm, openai: constrain the output to the answer's JSON schema.",
-                             json_schema_extra=_FILE_ONLY)
-    engine: dict[str, Any] = Field(default_factory=dict, description="extra vllm.LLM keyword arguments")
-    batch_size: int = Field(8, ge=1, description="transformers: sequences per generate call",
-                            json_schema_extra=_FILE_ONLY)
-    threads: int | None = Field(None, ge=1, description="transformers: torch CPU threads (default: torch's)",
-                                json_schema_extra=_FILE_ONLY)
-    concurrency: int = Field(16, ge=1, description="openai: requests in flight", json_schema_extra=_FILE_ONLY)
-    max_retries: int = Field(5, ge=0, description="openai: retries after a transient server error",
-                             json_schema_extra=_FILE_ONLY)
-    request_seeds: bool = Field(True, description="openai: send a seed with each request",
-                                json_schema_extra=_FILE_ONLY)
+    max_model_len: Annotated[int | None, FILE_ONLY] = Field(
+        None, description="vllm: most tokens of prompt and output together (default: 2048 on CPUs, else the model's).")
+    dtype: Annotated[str | None, FILE_ONLY] = Field(
+        None, description="vllm, transformers: weight dtype (default: float32 on CPUs, else the engine's choice).")
+    gpu_memory_utilization: Annotated[float | None, FILE_ONLY] = Field(
+        None, description="vllm on GPUs: share of GPU memory the engine takes (unless kv_cache_gb is set).")
+    kv_cache_gb: Annotated[float | None, FILE_ONLY] = Field(
+        None, description="vllm: KV-cache size in GiB (default on CPUs: 1, or VLLM_CPU_KVCACHE_SPACE).")
+    structured: Annotated[bool, FILE_ONLY] = Field(
+        True, description="vllm, openai: constrain the output to the answer's JSON schema.")
+    engine: Annotated[dict[str, Any], FILE_ONLY] = Field(default_factory=dict,
+                                                         description="extra vllm.LLM keyword arguments")
+    batch_size: Annotated[int, FILE_ONLY] = Field(8, ge=1, description="transformers: sequences per generate call")
+    threads: Annotated[int | None, FILE_ONLY] = Field(None, ge=1,
+                                                      description="transformers: torch CPU threads (default: torch's)")
+    concurrency: Annotated[int, FILE_ONLY] = Field(16, ge=1, description="openai: requests in flight")
+    max_retries: Annotated[int, FILE_ONLY] = Field(5, ge=0,
+                                                   description="openai: retries after a transient server error")
+    request_seeds: Annotated[bool, FILE_ONLY] = Field(True, description="openai: send a seed with each request")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GenerationConfig:
+        """Settings that contradict each other, named by their flags (as a user of the command sets them)."""
+        if self.shard_index >= self.num_shards:
+            raise ValueError(f"--shard-index {self.shard_index} must be below --num-shards {self.num_shards}")
+        if self.executor not in ("local", "ray"):
+            raise ValueError(f"--executor must be local or ray, not {self.executor!r}")
+        if self.executor == "local" and (self.ray_address != "auto" or self.ray_max_replicas is not None):
+            raise ValueError(f"--{'ray-address' if self.ray_address != 'auto' else 'ray-max-replicas'} needs "
+                             "--executor ray")
+        if self.ray_max_replicas is not None and self.ray_max_replicas < self.data_parallel_size:
+            raise ValueError(f"--ray-max-replicas {self.ray_max_replicas} is below --data-parallel-size "
+                             f"{self.data_parallel_size}")
+        return self
 
     def sampling(self) -> Sampling:
         return Sampling(self.temperature, self.top_p, self.max_tokens, self.repetition_penalty)
@@ -111,27 +121,3 @@ class JudgeConfig(GenerationConfig):
     repetition_penalty: float = Field(1.0, gt=0, description="Penalty on tokens already generated (1 = none).")
     roundtrip: bool = Field(False, description="Also have the judge answer each question from the passage; the "
                             "token F1 against the generated answer becomes judge_roundtrip_f1.")
-
-
-def load_generation_config(config: str | Path | None, overrides: dict,
-                           model: type[GenerationConfig] = GenerationConfig) -> GenerationConfig:
-    """Defaults, then the YAML file, then the arguments given (``None`` means not given)."""
-    data: dict = {}
-    if config is not None:
-        from classit_data.core.io import read_yaml_mapping  # polars, which the CLI's start-up does not need
-
-        data = read_yaml_mapping(config, "config", "settings")
-    given = {k: v for k, v in overrides.items() if v is not None}
-    # a bad value is blamed on where it came from: the file (by its key) or the flag that gave it
-    cfg = checked_settings(model, {**data, **given}, file=config, from_file=set(data) - set(given))
-    if cfg.shard_index >= cfg.num_shards:
-        raise InputError(f"--shard-index {cfg.shard_index} must be below --num-shards {cfg.num_shards}")
-    if cfg.executor not in ("local", "ray"):
-        raise InputError(f"--executor must be local or ray, not {cfg.executor!r}")
-    if cfg.executor == "local" and (cfg.ray_address != "auto" or cfg.ray_max_replicas is not None):
-        raise InputError(f"--{'ray-address' if cfg.ray_address != 'auto' else 'ray-max-replicas'} needs "
-                         "--executor ray")
-    if cfg.ray_max_replicas is not None and cfg.ray_max_replicas < cfg.data_parallel_size:
-        raise InputError(f"--ray-max-replicas {cfg.ray_max_replicas} is below --data-parallel-size "
-                         f"{cfg.data_parallel_size}")
-    return cfg

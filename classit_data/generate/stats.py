@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Self
+
+from classit_data.core.counts import Counts
 
 
 @dataclass
-class GenerationStats:
+class GenerationStats(Counts):
     """Counts by name (``update``), whole outputs rejected (``reject``) and pairs dropped (``drop``) by reason,
     and this run's engine time. Each data-parallel replica fills its own; the run adds them up (``add``)."""
 
-    counts: Counter = field(default_factory=Counter)
     rejected: Counter = field(default_factory=Counter)
     dropped: Counter = field(default_factory=Counter)
     #: seconds inside the engines' generate calls; replicas run side by side, so theirs is the longest
     generation_seconds: float = 0.0
     engine_load_seconds: float | None = None
     engine_close_seconds: float | None = None
-
-    def update(self, name: str, n: int = 1) -> None:
-        self.counts[name] += n
-
-    def __getitem__(self, name: str) -> int:
-        return self.counts[name]
 
     def reject(self, reason: str) -> None:
         """A whole output that gave no row."""
@@ -33,10 +29,9 @@ class GenerationStats:
         """One pair of a usable output that gave no row."""
         self.dropped[reason] += 1
 
-    def add(self, other: GenerationStats) -> None:
-        self.counts.update(other.counts)
-        self.rejected.update(other.rejected)
-        self.dropped.update(other.dropped)
+    def add(self, other: Self) -> None:
+        """The counters summed; the engine time is the longer one (replicas generate side by side)."""
+        super().add(other)
         self.generation_seconds = max(self.generation_seconds, other.generation_seconds)
 
     def totals(self) -> dict:

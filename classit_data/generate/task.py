@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import jinja2
 
@@ -52,6 +53,27 @@ class Parsed:
 
     pairs: list[QAPair] = field(default_factory=list)
     dropped: list[Reject] = field(default_factory=list)
+
+
+class GenerationTask(Protocol):
+    """What the runner and the executors need of a task (:class:`QATask`, ``judge_task.JudgeTask``): the
+    messages of a unit of work, and what names its outputs and its identity. Parsing a reply is the task's own
+    business (each run's ``assemble`` step calls it), so it is not part of this."""
+
+    #: the command it is run by, as ``run.json`` records it
+    command: str
+    #: the names of its two row files: the rows, and what was kept aside
+    outputs: tuple[str, str]
+    prompts: PromptSet
+    prompt_hash: str
+    #: the JSON schema a reply is held to where the engine can hold it to one
+    schema: dict
+    #: what the task adds to the sampling column and the run's identity
+    settings: dict[str, Any]
+
+    def messages(self, unit: dict) -> list[dict]:
+        """The chat messages of one unit of work (a passage row)."""
+        ...
 
 
 class QATask:
@@ -160,7 +182,8 @@ def reply_json(raw: str, finish_reason: str | None) -> object:
     return value
 
 
-def _lower_keys(obj: dict) -> dict:
+def lower_keys(obj: dict) -> dict:
+    """The object's keys stripped and in lower case (models vary the case of the keys they were asked for)."""
     return {str(k).strip().lower(): v for k, v in obj.items()}
 
 
@@ -170,7 +193,7 @@ def listed_objects(value, list_keys: tuple[str, ...], markers: tuple[str, ...]) 
     if isinstance(value, list):
         return value
     if isinstance(value, dict):
-        low = _lower_keys(value)
+        low = lower_keys(value)
         for key in list_keys:
             if isinstance(low.get(key), list):
                 return low[key]
@@ -201,7 +224,7 @@ def _pair_of(obj) -> tuple[QAPair | None, str]:
         obj = {"question": obj[0], "answer": obj[1]}
     if not isinstance(obj, dict):
         return None, "not_an_object"
-    low = _lower_keys(obj)
+    low = lower_keys(obj)
     q, a = _field(low, QUESTION_KEYS), _field(low, ANSWER_KEYS)
     if q is None or a is None:
         return None, "wrong_keys"

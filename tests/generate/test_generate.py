@@ -18,9 +18,9 @@ from tests.generate.openai_stub import StubServer
 from classit_data.core.schema import ITEM_SCHEMA
 from classit_data.core.template import render_text
 from classit_data.generate.chunks import RECORD_SCHEMA, passage_seed, replica_of, shard_of
-from classit_data.generate.config import GenerationConfig, load_generation_config
+from classit_data.generate.config import GenerationConfig
+from classit_data.generate.generate import GenerateSummary, assemble, select_passages
 from classit_data.generate.prompts import PromptSet
-from classit_data.generate.generate import assemble, select_passages, summary_rows
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import QATask
 
@@ -121,7 +121,7 @@ def test_transformers_end_to_end(full_run, passage_rows):
     assert run["config"]["seed"] == 3 and run["identity"]["prompt_hash"] == s["prompt_hash"]
     assert run["backend_info"]["batch_size"] == 8
     assert json.loads((out / "summary.json").read_text()) == s
-    rows = summary_rows(s)
+    rows = GenerateSummary(**s).rows()
     assert (rows["pairs"], rows["generated now"], rows["resumed"]) == (s["pairs"], N, 0)
 
 
@@ -160,13 +160,14 @@ def test_rerun_with_other_settings_is_refused(full_run, passages, generate_cli):
 def test_data_parallel_replicas(passages, passage_rows, tmp_path, monkeypatch):
     from classit_data.generate import generate_wiki
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # read by torch in the spawned replicas
-    s = generate_wiki(passages, tmp_path / "dp", backend="transformers", data_parallel_size=2, max_passages=N,
-                      max_tokens=4, chunk_size=2, progress=False)
+    s = generate_wiki(passages, tmp_path / "dp", GenerationConfig(backend="transformers", data_parallel_size=2,
+                                                                 max_passages=N, max_tokens=4, chunk_size=2),
+                      progress=False)
     replicas = sorted({replica_of(r["passage_id"], 1, 2) for r in passage_rows(N)})
     dirs = sorted(p.name for p in (tmp_path / "dp" / "chunks").iterdir() if p.is_dir())
     assert dirs == [f"shard-00000-of-00001.dp-{r:03d}-of-002" for r in replicas] and len(dirs) == 2
-    assert s["passages_done"] == s["passages_generated"] == N and s["duplicate_records"] == 0
-    assert s["rejected_outputs_by_reason"] == {"truncated": N}  # 4 tokens are too few for any JSON list
+    assert s.passages_done == s.passages_generated == N and s.duplicate_records == 0
+    assert s.rejected_outputs_by_reason == {"truncated": N}  # 4 tokens are too few for any JSON list
     assert not list((tmp_path / "dp" / "chunks").glob(".todo*"))
 
 
@@ -221,7 +222,7 @@ def test_bad_inputs(tmp_path, generate_cli):
 def test_command_line_wins_over_the_config_file(tmp_path):
     cfg = tmp_path / "gen.yaml"
     cfg.write_text("backend: transformers\ntemperature: 0.3\nbatch_size: 2\n")
-    loaded = load_generation_config(cfg, {"temperature": 0.5, "seed": None})
+    loaded = GenerationConfig.load(cfg, temperature=0.5, seed=None)
     assert (loaded.backend, loaded.temperature, loaded.batch_size, loaded.seed) == ("transformers", 0.5, 2, 0)
 
 
@@ -230,8 +231,7 @@ def test_generate_wiki_flags():
     import typer.main
 
     from classit_data.cli import app
-    from classit_data.core.commands import make_commands
-    command = typer.main.get_command(make_commands(app)).commands["generate-wiki"]
+    command = typer.main.get_command(app).commands["generate-wiki"]
     flags = {flag for param in command.params for flag in param.opts}
     assert {"--passages", "--out", "-o", "--model", "--backend", "--base-url", "--num-pairs", "--chunk-size",
             "--num-shards", "--shard-index", "--seed", "--temperature", "--top-p", "--max-tokens",
@@ -242,24 +242,71 @@ def test_generate_wiki_flags():
 
 @pytest.mark.parametrize("as_json", [True, False])
 def test_command_passes_what_was_typed(monkeypatch, capsys, as_json):
-    """Only the options given reach the stage (so the --config file fills the rest); --json shows no progress."""
+    """Only the options given reach the stage's settings (so the --config file fills the rest); --json shows no
+    progress."""
     import classit_data.generate.generate as runner
     from classit_data.cli import main
 
-    summary = {"qa": "o/qa.parquet", "model": "m", "backend": "transformers", "passages_selected": 2,
-               "passages_generated": 2, "passages_resumed": 0, "pairs": 3, "passages_with_pairs": 2,
-               "rejected_outputs_by_reason": {}, "dropped_pairs_by_reason": {"extra_pair": 1}, "prompt_tokens": 9,
-               "output_tokens": 7, "this_run": {"passages_per_s": 1.0, "output_tokens_per_s": None}, "seconds": 1.5}
+    this_run = {"chunks": 1, "engine_load_seconds": None, "engine_close_seconds": None, "prompt_tokens": 9,
+                "output_tokens": 7, "generation_seconds": 1.0, "passages_per_s": 1.0, "output_tokens_per_s": None}
+    summary = GenerateSummary(
+        out_dir="o", qa="o/qa.parquet", rejects="o/rejects.parquet", backend="transformers", model="m",
+        model_revision=None, prompt_hash="h", num_pairs=3, shard="0/1", passages_in_file=2, duplicate_passage_ids=0,
+        passages_selected=2, passages_done=2, passages_resumed=0, passages_generated=2, passages_missing=0,
+        duplicate_records=0, pairs=3, passages_with_pairs=2, rejected_outputs_by_reason={},
+        dropped_pairs_by_reason={"extra_pair": 1}, prompt_tokens=9, output_tokens=7, this_run=this_run, seconds=1.5)
     seen = {}
 
-    def fake_generate_wiki(passages, out, **kwargs):
-        seen.update(kwargs, passages=passages, out=out)
+    def fake_generate_wiki(passages, out, settings, *, progress):
+        seen.update(passages=passages, out=out, settings=settings, progress=progress)
         return summary
 
     monkeypatch.setattr(runner, "generate_wiki", fake_generate_wiki)
     args = ["generate-wiki", "--passages", "p.parquet", "-o", "o", "--temperature", "0.5", "--backend", "vllm"]
     assert main(args + ["--json"] * as_json) == 0
-    assert seen == {"passages": "p.parquet", "out": "o", "config": None, "progress": not as_json,
-                    "temperature": 0.5, "backend": "vllm"}
+    assert (seen["passages"], seen["out"], seen["progress"]) == ("p.parquet", "o", not as_json)
+    assert seen["settings"] == GenerationConfig(temperature=0.5, backend="vllm")
+    assert seen["settings"].model_fields_set == {"temperature", "backend"}
     out = capsys.readouterr().out
-    assert (json.loads(out) == summary) if as_json else out == ""
+    assert (json.loads(out) == summary.to_json()) if as_json else out == ""
+
+
+def test_stats_of_replicas_add_up():
+    from collections import Counter
+    a, b = GenerationStats(), GenerationStats()
+    a.update("pairs", 2)
+    a.reject("no_json")
+    a.generation_seconds = 3.0
+    b.update("pairs", 1)
+    b.reject("no_json")
+    b.drop("extra_pair")
+    b.generation_seconds = 5.0
+    a.add(b)
+    assert (a["pairs"], a.rejected, a.dropped) == (3, Counter(no_json=2), Counter(extra_pair=1))
+    assert a.generation_seconds == 5.0  # replicas run side by side: the longest, not the sum
+
+
+def test_progress_off_a_terminal_is_one_line_per_chunk(capsys):
+    import time
+
+    from classit_data.generate.executors import chunks_bar, show_chunk
+    assert chunks_bar("generate-wiki", 4, progress=False) is None
+    stats = GenerationStats()
+    bar, started = chunks_bar("generate-wiki", 4, progress=True), time.perf_counter()
+    for _ in range(2):
+        stats.update("passages_generated", 2)
+        stats.update("output_tokens_generated", 50)
+        show_chunk(bar, "generate-wiki", 4, stats, started)
+    bar.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(", ")[0] for line in lines] == ["generate-wiki: 2/4 passages", "generate-wiki: 4/4 passages"]
+    assert all(line.endswith(" tok/s") and " passages/s, " in line for line in lines)
+
+
+def test_the_executor_setting_picks_the_executor():
+    from classit_data.generate.executors import LocalExecutor
+    from classit_data.generate.executors_ray import RayExecutor
+    from classit_data.generate.generate import executor_for
+    assert type(executor_for("openai", GenerationConfig())) is LocalExecutor
+    ray = executor_for("openai", GenerationConfig(executor="ray"))
+    assert isinstance(ray, RayExecutor) and (ray.kind, ray.cfg.executor) == ("openai", "ray")

@@ -14,6 +14,7 @@ import pytest
 from tests.generate.conftest import kill_after_first_chunk
 
 from classit_data.core.io import write_rows
+from classit_data.generate.config import JudgeConfig
 from classit_data.generate.judge_task import DEFAULT_RUBRIC, Judgement, JudgeTask, token_f1
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.task import Reject
@@ -164,15 +165,15 @@ def test_judge_data_parallel_replicas_and_shards(judge_inputs, tmp_path, monkeyp
     from classit_data.generate.judge import judge
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # read by torch in the spawned replicas
     qa, passages = judge_inputs
-    s = judge(qa, passages, tmp_path / "dp", backend="transformers", data_parallel_size=2, max_tokens=4,
-              chunk_size=2, progress=False)
+    s = judge(qa, passages, tmp_path / "dp", JudgeConfig(backend="transformers", data_parallel_size=2, max_tokens=4,
+                                                         chunk_size=2), progress=False)
     dirs = sorted(p.name for p in (tmp_path / "dp" / "chunks").iterdir() if p.is_dir())
-    assert all(".dp-" in d for d in dirs) and s["passages_generated"] == N and s["duplicate_records"] == 0
+    assert all(".dp-" in d for d in dirs) and s.passages_generated == N and s.duplicate_records == 0
     rejects = pl.read_parquet(tmp_path / "dp" / "judge_rejects.parquet")
-    assert s["rejected_outputs_by_reason"] == {"truncated": N}  # 4 tokens are too few for any judgement
+    assert s.rejected_outputs_by_reason == {"truncated": N}  # 4 tokens are too few for any judgement
     assert sorted(rejects["id"]) == sorted(pl.read_parquet(qa)["id"]) and (rejects["reason"] == "truncated").all()
     assert pl.read_parquet(tmp_path / "dp" / "judged.parquet").height == 0
-    parts = [judge(qa, passages, tmp_path / "sh", backend="transformers", num_shards=2, shard_index=i,
-                   max_tokens=4, progress=False) for i in range(2)]
-    assert sum(p["passages_selected"] for p in parts) == N
+    parts = [judge(qa, passages, tmp_path / "sh", JudgeConfig(backend="transformers", num_shards=2, shard_index=i,
+                                                              max_tokens=4), progress=False) for i in range(2)]
+    assert sum(p.passages_selected for p in parts) == N
     assert (tmp_path / "sh" / "judge_rejects.shard-00001-of-00002.parquet").exists()

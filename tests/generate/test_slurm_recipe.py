@@ -48,10 +48,9 @@ def test_the_generate_line_uses_real_options(script):
     import typer.main
 
     from classit_data.cli import app
-    from classit_data.core.commands import make_commands
     text = script.read_text().replace("\\\n", " ")
     line = next(ln for ln in text.splitlines() if ln.startswith("classit-data generate-wiki"))
-    command = typer.main.get_command(make_commands(app)).commands["generate-wiki"]
+    command = typer.main.get_command(app).commands["generate-wiki"]
     known = {opt for param in command.params for opt in param.opts + param.secondary_opts}
     used = {word.split("=")[0] for word in shlex.split(line) if word.startswith("--")}
     assert used and used <= known, used - known

@@ -235,23 +235,24 @@ def _proxy(upstream: str, failures: int, status: int = 503):
 
 def test_openai_backend_retries_transient_errors(vllm_server, passages, tmp_path):
     from classit_data.core.errors import InputError
-    from classit_data.generate import generate_wiki
+    from classit_data.generate import GenerationConfig, generate_wiki
 
     srv, url = _proxy(vllm_server, failures=3)
     try:
-        s = generate_wiki(passages, tmp_path / "out", backend="openai", base_url=url, max_passages=2,
-                          max_tokens=48, request_seeds=False, concurrency=2, progress=False)
+        s = generate_wiki(passages, tmp_path / "out", GenerationConfig(
+            backend="openai", base_url=url, max_passages=2, max_tokens=48, request_seeds=False, concurrency=2),
+            progress=False)
     finally:
         srv.shutdown()
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["backend_info"]["retries"] == 3 and srv.seen == 2 + 3
-    assert s["passages_done"] == 2
+    assert s.passages_done == 2
     # a client error is not retried: the run stops with the server's message and writes no chunk
     srv, url = _proxy(vllm_server, failures=100, status=400)
     try:
         with pytest.raises(InputError, match="server answered 400"):
-            generate_wiki(passages, tmp_path / "bad", backend="openai", base_url=url, max_passages=1,
-                          request_seeds=False, progress=False)
+            generate_wiki(passages, tmp_path / "bad", GenerationConfig(backend="openai", base_url=url, max_passages=1,
+                                                                       request_seeds=False), progress=False)
     finally:
         srv.shutdown()
     assert srv.seen == 1 and not list((tmp_path / "bad").rglob("chunk-*.parquet"))
