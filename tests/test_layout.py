@@ -219,12 +219,14 @@ def contract_problems(function, settings_base, summary_base) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("command", sorted(readme_stages()))
+#: commands whose function makes an artefact and no figures: `tokenizer` returns the tokenizer it trained
+NOT_STAGES = {"classit-train tokenizer"}
+
+
+@pytest.mark.parametrize("command", sorted(set(readme_stages()) - NOT_STAGES))
 def test_every_stage_follows_the_contract(command):
     module, function = readme_stages()[command].split(":")
     stage = getattr(importlib.import_module(module), function)
-    if command == "classit-train tokenizer":  # a tokenizer is an artefact, not a stage with figures
-        pytest.skip("the tokenizer command trains a tokenizer and returns it")
     assert contract_problems(stage, Settings, Summary) == [], command
 
 
