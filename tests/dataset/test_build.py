@@ -167,10 +167,10 @@ def test_same_inputs_same_bytes(built, inputs, tmp_path):
 
 
 def test_shards_by_size_and_one_kept_file_for_both_sources(inputs, tmp_path):
-    from classit_data.validate import validate_rows
+    from classit_data.validate.validate import validate
 
     both = tmp_path / "kept.parquet"
-    validate_rows([str(inputs["switchboard"]), str(inputs["wiki"])], both, tmp_path / "rej.parquet",
+    validate([str(inputs["switchboard"]), str(inputs["wiki"])], both, tmp_path / "rej.parquet",
                   tmp_path / "rep.json", passages=inputs["passages"])
     out = tmp_path / "sharded"
     record = build(both, both, out, BuildConfig(max_shard_size="20KB"), passages=inputs["passages"], progress=False)

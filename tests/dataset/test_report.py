@@ -21,7 +21,7 @@ from classit_data.dataset.build import build
 from classit_data.dataset.config import BuildConfig, ReportConfig
 from classit_data.core.io import write_rows
 from classit_data.switchboard.convert import convert_switchboard
-from classit_data.validate import validate_rows
+from classit_data.validate.validate import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 EVIL = "<script>document.title='PWNED'</script></table>"
@@ -38,8 +38,8 @@ def _inputs(folder: Path, item_rows) -> dict[str, Path]:
                                                         "Earth.", position=50)]
     qa = write_rows(item_rows.frame(qa_rows), folder / "qa.parquet")
     passages = write_rows(item_rows.passages_frame(), folder / "passages.parquet")
-    validate_rows([sw, evil_sw], folder / "sw.kept.parquet", folder / "sw.rejected.parquet", folder / "sw.report.json")
-    validate_rows([qa], folder / "qa.kept.parquet", folder / "qa.rejected.parquet", folder / "qa.report.json",
+    validate([sw, evil_sw], folder / "sw.kept.parquet", folder / "sw.rejected.parquet", folder / "sw.report.json")
+    validate([qa], folder / "qa.kept.parquet", folder / "qa.rejected.parquet", folder / "qa.report.json",
                   passages=passages)
     return {"sw": sw, "switchboard": folder / "sw.kept.parquet", "wiki": folder / "qa.kept.parquet",
             "passages": passages, "qa_rows": qa}
