@@ -57,6 +57,17 @@ def cli():
     return run_cli
 
 
+def help_entries(text: str) -> list[str]:
+    """The options of a ``--help`` text, one entry each, its wrapped lines joined (``--seed <int> Shuffle ...``)."""
+    entries: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("  -"):
+            entries.append(line.strip())
+        elif entries and line.startswith("    ") and line.strip():
+            entries[-1] += " " + line.strip()
+    return [re.sub(r"^-\w, ", "", " ".join(e.split())) for e in entries]
+
+
 def one_error_line(proc: subprocess.CompletedProcess, *needles: str) -> str:
     """The one line a refused command prints: exit code 2, ``error: ...``, no traceback, every needle in it."""
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]

@@ -269,19 +269,21 @@ def repeat_passages(passages: Path, n: int, out: Path) -> Path:
 def part_generate(s: dict, rec: Recorder, work: Path) -> None:
     """QA pairs for ``passages`` passages with the embedded model on the transformers backend."""
     from classit_data.core.models import embedded_model_dir
-    from classit_data.generate import generate_wiki
+    from classit_data.generate.config import GenerationConfig
+    from classit_data.generate.generate import generate_wiki
 
     embedded_model_dir()  # converted by the eval part already, or now (not timed: the engine load is)
     passages = repeat_passages(Path(s["passages"]), s["count"], work / "passages.parquet")
-    summary = generate_wiki(passages, work / "generate", backend="transformers", max_passages=s["count"],
-                            batch_size=s["batch_size"], max_tokens=s["max_tokens"], progress=False)
-    run = summary["this_run"]
-    rec.put(passages=summary["passages_done"], batch_size=s["batch_size"], max_tokens=s["max_tokens"],
-            pairs=summary["pairs"], rejected=summary["rejected_outputs_by_reason"],
-            prompt_tokens=run["prompt_tokens"], output_tokens=run["output_tokens"],
-            engine_load_s=run["engine_load_seconds"], generation_s=run["generation_seconds"],
-            command_s=summary["seconds"], output_tokens_per_s=run["output_tokens_per_s"],
-            passages_per_s=run["passages_per_s"])
+    settings = GenerationConfig(backend="transformers", max_passages=s["count"], batch_size=s["batch_size"],
+                                max_tokens=s["max_tokens"])
+    summary = generate_wiki(passages, work / "generate", settings, progress=False)
+    run = summary.this_run
+    rec.put(passages=summary.passages_done, batch_size=s["batch_size"], max_tokens=s["max_tokens"],
+            pairs=summary.pairs, rejected=summary.rejected_outputs_by_reason,
+            prompt_tokens=run.prompt_tokens, output_tokens=run.output_tokens,
+            engine_load_s=run.engine_load_seconds, generation_s=run.generation_seconds,
+            command_s=summary.seconds, output_tokens_per_s=run.output_tokens_per_s,
+            passages_per_s=run.passages_per_s)
 
 
 PARTS = {"pretrain": part_pretrain, "run": part_run, "eval": part_eval, "generate": part_generate}

@@ -75,7 +75,7 @@ def new_app(name: str, help: str) -> typer.Typer:
     """A typer app as both CLIs want it: help without arguments, plain tracebacks, no shell-completion options,
     and plain help text, where a flag reads as a flag (``--json``, ``--dedup / --no-dedup``)."""
     app = typer.Typer(name=name, help=help, no_args_is_help=True, pretty_exceptions_enable=False,
-                      add_completion=False, rich_markup_mode=None)
+                      add_completion=False, rich_markup_mode=None, context_settings={"max_content_width": 120})
     app.callback()(_group)  # a group even when it has one command: `prog NAME ...` keeps its NAME
     return app
 

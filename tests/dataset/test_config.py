@@ -6,6 +6,8 @@ import inspect
 
 import pytest
 
+from tests.conftest import help_entries
+
 from classit_data.dataset.build import build
 from classit_data.dataset.config import BuildConfig, ReportConfig, StatsConfig
 from classit_data.dataset.report import report
@@ -35,7 +37,8 @@ def test_quantile_has_its_short_flag_and_bad_values_name_their_flag():
 def test_help_shows_each_default_once(cli):
     r = cli("build", "--help", env={"COLUMNS": "200"})
     assert r.returncode == 0, r.stderr
+    entries = help_entries(r.stdout)
     for flag, default in (("--seed", "0"), ("--max-shard-size", "500MB")):
-        line = next(x for x in r.stdout.splitlines() if f" {flag} " in x)
-        assert line.count(f"[default: {default}]") == 1, line
+        entry = next(x for x in entries if x.startswith(f"{flag} "))
+        assert entry.count(f"[default: {default}]") == 1, entry
     assert "--force" in r.stdout and "--val-fraction" in r.stdout

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import help_entries
+
 from classit_data.core.commands import run_app
 from classit_train.cli import app
 
@@ -176,14 +178,13 @@ def test_a_corpus_with_a_null_text_names_the_row(tmp_path, capsys):
     ("run", ["--out", "--dataset", "--base"], ["--curriculum", "--batch-size", "--epochs", "--config"]),
     ("pretrain", ["--out", "--model", "--corpus"], ["--tokenizer", "--batch-size", "--epochs", "--config"]),
 ])
-def test_help_marks_the_required_options(command, required, optional, capsys, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "300")  # one line per option
+def test_help_marks_the_required_options(command, required, optional, capsys):
     assert run_app(app, "classit-train", [command, "--help"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    entries = help_entries(capsys.readouterr().out)
 
     def line_of(flag: str) -> str:
-        found = [line for line in lines if f" {flag} " in line]
-        assert len(found) == 1, (flag, lines)
+        found = [entry for entry in entries if entry.startswith(f"{flag} ")]
+        assert len(found) == 1, (flag, entries)
         return found[0]
 
     for flag in required:
