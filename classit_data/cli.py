@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from classit_data.core.commands import JsonFlag, given, new_app, run_app, setting
+from classit_data.core.commands import JsonFlag, command_line, given, new_app, run_app, setting
 from classit_data.dataset.config import BuildConfig, ReportConfig, StatsConfig
 from classit_data.generate.config import GenerationConfig, JudgeConfig
 from classit_data.publish.config import PushConfig
@@ -236,6 +236,7 @@ def stats_cmd(
 
 @app.command("build")
 def build_cmd(
+    ctx: typer.Context,
     *,
     switchboard: Annotated[list[str] | None, typer.Option(help="Switchboard item rows (.parquet/.jsonl), normally "
                                                           "the kept rows of `validate`; repeatable.")] = None,
@@ -261,16 +262,8 @@ def build_cmd(
 
     settings = BuildConfig.load(None, **given(BuildConfig, locals()))
     build(switchboard or None, wiki or None, out, settings, stats_dir=stats_dir, passages=passages,
-          validate_config=validate_config, generation_runs=generation_run or (), command=typed_command(),
+          validate_config=validate_config, generation_runs=generation_run or (), command=command_line(ctx),
           progress=not json_summary).show(json_summary)
-
-
-def typed_command() -> str | None:
-    """The command line as the user typed it, for the dataset card; None when ``build`` was called with arguments
-    that are not the process's own (from Python)."""
-    import shlex
-
-    return "classit-data " + shlex.join(sys.argv[1:]) if "build" in sys.argv[1:2] else None
 
 
 @app.command("report")

@@ -84,6 +84,18 @@ def _group() -> None:
     """(the group's own callback: nothing to do before a command)"""
 
 
+_COMMAND_LINE = "command_line"
+
+
+def command_line(ctx: typer.Context) -> str | None:
+    """The command line that started this command (program and arguments, quoted for a shell), as ``run_app``
+    received it; None when the app was called some other way."""
+    import shlex
+
+    root = ctx.find_root().obj
+    return shlex.join(root[_COMMAND_LINE]) if isinstance(root, dict) and _COMMAND_LINE in root else None
+
+
 def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None) -> int:
     """Run a typer app as a console script: user errors (``InputError``, an ``OSError`` naming a file) become
     one line and exit code 2."""
@@ -92,7 +104,8 @@ def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None) -> 
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, prog_name=prog_name, standalone_mode=True)
+        # the command line as typed, for a command that records it (``command_line``)
+        app(args=args, prog_name=prog_name, standalone_mode=True, obj={_COMMAND_LINE: [prog_name, *args]})
     except InputError as exc:
         console.print(f"error: {exc.one_line()}", style="red", markup=False, highlight=False, soft_wrap=True)
         return 2

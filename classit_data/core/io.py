@@ -104,15 +104,8 @@ def read_rows(paths: str | Path | Iterable[str | Path], required: Sequence[str] 
         except Exception as exc:  # polars/pyarrow raise many types; the user needs one line
             if p.suffix in (".jsonl", ".json", ".ndjson"):  # name the first bad line, as polars does not
                 with p.open("rb") as lines:
-                    for number, line in enumerate(lines, 1):
-                        try:
-                            if line.strip() and not isinstance(json.loads(line.decode("utf-8")), dict):
-                                raise InputError("expected a JSON object on each line", p, number) from exc
-                        except UnicodeDecodeError:
-                            raise InputError("not UTF-8 text", p, number) from exc
-                        except json.JSONDecodeError as bad:
-                            raise InputError(f"malformed JSON line: {bad.msg} (column {bad.colno})", p,
-                                             number) from exc
+                    for _ in parse_json_lines(enumerate(lines, 1), p):
+                        pass
             raise InputError(f"cannot read rows: {first_line(exc)}", p) from exc
         missing = [c for c in required if c not in df.columns]
         if missing:
@@ -155,23 +148,33 @@ def read_yaml_mapping(path: str | Path, what: str, expected: str) -> dict:
     return parse_yaml_mapping(text, path, expected)
 
 
+def parse_json_lines(lines: Iterable[tuple[int, str | bytes]], path: str | Path) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` of every non-blank line of ``lines`` (numbered lines of ``path``, read by the
+    caller's own reader); a line that is not a JSON object is an ``InputError`` naming its number."""
+    for line_no, text in lines:
+        if not text.strip():
+            continue
+        try:
+            row = json.loads(text)
+        except UnicodeDecodeError:
+            raise InputError("not UTF-8 text", path, line_no) from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"malformed JSON line: {exc.msg} (column {exc.colno})", path, line_no) from None
+        if not isinstance(row, dict):
+            raise InputError("not a JSON object", path, line_no)
+        yield line_no, row
+
+
 def json_lines(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """``(line number, object)`` of every non-blank line, as they are read; a file without one is an error."""
+    """``(line number, object)`` of every non-blank line of a whole file, read first; a file without one is an
+    error."""
     with open(path, encoding="utf-8") as f:
         try:
             lines = list(f)
         except UnicodeDecodeError as exc:
             raise InputError(f"not UTF-8 text ({exc.reason})", path) from None
     n_rows = 0
-    for line_no, text in enumerate(lines, 1):
-        if not text.strip():
-            continue
-        try:
-            row = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not a JSON object: {exc.msg}", path, line_no) from None
-        if not isinstance(row, dict):
-            raise InputError("not a JSON object", path, line_no)
+    for line_no, row in parse_json_lines(enumerate(lines, 1), path):
         n_rows += 1
         yield line_no, row
     if n_rows == 0:

@@ -154,3 +154,22 @@ def test_the_commands_keep_the_order_they_were_declared_in(capsys):
     assert run_app(app, "toy", ["--help"]) == 0
     out = capsys.readouterr().out
     assert out.index("run") < out.index("quiet")
+
+
+def test_a_command_reads_the_command_line_that_started_it(capsys):
+    from classit_data.core.commands import command_line
+
+    app = new_app("toy", "A toy app.")
+    seen: list[str | None] = []
+
+    @app.command("record")
+    def record_cmd(ctx: typer.Context, name: Annotated[str, typer.Option(help="A name.")] = "x") -> None:
+        """Record the command line."""
+        seen.append(command_line(ctx))
+
+    @app.command("other")
+    def other_cmd() -> None:
+        """Nothing."""
+
+    assert run_app(app, "toy", ["record", "--name", "two words"]) == 0
+    assert seen == ["toy record --name 'two words'"]

@@ -220,7 +220,7 @@ def test_read_entity_tracking_and_wug(eval_data):
     ("wug", '{"sentences": "only one", "ratio": 0.3}\n', "at least two"),
     ("wug", '{"sentences": "a\\tb", "ratio": "high"}\n', "ratio is not a number"),
     ("blimp", '{"sentence_good": "A b.", "sentence_bad": "B a.", "field": "s", "UID": "u"}\n{not json\n',
-     "not a JSON object"),
+     "malformed JSON line"),
     ("blimp", "", "empty file"),
     ("blimp", "\n\n", "empty file"),
 ])

@@ -39,7 +39,7 @@ def test_every_task_format_reads_as_the_pipeline_pairs_it():
     ('{"sentence1": "a", "sentence2": "b", "label": 2}', "label must be an integer from 0 to 1"),
     ('{"sentence1": "a", "sentence2": "b", "label": "entailment"}', "label must be an integer"),
     ('{"sentence1": "a", "label": 0}', "field sentence2 is missing"),
-    ('not json', "not a JSON object"),
+    ('not json', "malformed JSON line"),
 ])
 def test_bad_rows_are_one_line_naming_file_and_line(tmp_path, line, message):
     from classit_train.finetune import read_examples

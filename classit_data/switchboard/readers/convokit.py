@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from classit_data.core.errors import InputError
+from classit_data.core.io import parse_json_lines
 from classit_data.switchboard.readers.lines import iter_lines
 from classit_data.switchboard.readers.utterance import Utterance
 
@@ -33,15 +34,7 @@ def sniff(lines: list[str]) -> bool:
 def read(path: str | Path) -> Iterator[Utterance]:
     seen: set[str] = set()
     current = None
-    for n, line in iter_lines(path):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise InputError(f"malformed JSON line: {exc}", path, n) from None
-        if not isinstance(obj, dict):
-            raise InputError("malformed line: expected a JSON object", path, n)
+    for n, obj in parse_json_lines(iter_lines(path), path):
         missing = [k for k in REQUIRED if k not in obj]
         if missing:
             raise InputError(f"utterance without {', '.join(missing)}", path, n)

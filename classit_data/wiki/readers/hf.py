@@ -6,11 +6,11 @@ headings on lines of their own). Parquet is read one record batch at a time, so 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from classit_data.core.errors import InputError, first_line
+from classit_data.core.io import parse_json_lines
 from classit_data.wiki.readers.base import PLAIN, Article, BytesRead, iter_text_lines, plain_skip_reason, sniff
 
 REQUIRED = ("id", "title", "text")
@@ -46,15 +46,7 @@ def read_hf_wikipedia(path: str | Path, bytes_read: BytesRead | None = None) -> 
 
 def read_json_lines(path: Path, bytes_read: BytesRead | None = None) -> Iterator[Article]:
     """Articles from JSON lines (one object a line, blank lines ignored), naming the line of a bad one."""
-    for lineno, line in iter_text_lines(path, bytes_read):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not a JSON object ({exc.msg}, column {exc.colno})", path, lineno) from exc
-        if not isinstance(record, dict):
-            raise InputError("not a JSON object", path, lineno)
+    for lineno, record in parse_json_lines(iter_text_lines(path, bytes_read), path):
         yield record_article(record, path, lineno)
 
 
