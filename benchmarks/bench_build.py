@@ -55,10 +55,10 @@ def main() -> None:
     ap.add_argument("--record", action="store_true", help="append the figures to benchmarks/RESULTS.md")
     args = ap.parse_args()
 
-    from tests.publish.hub_server import HubServer
     from make_synthetic_rows import make_rows
 
     from classit_data.core.io import write_rows
+    from tests.publish.hub_server import HubServer
 
     py = sys.executable
     load_start = os.getloadavg()[0]

@@ -41,10 +41,10 @@ def bare_vllm(passages: Path, cfg, seed: int) -> dict:
     """The same engine settings, prompts and sampling as our vLLM backend, through ``LLM.chat`` alone."""
     import polars as pl
 
+    from classit_data.core.models import embedded_model_dir
     from classit_data.generate.backends.vllm_backend import VLLMBackend
     from classit_data.generate.prompts import PromptSet
     from classit_data.generate.task import QATask
-    from classit_data.core.models import embedded_model_dir
 
     task = QATask(PromptSet.load(), cfg.num_pairs)
     t0 = time.perf_counter()

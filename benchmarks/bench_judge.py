@@ -101,8 +101,8 @@ def bare_vllm(qa: Path, passages: Path, cfg) -> dict:
     from classit_data.core.models import embedded_model_dir
     from classit_data.generate.backends.vllm_backend import VLLMBackend
     from classit_data.generate.executors import make_task
-    from classit_data.generate.judge import judge_units, read_rows_to_judge
     from classit_data.generate.generate import read_passage_rows
+    from classit_data.generate.judge import judge_units, read_rows_to_judge
     from classit_data.generate.stats import GenerationStats
 
     task = make_task(cfg)
@@ -125,8 +125,8 @@ def request_sizes(qa: Path, passages: Path, cfg) -> dict:
 
     from classit_data.core.models import embedded_model_dir
     from classit_data.generate.executors import make_task
-    from classit_data.generate.judge import judge_units, read_rows_to_judge
     from classit_data.generate.generate import read_passage_rows
+    from classit_data.generate.judge import judge_units, read_rows_to_judge
     from classit_data.generate.stats import GenerationStats
 
     tok = AutoTokenizer.from_pretrained(embedded_model_dir())

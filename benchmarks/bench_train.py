@@ -138,7 +138,7 @@ def main() -> None:
             "collate": D.Collator(pad_id=tok.pad_token_id, packing=packing),
             "useful": 0, "total": 0, "seconds": 0.0}
     for step in range(args.steps + 1):
-        for name, m in modes.items():
+        for m in modes.values():
             groups = m["plan"][step * m["per_step"]:(step + 1) * m["per_step"]]
             batch = m["collate"]([{"examples": [examples[i] for i in g.indices]} for g in groups])
             t0 = time.perf_counter()

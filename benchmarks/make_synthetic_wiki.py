@@ -34,7 +34,7 @@ CAPS = ("Anna Berlin Carlo Delta Egypt France Georgia Hanna India Japan Kenya Li
 def sentence(rng: random.Random, link_rate: float = 0.15) -> str:
     n = rng.randint(7, 22)
     words = []
-    for i in range(n):
+    for _ in range(n):
         w = rng.choice(CAPS) if rng.random() < 0.08 else rng.choice(WORDS)
         if rng.random() < link_rate:
             w = f"[[{w}]]" if rng.random() < 0.6 else f"[[{w.title()} {rng.choice(WORDS)}|{w}]]"
@@ -67,7 +67,7 @@ def article(rng: random.Random, title: str) -> str:
         parts.append(f"[[File:{title} view.jpg|thumb|right|A view of [[{rng.choice(CAPS)}]] from the "
                      f"[[{rng.choice(WORDS)}|{rng.choice(WORDS)}]]]]")
     # long-tailed length: most articles are short, a few are long, as on Simple Wikipedia
-    for s in range(min(int(rng.expovariate(1 / 2.5)), 12)):
+    for _ in range(min(int(rng.expovariate(1 / 2.5)), 12)):
         parts.append(f"== {rng.choice(WORDS).title()} {rng.choice(WORDS)} ==")
         for _ in range(rng.randint(1, 3)):
             parts.append(paragraph(rng))

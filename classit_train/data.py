@@ -44,7 +44,7 @@ class Example:
     words: int  # words of the data it came from (the BabyLM budget counts these)
 
     @classmethod
-    def make(cls, input_ids, labels, source: str, words: int) -> "Example":
+    def make(cls, input_ids, labels, source: str, words: int) -> Example:
         return cls(np.asarray(input_ids, dtype=np.int32), np.asarray(labels, dtype=np.int32), source, words)
 
     def __len__(self) -> int:

@@ -404,5 +404,5 @@ def _summary(task: str, spec: TaskSpec, cfg: FinetuneConfig, plan: Plan, best: d
                   "epochs": plan.epochs, "metric_for_valid": plan.metric, "num_labels": spec.num_labels,
                   "sequence_length": plan.max_length, "steps": plan.steps_per_epoch * plan.epochs, "device": device},
         timing=timing,
-        date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     )

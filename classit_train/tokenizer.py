@@ -30,8 +30,7 @@ def corpus_texts(files: Sequence[str | Path]) -> Iterator[str]:
             continue
         try:
             with open(f, encoding="utf-8") as fh:
-                for line in fh:
-                    yield line
+                yield from fh
         except UnicodeDecodeError as exc:
             raise InputError(f"not UTF-8 text (byte {exc.start})", f) from exc
 

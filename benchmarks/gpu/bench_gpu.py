@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         inputs = dry_inputs(args.work, inputs)
     results = {"format": FORMAT, "dry_run": args.dry_run,
-               "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+               "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
                "peak_tflops": args.peak_tflops, "cpu_blimp_seconds": CPU_BLIMP_SECONDS, "inputs": inputs,
                "settings": preset, "parts": {}}
     try:

@@ -34,7 +34,7 @@ class TextTemplate:
         self._suffix = probe.split(_SENTINEL, 1)[1]
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "TextTemplate":
+    def load(cls, path: str | Path | None = None) -> TextTemplate:
         p = Path(path) if path is not None else resource_path("prompts", DEFAULT_TEMPLATE)
         try:
             return cls(p.read_text(encoding="utf-8").rstrip("\n"), str(p))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-from classit_data.dataset.record import sha256_file
 from classit_data.core.errors import InputError
+from classit_data.dataset.record import sha256_file
 
 #: the files ``generate-wiki`` writes into its output folder that record a run
 RUN_FILES = ("run.json", "summary.json")

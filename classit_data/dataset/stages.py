@@ -18,9 +18,9 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from classit_data.core.io import summary_path
 from classit_data.dataset.provenance import RUN_FILES
 from classit_data.dataset.record import stable_report
-from classit_data.core.io import summary_path
 
 #: the steps before a build, in pipeline order
 STEPS = ("convert-switchboard", "prepare-wiki", "generate-wiki", "validate")

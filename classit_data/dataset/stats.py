@@ -16,7 +16,6 @@ import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
 from typing import Any
 
 import numpy as np

@@ -21,8 +21,14 @@ from rich.progress import MofNCompleteColumn, TextColumn
 
 from classit_data.core.console import ProgressBar, console
 from classit_data.generate.backends import Backend, Request, load_backend
-from classit_data.generate.chunks import (chunk_dir, clear_temporaries, passage_seed, replica_of, shard_suffix,
-                                          write_chunk)
+from classit_data.generate.chunks import (
+    chunk_dir,
+    clear_temporaries,
+    passage_seed,
+    replica_of,
+    shard_suffix,
+    write_chunk,
+)
 from classit_data.generate.config import GenerationConfig, JudgeConfig
 from classit_data.generate.judge_task import DEFAULT_RUBRIC, JudgeTask
 from classit_data.generate.prompts import PromptSet

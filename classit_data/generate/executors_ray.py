@@ -44,8 +44,15 @@ import polars as pl
 from classit_data.core.errors import InputError, first_line
 from classit_data.generate.chunks import chunk_dir, clear_temporaries, ids_fingerprint, write_chunk
 from classit_data.generate.config import GenerationConfig, JudgeConfig
-from classit_data.generate.executors import (Executor, chunks_bar, engine_schema, make_chunk, make_task, show_chunk,
-                                             start_engine)
+from classit_data.generate.executors import (
+    Executor,
+    chunks_bar,
+    engine_schema,
+    make_chunk,
+    make_task,
+    show_chunk,
+    start_engine,
+)
 from classit_data.generate.record import RunRecord
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import GenerationTask

@@ -36,7 +36,7 @@ class PromptSet:
     files: tuple[tuple[str, bytes], ...] = field(repr=False, default=())
 
     @classmethod
-    def load(cls, path: str | Path | None = None, default: str = DEFAULT_PROMPTS) -> "PromptSet":
+    def load(cls, path: str | Path | None = None, default: str = DEFAULT_PROMPTS) -> PromptSet:
         """Load ``qa.yaml`` (or ``default``, or the given YAML file, or a folder holding one) and its files."""
         p = Path(path) if path is not None else resource_path("prompts", default)
         if p.is_dir():

@@ -45,8 +45,9 @@ def clean_text(text: str, drop_fillers: bool = False) -> str:
     (kept: their words, "I wouldn't, I definitely wouldn't"), overlap ``#``, slash units `` / ``,
     ``-/``, ``--`` and ISIP variants ``_1`` go, and so does a parenthesis without its partner (a ``((``
     opened in another utterance); whitespace is normalised and a run of punctuation marks left beside removed
-    markup becomes one mark (``again. .`` -> ``again.``, ``or? .`` -> ``or?``; an ellipsis stays). Fillers ("uh", "um") stay unless ``drop_fillers`` (then ``{F ...}`` groups
-    go too). The result is empty when nothing was said.
+    markup becomes one mark (``again. .`` -> ``again.``, ``or? .`` -> ``or?``; an ellipsis stays). Fillers
+    ("uh", "um") stay unless ``drop_fillers`` (then ``{F ...}`` groups go too). The result is empty when
+    nothing was said.
     """
     if drop_fillers:
         first = _HAS_WORD.search(_DISFLUENCY_OPEN.sub(" ", _ANGLE.sub(" ", text)))

@@ -30,8 +30,14 @@ from classit_data.core.io import atomic_write_text, write_rows
 from classit_data.core.outputs import Outputs, replaced_together
 from classit_data.core.schema import complete_rows
 from classit_data.core.summary import Summary
-from classit_data.validate.checks import (CHECK_BY_NAME, JUDGE_COLUMNS, Check, row_checks, skipped_checks,
-                                         unchecked_columns)
+from classit_data.validate.checks import (
+    CHECK_BY_NAME,
+    JUDGE_COLUMNS,
+    Check,
+    row_checks,
+    skipped_checks,
+    unchecked_columns,
+)
 from classit_data.validate.config import ValidationConfig
 from classit_data.validate.dedup import DedupConfig, find_duplicates
 from classit_data.validate.features import PROMPT, REPLY, features, pydantic_errors

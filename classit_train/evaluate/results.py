@@ -162,7 +162,7 @@ def evaluate(model: str | Path, task: str, data: str | Path | Sequence[str | Pat
         summary = _SUMMARIES[figures["metric"]](
             task=task, **figures, data=[str(p) for p in data_paths], predictions=predictions_path(out, key).name,
             scoring=_scoring_record(cfg, scorer, task, device), timing={"load_s": round(load_s, 2), **timing},
-            date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+            date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
         summary._out = str(out)
         file_entry(outs.path("--out"), existing, path, cfg.name, key, summary.to_json())
     return summary

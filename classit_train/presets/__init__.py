@@ -17,7 +17,7 @@ from classit_data.core.errors import InputError
 PRESET_DIR = Path(__file__).resolve().parent
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(name: str) -> dict:
     with open(PRESET_DIR / name, encoding="utf-8") as f:
         return yaml.safe_load(f)

@@ -18,7 +18,12 @@ from pathlib import Path
 
 from classit_data.core.errors import InputError
 from classit_data.wiki.readers.base import (
-    WIKITEXT, Article, BytesRead, bom_encoding, decompression_error, open_input,
+    WIKITEXT,
+    Article,
+    BytesRead,
+    bom_encoding,
+    decompression_error,
+    open_input,
 )
 
 _REDIRECT = re.compile(r"^\s*#\s*REDIRECT\b", re.IGNORECASE)
@@ -67,12 +72,12 @@ def read_dump(path: str | Path, bytes_read: BytesRead | None = None) -> Iterator
     source = io.TextIOWrapper(opened.stream, encoding=encoding) if encoding else opened.stream
     try:
         events = ET.iterparse(source, events=("start", "end"))
-        event, root = next(events)
+        first_event, root = next(events)
         if _local(root.tag) not in ("mediawiki", "page"):
             raise InputError(f"XML root is <{_local(root.tag)}>, not a MediaWiki export <mediawiki>", path, "line 1")
         namespace = root.tag[:-len(_local(root.tag))]  # "{http://www.mediawiki.org/xml/export-0.10/}" or ""
         wanted = {namespace + tag: tag for tag in ("namespace", "siteinfo", "page")}
-        for event, elem in itertools.chain([(event, root)], events):
+        for event, elem in itertools.chain([(first_event, root)], events):
             tag = wanted.get(elem.tag)  # most elements are a page's parts, read with their page
             if tag is None or event != "end":
                 continue
