@@ -41,7 +41,7 @@ def write_passages(path: Path, n: int) -> Path:
     import polars as pl
 
     from classit_data.core.schema import PASSAGE_SCHEMA
-    from tests.generate.conftest import _passage_rows
+    from tests.helpers import _passage_rows
     pl.DataFrame(_passage_rows(n), schema=PASSAGE_SCHEMA).write_parquet(path)
     return path
 

@@ -116,7 +116,7 @@ def _commands(data: Path) -> dict[str, tuple[list[str], list[str]]]:
 
 def make_data(data: Path) -> None:
     """Inputs for the commands: synthetic items, validated per source, and their passages."""
-    from tests.conftest import validated_inputs, write_inputs
+    from tests.helpers import validated_inputs, write_inputs
 
     raw = write_inputs(data / "raw")
     shutil.copy(raw["switchboard"], data / "items.parquet")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
 GPU = ROOT / "benchmarks" / "gpu"
 PARTS = ("pretrain", "run", "eval", "generate")
 

@@ -15,8 +15,8 @@ import pytest
 
 from classit_data.core.settings import Settings
 from classit_data.core.summary import Summary
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("classit_data", "classit_train")
 
 
@@ -294,3 +294,60 @@ def _setting_options(callback) -> dict[str, tuple[type, object]]:
                 assert declared[1] == name, f"{name} declared as the option of setting {declared[1]}"
                 found[name] = (declared[0], typing.get_args(hint)[0])
     return found
+
+
+# --- the tests' shared helpers: one module, tests/helpers.py -----------------------------------------------------
+
+def _is_test_or_conftest(name: str) -> bool:
+    return name == "conftest" or name.startswith("test_")
+
+
+def shared_helper_violations(source: str, path: str) -> list[str]:
+    """What a file under ``tests/`` does against the rule that shared helpers come from ``tests/helpers.py``: an
+    import from a ``conftest`` or from a ``test_*`` module (relative or absolute, at any depth), and, anywhere but
+    in ``tests/helpers.py``, an assignment to ``ROOT``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [f"import {a.name}" for a in node.names if any(map(_is_test_or_conftest, a.name.split(".")))]
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            if any(map(_is_test_or_conftest, (node.module or "").split("."))):
+                found.append(f"from {module} import ...")
+            elif node.level or module.split(".")[0] == "tests":  # from tests.generate import conftest
+                found += [f"from {module} import {a.name}" for a in node.names if _is_test_or_conftest(a.name)]
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and path != "tests/helpers.py":
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            found += ["ROOT = ..." for name in names if name == "ROOT"]
+    return found
+
+
+def test_tests_share_helpers_through_tests_helpers_only():
+    """Fixtures live in conftest files, every other shared helper (``ROOT`` included) in ``tests/helpers.py``:
+    no file under ``tests/`` imports from a conftest or a test module, and only ``tests/helpers.py`` sets ROOT."""
+    files = sorted((ROOT / "tests").rglob("*.py"))
+    found = [f"{path.relative_to(ROOT)}: {what}" for path in files
+             for what in shared_helper_violations(path.read_text(encoding="utf-8"), path.relative_to(ROOT).as_posix())]
+    assert not found, "\n".join(found)
+    assert len(files) > 50 and (ROOT / "tests" / "helpers.py") in files
+
+
+def test_the_shared_helper_check_finds_what_is_planted():
+    planted = ("from tests.conftest import one_error_line\n"
+               "from tests.generate.test_watchdog import kill_all\n"
+               "from .conftest import NOUNS\n"
+               "from tests.generate import conftest, openai_stub\n"
+               "import tests.train.conftest\n"
+               "ROOT = Path(__file__).resolve().parents[1]\n"
+               "def f():\n"
+               "    from tests.test_layout import ROOT\n"
+               "    ROOT: Path = Path('.')\n")
+    assert shared_helper_violations(planted, "tests/test_x.py") == [
+        "from tests.conftest import ...", "from tests.generate.test_watchdog import ...", "from .conftest import ...",
+        "from tests.generate import conftest", "import tests.train.conftest", "ROOT = ...",
+        "from tests.test_layout import ...", "ROOT = ..."]
+    fine = ("from tests.helpers import ROOT, sw\nfrom tests import helpers as h\n"
+            "from tests.generate.openai_stub import StubServer\nSCRIPT = 'from tests.conftest import x'\n")
+    assert shared_helper_violations(fine, "tests/test_x.py") == []
+    assert shared_helper_violations("ROOT = Path(__file__).resolve().parents[1]\n", "tests/helpers.py") == []

@@ -7,11 +7,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from tests.conftest import one_error_line
 
 from classit_data.core.io import write_rows
+from tests.helpers import FIXTURES, ROOT, one_error_line, switchboard_rows
 
-ROOT = Path(__file__).resolve().parents[1]
 SWITCHBOARD = ROOT / "samples" / "switchboard_sample.train"
 WIKI = ROOT / "samples" / "simplewiki_sample.xml.bz2"
 
@@ -23,8 +22,8 @@ def _fingerprint(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def items(tmp_path, synthetic_rows) -> Path:
-    return write_rows(synthetic_rows.switchboard_rows(n_conversations=4), tmp_path / "items.parquet")
+def items(tmp_path) -> Path:
+    return write_rows(switchboard_rows(n_conversations=4), tmp_path / "items.parquet")
 
 
 @pytest.fixture
@@ -114,7 +113,7 @@ def test_stats_with_an_unwritable_folder_keeps_the_earlier_files(tmp_path, items
 
 
 def test_eval_refuses_data_as_output(tmp_path, cli):
-    data = ROOT / "tests" / "fixtures" / "eval"
+    data = FIXTURES / "eval"
     blimp = next(p for p in sorted(data.rglob("*.jsonl")))
     copy = tmp_path / blimp.name
     copy.write_bytes(blimp.read_bytes())

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.conftest import one_error_line
 
 from classit_data.dataset.build import parse_size
 from classit_data.core.errors import InputError
 from classit_data.core.io import write_rows
 from classit_data.core.schema import ITEM_SCHEMA
+from tests.helpers import ROOT, good_rows, items_frame, one_error_line, passages_frame, switchboard_rows
 
-ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "simplewiki_sample.xml.bz2"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 BINARY = bytes(range(128, 256)) * 4  # not UTF-8 from its first byte
@@ -30,13 +29,13 @@ def nothing_in(folder: Path, *before: str) -> None:
 
 
 @pytest.fixture
-def passages(tmp_path, item_rows) -> Path:
-    return write_rows(item_rows.passages_frame(), tmp_path / "passages.parquet")
+def passages(tmp_path) -> Path:
+    return write_rows(passages_frame(), tmp_path / "passages.parquet")
 
 
 @pytest.fixture
-def sw_rows(tmp_path, synthetic_rows) -> Path:
-    return write_rows(synthetic_rows.switchboard_rows(n_conversations=3, turns=4), tmp_path / "sw.parquet")
+def sw_rows(tmp_path) -> Path:
+    return write_rows(switchboard_rows(n_conversations=3, turns=4), tmp_path / "sw.parquet")
 
 
 def binary_file(tmp_path: Path, name: str) -> Path:
@@ -98,9 +97,9 @@ def test_build_binary_side_file_is_one_line(cli, tmp_path, sw_rows, flag):
 # --- 3. a malformed JSON line is named by its number ------------------------------------------------------
 
 
-def test_malformed_json_line_names_its_line(cli, tmp_path, item_rows):
+def test_malformed_json_line_names_its_line(cli, tmp_path):
     rows = tmp_path / "rows.jsonl"
-    good = item_rows.frame(item_rows.good_rows()).write_ndjson().splitlines()
+    good = items_frame(good_rows()).write_ndjson().splitlines()
     rows.write_text("\n".join(good[:5] + ['{"source": "switchboard", "prompt": "x",}'] + good[5:]) + "\n")
     r = cli("validate", rows, "--out", tmp_path / "kept.parquet", "--quarantine", tmp_path / "q.parquet",
             "--report", tmp_path / "report.json", env=OFFLINE)

@@ -12,6 +12,7 @@ from classit_data.core.schema import (
     ITEM_SCHEMA, PASSAGE_COLUMNS, PUBLISHED_COLUMNS, Item, arrow_table, polars_schema,
 )
 from classit_data.core.template import TextTemplate, render_text
+from tests.helpers import items_frame
 
 
 def _item(**kw):
@@ -51,8 +52,8 @@ def test_template_must_use_reply_once():
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
-def test_rows_round_trip(tmp_path, suffix, item_rows):
-    df = item_rows.frame([_item().model_dump(), _item(position=4).model_dump()])
+def test_rows_round_trip(tmp_path, suffix):
+    df = items_frame([_item().model_dump(), _item(position=4).model_dump()])
     out = write_rows(df, tmp_path / f"rows{suffix}")
     back = read_rows(out, required=PUBLISHED_COLUMNS)
     assert back.select(PUBLISHED_COLUMNS).equals(df.select(PUBLISHED_COLUMNS))

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from classit_data.core.lazy import lazy_attributes
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 HEAVY = ("polars", "pyarrow", "pandas", "numpy", "scipy", "sklearn", "torch", "transformers", "nltk")
 

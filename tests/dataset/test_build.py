@@ -18,6 +18,7 @@ from classit_data.core.schema import COLUMN_ORDER
 from classit_data.dataset.build import BuildSummary, build, doc_fraction, parse_size, validation_docs
 from classit_data.dataset.config import BuildConfig
 from classit_data.dataset.record import read_build_info
+from tests.helpers import switchboard_rows, validated_inputs, write_inputs
 
 
 def _sha(p: Path) -> str:
@@ -31,8 +32,8 @@ def _card_yaml(folder: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def inputs(synthetic_rows, tmp_path_factory) -> dict[str, Path]:
-    return synthetic_rows.validated_inputs(tmp_path_factory.mktemp("rows"))
+def inputs(tmp_path_factory) -> dict[str, Path]:
+    return validated_inputs(tmp_path_factory.mktemp("rows"))
 
 
 @pytest.fixture(scope="module")
@@ -186,8 +187,8 @@ def test_shards_by_size_and_one_kept_file_for_both_sources(inputs, tmp_path):
     assert list(ds) == ["train"] and ds["train"].num_rows == total
 
 
-def test_gate_refuses_rows_that_fail_validation(tmp_path, cli, synthetic_rows):
-    raw = synthetic_rows.write_inputs(tmp_path / "raw")
+def test_gate_refuses_rows_that_fail_validation(tmp_path, cli):
+    raw = write_inputs(tmp_path / "raw")
     sw = pl.read_parquet(raw["switchboard"])
     bad = pl.concat([sw, sw.head(3)])  # exact duplicates: the validators must drop them
     bad_path = write_rows(bad, tmp_path / "dupes.parquet")
@@ -284,8 +285,8 @@ def test_a_build_is_readable_as_the_umask_says(tmp_path, inputs):
     assert modes <= {0o755, 0o644} and 0o755 in modes and 0o644 in modes, sorted(map(oct, modes))
 
 
-def test_validation_docs_rule(synthetic_rows):
-    df = synthetic_rows.switchboard_rows(n_conversations=40, turns=3)
+def test_validation_docs_rule():
+    df = switchboard_rows(n_conversations=40, turns=3)
     val = validation_docs(df, "switchboard", 0.25)
     docs = set(df["doc_id"])
     assert val == {d for d in docs if doc_fraction("switchboard", d) < 0.25}

@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from tests.conftest import help_entries
+from tests.helpers import help_entries
 
 from classit_data.dataset.build import build
 from classit_data.dataset.config import BuildConfig, ReportConfig, StatsConfig

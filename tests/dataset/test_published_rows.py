@@ -15,15 +15,16 @@ from classit_data.dataset.build import BuildSummary, build
 from classit_data.dataset.config import BuildConfig
 from classit_data.dataset.record import read_build_info
 from classit_data.dataset.stats import stats
+from tests.helpers import write_inputs
 
 PUBLISHED = list(PUBLISHED_COLUMNS)
 
 
 @pytest.fixture(scope="module")
-def bare(synthetic_rows, tmp_path_factory) -> dict[str, Path]:
+def bare(tmp_path_factory) -> dict[str, Path]:
     """The synthetic rows of both sources with only the published columns, one file per source."""
     folder = tmp_path_factory.mktemp("published")
-    raw = synthetic_rows.write_inputs(folder / "raw")
+    raw = write_inputs(folder / "raw")
     return {key: write_rows(pl.read_parquet(raw[key]).select(PUBLISHED), folder / f"{key}.parquet")
             for key in ("switchboard", "wiki")}
 
@@ -64,8 +65,8 @@ def test_record_and_card_say_the_rows_came_without_provenance(built, bare):
     assert "each a document of their own" in card
 
 
-def test_rows_with_provenance_still_say_nothing_about_it(synthetic_rows, tmp_path):
-    raw = synthetic_rows.write_inputs(tmp_path / "raw")
+def test_rows_with_provenance_still_say_nothing_about_it(tmp_path):
+    raw = write_inputs(tmp_path / "raw")
     out = tmp_path / "B"
     build(raw["switchboard"], None, out, progress=False)
     info = read_build_info(out)

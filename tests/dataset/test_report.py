@@ -22,22 +22,23 @@ from classit_data.dataset.config import BuildConfig, ReportConfig
 from classit_data.core.io import write_rows
 from classit_data.switchboard.convert import convert_switchboard
 from classit_data.validate.validate import validate
+from tests import helpers as h
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 EVIL = "<script>document.title='PWNED'</script></table>"
 EVIL_QUESTION = f"How big is the Moon, says {EVIL}?"
 ERROR_LINE = re.compile(r"^error: .+: .+$")
 
 
-def _inputs(folder: Path, item_rows) -> dict[str, Path]:
+def _inputs(folder: Path) -> dict[str, Path]:
     sw = folder / "sw.parquet"
     convert_switchboard([ROOT / "samples" / "switchboard_sample.train"], sw, progress=False)
-    evil_sw = write_rows(item_rows.frame([item_rows.sw(f"Did you see {EVIL} there?", "No, I did not see it.",
-                                                       doc="sw9999", position=1)]), folder / "evil_sw.parquet")
-    qa_rows = item_rows.good_rows()[6:] + [item_rows.qa(EVIL_QUESTION, "It is about one quarter the size of the "
-                                                        "Earth.", position=50)]
-    qa = write_rows(item_rows.frame(qa_rows), folder / "qa.parquet")
-    passages = write_rows(item_rows.passages_frame(), folder / "passages.parquet")
+    evil_sw = write_rows(h.items_frame([h.sw(f"Did you see {EVIL} there?", "No, I did not see it.",
+                                             doc="sw9999", position=1)]), folder / "evil_sw.parquet")
+    qa_rows = h.good_rows()[6:] + [h.qa(EVIL_QUESTION, "It is about one quarter the size of the Earth.",
+                                        position=50)]
+    qa = write_rows(h.items_frame(qa_rows), folder / "qa.parquet")
+    passages = write_rows(h.passages_frame(), folder / "passages.parquet")
     validate([sw, evil_sw], folder / "sw.kept.parquet", folder / "sw.rejected.parquet", folder / "sw.report.json")
     validate([qa], folder / "qa.kept.parquet", folder / "qa.rejected.parquet", folder / "qa.report.json",
                   passages=passages)
@@ -46,9 +47,9 @@ def _inputs(folder: Path, item_rows) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, item_rows):
+def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    inputs = _inputs(folder, item_rows)
+    inputs = _inputs(folder)
     out = folder / "CLASS_IT"
     record = build(inputs["switchboard"], inputs["wiki"], out, BuildConfig(val_fraction=0.2),
                    passages=inputs["passages"], progress=False)
@@ -117,7 +118,7 @@ def test_record_is_unchanged_by_the_report_and_timings(built, tmp_path):
     assert page_without_wall_times(again) == page_without_wall_times(out)
 
 
-def test_report_command_with_previous_build_and_eval_files(built, tmp_path, item_rows, cli):
+def test_report_command_with_previous_build_and_eval_files(built, tmp_path, cli):
     out, record, inputs = built
     smaller = tmp_path / "smaller"
     kept = tmp_path / "qa.kept.parquet"
@@ -208,7 +209,7 @@ def test_prepare_wikis_counts_reach_the_funnel(tmp_path):
     from classit_data.wiki.config import PrepareConfig
     from classit_data.wiki.prepare import prepare_wiki
 
-    summary = prepare_wiki(Path(__file__).resolve().parents[2] / "samples" / "simplewiki_sample.xml.bz2",
+    summary = prepare_wiki(ROOT / "samples" / "simplewiki_sample.xml.bz2",
                            tmp_path / "p.parquet", PrepareConfig(workers=1), progress=False)
     info = {"stages": {"steps": {"prepare-wiki": [{"file": "p.summary.json", **stable_report(summary.to_json())}]}}}
     part = next(p for p in funnel(info) if p["step"] == "prepare-wiki")

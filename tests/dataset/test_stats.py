@@ -22,6 +22,7 @@ from classit_data.dataset.stats import (
     stats,
     summarize,
 )
+from tests.helpers import ROOT, good_rows, items_frame
 
 ERROR_LINE = re.compile(r"^error: .+$")
 
@@ -29,7 +30,7 @@ ERROR_LINE = re.compile(r"^error: .+$")
 def synthetic(n: int = 3000, seed: int = 0) -> pl.DataFrame:
     import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
     from make_synthetic_rows import make_rows
 
     return make_rows(n, seed=seed, bad_share=0.0)[0]
@@ -131,11 +132,11 @@ def test_marginal_heights_integrate_to_one_on_log_axes():
     assert marginal_heights(counts, edges, 10, "linear").tolist() == [0.3, 0.5, 0.2]
 
 
-def test_tokens_with_the_embedded_tokenizer(tmp_path, item_rows):
+def test_tokens_with_the_embedded_tokenizer(tmp_path):
     from classit_data.core.lengths import load_counting_tokenizer
 
-    rows = item_rows.good_rows()
-    path = write_rows(item_rows.frame(rows), tmp_path / "rows.parquet")
+    rows = good_rows()
+    path = write_rows(items_frame(rows), tmp_path / "rows.parquet")
     summary = stats(path, tmp_path / "out", StatsConfig(tokenizer="embedded"))
     tok = load_counting_tokenizer("embedded")
     want = sum(len(tok(r["prompt"], add_special_tokens=False)["input_ids"]) for r in rows)

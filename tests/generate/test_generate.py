@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import polars as pl
 import pytest
-from tests.generate.conftest import RAY_ENV, kill_after_first_chunk, same_outputs, stub_args
+from tests.helpers import RAY_ENV, kill_after_first_chunk, same_outputs, stub_args
 from tests.generate.openai_stub import StubServer
 
 from classit_data.core.schema import ITEM_SCHEMA
@@ -24,7 +24,6 @@ from classit_data.generate.prompts import PromptSet
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import QATask
 
-ROOT = Path(__file__).resolve().parents[2]
 
 # one thread: on a shared 2-core machine two OpenMP threads spin against each other (measured 5x slower)
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}

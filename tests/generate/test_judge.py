@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.generate.conftest import kill_after_first_chunk
+from tests.helpers import kill_after_first_chunk
 
 from classit_data.core.io import write_rows
 from classit_data.generate.config import JudgeConfig
@@ -19,7 +19,6 @@ from classit_data.generate.judge_task import DEFAULT_RUBRIC, Judgement, JudgeTas
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.task import Reject
 
-ROOT = Path(__file__).resolve().parents[2]
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 ARGS = ["--backend", "transformers", "--chunk-size", "1", "--max-tokens", "40"]
 N = 3

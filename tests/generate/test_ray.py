@@ -21,11 +21,10 @@ import pytest
 ray = pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")
 
-from tests.conftest import one_error_line  # noqa: E402
-from tests.generate.conftest import RAY_ENV as ENV  # noqa: E402
-from tests.generate.conftest import STUB_PASSAGES as N  # noqa: E402
-from tests.generate.conftest import same_outputs, stub_args, wait_for  # noqa: E402
 from tests.generate.openai_stub import StubServer  # noqa: E402
+from tests.helpers import RAY_ENV as ENV  # noqa: E402
+from tests.helpers import STUB_PASSAGES as N  # noqa: E402
+from tests.helpers import one_error_line, same_outputs, stub_args, wait_for  # noqa: E402
 
 ACTOR_TITLE = "MapBatches(ChunkMaker)"
 #: what Ray's core logs on the driver's stderr for every actor that Ray Data starts with restarts (upstream:

@@ -23,7 +23,7 @@ pytest.importorskip("vllm")
 
 from classit_data.core.models import embedded_model_dir  # noqa: E402
 from classit_data.core.schema import ITEM_SCHEMA  # noqa: E402
-from tests.generate.test_watchdog import kill_all, wait_gone  # noqa: E402
+from tests.helpers import kill_all, wait_gone  # noqa: E402
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from classit_data.generate.watchdog import engine_watchdog
+from tests.helpers import kill_all, wait_gone
 
 SLEEPER = "import time; time.sleep(600)"
 #: a child that starts a grandchild of its own: the watchdog must reach the whole tree
@@ -32,28 +33,6 @@ def _is_watchdog(proc: psutil.Process) -> bool:
         return "classit_data.generate.watchdog" in proc.cmdline()
     except psutil.Error:
         return False
-
-
-def gone(proc: psutil.Process) -> bool:
-    """Dead: no longer running, or a zombie (re-parented ones may wait for a reaper that never comes)."""
-    try:
-        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return True
-
-
-def wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
-    """The processes still alive after up to ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while (alive := [p for p in procs if not gone(p)]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return alive
-
-
-def kill_all(procs: list[psutil.Process]) -> None:
-    for p in procs:
-        if not gone(p):
-            p.kill()
 
 
 def _start_tree(mode: str) -> tuple[subprocess.Popen, list[psutil.Process], list[psutil.Process]]:

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.helpers import ROOT, validated_inputs
 from tests.publish.hub_server import HubServer
 
 from classit_data.dataset.build import build
 from classit_data.dataset.config import BuildConfig
 
 TOKEN = "hf_test_Secret_7c1d2e3f4a5b"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -30,8 +30,8 @@ def hub(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def dataset(synthetic_rows, tmp_path_factory) -> Path:
-    rows = synthetic_rows.validated_inputs(tmp_path_factory.mktemp("rows"))
+def dataset(tmp_path_factory) -> Path:
+    rows = validated_inputs(tmp_path_factory.mktemp("rows"))
     out = tmp_path_factory.mktemp("built") / "CLASS_IT"
     build(rows["switchboard"], rows["wiki"], out, BuildConfig(val_fraction=0.2), passages=rows["passages"],
           progress=False)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from classit_data.switchboard.clean import clean_batch, clean_text
+from tests.helpers import FIXTURES
 
-FIX = Path(__file__).parents[1] / "fixtures" / "switchboard"
+FIX = FIXTURES / "switchboard"
 
 CASES = [
     # SWDA disfluency markup: braces and repair brackets keep their words, slash units go

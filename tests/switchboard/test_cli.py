@@ -9,7 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-FIX = Path(__file__).parents[1] / "fixtures" / "switchboard"
+from tests.helpers import FIXTURES
+
+FIX = FIXTURES / "switchboard"
 ERROR_LINE = re.compile(r"^error: (?P<file>.+?):(?P<line>\d+): .+$")
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from classit_data.core.errors import InputError
 from classit_data.switchboard.config import ConvertConfig
 from classit_data.switchboard.convert import convert_switchboard
+from tests.helpers import FIXTURES
 
-FIX = Path(__file__).parents[1] / "fixtures" / "switchboard"
+FIX = FIXTURES / "switchboard"
 
 
 def test_defaults():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from classit_data.core.lengths import count_words
@@ -22,8 +20,9 @@ from classit_data.switchboard.convert import (
     pair_turns,
     speaker_labels,
 )
+from tests.helpers import FIXTURES
 
-FIX = Path(__file__).parents[1] / "fixtures" / "switchboard"
+FIX = FIXTURES / "switchboard"
 TURNS = [("A", "Okay, so music?"), ("B", "Yes."), ("A", "Jazz maybe, or blues."), ("B", "Mostly jazz, really.")]
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from classit_data.core.errors import InputError
 from classit_data.core.formats import normalize_format
 from classit_data.switchboard.readers.detect import FORMAT_ALIASES, FORMATS, detect_format, plan_inputs
+from tests.helpers import FIXTURES
 
-FIX = Path(__file__).parents[1] / "fixtures" / "switchboard"
+FIX = FIXTURES / "switchboard"
 
 
 @pytest.mark.parametrize(("path", "fmt"), [

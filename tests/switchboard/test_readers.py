@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -13,8 +12,9 @@ from classit_data.core.schema import ITEM_SCHEMA, Item
 from classit_data.core.template import render_text
 from classit_data.switchboard.config import ConvertConfig
 from classit_data.switchboard.convert import DROP_REASONS, convert_switchboard
+from tests.helpers import FIXTURES
 
-FIX = Path(__file__).parents[1] / "fixtures" / "switchboard"
+FIX = FIXTURES / "switchboard"
 
 
 def convert(tmp_path, inputs, name="out.parquet", rejects=None, **settings):

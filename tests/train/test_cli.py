@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import help_entries
+from tests.helpers import help_entries
 
 from classit_data.core.commands import run_app
 from classit_train.cli import app

@@ -9,6 +9,7 @@ import torch
 
 from classit_data.core.template import TextTemplate, default_template
 from classit_train import data as D
+from tests.helpers import instruction_rows
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +33,17 @@ def model(base_model):
 
 
 @pytest.fixture(scope="module")
-def examples(tok, training_data):
-    rows = training_data.instruction_rows("switchboard", 3, 4, seed=1) + training_data.instruction_rows(
-        "simple_wiki", 3, 4, seed=2)
+def examples(tok):
+    rows = instruction_rows("switchboard", 3, 4, seed=1) + instruction_rows("simple_wiki", 3, 4, seed=2)
     out = []
     for source in ("switchboard", "simple_wiki"):
         out += D.encode_instructions([r for r in rows if r["source"] == source], source, tok, default_template(), 256)
     return out
 
 
-def test_prefix_and_completion_tokenize_like_the_whole_text(tok, examples, training_data):
+def test_prefix_and_completion_tokenize_like_the_whole_text(tok, examples):
     tpl = default_template()
-    for r in training_data.instruction_rows("simple_wiki", 2, 3, seed=5):
+    for r in instruction_rows("simple_wiki", 2, 3, seed=5):
         prefix, completion = D.split_for_loss(tpl, r["prompt"], r["reply"])
         assert prefix + completion == tpl.render(r["prompt"], r["reply"])
         assert not prefix[-1].isspace()
@@ -53,9 +53,9 @@ def test_prefix_and_completion_tokenize_like_the_whole_text(tok, examples, train
         assert whole == parts
 
 
-def test_only_reply_tokens_and_eos_carry_labels(tok, examples, training_data):
+def test_only_reply_tokens_and_eos_carry_labels(tok, examples):
     tpl = default_template()
-    row = training_data.instruction_rows("switchboard", 1, 1, seed=3)[0]
+    row = instruction_rows("switchboard", 1, 1, seed=3)[0]
     (ex,) = D.encode_instructions([row], "switchboard", tok, tpl, 256)
     prefix, completion = D.split_for_loss(tpl, row["prompt"], row["reply"])
     n_prefix = len(tok(prefix, add_special_tokens=False)["input_ids"])
@@ -169,12 +169,12 @@ def test_long_examples_are_truncated_and_documents_split(tok):
     assert all(e.input_ids[0] == tok.bos_token_id and e.labels[0] == D.IGNORE_INDEX for e in docs)
 
 
-def test_rows_without_doc_id_are_held_out_one_by_one(training_data, tmp_path):
+def test_rows_without_doc_id_are_held_out_one_by_one(tmp_path):
     """A dataset built from rows in the published schema has a null doc_id: each row is then its own document."""
     import polars as pl
     import yaml
 
-    rows = [{**r, "doc_id": None} for r in training_data.instruction_rows("switchboard", 10, 6, seed=3)]
+    rows = [{**r, "doc_id": None} for r in instruction_rows("switchboard", 10, 6, seed=3)]
     (tmp_path / "switchboard").mkdir()
     pl.DataFrame(rows, schema_overrides={"doc_id": pl.String}).write_parquet(
         tmp_path / "switchboard" / "train-00000-of-00001.parquet")

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from classit_data.core.errors import InputError
+from tests.helpers import FIXTURES
 
 torch = pytest.importorskip("torch")
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "finetune"
+FINETUNE = FIXTURES / "finetune"
 
 
 # -- data ---------------------------------------------------------------------------------------------------
@@ -22,9 +23,9 @@ def test_every_task_format_reads_as_the_pipeline_pairs_it():
 
     firsts = {}
     for task in TASKS:
-        examples = read_examples(FIXTURES / f"{task}.jsonl", task)
+        examples = read_examples(FINETUNE / f"{task}.jsonl", task)
         assert len(examples) == 3 and all(e.first and e.second for e in examples)
-        assert examples[0].source == f"{FIXTURES / task}.jsonl:1"
+        assert examples[0].source == f"{FINETUNE / task}.jsonl:1"
         firsts[task] = examples
     assert firsts["boolq"][0].first == "is the river longer than the canal"
     assert firsts["boolq"][0].second.startswith("The river runs")
@@ -55,9 +56,9 @@ def test_unknown_task_and_missing_file():
     from classit_train.finetune import read_examples
 
     with pytest.raises(InputError, match="unknown fine-tuning task 'cola'"):
-        read_examples(FIXTURES / "rte.jsonl", "cola")
+        read_examples(FINETUNE / "rte.jsonl", "cola")
     with pytest.raises(InputError, match="no such file"):
-        read_examples(FIXTURES / "nope.jsonl", "rte")
+        read_examples(FINETUNE / "nope.jsonl", "rte")
 
 
 def test_subsample_is_reproducible_and_changes_with_the_seed():
@@ -96,7 +97,7 @@ def test_last_token_pooling_ignores_right_padding(base_model):
     torch.manual_seed(0)
     model, tok, _ = load_classifier(base_model, 2, FinetuneConfig(), "cpu")
     model.eval()
-    examples = read_examples(FIXTURES / "boolq.jsonl", "boolq")
+    examples = read_examples(FINETUNE / "boolq.jsonl", "boolq")
     with torch.no_grad():
         ids, mask, _ = next(batches(examples, [0, 1, 2], tok, 3, 512, "cpu"))
         assert (mask == 0).any()  # the batch is padded
@@ -125,7 +126,7 @@ def test_schedule_warms_up_then_decays_to_the_min_factor():
 # -- a run --------------------------------------------------------------------------------------------------
 def separable_rows(n: int, seed: int) -> list[dict]:
     """RTE-format pairs whose label is which of two word sets the second sentence ends with."""
-    from tests.train.conftest import NOUNS
+    from tests.helpers import NOUNS
 
     rng = random.Random(seed)
     rows = []
@@ -224,7 +225,7 @@ def test_settings_that_cannot_work_are_one_line(base_model, separable, tmp_path)
     with pytest.raises(InputError, match="fewer than one batch of 128"):
         finetune(base_model, "rte", *separable, tmp_path / "r.json", FinetuneConfig(batch_size=128), progress=False)
     mnli = tmp_path / "mnli.jsonl"
-    mnli.write_text((FIXTURES / "mnli.jsonl").read_text())
+    mnli.write_text((FINETUNE / "mnli.jsonl").read_text())
     with pytest.raises(InputError, match="--metric-for-valid"):
         finetune(base_model, "mnli", mnli, mnli, tmp_path / "r.json", FinetuneConfig(metric_for_valid="f1"),
                  progress=False)

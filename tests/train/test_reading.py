@@ -22,7 +22,7 @@ COLUMNS = ["", "item", "word", "sentence", "context_length", "sent_id", "Subtlex
 
 def reading_rows(n_sentences: int = 12, seed: int = 1) -> list[dict]:
     """Rows in the pipeline's reading_data.csv layout: every word after the first of each sentence."""
-    from tests.train.conftest import NOUNS, VERBS
+    from tests.helpers import NOUNS, VERBS
 
     rng = random.Random(seed)
     rows = []

@@ -11,6 +11,7 @@ import yaml
 from classit_train import data as D
 from classit_train.config import TrainConfig
 from classit_train.train import run
+from tests.helpers import validated_inputs
 
 ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 SMALL = {"batch_size": 2, "max_length": 96, "logging_steps": 1, "eval_fraction": 0.2}
@@ -187,13 +188,13 @@ def test_cli_errors_are_one_line(inputs, tmp_path, cli, args, message):
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
 
 
-def test_runs_on_a_folder_made_by_classit_data_build(inputs, tmp_path, synthetic_rows):
+def test_runs_on_a_folder_made_by_classit_data_build(inputs, tmp_path):
     """The real build step's output (Hub layout, validation split by document) feeds a run directly."""
     pytest.importorskip("classit_data.validate.checks")
     from classit_data.dataset.build import build
     from classit_data.dataset.config import BuildConfig
 
-    rows = synthetic_rows.validated_inputs(tmp_path / "rows")
+    rows = validated_inputs(tmp_path / "rows")
     build(rows["switchboard"], rows["wiki"], tmp_path / "CLASS_IT", BuildConfig(val_fraction=0.2, seed=7),
           passages=rows["passages"], progress=False)
     s = run(str(tmp_path / "CLASS_IT"), inputs["base"], tmp_path / "run",

@@ -17,32 +17,42 @@ from classit_data.validate.checks import CHECKS
 from classit_data.validate.features import _rendered_text, _schema_failure, pydantic_refuses
 from classit_data.validate.inputs import check_schema_types
 from classit_data.validate.validate import validate
+from tests.helpers import (
+    PASSAGES,
+    good_rows,
+    items_frame,
+    passages_frame,
+    qa,
+    sw,
+    switchboard_rows,
+    wiki_rows_and_passages,
+)
 
 CHECK_NAMES = [check.name for check in CHECKS]
 
 
 @pytest.fixture
-def run(item_rows):
+def run():
     """Validate rows (dicts) against the hand-written passages (``passages=False``: without them)."""
 
     def run(rows, passages=True, **config):
-        return validate_frame(item_rows.frame(rows), config or None,
-                              passages=item_rows.passages_frame() if passages else None)
+        return validate_frame(items_frame(rows), config or None,
+                              passages=passages_frame() if passages else None)
 
     return run
 
 
-def test_good_rows_of_both_sources_pass(run, item_rows):
-    res = run(item_rows.good_rows())
+def test_good_rows_of_both_sources_pass(run):
+    res = run(good_rows())
     assert res.quarantined.height == 0, res.quarantined.select("prompt", "reject_reason", "reject_detail").to_dicts()
-    assert res.kept.height == len(item_rows.good_rows())
+    assert res.kept.height == len(good_rows())
     assert res.kept.columns == list(ITEM_SCHEMA)  # kept rows keep exactly the input's columns
 
 
-def test_rows_made_for_the_build_tests_pass(synthetic_rows):
+def test_rows_made_for_the_build_tests_pass():
     """The synthetic rows are the normal input of `build`, whose gate runs these validators."""
-    wiki, passages = synthetic_rows.wiki_rows_and_passages()
-    res = validate_frame(pl.concat([synthetic_rows.switchboard_rows(), wiki]), passages=passages)
+    wiki, passages = wiki_rows_and_passages()
+    res = validate_frame(pl.concat([switchboard_rows(), wiki]), passages=passages)
     assert res.quarantined.height == 0, res.quarantined.select("prompt", "reject_reason", "reject_detail").to_dicts()
 
 
@@ -50,8 +60,8 @@ def test_rows_made_for_the_build_tests_pass(synthetic_rows):
 BASE_SW = "I think they're doing the best they can with the money they get."
 
 
-def cases(sw, qa, passages) -> dict[str, tuple[list[dict], list[dict]]]:
-    """reason -> (rows that must fail with it first, rows that must pass), made with the item_rows fixture."""
+def cases() -> dict[str, tuple[list[dict], list[dict]]]:
+    """reason -> (rows that must fail with it first, rows that must pass), made with the hand-written row builders."""
     return {
         "schema": ([sw(source="reddit"), sw(position=-1, prompt="p2"), sw(id="abc", prompt="p3")], []),
         "empty_prompt": ([sw(prompt=" \t\n ")], [sw(prompt="Hm?")]),
@@ -89,25 +99,25 @@ def cases(sw, qa, passages) -> dict[str, tuple[list[dict], list[dict]]]:
         "unknown_passage": ([qa(passage="not-a-passage")], []),
         "ungrounded": ([qa(reply="Jupiter has many moons and storms of gas.")],
                        [qa(reply="Yes, it is."), qa(reply="It has no air.")]),
-        "answer_is_passage": ([qa(reply=passages["moon"])],
+        "answer_is_passage": ([qa(reply=PASSAGES["moon"])],
                               [qa(reply="It is about one quarter the size of the Earth.")]),
     }
 
 
-#: the row checks with cases above (parametrized by name: the rows are built from the item_rows fixture)
+#: the row checks with cases above (parametrized by name: the rows are built in the test)
 CASE_NAMES = sorted(["schema", "empty_prompt", "empty_reply", "text_mismatch", "control_chars", "broken_encoding",
                      "transcription_markup", "leftover_label", "prompt_too_short", "looping", "repetition",
                      "reply_copies_prompt", "not_a_question", "unknown_passage", "ungrounded", "answer_is_passage"])
 
 
-def test_the_cases_cover_the_named_checks(item_rows):
-    assert sorted(cases(item_rows.sw, item_rows.qa, item_rows.PASSAGES)) == CASE_NAMES
+def test_the_cases_cover_the_named_checks():
+    assert sorted(cases()) == CASE_NAMES
     assert set(CASE_NAMES) <= set(CHECK_NAMES)
 
 
 @pytest.mark.parametrize("reason", CASE_NAMES)
-def test_each_check_fails_bad_rows_and_passes_good_ones(reason, run, item_rows):
-    failing, passing = cases(item_rows.sw, item_rows.qa, item_rows.PASSAGES)[reason]
+def test_each_check_fails_bad_rows_and_passes_good_ones(reason, run):
+    failing, passing = cases()[reason]
     for row in failing:  # each row on its own, so no duplicate check interferes
         res = run([row])
         assert res.quarantined.height == 1, f"{reason}: not rejected: {row['prompt']!r} / {row['reply']!r}"
@@ -119,8 +129,7 @@ def test_each_check_fails_bad_rows_and_passes_good_ones(reason, run, item_rows):
         assert res.quarantined.height == 0, f"{reason}: wrongly rejected: {res.quarantined.to_dicts()}"
 
 
-def test_length_bounds_in_words_follow_the_config(run, item_rows):
-    sw = item_rows.sw
+def test_length_bounds_in_words_follow_the_config(run):
     rows = [sw(prompt=" ".join(["word"] * 20) + "?", reply=" ".join(["fine"] * 3) + " ok"),
             sw(prompt=" ".join(["other"] * 21) + "?", reply="a b"),
             sw(prompt="Short one?", reply=" ".join(["x"] * 31))]
@@ -133,32 +142,30 @@ def test_length_bounds_in_words_follow_the_config(run, item_rows):
     assert reasons[rows[2]["prompt"]] == "reply_too_long"
 
 
-def test_token_bounds_with_the_embedded_tokenizer(item_rows):
+def test_token_bounds_with_the_embedded_tokenizer():
     from classit_data.core.lengths import load_counting_tokenizer
-
-    sw, frame = item_rows.sw, item_rows.frame
 
     tok = load_counting_tokenizer("embedded")
     rows = [sw(prompt="Do you have any pets?", reply="Yes."), sw(prompt="And how about you then?",
                                                                reply="We have two dogs and a cat, and a bird too.")]
     n = len(tok("We have two dogs and a cat, and a bird too.", add_special_tokens=False)["input_ids"])
-    res = validate_frame(frame(rows), {"max_reply_tokens": n - 1}, tokenizer=tok)
+    res = validate_frame(items_frame(rows), {"max_reply_tokens": n - 1}, tokenizer=tok)
     assert res.quarantined["reject_reason"].to_list() == ["reply_tokens"]
     assert f"{n} tokens" in res.quarantined["reject_detail"][0]
-    assert validate_frame(frame(rows), {"max_reply_tokens": n}, tokenizer=tok).quarantined.height == 0
+    assert validate_frame(items_frame(rows), {"max_reply_tokens": n}, tokenizer=tok).quarantined.height == 0
 
 
-def test_grounding_checks_need_passages_and_say_so(tmp_path, run, item_rows):
-    rows = [item_rows.qa(reply="Jupiter has many moons and storms of gas.")]
+def test_grounding_checks_need_passages_and_say_so(tmp_path, run):
+    rows = [qa(reply="Jupiter has many moons and storms of gas.")]
     assert run(rows, passages=False).quarantined.height == 0
     path = tmp_path / "rows.parquet"
-    item_rows.frame(rows).write_parquet(path)
+    items_frame(rows).write_parquet(path)
     rep = validate(path, tmp_path / "k.parquet", tmp_path / "q.parquet", tmp_path / "r.json")
     assert rep.checks_skipped["ungrounded"] == "no --passages"
 
 
-def test_all_reasons_are_kept_and_the_first_in_check_order_names_the_row(run, item_rows):
-    row = item_rows.sw(prompt="{F Uh, } cafÃ© \x07", reply="no " * 9)
+def test_all_reasons_are_kept_and_the_first_in_check_order_names_the_row(run):
+    row = sw(prompt="{F Uh, } cafÃ© \x07", reply="no " * 9)
     res = run([row], passages=False)
     q = res.quarantined.row(0, named=True)
     assert q["reject_reasons"] == ["control_chars", "broken_encoding", "transcription_markup", "looping"]
@@ -166,8 +173,7 @@ def test_all_reasons_are_kept_and_the_first_in_check_order_names_the_row(run, it
     assert CHECK_NAMES.index("control_chars") < CHECK_NAMES.index("looping")
 
 
-def test_duplicates_first_occurrence_stays_and_is_named(run, item_rows):
-    sw, qa = item_rows.sw, item_rows.qa
+def test_duplicates_first_occurrence_stays_and_is_named(run):
     a = sw("Are you there?", "Yeah, I'm here.", doc="sw1")
     b = sw("are you there", "Yeah -- I'm HERE!", doc="sw2")  # the same once normalised
     c = qa("Where does the Nile flow?", "It flows north into the Mediterranean Sea.", passage="nile")
@@ -179,8 +185,7 @@ def test_duplicates_first_occurrence_stays_and_is_named(run, item_rows):
     assert q[d["id"]]["duplicate_of"] == c["id"]
 
 
-def test_near_duplicates_and_repeated_questions(run, item_rows):
-    sw, qa = item_rows.sw, item_rows.qa
+def test_near_duplicates_and_repeated_questions(run):
     long_reply = ("Well, we go camping every summer up in the mountains, and the kids love it, they fish all day "
                   "and we cook whatever they catch over the fire at night.")
     a = sw("Do you go camping much?", long_reply, doc="sw1")
@@ -197,8 +202,7 @@ def test_near_duplicates_and_repeated_questions(run, item_rows):
     assert run([a, b], dedup=False).quarantined.height == 0
 
 
-def test_a_bad_first_copy_does_not_push_out_a_good_later_one(run, item_rows):
-    sw = item_rows.sw
+def test_a_bad_first_copy_does_not_push_out_a_good_later_one(run):
     bad = sw("Are you there?", "Yeah, I'm \x07here.", doc="sw1")
     good = sw("Are you there?", "Yeah, I'm here.", doc="sw2")
     res = run([bad, good], passages=False)
@@ -206,16 +210,14 @@ def test_a_bad_first_copy_does_not_push_out_a_good_later_one(run, item_rows):
     assert res.quarantined["reject_reason"].to_list() == ["control_chars"]
 
 
-def test_a_repeated_id_is_quarantined(run, item_rows):
-    sw = item_rows.sw
+def test_a_repeated_id_is_quarantined(run):
     a = sw("Are you there?", "Yeah, I'm here.")
     b = sw("Something different?", "Quite different indeed.", id=a["id"])
     res = run([a, b], passages=False)
     assert res.quarantined["reject_reason"].to_list() == ["duplicate_id"]
 
 
-def test_schema_rows_are_explained_by_pydantic(run, item_rows):
-    sw = item_rows.sw
+def test_schema_rows_are_explained_by_pydantic(run):
     res = run([sw(source="reddit"), sw(prompt="Hi there?", position=-3)], passages=False)
     details = dict(res.quarantined.select("prompt", "reject_detail").iter_rows())
     assert "source" in details[sw()["prompt"]] and "switchboard" in details[sw()["prompt"]]
@@ -248,8 +250,8 @@ def test_vectorised_text_rendering_equals_the_template(pairs):
     assert df.select(_rendered_text(tpl)).to_series().to_list() == [tpl.render(p, r) for p, r in pairs]
 
 
-def test_wrong_types_and_missing_columns_are_input_errors(item_rows):
-    df = item_rows.frame(item_rows.good_rows())
+def test_wrong_types_and_missing_columns_are_input_errors():
+    df = items_frame(good_rows())
     with pytest.raises(InputError, match="column position has type String, expected Int64"):
         check_schema_types(df.with_columns(pl.col("position").cast(pl.String)), "x.parquet")
     with pytest.raises(InputError, match="missing column"):
@@ -262,9 +264,9 @@ def test_wrong_types_and_missing_columns_are_input_errors(item_rows):
     assert ok.schema["model"] == pl.String and ok.schema["position"] == pl.Int64 and ok.columns[-1] == "extra"
 
 
-def test_extra_columns_travel_with_the_rows(item_rows):
-    df = item_rows.frame(item_rows.good_rows() + [item_rows.sw(reply="")]).with_columns(pl.lit("batch-7").alias("note"))
-    res = validate_frame(df, passages=item_rows.passages_frame())
+def test_extra_columns_travel_with_the_rows():
+    df = items_frame(good_rows() + [sw(reply="")]).with_columns(pl.lit("batch-7").alias("note"))
+    res = validate_frame(df, passages=passages_frame())
     assert res.kept.columns == [*ITEM_SCHEMA, "note"]
     assert res.quarantined.columns == [*ITEM_SCHEMA, "note", "reject_reason", "reject_reasons", "reject_detail",
                                        "duplicate_of"]
@@ -301,15 +303,15 @@ def test_config_defaults_files_and_overrides(tmp_path):
         load(tmp_path / "list.yaml")
 
 
-def test_a_stricter_config_rejects_more(run, item_rows):
-    rows = item_rows.good_rows()
+def test_a_stricter_config_rejects_more(run):
+    rows = good_rows()
     default = run(rows)
     strict = run(rows, min_grounding=1.0, max_token_run=2)
     assert default.quarantined.height == 0 and strict.quarantined.height > 0
     assert set(strict.quarantined["reject_reason"]) <= {"ungrounded", "looping"}
 
 
-def test_each_check_is_declared_once_and_the_report_reads_the_same_list(run, item_rows):
+def test_each_check_is_declared_once_and_the_report_reads_the_same_list(run):
     from classit_data.validate.checks import NOT_GIVEN, skipped_checks
 
     assert len(set(CHECK_NAMES)) == len(CHECK_NAMES)
@@ -318,7 +320,7 @@ def test_each_check_is_declared_once_and_the_report_reads_the_same_list(run, ite
     decided_later = [check.name for check in CHECKS if check.fails is None]
     assert CHECK_NAMES[-len(decided_later):] == decided_later == ["duplicate_id", "repeated_question", "duplicate",
                                                                   "near_duplicate"]
-    report = run(item_rows.good_rows(), passages=False, dedup=False).report
+    report = run(good_rows(), passages=False, dedup=False).report
     assert list(report["checks"]) == CHECK_NAMES
     assert report["checks_skipped"] == skipped_checks(tokens=False, passages=False, dedup=False) == {
         "prompt_tokens": "no --tokenizer", "reply_tokens": "no --tokenizer", "unknown_passage": "no --passages",

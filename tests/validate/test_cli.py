@@ -15,25 +15,24 @@ from classit_data.core.io import write_rows
 from classit_data.validate import validate_frame
 from classit_data.validate.checks import DESCRIPTIONS
 from classit_data.validate.validate import ValidationSummary, validate
+from tests.helpers import ROOT, good_rows, items_frame, passages_frame, qa, sw
 
-ROOT = Path(__file__).resolve().parents[2]
 ERROR_LINE = re.compile(r"^error: .+: .+$")
 
 
-def bad_rows(item_rows) -> list[dict]:
-    sw, qa = item_rows.sw, item_rows.qa
+def bad_rows() -> list[dict]:
     return [sw(reply=""), sw(prompt="{F Uh, } okay then.", position=7), qa(prompt="Where does the Nile flow?",
             reply="Jupiter is a gas giant with storms.", passage="nile", position=9)]
 
 
 @pytest.fixture
-def inputs(tmp_path, item_rows) -> dict[str, Path]:
-    good, bad = item_rows.good_rows(), bad_rows(item_rows)
+def inputs(tmp_path) -> dict[str, Path]:
+    good, bad = good_rows(), bad_rows()
     rows_a = good[:6] + bad[:2]
     rows_b = good[6:] + bad[2:] + [dict(good[0])]  # the last: a duplicate across files
-    return {"a": write_rows(item_rows.frame(rows_a), tmp_path / "a.parquet"),
-            "b": write_rows(item_rows.frame(rows_b), tmp_path / "b.jsonl"),
-            "passages": write_rows(item_rows.passages_frame(), tmp_path / "passages.parquet")}
+    return {"a": write_rows(items_frame(rows_a), tmp_path / "a.parquet"),
+            "b": write_rows(items_frame(rows_b), tmp_path / "b.jsonl"),
+            "passages": write_rows(passages_frame(), tmp_path / "passages.parquet")}
 
 
 def test_validate_writes_kept_quarantine_and_report(inputs, tmp_path):
@@ -70,15 +69,15 @@ def test_validate_takes_its_settings_as_one_object(inputs, tmp_path):
 
 
 @st.composite
-def mixed_rows(draw, item_rows):
+def mixed_rows(draw):
     """Good rows, broken rows and copies of earlier rows (exact, near, same id), in any order."""
-    pool = item_rows.good_rows()
+    pool = good_rows()
     rows = []
     for i in range(draw(st.integers(1, 14))):
         kind = draw(st.sampled_from(["good", "bad", "copy", "near", "same_id", "schema"]))
         base = dict(draw(st.sampled_from(pool)))
         if kind == "bad":
-            base = dict(draw(st.sampled_from(bad_rows(item_rows))))
+            base = dict(draw(st.sampled_from(bad_rows())))
         elif kind in ("copy", "near", "same_id") and rows:
             base = dict(draw(st.sampled_from(rows)))
             if kind == "near":
@@ -94,13 +93,11 @@ def mixed_rows(draw, item_rows):
     return rows
 
 
-# item_rows is a constant class: sharing it across examples is safe
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), dedup=st.booleans())
-def test_kept_plus_quarantined_is_the_input(item_rows, data, dedup):
-    rows = data.draw(mixed_rows(item_rows))
-    res = validate_frame(item_rows.frame(rows), {"dedup": dedup}, passages=item_rows.passages_frame())
+def test_kept_plus_quarantined_is_the_input(data, dedup):
+    rows = data.draw(mixed_rows())
+    res = validate_frame(items_frame(rows), {"dedup": dedup}, passages=passages_frame())
     assert res.kept.height + res.quarantined.height == len(rows)
     ids_in = sorted(r["id"] for r in rows)
     assert sorted(res.kept["id"].to_list() + res.quarantined["id"].to_list()) == ids_in

@@ -13,6 +13,7 @@ from classit_data.core.io import write_rows
 from classit_data.validate import validate_frame
 from classit_data.validate.config import ContaminationConfig
 from classit_data.validate.contamination import ContaminationSummary, check_contamination, contamination, read_eval
+from tests.helpers import good_rows, items_frame, passages_frame, qa, sw
 
 BLIMP_GOOD = "Who should Derek hug after shocking Richard?"
 EWOK_CONTEXT = ("The red box sits on the kitchen table next to the window and the small green cup is "
@@ -45,11 +46,10 @@ def write_evals(folder: Path) -> Path:
     return folder
 
 
-def planted_rows(item_rows):
+def planted_rows():
     """Good rows, one holding a BLiMP sentence (case and punctuation changed), one an EWoK 13-gram, one a
     short BLiMP sentence ("Dogs bark.", under ``min_sentence_words``)."""
-    sw, qa = item_rows.sw, item_rows.qa
-    rows = item_rows.good_rows()
+    rows = good_rows()
     rows.append(sw("So tell me about your week.", "who should derek HUG after shocking richard", position=20))
     rows.append(qa("What is next to the window?", "As the book said, the red box sits on the kitchen table "
                    "next to the window and the small green cup", position=20))
@@ -57,11 +57,11 @@ def planted_rows(item_rows):
     return rows
 
 
-def test_each_format_is_read_and_matches_are_counted_per_task(tmp_path, item_rows):
+def test_each_format_is_read_and_matches_are_counted_per_task(tmp_path):
     evals = read_eval(write_evals(tmp_path / "evals"))
     assert sorted(evals.get_column("task").unique()) == ["blimp", "blimp_supplement", "entity_tracking", "ewok",
                                                          "wug"]
-    rows = item_rows.frame(planted_rows(item_rows))
+    rows = items_frame(planted_rows())
     rep = check_contamination(rows, [tmp_path / "evals"])
     blimp, ewok = rep["tasks"]["blimp"], rep["tasks"]["ewok"]
     assert (blimp["items"], blimp["contaminated_items"], blimp["sentence_match_items"]) == (2, 1, 1)
@@ -72,13 +72,13 @@ def test_each_format_is_read_and_matches_are_counted_per_task(tmp_path, item_row
     assert rep["contaminated_rows"] == 2  # "Dogs bark." is too short to count
 
 
-def test_validate_quarantines_contaminated_rows_only_when_asked(tmp_path, item_rows):
+def test_validate_quarantines_contaminated_rows_only_when_asked(tmp_path):
     evals = write_evals(tmp_path / "evals")
-    frame = item_rows.frame(planted_rows(item_rows))
-    off = validate_frame(frame, passages=item_rows.passages_frame())
+    frame = items_frame(planted_rows())
+    off = validate_frame(frame, passages=passages_frame())
     assert "eval_contamination" in off.report["checks_skipped"]
     assert "eval_contamination" not in off.report["by_reason"]
-    on = validate_frame(frame, {"eval_contamination": [str(evals)]}, passages=item_rows.passages_frame())
+    on = validate_frame(frame, {"eval_contamination": [str(evals)]}, passages=passages_frame())
     assert on.report["all_reasons"].get("eval_contamination") == 2  # the QA row is also ungrounded, first
     assert "eval_contamination" not in on.report["checks_skipped"]
     q = on.quarantined.filter(on.quarantined["reject_reason"] == "eval_contamination")
@@ -86,9 +86,9 @@ def test_validate_quarantines_contaminated_rows_only_when_asked(tmp_path, item_r
     assert on.kept.height + on.quarantined.height == frame.height
 
 
-def test_the_command_writes_its_report_and_refuses_bad_eval_files(tmp_path, item_rows, cli):
+def test_the_command_writes_its_report_and_refuses_bad_eval_files(tmp_path, cli):
     evals = write_evals(tmp_path / "evals")
-    rows = write_rows(item_rows.frame(planted_rows(item_rows)), tmp_path / "rows.parquet")
+    rows = write_rows(items_frame(planted_rows()), tmp_path / "rows.parquet")
     res = cli("contamination", rows, "--eval", evals, "--out", tmp_path / "c.json", "--json")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["tasks"]["blimp"]["contaminated_items"] == 1
@@ -102,12 +102,12 @@ def test_the_command_writes_its_report_and_refuses_bad_eval_files(tmp_path, item
     assert not (tmp_path / "d.json").exists()
 
 
-def test_the_stage_returns_the_summary_it_writes(tmp_path, item_rows):
+def test_the_stage_returns_the_summary_it_writes(tmp_path):
     evals = write_evals(tmp_path / "evals")
-    rows = write_rows(item_rows.frame(planted_rows(item_rows)), tmp_path / "rows.parquet")
+    rows = write_rows(items_frame(planted_rows()), tmp_path / "rows.parquet")
     summary = contamination(rows, evals, tmp_path / "c.json", ContaminationConfig(examples=0))
     assert isinstance(summary, ContaminationSummary)
-    assert (summary.rows_read, summary.contaminated_rows) == (len(planted_rows(item_rows)), 2)
+    assert (summary.rows_read, summary.contaminated_rows) == (len(planted_rows()), 2)
     assert summary.tasks["blimp"]["contaminated_items"] == 1 and summary.tasks["blimp"]["examples"] == []
     on_disk = json.loads((tmp_path / "c.json").read_text())
     assert on_disk == summary.to_json() and list(on_disk)[:3] == ["inputs", "eval", "rows"]
@@ -115,8 +115,8 @@ def test_the_stage_returns_the_summary_it_writes(tmp_path, item_rows):
     assert summary.rows()["rows"].endswith("(2 hold an eval item)")
 
 
-def test_bad_settings_are_one_line(tmp_path, item_rows, cli):
-    rows = write_rows(item_rows.frame(planted_rows(item_rows)), tmp_path / "rows.parquet")
+def test_bad_settings_are_one_line(tmp_path, cli):
+    rows = write_rows(items_frame(planted_rows()), tmp_path / "rows.parquet")
     res = cli("contamination", rows, "--eval", write_evals(tmp_path / "evals"), "--ngram", "2")
     assert res.returncode == 2 and ERROR_LINE.match(res.stderr.strip()) and "--ngram 2" in res.stderr
 
@@ -127,13 +127,13 @@ def test_unknown_lines_are_input_errors(tmp_path):
         read_eval(tmp_path)
 
 
-def test_real_blimp(corpora, item_rows):
+def test_real_blimp(corpora):
     evals = read_eval(corpora / "blimp")
     assert evals.get_column("item").n_unique() == 67_000
     planted = evals.get_column("text")[4321]
-    rows = item_rows.good_rows()
-    rows.append(item_rows.sw("Did you hear this one?", planted, position=30))
-    rep = check_contamination(item_rows.frame(rows), [corpora / "blimp"])
+    rows = good_rows()
+    rows.append(sw("Did you hear this one?", planted, position=30))
+    rep = check_contamination(items_frame(rows), [corpora / "blimp"])
     assert rep["contaminated_rows"] == 1
     assert rep["tasks"]["blimp"]["contaminated_items"] >= 1
     assert rep["tasks"]["blimp"]["examples"][0]["eval_text"] in planted

@@ -7,11 +7,12 @@ import polars as pl
 
 from classit_data.validate import validate_frame
 from classit_data.validate.report import report_markdown
+from tests.helpers import good_rows, items_frame, passages_frame
 
 
-def _judged(item_rows) -> pl.DataFrame:
+def _judged() -> pl.DataFrame:
     """The good QA rows, scored 5, 2, 4, ... for quality and 5 for the rest; F1 from 1.0 down."""
-    df = item_rows.frame([r for r in item_rows.good_rows() if r["source"] == "simple_wiki"])
+    df = items_frame([r for r in good_rows() if r["source"] == "simple_wiki"])
     n = df.height
     quality = [5, 2, 4, 1, 3, 5][:n]
     return df.with_columns(pl.Series("judge_quality", quality, pl.Int64),
@@ -19,18 +20,18 @@ def _judged(item_rows) -> pl.DataFrame:
                            pl.Series("judge_roundtrip_f1", [1.0 - 0.3 * i for i in range(n)], pl.Float64))
 
 
-def test_judge_thresholds_are_off_by_default(item_rows):
-    df = _judged(item_rows)
-    res = validate_frame(df, passages=item_rows.passages_frame())
+def test_judge_thresholds_are_off_by_default():
+    df = _judged()
+    res = validate_frame(df, passages=passages_frame())
     assert res.quarantined.height == 0 and res.kept.height == df.height
     assert res.report["checks_skipped"]["judge_quality"] == "off (min_judge_quality not set)"
     assert res.kept["judge_quality"].to_list() == df["judge_quality"].to_list()  # the columns pass through
 
 
-def test_judge_thresholds_quarantine_low_scores(item_rows):
-    df = _judged(item_rows)
+def test_judge_thresholds_quarantine_low_scores():
+    df = _judged()
     res = validate_frame(df, {"min_judge_quality": 3, "min_judge_roundtrip_f1": 0.5},
-                         passages=item_rows.passages_frame())
+                         passages=passages_frame())
     low_quality = set(df.filter(pl.col("judge_quality") < 3)["id"])
     low_f1 = set(df.filter(pl.col("judge_roundtrip_f1") < 0.5)["id"])
     assert set(res.quarantined["id"]) == low_quality | low_f1 and low_quality and low_f1
@@ -46,9 +47,9 @@ def test_judge_thresholds_quarantine_low_scores(item_rows):
     assert "## Judge scores" in md and f"| >= 3 | {len(low_quality)} |" in md
 
 
-def test_judge_threshold_without_judge_columns_does_not_run(item_rows):
-    df = item_rows.frame(item_rows.good_rows())
-    res = validate_frame(df, {"min_judge_quality": 3}, passages=item_rows.passages_frame())
+def test_judge_threshold_without_judge_columns_does_not_run():
+    df = items_frame(good_rows())
+    res = validate_frame(df, {"min_judge_quality": 3}, passages=passages_frame())
     assert res.quarantined.height == 0
     assert res.report["checks_skipped"]["judge_quality"] == "no judge_quality column in the input"
     assert res.report["judge_scores"] == {}

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import bz2
 import json
-from pathlib import Path
 
 import polars as pl
 
 from classit_data.core.schema import PASSAGE_SCHEMA
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 WIKI = ROOT / "tests" / "fixtures" / "wiki"
 SAMPLE = ROOT / "samples" / "simplewiki_sample.xml.bz2"
 

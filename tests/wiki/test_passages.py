@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +14,7 @@ from classit_data.wiki.config import PassageConfig
 from classit_data.wiki.passages import _SUSPECT, PassageMaker, may_be_suspect, process_batch
 from classit_data.wiki.readers.base import PLAIN, WIKITEXT, Article
 from classit_data.wiki.sentences import split_sentences
+from tests.helpers import FIXTURES, ROOT
 
 
 def _maker(max_words: int = 160, min_words: int = 40) -> PassageMaker:
@@ -132,17 +132,17 @@ def test_a_passage_met_twice_in_an_article_is_kept_once():
     assert stats["articles_kept"] == 1
 
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "wiki"
+WIKI = FIXTURES / "wiki"
 #: traces of words removed mid-sentence that no passage may keep
 BROKEN = re.compile(r"LOSTWORD|\(\s*[,;:)]|(?:^|[.!?]\s+)[,;:]|\s[,;]\s|(?<![&\w])c\.(?=\s*(?:[^\w\s(]|$))|&\w+;|"
                     r"formula_\d|codice_\d|:$|^[a-z]")
 
 
 def _defect_articles() -> list[Article]:
-    sys.path.insert(0, str(FIXTURES.parents[2] / "samples"))
+    sys.path.insert(0, str(ROOT / "samples"))
     from make_wiki_sample import read_pages
 
-    pages = read_pages(FIXTURES / "real_defects.pages.txt")
+    pages = read_pages(WIKI / "real_defects.pages.txt")
     return [Article(str(p["id"]), p["title"], p["text"], WIKITEXT) for p in pages]
 
 
@@ -201,7 +201,7 @@ def test_a_short_section_joins_the_section_before_it():
 def test_wikiextractor_placeholders_and_stray_lines_never_reach_a_passage(tmp_path):
     from classit_data.wiki.readers.extractor import read_wikiextractor
 
-    articles = list(read_wikiextractor(FIXTURES / "real_defects_wikiextractor"))
+    articles = list(read_wikiextractor(WIKI / "real_defects_wikiextractor"))
     rows, stats = process_batch(articles, PassageConfig(), None)
     assert {(r["title"], r["section"]) for r in rows} == {("Albedo", "Early history"), ("Algeria", "")}
     for row in rows:

@@ -18,10 +18,10 @@ from classit_data.wiki import prepare_wiki
 from classit_data.wiki.config import PrepareConfig
 from classit_data.wiki.prepare import PrepareSummary
 from classit_data.wiki.stats import DROPPED, MAX_NAMED_FAILURES, PROSE_DROPPED, PrepareStats
+from tests.helpers import FIXTURES, ROOT
 from tests.wiki.export_xml import write_export_xml
 
-WIKI = Path(__file__).parents[1] / "fixtures" / "wiki"
-ROOT = Path(__file__).resolve().parents[2]
+WIKI = FIXTURES / "wiki"
 SAMPLE = ROOT / "samples" / "simplewiki_sample.xml.bz2"
 SENTINEL = re.compile(r"[A-Z]+WORD")
 

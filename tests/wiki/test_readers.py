@@ -18,9 +18,10 @@ from classit_data.core.formats import normalize_format
 from classit_data.wiki.readers.base import PLAIN, WIKITEXT, BytesRead
 from classit_data.wiki.readers.detect import FORMAT_ALIASES, FORMATS, detect_format, iter_articles
 from classit_data.wiki.readers.dump import read_dump
+from tests.helpers import FIXTURES
 from tests.wiki.export_xml import write_export_xml
 
-WIKI = Path(__file__).parents[1] / "fixtures" / "wiki"
+WIKI = FIXTURES / "wiki"
 HARD = WIKI / "hard_cases.xml"
 
 

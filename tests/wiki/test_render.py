@@ -9,9 +9,7 @@ import pytest
 
 from classit_data.wiki.readers.dump import read_dump
 from classit_data.wiki.render import _render, render_wikitext
-
-ROOT = Path(__file__).resolve().parents[2]
-
+from tests.helpers import ROOT
 
 #: wikitext where reading the tokens could go wrong: markup inside markup, constructs kept whole, broken markup
 EDGE_WIKITEXT = [

@@ -14,7 +14,7 @@ from classit_data.wiki.readers.dump import read_dump
 from classit_data.wiki.sentences import (
     PUNKT_PARAMS, punkt, punkt_parameters_from_json, punkt_parameters_to_json, sentence_splitter, split_sentences,
 )
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_punkt_keeps_abbreviations_inside_sentences():
