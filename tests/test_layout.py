@@ -253,7 +253,6 @@ def test_the_contract_check_finds_departures():
 def test_every_setting_flag_is_an_option_of_its_command():
     """Each command's signature declares its settings' flags (``setting(X, name)``), of their types: all of them,
     unless the model serves several commands (``TrainConfig``: pretrain and run each take their part)."""
-    import typing
 
     from classit_data.cli import app as data_app
     from classit_data.core.settings import Settings, scalar_type

@@ -12,10 +12,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from classit_data.dataset.build import parse_size
 from classit_data.core.errors import InputError
 from classit_data.core.io import write_rows
 from classit_data.core.schema import ITEM_SCHEMA
+from classit_data.dataset.build import parse_size
 from tests.helpers import ROOT, good_rows, items_frame, one_error_line, passages_frame, switchboard_rows
 
 SAMPLE = ROOT / "samples" / "simplewiki_sample.xml.bz2"

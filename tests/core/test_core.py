@@ -9,7 +9,12 @@ from pydantic import ValidationError
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_path, read_rows, write_rows
 from classit_data.core.schema import (
-    ITEM_SCHEMA, PASSAGE_COLUMNS, PUBLISHED_COLUMNS, Item, arrow_table, polars_schema,
+    ITEM_SCHEMA,
+    PASSAGE_COLUMNS,
+    PUBLISHED_COLUMNS,
+    Item,
+    arrow_table,
+    polars_schema,
 )
 from classit_data.core.template import TextTemplate, render_text
 from tests.helpers import items_frame

@@ -339,8 +339,8 @@ def test_cli_build_with_stats_dir_then_load_offline(inputs, tmp_path, cli):
 
 
 def test_generation_record_and_prompt_files_in_the_card(inputs, tmp_path):
-    from classit_data.generate.prompts import PromptSet
     from classit_data.core.resources import resource_path
+    from classit_data.generate.prompts import PromptSet
 
     qa_yaml = resource_path("prompts", "qa.yaml")
     prompts = PromptSet.load(qa_yaml)

@@ -6,12 +6,11 @@ import inspect
 
 import pytest
 
-from tests.helpers import help_entries
-
 from classit_data.dataset.build import build
 from classit_data.dataset.config import BuildConfig, ReportConfig, StatsConfig
 from classit_data.dataset.report import report
 from classit_data.dataset.stats import stats
+from tests.helpers import help_entries
 
 
 @pytest.mark.parametrize("settings, stage", [(StatsConfig, stats), (BuildConfig, build), (ReportConfig, report)])

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from classit_data.core.io import write_rows
 from classit_data.dataset.build import build
 from classit_data.dataset.config import BuildConfig, ReportConfig
-from classit_data.core.io import write_rows
 from classit_data.switchboard.convert import convert_switchboard
 from classit_data.validate.validate import validate
 from tests import helpers as h

@@ -12,8 +12,6 @@ from types import SimpleNamespace
 
 import polars as pl
 import pytest
-from tests.helpers import RAY_ENV, kill_after_first_chunk, same_outputs, stub_args
-from tests.generate.openai_stub import StubServer
 
 from classit_data.core.schema import ITEM_SCHEMA
 from classit_data.core.template import render_text
@@ -23,7 +21,8 @@ from classit_data.generate.generate import GenerateSummary, assemble, select_pas
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import QATask
-
+from tests.generate.openai_stub import StubServer
+from tests.helpers import RAY_ENV, kill_after_first_chunk, same_outputs, stub_args
 
 # one thread: on a shared 2-core machine two OpenMP threads spin against each other (measured 5x slower)
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}

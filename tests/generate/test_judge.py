@@ -11,13 +11,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.helpers import kill_after_first_chunk
 
 from classit_data.core.io import write_rows
 from classit_data.generate.config import JudgeConfig
 from classit_data.generate.judge_task import DEFAULT_RUBRIC, Judgement, JudgeTask, token_f1
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.task import Reject
+from tests.helpers import kill_after_first_chunk
 
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 ARGS = ["--backend", "transformers", "--chunk-size", "1", "--max-tokens", "40"]

@@ -17,7 +17,8 @@ pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")
 
 from tests.generate.openai_stub import StubServer  # noqa: E402
-from tests.helpers import RAY_ENV as ENV, same_outputs, stub_args, wait_for  # noqa: E402
+from tests.helpers import RAY_ENV as ENV  # noqa: E402
+from tests.helpers import same_outputs, stub_args, wait_for  # noqa: E402
 
 
 def test_driver_killed_with_its_own_ray_leaves_no_process(many, reference, tmp_path, generate_cli):

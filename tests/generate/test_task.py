@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from classit_data.core.errors import InputError
+from classit_data.core.resources import resource_path
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.task import MAX_ANSWER_CHARS, Parsed, QATask, Reject
-from classit_data.core.resources import resource_path
 
 PASSAGE = {"passage_id": "p1", "article_id": "7", "title": "Moon", "section": "",
            "text": "The Moon is the only natural satellite of the Earth. People first walked on it in 1969."}

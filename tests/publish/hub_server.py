@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -43,7 +43,7 @@ def lfs_pointer(sha256: str, size: int) -> bytes:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 @dataclass
@@ -126,7 +126,7 @@ class HubState:
         sha = hashlib.sha256(data).hexdigest()
         path = self.objects / sha
         if not path.exists():
-            tmp = path.with_suffix(".tmp%d" % threading.get_ident())
+            tmp = path.with_suffix(f".tmp{threading.get_ident()}")
             tmp.write_bytes(data)
             tmp.replace(path)
         return sha
@@ -178,7 +178,7 @@ class HubState:
 
 
 class HubHandler(BaseHTTPRequestHandler):
-    server: "HubServer"
+    server: HubServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, fmt, *args):  # keep test output quiet; the server records requests itself
@@ -654,7 +654,7 @@ class HubServer(ThreadingHTTPServer):
         with self.state.lock:
             self.state.rules.clear()
 
-    def start(self) -> "HubServer":
+    def start(self) -> HubServer:
         self._thread = threading.Thread(target=self.serve_forever, name="hub-server", daemon=True)
         self._thread.start()
         return self
@@ -665,7 +665,7 @@ class HubServer(ThreadingHTTPServer):
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "HubServer":
+    def __enter__(self) -> HubServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.helpers import ROOT, validated_inputs
-from tests.publish.hub_server import HubServer
 
 from classit_data.dataset.build import build
 from classit_data.dataset.config import BuildConfig
+from tests.helpers import ROOT, validated_inputs
+from tests.publish.hub_server import HubServer
 
 TOKEN = "hf_test_Secret_7c1d2e3f4a5b"
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from classit_data.switchboard.clean import clean_batch, clean_text
 from tests.helpers import FIXTURES

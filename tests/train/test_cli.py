@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import help_entries
-
 from classit_data.core.commands import run_app
 from classit_train.cli import app
+from tests.helpers import help_entries
 
 
 def _help(command: str, capsys) -> str:

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from classit_data.core.errors import InputError
+from classit_train.config import TrainConfig
 from classit_train.memory import GB, OVERHEAD, check_step_fits, longest_fitting, step_memory
 from classit_train.presets import count_parameters, llama_config, model_preset
-from classit_train.config import TrainConfig
 from classit_train.train import check_memory
 
 ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}

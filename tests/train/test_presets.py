@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from classit_data.core.errors import InputError
-from classit_train.presets import count_parameters, llama_config, model_preset, model_presets, training_preset
 from classit_train.config import TrainConfig
+from classit_train.presets import count_parameters, llama_config, model_preset, model_presets, training_preset
 from classit_train.train import _training_args
 
 

@@ -93,7 +93,7 @@ def test_report_zscores_tables_and_figures(results_tree):
 
 
 def test_name_equals_path_merges_halves_and_revisions(tmp_path):
-    from classit_train.report import report, read_results
+    from classit_train.report import read_results, report
 
     root = tmp_path / "results"
     write_official_finetune(root, "llama100M", {"boolq": 0.6, "rte": 0.5}, revision="chck_10M")
@@ -176,7 +176,7 @@ def test_cli_report(results_tree, cli):
 
 def test_official_finetune_results_in_percent_are_kept(tmp_path):
     """results.txt may hold fractions (0.715, the pipeline's) or percentages (71.5): both are 71.5 in the report."""
-    from classit_train.report import report, read_results
+    from classit_train.report import read_results, report
 
     root = tmp_path / "results"
     for model, value in (("fractions", "0.715"), ("percent", "71.5")):

@@ -12,7 +12,12 @@ from classit_data.core.errors import InputError
 from classit_data.wiki.clean import clean_wikitext
 from classit_data.wiki.readers.dump import read_dump
 from classit_data.wiki.sentences import (
-    PUNKT_PARAMS, punkt, punkt_parameters_from_json, punkt_parameters_to_json, sentence_splitter, split_sentences,
+    PUNKT_PARAMS,
+    punkt,
+    punkt_parameters_from_json,
+    punkt_parameters_to_json,
+    sentence_splitter,
+    split_sentences,
 )
 from tests.helpers import ROOT
 
