@@ -67,25 +67,59 @@ def main() -> None:
         rows, passages = make_rows(args.rows)
         write_rows(rows, tmp / "rows.parquet")
         write_rows(passages, tmp / "passages.parquet")
-        t_validate, _ = run([py, "-m", "classit_data", "validate", str(tmp / "rows.parquet"),
-                             "--out", str(tmp / "kept.parquet"), "--quarantine", str(tmp / "rejected.parquet"),
-                             "--report", str(tmp / "report.json")])
+        t_validate, _ = run(
+            [
+                py,
+                "-m",
+                "classit_data",
+                "validate",
+                str(tmp / "rows.parquet"),
+                "--out",
+                str(tmp / "kept.parquet"),
+                "--quarantine",
+                str(tmp / "rejected.parquet"),
+                "--report",
+                str(tmp / "report.json"),
+            ]
+        )
         kept = tmp / "kept.parquet"
         out = tmp / "CLASS_IT"
-        t_build, r = run([py, "-m", "classit_data", "build", "--switchboard", str(kept), "--wiki", str(kept),
-                          "--out", str(out), "--val-fraction", "0.02", "--json"])
+        t_build, r = run(
+            [
+                py,
+                "-m",
+                "classit_data",
+                "build",
+                "--switchboard",
+                str(kept),
+                "--wiki",
+                str(kept),
+                "--out",
+                str(out),
+                "--val-fraction",
+                "0.02",
+                "--json",
+            ]
+        )
         record = json.loads(r.stdout)
         n_rows = record["counts"]["rows"]
 
         with HubServer(tmp / "hub", tokens={TOKEN: "bench"}) as hub:
             env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-            env.update({"HF_ENDPOINT": hub.endpoint, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": TOKEN,
-                        "HF_HOME": str(tmp / "hf"), "HF_HUB_DISABLE_PROGRESS_BARS": "1"})
-            t_push, r = run([py, "-m", "classit_data", "push", str(out), "--repo-id", "bench/class-it", "--json"],
-                            env)
+            env.update(
+                {
+                    "HF_ENDPOINT": hub.endpoint,
+                    "HF_HUB_DISABLE_XET": "1",
+                    "HF_TOKEN": TOKEN,
+                    "HF_HOME": str(tmp / "hf"),
+                    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+                }
+            )
+            t_push, r = run([py, "-m", "classit_data", "push", str(out), "--repo-id", "bench/class-it", "--json"], env)
             pushed = json.loads(r.stdout)
-            t_repush, r = run([py, "-m", "classit_data", "push", str(out), "--repo-id", "bench/class-it",
-                               "--json"], env)
+            t_repush, r = run(
+                [py, "-m", "classit_data", "push", str(out), "--repo-id", "bench/class-it", "--json"], env
+            )
             assert json.loads(r.stdout)["commit"] is None
             t_load, r = run([py, "-c", LOAD, "bench/class-it"], env)
             loaded = int(r.stdout.strip().splitlines()[-1])
@@ -93,11 +127,17 @@ def main() -> None:
         assert loaded == expected, (loaded, expected)
 
     figures = {
-        "rows_in": args.rows, "rows_built": n_rows,
-        "validate_s": round(t_validate, 2), "build_s": round(t_build, 2),
-        "build_inner_s": record["seconds"], "gate_s": record["gate_seconds"],
-        "push_s": round(t_push, 2), "push_mb": round(pushed["bytes_uploaded"] / 1e6, 1),
-        "repush_unchanged_s": round(t_repush, 2), "load_s": round(t_load, 2), "rows_loaded": loaded,
+        "rows_in": args.rows,
+        "rows_built": n_rows,
+        "validate_s": round(t_validate, 2),
+        "build_s": round(t_build, 2),
+        "build_inner_s": record["seconds"],
+        "gate_s": record["gate_seconds"],
+        "push_s": round(t_push, 2),
+        "push_mb": round(pushed["bytes_uploaded"] / 1e6, 1),
+        "repush_unchanged_s": round(t_repush, 2),
+        "load_s": round(t_load, 2),
+        "rows_loaded": loaded,
         "shards": sum(len(s["files"]) for c in record["configs"].values() for s in c["splits"].values()),
     }
     figures["load_average"] = [round(load_start, 2), round(os.getloadavg()[0], 2)]
@@ -112,18 +152,18 @@ def _record(f: dict) -> None:
     text = f"""
 ## build / push / load back
 
-{date.today().isoformat()}, `.venv/bin/python benchmarks/bench_build.py --rows {f['rows_in']} --record`, this 2-core
-machine, shared with other work while it ran (load average {f['load_average'][0]} at the start,
-{f['load_average'][1]} at the end). Synthetic rows from `benchmarks/make_synthetic_rows.py`, validated
-first ({f['rows_in']:,} in, {f['rows_built']:,} kept, `validate` took {f['validate_s']} s); each command timed as a
+{date.today().isoformat()}, `.venv/bin/python benchmarks/bench_build.py --rows {f["rows_in"]} --record`, this 2-core
+machine, shared with other work while it ran (load average {f["load_average"][0]} at the start,
+{f["load_average"][1]} at the end). Synthetic rows from `benchmarks/make_synthetic_rows.py`, validated
+first ({f["rows_in"]:,} in, {f["rows_built"]:,} kept, `validate` took {f["validate_s"]} s); each command timed as a
 subprocess, Python start-up included.
 
 | step | seconds | target | within |
 | --- | ---: | ---: | --- |
-| `build` ({f['rows_built']:,} rows, 3 configs, {f['shards']} shards; gate {f['gate_s']} s inside) | {f['build_s']} | 20 | {ok('build_s')} |
-| `push` to the loopback Hub ({f['push_mb']} MB, one commit) | {f['push_s']} | 30 | {ok('push_s')} |
-| `push` again, unchanged (no commit) | {f['repush_unchanged_s']} | | |
-| `load_dataset(repo_id, config)` x 3 through the server, empty cache ({f['rows_loaded']:,} rows) | {f['load_s']} | 10 | {ok('load_s')} |
+| `build` ({f["rows_built"]:,} rows, 3 configs, {f["shards"]} shards; gate {f["gate_s"]} s inside) | {f["build_s"]} | 20 | {ok("build_s")} |
+| `push` to the loopback Hub ({f["push_mb"]} MB, one commit) | {f["push_s"]} | 30 | {ok("push_s")} |
+| `push` again, unchanged (no commit) | {f["repush_unchanged_s"]} | | |
+| `load_dataset(repo_id, config)` x 3 through the server, empty cache ({f["rows_loaded"]:,} rows) | {f["load_s"]} | 10 | {ok("load_s")} |
 """
     with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as fh:
         fh.write(text)

@@ -46,8 +46,16 @@ def commands(work: Path) -> dict[str, list[str]]:
     return {
         "convert-switchboard": ["convert-switchboard", str(switchboard), "--out", str(rows)],
         "prepare-wiki": ["prepare-wiki", str(wiki), "--out", str(work / "passages.parquet"), "--workers", "2"],
-        "validate": ["validate", str(rows), "--out", str(kept), "--quarantine", str(work / "val" / "q.parquet"),
-                     "--report", str(work / "val" / "report.json")],
+        "validate": [
+            "validate",
+            str(rows),
+            "--out",
+            str(kept),
+            "--quarantine",
+            str(work / "val" / "q.parquet"),
+            "--report",
+            str(work / "val" / "report.json"),
+        ],
         "stats": ["stats", str(kept), "--out", str(work / "stats")],
         "build": ["build", "--switchboard", str(kept), "--out", str(work / "CLASS_IT"), "--force"],
     }
@@ -57,8 +65,9 @@ def run_once(code: Path, args: list[str]) -> float:
     """Wall seconds of one command run from the checkout ``code``; a failure stops the benchmark."""
     env = {**os.environ, "PYTHONPATH": str(code), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "classit_data.cli", *args, "--json"], env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "classit_data.cli", *args, "--json"], env=env, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"{code}: {' '.join(args[:1])} failed: {proc.stderr.strip().splitlines()[-1:]}")
@@ -88,9 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     times = measure(ROOT, args.compare.resolve(), args.repeat)
     load_after = os.getloadavg()
     switchboard, wiki = _inputs()
-    print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
-          f"inputs {switchboard.name}, {wiki.name}; {args.repeat} runs each, alternating")
+    print(
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
+        f"inputs {switchboard.name}, {wiki.name}; {args.repeat} runs each, alternating"
+    )
     print("\n| command | old median (s) | new median (s) | new/old |\n| --- | ---: | ---: | ---: |")
     for name, runs in times.items():
         old, new = statistics.median(runs["old"]), statistics.median(runs["new"])

@@ -33,7 +33,7 @@ def timed_scores(scorer: CausalScorer, items, batch_size: int) -> tuple[float, l
     t0 = time.perf_counter()
     flat = scorer.score(pairs, batch_size=batch_size)
     elapsed = time.perf_counter() - t0
-    return elapsed, [flat[2 * i:2 * i + 2] for i in range(len(items))]
+    return elapsed, [flat[2 * i : 2 * i + 2] for i in range(len(items))]
 
 
 def main() -> None:
@@ -51,45 +51,70 @@ def main() -> None:
     model, tok, path = load_model(embedded_model_dir(), device="cpu")
     sample = read_task("blimp", args.blimp, limit=args.per_phenomenon)
     n_uids = len({it.uid for it in sample})
-    print(f"model {path.name}; {len(sample)} pairs from {n_uids} phenomena; torch threads {torch.get_num_threads()}, "
-          f"cpus {os.cpu_count()}, {platform.processor() or platform.machine()}")
+    print(
+        f"model {path.name}; {len(sample)} pairs from {n_uids} phenomena; torch threads {torch.get_num_threads()}, "
+        f"cpus {os.cpu_count()}, {platform.processor() or platform.machine()}"
+    )
     scorer = CausalScorer(model, tok, first_token="official")
     scorer.score([("", "Warm up the kernels.")] * 4, batch_size=4)
 
     rows = []
     # one sentence at a time (batch size 1), on a spread-out subset of the sample
     step = max(1, len(sample) // args.single_pairs)
-    single_items = sample[::step][:args.single_pairs]
+    single_items = sample[::step][: args.single_pairs]
     t_single, single_scores = timed_scores(scorer, single_items, 1)
-    rows.append({"mode": "one at a time", "batch_size": 1, "pairs": len(single_items), "seconds": t_single,
-                 "pairs_per_s": len(single_items) / t_single})
+    rows.append(
+        {
+            "mode": "one at a time",
+            "batch_size": 1,
+            "pairs": len(single_items),
+            "seconds": t_single,
+            "pairs_per_s": len(single_items) / t_single,
+        }
+    )
     best = None
     sample_scores = None
     for bs in [int(x) for x in args.batch_sizes.split(",")]:
         t, scores = timed_scores(scorer, sample, bs)
-        rows.append({"mode": "batched", "batch_size": bs, "pairs": len(sample), "seconds": t,
-                     "pairs_per_s": len(sample) / t})
+        rows.append(
+            {"mode": "batched", "batch_size": bs, "pairs": len(sample), "seconds": t, "pairs_per_s": len(sample) / t}
+        )
         if best is None or rows[-1]["pairs_per_s"] > best["pairs_per_s"]:
             best, sample_scores = rows[-1], scores
     # the batched scores of the single subset must equal the one-at-a-time ones
     index = {id(it): i for i, it in enumerate(sample)}
-    diff = max(abs(a - b) for it, ss in zip(single_items, single_scores) for a, b in zip(ss, sample_scores[index[id(it)]]))
+    diff = max(
+        abs(a - b) for it, ss in zip(single_items, single_scores) for a, b in zip(ss, sample_scores[index[id(it)]])
+    )
     for r in rows:
-        print(f"{r['mode']:>14}  bs={r['batch_size']:>3}  {r['pairs']:>4} pairs  {r['seconds']:7.1f} s  "
-              f"{r['pairs_per_s']:6.2f} pairs/s")
+        print(
+            f"{r['mode']:>14}  bs={r['batch_size']:>3}  {r['pairs']:>4} pairs  {r['seconds']:7.1f} s  "
+            f"{r['pairs_per_s']:6.2f} pairs/s"
+        )
     print(f"max |batched - one at a time| = {diff:.2e} nats")
 
     acc_official = summarise("blimp", sample, sample_scores)[0]["accuracy"]
     bos_t, bos_scores = timed_scores(CausalScorer(model, tok, first_token="bos"), sample, best["batch_size"])
     acc_bos = summarise("blimp", sample, bos_scores)[0]["accuracy"]
-    print(f"accuracy on the {len(sample)}-pair sample (macro over {n_uids} UIDs): official {acc_official:.2f}%, "
-          f"bos {acc_bos:.2f}%")
+    print(
+        f"accuracy on the {len(sample)}-pair sample (macro over {n_uids} UIDs): official {acc_official:.2f}%, "
+        f"bos {acc_bos:.2f}%"
+    )
     est = FULL_BLIMP_PAIRS / best["pairs_per_s"]
     est_single = FULL_BLIMP_PAIRS / rows[0]["pairs_per_s"]
-    print(f"all of BLiMP ({FULL_BLIMP_PAIRS:,} pairs), extrapolated: {est / 60:.0f} min batched (bs={best['batch_size']}), "
-          f"{est_single / 60:.0f} min one at a time")
-    summary = {"rows": rows, "max_abs_diff_nats": diff, "accuracy_official": acc_official, "accuracy_bos": acc_bos,
-               "sample_pairs": len(sample), "full_blimp_estimate_s": est, "full_blimp_single_estimate_s": est_single}
+    print(
+        f"all of BLiMP ({FULL_BLIMP_PAIRS:,} pairs), extrapolated: {est / 60:.0f} min batched (bs={best['batch_size']}), "
+        f"{est_single / 60:.0f} min one at a time"
+    )
+    summary = {
+        "rows": rows,
+        "max_abs_diff_nats": diff,
+        "accuracy_official": acc_official,
+        "accuracy_bos": acc_bos,
+        "sample_pairs": len(sample),
+        "full_blimp_estimate_s": est,
+        "full_blimp_single_estimate_s": est_single,
+    }
     if args.full:
         full = read_task("blimp", args.blimp)
         t, scores = timed_scores(scorer, full, best["batch_size"])

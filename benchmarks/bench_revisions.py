@@ -37,11 +37,32 @@ def commands(work: Path, side: str, switchboard: Path) -> dict[str, list[str]]:
     rows, passages = work / "rows.parquet", work / "passages.parquet"
     return {
         "convert-switchboard": ["convert-switchboard", str(switchboard), "-o", str(out / "sw.parquet")],
-        "validate": ["validate", str(rows), "--passages", str(passages), "--out", str(out / "kept.parquet"),
-                     "--quarantine", str(out / "rejected.parquet"), "--report", str(out / "report.json")],
+        "validate": [
+            "validate",
+            str(rows),
+            "--passages",
+            str(passages),
+            "--out",
+            str(out / "kept.parquet"),
+            "--quarantine",
+            str(out / "rejected.parquet"),
+            "--report",
+            str(out / "report.json"),
+        ],
         "stats": ["stats", str(out / "kept.parquet"), "-o", str(out / "stats")],
-        "build": ["build", "--switchboard", str(out / "kept.parquet"), "--wiki", str(out / "kept.parquet"),
-                  "--passages", str(passages), "--out", str(out / "CLASS_IT"), "--val-fraction", "0.02"],
+        "build": [
+            "build",
+            "--switchboard",
+            str(out / "kept.parquet"),
+            "--wiki",
+            str(out / "kept.parquet"),
+            "--passages",
+            str(passages),
+            "--out",
+            str(out / "CLASS_IT"),
+            "--val-fraction",
+            "0.02",
+        ],
     }
 
 
@@ -72,17 +93,24 @@ def same_outputs(work: Path) -> dict[str, object]:
     folder written as ``OUT``. Files that record seconds (``report.json``, ``report.md``, ``stats.*``) and the
     SVGs (matplotlib stamps a date in them) are not compared.
     """
+
     def digest(side: str) -> dict[str, bytes]:
         folder = work / side
-        files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-                 if p.is_file() and p.suffix in (".parquet", ".png")}
+        files = {
+            str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.suffix in (".parquet", ".png")
+        }
         card = folder / "CLASS_IT" / "README.md"
         files["CLASS_IT/README.md"] = card.read_text(encoding="utf-8").replace(str(folder), "OUT").encode()
         return files
 
     base, new = digest("base"), digest("new")
-    return {"files compared": len(base), "identical data files": base == new,
-            "differing files": sorted(k for k in base.keys() | new.keys() if base.get(k) != new.get(k))}
+    return {
+        "files compared": len(base),
+        "identical data files": base == new,
+        "differing files": sorted(k for k in base.keys() | new.keys() if base.get(k) != new.get(k)),
+    }
 
 
 def main() -> None:
@@ -100,8 +128,11 @@ def main() -> None:
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-revisions-") as tmp:
         work, base_tree = Path(tmp), Path(tmp) / "base-tree"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base_tree), args.base],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base_tree), args.base],
+            check=True,
+            capture_output=True,
+        )
         try:
             rows, passages = make_rows(args.rows)
             write_rows(rows, work / "rows.parquet")
@@ -110,13 +141,31 @@ def main() -> None:
             checks = same_outputs(work)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)], check=False)
-    figures = {name: {"base_s": round(statistics.median(t["base"]), 3), "new_s": round(statistics.median(t["new"]), 3),
-                      "ratio": round(statistics.median(t["new"]) / statistics.median(t["base"]), 3)}
-               for name, t in times.items()}
-    print(json.dumps({"base": args.base, "rows": args.rows, "repeat": args.repeat,
-                      "switchboard_input": str(switchboard), "commands": figures, **checks,
-                      "load_average": {"start": [round(x, 2) for x in load_start],
-                                       "end": [round(x, 2) for x in os.getloadavg()]}}, indent=2))
+    figures = {
+        name: {
+            "base_s": round(statistics.median(t["base"]), 3),
+            "new_s": round(statistics.median(t["new"]), 3),
+            "ratio": round(statistics.median(t["new"]) / statistics.median(t["base"]), 3),
+        }
+        for name, t in times.items()
+    }
+    print(
+        json.dumps(
+            {
+                "base": args.base,
+                "rows": args.rows,
+                "repeat": args.repeat,
+                "switchboard_input": str(switchboard),
+                "commands": figures,
+                **checks,
+                "load_average": {
+                    "start": [round(x, 2) for x in load_start],
+                    "end": [round(x, 2) for x in os.getloadavg()],
+                },
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -23,12 +23,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: (preset, batch, length, attention); each fits in a few GB on the CPU
 CPU_CASES = [
-    ("tiny-wide", 2, 2048, "sdpa"), ("tiny-wide", 2, 4096, "sdpa"),
-    ("tiny-wide", 2, 1024, "eager"), ("tiny-wide", 2, 2048, "eager"),
-    ("llama100M", 1, 512, "sdpa"), ("llama100M", 2, 1024, "sdpa"), ("llama100M", 1, 1024, "eager"),
+    ("tiny-wide", 2, 2048, "sdpa"),
+    ("tiny-wide", 2, 4096, "sdpa"),
+    ("tiny-wide", 2, 1024, "eager"),
+    ("tiny-wide", 2, 2048, "eager"),
+    ("llama100M", 1, 512, "sdpa"),
+    ("llama100M", 2, 1024, "sdpa"),
+    ("llama100M", 1, 1024, "eager"),
 ]
 GPU_CASES = [
-    ("llama100M", 8, 2048, "sdpa"), ("llama100M", 8, 6000, "sdpa"), ("llama100M", 2, 4096, "eager"),
+    ("llama100M", 8, 2048, "sdpa"),
+    ("llama100M", 8, 6000, "sdpa"),
+    ("llama100M", 2, 4096, "eager"),
     ("llama140M", 8, 6144, "sdpa"),
 ]
 
@@ -65,8 +71,13 @@ print(json.dumps({"added": peak - base, "parameters": sum(p.numel() for p in mod
 
 def measure(preset: str, batch: int, length: int, attn: str, device: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", CHILD, preset, str(batch), str(length), attn, device],
-                          capture_output=True, text=True, env=env, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, preset, str(batch), str(length), attn, device],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -92,8 +103,10 @@ def main() -> None:
             continue
         est = step_memory(llama_config(preset), got["parameters"], batch, length, attn_implementation=attn)
         need = est.total - est.overhead
-        print(f"{preset:<11}{batch:>6}{length:>7}{attn:>7}{got['added'] / GB:>13.2f}{need / GB:>13.2f}"
-              f"{need / got['added']:>10.2f}")
+        print(
+            f"{preset:<11}{batch:>6}{length:>7}{attn:>7}{got['added'] / GB:>13.2f}{need / GB:>13.2f}"
+            f"{need / got['added']:>10.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -47,15 +47,27 @@ def run_once(inputs: list[Path], out: Path, code: Path = ROOT) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"convert-switchboard failed ({proc.returncode}): {stderr.decode()[-2000:]}")
     summary = json.loads(stdout)
-    return {"wall": wall, "convert": summary["seconds"], "rss_mb": usage.ru_maxrss / 1024,
-            "items": summary["items"], "utterances": summary["utterances"], "words": summary["words"]}
+    return {
+        "wall": wall,
+        "convert": summary["seconds"],
+        "rss_mb": usage.ru_maxrss / 1024,
+        "items": summary["items"],
+        "utterances": summary["utterances"],
+        "words": summary["words"],
+    }
 
 
 def measure(inputs: list[Path], out: Path, repeat: int) -> dict:
     runs = [run_once(inputs, out) for _ in range(repeat)]
-    return {"wall": statistics.median(r["wall"] for r in runs), "convert": statistics.median(r["convert"] for r in runs),
-            "rss_mb": max(r["rss_mb"] for r in runs), "walls": [round(r["wall"], 2) for r in runs],
-            "items": runs[0]["items"], "utterances": runs[0]["utterances"], "words": runs[0]["words"]}
+    return {
+        "wall": statistics.median(r["wall"] for r in runs),
+        "convert": statistics.median(r["convert"] for r in runs),
+        "rss_mb": max(r["rss_mb"] for r in runs),
+        "walls": [round(r["wall"], 2) for r in runs],
+        "items": runs[0]["items"],
+        "utterances": runs[0]["utterances"],
+        "words": runs[0]["words"],
+    }
 
 
 def compare(path: Path, old: Path, repeat: int) -> None:
@@ -66,8 +78,10 @@ def compare(path: Path, old: Path, repeat: int) -> None:
             for name, code in (("old", old), ("new", ROOT)):
                 walls[name].append(run_once([path], Path(tmp) / f"{name}.parquet", code)["wall"])
     old_s, new_s = statistics.median(walls["old"]), statistics.median(walls["new"])
-    print(f"old code ({old}): median {old_s:.2f} s {[round(w, 2) for w in walls['old']]}; this code: median "
-          f"{new_s:.2f} s {[round(w, 2) for w in walls['new']]}; new/old {new_s / old_s:.2f}x")
+    print(
+        f"old code ({old}): median {old_s:.2f} s {[round(w, 2) for w in walls['old']]}; this code: median "
+        f"{new_s:.2f} s {[round(w, 2) for w in walls['new']]}; new/old {new_s / old_s:.2f}x"
+    )
 
 
 def main() -> None:
@@ -85,11 +99,14 @@ def main() -> None:
         doubled.write_bytes(data + (b"" if data.endswith(b"\n") else b"\n") + data)
         single = measure([args.input], Path(tmp) / "single.parquet", args.repeat)
         double = measure([doubled], Path(tmp) / "double.parquet", args.repeat)
-    print(f"{'input':<22}{'utterances':>11}{'items':>8}{'wall s (median)':>17}{'convert s':>11}{'peak RSS MB':>13}"
-          f"  runs")
+    print(
+        f"{'input':<22}{'utterances':>11}{'items':>8}{'wall s (median)':>17}{'convert s':>11}{'peak RSS MB':>13}  runs"
+    )
     for name, r in (("single", single), ("doubled", double)):
-        print(f"{name:<22}{r['utterances']:>11,}{r['items']:>8,}{r['wall']:>17.2f}{r['convert']:>11.2f}"
-              f"{r['rss_mb']:>13.0f}  {r['walls']}")
+        print(
+            f"{name:<22}{r['utterances']:>11,}{r['items']:>8,}{r['wall']:>17.2f}{r['convert']:>11.2f}"
+            f"{r['rss_mb']:>13.0f}  {r['walls']}"
+        )
     ratio = double["wall"] / single["wall"]
     ratio_convert = double["convert"] / single["convert"]
     print(f"doubled/single wall time: {ratio:.2f}x (converter alone {ratio_convert:.2f}x)")

@@ -43,8 +43,7 @@ def switchboard_pairs(limit: int, rng: random.Random) -> list[dict]:
         else:
             turns.append(text.strip())
             speaker = who
-    pairs = [{"prompt": a, "reply": b} for a, b in zip(turns, turns[1:])
-             if len(a.split()) >= 3 and len(b.split()) >= 3]
+    pairs = [{"prompt": a, "reply": b} for a, b in zip(turns, turns[1:]) if len(a.split()) >= 3 and len(b.split()) >= 3]
     rng.shuffle(pairs)
     return pairs[:limit]
 
@@ -62,7 +61,7 @@ def wiki_pairs(limit: int, rng: random.Random, workdir: Path) -> list[dict]:
         p = rng.choice(passages)
         sentences = [s.strip() + "." for s in p["text"].split(". ") if s.strip()]
         k = rng.randrange(len(sentences))
-        reply = " ".join(sentences[k:k + rng.choice((1, 1, 2))])
+        reply = " ".join(sentences[k : k + rng.choice((1, 1, 2))])
         subject = rng.choice([w for w in reply.split() if len(w) > 4] or ["it"]).strip(".,")
         pairs.append({"prompt": f"What does the article about {p['title']} say about {subject}?", "reply": reply})
     return pairs
@@ -100,8 +99,11 @@ def main() -> None:
     else:
         n_sw = round(args.examples * 38_802 / (38_802 + 91_016))
         rows = {"switchboard": switchboard_pairs(n_sw, rng), "simple_wiki": wiki_pairs(args.examples - n_sw, rng, work)}
-        origin = ("Switchboard adjacent turns from ../shared/corpora + QA about the bundled wiki sample"
-                  if rows["switchboard"] else "QA about the bundled wiki sample only (corpora not found)")
+        origin = (
+            "Switchboard adjacent turns from ../shared/corpora + QA about the bundled wiki sample"
+            if rows["switchboard"]
+            else "QA about the bundled wiki sample only (corpora not found)"
+        )
         if not rows["switchboard"]:
             rows["switchboard"] = wiki_pairs(n_sw, rng, work)
     preset = model_preset(args.model)
@@ -116,19 +118,35 @@ def main() -> None:
     q = lambda f: lengths[int(f * (len(lengths) - 1))]  # noqa: E731
 
     torch.manual_seed(args.seed)
-    cfg = llama_config(args.model, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                       pad_token_id=tok.pad_token_id, attn_implementation="sdpa")
+    cfg = llama_config(
+        args.model,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        attn_implementation="sdpa",
+    )
     model = LlamaForCausalLM(cfg)
     model.config.use_cache = False
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-5)
 
-    results = {"model": args.model, "parameters": count_parameters(cfg), "origin": origin,
-               "examples": len(examples), "length_tokens": {"mean": round(sum(lengths) / len(lengths), 1),
-                                                            "p50": q(0.5), "p90": q(0.9), "p99": q(0.99),
-                                                            "max": lengths[-1]},
-               "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-               "machine": platform.processor() or platform.machine(), "modes": {}}
+    results = {
+        "model": args.model,
+        "parameters": count_parameters(cfg),
+        "origin": origin,
+        "examples": len(examples),
+        "length_tokens": {
+            "mean": round(sum(lengths) / len(lengths), 1),
+            "p50": q(0.5),
+            "p90": q(0.9),
+            "p99": q(0.99),
+            "max": lengths[-1],
+        },
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.processor() or platform.machine(),
+        "modes": {},
+    }
     # the two modes take turns, step by step, so that both see the same load on a shared machine
     modes = {}
     for packing in (False, True):
@@ -136,10 +154,13 @@ def main() -> None:
             "plan": D.make_plan(examples, "merged", 1, args.seed, packing=packing, max_length=args.pack_length),
             "per_step": args.pack_rows if packing else args.batch_size,
             "collate": D.Collator(pad_id=tok.pad_token_id, packing=packing),
-            "useful": 0, "total": 0, "seconds": 0.0}
+            "useful": 0,
+            "total": 0,
+            "seconds": 0.0,
+        }
     for step in range(args.steps + 1):
         for m in modes.values():
-            groups = m["plan"][step * m["per_step"]:(step + 1) * m["per_step"]]
+            groups = m["plan"][step * m["per_step"] : (step + 1) * m["per_step"]]
             batch = m["collate"]([{"examples": [examples[i] for i in g.indices]} for g in groups])
             t0 = time.perf_counter()
             loss = model(**batch).loss
@@ -154,13 +175,21 @@ def main() -> None:
             m["total"] += batch["input_ids"].numel()
     for name, m in modes.items():
         useful, total, seconds = m["useful"], m["total"], m["seconds"]
-        results["modes"][name] = {"steps": args.steps, "rows_per_step": m["per_step"], "useful_tokens": useful,
-                                  "tokens_with_padding": total, "padding_fraction": round(1 - useful / total, 3),
-                                  "seconds": round(seconds, 2), "useful_tokens_per_s": round(useful / seconds, 1),
-                                  "tokens_per_s": round(total / seconds, 1)}
+        results["modes"][name] = {
+            "steps": args.steps,
+            "rows_per_step": m["per_step"],
+            "useful_tokens": useful,
+            "tokens_with_padding": total,
+            "padding_fraction": round(1 - useful / total, 3),
+            "seconds": round(seconds, 2),
+            "useful_tokens_per_s": round(useful / seconds, 1),
+            "tokens_per_s": round(total / seconds, 1),
+        }
         print(name, json.dumps(results["modes"][name]), flush=True)
     m = results["modes"]
-    results["packed_over_padded_useful"] = round(m["packed"]["useful_tokens_per_s"] / m["padded"]["useful_tokens_per_s"], 2)
+    results["packed_over_padded_useful"] = round(
+        m["packed"]["useful_tokens_per_s"] / m["padded"]["useful_tokens_per_s"], 2
+    )
     print(json.dumps(results, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

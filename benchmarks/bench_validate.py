@@ -72,30 +72,50 @@ def main() -> None:
         out = work / f"out_{n}"
         best = {}
         for rep in range(args.repeat):
-            v = timed(["validate", str(folder / "rows.parquet"), "--passages", str(folder / "passages.parquet"),
-                       "--out", str(out / "kept.parquet"), "--quarantine", str(out / "rejected.parquet"),
-                       "--report", str(out / "report.json"), "--json"])
+            v = timed(
+                [
+                    "validate",
+                    str(folder / "rows.parquet"),
+                    "--passages",
+                    str(folder / "passages.parquet"),
+                    "--out",
+                    str(out / "kept.parquet"),
+                    "--quarantine",
+                    str(out / "rejected.parquet"),
+                    "--report",
+                    str(out / "report.json"),
+                    "--json",
+                ]
+            )
             report = json.loads(v.pop("stdout"))
             s = timed(["stats", str(out / "kept.parquet"), "--out", str(out / "stats"), "--json"])
             stats = json.loads(s.pop("stdout"))
-            print(f"rows={n:,} run={rep + 1}: validate wall {v['wall']:.2f} s (cpu {v['cpu']:.2f} s, load "
-                  f"{v['load']:.2f}; phases {report['seconds']}); kept {report['kept']:,}, quarantined "
-                  f"{report['quarantined']:,} {report['by_reason']}; dedup {report['dedup']}")
-            print(f"rows={n:,} run={rep + 1}: stats wall {s['wall']:.2f} s (cpu {s['cpu']:.2f} s, load "
-                  f"{s['load']:.2f}; phases {stats['seconds']})")
+            print(
+                f"rows={n:,} run={rep + 1}: validate wall {v['wall']:.2f} s (cpu {v['cpu']:.2f} s, load "
+                f"{v['load']:.2f}; phases {report['seconds']}); kept {report['kept']:,}, quarantined "
+                f"{report['quarantined']:,} {report['by_reason']}; dedup {report['dedup']}"
+            )
+            print(
+                f"rows={n:,} run={rep + 1}: stats wall {s['wall']:.2f} s (cpu {s['cpu']:.2f} s, load "
+                f"{s['load']:.2f}; phases {stats['seconds']})"
+            )
             for key, m in (("validate", v), ("stats", s)):
                 if key not in best or m["wall"] < best[key]["wall"]:
                     best[key] = m
         results[n] = best
     print("\n| rows | validate + dedup: wall (cpu) | stats + figure: wall (cpu) |\n| ---: | ---: | ---: |")
     for n, b in results.items():
-        print(f"| {n:,} | {b['validate']['wall']:.2f} s ({b['validate']['cpu']:.2f} s) | "
-              f"{b['stats']['wall']:.2f} s ({b['stats']['cpu']:.2f} s) |")
+        print(
+            f"| {n:,} | {b['validate']['wall']:.2f} s ({b['validate']['cpu']:.2f} s) | "
+            f"{b['stats']['wall']:.2f} s ({b['stats']['cpu']:.2f} s) |"
+        )
     if len(results) >= 2:
         (n0, b0), (n1, b1) = list(results.items())[0], list(results.items())[-1]
         for key in ("validate", "stats"):
-            print(f"{key}: {n1 / n0:.1f}x the rows took {b1[key]['wall'] / b0[key]['wall']:.2f}x the wall time, "
-                  f"{b1[key]['cpu'] / b0[key]['cpu']:.2f}x the CPU time")
+            print(
+                f"{key}: {n1 / n0:.1f}x the rows took {b1[key]['wall'] / b0[key]['wall']:.2f}x the wall time, "
+                f"{b1[key]['cpu'] / b0[key]['cpu']:.2f}x the CPU time"
+            )
     print(f"load average at the end: {os.getloadavg()}")
 
 

@@ -52,8 +52,9 @@ def run_once(dump: Path, out: Path, workers: int | None) -> dict:
     if workers:
         cmd += ["--workers", str(workers)]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}
+    )
     ps = psutil.Process(proc.pid)
     peak = peak_pss = 0
     while proc.poll() is None:
@@ -68,11 +69,18 @@ def run_once(dump: Path, out: Path, workers: int | None) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"prepare-wiki failed: {stderr}")
     summary = json.loads(stdout)
-    return {"wall_s": wall, "articles": summary["articles_read"], "pages": summary["pages_read"],
-            "passages": summary["passages"], "words": summary["words"], "peak_rss_mb": peak / 2**20,
-            "peak_pss_mb": peak_pss / 2**20,
-            "inner_s": summary["seconds"], "workers": summary["config"]["workers"],
-            "dump_mb": dump.stat().st_size / 2**20}
+    return {
+        "wall_s": wall,
+        "articles": summary["articles_read"],
+        "pages": summary["pages_read"],
+        "passages": summary["passages"],
+        "words": summary["words"],
+        "peak_rss_mb": peak / 2**20,
+        "peak_pss_mb": peak_pss / 2**20,
+        "inner_s": summary["seconds"],
+        "workers": summary["config"]["workers"],
+        "dump_mb": dump.stat().st_size / 2**20,
+    }
 
 
 def main() -> None:
@@ -84,8 +92,10 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
 
     load = os.getloadavg()
-    print(f"# prepare-wiki benchmark, {dt.datetime.now().isoformat(timespec='minutes')}, "
-          f"{psutil.cpu_count()} cores, load average at start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
+    print(
+        f"# prepare-wiki benchmark, {dt.datetime.now().isoformat(timespec='minutes')}, "
+        f"{psutil.cpu_count()} cores, load average at start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
+    )
     results = []
     for n in args.sizes:
         dump = args.work / f"synthetic-{n}.xml.bz2"
@@ -96,15 +106,19 @@ def main() -> None:
         r = run_once(dump, args.work / f"passages-{n}.parquet", args.workers)
         r["size"] = n
         results.append(r)
-        print(f"{n:>7,} articles ({r['pages']:,} pages, {r['dump_mb']:.1f} MB bz2): {r['wall_s']:.1f} s wall, "
-              f"{r['articles'] / r['wall_s']:.0f} articles/s end to end ({r['articles'] / r['inner_s']:.0f}/s "
-              f"without start-up), {r['passages']:,} passages, {r['words']:,} words, workers {r['workers']}, "
-              f"peak memory of the process tree: RSS {r['peak_rss_mb']:.0f} MB summed, PSS {r['peak_pss_mb']:.0f} MB")
+        print(
+            f"{n:>7,} articles ({r['pages']:,} pages, {r['dump_mb']:.1f} MB bz2): {r['wall_s']:.1f} s wall, "
+            f"{r['articles'] / r['wall_s']:.0f} articles/s end to end ({r['articles'] / r['inner_s']:.0f}/s "
+            f"without start-up), {r['passages']:,} passages, {r['words']:,} words, workers {r['workers']}, "
+            f"peak memory of the process tree: RSS {r['peak_rss_mb']:.0f} MB summed, PSS {r['peak_pss_mb']:.0f} MB"
+        )
     if len(results) >= 2:
         a, b = results[0], results[-1]
-        print(f"scaling: {b['size'] / a['size']:.2f}x articles took {b['wall_s'] / a['wall_s']:.2f}x wall time "
-              f"({b['inner_s'] / a['inner_s']:.2f}x without start-up); peak RSS {a['peak_rss_mb']:.0f} -> "
-              f"{b['peak_rss_mb']:.0f} MB")
+        print(
+            f"scaling: {b['size'] / a['size']:.2f}x articles took {b['wall_s'] / a['wall_s']:.2f}x wall time "
+            f"({b['inner_s'] / a['inner_s']:.2f}x without start-up); peak RSS {a['peak_rss_mb']:.0f} -> "
+            f"{b['peak_rss_mb']:.0f} MB"
+        )
     print(f"load average at end {os.getloadavg()[0]:.2f}")
 
 

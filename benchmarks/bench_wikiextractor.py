@@ -50,8 +50,11 @@ from make_synthetic_wiki import write_synthetic_dump  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "corpora" / "wiki_real" / "enwiki-special-export-20171220.xml.bz2"
 WIKIEXTRACTOR = "wikiextractor==3.0.6"
-LEFTOVER = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|^\|-|''|^\s*==.*==\s*$|</?[a-zA-Z][^>]*>|<!--|-->|"
-                      r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#\d+|#x[0-9A-Fa-f]+);|https?://", re.M)
+LEFTOVER = re.compile(
+    r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|^\|-|''|^\s*==.*==\s*$|</?[a-zA-Z][^>]*>|<!--|-->|"
+    r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#\d+|#x[0-9A-Fa-f]+);|https?://",
+    re.M,
+)
 _DOC_LINE = re.compile(r"^</?doc\b[^>]*>$", re.M)
 
 
@@ -61,8 +64,9 @@ def older_python(given: str | None) -> str | None:
     found = [str(v / "bin" / "python") for v in sorted(pyenv.glob("3.10.*")) + sorted(pyenv.glob("3.[89].*"))]
     found += [p for p in map(shutil.which, ("python3.10", "python3.9", "python3.8")) if p]
     for python in [given] if given else found:
-        probe = subprocess.run([python, "-c", "import sys; print(sys.version_info < (3, 11))"], capture_output=True,
-                               text=True)
+        probe = subprocess.run(
+            [python, "-c", "import sys; print(sys.version_info < (3, 11))"], capture_output=True, text=True
+        )
         if probe.returncode == 0 and probe.stdout.strip() == "True":
             return python
     return None
@@ -77,8 +81,10 @@ def write_repeated_dump(source: Path, out: Path, copies: int) -> Path:
     head, _, rest = text.partition("<page>")
     body, _, tail = ("<page>" + rest).rpartition("</page>")
     body += "</page>"
-    pages = [_PAGE_ID.sub(lambda m, k=k: f"{m[1]}{m[2]} ({k}){m[3]}{int(m[4]) + k * 100_000_000}{m[5]}", body)
-             for k in range(copies)]
+    pages = [
+        _PAGE_ID.sub(lambda m, k=k: f"{m[1]}{m[2]} ({k}){m[3]}{int(m[4]) + k * 100_000_000}{m[5]}", body)
+        for k in range(copies)
+    ]
     out.write_bytes(bz2.compress((head + "\n".join(pages) + tail).encode("utf-8")))
     return out
 
@@ -87,8 +93,10 @@ def wikiextractor_env(work: Path, python: str | None) -> tuple[str | None, str]:
     """(the venv's python with wikiextractor installed, or None; why not)."""
     venv = work / "wikiextractor-venv"
     exe = venv / "bin" / "python"
-    if exe.exists() and subprocess.run([str(exe), "-c", "import wikiextractor.WikiExtractor"],
-                                       capture_output=True).returncode == 0:
+    if (
+        exe.exists()
+        and subprocess.run([str(exe), "-c", "import wikiextractor.WikiExtractor"], capture_output=True).returncode == 0
+    ):
         return str(exe), ""
     if python is None:
         return None, "no Python older than 3.11 found (wikiextractor 3.0.6 does not import on 3.11+): give --wex-python"
@@ -101,8 +109,11 @@ def wikiextractor_env(work: Path, python: str | None) -> tuple[str | None, str]:
     return str(exe), ""
 
 
-def timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None,
-          ) -> tuple[float, float, subprocess.CompletedProcess]:
+def timed(
+    cmd: list[str],
+    env: dict | None = None,
+    cwd: Path | None = None,
+) -> tuple[float, float, subprocess.CompletedProcess]:
     """(wall s, CPU s of the command and every process it waited for, the finished process)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -115,8 +126,18 @@ def timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None,
 
 
 def run_ours(dump: Path, out: Path, workers: int, root: Path) -> tuple[float, float, str]:
-    cmd = [sys.executable, "-m", "classit_data", "prepare-wiki", str(dump), "--out", str(out), "--json",
-           "--workers", str(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "classit_data",
+        "prepare-wiki",
+        str(dump),
+        "--out",
+        str(out),
+        "--json",
+        "--workers",
+        str(workers),
+    ]
     # run from the output's folder: `-m` puts the working folder first on the path, before PYTHONPATH
     wall, cpu, _ = timed(cmd, env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(root)}, cwd=out.parent)
     import polars as pl
@@ -126,8 +147,7 @@ def run_ours(dump: Path, out: Path, workers: int, root: Path) -> tuple[float, fl
 
 def run_theirs(python: str, dump: Path, out: Path, processes: int) -> tuple[float, float, str]:
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [python, "-m", "wikiextractor.WikiExtractor", str(dump), "-o", str(out), "--processes", str(processes),
-           "-q"]
+    cmd = [python, "-m", "wikiextractor.WikiExtractor", str(dump), "-o", str(out), "--processes", str(processes), "-q"]
     wall, cpu, _ = timed(cmd)
     text = "".join(p.read_text(encoding="utf-8") for p in sorted(out.rglob("wiki_*")))
     return wall, cpu, _DOC_LINE.sub("", text)
@@ -147,11 +167,18 @@ def compare(name: str, dump: Path, python: str | None, work: Path, runs: int, wo
         if python:
             wall, cpu, their_text = run_theirs(python, dump, work / "wikiextractor-out", workers)
             theirs.append((wall, cpu))
-    row = {"input": name, "ours_wall_s": statistics.median(w for w, _ in ours),
-           "ours_cpu_s": statistics.median(c for _, c in ours), "ours_leftovers_words": leftovers(ours_text)}
+    row = {
+        "input": name,
+        "ours_wall_s": statistics.median(w for w, _ in ours),
+        "ours_cpu_s": statistics.median(c for _, c in ours),
+        "ours_leftovers_words": leftovers(ours_text),
+    }
     if theirs:
-        row |= {"wex_wall_s": statistics.median(w for w, _ in theirs),
-                "wex_cpu_s": statistics.median(c for _, c in theirs), "wex_leftovers_words": leftovers(their_text)}
+        row |= {
+            "wex_wall_s": statistics.median(w for w, _ in theirs),
+            "wex_cpu_s": statistics.median(c for _, c in theirs),
+            "wex_leftovers_words": leftovers(their_text),
+        }
         row["ratio_wall"] = row["ours_wall_s"] / row["wex_wall_s"]
         row["ratio_cpu"] = row["ours_cpu_s"] / row["wex_cpu_s"]
     return row
@@ -159,13 +186,17 @@ def compare(name: str, dump: Path, python: str | None, work: Path, runs: int, wo
 
 def show(row: dict) -> None:
     ours_left, ours_words = row["ours_leftovers_words"]
-    line = (f"{row['input']}: ours {row['ours_wall_s']:.2f} s wall, {row['ours_cpu_s']:.2f} s CPU, "
-            f"{ours_left} leftovers in {ours_words:,} words")
+    line = (
+        f"{row['input']}: ours {row['ours_wall_s']:.2f} s wall, {row['ours_cpu_s']:.2f} s CPU, "
+        f"{ours_left} leftovers in {ours_words:,} words"
+    )
     if "wex_wall_s" in row:
         wex_left, wex_words = row["wex_leftovers_words"]
-        line += (f" | wikiextractor {row['wex_wall_s']:.2f} s wall, {row['wex_cpu_s']:.2f} s CPU, {wex_left} "
-                 f"leftovers in {wex_words:,} words | ours/wikiextractor wall {row['ratio_wall']:.2f}, "
-                 f"CPU {row['ratio_cpu']:.2f}")
+        line += (
+            f" | wikiextractor {row['wex_wall_s']:.2f} s wall, {row['wex_cpu_s']:.2f} s CPU, {wex_left} "
+            f"leftovers in {wex_words:,} words | ours/wikiextractor wall {row['ratio_wall']:.2f}, "
+            f"CPU {row['ratio_cpu']:.2f}"
+        )
     print(line, flush=True)
 
 
@@ -176,19 +207,29 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--work", type=Path, default=ROOT / ".bench" / "wikiextractor")
     ap.add_argument("--wex-python", help="a Python before 3.11 to install wikiextractor with")
-    ap.add_argument("--ours", type=Path, default=ROOT, help="the checkout of classit-data to run (another one "
-                    "gives its figures: `git worktree add /tmp/before COMMIT`)")
-    ap.add_argument("--scale", action="store_true", help="also time a 2-article dump (start-up) and the real "
-                    "export repeated (real articles at scale)")
+    ap.add_argument(
+        "--ours",
+        type=Path,
+        default=ROOT,
+        help="the checkout of classit-data to run (another one "
+        "gives its figures: `git worktree add /tmp/before COMMIT`)",
+    )
+    ap.add_argument(
+        "--scale",
+        action="store_true",
+        help="also time a 2-article dump (start-up) and the real export repeated (real articles at scale)",
+    )
     ap.add_argument("--copies", type=int, default=30, help="copies of the real export under --scale")
     ap.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     compileall.compile_dir(args.ours / "classit_data", quiet=1)
     python, why = wikiextractor_env(args.work, older_python(args.wex_python))
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.2f} at the start, "
-          f"{os.cpu_count()} CPUs, {args.workers} processes each, {args.runs} runs each (medians); "
-          f"ours from {args.ours}")
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.2f} at the start, "
+        f"{os.cpu_count()} CPUs, {args.workers} processes each, {args.runs} runs each (medians); "
+        f"ours from {args.ours}"
+    )
     if not python:
         print(f"wikiextractor skipped: {why}")
     inputs = []

@@ -57,17 +57,24 @@ def fingerprint(folder: Path) -> dict[str, str]:
     """Each output file's content, made comparable across runs: rows for row files, stable JSON for JSON."""
     prints = {}
     for path in sorted(folder.rglob("*")):
-        if not path.is_file() or any(t in part for part in path.relative_to(folder).parts for t in TEMPORARY) \
-                or "chunks" in path.parts \
-                or path.name in ("run.json", "timings.json") or path.name.startswith("input"):
+        if (
+            not path.is_file()
+            or any(t in part for part in path.relative_to(folder).parts for t in TEMPORARY)
+            or "chunks" in path.parts
+            or path.name in ("run.json", "timings.json")
+            or path.name.startswith("input")
+        ):
             continue
         if path.suffix == ".parquet":
             content = pl.read_parquet(path).write_json().encode()
         elif path.suffix == ".json":
             content = json.dumps(_stable(json.loads(path.read_text())), sort_keys=True).encode()
         elif path.suffix == ".md":
-            content = b"\n".join(line for line in path.read_bytes().splitlines()
-                                 if not any(w.encode() in line.lower() for w in ("second", "/s", "date", "tmp")))
+            content = b"\n".join(
+                line
+                for line in path.read_bytes().splitlines()
+                if not any(w.encode() in line.lower() for w in ("second", "/s", "date", "tmp"))
+            )
         elif path.suffix == ".html":  # the build report: all but its wall times (rows marked data-wall)
             content = b"\n".join(line for line in path.read_bytes().splitlines() if b"data-wall" not in line)
         else:
@@ -83,8 +90,10 @@ def generated_once(work: Path, ref: Path) -> bool:
     summary, expected = (json.loads((d / "gen" / "summary.json").read_text()) for d in (work, ref))
     chunks = (work / "gen" / "chunks").rglob("*.parquet")
     records = pl.concat([pl.read_parquet(p, columns=["passage_id"]) for p in chunks])
-    return (summary["passages_done"] == expected["passages_done"] == records.height
-            == records["passage_id"].n_unique() and summary["duplicate_records"] == 0)
+    return (
+        summary["passages_done"] == expected["passages_done"] == records.height == records["passage_id"].n_unique()
+        and summary["duplicate_records"] == 0
+    )
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -97,18 +106,29 @@ def _commands(data: Path) -> dict[str, tuple[list[str], list[str]]]:
     wiki = str(ROOT / "samples" / "simplewiki_sample.xml.bz2")
     items, passages = str(data / "items.parquet"), str(data / "passages.parquet")
     validate = ["validate", items, "--out", "kept.parquet", "--quarantine", "q.parquet", "--report", "r.json"]
-    build = ["build", "--switchboard", str(data / "kept_sw.parquet"), "--out", "CLASS_IT", "--passages", passages,
-             "--wiki", str(data / "kept_wiki.parquet")]
-    generate = ["generate-wiki", "--passages", passages, "--out", "gen", "--backend", "transformers",
-                "--max-passages"]
+    build = [
+        "build",
+        "--switchboard",
+        str(data / "kept_sw.parquet"),
+        "--out",
+        "CLASS_IT",
+        "--passages",
+        passages,
+        "--wiki",
+        str(data / "kept_wiki.parquet"),
+    ]
+    generate = ["generate-wiki", "--passages", passages, "--out", "gen", "--backend", "transformers", "--max-passages"]
     return {
-        "convert-switchboard": (["convert-switchboard", sample, "--out", "o.parquet", "--rejects", "r.parquet",
-                                 "--min-words", "2"],
-                                ["convert-switchboard", sample, "--out", "o.parquet", "--rejects", "r.parquet"]),
+        "convert-switchboard": (
+            ["convert-switchboard", sample, "--out", "o.parquet", "--rejects", "r.parquet", "--min-words", "2"],
+            ["convert-switchboard", sample, "--out", "o.parquet", "--rejects", "r.parquet"],
+        ),
         "validate": ([*validate, "--no-dedup"], validate),
         "stats": (["stats", str(data / "kept_sw.parquet"), "--out", "stats"], ["stats", items, "--out", "stats"]),
-        "prepare-wiki": (["prepare-wiki", wiki, "--out", "p.parquet", "--workers", "2", "--max-words", "100"],
-                         ["prepare-wiki", wiki, "--out", "p.parquet", "--workers", "2"]),
+        "prepare-wiki": (
+            ["prepare-wiki", wiki, "--out", "p.parquet", "--workers", "2", "--max-words", "100"],
+            ["prepare-wiki", wiki, "--out", "p.parquet", "--workers", "2"],
+        ),
         "build": ([*build[:-2], "--val-fraction", "0.2"], build),
         "generate-wiki": ([*generate, "2"], [*generate, "4"]),
     }
@@ -129,9 +149,14 @@ def make_data(data: Path) -> None:
 def run(command: list[str], cwd: Path, kill_after: float | None = None) -> tuple[int | None, float]:
     """Run the CLI in its own process group; kill the whole group after ``kill_after`` seconds if still running."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "classit_data", *command], cwd=cwd, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ,
-                                                                                   "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "classit_data", *command],
+        cwd=cwd,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     try:
         proc.wait(timeout=kill_after)
     except subprocess.TimeoutExpired:
@@ -185,8 +210,13 @@ def main() -> None:
     for r in results:
         print(json.dumps(r))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
-    bad = [r["command"] for r in results if r.get("cut") or r.get("temporaries left after rerun")
-           or r.get("rerun complete, each passage once", r.get("rerun equal to reference", 0)) != r["kills"]]
+    bad = [
+        r["command"]
+        for r in results
+        if r.get("cut")
+        or r.get("temporaries left after rerun")
+        or r.get("rerun complete, each passage once", r.get("rerun equal to reference", 0)) != r["kills"]
+    ]
     if bad:
         sys.exit(f"invariants broken for: {', '.join(bad)}")
 

@@ -101,8 +101,16 @@ def _switchboard_rows(rng: np.random.Generator, vocab: np.ndarray, n_sw: int) ->
                 break
             prompt, reply = turns[t], turns[t + 1]
             t += 1
-            rows.append({"source": "switchboard", "prompt": prompt, "reply": reply, "doc_id": doc, "position": pos,
-                         "origin": "switchboard.train (babylm)"})
+            rows.append(
+                {
+                    "source": "switchboard",
+                    "prompt": prompt,
+                    "reply": reply,
+                    "doc_id": doc,
+                    "position": pos,
+                    "origin": "switchboard.train (babylm)",
+                }
+            )
         t += 1
     return rows
 
@@ -117,21 +125,41 @@ def _wiki_rows(rng: np.random.Generator, vocab: np.ndarray, n_wiki: int) -> tupl
     while i < n_wiki:
         article = str(10_000 + len(passages) // 4)
         words = _draw(rng, vocab, int(rng.integers(40, 161)))
-        text = " ".join(_sentence(words[k:k + 15]) for k in range(0, len(words), 15))
+        text = " ".join(_sentence(words[k : k + 15]) for k in range(0, len(words), 15))
         pid = content_id(article, "", text)
-        passages.append({"passage_id": pid, "article_id": article, "title": f"Article {article}", "section": "",
-                         "text": text, "n_words": len(words)})
+        passages.append(
+            {
+                "passage_id": pid,
+                "article_id": article,
+                "title": f"Article {article}",
+                "section": "",
+                "text": text,
+                "n_words": len(words),
+            }
+        )
         for q in range(3):
             if i >= n_wiki:
                 break
             span = min(int(a_len[i]), max(1, len(words) // 2))
             start = int(rng.integers(0, len(words) - span + 1))
-            answer = _sentence(words[start:start + span])
+            answer = _sentence(words[start : start + span])
             question = f"{rng.choice(QWORDS)} {' '.join(_draw(rng, vocab, int(q_len[i]) - 1))}?"
-            rows.append({"source": "simple_wiki", "prompt": question, "reply": answer, "doc_id": article,
-                         "position": (len(passages) - 1) % 4 * 3 + q, "origin": "passages.parquet",
-                         "passage_id": pid, "model": "meta-llama/Llama-3.2-3B-Instruct", "model_revision": "main",
-                         "prompt_hash": "0123456789abcdef", "sampling": sampling, "seed": 0})
+            rows.append(
+                {
+                    "source": "simple_wiki",
+                    "prompt": question,
+                    "reply": answer,
+                    "doc_id": article,
+                    "position": (len(passages) - 1) % 4 * 3 + q,
+                    "origin": "passages.parquet",
+                    "passage_id": pid,
+                    "model": "meta-llama/Llama-3.2-3B-Instruct",
+                    "model_revision": "main",
+                    "prompt_hash": "0123456789abcdef",
+                    "sampling": sampling,
+                    "seed": 0,
+                }
+            )
             i += 1
     return rows, passages
 
@@ -155,8 +183,12 @@ def _spoil(rows: list[dict], rng: np.random.Generator, share: float, vocab: np.n
             r["prompt"] = "{F Uh, } " + r["prompt"] + " <laughter>"
         elif kind == 5:  # exact duplicate up to case and punctuation of an earlier row
             src = rows[int(rng.integers(0, len(rows)))]
-            r.update(prompt=src["prompt"].upper(), reply=src["reply"].rstrip(".") + "!", source=src["source"],
-                     passage_id=src.get("passage_id"))
+            r.update(
+                prompt=src["prompt"].upper(),
+                reply=src["reply"].rstrip(".") + "!",
+                source=src["source"],
+                passage_id=src.get("passage_id"),
+            )
         elif kind == 6:  # near duplicate: one word changed
             src = rows[int(rng.integers(0, len(rows)))]
             words = (src["prompt"] + " \n " + src["reply"]).split(" ")

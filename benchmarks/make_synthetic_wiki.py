@@ -22,13 +22,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: the writer is a test helper
 from tests.wiki.export_xml import write_export_xml  # noqa: E402
 
-WORDS = ("the a is was are were has had city river people animal plant country town year small large "
-         "old new first last many most some other often called known made lives found grows built "
-         "named used part group kind north south east west water food music game school family king "
-         "world island mountain language church house road train ship bird fish tree flower summer "
-         "winter history science art book song team player war peace farm market village state").split()
-CAPS = ("Anna Berlin Carlo Delta Egypt France Georgia Hanna India Japan Kenya Lima Milan Norway Oslo "
-        "Peru Quebec Rome Sweden Texas Utah Vienna Wales York Zurich").split()
+WORDS = (
+    "the a is was are were has had city river people animal plant country town year small large "
+    "old new first last many most some other often called known made lives found grows built "
+    "named used part group kind north south east west water food music game school family king "
+    "world island mountain language church house road train ship bird fish tree flower summer "
+    "winter history science art book song team player war peace farm market village state"
+).split()
+CAPS = (
+    "Anna Berlin Carlo Delta Egypt France Georgia Hanna India Japan Kenya Lima Milan Norway Oslo "
+    "Peru Quebec Rome Sweden Texas Utah Vienna Wales York Zurich"
+).split()
 
 
 def sentence(rng: random.Random, link_rate: float = 0.15) -> str:
@@ -44,8 +48,10 @@ def sentence(rng: random.Random, link_rate: float = 0.15) -> str:
     words[0] = words[0][:1].upper() + words[0][1:] if not words[0].startswith("[") else words[0]
     s = " ".join(words) + rng.choice([".", ".", ".", ".", "!", "?"])
     if rng.random() < 0.2:
-        s += (f"<ref>{{{{cite web|url=http://example.org/{rng.randint(1, 10**6)}|title={rng.choice(CAPS)} "
-              f"{{{{nowrap|{rng.choice(WORDS)}}}}}|date={rng.randint(1990, 2024)}}}}}</ref>")
+        s += (
+            f"<ref>{{{{cite web|url=http://example.org/{rng.randint(1, 10**6)}|title={rng.choice(CAPS)} "
+            f"{{{{nowrap|{rng.choice(WORDS)}}}}}|date={rng.randint(1990, 2024)}}}}}</ref>"
+        )
     elif rng.random() < 0.05:
         s += '<ref name="a" />'
     return s
@@ -64,8 +70,10 @@ def article(rng: random.Random, title: str) -> str:
         f"'''{title}''' " + lead[0].lower() + lead[1:],
     ]
     if rng.random() < 0.5:
-        parts.append(f"[[File:{title} view.jpg|thumb|right|A view of [[{rng.choice(CAPS)}]] from the "
-                     f"[[{rng.choice(WORDS)}|{rng.choice(WORDS)}]]]]")
+        parts.append(
+            f"[[File:{title} view.jpg|thumb|right|A view of [[{rng.choice(CAPS)}]] from the "
+            f"[[{rng.choice(WORDS)}|{rng.choice(WORDS)}]]]]"
+        )
     # long-tailed length: most articles are short, a few are long, as on Simple Wikipedia
     for _ in range(min(int(rng.expovariate(1 / 2.5)), 12)):
         parts.append(f"== {rng.choice(WORDS).title()} {rng.choice(WORDS)} ==")
@@ -77,8 +85,9 @@ def article(rng: random.Random, title: str) -> str:
             rows = "\n|-\n".join(f"| {rng.choice(WORDS)} || {rng.randint(1, 999)}" for _ in range(rng.randint(2, 5)))
             parts.append('{| class="wikitable"\n! Name !! Number\n|-\n' + rows + "\n|}")
     parts.append("== References ==\n{{reflist}}")
-    parts.append("\n".join(f"[[Category:{rng.choice(WORDS).title()}s of {rng.choice(CAPS)}]]"
-                           for _ in range(rng.randint(1, 4))))
+    parts.append(
+        "\n".join(f"[[Category:{rng.choice(WORDS).title()}s of {rng.choice(CAPS)}]]" for _ in range(rng.randint(1, 4)))
+    )
     if rng.random() < 0.3:
         parts.append(f"[[de:{title}]]\n[[fr:{title}]]")
     return "\n\n".join(parts)

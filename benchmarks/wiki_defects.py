@@ -44,27 +44,35 @@ LOST = {
     "c. without a year": re.compile(r"(?<![&\w])c\.(?=\s*(?:[^\w\s\"'‘“(]|$))"),
 }
 #: abbreviations after which a passage cannot end (a sentence does not end on "Brown v.")
-ABBREVIATIONS = frozenset("v vs spp sp ssp subsp var par para no nos fig figs sec ch chap vol vols pp p ed "
-                          "eds op cf ca approx dr mr mrs ms st mt jr sr gen col lt rev fl e.g i.e".split())
+ABBREVIATIONS = frozenset(
+    "v vs spp sp ssp subsp var par para no nos fig figs sec ch chap vol vols pp p ed "
+    "eds op cf ca approx dr mr mrs ms st mt jr sr gen col lt rev fl e.g i.e".split()
+)
 _END = re.compile(r"[.!?…][\"'”’)\]]*$")
 _LAST = re.compile(r"(\S+)\.[\"'”’)]*$")
-_FUNCTION_WORDS = frozenset("a an the of that and or to in for with by as from are is was were include includes "
-                            "included".split())
+_FUNCTION_WORDS = frozenset(
+    "a an the of that and or to in for with by as from are is was were include includes included".split()
+)
 PLACEHOLDER = re.compile(r"\b(?:formula|codice)_\d+")
 
 
 def run(path: Path, out: Path, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """The command, from the output's folder: ``-m`` puts the working folder before PYTHONPATH."""
     cmd = [sys.executable, "-m", "classit_data", "prepare-wiki", str(path), "--out", str(out), "--json", *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-                          cwd=out.parent)
+    return subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=out.parent
+    )
 
 
 def bad_section(name: str) -> bool:
     words = name.split()
-    return bool(name) and (name[-1] in ",:;" or not (name[0].isupper() or name[0].isdigit())
-                           or bool(PLACEHOLDER.search(name)) or bool(re.search(r"[\[\]{}]", name))
-                           or words[-1].lower() in _FUNCTION_WORDS)
+    return bool(name) and (
+        name[-1] in ",:;"
+        or not (name[0].isupper() or name[0].isdigit())
+        or bool(PLACEHOLDER.search(name))
+        or bool(re.search(r"[\[\]{}]", name))
+        or words[-1].lower() in _FUNCTION_WORDS
+    )
 
 
 def mid_sentence(text: str) -> bool:
@@ -85,8 +93,9 @@ def count(rows: list[dict], summary: dict) -> dict:
         **{f"  2 {k}": v for k, v in lost.items()},
         "3 mid-sentence start or end": sum(1 for t in texts if mid_sentence(t)),
         "4 ending with ':'": sum(1 for t in texts if t.rstrip().endswith(":")),
-        "5 prose words unaccounted": ("n/a" if dropped is None else
-                                      summary["prose_words"] - summary["words"] - sum(dropped.values())),
+        "5 prose words unaccounted": (
+            "n/a" if dropped is None else summary["prose_words"] - summary["words"] - sum(dropped.values())
+        ),
         "6 bad section names": len({(r["article_id"], r["section"]) for r in rows if bad_section(r["section"])}),
         "6 placeholders in passages": sum(1 for t in texts if PLACEHOLDER.search(t)),
     }
@@ -97,7 +106,7 @@ def bad_inputs(dump: Path, work: Path) -> dict:
     xml = bz2.decompress(dump.read_bytes())
     cut = work / "fragment.xml"
     start = xml.rindex(b"<page>", 0, xml.index(b"<title>Category:")) + 2  # "age>\n<title>Category:..."
-    cut.write_bytes(xml[start:start + 200_000])
+    cut.write_bytes(xml[start : start + 200_000])
     utf16 = work / "utf16.xml"
     utf16.write_bytes(xml.decode("utf-8").replace('<?xml version="1.0"?>', "").encode("utf-16"))
     lfs = work / "lfs.xml.bz2"
@@ -107,8 +116,9 @@ def bad_inputs(dump: Path, work: Path) -> dict:
         out = work / f"{name}.jsonl"
         proc = run(path, out)
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        result[f"7 {name} refused (exit 2, one line, no output)"] = (proc.returncode == 2 and len(lines) == 1
-                                                                    and not out.exists())
+        result[f"7 {name} refused (exit 2, one line, no output)"] = (
+            proc.returncode == 2 and len(lines) == 1 and not out.exists()
+        )
         result[f"  7 {name} message"] = lines[-1] if lines else ""
     out = work / "utf16.jsonl"
     proc = run(utf16, out)

@@ -24,20 +24,27 @@ from classit_data.wiki.config import PrepareConfig
 
 #: the options several commands share
 ItemRows = Annotated[list[str], typer.Argument(help="Item rows (.parquet or .jsonl).")]
-PassageFile = Annotated[str | None, typer.Option(help="Passage file of the QA rows, for the grounding checks "
-                                                 "(skipped without it).")]
+PassageFile = Annotated[
+    str | None, typer.Option(help="Passage file of the QA rows, for the grounding checks (skipped without it).")
+]
 
 app = new_app("classit-data", "Make, check and publish the CLASS-IT instruction dataset.")
 
 
 @app.command("convert-switchboard")
 def convert_switchboard_cmd(
-    inputs: Annotated[list[str], typer.Argument(help="BabyLM switchboard.train, SWDA pipe files or folders, NLTK's "
-                                                "switchboard.zip or its folder, SWDA *.utt.csv, ConvoKit "
-                                                "utterances.jsonl, ISIP ms98 *-trans.text side files.")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="BabyLM switchboard.train, SWDA pipe files or folders, NLTK's "
+            "switchboard.zip or its folder, SWDA *.utt.csv, ConvoKit "
+            "utterances.jsonl, ISIP ms98 *-trans.text side files."
+        ),
+    ],
     out: Annotated[str, typer.Option("--out", "-o", help="Item file to write (.parquet, or .jsonl).")],
-    rejects: Annotated[str | None, typer.Option(help="Also write the dropped pairs, with their reason, "
-                                                "to this file.")] = None,
+    rejects: Annotated[
+        str | None, typer.Option(help="Also write the dropped pairs, with their reason, to this file.")
+    ] = None,
     fmt: Annotated[str | None, setting(ConvertConfig, "fmt")] = None,
     context_turns: Annotated[int | None, setting(ConvertConfig, "context_turns")] = None,
     drop_fillers: Annotated[bool | None, setting(ConvertConfig, "drop_fillers")] = None,
@@ -54,9 +61,14 @@ def convert_switchboard_cmd(
 
 @app.command("prepare-wiki")
 def prepare_wiki_cmd(
-    inputs: Annotated[list[str], typer.Argument(help="Dumps (.xml, .xml.bz2, multistream), BabyLM simple_wiki "
-                                                "files, wikimedia/wikipedia Parquet/JSON lines, or wikiextractor "
-                                                "output.")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Dumps (.xml, .xml.bz2, multistream), BabyLM simple_wiki "
+            "files, wikimedia/wikipedia Parquet/JSON lines, or wikiextractor "
+            "output."
+        ),
+    ],
     out: Annotated[str, typer.Option("--out", "-o", help="Passage file to write (.parquet or .jsonl).")],
     max_words: Annotated[int | None, setting(PrepareConfig, "max_words")] = None,
     min_words: Annotated[int | None, setting(PrepareConfig, "min_words")] = None,
@@ -75,12 +87,17 @@ def prepare_wiki_cmd(
 
 @app.command("generate-wiki")
 def generate_wiki_cmd(
-    passages: Annotated[str, typer.Option("--passages", help="Passage file from `prepare-wiki` "
-                                          "(.parquet/.jsonl).")],
+    passages: Annotated[str, typer.Option("--passages", help="Passage file from `prepare-wiki` (.parquet/.jsonl).")],
     out: Annotated[str, typer.Option("--out", "-o", help="Output folder; rerunning the same command resumes it.")],
-    config: Annotated[str | None, typer.Option("--config", help="YAML file with any of these settings (and "
-                                               "engine, batch_size, concurrency, ...); options given here "
-                                               "win.")] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            help="YAML file with any of these settings (and "
+            "engine, batch_size, concurrency, ...); options given here "
+            "win.",
+        ),
+    ] = None,
     model: Annotated[str | None, setting(GenerationConfig, "model")] = None,
     backend: Annotated[str | None, setting(GenerationConfig, "backend")] = None,
     base_url: Annotated[str | None, setting(GenerationConfig, "base_url")] = None,
@@ -114,8 +131,9 @@ def judge_cmd(
     rows: Annotated[str, typer.Option("--rows", help="QA rows from `generate-wiki` (.parquet/.jsonl).")],
     passages: Annotated[str, typer.Option("--passages", help="The passage file the rows were generated from.")],
     out: Annotated[str, typer.Option("--out", "-o", help="Output folder; rerunning the same command resumes it.")],
-    config: Annotated[str | None, typer.Option("--config", help="YAML file with any of these settings; options "
-                                               "given here win.")] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", help="YAML file with any of these settings; options given here win.")
+    ] = None,
     model: Annotated[str | None, setting(JudgeConfig, "model")] = None,
     backend: Annotated[str | None, setting(JudgeConfig, "backend")] = None,
     base_url: Annotated[str | None, setting(JudgeConfig, "base_url")] = None,
@@ -149,17 +167,25 @@ def judge_cmd(
 def validate_cmd(
     inputs: ItemRows,
     out: Annotated[str, typer.Option("--out", "-o", help="Rows that pass (.parquet or .jsonl).")],
-    quarantine: Annotated[str, typer.Option(help="Rows that fail, with reject_reason(s), reject_detail and "
-                                            "duplicate_of.")],
+    quarantine: Annotated[
+        str, typer.Option(help="Rows that fail, with reject_reason(s), reject_detail and duplicate_of.")
+    ],
     report: Annotated[str, typer.Option(help="Report JSON; a Markdown copy is written beside it (.md).")],
     passages: PassageFile = None,
     config: Annotated[str | None, typer.Option(help="Thresholds file (YAML or JSON); flags override it.")] = None,
-    tokenizer: Annotated[str | None, typer.Option(help="Local tokenizer folder, or `embedded`, for the token "
-                                                  "bounds.")] = None,
-    set_values: Annotated[list[str] | None, typer.Option("--set", help="Any threshold, KEY=VALUE (repeatable; "
-                                                         "the value is read as YAML, so lists such as "
-                                                         "question_words work too); see the README for the "
-                                                         "names.")] = None,
+    tokenizer: Annotated[
+        str | None, typer.Option(help="Local tokenizer folder, or `embedded`, for the token bounds.")
+    ] = None,
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Any threshold, KEY=VALUE (repeatable; "
+            "the value is read as YAML, so lists such as "
+            "question_words work too); see the README for the "
+            "names.",
+        ),
+    ] = None,
     min_prompt_words: Annotated[int | None, setting(ValidationConfig, "min_prompt_words")] = None,
     max_prompt_words: Annotated[int | None, setting(ValidationConfig, "max_prompt_words")] = None,
     min_reply_words: Annotated[int | None, setting(ValidationConfig, "min_reply_words")] = None,
@@ -202,8 +228,14 @@ def validate_cmd(
 @app.command("contamination")
 def contamination_cmd(
     inputs: ItemRows,
-    eval_paths: Annotated[list[str], typer.Option("--eval", help="BabyLM eval files or folders (BLiMP, BLiMP "
-                                                  "supplement, EWoK, entity tracking, WUG .jsonl); repeatable.")],
+    eval_paths: Annotated[
+        list[str],
+        typer.Option(
+            "--eval",
+            help="BabyLM eval files or folders (BLiMP, BLiMP "
+            "supplement, EWoK, entity tracking, WUG .jsonl); repeatable.",
+        ),
+    ],
     out: Annotated[str | None, typer.Option("--out", "-o", help="Also write the report here (JSON).")] = None,
     ngram: Annotated[int | None, setting(ContaminationConfig, "ngram")] = None,
     min_sentence_words: Annotated[int | None, setting(ContaminationConfig, "min_sentence_words")] = None,
@@ -220,8 +252,7 @@ def contamination_cmd(
 @app.command("stats")
 def stats_cmd(
     inputs: ItemRows,
-    out: Annotated[str, typer.Option("--out", "-o", help="Folder for stats.json, stats.md, figure1.png, "
-                                     "figure1.svg.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Folder for stats.json, stats.md, figure1.png, figure1.svg.")],
     quantile: Annotated[float | None, setting(StatsConfig, "quantile")] = None,
     tokenizer: Annotated[str | None, setting(StatsConfig, "tokenizer")] = None,
     scale: Annotated[str | None, setting(StatsConfig, "scale")] = None,
@@ -238,19 +269,29 @@ def stats_cmd(
 def build_cmd(
     ctx: typer.Context,
     *,
-    switchboard: Annotated[list[str] | None, typer.Option(help="Switchboard item rows (.parquet/.jsonl), normally "
-                                                          "the kept rows of `validate`; repeatable.")] = None,
-    wiki: Annotated[list[str] | None, typer.Option(help="Simple Wikipedia QA item rows; repeatable. The same file "
-                                                   "may be given to --switchboard and --wiki when it holds "
-                                                   "both.")] = None,
+    switchboard: Annotated[
+        list[str] | None,
+        typer.Option(help="Switchboard item rows (.parquet/.jsonl), normally the kept rows of `validate`; repeatable."),
+    ] = None,
+    wiki: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Simple Wikipedia QA item rows; repeatable. The same file "
+            "may be given to --switchboard and --wiki when it holds "
+            "both."
+        ),
+    ] = None,
     out: Annotated[str, typer.Option("--out", "-o", help="Dataset folder to write (replaced as a whole).")],
-    stats_dir: Annotated[str | None, typer.Option(help="Output of `classit-data stats` for the card (default: "
-                                                  "computed from the built rows).")] = None,
+    stats_dir: Annotated[
+        str | None,
+        typer.Option(help="Output of `classit-data stats` for the card (default: computed from the built rows)."),
+    ] = None,
     passages: PassageFile = None,
     validate_config: Annotated[str | None, typer.Option(help="Validator thresholds file.")] = None,
-    generation_run: Annotated[list[str] | None, typer.Option(help="Output folder (or run.json) of "
-                                                             "`generate-wiki`, recorded in the card; "
-                                                             "repeatable.")] = None,
+    generation_run: Annotated[
+        list[str] | None,
+        typer.Option(help="Output folder (or run.json) of `generate-wiki`, recorded in the card; repeatable."),
+    ] = None,
     val_fraction: Annotated[float | None, setting(BuildConfig, "val_fraction")] = None,
     seed: Annotated[int | None, setting(BuildConfig, "seed")] = None,
     max_shard_size: Annotated[str | None, setting(BuildConfig, "max_shard_size")] = None,
@@ -261,19 +302,31 @@ def build_cmd(
     from classit_data.dataset.build import build
 
     settings = BuildConfig.load(None, **given(BuildConfig, locals()))
-    build(switchboard or None, wiki or None, out, settings, stats_dir=stats_dir, passages=passages,
-          validate_config=validate_config, generation_runs=generation_run or (), command=command_line(ctx),
-          progress=not json_summary).show(json_summary)
+    build(
+        switchboard or None,
+        wiki or None,
+        out,
+        settings,
+        stats_dir=stats_dir,
+        passages=passages,
+        validate_config=validate_config,
+        generation_runs=generation_run or (),
+        command=command_line(ctx),
+        progress=not json_summary,
+    ).show(json_summary)
 
 
 @app.command("report")
 def report_cmd(
     dataset_dir: Annotated[str, typer.Argument(help="A folder made by `classit-data build`.")],
-    out: Annotated[str | None, typer.Option("--out", "-o", help="HTML file to write (default: report.html in the "
-                                            "build folder).")] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", help="HTML file to write (default: report.html in the build folder).")
+    ] = None,
     previous: Annotated[str | None, typer.Option(help="An earlier build folder to compare with.")] = None,
-    eval_paths: Annotated[list[str] | None, typer.Option("--eval", help="BabyLM eval files or folders: add the "
-                                                         "contamination check; repeatable.")] = None,
+    eval_paths: Annotated[
+        list[str] | None,
+        typer.Option("--eval", help="BabyLM eval files or folders: add the contamination check; repeatable."),
+    ] = None,
     samples: Annotated[int | None, setting(ReportConfig, "samples")] = None,
     seed: Annotated[int | None, setting(ReportConfig, "seed")] = None,
     tokenizer: Annotated[str | None, setting(ReportConfig, "tokenizer")] = None,

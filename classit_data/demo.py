@@ -74,9 +74,14 @@ def _convert_switchboard(out_dir: Path, timed: _Timer) -> ConvertSummary:
     from classit_data.switchboard.convert import convert_switchboard
 
     _step(1, "Switchboard sample -> prompt/reply pairs")
-    sw = timed("convert-switchboard", convert_switchboard,
-               [resource_path("samples", "switchboard_sample.train")], out_dir / "switchboard.parquet",
-               rejects=out_dir / "switchboard.rejected.parquet", progress=False)
+    sw = timed(
+        "convert-switchboard",
+        convert_switchboard,
+        [resource_path("samples", "switchboard_sample.train")],
+        out_dir / "switchboard.parquet",
+        rejects=out_dir / "switchboard.rejected.parquet",
+        progress=False,
+    )
     console.print(summary_table(sw.title(), sw.rows()))
     return sw
 
@@ -85,10 +90,19 @@ def _prepare_wiki(out_dir: Path, timed: _Timer) -> PrepareSummary:
     from classit_data.wiki.prepare import prepare_wiki
 
     _step(2, "Simple Wikipedia sample -> passages")
-    wiki = timed("prepare-wiki", prepare_wiki, [resource_path("samples", "simplewiki_sample.xml.bz2")],
-                 out_dir / "passages.parquet", progress=False)
-    console.print(summary_table(f"prepare-wiki -> {out_dir / 'passages.parquet'}",
-                                {"articles kept": wiki.articles_kept, "passages": wiki.passages, "words": wiki.words}))
+    wiki = timed(
+        "prepare-wiki",
+        prepare_wiki,
+        [resource_path("samples", "simplewiki_sample.xml.bz2")],
+        out_dir / "passages.parquet",
+        progress=False,
+    )
+    console.print(
+        summary_table(
+            f"prepare-wiki -> {out_dir / 'passages.parquet'}",
+            {"articles kept": wiki.articles_kept, "passages": wiki.passages, "words": wiki.words},
+        )
+    )
     return wiki
 
 
@@ -97,12 +111,27 @@ def _generate_wiki(out_dir: Path, timed: _Timer, passages: int, backend: str) ->
     from classit_data.generate.generate import generate_wiki
 
     _step(3, f"QA generation with the embedded model ({backend}, first {passages} passages)")
-    gen = timed("generate-wiki", generate_wiki, out_dir / "passages.parquet", out_dir / "generate",
-                GenerationConfig(backend=backend, max_passages=passages), progress=True)
-    console.print(summary_table(gen.title(), {
-        "model": f"{gen.model} ({gen.model_revision})", "passages": gen.passages_done,
-        "pairs": gen.pairs, "passages with pairs": gen.passages_with_pairs,
-        "output tokens": gen.output_tokens, "seconds": gen.seconds}))
+    gen = timed(
+        "generate-wiki",
+        generate_wiki,
+        out_dir / "passages.parquet",
+        out_dir / "generate",
+        GenerationConfig(backend=backend, max_passages=passages),
+        progress=True,
+    )
+    console.print(
+        summary_table(
+            gen.title(),
+            {
+                "model": f"{gen.model} ({gen.model_revision})",
+                "passages": gen.passages_done,
+                "pairs": gen.pairs,
+                "passages with pairs": gen.passages_with_pairs,
+                "output tokens": gen.output_tokens,
+                "seconds": gen.seconds,
+            },
+        )
+    )
     return gen
 
 
@@ -111,10 +140,16 @@ def _validate(out_dir: Path, timed: _Timer, qa: str) -> tuple[Path, Path]:
     from classit_data.validate.validate import validate
 
     _step(4, "Validation and deduplication")
-    kept, quarantine, report = (out_dir / "validate" / n for n in ("kept.parquet", "quarantine.parquet",
-                                                                   "report.json"))
-    rep = timed("validate", validate, [str(out_dir / "switchboard.parquet"), qa], kept, quarantine,
-                report, passages=out_dir / "passages.parquet")
+    kept, quarantine, report = (out_dir / "validate" / n for n in ("kept.parquet", "quarantine.parquet", "report.json"))
+    rep = timed(
+        "validate",
+        validate,
+        [str(out_dir / "switchboard.parquet"), qa],
+        kept,
+        quarantine,
+        report,
+        passages=out_dir / "passages.parquet",
+    )
     rows = {"input rows": rep.input_rows, "kept": rep.kept, "quarantined": rep.quarantined}
     rows.update({f"rejected: {r}": n for r, n in rep.by_reason.items()})
     console.print(summary_table(f"validate -> {kept}", rows))
@@ -139,29 +174,53 @@ def _build(out_dir: Path, timed: _Timer, kept: Path, val_fraction: float | None)
     _step(6, "Build the dataset folder")
     by_source = dict(pl.read_parquet(kept).group_by("source").len().iter_rows())
     if not by_source.get("simple_wiki"):
-        console.print("no generated QA pair passed validation (the embedded model is small): the dataset gets "
-                      "the Switchboard part only; try --passages 40")
-    return timed("build", build, kept if by_source.get("switchboard") else None,
-                 kept if by_source.get("simple_wiki") else None, out_dir / "CLASS_IT",
-                 BuildConfig(val_fraction=val_fraction), stats_dir=out_dir / "stats",
-                 passages=out_dir / "passages.parquet", generation_runs=[out_dir / "generate"],
-                 command="python -m classit_data.demo", progress=False)
+        console.print(
+            "no generated QA pair passed validation (the embedded model is small): the dataset gets "
+            "the Switchboard part only; try --passages 40"
+        )
+    return timed(
+        "build",
+        build,
+        kept if by_source.get("switchboard") else None,
+        kept if by_source.get("simple_wiki") else None,
+        out_dir / "CLASS_IT",
+        BuildConfig(val_fraction=val_fraction),
+        stats_dir=out_dir / "stats",
+        passages=out_dir / "passages.parquet",
+        generation_runs=[out_dir / "generate"],
+        command="python -m classit_data.demo",
+        progress=False,
+    )
 
 
 def _show_where_things_are(out_dir: Path, record: BuildSummary, report: Path) -> tuple[Path, Path]:
     """The closing table; returns the card and Figure 1."""
     card = out_dir / "CLASS_IT" / "README.md"
     figure = out_dir / "CLASS_IT" / record.stats.get("figure", "")
-    console.print(summary_table("where things are", {
-        "dataset": out_dir / "CLASS_IT", "card": card, "Figure 1": figure if figure.is_file() else "(none)",
-        "build record": out_dir / "CLASS_IT" / "build_info.json", "validation report": report,
-        "BabyLM budget": f"{record.babylm['dataset_words']:,} words = "
-                         f"{100 * record.babylm['share']:.3f}% of 100M"}))
+    console.print(
+        summary_table(
+            "where things are",
+            {
+                "dataset": out_dir / "CLASS_IT",
+                "card": card,
+                "Figure 1": figure if figure.is_file() else "(none)",
+                "build record": out_dir / "CLASS_IT" / "build_info.json",
+                "validation report": report,
+                "BabyLM budget": f"{record.babylm['dataset_words']:,} words = "
+                f"{100 * record.babylm['share']:.3f}% of 100M",
+            },
+        )
+    )
     return card, figure
 
 
-def run_demo(out_dir: Path = OUT_DIR, *, passages: int = DEMO_PASSAGES, backend: str = DEMO_BACKEND,
-             val_fraction: float | None = DEMO_VAL_FRACTION) -> dict:
+def run_demo(
+    out_dir: Path = OUT_DIR,
+    *,
+    passages: int = DEMO_PASSAGES,
+    backend: str = DEMO_BACKEND,
+    val_fraction: float | None = DEMO_VAL_FRACTION,
+) -> dict:
     """Run every step into ``out_dir``; return where things are and the counts."""
     _offline()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -188,15 +247,23 @@ def _show_dataset(folder: Path, configs: list[str]) -> dict:
     for config in configs:
         ds = load_dataset(str(folder), config)
         counts[config] = {split: d.num_rows for split, d in ds.items()}
-    console.print(summary_table(f"load_dataset({str(folder)!r}, config)",
-                                {f"{c}/{s}": n for c, splits in counts.items() for s, n in splits.items()}))
+    console.print(
+        summary_table(
+            f"load_dataset({str(folder)!r}, config)",
+            {f"{c}/{s}": n for c, splits in counts.items() for s, n in splits.items()},
+        )
+    )
     for config in [c for c in ("switchboard", "simple_wiki") if c in counts]:
         train = load_dataset(str(folder), config, split="train")
         console.print(f"[bold]{config}[/bold]: {train.num_rows:,} rows; columns {', '.join(train.column_names)}")
         for row in train.select(range(min(2, train.num_rows))):
-            console.print(textwrap.indent(
-                f"prompt: {textwrap.shorten(row['prompt'], 150)}\nreply:  {textwrap.shorten(row['reply'], 150)}",
-                "  "), markup=False)
+            console.print(
+                textwrap.indent(
+                    f"prompt: {textwrap.shorten(row['prompt'], 150)}\nreply:  {textwrap.shorten(row['reply'], 150)}",
+                    "  ",
+                ),
+                markup=False,
+            )
     return counts
 
 
@@ -204,8 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m classit_data.demo", description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=OUT_DIR, help="folder for every output (default: out)")
     ap.add_argument("--passages", type=int, default=DEMO_PASSAGES, help="passages given to the model")
-    ap.add_argument("--backend", default=DEMO_BACKEND, help="auto (default: vllm when installed), vllm or "
-                    "transformers")
+    ap.add_argument("--backend", default=DEMO_BACKEND, help="auto (default: vllm when installed), vllm or transformers")
     args = ap.parse_args(argv)
     started = time.perf_counter()
     try:

@@ -11,9 +11,15 @@ MODEL_CARD_TEMPLATE = "model_card.md.jinja"
 
 
 def render_model_card(config: dict, summary: dict) -> str:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["thousands"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     template = env.from_string(resource_path("cards", MODEL_CARD_TEMPLATE).read_text(encoding="utf-8"))
-    return template.render(config=config, summary=summary,
-                           config_yaml=yaml.safe_dump(config, sort_keys=False, allow_unicode=True).rstrip())
+    return template.render(
+        config=config, summary=summary, config_yaml=yaml.safe_dump(config, sort_keys=False, allow_unicode=True).rstrip()
+    )

@@ -20,16 +20,23 @@ app = new_app("classit-train", "Pretrain, instruction-tune and evaluate BabyLM-s
 RunFolder = Annotated[str, typer.Option("--out", help="Run folder: final model, checkpoints, configuration, card.")]
 ConfigFile = Annotated[str | None, typer.Option("--config", help="YAML file of TrainConfig keys (flags win).")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue from the run folder's last checkpoint.")]
-ResultsFile = Annotated[str, typer.Option("--out", help="results.json to write (other tasks already in it are "
-                                          "kept).")]
+ResultsFile = Annotated[str, typer.Option("--out", help="results.json to write (other tasks already in it are kept).")]
 
 
 @app.command("tokenizer")
 def tokenizer_cmd(
-    corpus: Annotated[list[str], typer.Option("--corpus", help="Text files (or Parquet/JSON-lines rows with "
-                                              "`text`); repeat the option for several.")],
-    vocab_size: Annotated[int, typer.Option("--vocab-size", help="Vocabulary size, special tokens included "
-                                            "(16384 for llama100M, 32000 for llama140M).")],
+    corpus: Annotated[
+        list[str],
+        typer.Option(
+            "--corpus", help="Text files (or Parquet/JSON-lines rows with `text`); repeat the option for several."
+        ),
+    ],
+    vocab_size: Annotated[
+        int,
+        typer.Option(
+            "--vocab-size", help="Vocabulary size, special tokens included (16384 for llama100M, 32000 for llama140M)."
+        ),
+    ],
     out: Annotated[str, typer.Option("--out", help="Folder to save the tokenizer to (AutoTokenizer loads it).")],
 ) -> None:
     """Train a byte-level BPE tokenizer with <s>, </s> and <pad>."""
@@ -89,12 +96,16 @@ def run_cmd(
 
 @app.command("eval")
 def eval_cmd(
-    model: Annotated[str, typer.Option("--model", help="AutoModelForCausalLM folder (or 'smollm2' for the "
-                                       "embedded model).")],
-    task: Annotated[str, typer.Option("--task", help="blimp | blimp_supplement | ewok | entity_tracking | wug | "
-                                      "reading")],
-    data: Annotated[list[str], typer.Option("--data", help="A .jsonl task file or a folder of them, or the "
-                                            "reading CSV (repeatable).")],
+    model: Annotated[
+        str, typer.Option("--model", help="AutoModelForCausalLM folder (or 'smollm2' for the embedded model).")
+    ],
+    task: Annotated[
+        str, typer.Option("--task", help="blimp | blimp_supplement | ewok | entity_tracking | wug | reading")
+    ],
+    data: Annotated[
+        list[str],
+        typer.Option("--data", help="A .jsonl task file or a folder of them, or the reading CSV (repeatable)."),
+    ],
     out: ResultsFile,
     batch_size: Annotated[int | None, setting(EvalConfig, "batch_size")] = None,
     device: Annotated[str | None, setting(EvalConfig, "device")] = None,
@@ -145,8 +156,10 @@ def finetune_cmd(
 
 @app.command("report")
 def report_cmd(
-    results: Annotated[list[str], typer.Argument(help="results.json files, official pipeline result "
-                                                 "folders/files; NAME=PATH names the model.")],
+    results: Annotated[
+        list[str],
+        typer.Argument(help="results.json files, official pipeline result folders/files; NAME=PATH names the model."),
+    ],
     out: Annotated[str, typer.Option("--out", help="Folder for report.md, report.json and the figures.")],
     finetune_metric: Annotated[str | None, setting(ReportConfig, "finetune_metric")] = None,
     json_summary: JsonFlag = False,

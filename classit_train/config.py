@@ -48,64 +48,86 @@ class TrainConfig(Settings):
     """
 
     stage: Annotated[Literal["pretrain", "instruction"], FILE_ONLY] = Field(
-        description="Set by the command: pretrain, or instruction (run).")
+        description="Set by the command: pretrain, or instruction (run)."
+    )
     # what to train
-    model: str | None = Field(None, description=f"Model preset: {', '.join(model_presets())} (given here or in "
-                              f"--config).{_REQUIRED}")
-    tokenizer: str | None = Field(None, description="Tokenizer folder (default: train one of the preset's "
-                                  "vocabulary size on the corpus).")
+    model: str | None = Field(
+        None, description=f"Model preset: {', '.join(model_presets())} (given here or in --config).{_REQUIRED}"
+    )
+    tokenizer: str | None = Field(
+        None, description="Tokenizer folder (default: train one of the preset's vocabulary size on the corpus)."
+    )
     corpus: Annotated[list[str], Flag("--corpus")] = Field(
-        default_factory=list, description=f"Text files to pretrain on (repeatable; given here or in --config)."
-        f"{_REQUIRED}")
-    base: str | None = Field(None, description=f"Model folder to instruction-tune (given here or in --config)."
-                             f"{_REQUIRED}")
-    dataset: str | None = Field(None, description="Folder made by `classit-data build`, or a Hub id (given here "
-                                f"or in --config).{_REQUIRED}")
-    curriculum: str = Field("merged", description=f"{' | '.join(CURRICULA)}: both sources shuffled together, "
-                            "or one source after the other.")
-    template: Annotated[str | None, FILE_ONLY] = Field(None, description="Text template file; the dataset's by "
-                                                       "default.")
+        default_factory=list,
+        description=f"Text files to pretrain on (repeatable; given here or in --config).{_REQUIRED}",
+    )
+    base: str | None = Field(
+        None, description=f"Model folder to instruction-tune (given here or in --config).{_REQUIRED}"
+    )
+    dataset: str | None = Field(
+        None, description=f"Folder made by `classit-data build`, or a Hub id (given here or in --config).{_REQUIRED}"
+    )
+    curriculum: str = Field(
+        "merged", description=f"{' | '.join(CURRICULA)}: both sources shuffled together, or one source after the other."
+    )
+    template: Annotated[str | None, FILE_ONLY] = Field(
+        None, description="Text template file; the dataset's by default."
+    )
     # CLASS-IT Table 2 (presets/training.yaml): None here, the stage's value there
-    learning_rate: Annotated[float | None, FILE_ONLY] = Field(None, gt=0, description="Peak learning rate "
-                                                              "(Table 2).")
+    learning_rate: Annotated[float | None, FILE_ONLY] = Field(None, gt=0, description="Peak learning rate (Table 2).")
     batch_size: int | None = Field(None, ge=1, description="Rows per device and step (Table 2: 8).")
-    epochs: int | None = Field(None, ge=1, description="Epochs (Table 2: 8 for pretrain; 10 for run, per phase "
-                               "of the curriculum).")
+    epochs: int | None = Field(
+        None, ge=1, description="Epochs (Table 2: 8 for pretrain; 10 for run, per phase of the curriculum)."
+    )
     lr_scheduler: Annotated[str | None, FILE_ONLY] = Field(
-        None, description="transformers scheduler (Table 2: linear for pretrain, cosine_with_restarts for run).")
+        None, description="transformers scheduler (Table 2: linear for pretrain, cosine_with_restarts for run)."
+    )
     warmup_steps: Annotated[int | None, FILE_ONLY] = Field(None, ge=0, description="Warm-up steps (Table 2).")
-    num_cycles: Annotated[int | None, Flag("--cycles")] = Field(None, ge=1, description="Cosine-with-restarts "
-                                                                "cycles (default 1).")
+    num_cycles: Annotated[int | None, Flag("--cycles")] = Field(
+        None, ge=1, description="Cosine-with-restarts cycles (default 1)."
+    )
     # the run
     max_steps: int | None = Field(None, ge=1, description="Stop after N optimizer steps.")
-    seed: int = Field(0, ge=0, le=2**32 - 1,  # numpy's seeds (transformers' set_seed) stop at 2**32 - 1
-                      description="Seed of the shuffles (and of pretrain's initialisation).")
-    packing: bool = Field(True, description="Pack examples into rows without cross-attention (--no-packing: "
-                          "pad them).")
-    max_length: int | None = Field(None, ge=8, description="Row length (default: the preset's for pretrain, "
-                                   "the model's maximum for run).")
-    gradient_accumulation_steps: Annotated[int, FILE_ONLY] = Field(1, ge=1, description="Steps whose gradients "
-                                                                   "make one update.")
+    seed: int = Field(
+        0,
+        ge=0,
+        le=2**32 - 1,  # numpy's seeds (transformers' set_seed) stop at 2**32 - 1
+        description="Seed of the shuffles (and of pretrain's initialisation).",
+    )
+    packing: bool = Field(True, description="Pack examples into rows without cross-attention (--no-packing: pad them).")
+    max_length: int | None = Field(
+        None, ge=8, description="Row length (default: the preset's for pretrain, the model's maximum for run)."
+    )
+    gradient_accumulation_steps: Annotated[int, FILE_ONLY] = Field(
+        1, ge=1, description="Steps whose gradients make one update."
+    )
     weight_decay: Annotated[float, FILE_ONLY] = Field(0.0, ge=0, description="AdamW weight decay.")
     max_grad_norm: Annotated[float, FILE_ONLY] = Field(1.0, gt=0, description="Gradient clipping norm.")
-    eval_fraction: Annotated[float, FILE_ONLY] = Field(0.02, ge=0, lt=1, description="Share of documents held "
-                                                       "out for the evaluation loss when the data has no "
-                                                       "validation split.")
-    max_eval_examples: Annotated[int | None, FILE_ONLY] = Field(1000, ge=1, description="Most held-out examples "
-                                                                "per source.")
-    eval_steps: Annotated[int | None, FILE_ONLY] = Field(None, ge=1, description="Evaluate every N steps (always "
-                                                         "at the end).")
+    eval_fraction: Annotated[float, FILE_ONLY] = Field(
+        0.02,
+        ge=0,
+        lt=1,
+        description="Share of documents held out for the evaluation loss when the data has no validation split.",
+    )
+    max_eval_examples: Annotated[int | None, FILE_ONLY] = Field(
+        1000, ge=1, description="Most held-out examples per source."
+    )
+    eval_steps: Annotated[int | None, FILE_ONLY] = Field(
+        None, ge=1, description="Evaluate every N steps (always at the end)."
+    )
     save_steps: Annotated[int, FILE_ONLY] = Field(500, ge=1, description="Save a checkpoint every N steps.")
-    save_total_limit: Annotated[int | None, FILE_ONLY] = Field(2, ge=1, description="Checkpoints kept (null: "
-                                                               "all).")
+    save_total_limit: Annotated[int | None, FILE_ONLY] = Field(2, ge=1, description="Checkpoints kept (null: all).")
     logging_steps: Annotated[int, FILE_ONLY] = Field(50, ge=1, description="Log the loss every N steps.")
-    attn_implementation: Annotated[str, FILE_ONLY] = Field("sdpa", description="transformers attention: sdpa, "
-                                                           "eager, flash_attention_2, flex_attention...")
+    attn_implementation: Annotated[str, FILE_ONLY] = Field(
+        "sdpa", description="transformers attention: sdpa, eager, flash_attention_2, flex_attention..."
+    )
     bf16: Annotated[bool, FILE_ONLY] = Field(False, description="bfloat16 mixed precision.")
-    dataloader_num_workers: Annotated[int, FILE_ONLY] = Field(0, ge=0, description="Data loader worker "
-                                                              "processes.")
-    memory_check: bool = Field(True, description="Refuse a run whose training step would not fit in the free "
-                               "memory (an estimate; --no-memory-check: try anyway).")
+    dataloader_num_workers: Annotated[int, FILE_ONLY] = Field(0, ge=0, description="Data loader worker processes.")
+    memory_check: bool = Field(
+        True,
+        description="Refuse a run whose training step would not fit in the free "
+        "memory (an estimate; --no-memory-check: try anyway).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -161,10 +183,12 @@ class EvalConfig(Settings):
     device: str | None = Field("auto", description="auto | cpu | cuda | cuda:N (auto: a GPU when there is one).")
     dtype: str = Field("float32", description="float32 | bfloat16 | float16")
     limit: int | None = Field(None, description="At most N items per UID (phenomenon).")
-    first_token: str = Field("official", description="official: tokenize as the BabyLM pipeline (first token "
-                             "scored only if the tokenizer adds BOS); bos: always prepend BOS so it is scored.")
-    ewok_contexts: str = Field("first", description="first: Context1 only (official); both: also Context2 -> "
-                               "Target2.")
+    first_token: str = Field(
+        "official",
+        description="official: tokenize as the BabyLM pipeline (first token "
+        "scored only if the tokenizer adds BOS); bos: always prepend BOS so it is scored.",
+    )
+    ewok_contexts: str = Field("first", description="first: Context1 only (official); both: also Context2 -> Target2.")
     name: str | None = Field(None, description="Model name shown in reports (default: folder name).")
 
     @field_validator("device")
@@ -184,25 +208,37 @@ class EvalConfig(Settings):
 class FinetuneConfig(Settings):
     """Fine-tuning settings (``classit-train finetune``); the defaults are the official pipeline's."""
 
-    train_size: int | None = Field(10000, ge=1, description="Train on a seeded random sample of this many "
-                                   "training examples when the file has more (the pipeline's 10k).")
+    train_size: int | None = Field(
+        10000,
+        ge=1,
+        description="Train on a seeded random sample of this many "
+        "training examples when the file has more (the pipeline's 10k).",
+    )
     seed: int = Field(42, description="Seed of the sample, the head's initialisation and the shuffles.")
     learning_rate: float = Field(3e-5, gt=0, description="Peak learning rate (AdamW).")
-    batch_size: int | None = Field(None, ge=1, description="Training batch size (default: the pipeline's, 16 "
-                                   "for boolq and multirc, 32 for the others).")
+    batch_size: int | None = Field(
+        None,
+        ge=1,
+        description="Training batch size (default: the pipeline's, 16 for boolq and multirc, 32 for the others).",
+    )
     valid_batch_size: int = Field(64, ge=1, description="Batch size when scoring the validation set.")
     epochs: int | None = Field(None, ge=1, description="Epochs (default: 30 for wsc, 10 for the others).")
-    sequence_length: int = Field(512, ge=2, description="Longest input in tokens (at most the model's "
-                                 "positions); longer pairs are truncated.")
+    sequence_length: int = Field(
+        512, ge=2, description="Longest input in tokens (at most the model's positions); longer pairs are truncated."
+    )
     weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay.")
     warmup_proportion: float = Field(0.06, ge=0, le=1, description="Share of the steps spent warming up.")
     min_factor: float = Field(0.1, ge=0, le=1, description="Final learning rate as a share of the peak.")
     classifier_dropout: float = Field(0.1, ge=0, lt=1, description="Dropout before the head's last layer.")
-    pooling: Literal["last", "first"] = Field("last", description="Token whose hidden state the head reads: "
-                                              "last (the last real token; for causal LMs) or first.")
+    pooling: Literal["last", "first"] = Field(
+        "last",
+        description="Token whose hidden state the head reads: last (the last real token; for causal LMs) or first.",
+    )
     metric_for_valid: str | None = Field(
-        None, description="accuracy | f1 | mcc: the metric choosing the best epoch (default: f1 for mrpc and qqp, "
-        "else accuracy).")
+        None,
+        description="accuracy | f1 | mcc: the metric choosing the best epoch (default: f1 for mrpc and qqp, "
+        "else accuracy).",
+    )
     device: str | None = Field("auto", description="auto | cpu | cuda | cuda:N (auto: a GPU when there is one).")
     name: str | None = Field(None, description="Model name shown in reports (default: folder name).")
 
@@ -218,4 +254,5 @@ class ReportConfig(Settings):
     """How results are read (``classit-train report``)."""
 
     finetune_metric: Literal["accuracy", "f1", "mcc"] = Field(
-        "accuracy", description="Metric read from the official fine-tuning results.txt (accuracy|f1|mcc).")
+        "accuracy", description="Metric read from the official fine-tuning results.txt (accuracy|f1|mcc)."
+    )

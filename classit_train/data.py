@@ -74,11 +74,17 @@ def split_for_loss(template: TextTemplate, prompt: str, reply: str) -> tuple[str
     """
     prefix, completion = template.split(prompt, reply)
     stripped = prefix.rstrip()
-    return stripped, prefix[len(stripped):] + completion
+    return stripped, prefix[len(stripped) :] + completion
 
 
-def encode_instructions(rows: Iterable[dict], source: str, tokenizer, template: TextTemplate, max_length: int,
-                        stats: EncodeStats | None = None) -> list[Example]:
+def encode_instructions(
+    rows: Iterable[dict],
+    source: str,
+    tokenizer,
+    template: TextTemplate,
+    max_length: int,
+    stats: EncodeStats | None = None,
+) -> list[Example]:
     """``[BOS] prefix completion [EOS]`` with labels only on the completion and EOS."""
     stats = stats if stats is not None else EncodeStats()
     rows = list(rows)
@@ -132,8 +138,14 @@ def corpus_documents(files: Sequence[str | Path], max_lines: int = 2000) -> Iter
             yield "\n".join(lines)
 
 
-def encode_documents(docs: Iterable[str], tokenizer, max_length: int, source: str = "corpus",
-                     stats: EncodeStats | None = None, batch: int = 256) -> list[Example]:
+def encode_documents(
+    docs: Iterable[str],
+    tokenizer,
+    max_length: int,
+    source: str = "corpus",
+    stats: EncodeStats | None = None,
+    batch: int = 256,
+) -> list[Example]:
     """Every token has loss; a document longer than ``max_length`` becomes several examples.
 
     Each example starts with BOS (no loss on it); the document's last one ends with EOS.
@@ -150,7 +162,7 @@ def encode_documents(docs: Iterable[str], tokenizer, max_length: int, source: st
         for text, ids in zip(chunk, tokenizer(chunk, add_special_tokens=False)["input_ids"]):
             ids = [*ids, eos]
             words = count_words(text)
-            pieces = [ids[i:i + step] for i in range(0, len(ids), step)]
+            pieces = [ids[i : i + step] for i in range(0, len(ids), step)]
             for k, piece in enumerate(pieces):
                 # words are credited to the document's first example, so that they are counted once
                 out.append(Example.make([bos, *piece], [IGNORE_INDEX, *piece], source, words if k == 0 else 0))
@@ -179,8 +191,9 @@ def dataset_location(dataset: str) -> str:
     raise InputError("no such dataset folder", p)
 
 
-def load_instruction_sources(dataset: str, *, eval_fraction: float = 0.02, max_eval_examples: int | None = 1000,
-                             sources: Sequence[str] = SOURCES) -> dict[str, dict[str, list[dict]]]:
+def load_instruction_sources(
+    dataset: str, *, eval_fraction: float = 0.02, max_eval_examples: int | None = 1000, sources: Sequence[str] = SOURCES
+) -> dict[str, dict[str, list[dict]]]:
     """``{source: {"train": rows, "eval": rows}}`` from a built dataset folder or a Hub id.
 
     Each source is its own config (``switchboard``, ``simple_wiki``), read with ``datasets.load_dataset``.
@@ -273,8 +286,9 @@ def pack_greedy(order: np.ndarray, lengths: Sequence[int], max_length: int) -> l
     return rows
 
 
-def make_plan(examples: Sequence[Example], curriculum: str, epochs: int, seed: int, *, packing: bool,
-              max_length: int) -> list[Group]:
+def make_plan(
+    examples: Sequence[Example], curriculum: str, epochs: int, seed: int, *, packing: bool, max_length: int
+) -> list[Group]:
     lengths = [len(e) for e in examples]
     groups: list[Group] = []
     for phase, epoch, order in plan_order([e.source for e in examples], curriculum, epochs, seed):
@@ -349,10 +363,10 @@ class Collator:
             at = 0
             for e in g:
                 n = len(e)
-                ids[r, at:at + n] = torch.from_numpy(e.input_ids)
-                labels[r, at:at + n] = torch.from_numpy(e.labels)
+                ids[r, at : at + n] = torch.from_numpy(e.input_ids)
+                labels[r, at : at + n] = torch.from_numpy(e.labels)
                 if self.packing:
-                    pos[r, at:at + n] = torch.arange(n)
+                    pos[r, at : at + n] = torch.arange(n)
                 at += n
             if self.packing:
                 pos[r, at:] = torch.arange(width - at)

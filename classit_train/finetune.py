@@ -101,8 +101,14 @@ def read_examples(path: str | Path, task: str) -> list[Example]:
             label = int(label)
         if not isinstance(label, int) or not 0 <= label < spec.num_labels:
             raise InputError(f"label must be an integer from 0 to {spec.num_labels - 1}, not {label!r}", path, line)
-        out.append(Example(_segment(row, spec.first, spec.template, path, line),
-                           _segment(row, spec.second, None, path, line), label, f"{path}:{line}"))
+        out.append(
+            Example(
+                _segment(row, spec.first, spec.template, path, line),
+                _segment(row, spec.second, None, path, line),
+                label,
+                f"{path}:{line}",
+            )
+        )
     return out
 
 
@@ -137,9 +143,14 @@ def classification_head(hidden_size: int, num_labels: int, dropout: float, eps: 
     """The pipeline's head (``classifier_model.ClassifierHead``): two weightless LayerNorms around a GELU layer."""
     from torch import nn
 
-    return nn.Sequential(nn.LayerNorm(hidden_size, eps, elementwise_affine=False), nn.Linear(hidden_size, hidden_size),
-                         nn.GELU(), nn.LayerNorm(hidden_size, eps, elementwise_affine=False), nn.Dropout(dropout),
-                         nn.Linear(hidden_size, num_labels))
+    return nn.Sequential(
+        nn.LayerNorm(hidden_size, eps, elementwise_affine=False),
+        nn.Linear(hidden_size, hidden_size),
+        nn.GELU(),
+        nn.LayerNorm(hidden_size, eps, elementwise_affine=False),
+        nn.Dropout(dropout),
+        nn.Linear(hidden_size, num_labels),
+    )
 
 
 def _classifier_class():
@@ -200,18 +211,34 @@ def load_classifier(model_dir: str | Path, num_labels: int, cfg: FinetuneConfig,
     return sequence_classifier(backbone, num_labels, cfg.classifier_dropout, cfg.pooling).to(device), tokenizer, path
 
 
-def batches(examples: Sequence[Example], order: Sequence[int], tokenizer, batch_size: int, max_length: int,
-            device, drop_last: bool = False) -> Iterator:
+def batches(
+    examples: Sequence[Example],
+    order: Sequence[int],
+    tokenizer,
+    batch_size: int,
+    max_length: int,
+    device,
+    drop_last: bool = False,
+) -> Iterator:
     """``(input_ids, attention_mask, labels)`` batches of ``examples`` taken in ``order``: pairs, padded right."""
     import torch
 
     stop = len(order) - len(order) % batch_size if drop_last else len(order)
     for start in range(0, stop, batch_size):
-        chunk = [examples[i] for i in order[start:start + batch_size]]
-        enc = tokenizer([e.first for e in chunk], [e.second for e in chunk], padding=True, truncation=True,
-                        max_length=max_length, return_tensors="pt")
-        yield (enc["input_ids"].to(device), enc["attention_mask"].to(device),
-               torch.tensor([e.label for e in chunk], device=device))
+        chunk = [examples[i] for i in order[start : start + batch_size]]
+        enc = tokenizer(
+            [e.first for e in chunk],
+            [e.second for e in chunk],
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+            return_tensors="pt",
+        )
+        yield (
+            enc["input_ids"].to(device),
+            enc["attention_mask"].to(device),
+            torch.tensor([e.label for e in chunk], device=device),
+        )
 
 
 # -- training -----------------------------------------------------------------------------------------------
@@ -220,10 +247,12 @@ def make_optimizer(model, cfg: FinetuneConfig, total_steps: int):
     import torch
     from transformers.optimization import get_cosine_with_min_lr_schedule_with_warmup
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, betas=(0.9, 0.999), eps=1e-8,
-                                  weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=cfg.learning_rate, betas=(0.9, 0.999), eps=1e-8, weight_decay=cfg.weight_decay
+    )
     schedule = get_cosine_with_min_lr_schedule_with_warmup(
-        optimizer, int(cfg.warmup_proportion * total_steps), total_steps, min_lr_rate=cfg.min_factor)
+        optimizer, int(cfg.warmup_proportion * total_steps), total_steps, min_lr_rate=cfg.min_factor
+    )
     return optimizer, schedule
 
 
@@ -263,8 +292,17 @@ class Plan:
     max_length: int  # the sequence length, at most the model's number of positions
 
 
-def run_epochs(model, tokenizer, train: Sequence[Example], valid: Sequence[Example], spec: TaskSpec,
-               cfg: FinetuneConfig, plan: Plan, device, tick=None) -> dict:
+def run_epochs(
+    model,
+    tokenizer,
+    train: Sequence[Example],
+    valid: Sequence[Example],
+    spec: TaskSpec,
+    cfg: FinetuneConfig,
+    plan: Plan,
+    device,
+    tick=None,
+) -> dict:
     """Train ``plan.epochs`` epochs, scoring the validation set after each; the best epoch's metrics."""
     import torch
 
@@ -275,8 +313,10 @@ def run_epochs(model, tokenizer, train: Sequence[Example], valid: Sequence[Examp
     for epoch in range(1, plan.epochs + 1):
         model.train()
         order = torch.randperm(len(train), generator=shuffle).tolist()
-        losses = [train_step(model, optimizer, schedule, batch) for batch in
-                  batches(train, order, tokenizer, plan.batch_size, plan.max_length, device, drop_last=True)]
+        losses = [
+            train_step(model, optimizer, schedule, batch)
+            for batch in batches(train, order, tokenizer, plan.batch_size, plan.max_length, device, drop_last=True)
+        ]
         preds = predict(model, valid, tokenizer, cfg.valid_batch_size, plan.max_length, device)
         metrics = compute_metrics([e.label for e in valid], preds, spec.metrics)
         history.append({"epoch": epoch, "train_loss": sum(losses) / len(losses), **metrics})
@@ -292,11 +332,13 @@ def _plan(spec: TaskSpec, cfg: FinetuneConfig, n_train: int, train_path: Path) -
     batch_size = cfg.batch_size or spec.batch_size
     metric = cfg.metric_for_valid or spec.valid_metric
     if metric not in spec.metrics:
-        raise InputError(f"{metric} is not computed for this task (only {', '.join(spec.metrics)})",
-                         "--metric-for-valid")
+        raise InputError(
+            f"{metric} is not computed for this task (only {', '.join(spec.metrics)})", "--metric-for-valid"
+        )
     if n_train < batch_size:
-        raise InputError(f"{n_train} training examples, fewer than one batch of {batch_size} (--batch-size)",
-                         train_path)
+        raise InputError(
+            f"{n_train} training examples, fewer than one batch of {batch_size} (--batch-size)", train_path
+        )
     return Plan(batch_size, cfg.epochs or spec.epochs, metric, n_train // batch_size, cfg.sequence_length)
 
 
@@ -327,16 +369,27 @@ class FinetuneSummary(Summary):
         return f"{self.task} -> {self._out}"
 
     def rows(self) -> dict[str, object]:
-        rows: dict[str, object] = {"train examples": f"{self.n_train:,} of {self.n_train_available:,}",
-                                   "validation examples": self.n_valid, "best epoch": self.best_epoch}
+        rows: dict[str, object] = {
+            "train examples": f"{self.n_train:,} of {self.n_train_available:,}",
+            "validation examples": self.n_valid,
+            "best epoch": self.best_epoch,
+        }
         rows.update({name: f"{value:.4f}" for name, value in self.metrics.items()})
         rows["train examples/s"] = str(self.timing["train_examples_per_s"])
         rows["predictions"] = self.predictions
         return rows
 
 
-def finetune(model: str | Path, task: str, train: str | Path, valid: str | Path, out: str | Path,
-             settings: FinetuneConfig | None = None, *, progress: bool = True) -> FinetuneSummary:
+def finetune(
+    model: str | Path,
+    task: str,
+    train: str | Path,
+    valid: str | Path,
+    out: str | Path,
+    settings: FinetuneConfig | None = None,
+    *,
+    progress: bool = True,
+) -> FinetuneSummary:
     """Fine-tune ``model`` on one task and file the best epoch's validation metrics in ``out`` (a results.json).
 
     Inputs:
@@ -357,8 +410,9 @@ def finetune(model: str | Path, task: str, train: str | Path, valid: str | Path,
     cfg = settings if settings is not None else FinetuneConfig()
     spec, out = task_spec(task), Path(out)
     preds_path = eval_results.predictions_path(out, task)
-    with replaced_together({"--out": out, "predictions": preds_path},
-                           {"--train": [train], "--valid": [valid], "the --model": [model]}) as outs:
+    with replaced_together(
+        {"--out": out, "predictions": preds_path}, {"--train": [train], "--valid": [valid], "the --model": [model]}
+    ) as outs:
         all_train, valid_examples = read_examples(train, task), read_examples(valid, task)
         keep = subsample(len(all_train), cfg.train_size, cfg.seed)
         train_examples = [all_train[i] for i in keep]
@@ -373,36 +427,84 @@ def finetune(model: str | Path, task: str, train: str | Path, valid: str | Path,
         plan.max_length = min(plan.max_length, positions or plan.max_length)
         t1 = time.perf_counter()
         with ProgressBar(f"{task}: epochs", plan.epochs, enabled=progress) as bar:
-            best = run_epochs(classifier, tokenizer, train_examples, valid_examples, spec, cfg, plan, device,
-                              tick=lambda: bar.update(advance=1))
+            best = run_epochs(
+                classifier,
+                tokenizer,
+                train_examples,
+                valid_examples,
+                spec,
+                cfg,
+                plan,
+                device,
+                tick=lambda: bar.update(advance=1),
+            )
         train_s = time.perf_counter() - t1
         eval_results.write_jsonl(_prediction_rows(valid_examples, best["predictions"]), outs.path("predictions"))
-        summary = _summary(task, spec, cfg, plan, best, (len(all_train), keep, len(valid_examples)),
-                           [train, valid], preds_path.name, device,
-                           {"load_s": round(t1 - t0, 2), "train_s": round(train_s, 2),
-                            "train_examples_per_s": round(len(keep) * plan.epochs / train_s, 2) if train_s else None})
+        summary = _summary(
+            task,
+            spec,
+            cfg,
+            plan,
+            best,
+            (len(all_train), keep, len(valid_examples)),
+            [train, valid],
+            preds_path.name,
+            device,
+            {
+                "load_s": round(t1 - t0, 2),
+                "train_s": round(train_s, 2),
+                "train_examples_per_s": round(len(keep) * plan.epochs / train_s, 2) if train_s else None,
+            },
+        )
         summary._out = str(out)
         eval_results.file_entry(outs.path("--out"), existing, path, cfg.name, task, summary.to_json())
     return summary
 
 
 def _prediction_rows(examples: Sequence[Example], preds: Sequence[int]) -> list[dict]:
-    return [{"id": i, "source": e.source, "label": e.label, "prediction": p, "correct": p == e.label}
-            for i, (e, p) in enumerate(zip(examples, preds))]
+    return [
+        {"id": i, "source": e.source, "label": e.label, "prediction": p, "correct": p == e.label}
+        for i, (e, p) in enumerate(zip(examples, preds))
+    ]
 
 
-def _summary(task: str, spec: TaskSpec, cfg: FinetuneConfig, plan: Plan, best: dict, sizes: tuple, data: list,
-             predictions: str, device: str, timing: dict) -> FinetuneSummary:
+def _summary(
+    task: str,
+    spec: TaskSpec,
+    cfg: FinetuneConfig,
+    plan: Plan,
+    best: dict,
+    sizes: tuple,
+    data: list,
+    predictions: str,
+    device: str,
+    timing: dict,
+) -> FinetuneSummary:
     """The task's entry of results.json: ``score`` is accuracy in percent, as the report reads it."""
     n_available, keep, n_valid = sizes
     return FinetuneSummary(
-        task=task, kind="finetuning", metric="accuracy", score=100.0 * best["metrics"]["accuracy"],
-        metrics=best["metrics"], best_epoch=best["epoch"], history=best["history"],
-        n_train=len(keep), n_train_available=n_available, n_valid=n_valid,
-        data=[str(p) for p in data], predictions=predictions,
-        settings={**cfg.model_dump(exclude={"name", "device"}), "batch_size": plan.batch_size,
-                  "epochs": plan.epochs, "metric_for_valid": plan.metric, "num_labels": spec.num_labels,
-                  "sequence_length": plan.max_length, "steps": plan.steps_per_epoch * plan.epochs, "device": device},
+        task=task,
+        kind="finetuning",
+        metric="accuracy",
+        score=100.0 * best["metrics"]["accuracy"],
+        metrics=best["metrics"],
+        best_epoch=best["epoch"],
+        history=best["history"],
+        n_train=len(keep),
+        n_train_available=n_available,
+        n_valid=n_valid,
+        data=[str(p) for p in data],
+        predictions=predictions,
+        settings={
+            **cfg.model_dump(exclude={"name", "device"}),
+            "batch_size": plan.batch_size,
+            "epochs": plan.epochs,
+            "metric_for_valid": plan.metric,
+            "num_labels": spec.num_labels,
+            "sequence_length": plan.max_length,
+            "steps": plan.steps_per_epoch * plan.epochs,
+            "device": device,
+        },
         timing=timing,
         date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     )

@@ -51,13 +51,18 @@ class StepMemory:
         return self.states + self.activations + self.attention + self.logits + self.overhead
 
     def describe(self) -> str:
-        parts = {"weights+optimizer": self.states, "activations": self.activations, "attention": self.attention,
-                 "logits": self.logits}
+        parts = {
+            "weights+optimizer": self.states,
+            "activations": self.activations,
+            "attention": self.attention,
+            "logits": self.logits,
+        }
         return ", ".join(f"{name} {b / GB:.1f}" for name, b in parts.items())
 
 
-def step_memory(config, parameters: int, batch_size: int, length: int, *, attn_implementation: str = "sdpa",
-                bf16: bool = False) -> StepMemory:
+def step_memory(
+    config, parameters: int, batch_size: int, length: int, *, attn_implementation: str = "sdpa", bf16: bool = False
+) -> StepMemory:
     """The memory of one training step of a causal LM with ``config`` (a transformers config) on batches of
     ``batch_size`` rows of ``length`` tokens; ``bf16`` halves what the forward pass keeps (mixed precision)."""
     act = 2 if bf16 else 4
@@ -69,16 +74,24 @@ def step_memory(config, parameters: int, batch_size: int, length: int, *, attn_i
         attention = layers * square * heads * act + 2 * square * heads * 4 + square * 4  # kept, made, float mask
     else:
         attention = square  # the boolean block-diagonal mask; sdpa keeps no scores
-    return StepMemory(states=STATE_BYTES * parameters, activations=layers * per_layer, attention=attention,
-                      logits=3 * tokens * config.vocab_size * 4)
+    return StepMemory(
+        states=STATE_BYTES * parameters,
+        activations=layers * per_layer,
+        attention=attention,
+        logits=3 * tokens * config.vocab_size * 4,
+    )
 
 
-def longest_fitting(config, parameters: int, batch_size: int, free: int, *, attn_implementation: str,
-                    bf16: bool, multiple: int = 64) -> int:
+def longest_fitting(
+    config, parameters: int, batch_size: int, free: int, *, attn_implementation: str, bf16: bool, multiple: int = 64
+) -> int:
     """The longest row length (a multiple of ``multiple``) whose step fits in ``free`` bytes; 0 when none does."""
+
     def fits(n: int) -> bool:
-        return step_memory(config, parameters, batch_size, n, attn_implementation=attn_implementation,
-                           bf16=bf16).total <= free
+        return (
+            step_memory(config, parameters, batch_size, n, attn_implementation=attn_implementation, bf16=bf16).total
+            <= free
+        )
 
     lo, hi = 0, 1
     while fits(hi * multiple) and hi < 1 << 20:
@@ -101,8 +114,16 @@ def free_memory() -> tuple[int, str]:
     return psutil.virtual_memory().available, "CPU"
 
 
-def check_step_fits(config, parameters: int, batch_size: int, length: int, *, attn_implementation: str = "sdpa",
-                    bf16: bool = False, free: tuple[int, str] | None = None) -> StepMemory:
+def check_step_fits(
+    config,
+    parameters: int,
+    batch_size: int,
+    length: int,
+    *,
+    attn_implementation: str = "sdpa",
+    bf16: bool = False,
+    free: tuple[int, str] | None = None,
+) -> StepMemory:
     """Refuse (``InputError``, one line) a step that needs more memory than is free; the estimate otherwise.
 
     ``free``: (bytes, device name), measured now when not given.
@@ -111,11 +132,16 @@ def check_step_fits(config, parameters: int, batch_size: int, length: int, *, at
     available, device = free if free is not None else free_memory()
     if need.total <= available:
         return need
-    fit = longest_fitting(config, parameters, batch_size, available, attn_implementation=attn_implementation,
-                          bf16=bf16)
-    hint = (f"--max-length {fit} fits with --batch-size {batch_size}" if fit >= 64 else
-            f"not even 64 tokens fit with --batch-size {batch_size}")
-    raise InputError(f"a training step at --max-length {length} and --batch-size {batch_size} needs about "
-                     f"{need.total / GB:.1f} GB ({need.describe()}; {attn_implementation} attention) but "
-                     f"{available / GB:.1f} GB is free on the {device}: lower --max-length or --batch-size "
-                     f"({hint})", "--max-length")
+    fit = longest_fitting(config, parameters, batch_size, available, attn_implementation=attn_implementation, bf16=bf16)
+    hint = (
+        f"--max-length {fit} fits with --batch-size {batch_size}"
+        if fit >= 64
+        else f"not even 64 tokens fit with --batch-size {batch_size}"
+    )
+    raise InputError(
+        f"a training step at --max-length {length} and --batch-size {batch_size} needs about "
+        f"{need.total / GB:.1f} GB ({need.describe()}; {attn_implementation} attention) but "
+        f"{available / GB:.1f} GB is free on the {device}: lower --max-length or --batch-size "
+        f"({hint})",
+        "--max-length",
+    )

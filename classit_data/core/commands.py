@@ -67,15 +67,25 @@ def setting_of(option: Any) -> tuple[type[Settings], str] | None:
 
 def given(settings: type[Settings], values: Mapping[str, Any]) -> dict[str, Any]:
     """The settings among a command's arguments (its ``locals()``) that the user gave: not None, not empty."""
-    return {name: values[name] for name in settings.flag_specs()
-            if name in values and values[name] is not None and values[name] != []}
+    return {
+        name: values[name]
+        for name in settings.flag_specs()
+        if name in values and values[name] is not None and values[name] != []
+    }
 
 
 def new_app(name: str, help: str) -> typer.Typer:
     """A typer app as both CLIs want it: help without arguments, plain tracebacks, no shell-completion options,
     and plain help text, where a flag reads as a flag (``--json``, ``--dedup / --no-dedup``)."""
-    app = typer.Typer(name=name, help=help, no_args_is_help=True, pretty_exceptions_enable=False,
-                      add_completion=False, rich_markup_mode=None, context_settings={"max_content_width": 120})
+    app = typer.Typer(
+        name=name,
+        help=help,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        rich_markup_mode=None,
+        context_settings={"max_content_width": 120},
+    )
     app.callback()(_group)  # a group even when it has one command: `prog NAME ...` keeps its NAME
     return app
 
@@ -113,8 +123,9 @@ def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None) -> 
         if exc.filename is None:
             raise
         # a place the OS refused (a read-only disk, a full one): the user's to fix, so one line too
-        console.print(f"error: {exc.filename}: {exc.strerror or exc}", style="red", markup=False, highlight=False,
-                      soft_wrap=True)
+        console.print(
+            f"error: {exc.filename}: {exc.strerror or exc}", style="red", markup=False, highlight=False, soft_wrap=True
+        )
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")

@@ -29,12 +29,27 @@ class ProgressBar:
     process that forks workers runs no other thread. Use it as a context manager, or call ``close``.
     """
 
-    def __init__(self, description: str, total: float | None, *columns, enabled: bool = True,
-                 redraw_every: float | None = None, **fields):
+    def __init__(
+        self,
+        description: str,
+        total: float | None,
+        *columns,
+        enabled: bool = True,
+        redraw_every: float | None = None,
+        **fields,
+    ):
         self.redraw_every, self.drawn = redraw_every, 0.0
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), *(columns or (MofNCompleteColumn(),)),
-                            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True,
-                            auto_refresh=redraw_every is None, disable=not (enabled and console.is_terminal))
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            *(columns or (MofNCompleteColumn(),)),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            auto_refresh=redraw_every is None,
+            disable=not (enabled and console.is_terminal),
+        )
         self.task = self.bar.add_task(description, total=total, **fields)
         self.bar.start()
 

@@ -127,8 +127,9 @@ def parse_yaml_mapping(text: str | bytes, path: str | Path, expected: str) -> di
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"bad YAML: {getattr(exc, 'problem', None) or first_line(exc)}", path,
-                         mark.line + 1 if mark else None) from exc
+        raise InputError(
+            f"bad YAML: {getattr(exc, 'problem', None) or first_line(exc)}", path, mark.line + 1 if mark else None
+        ) from exc
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -143,8 +144,9 @@ def read_yaml_mapping(path: str | Path, what: str, expected: str) -> dict:
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}", path) from exc
     except UnicodeDecodeError as exc:  # a binary file, or another encoding
-        raise InputError(f"cannot read {what}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
-                         f"{exc.start})", path) from exc
+        raise InputError(
+            f"cannot read {what}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})", path
+        ) from exc
     return parse_yaml_mapping(text, path, expected)
 
 

@@ -55,6 +55,6 @@ def token_counts(tokenizer, texts: pl.Series, batch_size: int = 8192) -> pl.Seri
     values = texts.fill_null("").to_list()
     counts: list[int] = []
     for start in range(0, len(values), batch_size):
-        enc = tokenizer(values[start:start + batch_size], add_special_tokens=False, return_attention_mask=False)
+        enc = tokenizer(values[start : start + batch_size], add_special_tokens=False, return_attention_mask=False)
         counts.extend(len(ids) for ids in enc["input_ids"])
     return pl.Series(texts.name, counts, dtype=pl.Int64)

@@ -112,8 +112,9 @@ def require_model(name: str | None, *, timeout: float = 3.0) -> None:
     except Exception:  # not in the cache, whatever huggingface_hub calls it
         pass
     if _hub_offline():
-        raise InputError(f"--model {name!r}: model not found locally and the Hub is unreachable (HF_HUB_OFFLINE is "
-                         f"set); {hint}")
+        raise InputError(
+            f"--model {name!r}: model not found locally and the Hub is unreachable (HF_HUB_OFFLINE is set); {hint}"
+        )
     from huggingface_hub import HfApi
 
     try:
@@ -125,5 +126,6 @@ def require_model(name: str | None, *, timeout: float = 3.0) -> None:
     except Exception as exc:  # connection refused, timeout, DNS, HTTP 5xx: all "unreachable"
         from classit_data.core.errors import first_line
 
-        raise InputError(f"--model {name!r}: model not found locally and the Hub is unreachable "
-                         f"({first_line(exc)}); {hint}") from exc
+        raise InputError(
+            f"--model {name!r}: model not found locally and the Hub is unreachable ({first_line(exc)}); {hint}"
+        ) from exc

@@ -57,10 +57,9 @@ def check_distinct(outputs: Mapping[str, Path], inputs: Mapping[str, Iterable[Pa
     named_inputs = inputs.items() if isinstance(inputs, Mapping) else [("an input", inputs)]
     flags = list(outputs)
     for i, flag in enumerate(flags):
-        for other in flags[i + 1:]:
+        for other in flags[i + 1 :]:
             if _same_file(outputs[flag], outputs[other]):
-                raise InputError(f"{flag} and {other} are the same file; each output needs its own",
-                                 outputs[flag])
+                raise InputError(f"{flag} and {other} are the same file; each output needs its own", outputs[flag])
         for label, paths in named_inputs:
             for path in paths:
                 if _same_file(outputs[flag], Path(path)):
@@ -79,8 +78,7 @@ def recover(targets: Iterable[Path]) -> bool:
         try:
             pairs = json.loads(journal.read_text(encoding="utf-8"))["renames"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise InputError("unreadable commit journal left by a killed run; remove it and rerun",
-                             journal) from exc
+            raise InputError("unreadable commit journal left by a killed run; remove it and rerun", journal) from exc
         for tmp, target, *aside in pairs:
             if tmp is None:  # an output this run did not make: the earlier one goes, as in commit
                 _remove(Path(target))
@@ -126,9 +124,13 @@ class Outputs:
     ``folders``: the flags whose output is a folder (written whole to a temporary folder), not a file.
     """
 
-    def __init__(self, outputs: Mapping[str, str | Path],
-                 inputs: Mapping[str, Iterable[str | Path]] | Iterable[str | Path] = (), *,
-                 folders: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        outputs: Mapping[str, str | Path],
+        inputs: Mapping[str, Iterable[str | Path]] | Iterable[str | Path] = (),
+        *,
+        folders: Collection[str] = (),
+    ) -> None:
         self.targets = {flag: Path(path) for flag, path in outputs.items()}
         self.folders = set(folders)
         check_distinct(self.targets, inputs)
@@ -193,9 +195,11 @@ class Outputs:
         """Rename every temporary over its target, behind a journal a rerun can finish; then remove the earlier
         folders set aside."""
         journal = _journal_path(self.targets.values())
-        renames = [[None if f in self._omitted else str(self._temps[f]), str(t)]
-                   + ([str(t.parent / f".{t.name}{_ASIDE}{secrets.token_hex(4)}")] if f in self.folders else [])
-                   for f, t in self.targets.items()]
+        renames = [
+            [None if f in self._omitted else str(self._temps[f]), str(t)]
+            + ([str(t.parent / f".{t.name}{_ASIDE}{secrets.token_hex(4)}")] if f in self.folders else [])
+            for f, t in self.targets.items()
+        ]
         atomic_write_text(journal, json.dumps({"renames": renames}) + "\n")
         for tmp, target, *aside in renames:
             if tmp is None:
@@ -223,9 +227,12 @@ class Outputs:
 
 
 @contextmanager
-def replaced_together(outputs: Mapping[str, str | Path],
-                      inputs: Mapping[str, Iterable[str | Path]] | Iterable[str | Path] = (), *,
-                      folders: Collection[str] = ()) -> Iterator[Outputs]:
+def replaced_together(
+    outputs: Mapping[str, str | Path],
+    inputs: Mapping[str, Iterable[str | Path]] | Iterable[str | Path] = (),
+    *,
+    folders: Collection[str] = (),
+) -> Iterator[Outputs]:
     """``Outputs`` as a block: committed if the block succeeds, discarded if it fails (or is interrupted)."""
     outs = Outputs(outputs, inputs, folders=folders)
     try:

@@ -140,8 +140,9 @@ def arrow_table(rows: Sequence[dict], columns: dict[str, type]):
         data = [value.encode("utf-8") for value in values]
         offsets = array("q", [0])
         offsets.extend(itertools.accumulate(map(len, data)))
-        arrays.append(pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets),
-                                                       pa.py_buffer(b"".join(data))))
+        arrays.append(
+            pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(b"".join(data)))
+        )
     return pa.Table.from_arrays(arrays, names=list(columns))
 
 
@@ -169,8 +170,10 @@ def derived_ids(df: pl.DataFrame) -> pl.Series:
     the pipeline would give a row of the same content and provenance."""
     import polars as pl
 
-    parts = [df.get_column(c).to_list() if c in df.columns else [None] * df.height
-             for c in ("source", "doc_id", "position", "prompt", "reply")]
+    parts = [
+        df.get_column(c).to_list() if c in df.columns else [None] * df.height
+        for c in ("source", "doc_id", "position", "prompt", "reply")
+    ]
     return pl.Series("id", [Item.make_id(*row) for row in zip(*parts)], dtype=pl.String)
 
 
@@ -182,8 +185,9 @@ def complete_rows(df: pl.DataFrame, path: object = None) -> tuple[pl.DataFrame, 
     """
     missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
     if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)} (rows need at least "
-                         f"{', '.join(PUBLISHED_COLUMNS)})", path)
+        raise InputError(
+            f"missing column(s) {', '.join(missing)} (rows need at least {', '.join(PUBLISHED_COLUMNS)})", path
+        )
     absent = [c for c in PROVENANCE_COLUMNS if c not in df.columns]
     if not absent:
         return df, []

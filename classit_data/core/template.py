@@ -57,8 +57,15 @@ class TextTemplate:
             return None
         head, rest = probe.split(p_mark)
         mid, tail = rest.split(_SENTINEL)
-        samples = [("Hi.", "Yes."), (" A: x\nB:  y ", " z\n"), ("", ""), ("<b>&amp;", "It's {{ x }} %}"),
-                   ("UH", "uh-huh"), ("  {{ x }} <b>&amp;\n", " 'q' \"r\"\t"), ("ÄÖ é", "line\nline ")]
+        samples = [
+            ("Hi.", "Yes."),
+            (" A: x\nB:  y ", " z\n"),
+            ("", ""),
+            ("<b>&amp;", "It's {{ x }} %}"),
+            ("UH", "uh-huh"),
+            ("  {{ x }} <b>&amp;\n", " 'q' \"r\"\t"),
+            ("ÄÖ é", "line\nline "),
+        ]
         if all(self.render(a, b) == head + a + mid + b + tail for a, b in samples):
             return head, mid, tail
         return None

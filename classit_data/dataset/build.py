@@ -60,8 +60,10 @@ FIGURE_PATH = "figures/figure1.png"
 ROW_GROUP_SIZE = 10_000
 BABYLM_STRICT_WORDS = 100_000_000
 SHUFFLE_RULE = "merged: numpy.random.default_rng(seed).permutation per split"
-SPLIT_RULE = ("a document (source, doc_id) is in validation when "
-              "int(sha256(source\\x1fdoc_id\\x1f)[:16], 16) / 16**16 < val_fraction")
+SPLIT_RULE = (
+    "a document (source, doc_id) is in validation when "
+    "int(sha256(source\\x1fdoc_id\\x1f)[:16], 16) / 16**16 < val_fraction"
+)
 
 NO_DOC_ID_RULE = "; a row without doc_id is a document of its own, its id standing for doc_id"
 
@@ -80,8 +82,9 @@ def parse_size(size: int | str) -> int:
     try:
         value = convert_file_size_to_int(size.strip() if isinstance(size, str) else size)
     except (ValueError, TypeError) as exc:
-        raise InputError(f"--max-shard-size: cannot read {size!r}; use e.g. 500MB, 1GB, 200MiB or a number "
-                         "of bytes") from exc
+        raise InputError(
+            f"--max-shard-size: cannot read {size!r}; use e.g. 500MB, 1GB, 200MiB or a number of bytes"
+        ) from exc
     if value <= 0:
         raise InputError(f"--max-shard-size must be positive, got {size!r}")
     return value
@@ -126,12 +129,17 @@ class BuildRecord(BaseModel):
     def count(self, rows: pl.DataFrame) -> None:
         """Rows and words in total and per source (``rows`` has ``with_word_counts``' columns)."""
         totals = _counts(rows)
-        self.counts = {"rows": totals["rows"],
-                       "by_source": {s: _counts(rows.filter(pl.col("source") == s)) for s in SOURCES},
-                       "words_text": totals["words_text"],
-                       "words_prompt_reply": totals["words_prompt"] + totals["words_reply"]}
-        self.babylm = {"strict_track_words": BABYLM_STRICT_WORDS, "dataset_words": totals["words_text"],
-                       "share": totals["words_text"] / BABYLM_STRICT_WORDS}
+        self.counts = {
+            "rows": totals["rows"],
+            "by_source": {s: _counts(rows.filter(pl.col("source") == s)) for s in SOURCES},
+            "words_text": totals["words_text"],
+            "words_prompt_reply": totals["words_prompt"] + totals["words_reply"],
+        }
+        self.babylm = {
+            "strict_track_words": BABYLM_STRICT_WORDS,
+            "dataset_words": totals["words_text"],
+            "share": totals["words_text"] / BABYLM_STRICT_WORDS,
+        }
 
     def note_bare_inputs(self, inputs: BuildInputs) -> None:
         """Record the input files without provenance; a row without doc_id was a document of its own."""
@@ -157,8 +165,9 @@ class BuildSummary(BuildRecord, Summary):
             for split, s in cfg["splits"].items():
                 rows[f"{name}/{split}"] = f"{s['num_examples']:,} rows, {len(s['files'])} shard(s)"
         v = self.validation
-        rows["validation gate"] = ("passed" if v["passed"] else "FAILED (forced)") + \
-            f": {v['kept']:,} kept, {v['quarantined']:,} rejected"
+        rows["validation gate"] = (
+            "passed" if v["passed"] else "FAILED (forced)"
+        ) + f": {v['kept']:,} kept, {v['quarantined']:,} rejected"
         rows["words (text)"] = self.counts["words_text"]
         rows["BabyLM budget share"] = f"{100 * self.babylm['share']:.2f}%"
         rows["card"] = f"{self.out}/README.md"
@@ -207,34 +216,61 @@ def build(
         raise InputError("nothing to build: give --switchboard and/or --wiki row files")
     check_generation_runs(generation_runs)
     thresholds = _thresholds(validate_config)  # a mistake in a side file is one line now, not after the gate
-    record = BuildRecord(command=command, seed=config.seed, val_fraction=config.val_fraction,
-                         max_shard_size=parse_size(config.max_shard_size))
+    record = BuildRecord(
+        command=command,
+        seed=config.seed,
+        val_fraction=config.val_fraction,
+        max_shard_size=parse_size(config.max_shard_size),
+    )
     _check_out(out, [*sw_paths, *wiki_paths])
     inputs = read_inputs(sw_paths, wiki_paths)
     say = console.print if progress else (lambda *a, **k: None)
     with replaced_together({"--out": out}, folders=["--out"]) as outs:
         folder = outs.path("--out")
-        gate_seconds, timings = _write_folder(folder, record, inputs, config, say, stats_dir=stats_dir,
-                                              passages=passages, thresholds=thresholds,
-                                              generation_runs=generation_runs)
+        gate_seconds, timings = _write_folder(
+            folder,
+            record,
+            inputs,
+            config,
+            say,
+            stats_dir=stats_dir,
+            passages=passages,
+            thresholds=thresholds,
+            generation_runs=generation_runs,
+        )
         write_build_report(folder, {**timings, "build": round(time.perf_counter() - started, 3)}, out)
-    return BuildSummary(**dict(record), out=str(out), seconds=round(time.perf_counter() - started, 2),
-                        gate_seconds=round(gate_seconds, 2))
+    return BuildSummary(
+        **dict(record),
+        out=str(out),
+        seconds=round(time.perf_counter() - started, 2),
+        gate_seconds=round(gate_seconds, 2),
+    )
 
 
-def _write_folder(folder: Path, record: BuildRecord, inputs: BuildInputs, config: BuildConfig,
-                  say: Callable[..., None], *, stats_dir, passages, thresholds,
-                  generation_runs) -> tuple[float, dict]:
+def _write_folder(
+    folder: Path,
+    record: BuildRecord,
+    inputs: BuildInputs,
+    config: BuildConfig,
+    say: Callable[..., None],
+    *,
+    stats_dir,
+    passages,
+    thresholds,
+    generation_runs,
+) -> tuple[float, dict]:
     """Gate, split, shards, statistics, card and record, into ``folder``; the gate's seconds and the steps'."""
     work = Path(tempfile.mkdtemp(prefix="work-", dir=folder))
     say(f"validating {inputs.rows.height:,} rows ...")
-    kept, record.validation, gate_seconds = run_validation_gate(inputs, work, force=config.force,
-                                                                config=thresholds, passages=passages)
+    kept, record.validation, gate_seconds = run_validation_gate(
+        inputs, work, force=config.force, config=thresholds, passages=passages
+    )
     record.inputs = inputs.record(passages)  # after the gate, which tells a missing passage file in one line
     rows, record.validation_documents = split_by_document(kept, config.val_fraction)
     say("writing shards ...")
-    record.configs = write_configs(rows, folder, val_fraction=config.val_fraction, seed=config.seed,
-                                   max_shard_bytes=record.max_shard_size)
+    record.configs = write_configs(
+        rows, folder, val_fraction=config.val_fraction, seed=config.seed, max_shard_bytes=record.max_shard_size
+    )
     record.stats, stats_markdown = statistics_for_card(work / "kept.parquet", folder, work, stats_dir)
     timings = _record_rows(record, rows, inputs, passages, generation_runs)
     shutil.rmtree(work)
@@ -286,8 +322,7 @@ def _check_out(out: Path, inputs: Iterable[Path]) -> None:
         if not out.is_dir():
             raise InputError("exists and is not a folder", out)
         if any(out.iterdir()) and not (out / BUILD_INFO).exists():
-            raise InputError("exists and was not made by `classit-data build`; remove it or choose another --out",
-                             out)
+            raise InputError("exists and was not made by `classit-data build`; remove it or choose another --out", out)
     resolved = out.resolve()
     for p in inputs:
         if resolved in p.resolve().parents:
@@ -297,9 +332,14 @@ def _check_out(out: Path, inputs: Iterable[Path]) -> None:
 # --- validation gate ------------------------------------------------------------------------------
 
 
-def run_validation_gate(inputs: BuildInputs, work: Path, *, force: bool = False,
-                        config: ValidationConfig | None = None,
-                        passages: str | Path | None = None) -> tuple[pl.DataFrame, dict, float]:
+def run_validation_gate(
+    inputs: BuildInputs,
+    work: Path,
+    *,
+    force: bool = False,
+    config: ValidationConfig | None = None,
+    passages: str | Path | None = None,
+) -> tuple[pl.DataFrame, dict, float]:
     """The rows that pass the validators, the gate's verdict and its seconds.
 
     The gate passes when no row is rejected and every source given keeps rows: the inputs are then exactly
@@ -316,9 +356,11 @@ def run_validation_gate(inputs: BuildInputs, work: Path, *, force: bool = False,
         problems = "; ".join(verdict.get("problems", []))
         raise InputError(
             f"validation failed: {verdict['quarantined']:,} of {verdict['input_rows']:,} rows are rejected"
-            + (f" ({reasons})" if reasons else "") + (f"; {problems}" if problems else "")
+            + (f" ({reasons})" if reasons else "")
+            + (f"; {problems}" if problems else "")
             + ". Build from the kept rows of `classit-data validate`, or pass --force to build from the "
-            f"{verdict['kept']:,} rows that pass (a forced build cannot be pushed)")
+            f"{verdict['kept']:,} rows that pass (a forced build cannot be pushed)"
+        )
     kept, _ = complete_rows(kept)  # kept rows stay in the schema they came in
     return kept.select([pl.col(c).cast(t) for c, t in ITEM_SCHEMA.items()]), verdict, seconds
 
@@ -329,8 +371,9 @@ def _validate(inputs: list[Path], work: Path, n_input: int, *, config, passages)
 
     kept_path, quarantine_path = work / "kept.parquet", work / "quarantine.parquet"
     started = time.perf_counter()
-    report = validate([str(p) for p in inputs], kept_path, quarantine_path, work / "report.json", config,
-                      passages=passages)
+    report = validate(
+        [str(p) for p in inputs], kept_path, quarantine_path, work / "report.json", config, passages=passages
+    )
     kept = read_rows(kept_path)
     quarantined = read_rows(quarantine_path) if quarantine_path.exists() else pl.DataFrame()
     reasons: dict[str, int] = {}
@@ -389,8 +432,9 @@ def split_by_document(rows: pl.DataFrame, val_fraction: float | None) -> tuple[p
     return with_word_counts(rows.with_columns(is_val.alias("_val"))), {s: len(d) for s, d in val_docs.items()}
 
 
-def write_configs(rows: pl.DataFrame, folder: Path, *, val_fraction: float | None, seed: int,
-                  max_shard_bytes: int) -> dict[str, dict]:
+def write_configs(
+    rows: pl.DataFrame, folder: Path, *, val_fraction: float | None, seed: int, max_shard_bytes: int
+) -> dict[str, dict]:
     """Each config's splits as Parquet shards, with their counts; ``merged`` shuffled with ``seed``.
 
     A source without rows has no config; an empty validation split is left out.
@@ -424,8 +468,9 @@ def _arrow_table(df: pl.DataFrame):
     features = Features({c: Value("int64" if ITEM_SCHEMA[c] == pl.Int64 else "string") for c in COLUMN_ORDER})
     schema = features.arrow_schema
     table = df.select(COLUMN_ORDER).to_arrow()
-    return pa.Table.from_arrays([table.column(c).cast(schema.field(c).type) for c in COLUMN_ORDER],
-                                schema=schema), features
+    return pa.Table.from_arrays(
+        [table.column(c).cast(schema.field(c).type) for c in COLUMN_ORDER], schema=schema
+    ), features
 
 
 def write_split(df: pl.DataFrame, folder: Path, config: str, split: str, max_shard_bytes: int) -> dict:
@@ -440,11 +485,14 @@ def write_split(df: pl.DataFrame, folder: Path, config: str, split: str, max_sha
     for i in range(n_shards):
         name = f"{config}/{split}-{i:05d}-of-{n_shards:05d}.parquet"
         part = table.slice(i * per_shard, per_shard)
-        pq.write_table(part, folder / name, compression="zstd", row_group_size=ROW_GROUP_SIZE,
-                       write_statistics=True)
+        pq.write_table(part, folder / name, compression="zstd", row_group_size=ROW_GROUP_SIZE, write_statistics=True)
         files.append(name)
-    return {"num_examples": table.num_rows, "num_bytes": table.nbytes, "files": files,
-            "download_size": sum((folder / f).stat().st_size for f in files)}
+    return {
+        "num_examples": table.num_rows,
+        "num_bytes": table.nbytes,
+        "files": files,
+        "download_size": sum((folder / f).stat().st_size for f in files),
+    }
 
 
 WORD_COLUMNS = {"prompt": "_w_prompt", "reply": "_w_reply", "text": "_w_text"}
@@ -460,15 +508,19 @@ def _counts(df: pl.DataFrame) -> dict:
     if df.height == 0:
         return {"rows": 0, "documents": 0, "words_prompt": 0, "words_reply": 0, "words_text": 0}
     sums = df.select([pl.col(w).sum() for w in WORD_COLUMNS.values()]).row(0)
-    return {"rows": df.height, "documents": df.select(pl.struct(pl.col("source"), document()).n_unique()).item(),
-            **{f"words_{c}": int(n) for c, n in zip(WORD_COLUMNS, sums, strict=True)}}
+    return {
+        "rows": df.height,
+        "documents": df.select(pl.struct(pl.col("source"), document()).n_unique()).item(),
+        **{f"words_{c}": int(n) for c, n in zip(WORD_COLUMNS, sums, strict=True)},
+    }
 
 
 # --- statistics, card and record ------------------------------------------------------------------
 
 
-def statistics_for_card(rows_file: Path, folder: Path, work: Path,
-                        stats_dir: str | Path | None) -> tuple[dict, str | None]:
+def statistics_for_card(
+    rows_file: Path, folder: Path, work: Path, stats_dir: str | Path | None
+) -> tuple[dict, str | None]:
     """The statistics' record and ``stats.md`` for the card: from ``stats_dir`` (``classit-data stats``), else
     computed here. Figure 1 is copied into the folder."""
     import json
@@ -482,8 +534,10 @@ def statistics_for_card(rows_file: Path, folder: Path, work: Path,
 
         src = work / "stats"
         stats([str(rows_file)], src)
-    record = {"source": str(stats_dir) if stats_dir is not None else "computed by build",
-              "stats": stable_report(json.loads((src / "stats.json").read_text(encoding="utf-8")))}
+    record = {
+        "source": str(stats_dir) if stats_dir is not None else "computed by build",
+        "stats": stable_report(json.loads((src / "stats.json").read_text(encoding="utf-8"))),
+    }
     markdown = (src / "stats.md").read_text(encoding="utf-8") if (src / "stats.md").is_file() else None
     if (src / "figure1.png").is_file():
         (folder / FIGURE_PATH).parent.mkdir(parents=True, exist_ok=True)

@@ -31,8 +31,10 @@ MODEL_LICENSES = (
     ("mistral", "apache-2.0", "Apache-2.0"),
 )
 SOURCE_LICENSES = {
-    "switchboard": ("cc-by-nc-sa-3.0", "CC BY-NC-SA 3.0 (the Switchboard Dialog Act Corpus, SWDA, as prepared "
-                                       "for the BabyLM corpus)"),
+    "switchboard": (
+        "cc-by-nc-sa-3.0",
+        "CC BY-NC-SA 3.0 (the Switchboard Dialog Act Corpus, SWDA, as prepared for the BabyLM corpus)",
+    ),
     "simple_wiki": ("cc-by-sa-4.0", "CC BY-SA 4.0 (Simple English Wikipedia text; also GFDL)"),
 }
 COLUMNS = (
@@ -74,8 +76,13 @@ def model_license(model: str | None) -> tuple[str, str]:
 
 
 def size_category(n: int) -> str:
-    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                         (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+    for limit, label in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+    ):
         if n < limit:
             return label
     return "10M<n<100M"
@@ -87,16 +94,20 @@ def card_metadata(record: dict):
     from huggingface_hub import DatasetCardData
 
     data = DatasetCardData(
-        language=["en"], license=card_licenses(record), pretty_name="CLASS-IT",
+        language=["en"],
+        license=card_licenses(record),
+        pretty_name="CLASS-IT",
         size_categories=[size_category(record["counts"]["rows"])],
         task_categories=["text-generation", "question-answering"],
-        source_datasets=["original"], tags=["babylm", "instruction-tuning", "switchboard", "simple-wikipedia",
-                                            "synthetic"],
+        source_datasets=["original"],
+        tags=["babylm", "instruction-tuning", "switchboard", "simple-wikipedia", "synthetic"],
     )
-    configs = MetadataConfigs({
-        name: {"data_files": [{"split": split, "path": f"{name}/{split}-*"} for split in cfg["splits"]]}
-        for name, cfg in record["configs"].items()
-    })
+    configs = MetadataConfigs(
+        {
+            name: {"data_files": [{"split": split, "path": f"{name}/{split}-*"} for split in cfg["splits"]]}
+            for name, cfg in record["configs"].items()
+        }
+    )
     configs.to_dataset_card_data(data)
     _dataset_infos(record).to_dataset_card_data(data)
     return data
@@ -104,8 +115,9 @@ def card_metadata(record: dict):
 
 def card_licenses(record: dict) -> list[str]:
     """Hub licence ids: of each source with rows, then of each generating model's output, each once."""
-    licenses = [SOURCE_LICENSES[s][0] for s in ("switchboard", "simple_wiki")
-                if record["counts"]["by_source"][s]["rows"]]
+    licenses = [
+        SOURCE_LICENSES[s][0] for s in ("switchboard", "simple_wiki") if record["counts"]["by_source"][s]["rows"]
+    ]
     for m in record["provenance"]["models"]:
         hub_id = model_license(m["model"])[0]
         if hub_id not in licenses:
@@ -125,15 +137,23 @@ def _dataset_infos(record: dict):
         splits = SplitDict()
         for split, s in cfg["splits"].items():
             splits.add(SplitInfo(name=split, num_bytes=s["num_bytes"], num_examples=s["num_examples"]))
-        infos[name] = DatasetInfo(features=features, splits=splits,
-                                  download_size=sum(s["download_size"] for s in cfg["splits"].values()),
-                                  dataset_size=sum(s["num_bytes"] for s in cfg["splits"].values()))
+        infos[name] = DatasetInfo(
+            features=features,
+            splits=splits,
+            download_size=sum(s["download_size"] for s in cfg["splits"].values()),
+            dataset_size=sum(s["num_bytes"] for s in cfg["splits"].values()),
+        )
     return DatasetInfosDict(infos)
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True, autoescape=False)
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
     env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else v
     env.filters["pct"] = lambda v: f"{100 * v:.2f}%"
     env.filters["code"] = lambda v: f"`{v}`"
@@ -152,11 +172,20 @@ def card_context(record: dict) -> dict:
         content = run.get("content") if isinstance(run.get("content"), dict) else {}
         argv = content.get("argv")
         # argv is the command only when generate-wiki was run from the command line (not from Python)
-        command = ("classit-data " + shlex.join(map(str, argv[1:]))
-                   if isinstance(argv, list) and argv[1:2] == ["generate-wiki"] else None)
+        command = (
+            "classit-data " + shlex.join(map(str, argv[1:]))
+            if isinstance(argv, list) and argv[1:2] == ["generate-wiki"]
+            else None
+        )
         shown = {k: content[k] for k in ("backend", "identity", "config", "versions", "prompts") if k in content}
-        runs.append({"file": Path(run["file"]).name, "sha256": run.get("sha256"), "command": command,
-                     "content": shown or content})
+        runs.append(
+            {
+                "file": Path(run["file"]).name,
+                "sha256": run.get("sha256"),
+                "command": command,
+                "content": shown or content,
+            }
+        )
     prompt_files = prov.get("prompt_files", [])
     return {
         "record": record,
@@ -191,8 +220,7 @@ def adapt_stats_markdown(markdown: str | None, figure: str | None) -> str:
     return "\n".join(lines)
 
 
-def render_dataset_card(record: dict, stats_markdown: str | None = None,
-                        template: str | Path | None = None) -> str:
+def render_dataset_card(record: dict, stats_markdown: str | None = None, template: str | Path | None = None) -> str:
     """The card's full text (YAML header and body) for a build record."""
     from huggingface_hub import DatasetCard
 

@@ -17,10 +17,15 @@ class StatsConfig(Settings):
     """How lengths are counted and Figure 1 is drawn."""
 
     quantile: Annotated[float, Flag("--quantile", "-q")] = Field(
-        1.0, description="Figure 1 trims each source at this quantile of its prompt and reply lengths (1 = all "
-        "rows, as in the paper).")
-    tokenizer: str | None = Field(None, description="Local tokenizer folder, a model already in the local HF cache, "
-                                  "or `embedded`: count tokens too (no download).")
+        1.0,
+        description="Figure 1 trims each source at this quantile of its prompt and reply lengths (1 = all "
+        "rows, as in the paper).",
+    )
+    tokenizer: str | None = Field(
+        None,
+        description="Local tokenizer folder, a model already in the local HF cache, "
+        "or `embedded`: count tokens too (no download).",
+    )
     scale: str = Field("log", description="Figure axes: log or linear.")
 
     @field_validator("quantile")
@@ -41,14 +46,19 @@ class StatsConfig(Settings):
 class BuildConfig(Settings):
     """How validated rows are split and sharded."""
 
-    val_fraction: float | None = Field(None, ge=0, lt=1, description="Share of documents (conversations, "
-                                       "articles) put in a `validation` split; none by default.")
+    val_fraction: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="Share of documents (conversations, articles) put in a `validation` split; none by default.",
+    )
     seed: int = Field(0, ge=0, description="Shuffle seed of the `merged` config.")
     #: the size datasets' push_to_hub uses
-    max_shard_size: str = Field("500MB", description="Most Arrow bytes per Parquet shard (e.g. 500MB, 1GB, "
-                                "200MiB).")
-    force: bool = Field(False, description="Build from the rows that pass even when validation rejects some (such "
-                        "a build cannot be pushed).")
+    max_shard_size: str = Field("500MB", description="Most Arrow bytes per Parquet shard (e.g. 500MB, 1GB, 200MiB).")
+    force: bool = Field(
+        False,
+        description="Build from the rows that pass even when validation rejects some (such a build cannot be pushed).",
+    )
 
 
 class ReportConfig(Settings):
@@ -56,5 +66,6 @@ class ReportConfig(Settings):
 
     samples: int = Field(5, ge=0, le=1000, description="Random rows shown per config and split.")
     seed: int = Field(0, ge=0, description="Seed of the random rows.")
-    tokenizer: str | None = Field(None, description="Local tokenizer folder or `embedded`: length histograms in "
-                                  "tokens too (no download).")
+    tokenizer: str | None = Field(
+        None, description="Local tokenizer folder or `embedded`: length histograms in tokens too (no download)."
+    )

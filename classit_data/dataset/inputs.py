@@ -48,13 +48,18 @@ class BuildInputs:
         if not bare:
             return None
         lacking = {c for e in bare.values() for c in e["absent_columns"]}
-        return {"files": list(bare), "input_rows": sum(e["rows"] for e in bare.values()),
-                "columns": [c for c in ITEM_SCHEMA if c in lacking]}
+        return {
+            "files": list(bare),
+            "input_rows": sum(e["rows"] for e in bare.values()),
+            "columns": [c for c in ITEM_SCHEMA if c in lacking],
+        }
 
     def record(self, passages: str | Path | None) -> dict:
         """The inputs' part of the build record: every row file, and the passage file of the grounding check."""
-        return {**self.records,
-                "passages": {"path": str(passages), "sha256": sha256_file(passages)} if passages else None}
+        return {
+            **self.records,
+            "passages": {"path": str(passages), "sha256": sha256_file(passages)} if passages else None,
+        }
 
 
 def read_inputs(sw_paths: list[Path], wiki_paths: list[Path]) -> BuildInputs:
@@ -75,19 +80,29 @@ def read_inputs(sw_paths: list[Path], wiki_paths: list[Path]) -> BuildInputs:
         seen.add(path.resolve())
         df, absent = _read_input_file(path, sources)
         frames.append(df)
-        entry = {"path": str(path), "sha256": sha256_file(path), "rows": df.height, "bytes": path.stat().st_size,
-                 **({"absent_columns": absent} if absent else {})}
+        entry = {
+            "path": str(path),
+            "sha256": sha256_file(path),
+            "rows": df.height,
+            "bytes": path.stat().st_size,
+            **({"absent_columns": absent} if absent else {}),
+        }
         for source, flag in (("switchboard", "switchboard"), ("simple_wiki", "wiki")):
             if source in sources:
                 records[flag].append(entry)
     rows = pl.concat(frames) if frames else pl.DataFrame(schema=ITEM_SCHEMA)
-    _check_each_flag_has_rows({p: dict(df.get_column("source").value_counts(sort=True).rows())
-                               for p, df in zip(allowed, frames, strict=True)}, sw_paths, wiki_paths)
+    _check_each_flag_has_rows(
+        {
+            p: dict(df.get_column("source").value_counts(sort=True).rows())
+            for p, df in zip(allowed, frames, strict=True)
+        },
+        sw_paths,
+        wiki_paths,
+    )
     return BuildInputs(sw_paths, wiki_paths, rows, list(allowed), records)
 
 
-def _check_each_flag_has_rows(held: dict[Path, dict[str, int]], sw_paths: list[Path],
-                              wiki_paths: list[Path]) -> None:
+def _check_each_flag_has_rows(held: dict[Path, dict[str, int]], sw_paths: list[Path], wiki_paths: list[Path]) -> None:
     """A source flag whose files hold no row of its source is refused, naming the file and what it holds
     (else the validation gate reports it as a failed validation of rows that were never there)."""
     for source, paths in (("switchboard", sw_paths), ("simple_wiki", wiki_paths)):
@@ -109,8 +124,11 @@ def _read_input_file(path: Path, sources: set[str]) -> tuple[pl.DataFrame, list[
     if bad.height:
         first = bad.row(0, named=True)
         flags = " and ".join(FLAG_OF_SOURCE[s] for s in sorted(sources))
-        raise InputError(f"{bad.height:,} row(s) have source {first['source']!r}, which a file given with {flags} "
-                         f"may not hold", path, f"row {first['_row'] + 1}")
+        raise InputError(
+            f"{bad.height:,} row(s) have source {first['source']!r}, which a file given with {flags} may not hold",
+            path,
+            f"row {first['_row'] + 1}",
+        )
     try:
         return df.select([pl.col(c).cast(t) for c, t in ITEM_SCHEMA.items()]), absent
     except pl.exceptions.PolarsError as exc:

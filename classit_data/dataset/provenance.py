@@ -71,8 +71,9 @@ def check_generation_runs(generation_runs: Sequence[str | Path]) -> None:
         except UnicodeDecodeError as exc:
             raise InputError("not a run record of `generate-wiki` (run.json): not UTF-8 text", path) from exc
         except json.JSONDecodeError as exc:
-            raise InputError(f"not a run record of `generate-wiki` (run.json): bad JSON: {exc.msg}", path,
-                             exc.lineno) from exc
+            raise InputError(
+                f"not a run record of `generate-wiki` (run.json): bad JSON: {exc.msg}", path, exc.lineno
+            ) from exc
         if not isinstance(content, dict):
             raise InputError("not a run record of `generate-wiki` (run.json): expected a JSON object", path)
 

@@ -19,8 +19,20 @@ BUILD_FORMAT_VERSION = 1
 #: the dataset's configs, one folder each: one per source, and both sources shuffled together
 CONFIGS = ("switchboard", "simple_wiki", "merged")
 #: parts of another step's report that change from run to run (timings, temporary paths)
-UNSTABLE_KEYS = {"seconds", "timings", "outputs", "inputs", "passages", "tokenizer", "out", "out_dir", "path", "files",
-                 "started", "finished"}
+UNSTABLE_KEYS = {
+    "seconds",
+    "timings",
+    "outputs",
+    "inputs",
+    "passages",
+    "tokenizer",
+    "out",
+    "out_dir",
+    "path",
+    "files",
+    "started",
+    "finished",
+}
 
 
 def sha256_file(path: str | Path) -> str:
@@ -36,13 +48,16 @@ def stable_report(obj):
 
     A count under a name that elsewhere holds a path (prepare-wiki's ``passages``) is kept."""
     if isinstance(obj, dict):
-        return {k: stable_report(v) for k, v in obj.items()
-                if (k not in UNSTABLE_KEYS or _is_count(v)) and not k.startswith("seconds")
-                and not k.endswith(("_seconds", "_s"))}
+        return {
+            k: stable_report(v)
+            for k, v in obj.items()
+            if (k not in UNSTABLE_KEYS or _is_count(v))
+            and not k.startswith("seconds")
+            and not k.endswith(("_seconds", "_s"))
+        }
     if isinstance(obj, list):
         return [stable_report(v) for v in obj]
-    return json.loads(json.dumps(obj, default=str)) if not isinstance(obj, (str, int, float, bool, type(None))) \
-        else obj
+    return json.loads(json.dumps(obj, default=str)) if not isinstance(obj, (str, int, float, bool, type(None))) else obj
 
 
 def _is_count(value) -> bool:
@@ -62,7 +77,8 @@ def write_build_info(folder: Path, record: dict) -> None:
     """List every file of ``folder`` (sha256 and size) in the record, then write the record beside them."""
     record["files"] = {
         str(p.relative_to(folder)): {"sha256": sha256_file(p), "size": p.stat().st_size}
-        for p in sorted(folder.rglob("*")) if p.is_file()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
     (folder / BUILD_INFO).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -81,6 +97,9 @@ def read_build_info(dataset_dir: str | Path) -> dict:
     if not isinstance(info, dict) or info.get("format") != BUILD_FORMAT:
         raise InputError("not a classit-data build record", path)
     if info.get("format_version") != BUILD_FORMAT_VERSION:
-        raise InputError(f"build record version {info.get('format_version')} is not "
-                         f"{BUILD_FORMAT_VERSION}; rebuild with this version", path)
+        raise InputError(
+            f"build record version {info.get('format_version')} is not "
+            f"{BUILD_FORMAT_VERSION}; rebuild with this version",
+            path,
+        )
     return info

@@ -39,8 +39,10 @@ SAMPLE_COLUMNS = ("id", "source", "prompt", "reply")
 def read_split_rows(folder: Path, info: dict, config: str) -> dict[str, pl.DataFrame]:
     """Each split of a config as rows, from the shards the record lists."""
     splits = (info.get("configs") or {}).get(config, {}).get("splits", {})
-    return {split: pl.read_parquet([folder / f for f in s["files"]]) if s["files"] else pl.DataFrame()
-            for split, s in splits.items()}
+    return {
+        split: pl.read_parquet([folder / f for f in s["files"]]) if s["files"] else pl.DataFrame()
+        for split, s in splits.items()
+    }
 
 
 def _source_rows(folder: Path, info: dict) -> dict[str, pl.DataFrame]:
@@ -62,8 +64,13 @@ def question_types(prompts: pl.Series) -> dict[str, int]:
 
 def distinct_n(texts: pl.Series, n: int) -> float:
     """Distinct word n-grams over all n-grams of the texts (all texts pooled; 0 without any n-gram)."""
-    e = pl.DataFrame({"w": word_lists(texts)}).with_row_index("k").explode("w").drop_nulls("w") \
+    e = (
+        pl.DataFrame({"w": word_lists(texts)})
+        .with_row_index("k")
+        .explode("w")
+        .drop_nulls("w")
         .select("k", pl.col("w").hash(23).alias("h"))
+    )
     gram = pl.col("h")
     for i in range(1, n):
         gram = gram * 0x100000001B3 + pl.col("h").shift(-i)
@@ -75,19 +82,26 @@ def lengths_and_diversity(rows: dict[str, pl.DataFrame], tokenizer=None) -> dict
     """Per source: word (and token) lengths of prompt and reply, question types, distinct-1/2/3."""
     out = {}
     for source, df in rows.items():
-        lengths = df.select(word_count_expr("prompt").alias("prompt_words"),
-                            word_count_expr("reply").alias("reply_words"))
+        lengths = df.select(
+            word_count_expr("prompt").alias("prompt_words"), word_count_expr("reply").alias("reply_words")
+        )
         if tokenizer is not None:
             from classit_data.core.lengths import token_counts
 
-            lengths = lengths.with_columns(token_counts(tokenizer, df.get_column("prompt")).alias("prompt_tokens"),
-                                           token_counts(tokenizer, df.get_column("reply")).alias("reply_tokens"))
+            lengths = lengths.with_columns(
+                token_counts(tokenizer, df.get_column("prompt")).alias("prompt_tokens"),
+                token_counts(tokenizer, df.get_column("reply")).alias("reply_tokens"),
+            )
         out[source] = {
-            "rows": df.height, "lengths": {c: lengths.get_column(c) for c in lengths.columns},
+            "rows": df.height,
+            "lengths": {c: lengths.get_column(c) for c in lengths.columns},
             "medians": {c: float(lengths.get_column(c).median() or 0) for c in lengths.columns},
             "question_types": question_types(df.get_column("prompt")),
-            "distinct": {side: {n: distinct_n(df.get_column(col), n) for n in (1, 2, 3)}
-                         for side, col in (("questions", "prompt"), ("answers", "reply"))}}
+            "distinct": {
+                side: {n: distinct_n(df.get_column(col), n) for n in (1, 2, 3)}
+                for side, col in (("questions", "prompt"), ("answers", "reply"))
+            },
+        }
     return out
 
 
@@ -123,7 +137,7 @@ def figure1_svg(diversity: dict) -> str:
     plt.close(fig)
     svg = buf.getvalue()
     # the RDF metadata names namespaces and matplotlib's site; nothing the page needs
-    return re.sub(r"<metadata>.*?</metadata>", "", svg[svg.index("<svg"):], flags=re.S)
+    return re.sub(r"<metadata>.*?</metadata>", "", svg[svg.index("<svg") :], flags=re.S)
 
 
 def samples(folder: Path, info: dict, n: int, seed: int) -> dict[str, list[dict]]:
@@ -141,19 +155,43 @@ def samples(folder: Path, info: dict, n: int, seed: int) -> dict[str, list[dict]
 
 #: per step: the counts shown in order (key, label) and the reason tables (key, title)
 FUNNEL = {
-    "convert-switchboard": ("Switchboard", [("utterances", "utterances"), ("turns", "turns"), ("pairs", "pairs"),
-                                            ("items", "items")], [("dropped_by_reason", "pairs dropped, by reason")]),
-    "prepare-wiki": ("Simple Wikipedia", [("pages_read", "pages"), ("articles_read", "articles"),
-                                          ("articles_kept", "articles kept"), ("passages", "passages")],
-                     [("skipped_by_reason", "articles skipped, by reason"),
-                      ("prose_words_dropped", "prose words dropped, by reason"),
-                      ("dropped", "text dropped, by reason")]),
-    "generate-wiki": ("Generation", [("passages_selected", "passages"), ("passages_done", "outputs (one a passage)"),
-                                     ("passages_with_pairs", "outputs with pairs"), ("pairs", "pairs")],
-                      [("rejected_outputs_by_reason", "outputs rejected, by reason"),
-                       ("dropped_pairs_by_reason", "pairs dropped, by reason")]),
-    "validate": ("Validation", [("input_rows", "rows in"), ("kept", "kept"), ("quarantined", "quarantined")],
-                 [("by_reason", "quarantined, by check"), ("dedup", "duplicates (exact and near)")]),
+    "convert-switchboard": (
+        "Switchboard",
+        [("utterances", "utterances"), ("turns", "turns"), ("pairs", "pairs"), ("items", "items")],
+        [("dropped_by_reason", "pairs dropped, by reason")],
+    ),
+    "prepare-wiki": (
+        "Simple Wikipedia",
+        [
+            ("pages_read", "pages"),
+            ("articles_read", "articles"),
+            ("articles_kept", "articles kept"),
+            ("passages", "passages"),
+        ],
+        [
+            ("skipped_by_reason", "articles skipped, by reason"),
+            ("prose_words_dropped", "prose words dropped, by reason"),
+            ("dropped", "text dropped, by reason"),
+        ],
+    ),
+    "generate-wiki": (
+        "Generation",
+        [
+            ("passages_selected", "passages"),
+            ("passages_done", "outputs (one a passage)"),
+            ("passages_with_pairs", "outputs with pairs"),
+            ("pairs", "pairs"),
+        ],
+        [
+            ("rejected_outputs_by_reason", "outputs rejected, by reason"),
+            ("dropped_pairs_by_reason", "pairs dropped, by reason"),
+        ],
+    ),
+    "validate": (
+        "Validation",
+        [("input_rows", "rows in"), ("kept", "kept"), ("quarantined", "quarantined")],
+        [("by_reason", "quarantined, by check"), ("dedup", "duplicates (exact and near)")],
+    ),
 }
 
 
@@ -180,23 +218,43 @@ def funnel(info: dict) -> list[dict]:
     for step in STEPS:
         title, counts, reasons = FUNNEL[step]
         records = steps.get(step) or []
-        parts.append({"step": step, "title": title, "recorded": bool(records),
-                      "files": [r.get("file") for r in records],
-                      "counts": [(label, _merge(records, key)) for key, label in counts],
-                      "reasons": [(label, _merge(records, key) or {}) for key, label in reasons]})
+        parts.append(
+            {
+                "step": step,
+                "title": title,
+                "recorded": bool(records),
+                "files": [r.get("file") for r in records],
+                "counts": [(label, _merge(records, key)) for key, label in counts],
+                "reasons": [(label, _merge(records, key) or {}) for key, label in reasons],
+            }
+        )
     gate = info.get("validation") or {}
-    parts.append({"step": "build", "title": "Build gate", "recorded": bool(gate), "files": [BUILD_INFO],
-                  "counts": [("rows in", gate.get("input_rows")), ("kept", gate.get("kept")),
-                             ("quarantined", gate.get("quarantined"))],
-                  "reasons": [("quarantined, by check", gate.get("quarantined_by_reason") or {}),
-                              *[(f"{col}: rows in, by score", counts)
-                                for col, counts in (gate.get("judge_scores") or {}).items()]]})
+    parts.append(
+        {
+            "step": "build",
+            "title": "Build gate",
+            "recorded": bool(gate),
+            "files": [BUILD_INFO],
+            "counts": [
+                ("rows in", gate.get("input_rows")),
+                ("kept", gate.get("kept")),
+                ("quarantined", gate.get("quarantined")),
+            ],
+            "reasons": [
+                ("quarantined, by check", gate.get("quarantined_by_reason") or {}),
+                *[(f"{col}: rows in, by score", counts) for col, counts in (gate.get("judge_scores") or {}).items()],
+            ],
+        }
+    )
     return parts
 
 
 def published(info: dict) -> list[tuple[str, str, int]]:
-    return [(config, split, s["num_examples"]) for config, c in (info.get("configs") or {}).items()
-            for split, s in c["splits"].items()]
+    return [
+        (config, split, s["num_examples"])
+        for config, c in (info.get("configs") or {}).items()
+        for split, s in c["splits"].items()
+    ]
 
 
 def _ids(folder: Path, info: dict) -> set[str]:
@@ -217,8 +275,15 @@ def diff(folder: Path, info: dict, previous: Path) -> dict:
             for key in sorted({*now, *before}):
                 if now.get(key, 0) != before.get(key, 0):
                     reasons.append((part_now["title"], label, key, before.get(key, 0), now.get(key, 0)))
-    return {"previous": str(previous), "rows": rows, "added": len(added), "removed": len(removed),
-            "added_examples": added[:10], "removed_examples": removed[:10], "reasons": reasons}
+    return {
+        "previous": str(previous),
+        "rows": rows,
+        "added": len(added),
+        "removed": len(removed),
+        "added_examples": added[:10],
+        "removed_examples": removed[:10],
+        "reasons": reasons,
+    }
 
 
 def read_timings(folder: Path) -> dict:
@@ -231,8 +296,14 @@ def read_timings(folder: Path) -> dict:
 # --- the page -----------------------------------------------------------------------------------------
 
 
-def report_context(folder: Path, config: ReportConfig, *, previous: str | Path | None = None,
-                   eval_paths: Sequence[str | Path] = (), name: str | None = None) -> dict:
+def report_context(
+    folder: Path,
+    config: ReportConfig,
+    *,
+    previous: str | Path | None = None,
+    eval_paths: Sequence[str | Path] = (),
+    name: str | None = None,
+) -> dict:
     """Everything the page shows, computed from the build folder (and the previous build, the eval files)."""
     info = read_build_info(folder)
     rows = _source_rows(folder, info)
@@ -247,16 +318,26 @@ def report_context(folder: Path, config: ReportConfig, *, previous: str | Path |
         from classit_data.validate.contamination import check_contamination
 
         merged = [df for df in read_split_rows(folder, info, "merged").values() if df.height]
-        contamination = check_contamination(pl.concat(merged) if merged else pl.DataFrame({"id": [], "text": []},
-                                            schema={"id": pl.String, "text": pl.String}), list(eval_paths))
+        contamination = check_contamination(
+            pl.concat(merged)
+            if merged
+            else pl.DataFrame({"id": [], "text": []}, schema={"id": pl.String, "text": pl.String}),
+            list(eval_paths),
+        )
     stages = info.get("stages") or {}
     return {
-        "info": info, "folder": name or str(folder), "funnel": funnel(info), "published": published(info),
-        "missing": stages.get("missing", list(STEPS)), "diversity": diversity,
+        "info": info,
+        "folder": name or str(folder),
+        "funnel": funnel(info),
+        "published": published(info),
+        "missing": stages.get("missing", list(STEPS)),
+        "diversity": diversity,
         "figure": figure1_svg(diversity) if diversity else None,
         "samples": samples(folder, info, config.samples, config.seed),
-        "quarantine": stages.get("quarantine_samples") or {}, "rendered_prompt": stages.get("rendered_prompt"),
-        "timings": read_timings(folder), "contamination": contamination,
+        "quarantine": stages.get("quarantine_samples") or {},
+        "rendered_prompt": stages.get("rendered_prompt"),
+        "timings": read_timings(folder),
+        "contamination": contamination,
         "diff": diff(folder, info, Path(previous)) if previous else None,
     }
 
@@ -267,12 +348,18 @@ def render_report(context: dict) -> str:
 
     from classit_data.core.resources import resource_path
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(resource_path("cards"))),
-                             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_path("cards"))),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["num"] = lambda v: "—" if v is None else (f"{v:,}" if isinstance(v, int) else f"{v:,.4g}")
     env.filters["pretty"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str)
     return env.get_template("build_report.html.jinja").render(
-        **context, svg=context["figure"] and __import__("markupsafe").Markup(context["figure"]))
+        **context, svg=context["figure"] and __import__("markupsafe").Markup(context["figure"])
+    )
 
 
 class ReportSummary(Summary):
@@ -288,12 +375,22 @@ class ReportSummary(Summary):
         return f"report -> {self.out}"
 
     def rows(self) -> dict[str, object]:
-        return {"report": self.out, "size": f"{self.bytes / 1e3:,.1f} kB",
-                "steps without a record": ", ".join(self.missing_steps) or "none", "seconds": self.seconds}
+        return {
+            "report": self.out,
+            "size": f"{self.bytes / 1e3:,.1f} kB",
+            "steps without a record": ", ".join(self.missing_steps) or "none",
+            "seconds": self.seconds,
+        }
 
 
-def report(dataset_dir: str | Path, out: str | Path | None = None, settings: ReportConfig | None = None, *,
-           previous: str | Path | None = None, eval_paths: Sequence[str | Path] = ()) -> ReportSummary:
+def report(
+    dataset_dir: str | Path,
+    out: str | Path | None = None,
+    settings: ReportConfig | None = None,
+    *,
+    previous: str | Path | None = None,
+    eval_paths: Sequence[str | Path] = (),
+) -> ReportSummary:
     """One self-contained HTML page about a build: funnel, lengths, samples, provenance, diff.
 
     Inputs:
@@ -307,9 +404,15 @@ def report(dataset_dir: str | Path, out: str | Path | None = None, settings: Rep
     return write_page(dataset_dir, out, settings, previous=previous, eval_paths=eval_paths)
 
 
-def write_page(dataset_dir: str | Path, out: str | Path | None = None, settings: ReportConfig | None = None, *,
-               previous: str | Path | None = None, eval_paths: Sequence[str | Path] = (),
-               name: str | None = None) -> ReportSummary:
+def write_page(
+    dataset_dir: str | Path,
+    out: str | Path | None = None,
+    settings: ReportConfig | None = None,
+    *,
+    previous: str | Path | None = None,
+    eval_paths: Sequence[str | Path] = (),
+    name: str | None = None,
+) -> ReportSummary:
     """``report``, with ``name``: the build folder as the page names it (``build`` writes the page in the
     temporary folder that becomes the build)."""
     from classit_data.core.io import atomic_write_text
@@ -322,11 +425,16 @@ def write_page(dataset_dir: str | Path, out: str | Path | None = None, settings:
     if previous is not None:
         read_build_info(previous)
     target = Path(out) if out is not None else folder / REPORT_FILE
-    with replaced_together({"--out": target}, {"--previous": [previous] if previous else [],
-                                               "--eval": list(eval_paths)}) as outs:
+    with replaced_together(
+        {"--out": target}, {"--previous": [previous] if previous else [], "--eval": list(eval_paths)}
+    ) as outs:
         context = report_context(folder, config, previous=previous, eval_paths=eval_paths, name=name)
         html = render_report(context)
         atomic_write_text(outs.path("--out"), html)
-    return ReportSummary(out=str(target), bytes=len(html.encode()), missing_steps=context["missing"],
-                         contaminated_rows=(context["contamination"] or {}).get("contaminated_rows"),
-                         seconds=round(time.perf_counter() - started, 3))
+    return ReportSummary(
+        out=str(target),
+        bytes=len(html.encode()),
+        missing_steps=context["missing"],
+        contaminated_rows=(context["contamination"] or {}).get("contaminated_rows"),
+        seconds=round(time.perf_counter() - started, 3),
+    )

@@ -25,8 +25,12 @@ from classit_data.dataset.record import stable_report
 #: the steps before a build, in pipeline order
 STEPS = ("convert-switchboard", "prepare-wiki", "generate-wiki", "validate")
 #: a field only that step's summary has
-_MARKS = {"convert-switchboard": "turns", "prepare-wiki": "articles_read",
-          "generate-wiki": "rejected_outputs_by_reason", "validate": "by_reason"}
+_MARKS = {
+    "convert-switchboard": "turns",
+    "prepare-wiki": "articles_read",
+    "generate-wiki": "rejected_outputs_by_reason",
+    "validate": "by_reason",
+}
 _MAX_BYTES = 20 << 20
 
 
@@ -79,8 +83,9 @@ def _candidates(rows: Sequence[Path], passages: Iterable[str | Path], runs: Sequ
     return list(dict.fromkeys(p.resolve() for p in out))
 
 
-def stage_records(inputs: Sequence[Path], passages: str | Path | None = None,
-                  generation_runs: Sequence[str | Path] = ()) -> tuple[dict, dict]:
+def stage_records(
+    inputs: Sequence[Path], passages: str | Path | None = None, generation_runs: Sequence[str | Path] = ()
+) -> tuple[dict, dict]:
     """(``{"steps": {step: [summary...]}, "missing": [step...]}`` for the record, ``{step: seconds}``)."""
     validations = _validations(inputs)
     rows = _upstream(inputs, validations)

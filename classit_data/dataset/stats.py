@@ -54,18 +54,27 @@ def read_lengths(inputs: str | Path | Sequence[str | Path], tokenizer=None) -> p
         for col in ("source", "prompt", "reply"):
             if df.schema[col] not in (pl.String, pl.Null):
                 raise InputError(f"column {col} has type {df.schema[col]}, expected String", p)
-        frames.append(df.select(pl.col("source").cast(pl.String).fill_null("unknown"),
-                                pl.col("prompt").cast(pl.String), pl.col("reply").cast(pl.String)))
+        frames.append(
+            df.select(
+                pl.col("source").cast(pl.String).fill_null("unknown"),
+                pl.col("prompt").cast(pl.String),
+                pl.col("reply").cast(pl.String),
+            )
+        )
     df = pl.concat(frames)
     if df.height == 0:  # e.g. the kept file of a `validate` that rejected every row: a Figure of nothing
-        raise InputError("no rows to measure" + (f" in any of the {len(paths)} files" if len(paths) > 1 else ""),
-                         paths[0])
-    out = df.select("source", word_count_expr("prompt").alias("prompt_words"),
-                    word_count_expr("reply").alias("reply_words"))
+        raise InputError(
+            "no rows to measure" + (f" in any of the {len(paths)} files" if len(paths) > 1 else ""), paths[0]
+        )
+    out = df.select(
+        "source", word_count_expr("prompt").alias("prompt_words"), word_count_expr("reply").alias("reply_words")
+    )
     out = out.with_columns((pl.col("prompt_words") + pl.col("reply_words")).alias("total_words"))
     if tokenizer is not None:
-        out = out.with_columns(token_counts(tokenizer, df.get_column("prompt")).alias("prompt_tokens"),
-                               token_counts(tokenizer, df.get_column("reply")).alias("reply_tokens"))
+        out = out.with_columns(
+            token_counts(tokenizer, df.get_column("prompt")).alias("prompt_tokens"),
+            token_counts(tokenizer, df.get_column("reply")).alias("reply_tokens"),
+        )
         out = out.with_columns((pl.col("prompt_tokens") + pl.col("reply_tokens")).alias("total_tokens"))
     return out
 
@@ -77,11 +86,22 @@ def _qkey(q: float) -> str:
 def describe(values: pl.Series) -> dict:
     """sum, mean, std, min, quantiles (linear interpolation, as numpy's default), median, max."""
     if values.len() == 0:
-        return {"sum": 0, "mean": None, "std": None, "min": None, "median": None, "max": None,
-                **{_qkey(q): None for q in QUANTILES}}
-    out = {"sum": int(values.sum()), "mean": round(float(values.mean()), 3),
-           "std": round(float(values.std() or 0.0), 3), "min": int(values.min()),
-           "median": float(values.median())}
+        return {
+            "sum": 0,
+            "mean": None,
+            "std": None,
+            "min": None,
+            "median": None,
+            "max": None,
+            **{_qkey(q): None for q in QUANTILES},
+        }
+    out = {
+        "sum": int(values.sum()),
+        "mean": round(float(values.mean()), 3),
+        "std": round(float(values.std() or 0.0), 3),
+        "min": int(values.min()),
+        "median": float(values.median()),
+    }
     out.update({_qkey(q): float(values.quantile(q, "linear")) for q in QUANTILES})
     out["max"] = int(values.max())
     return out
@@ -138,18 +158,30 @@ def figure_data(lengths: pl.DataFrame, quantile: float = 1.0, scale: str = "log"
         rc = float(sub.get_column("reply_words").quantile(quantile, "linear"))
         cuts[s] = (pc, rc)
         kept[s] = sub.filter(pl.col("prompt_words").is_between(floor, pc) & pl.col("reply_words").is_between(floor, rc))
-    edges = {axis: _bin_edges(max([c[i] for c in cuts.values()] + [1]), scale)
-             for axis, i in (("prompt", 0), ("reply", 1))}
-    data = {"quantile": quantile, "title": figure_title(quantile), "scale": scale, "jitter": JITTER,
-            "prompt_bins": edges["prompt"], "reply_bins": edges["reply"], "sources": {}}
+    edges = {
+        axis: _bin_edges(max([c[i] for c in cuts.values()] + [1]), scale) for axis, i in (("prompt", 0), ("reply", 1))
+    }
+    data = {
+        "quantile": quantile,
+        "title": figure_title(quantile),
+        "scale": scale,
+        "jitter": JITTER,
+        "prompt_bins": edges["prompt"],
+        "reply_bins": edges["reply"],
+        "sources": {},
+    }
     for s in sources:
         k = kept[s]
         p, r = k.get_column("prompt_words").to_numpy(), k.get_column("reply_words").to_numpy()
         rows = lengths.filter(pl.col("source") == s).height
         data["sources"][s] = {
-            "rows": rows, "points": k.height, "not_drawn": rows - k.height,
-            "prompt_cut": cuts[s][0], "reply_cut": cuts[s][1],
-            "prompt_words_sum": int(p.sum()), "reply_words_sum": int(r.sum()),
+            "rows": rows,
+            "points": k.height,
+            "not_drawn": rows - k.height,
+            "prompt_cut": cuts[s][0],
+            "reply_cut": cuts[s][1],
+            "prompt_words_sum": int(p.sum()),
+            "reply_words_sum": int(r.sum()),
             "prompt_hist": np.histogram(p, bins=edges["prompt"])[0].tolist(),
             "reply_hist": np.histogram(r, bins=edges["reply"])[0].tolist(),
         }
@@ -186,8 +218,18 @@ def draw_figure1(lengths: pl.DataFrame, data: dict, seed: int = 0):
     import matplotlib.pyplot as plt
 
     fig = plt.figure(figsize=(9, 9))
-    grid = fig.add_gridspec(2, 2, width_ratios=(4, 1), height_ratios=(1, 4), left=0.09, right=0.97, bottom=0.08,
-                            top=0.93, wspace=0.04, hspace=0.04)
+    grid = fig.add_gridspec(
+        2,
+        2,
+        width_ratios=(4, 1),
+        height_ratios=(1, 4),
+        left=0.09,
+        right=0.97,
+        bottom=0.08,
+        top=0.93,
+        wspace=0.04,
+        hspace=0.04,
+    )
     ax = fig.add_subplot(grid[1, 0])
     top = fig.add_subplot(grid[0, 0], sharex=ax)
     side = fig.add_subplot(grid[1, 1], sharey=ax)
@@ -195,8 +237,18 @@ def draw_figure1(lengths: pl.DataFrame, data: dict, seed: int = 0):
     _draw_marginals(top, side, data)
     _draw_scatter(ax, layers, data)
     sources = list(data["sources"])
-    handles = [plt.Line2D([], [], marker="o", linestyle="", markersize=9, color=_colour(s, i),
-                          label=f"{s} ({data['sources'][s]['points']:,} rows)") for i, s in enumerate(sources)]
+    handles = [
+        plt.Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markersize=9,
+            color=_colour(s, i),
+            label=f"{s} ({data['sources'][s]['points']:,} rows)",
+        )
+        for i, s in enumerate(sources)
+    ]
     ax.legend(handles=handles, loc="upper right", frameon=True, fontsize=11, title="source", title_fontsize=11)
     _style_axes(ax, top, side, data)
     fig.suptitle(data["title"], fontsize=14)
@@ -208,8 +260,11 @@ def _scatter_layers(lengths: pl.DataFrame, data: dict, rng: np.random.Generator)
     floor = 1 if data["scale"] == "log" else 0
     layers = {}
     for s, d in data["sources"].items():
-        k = lengths.filter((pl.col("source") == s) & pl.col("prompt_words").is_between(floor, d["prompt_cut"])
-                           & pl.col("reply_words").is_between(floor, d["reply_cut"]))
+        k = lengths.filter(
+            (pl.col("source") == s)
+            & pl.col("prompt_words").is_between(floor, d["prompt_cut"])
+            & pl.col("reply_words").is_between(floor, d["reply_cut"])
+        )
         x, y = k.get_column("prompt_words").to_numpy(), k.get_column("reply_words").to_numpy()
         order = rng.permutation(len(x))
         x = x[order] + rng.uniform(-data["jitter"], data["jitter"], len(x))
@@ -226,8 +281,15 @@ def _draw_marginals(top, side, data: dict) -> None:
         top.stairs(height, data["prompt_bins"], color=colour, fill=True, alpha=0.3, gid=f"prompt_hist:{s}")
         top.stairs(height, data["prompt_bins"], color=colour, linewidth=1.8)
         height = marginal_heights(d["reply_hist"], data["reply_bins"], d["points"], data["scale"])
-        side.stairs(height, data["reply_bins"], color=colour, fill=True, alpha=0.3, orientation="horizontal",
-                    gid=f"reply_hist:{s}")
+        side.stairs(
+            height,
+            data["reply_bins"],
+            color=colour,
+            fill=True,
+            alpha=0.3,
+            orientation="horizontal",
+            gid=f"reply_hist:{s}",
+        )
         side.stairs(height, data["reply_bins"], color=colour, linewidth=1.8, orientation="horizontal")
 
 
@@ -238,8 +300,9 @@ def _draw_scatter(ax, layers: dict[str, list], data: dict) -> None:
     for layer in range(SCATTER_LAYERS):
         for i, s in enumerate(layers):
             x, y = layers[s][layer]
-            ax.scatter(x, y, s=5, color=_colour(s, i), alpha=alpha, linewidths=0, rasterized=True,
-                       gid=f"scatter:{s}:{layer}")
+            ax.scatter(
+                x, y, s=5, color=_colour(s, i), alpha=alpha, linewidths=0, rasterized=True, gid=f"scatter:{s}:{layer}"
+            )
 
 
 def _style_axes(ax, top, side, data: dict) -> None:
@@ -286,35 +349,59 @@ def stats_markdown(stats: dict) -> str:
     """stats.json as tables: rows and words per source, length distributions, and the figure."""
     sources = stats["sources"]
     has_tokens = "prompt_tokens" in stats["total"]
-    lines = ["# Length statistics", "", "Words are runs of non-space characters"
-             + (f"; tokens from `{stats['tokenizer']}`." if has_tokens else "."), ""]
+    lines = [
+        "# Length statistics",
+        "",
+        "Words are runs of non-space characters" + (f"; tokens from `{stats['tokenizer']}`." if has_tokens else "."),
+        "",
+    ]
     head = "| source | rows | prompt words | reply words | total words |" + (" total tokens |" if has_tokens else "")
     lines += [head, "| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if has_tokens else "")]
     for name, v in [*sources.items(), ("**total**", stats["total"])]:
-        row = (f"| {name} | {v['rows']:,} | {v['prompt_words']['sum']:,} | {v['reply_words']['sum']:,} | "
-               f"{v['total_words']['sum']:,} |")
+        row = (
+            f"| {name} | {v['rows']:,} | {v['prompt_words']['sum']:,} | {v['reply_words']['sum']:,} | "
+            f"{v['total_words']['sum']:,} |"
+        )
         if has_tokens:
             row += f" {v['total_tokens']['sum']:,} |"
         lines.append(row)
     metrics = ["prompt_words", "reply_words", "total_words"] + (["prompt_tokens", "reply_tokens"] if has_tokens else [])
     qcols = [_qkey(q) for q in QUANTILES]
-    lines += ["", "## Length distributions", "",
-              "| source | length | mean | median | " + " | ".join(qcols) + " | min | max |",
-              "| --- | --- | ---: | ---: | " + " | ".join("---:" for _ in qcols) + " | ---: | ---: |"]
+    lines += [
+        "",
+        "## Length distributions",
+        "",
+        "| source | length | mean | median | " + " | ".join(qcols) + " | min | max |",
+        "| --- | --- | ---: | ---: | " + " | ".join("---:" for _ in qcols) + " | ---: | ---: |",
+    ]
     fmt = lambda x: "" if x is None else (f"{x:,.1f}" if isinstance(x, float) else f"{x:,}")  # noqa: E731
     for name, v in [*sources.items(), ("total", stats["total"])]:
         for m in metrics:
             d = v[m]
-            lines.append(f"| {name} | {m.replace('_', ' ')} | {fmt(d['mean'])} | {fmt(d['median'])} | "
-                         + " | ".join(fmt(d[q]) for q in qcols) + f" | {fmt(d['min'])} | {fmt(d['max'])} |")
+            lines.append(
+                f"| {name} | {m.replace('_', ' ')} | {fmt(d['mean'])} | {fmt(d['median'])} | "
+                + " | ".join(fmt(d[q]) for q in qcols)
+                + f" | {fmt(d['min'])} | {fmt(d['max'])} |"
+            )
     fig = stats["figure"]
-    lines += ["", f"## Figure 1: {fig['title']}", "", "![Figure 1](figure1.png)", "",
-              "Each source is cut at its own quantile of prompt and of reply length"
-              + ("; log axes leave out rows with an empty side" if fig["scale"] == "log" else "")
-              + f"; points are moved by up to {fig['jitter']} words so that equal lengths do not stack. Drawn rows: "
-              + ", ".join(f"{s} {d['points']:,} of {d['rows']:,} (prompt <= {d['prompt_cut']:g}, reply <= "
-                          f"{d['reply_cut']:g} words)" for s, d in fig["sources"].items()) + ".", "",
-              "Published figures, for comparison: " + "; ".join(f"{k}: {v}" for k, v in PUBLISHED.items()) + ".", ""]
+    lines += [
+        "",
+        f"## Figure 1: {fig['title']}",
+        "",
+        "![Figure 1](figure1.png)",
+        "",
+        "Each source is cut at its own quantile of prompt and of reply length"
+        + ("; log axes leave out rows with an empty side" if fig["scale"] == "log" else "")
+        + f"; points are moved by up to {fig['jitter']} words so that equal lengths do not stack. Drawn rows: "
+        + ", ".join(
+            f"{s} {d['points']:,} of {d['rows']:,} (prompt <= {d['prompt_cut']:g}, reply <= {d['reply_cut']:g} words)"
+            for s, d in fig["sources"].items()
+        )
+        + ".",
+        "",
+        "Published figures, for comparison: " + "; ".join(f"{k}: {v}" for k, v in PUBLISHED.items()) + ".",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -336,15 +423,18 @@ class StatsSummary(Summary):
         """Rows, words and medians per source and in total, the figure's files, the seconds."""
         rows: dict[str, object] = {}
         for source, v in [*self.sources.items(), ("total", self.total)]:
-            rows[source] = (f"{v['rows']:,} rows, {v['total_words']['sum']:,} words (prompt median "
-                            f"{v['prompt_words']['median']:g}, reply median {v['reply_words']['median']:g})")
+            rows[source] = (
+                f"{v['rows']:,} rows, {v['total_words']['sum']:,} words (prompt median "
+                f"{v['prompt_words']['median']:g}, reply median {v['reply_words']['median']:g})"
+            )
         rows["figure"] = ", ".join(self.figure["files"].values())
         rows["seconds"] = self.seconds["total"]
         return rows
 
 
-def stats(inputs: str | Path | Sequence[str | Path], out: str | Path,
-          settings: StatsConfig | None = None) -> StatsSummary:
+def stats(
+    inputs: str | Path | Sequence[str | Path], out: str | Path, settings: StatsConfig | None = None
+) -> StatsSummary:
     """Length statistics per source and in total, and Figure 1 (prompt vs reply length).
 
     Inputs:
@@ -370,8 +460,13 @@ def stats(inputs: str | Path | Sequence[str | Path], out: str | Path,
         lengths = read_lengths(inputs, load_counting_tokenizer(tokenizer) if tokenizer is not None else None)
         timer.done("read")
         figure = figure_data(lengths, config.quantile, config.scale)
-        result = {"inputs": [str(p) for p in _as_list(inputs)], "tokenizer": tokenizer,
-                  "word_definition": "runs of non-space characters", **summarize(lengths), "figure": figure}
+        result = {
+            "inputs": [str(p) for p in _as_list(inputs)],
+            "tokenizer": tokenizer,
+            "word_definition": "runs of non-space characters",
+            **summarize(lengths),
+            "figure": figure,
+        }
         timer.done("statistics")
         figures = {ext: outs.path(f"figure1.{ext}") for ext in ("png", "svg")}
         _draw_and_save(lengths, figure, figures)

@@ -14,9 +14,31 @@ from classit_data.core.lazy import lazy_attributes
 from classit_data.generate.config import GenerationConfig, JudgeConfig
 
 # the judge stage is ``classit_data.generate.judge.judge`` (a package attribute of that name is its module)
-__all__ = ["GenerateSummary", "GenerationConfig", "GenerationTask", "JudgeConfig", "JudgeTask", "Parsed",
-           "PromptSet", "QAPair", "QATask", "Reject", "generate_wiki"]
+__all__ = [
+    "GenerateSummary",
+    "GenerationConfig",
+    "GenerationTask",
+    "JudgeConfig",
+    "JudgeTask",
+    "Parsed",
+    "PromptSet",
+    "QAPair",
+    "QATask",
+    "Reject",
+    "generate_wiki",
+]
 
-__getattr__ = lazy_attributes(__name__, {
-    "generate_wiki": "generate", "GenerateSummary": "generate", "PromptSet": "prompts", "GenerationTask": "task",
-    "Parsed": "task", "QAPair": "task", "QATask": "task", "Reject": "task", "JudgeTask": "judge_task"})
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "generate_wiki": "generate",
+        "GenerateSummary": "generate",
+        "PromptSet": "prompts",
+        "GenerationTask": "task",
+        "Parsed": "task",
+        "QAPair": "task",
+        "QATask": "task",
+        "Reject": "task",
+        "JudgeTask": "judge_task",
+    },
+)

@@ -27,14 +27,24 @@ from classit_data.generate.config import GenerationConfig
 
 #: one row per passage in a chunk file: the raw material the outputs are derived from
 RECORD_SCHEMA: dict[str, pl.DataType] = {
-    "passage_id": pl.String, "article_id": pl.String, "input_index": pl.Int64, "seed": pl.Int64,
-    "raw": pl.String, "finish_reason": pl.String, "prompt_tokens": pl.Int64, "output_tokens": pl.Int64,
-    "model": pl.String, "model_revision": pl.String, "prompt_hash": pl.String, "sampling": pl.String,
+    "passage_id": pl.String,
+    "article_id": pl.String,
+    "input_index": pl.Int64,
+    "seed": pl.Int64,
+    "raw": pl.String,
+    "finish_reason": pl.String,
+    "prompt_tokens": pl.Int64,
+    "output_tokens": pl.Int64,
+    "model": pl.String,
+    "model_revision": pl.String,
+    "prompt_hash": pl.String,
+    "sampling": pl.String,
     "backend": pl.String,
 }
 
 
 # --- shards, replicas, seeds: hashes of the passage id ---------------------------------------------------
+
 
 def _h64(*parts: object) -> int:
     h = hashlib.sha256("\x1f".join(map(str, parts)).encode())
@@ -61,6 +71,7 @@ def ids_fingerprint(passage_ids: list[str]) -> str:
 
 # --- out_dir layout -------------------------------------------------------------------------------------
 
+
 def shard_suffix(cfg: GenerationConfig) -> str:
     return f".shard-{cfg.shard_index:05d}-of-{cfg.num_shards:05d}" if cfg.num_shards > 1 else ""
 
@@ -68,8 +79,12 @@ def shard_suffix(cfg: GenerationConfig) -> str:
 def output_paths(out_dir: Path, cfg: GenerationConfig, rows: tuple[str, str] = ("qa", "rejects")) -> dict[str, Path]:
     """The run's files: its two row files (``rows``, the task's ``outputs``), summary and run record."""
     s = shard_suffix(cfg)
-    return {rows[0]: out_dir / f"{rows[0]}{s}.parquet", rows[1]: out_dir / f"{rows[1]}{s}.parquet",
-            "summary": out_dir / f"summary{s}.json", "run": out_dir / f"run{s}.json"}
+    return {
+        rows[0]: out_dir / f"{rows[0]}{s}.parquet",
+        rows[1]: out_dir / f"{rows[1]}{s}.parquet",
+        "summary": out_dir / f"summary{s}.json",
+        "run": out_dir / f"run{s}.json",
+    }
 
 
 def chunk_dir(out_dir: Path, cfg: GenerationConfig, replica: int | None = None) -> Path:
@@ -94,6 +109,7 @@ def clear_temporaries(directory: Path) -> int:
 
 
 # --- chunk records --------------------------------------------------------------------------------------
+
 
 def write_chunk(records: list[dict], directory: Path) -> Path:
     """One chunk's records, written atomically under a name made of its passage ids."""

@@ -52,8 +52,16 @@ class Executor:
     def session(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()
 
-    def generate(self, task: GenerationTask, todo: pl.DataFrame, out_dir: Path, run: RunRecord,
-                 stats: GenerationStats, *, progress: bool) -> None:
+    def generate(
+        self,
+        task: GenerationTask,
+        todo: pl.DataFrame,
+        out_dir: Path,
+        run: RunRecord,
+        stats: GenerationStats,
+        *,
+        progress: bool,
+    ) -> None:
         raise NotImplementedError
 
 
@@ -64,8 +72,16 @@ class LocalExecutor(Executor):
     (:mod:`~.watchdog`); the openai backend is only a client, with no process of its own.
     """
 
-    def generate(self, task: GenerationTask, todo: pl.DataFrame, out_dir: Path, run: RunRecord,
-                 stats: GenerationStats, *, progress: bool) -> None:
+    def generate(
+        self,
+        task: GenerationTask,
+        todo: pl.DataFrame,
+        out_dir: Path,
+        run: RunRecord,
+        stats: GenerationStats,
+        *,
+        progress: bool,
+    ) -> None:
         kind, cfg = self.kind, self.cfg
         with engine_watchdog() if kind != "openai" else contextlib.nullcontext():
             if cfg.data_parallel_size > 1:
@@ -89,8 +105,9 @@ class LocalExecutor(Executor):
 def start_engine(kind: str, cfg: GenerationConfig, run: RunRecord, stats: GenerationStats) -> Backend:
     """The run's engine, loaded; the seconds it took go to the summary and ``run.json``."""
     started = time.perf_counter()
-    engine = load_backend(kind, model=cfg.model, seed=cfg.seed, base_url=cfg.base_url,
-                          options=cfg.backend_options(kind))
+    engine = load_backend(
+        kind, model=cfg.model, seed=cfg.seed, base_url=cfg.base_url, options=cfg.backend_options(kind)
+    )
     stats.engine_load_seconds = run.backend_info["load_seconds"] = round(time.perf_counter() - started, 3)
     return engine
 
@@ -102,6 +119,7 @@ def close_engine(engine: Backend, run: RunRecord, stats: GenerationStats) -> Non
 
 
 # --- progress: a bar on a terminal, one line per chunk elsewhere ------------------------------------------
+
 
 def chunks_bar(label: str, total: int, progress: bool) -> ProgressBar | None:
     """The bar of a run's passages, with passages/s and tok/s beside it (None without progress)."""
@@ -132,24 +150,52 @@ def make_task(cfg: GenerationConfig) -> GenerationTask:
 
 def _provenance(engine: Backend, task: GenerationTask, cfg: GenerationConfig, structured: bool) -> dict:
     """The columns every record of this engine shares: model, prompt and sampling (a JSON text)."""
-    sampling = json.dumps({**cfg.sampling().as_dict(), **task.settings, "backend": engine.name,
-                           "seed_scope": engine.seed_scope, "structured_outputs": structured}, sort_keys=True)
-    return {"model": engine.model_id, "model_revision": engine.model_revision, "prompt_hash": task.prompt_hash,
-            "sampling": sampling, "backend": engine.name}
+    sampling = json.dumps(
+        {
+            **cfg.sampling().as_dict(),
+            **task.settings,
+            "backend": engine.name,
+            "seed_scope": engine.seed_scope,
+            "structured_outputs": structured,
+        },
+        sort_keys=True,
+    )
+    return {
+        "model": engine.model_id,
+        "model_revision": engine.model_revision,
+        "prompt_hash": task.prompt_hash,
+        "sampling": sampling,
+        "backend": engine.name,
+    }
 
 
-def make_chunk(engine: Backend, task: GenerationTask, chunk: list[dict], cfg: GenerationConfig, provenance: dict,
-               schema: dict | None) -> tuple[list[dict], float]:
+def make_chunk(
+    engine: Backend,
+    task: GenerationTask,
+    chunk: list[dict],
+    cfg: GenerationConfig,
+    provenance: dict,
+    schema: dict | None,
+) -> tuple[list[dict], float]:
     """One chunk's records (the rows of its chunk file) and the seconds the engine took for them."""
     requests = [Request(task.messages(p), passage_seed(cfg.seed, p["passage_id"])) for p in chunk]
     t0 = time.perf_counter()
     completions = engine.generate(requests, cfg.sampling(), schema)
     seconds = time.perf_counter() - t0
-    return [{
-        "passage_id": p["passage_id"], "article_id": p["article_id"], "input_index": p["input_index"],
-        "seed": c.seed, "raw": c.text, "finish_reason": c.finish_reason, "prompt_tokens": c.prompt_tokens,
-        "output_tokens": c.output_tokens, **provenance,
-    } for p, c in zip(chunk, completions)], seconds
+    return [
+        {
+            "passage_id": p["passage_id"],
+            "article_id": p["article_id"],
+            "input_index": p["input_index"],
+            "seed": c.seed,
+            "raw": c.text,
+            "finish_reason": c.finish_reason,
+            "prompt_tokens": c.prompt_tokens,
+            "output_tokens": c.output_tokens,
+            **provenance,
+        }
+        for p, c in zip(chunk, completions)
+    ], seconds
 
 
 def engine_schema(engine: Backend, task: GenerationTask, cfg: GenerationConfig) -> tuple[dict, dict | None]:
@@ -166,8 +212,17 @@ def count_chunk(stats: GenerationStats, records: list[dict]) -> None:
     stats.update("output_tokens_generated", sum(r["output_tokens"] for r in records))
 
 
-def generate_chunks(engine: Backend, task: GenerationTask, todo: pl.DataFrame, cfg: GenerationConfig,
-                    directory: Path, stats: GenerationStats, *, progress: bool, label: str | None = None) -> None:
+def generate_chunks(
+    engine: Backend,
+    task: GenerationTask,
+    todo: pl.DataFrame,
+    cfg: GenerationConfig,
+    directory: Path,
+    stats: GenerationStats,
+    *,
+    progress: bool,
+    label: str | None = None,
+) -> None:
     """Generate every passage of ``todo`` chunk by chunk; each chunk lands atomically in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     provenance, schema = engine_schema(engine, task, cfg)
@@ -175,8 +230,9 @@ def generate_chunks(engine: Backend, task: GenerationTask, todo: pl.DataFrame, c
     bar, started = chunks_bar(label, todo.height, progress), time.perf_counter()
     try:
         for start in range(0, todo.height, cfg.chunk_size):
-            records, seconds = make_chunk(engine, task, todo.slice(start, cfg.chunk_size).to_dicts(), cfg,
-                                          provenance, schema)
+            records, seconds = make_chunk(
+                engine, task, todo.slice(start, cfg.chunk_size).to_dicts(), cfg, provenance, schema
+            )
             stats.generation_seconds += seconds
             write_chunk(records, directory)
             count_chunk(stats, records)
@@ -188,18 +244,28 @@ def generate_chunks(engine: Backend, task: GenerationTask, todo: pl.DataFrame, c
 
 # --- data parallel: one process per replica -------------------------------------------------------------
 
+
 def _replica_worker(job: dict) -> GenerationStats:
     """One data-parallel replica (a spawned process): its own GPUs, its own engine, its own chunk folder."""
     if job["devices"] is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = job["devices"]
     cfg = (JudgeConfig if job["task"] == JudgeTask.command else GenerationConfig)(**job["config"])
     task = make_task(cfg)
-    engine = load_backend(job["kind"], model=cfg.model, seed=cfg.seed, base_url=cfg.base_url,
-                          options=cfg.backend_options(job["kind"]))
+    engine = load_backend(
+        job["kind"], model=cfg.model, seed=cfg.seed, base_url=cfg.base_url, options=cfg.backend_options(job["kind"])
+    )
     stats = GenerationStats()
     try:
-        generate_chunks(engine, task, pl.read_parquet(job["todo"]), cfg, Path(job["directory"]), stats,
-                        progress=job["progress"], label=f"replica {job['replica'] + 1}/{cfg.data_parallel_size}")
+        generate_chunks(
+            engine,
+            task,
+            pl.read_parquet(job["todo"]),
+            cfg,
+            Path(job["directory"]),
+            stats,
+            progress=job["progress"],
+            label=f"replica {job['replica'] + 1}/{cfg.data_parallel_size}",
+        )
     finally:
         engine.close()
     return stats
@@ -210,7 +276,7 @@ def _replica_devices(cfg: GenerationConfig, replica: int) -> str | None:
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     ids = visible.split(",") if visible else [str(i) for i in range(cfg.data_parallel_size * cfg.tensor_parallel_size)]
     tp = cfg.tensor_parallel_size
-    mine = ids[replica * tp:(replica + 1) * tp]
+    mine = ids[replica * tp : (replica + 1) * tp]
     return ",".join(mine) if len(mine) == tp else None
 
 
@@ -220,22 +286,36 @@ def _replica_jobs(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir:
     tmp_dir = out_dir / "chunks"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     for r in range(cfg.data_parallel_size):
-        part = todo.filter(pl.col("passage_id").map_elements(
-            lambda p: replica_of(p, cfg.num_shards, cfg.data_parallel_size), return_dtype=pl.Int64) == r)
+        part = todo.filter(
+            pl.col("passage_id").map_elements(
+                lambda p: replica_of(p, cfg.num_shards, cfg.data_parallel_size), return_dtype=pl.Int64
+            )
+            == r
+        )
         if part.height == 0:
             continue
         directory = chunk_dir(out_dir, cfg, r)
         clear_temporaries(directory)
         todo_file = tmp_dir / f".todo{shard_suffix(cfg)}.dp-{r:03d}.parquet"
         part.write_parquet(todo_file)
-        jobs.append({"config": cfg.model_dump(), "task": make_task(cfg).command, "kind": kind,
-                     "todo": str(todo_file), "directory": str(directory),
-                     "replica": r, "progress": progress, "devices": _replica_devices(cfg, r)})
+        jobs.append(
+            {
+                "config": cfg.model_dump(),
+                "task": make_task(cfg).command,
+                "kind": kind,
+                "todo": str(todo_file),
+                "directory": str(directory),
+                "replica": r,
+                "progress": progress,
+                "devices": _replica_devices(cfg, r),
+            }
+        )
     return jobs
 
 
-def run_replicas(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path, stats: GenerationStats,
-                 *, progress: bool) -> None:
+def run_replicas(
+    kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path, stats: GenerationStats, *, progress: bool
+) -> None:
     """Generate ``todo`` on ``data_parallel_size`` engines side by side, each in a spawned process."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor

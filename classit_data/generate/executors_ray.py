@@ -121,8 +121,9 @@ def _connect(ray, cfg: GenerationConfig) -> None:
     try:
         ray.init(address=cfg.ray_address, **quiet)
     except Exception as exc:  # noqa: BLE001  (Ray raises several kinds for an address it cannot reach)
-        raise InputError(f"cannot reach the Ray cluster at {cfg.ray_address!r} ({type(exc).__name__})",
-                         "--ray-address") from exc
+        raise InputError(
+            f"cannot reach the Ray cluster at {cfg.ray_address!r} ({type(exc).__name__})", "--ray-address"
+        ) from exc
 
 
 class RayExecutor(Executor):
@@ -140,8 +141,16 @@ class RayExecutor(Executor):
             raise
         return stack
 
-    def generate(self, task: GenerationTask, todo: pl.DataFrame, out_dir: Path, run: RunRecord,
-                 stats: GenerationStats, *, progress: bool) -> None:
+    def generate(
+        self,
+        task: GenerationTask,
+        todo: pl.DataFrame,
+        out_dir: Path,
+        run: RunRecord,
+        stats: GenerationStats,
+        *,
+        progress: bool,
+    ) -> None:
         """A server's model is asked for before the replicas start (a local engine's is known already)."""
         if self.kind == "openai":
             probe = start_engine(self.kind, self.cfg, run, stats)
@@ -155,13 +164,15 @@ class RayExecutor(Executor):
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
     """Refuse an address with nothing listening at once (Ray itself retries for minutes before giving up)."""
     import socket
+
     host, _, port = address.removeprefix("ray://").rpartition(":")
     try:
         with socket.create_connection((host or address, int(port) if port.isdigit() else 6379), timeout=timeout):
             return
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot reach the Ray cluster at {address!r} ({exc.__class__.__name__})",
-                         "--ray-address") from exc
+        raise InputError(
+            f"cannot reach the Ray cluster at {address!r} ({exc.__class__.__name__})", "--ray-address"
+        ) from exc
 
 
 class ChunkMaker:
@@ -169,29 +180,34 @@ class ChunkMaker:
 
     def __init__(self, config: dict, kind: str, out_dir: str, replicas):
         import ray
+
         self.replicas = replicas
         with self._noted():
             self._start(config, kind, out_dir, ray.get(replicas.take.remote()))
         self.node = ray.get_runtime_context().get_node_id()
         # where the work runs: a folder of this replica's own, named by its node and process
         self.directory = chunk_dir(self.out_dir, self.cfg).with_name(
-            f"{chunk_dir(self.out_dir, self.cfg).name}.ray-{self.node[:12]}-{os.getpid()}")
+            f"{chunk_dir(self.out_dir, self.cfg).name}.ray-{self.node[:12]}-{os.getpid()}"
+        )
 
     def _start(self, config: dict, kind: str, out_dir: str, index: int) -> None:
         """The run's settings, task and engine; replica ``index`` (in the order they started) takes its servers."""
         from classit_data.generate.backends import load_backend
+
         self.cfg = (JudgeConfig if config.pop("_judge", False) else GenerationConfig)(**config)
         self.out_dir = Path(out_dir)
         self.task = make_task(self.cfg)
         base_url = replica_urls(self.cfg.base_url, index, self.cfg.data_parallel_size) if kind == "openai" else None
-        self.engine = load_backend(kind, model=self.cfg.model, seed=self.cfg.seed, base_url=base_url,
-                                   options=self.cfg.backend_options(kind))
+        self.engine = load_backend(
+            kind, model=self.cfg.model, seed=self.cfg.seed, base_url=base_url, options=self.cfg.backend_options(kind)
+        )
         self.provenance, self.schema = engine_schema(self.engine, self.task, self.cfg)
 
     @contextlib.contextmanager
     def _noted(self) -> Iterator[None]:
         """An error of this replica, in one line, told to the driver before Ray wraps it in its own."""
         import ray
+
         try:
             yield
         except Exception as exc:
@@ -209,8 +225,12 @@ class ChunkMaker:
             records, _ = make_chunk(self.engine, self.task, chunk, self.cfg, self.provenance, self.schema)
             self.directory.mkdir(parents=True, exist_ok=True)
             write_chunk(records, self.directory)
-        return {**base, "passages": [len(records)], "prompt_tokens": [sum(r["prompt_tokens"] for r in records)],
-                "output_tokens": [sum(r["output_tokens"] for r in records)]}
+        return {
+            **base,
+            "passages": [len(records)],
+            "prompt_tokens": [sum(r["prompt_tokens"] for r in records)],
+            "output_tokens": [sum(r["output_tokens"] for r in records)],
+        }
 
 
 class _Replicas:
@@ -238,8 +258,9 @@ def replica_urls(base_url: str | None, index: int, replicas: int) -> str | None:
     if base_url is None:
         return None
     from classit_data.generate.backends.openai_backend import split_urls
+
     urls = split_urls(base_url)
-    mine = urls[index % replicas::replicas] if replicas < len(urls) else [urls[index % len(urls)]]
+    mine = urls[index % replicas :: replicas] if replicas < len(urls) else [urls[index % len(urls)]]
     return ",".join(mine)
 
 
@@ -269,21 +290,31 @@ def _quiet_data(ray) -> None:
 def _dataset(ray, kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path, replicas):
     """One block per chunk, mapped by the pool of replicas into one row per chunk file written."""
     import warnings
+
     table = todo.select("passage_id", "article_id", "title", "section", "text", "input_index").to_arrow()
     blocks = [table.slice(i, cfg.chunk_size) for i in range(0, todo.height, cfg.chunk_size)]
     with warnings.catch_warnings():  # max_restarts has no named parameter in Ray 2.60, only the deprecated kwargs
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*is deprecated")
         return ray.data.from_arrow(blocks).map_batches(
-            ChunkMaker, batch_size=None, batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(min_size=cfg.data_parallel_size,
-                                               max_size=cfg.ray_max_replicas or cfg.data_parallel_size),
-            fn_constructor_kwargs={"config": {**cfg.model_dump(), "_judge": isinstance(cfg, JudgeConfig)},
-                                   "kind": kind, "out_dir": str(out_dir.resolve()), "replicas": replicas},
-            **_remote_args(ray, kind, cfg))
+            ChunkMaker,
+            batch_size=None,
+            batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(
+                min_size=cfg.data_parallel_size, max_size=cfg.ray_max_replicas or cfg.data_parallel_size
+            ),
+            fn_constructor_kwargs={
+                "config": {**cfg.model_dump(), "_judge": isinstance(cfg, JudgeConfig)},
+                "kind": kind,
+                "out_dir": str(out_dir.resolve()),
+                "replicas": replicas,
+            },
+            **_remote_args(ray, kind, cfg),
+        )
 
 
-def run_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path, stats: GenerationStats,
-            *, progress: bool) -> dict:
+def run_ray(
+    kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path, stats: GenerationStats, *, progress: bool
+) -> dict:
     """Generate ``todo`` on ``data_parallel_size`` replicas in the Ray cluster; return what run.json records."""
     import ray
 
@@ -313,8 +344,7 @@ def run_ray(kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir: Path,
         if bar is not None:
             bar.close()
         stats.generation_seconds = time.perf_counter() - started
-    return {"executor": "ray", "data_parallel_size": cfg.data_parallel_size, "passages_by_node": nodes,
-            "model": model}
+    return {"executor": "ray", "data_parallel_size": cfg.data_parallel_size, "passages_by_node": nodes, "model": model}
 
 
 def _rows(ray, ds, replicas) -> Iterator[dict]:

@@ -45,13 +45,24 @@ from classit_data.generate.task import GenerationTask, Parsed, QATask
 SOURCE = "simple_wiki"
 
 REJECT_SCHEMA: dict[str, pl.DataType] = {
-    "passage_id": pl.String, "doc_id": pl.String, "position": pl.Int64, "reason": pl.String, "detail": pl.String,
-    "raw": pl.String, "finish_reason": pl.String, "output_tokens": pl.Int64, "model": pl.String,
-    "model_revision": pl.String, "prompt_hash": pl.String, "sampling": pl.String, "seed": pl.Int64,
+    "passage_id": pl.String,
+    "doc_id": pl.String,
+    "position": pl.Int64,
+    "reason": pl.String,
+    "detail": pl.String,
+    "raw": pl.String,
+    "finish_reason": pl.String,
+    "output_tokens": pl.Int64,
+    "model": pl.String,
+    "model_revision": pl.String,
+    "prompt_hash": pl.String,
+    "sampling": pl.String,
+    "seed": pl.Int64,
     "origin": pl.String,
 }
 
 # --- read and select passages ---------------------------------------------------------------------------
+
 
 def read_passage_rows(path: str | Path, stats: GenerationStats) -> pl.DataFrame:
     """The passage file with an ``input_index`` column; a repeated passage id is kept once (and counted)."""
@@ -62,8 +73,9 @@ def read_passage_rows(path: str | Path, stats: GenerationStats) -> pl.DataFrame:
         if col not in df.columns:
             df = df.with_columns(pl.lit("").alias(col))
     df = df.with_columns(pl.col(c).cast(pl.String) for c in ("passage_id", "article_id", "title", "section", "text"))
-    bad = df.with_row_index("row").filter(pl.col("passage_id").is_null() | pl.col("text").is_null()
-                                          | pl.col("article_id").is_null())
+    bad = df.with_row_index("row").filter(
+        pl.col("passage_id").is_null() | pl.col("text").is_null() | pl.col("article_id").is_null()
+    )
     if bad.height:
         raise InputError("passage without id, article id or text", path, f"row {bad['row'][0] + 1}")
     df = df.with_row_index("input_index").with_columns(pl.col("input_index").cast(pl.Int64))
@@ -76,8 +88,10 @@ def read_passage_rows(path: str | Path, stats: GenerationStats) -> pl.DataFrame:
 def select_passages(df: pl.DataFrame, cfg: GenerationConfig) -> pl.DataFrame:
     """This run's shard of the passages, in input order, cut to ``max_passages``."""
     if cfg.num_shards > 1:
-        df = df.filter(pl.col("passage_id").map_elements(lambda p: shard_of(p, cfg.num_shards),
-                                                         return_dtype=pl.Int64) == cfg.shard_index)
+        df = df.filter(
+            pl.col("passage_id").map_elements(lambda p: shard_of(p, cfg.num_shards), return_dtype=pl.Int64)
+            == cfg.shard_index
+        )
     if cfg.max_passages is not None:
         df = df.head(cfg.max_passages)
     return df
@@ -93,10 +107,12 @@ def _skip_done(selected: pl.DataFrame, out_dir: Path, stats: GenerationStats) ->
 
 # --- the engine and where it runs ------------------------------------------------------------------------
 
+
 def executor_for(kind: str, cfg: GenerationConfig) -> Executor:
     """The executor the ``executor`` setting names, for engines of ``kind`` (Ray imported only for Ray)."""
     if cfg.executor == "ray":
         from classit_data.generate.executors_ray import RayExecutor
+
         return RayExecutor(kind, cfg)
     return LocalExecutor(kind, cfg)
 
@@ -112,6 +128,7 @@ def _engine_kind(cfg: GenerationConfig) -> str:
 
 # --- from chunk records to rows -------------------------------------------------------------------------
 
+
 def _selected_records(out_dir: Path, selected: pl.DataFrame, stats: GenerationStats) -> pl.DataFrame:
     """One chunk record per selected passage, with its ``input_index`` in this passage file."""
     records = read_records(out_dir).filter(pl.col("passage_id").is_in(selected["passage_id"].to_list()))
@@ -125,39 +142,56 @@ def _selected_records(out_dir: Path, selected: pl.DataFrame, stats: GenerationSt
     return records
 
 
-def assemble(records: pl.DataFrame, task: QATask, origin: str,
-             stats: GenerationStats) -> tuple[pl.DataFrame, pl.DataFrame]:
+def assemble(
+    records: pl.DataFrame, task: QATask, origin: str, stats: GenerationStats
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Parse every record into item rows and reject rows, in input order."""
     items: list[dict] = []
     rejects: list[dict] = []
     for rec in records.sort("input_index").iter_rows(named=True):
         prov = {k: rec[k] for k in ("model", "model_revision", "prompt_hash", "sampling", "seed")}
         result = task.parse(rec["raw"], rec["finish_reason"])
-        base_reject = {"passage_id": rec["passage_id"], "doc_id": rec["article_id"],
-                       "finish_reason": rec["finish_reason"], "output_tokens": rec["output_tokens"],
-                       "origin": origin, **prov}
+        base_reject = {
+            "passage_id": rec["passage_id"],
+            "doc_id": rec["article_id"],
+            "finish_reason": rec["finish_reason"],
+            "output_tokens": rec["output_tokens"],
+            "origin": origin,
+            **prov,
+        }
         if not isinstance(result, Parsed):
             stats.reject(result.reason)
-            rejects.append({**base_reject, "position": None, "reason": result.reason, "detail": result.detail,
-                            "raw": result.raw})
+            rejects.append(
+                {**base_reject, "position": None, "reason": result.reason, "detail": result.detail, "raw": result.raw}
+            )
             continue
         for d in result.dropped:
             stats.drop(d.reason)
-            rejects.append({**base_reject, "position": d.position, "reason": d.reason, "detail": d.detail,
-                            "raw": d.raw})
+            rejects.append(
+                {**base_reject, "position": d.position, "reason": d.reason, "detail": d.detail, "raw": d.raw}
+            )
         for i, pair in enumerate(result.pairs):
-            items.append({
-                "id": Item.make_id(SOURCE, rec["article_id"], i, pair.question, pair.answer), "source": SOURCE,
-                "prompt": pair.question, "reply": pair.answer, "text": render_text(pair.question, pair.answer),
-                "doc_id": rec["article_id"], "position": i, "origin": origin, "passage_id": rec["passage_id"],
-                **prov,
-            })
+            items.append(
+                {
+                    "id": Item.make_id(SOURCE, rec["article_id"], i, pair.question, pair.answer),
+                    "source": SOURCE,
+                    "prompt": pair.question,
+                    "reply": pair.answer,
+                    "text": render_text(pair.question, pair.answer),
+                    "doc_id": rec["article_id"],
+                    "position": i,
+                    "origin": origin,
+                    "passage_id": rec["passage_id"],
+                    **prov,
+                }
+            )
         stats.update("pairs", len(result.pairs))
         stats.update("passages_with_pairs")
     return pl.DataFrame(items, schema=ITEM_SCHEMA), pl.DataFrame(rejects, schema=REJECT_SCHEMA)
 
 
 # --- the public entry point -----------------------------------------------------------------------------
+
 
 class ThisRun(BaseModel):
     """The engine work of this run alone (a resumed run counts only what it generated)."""
@@ -210,19 +244,30 @@ class GenerateSummary(Summary):
 
     def rows(self) -> dict[str, object]:
         rows: dict[str, object] = {
-            "model": f"{self.model} ({self.backend})", "passages": self.passages_selected,
-            "generated now": self.passages_generated, "resumed": self.passages_resumed, "pairs": self.pairs,
-            "passages with pairs": self.passages_with_pairs}
+            "model": f"{self.model} ({self.backend})",
+            "passages": self.passages_selected,
+            "generated now": self.passages_generated,
+            "resumed": self.passages_resumed,
+            "pairs": self.pairs,
+            "passages with pairs": self.passages_with_pairs,
+        }
         rows.update({f"rejected: {k}": v for k, v in self.rejected_outputs_by_reason.items()})
         rows.update({f"pairs dropped: {k}": v for k, v in self.dropped_pairs_by_reason.items()})
-        rows.update({"prompt tokens": self.prompt_tokens, "output tokens": self.output_tokens,
-                     "passages/s": self.this_run.passages_per_s or "-",
-                     "output tokens/s": self.this_run.output_tokens_per_s or "-", "seconds": self.seconds})
+        rows.update(
+            {
+                "prompt tokens": self.prompt_tokens,
+                "output tokens": self.output_tokens,
+                "passages/s": self.this_run.passages_per_s or "-",
+                "output tokens/s": self.this_run.output_tokens_per_s or "-",
+                "seconds": self.seconds,
+            }
+        )
         return rows
 
 
-def generate_wiki(passages: str | Path, out: str | Path, settings: GenerationConfig | None = None, *,
-                  progress: bool = True) -> GenerateSummary:
+def generate_wiki(
+    passages: str | Path, out: str | Path, settings: GenerationConfig | None = None, *, progress: bool = True
+) -> GenerateSummary:
     """Generate question/answer pairs from the passages into the folder ``out``, resuming what is there.
 
     Inputs:
@@ -240,10 +285,13 @@ def generate_wiki(passages: str | Path, out: str | Path, settings: GenerationCon
     cfg = settings if settings is not None else GenerationConfig()
     passages = Path(passages)
     task = make_task(cfg)
-    job = TaskRun(inputs={"--passages": [passages]}, record={"passages": str(passages)},
-                  read_units=lambda stats: read_passage_rows(passages, stats),
-                  assemble=lambda records, selected, stats: assemble(records, task, passages.name, stats),
-                  summary=GenerateSummary)
+    job = TaskRun(
+        inputs={"--passages": [passages]},
+        record={"passages": str(passages)},
+        read_units=lambda stats: read_passage_rows(passages, stats),
+        assemble=lambda records, selected, stats: assemble(records, task, passages.name, stats),
+        summary=GenerateSummary,
+    )
     return run_task(task, cfg, job, Path(out), progress, started)
 
 
@@ -266,8 +314,9 @@ class TaskRun(Generic[S]):
     fingerprint: Callable[[pl.DataFrame], str] | None = None
 
 
-def run_task(task: GenerationTask, cfg: GenerationConfig, job: TaskRun[S], out_dir: Path, progress: bool,
-             started: float) -> S:
+def run_task(
+    task: GenerationTask, cfg: GenerationConfig, job: TaskRun[S], out_dir: Path, progress: bool, started: float
+) -> S:
     """Run ``task`` over ``job``'s units into ``out_dir`` (resuming what is there); return the summary."""
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("--out must be a folder", out_dir)
@@ -284,8 +333,9 @@ def run_task(task: GenerationTask, cfg: GenerationConfig, job: TaskRun[S], out_d
     return summary
 
 
-def _run(job: TaskRun, out_dir: Path, cfg: GenerationConfig, task: GenerationTask, executor: Executor,
-         progress: bool) -> tuple[tuple[pl.DataFrame, pl.DataFrame], dict]:
+def _run(
+    job: TaskRun, out_dir: Path, cfg: GenerationConfig, task: GenerationTask, executor: Executor, progress: bool
+) -> tuple[tuple[pl.DataFrame, pl.DataFrame], dict]:
     """Generate what is missing into chunk files, then assemble the rows of every selected unit: the two row
     files' frames, and the figures of the summary (all but its seconds)."""
     stats = GenerationStats()
@@ -299,6 +349,7 @@ def _run(job: TaskRun, out_dir: Path, cfg: GenerationConfig, task: GenerationTas
     run = RunRecord(paths["run"], cfg, task, executor.kind, job.record, out_dir, fingerprint)
     if executor.kind != "openai":  # a server names its model only once it answers
         from classit_data.core.models import resolve_model
+
         run.set_model(*model_identity(cfg.model, resolve_model(cfg.model)))
     if todo.height:
         executor.generate(task, todo, out_dir, run, stats, progress=progress)
@@ -308,8 +359,15 @@ def _run(job: TaskRun, out_dir: Path, cfg: GenerationConfig, task: GenerationTas
     run.finish()
     rows_name, rejects_name = task.outputs
     return rows, {
-        "out_dir": str(out_dir), rows_name: str(paths[rows_name]), rejects_name: str(paths[rejects_name]),
-        "backend": executor.kind, "model": run.identity.get("model"),
-        "model_revision": run.identity.get("model_revision"), "prompt_hash": task.prompt_hash, **task.settings,
-        "shard": f"{cfg.shard_index}/{cfg.num_shards}", **stats.totals(), "this_run": stats.this_run(),
+        "out_dir": str(out_dir),
+        rows_name: str(paths[rows_name]),
+        rejects_name: str(paths[rejects_name]),
+        "backend": executor.kind,
+        "model": run.identity.get("model"),
+        "model_revision": run.identity.get("model_revision"),
+        "prompt_hash": task.prompt_hash,
+        **task.settings,
+        "shard": f"{cfg.shard_index}/{cfg.num_shards}",
+        **stats.totals(),
+        "this_run": stats.this_run(),
     }

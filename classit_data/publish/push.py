@@ -71,8 +71,11 @@ def local_files(dataset_dir: str | Path) -> tuple[dict, list[LocalFile]]:
     validation = info.get("validation") or {}
     if not validation.get("passed"):
         why = "built with --force after validation failed" if validation.get("forced") else "validation failed"
-        raise InputError(f"this build is not publishable ({why}: {validation.get('quarantined', '?')} rows "
-                         "rejected); fix the rows and build again", folder / BUILD_INFO)
+        raise InputError(
+            f"this build is not publishable ({why}: {validation.get('quarantined', '?')} rows "
+            "rejected); fix the rows and build again",
+            folder / BUILD_INFO,
+        )
     listed = info.get("files")
     if not isinstance(listed, dict) or not listed:
         raise InputError("the build record lists no files", folder / BUILD_INFO)
@@ -87,8 +90,9 @@ def local_files(dataset_dir: str | Path) -> tuple[dict, list[LocalFile]]:
         sha = hashlib.sha256(data).hexdigest() if data else sha256_file(path)
         if sha != meta.get("sha256"):
             if rel != "README.md":
-                raise InputError(f"{rel} changed after the build (sha256 differs from build_info.json); "
-                                 "build again", folder)
+                raise InputError(
+                    f"{rel} changed after the build (sha256 differs from build_info.json); build again", folder
+                )
             _check_card(path)
         files.append(LocalFile(rel, path, size, sha, git_blob_oid(data) if data else ""))
     record = folder / BUILD_INFO
@@ -115,8 +119,7 @@ def plan_push(files: list[LocalFile], remote: dict) -> Plan:
     for f in files:
         r = remote.get(f.path)
         same = r is not None and (
-            (r.lfs is not None and r.lfs.sha256 == f.sha256)
-            or (r.lfs is None and f.git_oid and r.blob_id == f.git_oid)
+            (r.lfs is not None and r.lfs.sha256 == f.sha256) or (r.lfs is None and f.git_oid and r.blob_id == f.git_oid)
         )
         (plan.unchanged.append(f.path) if same else plan.add.append(f))
     plan.delete = sorted(p for p in remote if p.startswith(MANAGED_PREFIXES) and p not in local_paths)
@@ -166,8 +169,9 @@ def _check_token(api, endpoint: str) -> str:
     except Exception as exc:
         status = _status(exc)
         if status == 401:
-            raise PushError(f"the Hub at {endpoint} rejected the token (HTTP 401): check HF_TOKEN or run "
-                            "`hf auth login` again") from exc
+            raise PushError(
+                f"the Hub at {endpoint} rejected the token (HTTP 401): check HF_TOKEN or run `hf auth login` again"
+            ) from exc
         if status is None and _is_transient(exc):
             raise PushError(f"cannot reach the Hub at {endpoint}: {first_line(exc)}") from exc
         raise PushError(f"the Hub at {endpoint} refused the token check: {first_line(exc)}") from exc
@@ -198,10 +202,14 @@ class PushSummary(Summary):
         return f"push -> {self.repo_id}"
 
     def rows(self) -> dict[str, object]:
-        rows = {"repo": self.url, "revision": self.revision,
-                "commit": self.commit or f"none (already at {self.head[:12]})",
-                "uploaded": f"{len(self.uploaded)} file(s), {self.bytes_uploaded:,} bytes",
-                "deleted": len(self.deleted), "unchanged": len(self.kept)}
+        rows = {
+            "repo": self.url,
+            "revision": self.revision,
+            "commit": self.commit or f"none (already at {self.head[:12]})",
+            "uploaded": f"{len(self.uploaded)} file(s), {self.bytes_uploaded:,} bytes",
+            "deleted": len(self.deleted),
+            "unchanged": len(self.kept),
+        }
         if self.tag:
             rows["tag"] = self.tag["name"] + ("" if self.tag["created"] else " (already there)")
         rows["attempts"] = self.attempts
@@ -209,8 +217,14 @@ class PushSummary(Summary):
         return rows
 
 
-def push(dataset_dir: str | Path, repo_id: str, settings: PushConfig | None = None, *, token: str | None = None,
-         progress: bool = True) -> PushSummary:
+def push(
+    dataset_dir: str | Path,
+    repo_id: str,
+    settings: PushConfig | None = None,
+    *,
+    token: str | None = None,
+    progress: bool = True,
+) -> PushSummary:
     """Publish a built dataset folder to the Hugging Face Hub dataset repo ``repo_id`` (created if needed).
 
     Inputs:
@@ -240,13 +254,24 @@ def push(dataset_dir: str | Path, repo_id: str, settings: PushConfig | None = No
     api = HfApi(endpoint=endpoint, token=token)
     say = console.print if progress else (lambda *a, **k: None)
     user = _check_token(api, endpoint)
-    target = PushTarget(repo_id, config.revision or "main", config.private,
-                        config.commit_message or _default_message(info), config.tag)
-    result, attempts = _with_retries(lambda: _push_once(api, target, files, say), retries=config.retries,
-                                     backoff=config.backoff, say=say,
-                                     give_up=lambda exc, n: _push_error(exc, repo_id, endpoint, n))
-    return PushSummary(**result, repo_id=repo_id, user=user, endpoint=endpoint, attempts=attempts,
-                       seconds=round(time.perf_counter() - started, 2))
+    target = PushTarget(
+        repo_id, config.revision or "main", config.private, config.commit_message or _default_message(info), config.tag
+    )
+    result, attempts = _with_retries(
+        lambda: _push_once(api, target, files, say),
+        retries=config.retries,
+        backoff=config.backoff,
+        say=say,
+        give_up=lambda exc, n: _push_error(exc, repo_id, endpoint, n),
+    )
+    return PushSummary(
+        **result,
+        repo_id=repo_id,
+        user=user,
+        endpoint=endpoint,
+        attempts=attempts,
+        seconds=round(time.perf_counter() - started, 2),
+    )
 
 
 @dataclass
@@ -280,8 +305,9 @@ def _with_retries(attempt, *, retries: int, backoff: float, say, give_up) -> tup
 
 def _default_message(info: dict) -> str:
     counts = info.get("counts", {})
-    return (f"CLASS-IT build: {counts.get('rows', 0):,} rows (classit-data "
-            f"{info.get('package', {}).get('version', '?')})")
+    return (
+        f"CLASS-IT build: {counts.get('rows', 0):,} rows (classit-data {info.get('package', {}).get('version', '?')})"
+    )
 
 
 def _push_error(exc: BaseException, repo_id: str, endpoint: str, attempts: int) -> PushError:
@@ -292,17 +318,23 @@ def _push_error(exc: BaseException, repo_id: str, endpoint: str, attempts: int) 
     if status == 403:
         return PushError(f"the token may not write to {repo_id} (HTTP 403): use a token with write access")
     if status is not None:
-        return PushError(f"the Hub at {endpoint} failed the push of {repo_id} after {attempts} attempt(s) "
-                         f"(HTTP {status}: {first_line(exc)}).{rerun}")
-    return PushError(f"the push of {repo_id} to {endpoint} failed after {attempts} attempt(s): "
-                     f"{first_line(exc)}.{rerun}")
+        return PushError(
+            f"the Hub at {endpoint} failed the push of {repo_id} after {attempts} attempt(s) "
+            f"(HTTP {status}: {first_line(exc)}).{rerun}"
+        )
+    return PushError(
+        f"the push of {repo_id} to {endpoint} failed after {attempts} attempt(s): {first_line(exc)}.{rerun}"
+    )
 
 
 def _remote_tree(api, repo_id: str, branch: str) -> dict:
     from huggingface_hub.hf_api import RepoFile
 
-    return {e.path: e for e in api.list_repo_tree(repo_id, repo_type="dataset", revision=branch, recursive=True)
-            if isinstance(e, RepoFile)}
+    return {
+        e.path: e
+        for e in api.list_repo_tree(repo_id, repo_type="dataset", revision=branch, recursive=True)
+        if isinstance(e, RepoFile)
+    }
 
 
 def _push_once(api, target: PushTarget, files: list[LocalFile], say) -> dict:
@@ -317,20 +349,32 @@ def _push_once(api, target: PushTarget, files: list[LocalFile], say) -> dict:
     if plan.empty:
         say(f"{target.repo_id}@{target.branch} already holds this build: nothing to commit")
     else:
-        say(f"pushing {len(plan.add)} file(s) ({sum(f.size for f in plan.add):,} bytes), deleting "
-            f"{len(plan.delete)}, {len(plan.unchanged)} unchanged")
+        say(
+            f"pushing {len(plan.add)} file(s) ({sum(f.size for f in plan.add):,} bytes), deleting "
+            f"{len(plan.delete)}, {len(plan.unchanged)} unchanged"
+        )
         batches = commit_batches(plan)
         for i, batch in enumerate(batches):
             title = target.message if len(batches) == 1 else f"{target.message} ({i + 1}/{len(batches)})"
-            info = api.create_commit(target.repo_id, batch, commit_message=title, repo_type="dataset",
-                                     revision=target.branch)
+            info = api.create_commit(
+                target.repo_id, batch, commit_message=title, repo_type="dataset", revision=target.branch
+            )
             commits.append(info.oid)
     head = commits[-1] if commits else api.dataset_info(target.repo_id, revision=target.branch).sha
     tagged = _tag(api, target.repo_id, target.tag, head) if target.tag else None
-    return {"url": str(repo_url), "revision": target.branch, "commit": commits[-1] if commits else None,
-            "commits": commits, "head": head, "unchanged": plan.empty,
-            "uploaded": [f.path for f in plan.add], "deleted": plan.delete, "kept": plan.unchanged,
-            "bytes_uploaded": sum(f.size for f in plan.add), "tag": tagged}
+    return {
+        "url": str(repo_url),
+        "revision": target.branch,
+        "commit": commits[-1] if commits else None,
+        "commits": commits,
+        "head": head,
+        "unchanged": plan.empty,
+        "uploaded": [f.path for f in plan.add],
+        "deleted": plan.delete,
+        "kept": plan.unchanged,
+        "bytes_uploaded": sum(f.size for f in plan.add),
+        "tag": tagged,
+    }
 
 
 def commit_batches(plan: Plan) -> list[list]:
@@ -342,11 +386,11 @@ def commit_batches(plan: Plan) -> list[list]:
 
     last = {"README.md", BUILD_INFO}
     ops = [CommitOperationDelete(path_in_repo=p) for p in plan.delete]
-    ops += [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local))
-            for f in plan.add if f.path not in last]
-    tail = [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local))
-            for f in plan.add if f.path in last]
-    batches = [ops[i:i + MAX_OPERATIONS_PER_COMMIT] for i in range(0, len(ops), MAX_OPERATIONS_PER_COMMIT)]
+    ops += [
+        CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local)) for f in plan.add if f.path not in last
+    ]
+    tail = [CommitOperationAdd(path_in_repo=f.path, path_or_fileobj=str(f.local)) for f in plan.add if f.path in last]
+    batches = [ops[i : i + MAX_OPERATIONS_PER_COMMIT] for i in range(0, len(ops), MAX_OPERATIONS_PER_COMMIT)]
     if batches and len(batches[-1]) + len(tail) <= MAX_OPERATIONS_PER_COMMIT:
         batches[-1] += tail
     elif tail:
@@ -362,8 +406,10 @@ def _check_tag_free(api, target: PushTarget, plan: Plan) -> None:
         return
     head = api.dataset_info(target.repo_id, revision=target.branch).sha if plan.empty else None
     if tagged[target.tag] != head:
-        raise PushError(f"tag {target.tag!r} already exists on commit {tagged[target.tag][:12]} of "
-                        f"{target.repo_id}, which does not hold this build; nothing was pushed: choose another --tag")
+        raise PushError(
+            f"tag {target.tag!r} already exists on commit {tagged[target.tag][:12]} of "
+            f"{target.repo_id}, which does not hold this build; nothing was pushed: choose another --tag"
+        )
 
 
 def _tag(api, repo_id: str, tag: str, head: str) -> dict:
@@ -371,8 +417,10 @@ def _tag(api, repo_id: str, tag: str, head: str) -> dict:
     existing = {t.name: t.target_commit for t in refs.tags}
     if tag in existing:
         if existing[tag] != head:
-            raise PushError(f"tag {tag!r} already exists on commit {existing[tag][:12]} of {repo_id}, not on the "
-                            f"pushed commit {head[:12]}; choose another --tag")
+            raise PushError(
+                f"tag {tag!r} already exists on commit {existing[tag][:12]} of {repo_id}, not on the "
+                f"pushed commit {head[:12]}; choose another --tag"
+            )
         return {"name": tag, "commit": head, "created": False}
     api.create_tag(repo_id, tag=tag, revision=head, repo_type="dataset")
     return {"name": tag, "commit": head, "created": True}

@@ -9,8 +9,10 @@ import re
 
 #: anything that is not plain, normalised text. A text without it needs no cleaning regex at all; written
 #: without look-arounds so that polars (Rust regex) can test a whole conversation at once (``clean_batch``)
-NEEDS_CLEANING = (r"[<>\[\]{}()#/+_]|[,.?!;:]{2}|--|(?:^|\W)-|-(?:\W|$)|\s[,.?!;:]|\s\s|[^\S ]"
-                  r"|^[\s,.;:?!]|\s$")
+NEEDS_CLEANING = (
+    r"[<>\[\]{}()#/+_]|[,.?!;:]{2}|--|(?:^|\W)-|-(?:\W|$)|\s[,.?!;:]|\s\s|[^\S ]"
+    r"|^[\s,.;:?!]|\s$"
+)
 #: a filler word, in the same polars-friendly form: with ``drop_fillers`` a text holding one needs cleaning
 FILLERS = r"(?i)(?:^|[^\w'-])(?:uh|um|umm|uhm|er|erm|ah|eh|hm+|mm+)(?:[^\w'-]|$)"
 _NEEDS_CLEANING = re.compile(NEEDS_CLEANING)
@@ -23,7 +25,8 @@ _REPAIR_TOKEN = re.compile(r"(?<!\S)[\[\]+](?!\S)")  # [ a, + a ] repair bracket
 _LAUGH_WORD = re.compile(r"\[laughter-([^\[\]\s]+)\]")  # ISIP: word said laughing
 _MISPRONOUNCED = re.compile(r"\[(?:[^\[\]/\s]|\[[^\[\]]*\])*/([^\[\]/\s]+)\]")  # ISIP [pronounced/intended]
 _PARTIAL = re.compile(  # partial words: ab[solute]- -[th]at wh- -er
-    r"(?<!\S)(?:[\w']*\[[^\[\]\s]*\][\w']*-|-\[[^\[\]\s]*\][\w']*|[\w']+-(?![\w])|-[\w']+(?=[\s,.?!;:]|$)),?")
+    r"(?<!\S)(?:[\w']*\[[^\[\]\s]*\][\w']*-|-\[[^\[\]\s]*\][\w']*|[\w']+-(?![\w])|-[\w']+(?=[\s,.?!;:]|$)),?"
+)
 _BRACKETED = re.compile(r"\[[^\[\]]*\]")  # anything else in brackets: [noise], [silence], [vocalized-noise]
 _VARIANT = re.compile(r"(?<=\w)_\d+\b")  # ISIP okay_1
 _SLASH_UNIT = re.compile(r"-/|(?<!\S)/(?!\S)")  # -/ abandoned, " / " slash units

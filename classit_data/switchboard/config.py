@@ -14,7 +14,8 @@ class ConvertConfig(Settings):
     """How transcripts become prompt/reply items."""
 
     fmt: Annotated[str | None, Flag("--format")] = Field(
-        None, description=f"Force the input format: {', '.join(FORMATS)} (default: detected from the content).")
+        None, description=f"Force the input format: {', '.join(FORMATS)} (default: detected from the content)."
+    )
     context_turns: int = Field(0, description="Earlier turns put into the prompt, one 'SPEAKER: text' line each.")
     drop_fillers: bool = Field(False, description="Remove fillers (uh, um, {F ...}).")
     #: a pair is dropped when its prompt turn or reply has fewer words: backchannel pairs teach nothing
@@ -27,6 +28,7 @@ class ConvertConfig(Settings):
         if self.context_turns < 0:
             raise ValueError(f"--context-turns must be 0 or more, not {self.context_turns}")
         if self.min_words < 0 or self.max_words < 1 or self.max_words < self.min_words:
-            raise ValueError(f"need 0 <= --min-words <= --max-words and --max-words >= 1 "
-                             f"(got {self.min_words} and {self.max_words})")
+            raise ValueError(
+                f"need 0 <= --min-words <= --max-words and --max-words >= 1 (got {self.min_words} and {self.max_words})"
+            )
         return self

@@ -51,8 +51,17 @@ _REJECT_COLUMNS = ("doc_id", "position", "origin", "prompt", "reply", "reason")
 #: what the steps count besides the dropped pairs: conversations (with at least one turn), utterances, those with
 #: no word left once cleaned, turns and their words, pairs (adjacent turns: the items and the dropped pairs), items
 #: and the words of their prompt turns and replies
-COUNTED = ("conversations", "utterances", "non_verbal_utterances", "turns", "words_in_turns", "pairs", "items",
-           "words_prompt", "words_reply")
+COUNTED = (
+    "conversations",
+    "utterances",
+    "non_verbal_utterances",
+    "turns",
+    "words_in_turns",
+    "pairs",
+    "items",
+    "words_prompt",
+    "words_reply",
+)
 
 
 @dataclass
@@ -126,8 +135,14 @@ class ConvertSummary(Summary):
 # --- the conversion ----------------------------------------------------------------------------------
 
 
-def convert_switchboard(inputs: list[str | Path] | str | Path, out: str | Path, settings: ConvertConfig | None = None,
-                        *, rejects: str | Path | None = None, progress: bool = True) -> ConvertSummary:
+def convert_switchboard(
+    inputs: list[str | Path] | str | Path,
+    out: str | Path,
+    settings: ConvertConfig | None = None,
+    *,
+    rejects: str | Path | None = None,
+    progress: bool = True,
+) -> ConvertSummary:
     """Convert Switchboard transcripts into item rows (prompt: a turn, reply: the next speaker's turn).
 
     Inputs:
@@ -147,8 +162,11 @@ def convert_switchboard(inputs: list[str | Path] | str | Path, out: str | Path, 
     started = time.perf_counter()
     named = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     sources, skipped = plan_inputs(named, config.fmt)
-    targets = {"--out": out, **({"--rejects": rejects} if rejects is not None else {}),
-               "--out's summary": summary_path(out)}
+    targets = {
+        "--out": out,
+        **({"--rejects": rejects} if rejects is not None else {}),
+        "--out's summary": summary_path(out),
+    }
     read = [p for source in sources for p in source.paths]
     with replaced_together(targets, {"an input": [*read, *named]}) as outs:
         rows = PairRows(keep_rejects=rejects is not None)
@@ -157,13 +175,15 @@ def convert_switchboard(inputs: list[str | Path] | str | Path, out: str | Path, 
         if rejects is not None:
             rows.write_rejects(outs.path("--rejects"))
         summary = _summary(out, rejects, sources, skipped, per_input, config, time.perf_counter() - started)
-        atomic_write_text(outs.path("--out's summary"),
-                          json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(
+            outs.path("--out's summary"), json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n"
+        )
     return summary
 
 
-def _convert_sources(sources: list[InputSource], config: ConvertConfig, rows: PairRows,
-                     progress: bool) -> list[ConvertStats]:
+def _convert_sources(
+    sources: list[InputSource], config: ConvertConfig, rows: PairRows, progress: bool
+) -> list[ConvertStats]:
     """Every source through :func:`convert_source`, in order, under one progress bar over their lines."""
     seen: dict[str, str] = {}
     total = sum(s.lines for s in sources)
@@ -175,6 +195,7 @@ def _convert_sources(sources: list[InputSource], config: ConvertConfig, rows: Pa
     done = 0
     with ProgressBar("convert-switchboard", total) as bar:
         for source in sources:
+
             def on_line(line: int, base: int = done) -> None:
                 bar.update(completed=base + line)
 
@@ -184,8 +205,13 @@ def _convert_sources(sources: list[InputSource], config: ConvertConfig, rows: Pa
     return per_input
 
 
-def convert_source(source: InputSource, config: ConvertConfig, rows: PairRows, seen: dict[str, str],
-                   on_line: Callable[[int], object] | None = None) -> ConvertStats:
+def convert_source(
+    source: InputSource,
+    config: ConvertConfig,
+    rows: PairRows,
+    seen: dict[str, str],
+    on_line: Callable[[int], object] | None = None,
+) -> ConvertStats:
     """Read one source and convert each of its conversations into ``rows``; what was done, counted."""
     stats = ConvertStats()
     for conversation, utterances in read_conversations(source, seen, on_line):
@@ -195,8 +221,9 @@ def convert_source(source: InputSource, config: ConvertConfig, rows: PairRows, s
     return stats
 
 
-def read_conversations(source: InputSource, seen: dict[str, str], on_line: Callable[[int], object] | None = None,
-                       every: int = 16384) -> Iterator[tuple[str, list[Utterance]]]:
+def read_conversations(
+    source: InputSource, seen: dict[str, str], on_line: Callable[[int], object] | None = None, every: int = 16384
+) -> Iterator[tuple[str, list[Utterance]]]:
     """Step 1, read: the source's utterances in contiguous runs of one conversation id.
 
     A conversation already read (``seen``: id -> origin, updated) is an error. ``on_line(line)`` is called
@@ -216,18 +243,26 @@ def read_conversations(source: InputSource, seen: dict[str, str], on_line: Calla
         yield _first_reading(current, batch, source, seen)
 
 
-def _first_reading(conversation: str, utterances: list[Utterance], source: InputSource,
-                   seen: dict[str, str]) -> tuple[str, list[Utterance]]:
+def _first_reading(
+    conversation: str, utterances: list[Utterance], source: InputSource, seen: dict[str, str]
+) -> tuple[str, list[Utterance]]:
     """A conversation as read, recorded in ``seen``: the same id from two places would mix two calls."""
     if conversation in seen:
-        raise InputError(f"conversation {conversation!r} already read from {seen[conversation]}",
-                         source.paths[0], utterances[0].line)
+        raise InputError(
+            f"conversation {conversation!r} already read from {seen[conversation]}", source.paths[0], utterances[0].line
+        )
     seen[conversation] = source.origin
     return conversation, utterances
 
 
-def convert_conversation(conversation: str, origin: str, utterances: list[Utterance], config: ConvertConfig,
-                         rows: PairRows, stats: ConvertStats) -> None:
+def convert_conversation(
+    conversation: str,
+    origin: str,
+    utterances: list[Utterance],
+    config: ConvertConfig,
+    rows: PairRows,
+    stats: ConvertStats,
+) -> None:
     """Steps 2-5 for one conversation: clean, merge turns, pair, filter; the pairs go to ``rows``."""
     texts = clean_batch([u.text for u in utterances], config.drop_fillers)
     stats.update("utterances", len(utterances))
@@ -302,17 +337,20 @@ def pair_turns(turns: list[tuple[str, str]], context_turns: int = 0) -> tuple[li
         return [text for _, text in turns[:-1]], replies
     labels = speaker_labels(turns)
     lines = [f"{labels[speaker]}: {text}" for speaker, text in turns]
-    return ["\n".join(lines[max(0, i - 1 - context_turns):i]) for i in range(1, len(turns))], replies
+    return ["\n".join(lines[max(0, i - 1 - context_turns) : i]) for i in range(1, len(turns))], replies
 
 
-def filter_pairs(words: list[int], min_words: int, max_words: int,
-                 stats: ConvertStats | None = None) -> list[str | None]:
+def filter_pairs(
+    words: list[int], min_words: int, max_words: int, stats: ConvertStats | None = None
+) -> list[str | None]:
     """Step 5, filter: why each pair of adjacent turns (``words``: each turn's word count) is dropped; None: kept.
 
     Drops are counted by reason in ``stats``.
     """
-    reasons = [None if min_words <= p <= max_words and min_words <= r <= max_words
-               else drop_reason(p, r, min_words, max_words) for p, r in zip(words, words[1:])]
+    reasons = [
+        None if min_words <= p <= max_words and min_words <= r <= max_words else drop_reason(p, r, min_words, max_words)
+        for p, r in zip(words, words[1:])
+    ]
     if stats is not None:
         for reason in DROP_REASONS:
             stats.update(reason, reasons.count(reason))
@@ -330,8 +368,9 @@ class PairRows:
         self.items: dict[str, list] = {k: [] for k in _ITEM_COLUMNS}
         self.rejects: dict[str, list] | None = {k: [] for k in _REJECT_COLUMNS} if keep_rejects else None
 
-    def add(self, conversation: str, origin: str, prompts: list[str], replies: list[str],
-            reasons: list[str | None]) -> list[int]:
+    def add(
+        self, conversation: str, origin: str, prompts: list[str], replies: list[str], reasons: list[str | None]
+    ) -> list[int]:
         """One conversation's pairs (the i-th at position i + 1), sorted by their reason; the kept indices."""
         kept = [i for i, reason in enumerate(reasons) if reason is None]
         items, render = self.items, self.render
@@ -361,9 +400,14 @@ class PairRows:
         from classit_data.core.schema import ITEM_SCHEMA
 
         frame = pl.DataFrame(self.items, schema={k: ITEM_SCHEMA[k] for k in self.items})
-        frame = frame.with_columns(pl.lit("switchboard", dtype=pl.String).alias("source"),
-                                   *[pl.lit(None, dtype=ITEM_SCHEMA[k]).alias(k) for k in ITEM_SCHEMA
-                                     if k not in self.items and k != "source"]).select(list(ITEM_SCHEMA))
+        frame = frame.with_columns(
+            pl.lit("switchboard", dtype=pl.String).alias("source"),
+            *[
+                pl.lit(None, dtype=ITEM_SCHEMA[k]).alias(k)
+                for k in ITEM_SCHEMA
+                if k not in self.items and k != "source"
+            ],
+        ).select(list(ITEM_SCHEMA))
         write_rows(frame, out)
 
     def write_rejects(self, path: str | Path) -> None:
@@ -371,9 +415,20 @@ class PairRows:
 
         from classit_data.core.io import write_rows
 
-        write_rows(pl.DataFrame(self.rejects,
-                                schema={"doc_id": pl.String, "position": pl.Int64, "origin": pl.String,
-                                        "prompt": pl.String, "reply": pl.String, "reason": pl.String}), path)
+        write_rows(
+            pl.DataFrame(
+                self.rejects,
+                schema={
+                    "doc_id": pl.String,
+                    "position": pl.Int64,
+                    "origin": pl.String,
+                    "prompt": pl.String,
+                    "reply": pl.String,
+                    "reason": pl.String,
+                },
+            ),
+            path,
+        )
 
 
 def item_id(doc_id: str, position: int, prompt: str, reply: str) -> str:
@@ -402,8 +457,15 @@ def fast_renderer(template):
 # --- the summary -----------------------------------------------------------------------------------------
 
 
-def _summary(out: str | Path, rejects: str | Path | None, sources: list[InputSource], skipped: list[str],
-             per_input: list[ConvertStats], config: ConvertConfig, seconds: float) -> ConvertSummary:
+def _summary(
+    out: str | Path,
+    rejects: str | Path | None,
+    sources: list[InputSource],
+    skipped: list[str],
+    per_input: list[ConvertStats],
+    config: ConvertConfig,
+    seconds: float,
+) -> ConvertSummary:
     total = ConvertStats()
     for stats in per_input:
         total.add(stats)
@@ -411,9 +473,17 @@ def _summary(out: str | Path, rejects: str | Path | None, sources: list[InputSou
     return ConvertSummary(
         out=str(out),
         rejects=str(rejects) if rejects is not None else None,
-        inputs=[{"input": source.origin, "paths": [str(p) for p in source.paths],
-                 "conversations": stats["conversations"], "utterances": stats["utterances"], "turns": stats["turns"],
-                 "items": stats["items"]} for source, stats in zip(sources, per_input)],
+        inputs=[
+            {
+                "input": source.origin,
+                "paths": [str(p) for p in source.paths],
+                "conversations": stats["conversations"],
+                "utterances": stats["utterances"],
+                "turns": stats["turns"],
+                "items": stats["items"],
+            }
+            for source, stats in zip(sources, per_input)
+        ],
         formats=sorted({s.fmt for s in sources}),
         skipped_files=skipped,
         conversations=total["conversations"],
@@ -428,7 +498,12 @@ def _summary(out: str | Path, rejects: str | Path | None, sources: list[InputSou
         words_prompt=total["words_prompt"],
         words_reply=total["words_reply"],
         words_in_turns=total["words_in_turns"],
-        config={"format": config.fmt, "context_turns": config.context_turns, "drop_fillers": config.drop_fillers,
-                "min_words": config.min_words, "max_words": config.max_words},
+        config={
+            "format": config.fmt,
+            "context_turns": config.context_turns,
+            "drop_fillers": config.drop_fillers,
+            "min_words": config.min_words,
+            "max_words": config.max_words,
+        },
         seconds=round(seconds, 3),
     )

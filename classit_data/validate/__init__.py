@@ -18,5 +18,6 @@ from classit_data.validate.config import ContaminationConfig, ValidationConfig
 
 __all__ = ["ContaminationConfig", "ValidationConfig", "ValidationResult", "ValidationSummary", "validate_frame"]
 
-__getattr__ = lazy_attributes(__name__, dict.fromkeys(("ValidationResult", "ValidationSummary", "validate_frame"),
-                                                       "validate"))
+__getattr__ = lazy_attributes(
+    __name__, dict.fromkeys(("ValidationResult", "ValidationSummary", "validate_frame"), "validate")
+)

@@ -37,12 +37,22 @@ from classit_data.validate.dedup import word_lists
 #: a sentence: everything up to a . ! ? : ; or a line break (both sides are cut the same way)
 SENTENCE_PATTERN = r"[^.!?:;\n]+"
 #: the tasks, in report order, and the fields that tell a file's task
-TASK_FIELDS = {"blimp": ("sentence_good", "field"), "blimp_supplement": ("sentence_good",),
-               "ewok": ("Context1", "Target1"), "entity_tracking": ("input_prefix", "options"),
-               "wug": ("sentences",)}
+TASK_FIELDS = {
+    "blimp": ("sentence_good", "field"),
+    "blimp_supplement": ("sentence_good",),
+    "ewok": ("Context1", "Target1"),
+    "entity_tracking": ("input_prefix", "options"),
+    "wug": ("sentences",),
+}
 _EVAL_SCHEMA = {"task": pl.String, "uid": pl.String, "item": pl.String, "text": pl.String}
-_MATCH_SCHEMA = {"task": pl.String, "uid": pl.String, "item": pl.String, "text": pl.String, "kind": pl.String,
-                 "_row": pl.UInt32}
+_MATCH_SCHEMA = {
+    "task": pl.String,
+    "uid": pl.String,
+    "item": pl.String,
+    "text": pl.String,
+    "kind": pl.String,
+    "_row": pl.UInt32,
+}
 
 
 def task_of(row: dict, path: Path, line: int) -> str:
@@ -50,8 +60,12 @@ def task_of(row: dict, path: Path, line: int) -> str:
     for task, keys in TASK_FIELDS.items():
         if all(k in row for k in keys):
             return task
-    raise InputError("not a BLiMP, BLiMP supplement, EWoK, entity tracking or WUG line (fields: "
-                     f"{', '.join(sorted(row)) or 'none'})", path, line)
+    raise InputError(
+        "not a BLiMP, BLiMP supplement, EWoK, entity tracking or WUG line (fields: "
+        f"{', '.join(sorted(row)) or 'none'})",
+        path,
+        line,
+    )
 
 
 def _texts(task: str, row: dict, path: Path) -> tuple[str, list[str]]:
@@ -60,7 +74,9 @@ def _texts(task: str, row: dict, path: Path) -> tuple[str, list[str]]:
         return str(row.get("UID") or path.stem), [row["sentence_good"], row.get("sentence_bad")]
     if task == "ewok":
         return str(row.get("Domain") or path.stem), [
-            f"{row['Context1']} {row['Target1']}", f"{row.get('Context2', '')} {row.get('Target2', '')}"]
+            f"{row['Context1']} {row['Target1']}",
+            f"{row.get('Context2', '')} {row.get('Target2', '')}",
+        ]
     if task == "entity_tracking":
         options = row["options"] if isinstance(row["options"], list) else [row["options"]]
         return path.stem, [f"{row['input_prefix']}{o}" for o in options]
@@ -103,23 +119,38 @@ def read_eval(paths: str | Path | Iterable[str | Path]) -> pl.DataFrame:
 
 def sentence_hashes(texts: pl.Series, min_words: int = 1) -> pl.DataFrame:
     """``_key`` (index of the text), ``h`` (hash of a normalised sentence of at least ``min_words`` words)."""
-    pieces = pl.DataFrame({"s": texts.fill_null("").str.extract_all(SENTENCE_PATTERN)}) \
-        .with_row_index("_key").explode("s").drop_nulls("s")
+    pieces = (
+        pl.DataFrame({"s": texts.fill_null("").str.extract_all(SENTENCE_PATTERN)})
+        .with_row_index("_key")
+        .explode("s")
+        .drop_nulls("s")
+    )
     words = word_lists(pieces.get_column("s"))
-    return pieces.select("_key").with_columns(words.alias("w")) \
-        .filter(pl.col("w").list.len() >= min_words) \
+    return (
+        pieces.select("_key")
+        .with_columns(words.alias("w"))
+        .filter(pl.col("w").list.len() >= min_words)
         .select("_key", pl.col("w").list.join(" ").hash(17).alias("h"))
+    )
 
 
 def gram_hashes(texts: pl.Series, n: int) -> pl.DataFrame:
     """``_key`` (index of the text), ``h`` (hash of one of its word ``n``-grams), distinct per text."""
-    e = pl.DataFrame({"w": word_lists(texts)}).with_row_index("_key").explode("w").drop_nulls("w") \
+    e = (
+        pl.DataFrame({"w": word_lists(texts)})
+        .with_row_index("_key")
+        .explode("w")
+        .drop_nulls("w")
         .select("_key", pl.col("w").hash(19).alias("wh"))
+    )
     gram = pl.col("wh")
     for k in range(1, n):
         gram = gram * 0x100000001B3 + pl.col("wh").shift(-k)
-    return e.select("_key", pl.when(pl.col("_key").shift(-(n - 1)) == pl.col("_key")).then(gram).alias("h")) \
-        .drop_nulls("h").unique()
+    return (
+        e.select("_key", pl.when(pl.col("_key").shift(-(n - 1)) == pl.col("_key")).then(gram).alias("h"))
+        .drop_nulls("h")
+        .unique()
+    )
 
 
 def find_matches(texts: pl.Series, evals: pl.DataFrame, cfg: ContaminationConfig | None = None) -> pl.DataFrame:
@@ -130,8 +161,10 @@ def find_matches(texts: pl.Series, evals: pl.DataFrame, cfg: ContaminationConfig
     cfg = cfg or ContaminationConfig()
     ev = evals.with_row_index("_e")
     found = []
-    for kind, hashes in (("sentence", lambda s, m: sentence_hashes(s, m)),
-                         ("ngram", lambda s, m: gram_hashes(s, cfg.ngram))):
+    for kind, hashes in (
+        ("sentence", lambda s, m: sentence_hashes(s, m)),
+        ("ngram", lambda s, m: gram_hashes(s, cfg.ngram)),
+    ):
         eh = hashes(ev.get_column("text"), cfg.min_sentence_words).unique()
         if eh.is_empty():
             continue
@@ -141,12 +174,16 @@ def find_matches(texts: pl.Series, evals: pl.DataFrame, cfg: ContaminationConfig
     if not found:
         return pl.DataFrame(schema=_MATCH_SCHEMA)
     pairs = pl.concat(found).unique(["_e", "_row"], keep="first", maintain_order=True)
-    return pairs.join(ev, on="_e").select("task", "uid", "item", "text", "kind",
-                                          pl.col("_row").cast(pl.UInt32)).sort("task", "item", "_row")
+    return (
+        pairs.join(ev, on="_e")
+        .select("task", "uid", "item", "text", "kind", pl.col("_row").cast(pl.UInt32))
+        .sort("task", "item", "_row")
+    )
 
 
-def contamination_report(rows: pl.DataFrame, evals: pl.DataFrame, matches: pl.DataFrame,
-                         cfg: ContaminationConfig) -> dict:
+def contamination_report(
+    rows: pl.DataFrame, evals: pl.DataFrame, matches: pl.DataFrame, cfg: ContaminationConfig
+) -> dict:
     """Per eval task: items, items found (by sentence, by n-gram, either), rows touched, examples."""
     items = evals.group_by("task").agg(pl.col("item").n_unique().alias("items"))
     tasks = {}
@@ -155,19 +192,36 @@ def contamination_report(rows: pl.DataFrame, evals: pl.DataFrame, matches: pl.Da
         by = {k: m.filter(pl.col("kind") == k).get_column("item").n_unique() for k in ("sentence", "ngram")}
         sample = m.unique("item", keep="first", maintain_order=True).head(cfg.examples)
         tasks[task] = {
-            "items": n_items, "contaminated_items": m.get_column("item").n_unique(),
-            "sentence_match_items": by["sentence"], "ngram_match_items": by["ngram"],
+            "items": n_items,
+            "contaminated_items": m.get_column("item").n_unique(),
+            "sentence_match_items": by["sentence"],
+            "ngram_match_items": by["ngram"],
             "rows": m.get_column("_row").n_unique(),
-            "examples": [{"item": r["item"], "uid": r["uid"], "kind": r["kind"], "eval_text": r["text"],
-                          "row_id": rows["id"][r["_row"]] if "id" in rows.columns else None,
-                          "row_text": rows["text"][r["_row"]]} for r in sample.iter_rows(named=True)]}
-    return {"rows": rows.height, "eval_texts": evals.height, "ngram": cfg.ngram,
-            "min_sentence_words": cfg.min_sentence_words,
-            "contaminated_rows": matches.get_column("_row").n_unique(), "tasks": tasks}
+            "examples": [
+                {
+                    "item": r["item"],
+                    "uid": r["uid"],
+                    "kind": r["kind"],
+                    "eval_text": r["text"],
+                    "row_id": rows["id"][r["_row"]] if "id" in rows.columns else None,
+                    "row_text": rows["text"][r["_row"]],
+                }
+                for r in sample.iter_rows(named=True)
+            ],
+        }
+    return {
+        "rows": rows.height,
+        "eval_texts": evals.height,
+        "ngram": cfg.ngram,
+        "min_sentence_words": cfg.min_sentence_words,
+        "contaminated_rows": matches.get_column("_row").n_unique(),
+        "tasks": tasks,
+    }
 
 
-def check_contamination(rows: pl.DataFrame, eval_paths: Sequence[str | Path],
-                        cfg: ContaminationConfig | None = None) -> dict:
+def check_contamination(
+    rows: pl.DataFrame, eval_paths: Sequence[str | Path], cfg: ContaminationConfig | None = None
+) -> dict:
     """Rows (with ``text``) against eval files: the report (``contamination_report``)."""
     cfg = cfg or ContaminationConfig()
     if "text" not in rows.columns:
@@ -202,14 +256,20 @@ class ContaminationSummary(Summary):
         """One line per eval task."""
         rows: dict[str, object] = {"rows": f"{self.rows_read:,} ({self.contaminated_rows:,} hold an eval item)"}
         for task, v in self.tasks.items():
-            rows[task] = (f"{v['contaminated_items']:,} of {v['items']:,} items found ({v['sentence_match_items']:,} "
-                          f"by sentence, {v['ngram_match_items']:,} by {self.ngram}-gram) in {v['rows']:,} rows")
+            rows[task] = (
+                f"{v['contaminated_items']:,} of {v['items']:,} items found ({v['sentence_match_items']:,} "
+                f"by sentence, {v['ngram_match_items']:,} by {self.ngram}-gram) in {v['rows']:,} rows"
+            )
         rows["seconds"] = self.seconds
         return rows
 
 
-def contamination(inputs: str | Path | Sequence[str | Path], eval_paths: str | Path | Sequence[str | Path],
-                  out: str | Path | None = None, settings: ContaminationConfig | None = None) -> ContaminationSummary:
+def contamination(
+    inputs: str | Path | Sequence[str | Path],
+    eval_paths: str | Path | Sequence[str | Path],
+    out: str | Path | None = None,
+    settings: ContaminationConfig | None = None,
+) -> ContaminationSummary:
     """Which BabyLM eval items appear in the ``text`` of item rows (same sentence, or a shared word n-gram).
 
     Inputs:
@@ -238,5 +298,9 @@ def _summary(inputs: list, eval_paths: list, cfg: ContaminationConfig, started: 
 
     rows, _ = read_items(inputs)
     report = check_contamination(rows, eval_paths, cfg)
-    return ContaminationSummary(inputs=[str(p) for p in inputs], eval=[str(p) for p in eval_paths], **report,
-                                seconds=round(time.perf_counter() - started, 3))
+    return ContaminationSummary(
+        inputs=[str(p) for p in inputs],
+        eval=[str(p) for p in eval_paths],
+        **report,
+        seconds=round(time.perf_counter() - started, 3),
+    )

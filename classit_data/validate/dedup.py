@@ -78,8 +78,14 @@ class DedupResult:
     counts: dict = field(default_factory=dict)
 
 
-def find_duplicates(df: pl.DataFrame, config: DedupConfig | None = None, *, id_column: str = "id",
-                    columns: tuple[str, str] = ("prompt", "reply"), normalize: bool = True) -> DedupResult:
+def find_duplicates(
+    df: pl.DataFrame,
+    config: DedupConfig | None = None,
+    *,
+    id_column: str = "id",
+    columns: tuple[str, str] = ("prompt", "reply"),
+    normalize: bool = True,
+) -> DedupResult:
     """Mark every row that repeats an earlier one (exactly after normalisation, or nearly).
 
     ``normalize=False``: the columns already hold ``normalized`` text (the validators compute it once).
@@ -88,17 +94,24 @@ def find_duplicates(df: pl.DataFrame, config: DedupConfig | None = None, *, id_c
     started = time.perf_counter()
     n = df.height
     norm = normalized if normalize else (lambda s: s.fill_null(""))
-    key = pl.DataFrame({"_p": norm(df.get_column(columns[0])), "_r": norm(df.get_column(columns[1])),
-                        "_id": df.get_column(id_column)})
+    key = pl.DataFrame(
+        {"_p": norm(df.get_column(columns[0])), "_r": norm(df.get_column(columns[1])), "_id": df.get_column(id_column)}
+    )
     # exact: the first row of each (prompt, reply) key stays, the others point at it
     first_id = pl.col("_id").first().over(["_p", "_r"])
-    exact = key.select(pl.when(pl.struct("_p", "_r").is_first_distinct()).then(None).otherwise(first_id)
-                       .alias("dup")).get_column("dup")
+    exact = key.select(
+        pl.when(pl.struct("_p", "_r").is_first_distinct()).then(None).otherwise(first_id).alias("dup")
+    ).get_column("dup")
     duplicate_of = exact.to_list()
     kind: list[str | None] = ["exact" if d is not None else None for d in duplicate_of]
     similarity: list[float | None] = [1.0 if d is not None else None for d in duplicate_of]
-    counts = {"rows": n, "exact": sum(k is not None for k in kind), "near": 0, "near_candidates": 0,
-              "seconds_exact": round(time.perf_counter() - started, 3)}
+    counts = {
+        "rows": n,
+        "exact": sum(k is not None for k in kind),
+        "near": 0,
+        "near_candidates": 0,
+        "seconds_exact": round(time.perf_counter() - started, 3),
+    }
     if cfg.near and n > 1:
         t0 = time.perf_counter()
         survivors = np.flatnonzero(exact.is_null().to_numpy())
@@ -111,24 +124,29 @@ def find_duplicates(df: pl.DataFrame, config: DedupConfig | None = None, *, id_c
             similarity[survivors[i]] = sim
         counts.update(near=len(near), near_candidates=n_candidates, seconds_near=round(time.perf_counter() - t0, 3))
     counts["seconds"] = round(time.perf_counter() - started, 3)
-    return DedupResult(pl.Series("duplicate_of", duplicate_of, dtype=pl.String),
-                       pl.Series("duplicate_kind", kind, dtype=pl.String),
-                       pl.Series("similarity", similarity, dtype=pl.Float64), counts)
+    return DedupResult(
+        pl.Series("duplicate_of", duplicate_of, dtype=pl.String),
+        pl.Series("duplicate_kind", kind, dtype=pl.String),
+        pl.Series("similarity", similarity, dtype=pl.Float64),
+        counts,
+    )
 
 
 def side_shingles(texts: pl.Series, shingle_size: int, seed: int) -> pl.DataFrame:
     """(row, hash) of the word n-grams of one side; a text shorter than n is one shingle (even an empty one)."""
     n = shingle_size
     frame = pl.DataFrame({"w": texts.fill_null("").str.split(" ")}).with_columns(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), pl.col("w").list.len().alias("len"))
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), pl.col("w").list.len().alias("len")
+    )
     e = frame.explode("w").with_columns(pl.col("w").hash(seed).alias("h"))
     gram = pl.col("h")
     for k in range(1, n):
         gram = gram * 0x100000001B3 + pl.col("h").shift(-k)  # wrapping multiply-add: order matters
     whole_gram_fits = pl.col("row").shift(-(n - 1)) == pl.col("row")
     first_of_row = (pl.col("row") != pl.col("row").shift(1)).fill_null(True)
-    return e.select("row", pl.when(whole_gram_fits).then(gram)
-                    .when((pl.col("len") < n) & first_of_row).then(pl.col("h")).alias("g")).drop_nulls()
+    return e.select(
+        "row", pl.when(whole_gram_fits).then(gram).when((pl.col("len") < n) & first_of_row).then(pl.col("h")).alias("g")
+    ).drop_nulls()
 
 
 def shingle_arrays(e: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -143,8 +161,10 @@ def row_signatures(prompts: pl.Series, replies: pl.Series, cfg: DedupConfig) -> 
     a union is the element-wise minimum of the parts' MinHashes, so each side is signed on its own and no
     sort is needed."""
     n = len(prompts)
-    sides = [shingle_arrays(side_shingles(texts, cfg.shingle_size, seed))
-             for texts, seed in zip((prompts, replies), SIDE_SEEDS)]
+    sides = [
+        shingle_arrays(side_shingles(texts, cfg.shingle_size, seed))
+        for texts, seed in zip((prompts, replies), SIDE_SEEDS)
+    ]
     return np.minimum(*(minhash_signatures(rows, hashes, n, cfg) for rows, hashes in sides))
 
 
@@ -201,8 +221,9 @@ def _band_candidates(sig: np.ndarray, bands: int, rows_per_band: int) -> np.ndar
     return np.flatnonzero(shared)
 
 
-def near_duplicate_pairs(prompts: pl.Series, replies: pl.Series,
-                         cfg: DedupConfig) -> tuple[dict[int, tuple[int, float]], int]:
+def near_duplicate_pairs(
+    prompts: pl.Series, replies: pl.Series, cfg: DedupConfig
+) -> tuple[dict[int, tuple[int, float]], int]:
     """{row: (earlier kept row it nearly duplicates, estimated Jaccard)} over normalised texts, and the
     number of rows that went through the LSH index."""
     from datasketch import LeanMinHash, MinHashLSH

@@ -67,13 +67,30 @@ class Side:
     tokens: str
 
 
-PROMPT = Side("prompt", PROMPT_WORDS, PROMPT_WORD_LIST, PROMPT_NORMALIZED, PROMPT_NGRAMS, PROMPT_DISTINCT_NGRAMS,
-              PROMPT_RUN, PROMPT_TOKENS)
-REPLY = Side("reply", REPLY_WORDS, REPLY_WORD_LIST, REPLY_NORMALIZED, REPLY_NGRAMS, REPLY_DISTINCT_NGRAMS,
-             REPLY_RUN, REPLY_TOKENS)
+PROMPT = Side(
+    "prompt",
+    PROMPT_WORDS,
+    PROMPT_WORD_LIST,
+    PROMPT_NORMALIZED,
+    PROMPT_NGRAMS,
+    PROMPT_DISTINCT_NGRAMS,
+    PROMPT_RUN,
+    PROMPT_TOKENS,
+)
+REPLY = Side(
+    "reply",
+    REPLY_WORDS,
+    REPLY_WORD_LIST,
+    REPLY_NORMALIZED,
+    REPLY_NGRAMS,
+    REPLY_DISTINCT_NGRAMS,
+    REPLY_RUN,
+    REPLY_TOKENS,
+)
 
 #: function words left out of the grounding overlap, so "the" and "of" do not ground an answer
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a an the and or but if then than so as of at by for from in into on onto to with without within about
 above after against along among around before behind below between beyond during except inside near off
 out outside over past since through throughout toward towards under until up upon via is am are was were
@@ -81,14 +98,22 @@ be been being has have had having do does did doing will would shall should can 
 its it's this that these those there here which who whom whose what when where why how i me my mine we us
 our ours you your yours he him his she her hers they them their theirs one ones also not no yes very just
 only more most much many some any each every all both either neither such other another same own too
-""".split())
+""".split()
+)
 _REQUIRED = ("id", "source", "prompt", "reply", "text", "doc_id", "position", "origin")
 
 
 # --- the features ---------------------------------------------------------------------------------
 
-def features(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame | None, tokenizer,
-             absent: Collection[str] = (), carried: Sequence[str] = ()) -> pl.DataFrame:
+
+def features(
+    df: pl.DataFrame,
+    cfg: ValidationConfig,
+    passages: pl.DataFrame | None,
+    tokenizer,
+    absent: Collection[str] = (),
+    carried: Sequence[str] = (),
+) -> pl.DataFrame:
     """Everything the checks read, one row per input row: ``id, source, prompt, reply, passage_id, doc_id``,
     the input columns in ``carried`` that ``df`` has (the judge's scores), and the feature columns above.
 
@@ -101,8 +126,10 @@ def features(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame | N
     if tokenizer is not None:
         from classit_data.core.lengths import token_counts
 
-        f = f.with_columns(token_counts(tokenizer, df.get_column("prompt")).alias(PROMPT_TOKENS),
-                           token_counts(tokenizer, df.get_column("reply")).alias(REPLY_TOKENS))
+        f = f.with_columns(
+            token_counts(tokenizer, df.get_column("prompt")).alias(PROMPT_TOKENS),
+            token_counts(tokenizer, df.get_column("reply")).alias(REPLY_TOKENS),
+        )
     if passages is not None and "passage_id" not in absent:
         f = _passage_features(f, passages)
     if cfg.eval_contamination:
@@ -114,13 +141,24 @@ def _text_features(df: pl.DataFrame, cfg: ValidationConfig, absent: Collection[s
     """Schema, text, word counts, words and normalised texts, repetition and overlap of prompt and reply."""
     pw, rw = word_lists(df.get_column("prompt")), word_lists(df.get_column("reply"))
     f = df.select(
-        "id", "source", "prompt", "reply", "passage_id", "doc_id",
+        "id",
+        "source",
+        "prompt",
+        "reply",
+        "passage_id",
+        "doc_id",
         _schema_failure(absent).alias(SCHEMA_BAD),
-        word_count_expr("prompt").alias(PROMPT_WORDS), word_count_expr("reply").alias(REPLY_WORDS),
+        word_count_expr("prompt").alias(PROMPT_WORDS),
+        word_count_expr("reply").alias(REPLY_WORDS),
         (pl.col("text") != _rendered_text(default_template())).fill_null(False).alias(TEXT_BAD)
-        if cfg.check_text else pl.lit(False).alias(TEXT_BAD),
-    ).with_columns(pw.alias(PROMPT_WORD_LIST), rw.alias(REPLY_WORD_LIST), pw.list.join(" ").alias(PROMPT_NORMALIZED),
-                   rw.list.join(" ").alias(REPLY_NORMALIZED))
+        if cfg.check_text
+        else pl.lit(False).alias(TEXT_BAD),
+    ).with_columns(
+        pw.alias(PROMPT_WORD_LIST),
+        rw.alias(REPLY_WORD_LIST),
+        pw.list.join(" ").alias(PROMPT_NORMALIZED),
+        rw.list.join(" ").alias(REPLY_NORMALIZED),
+    )
     f = pl.concat([f, _repetition_features(pw, rw, cfg.ngram_size)], how="horizontal")
     inter = pl.col(PROMPT_WORD_LIST).list.set_intersection(REPLY_WORD_LIST).list.len()
     union = pl.col(PROMPT_WORD_LIST).list.set_union(REPLY_WORD_LIST).list.len()
@@ -136,10 +174,12 @@ def _rendered_text(tpl: TextTemplate) -> pl.Expr:
     parts = tpl.verbatim_parts()
     if parts is not None:
         pre, mid, post = parts
-        return pl.concat_str([pl.lit(pre), pl.col("prompt").fill_null(""), pl.lit(mid),
-                              pl.col("reply").fill_null(""), pl.lit(post)])
+        return pl.concat_str(
+            [pl.lit(pre), pl.col("prompt").fill_null(""), pl.lit(mid), pl.col("reply").fill_null(""), pl.lit(post)]
+        )
     return pl.struct("prompt", "reply").map_elements(
-        lambda s: tpl.render(s["prompt"] or "", s["reply"] or ""), return_dtype=pl.String)
+        lambda s: tpl.render(s["prompt"] or "", s["reply"] or ""), return_dtype=pl.String
+    )
 
 
 def _schema_failure(absent: Collection[str] = ()) -> pl.Expr:
@@ -159,36 +199,55 @@ def _repetition_features(prompt_words: pl.Series, reply_words: pl.Series, n: int
     """
     rows = len(prompt_words)
     both = pl.concat([pl.DataFrame({"w": prompt_words}), pl.DataFrame({"w": reply_words})])
-    e = both.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("key")).explode("w").drop_nulls("w") \
-        .select("key", pl.col("w").hash(11).alias("h")).with_columns(pl.int_range(pl.len()).alias("pos"))
+    e = (
+        both.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("key"))
+        .explode("w")
+        .drop_nulls("w")
+        .select("key", pl.col("w").hash(11).alias("h"))
+        .with_columns(pl.int_range(pl.len()).alias("pos"))
+    )
     gram = pl.col("h")
     for k in range(1, n):
         gram = gram * 0x100000001B3 + pl.col("h").shift(-k)
     starts_run = ~((pl.col("h") == pl.col("h").shift(1)) & (pl.col("key") == pl.col("key").shift(1))).fill_null(False)
     run_start = pl.when(starts_run).then(pl.col("pos")).forward_fill()
-    e = e.select("key", pl.when(pl.col("key").shift(-(n - 1)) == pl.col("key")).then(gram).alias("g"),
-                 (pl.col("pos") - run_start + 1).alias("run"))
-    per_key = e.group_by("key").agg(pl.col("g").drop_nulls().len().alias("ng"),
-                                    pl.col("g").drop_nulls().n_unique().alias("nd"), pl.max("run"))
-    out = pl.DataFrame({"key": pl.arange(0, 2 * rows, dtype=pl.UInt32, eager=True)}) \
-        .join(per_key, on="key", how="left", maintain_order="left").fill_null(0)
+    e = e.select(
+        "key",
+        pl.when(pl.col("key").shift(-(n - 1)) == pl.col("key")).then(gram).alias("g"),
+        (pl.col("pos") - run_start + 1).alias("run"),
+    )
+    per_key = e.group_by("key").agg(
+        pl.col("g").drop_nulls().len().alias("ng"), pl.col("g").drop_nulls().n_unique().alias("nd"), pl.max("run")
+    )
+    out = (
+        pl.DataFrame({"key": pl.arange(0, 2 * rows, dtype=pl.UInt32, eager=True)})
+        .join(per_key, on="key", how="left", maintain_order="left")
+        .fill_null(0)
+    )
     halves = {PROMPT: out.head(rows), REPLY: out.slice(rows, rows)}
-    return pl.DataFrame({column: half[name] for side, half in halves.items()
-                         for column, name in ((side.ngrams, "ng"), (side.distinct_ngrams, "nd"),
-                                              (side.longest_run, "run"))})
+    return pl.DataFrame(
+        {
+            column: half[name]
+            for side, half in halves.items()
+            for column, name in ((side.ngrams, "ng"), (side.distinct_ngrams, "nd"), (side.longest_run, "run"))
+        }
+    )
 
 
 def _passage_features(f: pl.DataFrame, passages: pl.DataFrame) -> pl.DataFrame:
     """Is the row's passage known, how much of the answer it grounds, the answer's share of its length."""
-    ptab = passages.select("passage_id", word_count_expr(PASSAGE_TEXT).alias(PASSAGE_WORDS),
-                           pl.lit(True).alias("_known"))
+    ptab = passages.select(
+        "passage_id", word_count_expr(PASSAGE_TEXT).alias(PASSAGE_WORDS), pl.lit(True).alias("_known")
+    )
     f = f.join(ptab, on="passage_id", how="left", maintain_order="left")
     is_wiki = f.get_column("source") == "simple_wiki"
     answers = pl.when(is_wiki).then(f.get_column(REPLY_WORD_LIST)).otherwise(pl.lit([], dtype=pl.List(pl.String)))
     answers = f.select(answers.alias("a")).get_column("a")
     f = f.with_columns(_grounding(answers, f.get_column("passage_id"), passages))
-    return f.with_columns((pl.col(REPLY_WORDS) / pl.col(PASSAGE_WORDS)).alias(ANSWER_SHARE),
-                          pl.col("_known").is_null().alias(UNKNOWN_PASSAGE)).drop("_known")
+    return f.with_columns(
+        (pl.col(REPLY_WORDS) / pl.col(PASSAGE_WORDS)).alias(ANSWER_SHARE),
+        pl.col("_known").is_null().alias(UNKNOWN_PASSAGE),
+    ).drop("_known")
 
 
 def _grounding(answer_words: pl.Series, passage_ids: pl.Series, passages: pl.DataFrame) -> pl.Series:
@@ -199,16 +258,22 @@ def _grounding(answer_words: pl.Series, passage_ids: pl.Series, passages: pl.Dat
     word hashes (measured ~3x cheaper than joins of exploded words). Rows whose passage is unknown get 1.0:
     ``unknown_passage`` reports them.
     """
-    ptab = pl.DataFrame({"passage_id": passages.get_column("passage_id"),
-                         "_ph": word_lists(passages.get_column(PASSAGE_TEXT)).list.eval(pl.element().hash(13))})
-    f = pl.DataFrame({"passage_id": passage_ids, "_a": answer_words.list.unique()}) \
-        .join(ptab, on="passage_id", how="left", maintain_order="left")
+    ptab = pl.DataFrame(
+        {
+            "passage_id": passages.get_column("passage_id"),
+            "_ph": word_lists(passages.get_column(PASSAGE_TEXT)).list.eval(pl.element().hash(13)),
+        }
+    )
+    f = pl.DataFrame({"passage_id": passage_ids, "_a": answer_words.list.unique()}).join(
+        ptab, on="passage_id", how="left", maintain_order="left"
+    )
     stop = pl.lit(sorted(STOPWORDS), dtype=pl.List(pl.String))
     f = f.with_columns(pl.col("_a").list.set_difference(stop).alias("_c"))
     hits = pl.col("_c").list.eval(pl.element().hash(13)).list.set_intersection("_ph").list.len()
     f = f.with_columns(pl.col("_c").list.len().alias("_n"), hits.alias("_hit"))
-    return f.select(pl.when(pl.col("_n") > 0).then(pl.col("_hit") / pl.col("_n")).otherwise(1.0).fill_null(1.0)
-                    .alias(GROUNDING)).get_column(GROUNDING)
+    return f.select(
+        pl.when(pl.col("_n") > 0).then(pl.col("_hit") / pl.col("_n")).otherwise(1.0).fill_null(1.0).alias(GROUNDING)
+    ).get_column(GROUNDING)
 
 
 def _contamination_features(df: pl.DataFrame, eval_paths: Sequence[str]) -> pl.DataFrame:
@@ -216,15 +281,23 @@ def _contamination_features(df: pl.DataFrame, eval_paths: Sequence[str]) -> pl.D
     from classit_data.validate.contamination import find_matches, read_eval
 
     matches = find_matches(df.get_column("text"), read_eval(eval_paths))
-    first = matches.sort("_row", "item").group_by("_row", maintain_order=True).agg(
-        pl.format("{} {} ({} match): {}", pl.col("task"), pl.col("item"), pl.col("kind"), pl.col("text"))
-        .first().alias(CONTAMINATION))
+    first = (
+        matches.sort("_row", "item")
+        .group_by("_row", maintain_order=True)
+        .agg(
+            pl.format("{} {} ({} match): {}", pl.col("task"), pl.col("item"), pl.col("kind"), pl.col("text"))
+            .first()
+            .alias(CONTAMINATION)
+        )
+    )
     base = pl.DataFrame({"_row": pl.arange(0, df.height, dtype=pl.UInt32, eager=True)})
-    return base.join(first, on="_row", how="left", maintain_order="left") \
-        .select(pl.col(CONTAMINATION).is_not_null().alias(CONTAMINATED), CONTAMINATION)
+    return base.join(first, on="_row", how="left", maintain_order="left").select(
+        pl.col(CONTAMINATION).is_not_null().alias(CONTAMINATED), CONTAMINATION
+    )
 
 
 # --- pydantic's Item, the reference the schema feature mirrors --------------------------------------
+
 
 def _item_error(row: dict) -> str | None:
     """pydantic's ``Item`` on one row: why it refuses it, or None when it accepts it."""
@@ -242,8 +315,9 @@ _STAND_INS = {"doc_id": "(absent)", "position": 0, "origin": "(absent)"}
 def _item_rows(df: pl.DataFrame, absent: Collection[str]) -> Iterator[dict]:
     """The rows as ``Item`` fields, stand-ins for the required columns the input lacked."""
     stand_ins = [pl.lit(_STAND_INS[c]).alias(c) for c in _STAND_INS if c in absent or c not in df.columns]
-    stand_ins += [pl.lit(None, dtype=t).alias(c) for c, t in ITEM_SCHEMA.items()
-                  if c not in df.columns and c not in _STAND_INS]
+    stand_ins += [
+        pl.lit(None, dtype=t).alias(c) for c, t in ITEM_SCHEMA.items() if c not in df.columns and c not in _STAND_INS
+    ]
     return df.with_columns(*stand_ins).select(list(ITEM_SCHEMA)).iter_rows(named=True)
 
 

@@ -79,5 +79,8 @@ def passage_table(df: pl.DataFrame, path: str | Path | None = None) -> pl.DataFr
             raise InputError(f"missing column {col}", path)
         if df.schema[col] not in (pl.String, pl.Null):
             raise InputError(f"column {col} has type {df.schema[col]}, expected String", path)
-    return df.select(pl.col("passage_id").cast(pl.String), pl.col("text").cast(pl.String).alias(PASSAGE_TEXT)) \
-        .filter(pl.col("passage_id").is_not_null()).unique("passage_id", keep="first", maintain_order=True)
+    return (
+        df.select(pl.col("passage_id").cast(pl.String), pl.col("text").cast(pl.String).alias(PASSAGE_TEXT))
+        .filter(pl.col("passage_id").is_not_null())
+        .unique("passage_id", keep="first", maintain_order=True)
+    )

@@ -57,8 +57,12 @@ from classit_data.validate.report import (
 
 #: the columns the quarantine adds to the input's
 REJECT_COLUMNS = ("reject_reason", "reject_reasons", "reject_detail", "duplicate_of")
-_HITS_SCHEMA = {"_row": pl.UInt32, "_target": pl.UInt32, "reject_detail": pl.String,
-                "reject_reasons": pl.List(pl.String)}
+_HITS_SCHEMA = {
+    "_row": pl.UInt32,
+    "_target": pl.UInt32,
+    "reject_detail": pl.String,
+    "reject_reasons": pl.List(pl.String),
+}
 
 
 @dataclass
@@ -125,21 +129,31 @@ class ValidationSummary(Summary):
 
     def notes(self) -> list[str]:
         """The checks that did not run and a reader would miss: grounding, and those of rows without provenance."""
-        notes = [f"not checked: grounding of QA answers ({why})" for reason, why in self.checks_skipped.items()
-                 if reason == "ungrounded"]
+        notes = [
+            f"not checked: grounding of QA answers ({why})"
+            for reason, why in self.checks_skipped.items()
+            if reason == "ungrounded"
+        ]
         if self.absent_columns:
             lacking = [name for name, why in self.checks_skipped.items() if why.endswith("column in the input")]
-            notes.append(f"rows without provenance (no {', '.join(self.absent_columns)})"
-                         + (f"; not checked: {', '.join(lacking)}" if lacking else ""))
+            notes.append(
+                f"rows without provenance (no {', '.join(self.absent_columns)})"
+                + (f"; not checked: {', '.join(lacking)}" if lacking else "")
+            )
         return notes
 
 
-def check_rows(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame | None,
-               tokenizer, absent: Collection[str] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
+def check_rows(
+    df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame | None, tokenizer, absent: Collection[str] = ()
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Step 1: (rows failing a check: ``_row``, reasons, detail; rows passing every check, with their features)."""
-    checks = row_checks(tokens=tokenizer is not None, passages=passages is not None, cfg=cfg,
-                        absent=unchecked_columns(df, absent),
-                        eval=bool(cfg.eval_contamination))
+    checks = row_checks(
+        tokens=tokenizer is not None,
+        passages=passages is not None,
+        cfg=cfg,
+        absent=unchecked_columns(df, absent),
+        eval=bool(cfg.eval_contamination),
+    )
     feats = features(df, cfg, passages, tokenizer, absent, carried=JUDGE_COLUMNS).with_row_index("_row")
     feats = feats.with_columns(*[check.failing(cfg).alias(f"_fail_{check.name}") for check in checks])
     fails = {check.name: pl.col(f"_fail_{check.name}") for check in checks}
@@ -147,12 +161,15 @@ def check_rows(df: pl.DataFrame, cfg: ValidationConfig, passages: pl.DataFrame |
     # reasons and details only for the failing rows: formatting every row's would cost more than the checks
     failed = feats.filter(any_fail).select(
         "_row",
-        pl.concat_list([pl.when(fail).then(pl.lit(name)) for name, fail in fails.items()]).list.drop_nulls()
+        pl.concat_list([pl.when(fail).then(pl.lit(name)) for name, fail in fails.items()])
+        .list.drop_nulls()
         .alias("reject_reasons"),
         pl.coalesce([pl.when(fails[c.name]).then(c.explain(cfg)) for c in checks]).alias("reject_detail"),
-        pl.lit(None, dtype=pl.String).alias("duplicate_of"))
-    passed = feats.filter(~any_fail).select("_row", "id", "source", "passage_id", "doc_id", PROMPT.normalized,
-                                            REPLY.normalized)
+        pl.lit(None, dtype=pl.String).alias("duplicate_of"),
+    )
+    passed = feats.filter(~any_fail).select(
+        "_row", "id", "source", "passage_id", "doc_id", PROMPT.normalized, REPLY.normalized
+    )
     return failed, passed
 
 
@@ -165,8 +182,9 @@ class _Repeats:
 
     def mark(self, rows: pl.DataFrame, target_row: pl.Expr, check: Check) -> pl.DataFrame:
         """Record the rows whose ``target_row`` (the earlier row they repeat) is set; the others go on."""
-        hits = rows.select("_row", target_row.cast(pl.UInt32).alias("_target"),
-                           check.explain(self.cfg).alias("reject_detail")).filter(pl.col("_target").is_not_null())
+        hits = rows.select(
+            "_row", target_row.cast(pl.UInt32).alias("_target"), check.explain(self.cfg).alias("reject_detail")
+        ).filter(pl.col("_target").is_not_null())
         self.hits.append(hits.with_columns(pl.lit([check.name], dtype=pl.List(pl.String)).alias("reject_reasons")))
         return rows.filter(~pl.col("_row").is_in(hits.get_column("_row").implode()))
 
@@ -175,12 +193,18 @@ class _Repeats:
 
 
 def _dedup_config(cfg: ValidationConfig) -> DedupConfig:
-    return DedupConfig(near=True, threshold=cfg.near_dup_threshold, num_perm=cfg.dedup_num_perm,
-                       shingle_size=cfg.dedup_shingle_size, seed=cfg.dedup_seed)
+    return DedupConfig(
+        near=True,
+        threshold=cfg.near_dup_threshold,
+        num_perm=cfg.dedup_num_perm,
+        shingle_size=cfg.dedup_shingle_size,
+        seed=cfg.dedup_seed,
+    )
 
 
-def drop_repeats(rows: pl.DataFrame, ids: pl.Series, cfg: ValidationConfig, stats: ValidationStats,
-                 skipped: Collection[str] = ()) -> pl.DataFrame:
+def drop_repeats(
+    rows: pl.DataFrame, ids: pl.Series, cfg: ValidationConfig, stats: ValidationStats, skipped: Collection[str] = ()
+) -> pl.DataFrame:
     """Step 2, over the rows that passed step 1, in input order; each check sees what the last one kept.
 
     Repeats point at row numbers first; chains (a copy of a row that is itself dropped later as a copy of
@@ -189,23 +213,36 @@ def drop_repeats(rows: pl.DataFrame, ids: pl.Series, cfg: ValidationConfig, stat
     """
     repeats = _Repeats(cfg)
     first_row = pl.col("_row").first()
-    rows = repeats.mark(rows, pl.when(pl.col("id").is_first_distinct()).then(None).otherwise(first_row.over("id")),
-                        CHECK_BY_NAME["duplicate_id"])
+    rows = repeats.mark(
+        rows,
+        pl.when(pl.col("id").is_first_distinct()).then(None).otherwise(first_row.over("id")),
+        CHECK_BY_NAME["duplicate_id"],
+    )
     asked, group = CHECK_BY_NAME["repeated_question"], pl.coalesce("passage_id", "doc_id")
     if asked.name not in skipped:
         key = (group, PROMPT.normalized, "source")  # the same question, about the same passage
-        rows = repeats.mark(rows, pl.when(~asked.on_sources() | pl.struct(*key).is_first_distinct())
-                            .then(None).otherwise(first_row.over(*key)), asked)
+        rows = repeats.mark(
+            rows,
+            pl.when(~asked.on_sources() | pl.struct(*key).is_first_distinct())
+            .then(None)
+            .otherwise(first_row.over(*key)),
+            asked,
+        )
     if cfg.dedup:
-        texts = rows.select(pl.col("_row").cast(pl.String).alias("id"), pl.col(PROMPT.normalized).alias("prompt"),
-                            pl.col(REPLY.normalized).alias("reply"))
+        texts = rows.select(
+            pl.col("_row").cast(pl.String).alias("id"),
+            pl.col(PROMPT.normalized).alias("prompt"),
+            pl.col(REPLY.normalized).alias("reply"),
+        )
         result = find_duplicates(texts, _dedup_config(cfg), normalize=False)
         stats.dedup = result.counts
         rows = rows.with_columns(result.duplicate_of.cast(pl.UInt32).alias("_dup_row"), result.kind, result.similarity)
-        rows = repeats.mark(rows, pl.when(pl.col("duplicate_kind") == "exact").then(pl.col("_dup_row")),
-                            CHECK_BY_NAME["duplicate"])
-        repeats.mark(rows, pl.when(pl.col("duplicate_kind") == "near").then(pl.col("_dup_row")),
-                     CHECK_BY_NAME["near_duplicate"])
+        rows = repeats.mark(
+            rows, pl.when(pl.col("duplicate_kind") == "exact").then(pl.col("_dup_row")), CHECK_BY_NAME["duplicate"]
+        )
+        repeats.mark(
+            rows, pl.when(pl.col("duplicate_kind") == "near").then(pl.col("_dup_row")), CHECK_BY_NAME["near_duplicate"]
+        )
     return _name_kept_rows(repeats.frame(), ids)
 
 
@@ -217,12 +254,14 @@ def _name_kept_rows(hits: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
         while target in target_of:  # targets are always earlier rows, so this ends
             target = target_of[target]
         final.append(ids[target])
-    return hits.with_columns(pl.Series("duplicate_of", final, dtype=pl.String)) \
-        .select("_row", "reject_reasons", "reject_detail", "duplicate_of")
+    return hits.with_columns(pl.Series("duplicate_of", final, dtype=pl.String)).select(
+        "_row", "reject_reasons", "reject_detail", "duplicate_of"
+    )
 
 
-def split_rows(df: pl.DataFrame, rejected: pl.DataFrame,
-               absent: Collection[str] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
+def split_rows(
+    df: pl.DataFrame, rejected: pl.DataFrame, absent: Collection[str] = ()
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Step 3: kept rows (the input's columns) and quarantined rows (plus ``REJECT_COLUMNS``), in input order.
 
     ``absent``: columns the input came without, left out again (a derived ``id`` stays)."""
@@ -231,8 +270,11 @@ def split_rows(df: pl.DataFrame, rejected: pl.DataFrame,
     tagged = df.with_row_index("_row")
     is_rejected = pl.col("_row").is_in(rejected.get_column("_row").implode())
     kept = tagged.filter(~is_rejected).select(columns)
-    quarantined = tagged.filter(is_rejected).join(rejected, on="_row", how="left", maintain_order="left") \
+    quarantined = (
+        tagged.filter(is_rejected)
+        .join(rejected, on="_row", how="left", maintain_order="left")
         .select(*columns, *REJECT_COLUMNS)
+    )
     return kept, _explain_schema_failures(quarantined, absent)
 
 
@@ -247,9 +289,15 @@ def _explain_schema_failures(quarantined: pl.DataFrame, absent: Collection[str])
     return quarantined.with_columns(pl.Series("reject_detail", details, dtype=pl.String))
 
 
-def validate_frame(df: pl.DataFrame, config: ValidationConfig | Mapping | str | Path | None = None, *,
-                   passages: pl.DataFrame | None = None, tokenizer=None,
-                   absent: Collection[str] | None = None, dropped: Collection[str] | None = None) -> ValidationResult:
+def validate_frame(
+    df: pl.DataFrame,
+    config: ValidationConfig | Mapping | str | Path | None = None,
+    *,
+    passages: pl.DataFrame | None = None,
+    tokenizer=None,
+    absent: Collection[str] | None = None,
+    dropped: Collection[str] | None = None,
+) -> ValidationResult:
     """Check item rows; split them into kept rows (input columns) and quarantined rows (plus the reasons).
 
     ``passages``: passage rows (``PASSAGE_SCHEMA`` or ``read_passage_table``); ``tokenizer``: a loaded tokenizer
@@ -263,8 +311,12 @@ def validate_frame(df: pl.DataFrame, config: ValidationConfig | Mapping | str | 
     if absent is None:
         df, absent = complete_rows(df)
     stats = ValidationStats()
-    given = {"tokens": tokenizer is not None, "passages": passages is not None, "dedup": cfg.dedup,
-             "eval": bool(cfg.eval_contamination)}
+    given = {
+        "tokens": tokenizer is not None,
+        "passages": passages is not None,
+        "dedup": cfg.dedup,
+        "eval": bool(cfg.eval_contamination),
+    }
     with stats.timed("checks"):
         df = check_schema_types(df)
         failed, passed = check_rows(df, cfg, passages, tokenizer, absent)
@@ -273,14 +325,30 @@ def validate_frame(df: pl.DataFrame, config: ValidationConfig | Mapping | str | 
         repeated = drop_repeats(passed, df.get_column("id"), cfg, stats, skipped)
     with stats.timed("split"):
         kept, quarantined = split_rows(df, pl.concat([failed, repeated]), absent if dropped is None else dropped)
-    report = build_report(df, kept, quarantined, cfg, dedup_counts=stats.dedup, seconds=stats.seconds,
-                          tokens=given["tokens"], passages=given["passages"], absent=absent)
+    report = build_report(
+        df,
+        kept,
+        quarantined,
+        cfg,
+        dedup_counts=stats.dedup,
+        seconds=stats.seconds,
+        tokens=given["tokens"],
+        passages=given["passages"],
+        absent=absent,
+    )
     return ValidationResult(kept, quarantined, report)
 
 
-def validate(inputs: str | Path | Sequence[str | Path], out: str | Path, quarantine: str | Path, report: str | Path,
-             settings: ValidationConfig | None = None, *, passages: str | Path | None = None,
-             tokenizer: str | Path | None = None) -> ValidationSummary:
+def validate(
+    inputs: str | Path | Sequence[str | Path],
+    out: str | Path,
+    quarantine: str | Path,
+    report: str | Path,
+    settings: ValidationConfig | None = None,
+    *,
+    passages: str | Path | None = None,
+    tokenizer: str | Path | None = None,
+) -> ValidationSummary:
     """Check item rows, drop duplicates, and keep every rejected row aside with its reasons.
 
     Inputs:
@@ -301,8 +369,12 @@ def validate(inputs: str | Path | Sequence[str | Path], out: str | Path, quarant
     started = time.perf_counter()
     cfg = settings if settings is not None else ValidationConfig()
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
-    targets = {"--out": out, "--quarantine": quarantine, "--report": report,
-               "--report's Markdown copy": markdown_path(report)}
+    targets = {
+        "--out": out,
+        "--quarantine": quarantine,
+        "--report": report,
+        "--report's Markdown copy": markdown_path(report),
+    }
     with replaced_together(targets, {"an input": inputs, "--passages": [passages] if passages else []}) as outs:
         figures = _validate_files(inputs, cfg, passages, tokenizer, outs)
         figures["seconds"]["total"] = round(time.perf_counter() - started, 3)
@@ -332,11 +404,22 @@ def _validate_files(inputs: list, cfg: ValidationConfig, passages, tokenizer, ou
         write_rows(result.kept, outs.path("--out"))
         write_rows(result.quarantined, outs.path("--quarantine"))
     rep = result.report
-    rep["seconds"] = {"read": round(stats.seconds["read"], 3), **rep["seconds"],
-                      "write": round(stats.seconds["write"], 3)}
+    rep["seconds"] = {
+        "read": round(stats.seconds["read"], 3),
+        **rep["seconds"],
+        "write": round(stats.seconds["write"], 3),
+    }
     targets = outs.targets
-    return {"inputs": files, "passages": str(passages) if passages is not None else None,
-            "tokenizer": str(tokenizer) if tokenizer is not None else None,
-            "outputs": {"kept": str(targets["--out"]), "quarantine": str(targets["--quarantine"]),
-                        "report": str(targets["--report"]), "markdown": str(targets["--report's Markdown copy"])},
-            **rep, "examples": examples(result.quarantined)}
+    return {
+        "inputs": files,
+        "passages": str(passages) if passages is not None else None,
+        "tokenizer": str(tokenizer) if tokenizer is not None else None,
+        "outputs": {
+            "kept": str(targets["--out"]),
+            "quarantine": str(targets["--quarantine"]),
+            "report": str(targets["--report"]),
+            "markdown": str(targets["--report's Markdown copy"]),
+        },
+        **rep,
+        "examples": examples(result.quarantined),
+    }

@@ -17,11 +17,29 @@ from classit_data.wiki.render import HEADING, LIST, render_wikitext
 from classit_data.wiki.templates import LOST
 
 #: sections whose content is references, links or galleries, never prose worth asking about
-BOILERPLATE_SECTIONS = frozenset({
-    "references", "notes", "footnotes", "citations", "sources", "bibliography", "works cited",
-    "notes and references", "references and notes", "external links", "other websites", "related pages",
-    "see also", "other pages", "further reading", "gallery", "images", "discography", "filmography",
-})
+BOILERPLATE_SECTIONS = frozenset(
+    {
+        "references",
+        "notes",
+        "footnotes",
+        "citations",
+        "sources",
+        "bibliography",
+        "works cited",
+        "notes and references",
+        "references and notes",
+        "external links",
+        "other websites",
+        "related pages",
+        "see also",
+        "other pages",
+        "further reading",
+        "gallery",
+        "images",
+        "discography",
+        "filmography",
+    }
+)
 
 
 #: cheap pre-pass before parsing: references cannot nest, comments never hold prose, category and
@@ -53,7 +71,8 @@ _NOT_IN_HEADING = re.compile(r"\b(?:formula|codice)_\d+|[\[\]{}<>|=]|[.!?]\s")
 #: words a title does not end on, but the lead-in of a list does ("include", "are", "that")
 _OPEN_ENDINGS = frozenset(
     "a an the of that and or but to in into on at for with by as from than are is was were be been has have "
-    "had include includes included including such like following follows which who whose where when".split())
+    "had include includes included including such like following follows which who whose where when".split()
+)
 _PAREN = re.compile(r"\(([^()]*)\)")
 _SEMICOLON = re.compile(r"\s*;\s*")
 _WORDLIKE = re.compile(r"\w")

@@ -27,8 +27,9 @@ class PassageConfig(Settings):
     @model_validator(mode="after")
     def _word_bounds(self) -> PassageConfig:
         if self.min_words < 1 or self.max_words < self.min_words:
-            raise ValueError(f"need 1 <= min_words <= max_words (got min_words={self.min_words}, "
-                             f"max_words={self.max_words})")
+            raise ValueError(
+                f"need 1 <= min_words <= max_words (got min_words={self.min_words}, max_words={self.max_words})"
+            )
         return self
 
 
@@ -38,9 +39,11 @@ class PrepareConfig(PassageConfig):
     limit_articles: int | None = Field(None, description="Stop after this many articles.")
     workers: int | None = Field(None, ge=1, description="Worker processes (default: every core).")
     fmt: Annotated[str | None, Flag("--format")] = Field(
-        None, description=f"Force the input format: {', '.join(FORMATS)} (default: detected from the content).")
+        None, description=f"Force the input format: {', '.join(FORMATS)} (default: detected from the content)."
+    )
     punkt_params: Annotated[str | None, FILE_ONLY] = Field(
-        None, description="Punkt parameter file (JSON) for the sentence splitter (default: the shipped one).")
+        None, description="Punkt parameter file (JSON) for the sentence splitter (default: the shipped one)."
+    )
 
     @model_validator(mode="after")
     def _limit(self) -> PrepareConfig:

@@ -57,8 +57,11 @@ Item = tuple[str, str, int]  # (section, sentence, words)
 
 def may_be_suspect(sentence: str) -> bool:
     """False when ``_SUSPECT`` cannot match: a dozen substring tests, several times cheaper than its scan."""
-    return (any(c in sentence for c in _SUSPECT_CHARS) or any(t in sentence for t in _SUSPECT_TEXTS)
-            or sentence[:1] in _SUSPECT_FIRST)
+    return (
+        any(c in sentence for c in _SUSPECT_CHARS)
+        or any(t in sentence for t in _SUSPECT_TEXTS)
+        or sentence[:1] in _SUSPECT_FIRST
+    )
 
 
 def _starts_mid_sentence(sentence: str) -> bool:
@@ -103,8 +106,10 @@ class PassageMaker:
             return [], stats
         rows: list[dict] = []
         seen: set[str] = set()
-        sections = [(section, [s for p in paragraphs for s in split_sentences(p, self.params_path)])
-                    for section, paragraphs in clean.sections]
+        sections = [
+            (section, [s for p in paragraphs for s in split_sentences(p, self.params_path)])
+            for section, paragraphs in clean.sections
+        ]
         for run in self.runs(sections, stats):
             for section, text, n in self.pack_run(run, stats):
                 pid = Passage.make_id(article.article_id, section, text)
@@ -112,8 +117,16 @@ class PassageMaker:
                     stats.drop("duplicate_passage", n)
                     continue
                 seen.add(pid)
-                rows.append({"passage_id": pid, "article_id": article.article_id, "title": article.title,
-                             "section": section, "text": text, "n_words": n})
+                rows.append(
+                    {
+                        "passage_id": pid,
+                        "article_id": article.article_id,
+                        "title": article.title,
+                        "section": section,
+                        "text": text,
+                        "n_words": n,
+                    }
+                )
         if not rows:
             stats.skip("no_passage")
         return rows, stats
@@ -138,8 +151,11 @@ class PassageMaker:
         if n > self.config.max_words:
             return "long_sentence"
         last = sentence.rstrip(_CLOSERS)[-1:]
-        if last in _SENTENCE_ENDS and not _starts_mid_sentence(sentence) and not (
-                may_be_suspect(sentence) and _SUSPECT.search(sentence)):
+        if (
+            last in _SENTENCE_ENDS
+            and not _starts_mid_sentence(sentence)
+            and not (may_be_suspect(sentence) and _SUSPECT.search(sentence))
+        ):
             return None  # most sentences
         if LOST in sentence:
             return "lost_words"
@@ -188,8 +204,11 @@ class PassageMaker:
 
     def pack(self, sentences: Sequence[str], section: str = "") -> list[str]:
         """The passages of one section's sentences (see :meth:`pack_run`), counted in ``self.stats``."""
-        return [text for run in self.runs([(section, sentences)], self.stats)
-                for _, text, _ in self.pack_run(run, self.stats)]
+        return [
+            text
+            for run in self.runs([(section, sentences)], self.stats)
+            for _, text, _ in self.pack_run(run, self.stats)
+        ]
 
     def pack_run(self, run: list[Item], stats: PrepareStats) -> list[Item]:
         """A run of sentences -> passages (section of their first sentence, text, words).
@@ -227,8 +246,9 @@ class PassageMaker:
         return out
 
 
-def process_batch(batch: Sequence[Article], config: PassageConfig,
-                  params_path: str | None = None) -> tuple[list[dict], PrepareStats]:
+def process_batch(
+    batch: Sequence[Article], config: PassageConfig, params_path: str | None = None
+) -> tuple[list[dict], PrepareStats]:
     """Clean a batch of articles: (passage rows, what was counted while making them)."""
     maker = PassageMaker(config, params_path)
     rows = maker.batch(batch)

@@ -70,8 +70,11 @@ class PrepareSummary(Summary):
         return f"prepare-wiki -> {self.out}"
 
     def rows(self) -> dict[str, object]:
-        rows: dict[str, object] = {"pages read": self.pages_read, "articles read": self.articles_read,
-                                   "articles kept": self.articles_kept}
+        rows: dict[str, object] = {
+            "pages read": self.pages_read,
+            "articles read": self.articles_read,
+            "articles kept": self.articles_kept,
+        }
         rows.update({f"skipped: {reason}": n for reason, n in self.skipped_by_reason.items()})
         rows.update({"passages": self.passages, "words": self.words, "prose words read": self.prose_words})
         rows.update({f"prose words dropped: {reason}": n for reason, n in self.prose_words_dropped.items() if n})
@@ -80,12 +83,19 @@ class PrepareSummary(Summary):
 
     def notes(self) -> list[str]:
         """One line for each article whose wikitext could not be handled."""
-        return [f"skipped (wikitext not understood): {failure['title']} [{failure['article_id']}]: "
-                f"{failure['error']}" for failure in self.parse_failures]
+        return [
+            f"skipped (wikitext not understood): {failure['title']} [{failure['article_id']}]: {failure['error']}"
+            for failure in self.parse_failures
+        ]
 
 
-def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, settings: PrepareConfig | None = None,
-                 *, progress: bool = True) -> PrepareSummary:
+def prepare_wiki(
+    inputs: str | Path | Sequence[str | Path],
+    out: str | Path,
+    settings: PrepareConfig | None = None,
+    *,
+    progress: bool = True,
+) -> PrepareSummary:
     """Turn Simple English Wikipedia inputs into a passage file (``PASSAGE_COLUMNS`` rows).
 
     Inputs:
@@ -132,8 +142,9 @@ def prepare_wiki(inputs: str | Path | Sequence[str | Path], out: str | Path, set
                 bar.close()
             writer.close()
         summary = _summary(source, out, stats, config, n_workers, time.perf_counter() - started)
-        atomic_write_text(outs.path("--out's summary"),
-                          json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(
+            outs.path("--out's summary"), json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n"
+        )
     return summary
 
 
@@ -143,8 +154,11 @@ def _summary(source, out: Path, stats, config: PrepareConfig, n_workers: int, el
         out=str(out),
         **stats.totals(),
         config={name: getattr(config, name) for name in PassageConfig.model_fields}
-        | {"workers": n_workers, "limit_articles": config.limit_articles,
-           "punkt_params": str(config.punkt_params or PUNKT_PARAMS.name)},
+        | {
+            "workers": n_workers,
+            "limit_articles": config.limit_articles,
+            "punkt_params": str(config.punkt_params or PUNKT_PARAMS.name),
+        },
         seconds=round(elapsed, 3),
         articles_per_s=round(stats["articles_read"] / elapsed, 1) if elapsed > 0 else None,
     )
@@ -246,9 +260,13 @@ def _worker_context():
     return multiprocessing.get_context("spawn")
 
 
-def _run_batches(batches: Iterator[list[Article]], config: PassageConfig, params_path: str | None,
-                 n_workers: int, meanwhile: Callable[[], None] = lambda: None,
-                 ) -> Iterator[tuple[list[dict], PrepareStats]]:
+def _run_batches(
+    batches: Iterator[list[Article]],
+    config: PassageConfig,
+    params_path: str | None,
+    n_workers: int,
+    meanwhile: Callable[[], None] = lambda: None,
+) -> Iterator[tuple[list[dict], PrepareStats]]:
     """Results of ``process_batch`` in input order, from a worker pool with a bounded number in flight.
 
     ``meanwhile`` runs once the workers have their first batches (this process's own preparations).
@@ -330,5 +348,11 @@ def _progress_bar(total_bytes: int) -> ProgressBar:
 
     from classit_data.core.console import ProgressBar
 
-    return ProgressBar("prepare-wiki", total_bytes, DownloadColumn(), TextColumn("{task.fields[articles]:,} articles"),
-                       redraw_every=0.1, articles=0)
+    return ProgressBar(
+        "prepare-wiki",
+        total_bytes,
+        DownloadColumn(),
+        TextColumn("{task.fields[articles]:,} articles"),
+        redraw_every=0.1,
+        articles=0,
+    )

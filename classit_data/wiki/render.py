@@ -26,21 +26,85 @@ except ImportError:  # a build without the C extension
 _FILE_NS = frozenset({"file", "image", "media"})
 _CATEGORY_NS = frozenset({"category"})
 #: prefixes of visible interwiki links (they show their text); language codes without a colon are hidden
-_PROJECT_PREFIXES = frozenset({
-    "wikt", "wiktionary", "w", "wikipedia", "wp", "commons", "c", "q", "wikiquote", "s", "wikisource",
-    "b", "wikibooks", "n", "wikinews", "v", "wikiversity", "voy", "wikivoyage", "d", "wikidata", "m", "meta",
-    "species", "wikispecies", "mw", "simple", "en", "help", "template", "user", "talk", "portal", "special",
-})
+_PROJECT_PREFIXES = frozenset(
+    {
+        "wikt",
+        "wiktionary",
+        "w",
+        "wikipedia",
+        "wp",
+        "commons",
+        "c",
+        "q",
+        "wikiquote",
+        "s",
+        "wikisource",
+        "b",
+        "wikibooks",
+        "n",
+        "wikinews",
+        "v",
+        "wikiversity",
+        "voy",
+        "wikivoyage",
+        "d",
+        "wikidata",
+        "m",
+        "meta",
+        "species",
+        "wikispecies",
+        "mw",
+        "simple",
+        "en",
+        "help",
+        "template",
+        "user",
+        "talk",
+        "portal",
+        "special",
+    }
+)
 _LANG_CODE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$")
 _SHOWN_WITHOUT_PREFIX = _PROJECT_PREFIXES | _CATEGORY_NS
 
 #: tags whose content is not prose: references, tables, galleries, maths, code, media, layout data
-_DROP_TAGS = frozenset({
-    "ref", "references", "table", "gallery", "math", "chem", "ce", "code", "pre", "syntaxhighlight", "source",
-    "score", "timeline", "imagemap", "graph", "mapframe", "maplink", "templatedata", "hiero", "inputbox",
-    "categorytree", "includeonly", "noinclude", "templatestyles", "poem", "caption",
-    "tr", "td", "th", "img", "figure", "style", "script",
-})
+_DROP_TAGS = frozenset(
+    {
+        "ref",
+        "references",
+        "table",
+        "gallery",
+        "math",
+        "chem",
+        "ce",
+        "code",
+        "pre",
+        "syntaxhighlight",
+        "source",
+        "score",
+        "timeline",
+        "imagemap",
+        "graph",
+        "mapframe",
+        "maplink",
+        "templatedata",
+        "hiero",
+        "inputbox",
+        "categorytree",
+        "includeonly",
+        "noinclude",
+        "templatestyles",
+        "poem",
+        "caption",
+        "tr",
+        "td",
+        "th",
+        "img",
+        "figure",
+        "style",
+        "script",
+    }
+)
 #: tags whose content is words inside a sentence (a formula, code, a chemical formula): where they were, words
 #: are lost
 _WORD_TAGS = frozenset({"math", "chem", "ce", "code", "hiero", "score", "poem", "syntaxhighlight", "source"})
@@ -63,8 +127,11 @@ def _hidden_link(title: str) -> bool:
     if not sep:
         return False
     p = prefix.strip().lower()
-    return (p in _FILE_NS or (p in _CATEGORY_NS and not colon)
-            or (not colon and p not in _PROJECT_PREFIXES and bool(_LANG_CODE.match(p))))
+    return (
+        p in _FILE_NS
+        or (p in _CATEGORY_NS and not colon)
+        or (not colon and p not in _PROJECT_PREFIXES and bool(_LANG_CODE.match(p)))
+    )
 
 
 def _link_text(node, out: list[str]) -> None:
@@ -137,10 +204,16 @@ _TEMPLATE_HEAD = (tok.TemplateParamSeparator, tok.TemplateClose)
 _LINK_HEAD = (tok.WikilinkSeparator, tok.WikilinkClose)
 _TAG_HEAD = (tok.TagAttrStart, tok.TagCloseOpen, tok.TagCloseSelfclose)
 #: each construct's opening token -> the tokens that close it
-_CLOSERS = {tok.TemplateOpen: (tok.TemplateClose,), tok.WikilinkOpen: (tok.WikilinkClose,),
-            tok.ExternalLinkOpen: (tok.ExternalLinkClose,), tok.TagOpenOpen: (tok.TagCloseSelfclose, tok.TagCloseClose),
-            tok.ArgumentOpen: (tok.ArgumentClose,), tok.CommentStart: (tok.CommentEnd,),
-            tok.HeadingStart: (tok.HeadingEnd,), tok.HTMLEntityStart: (tok.HTMLEntityEnd,)}
+_CLOSERS = {
+    tok.TemplateOpen: (tok.TemplateClose,),
+    tok.WikilinkOpen: (tok.WikilinkClose,),
+    tok.ExternalLinkOpen: (tok.ExternalLinkClose,),
+    tok.TagOpenOpen: (tok.TagCloseSelfclose, tok.TagCloseClose),
+    tok.ArgumentOpen: (tok.ArgumentClose,),
+    tok.CommentStart: (tok.CommentEnd,),
+    tok.HeadingStart: (tok.HeadingEnd,),
+    tok.HTMLEntityStart: (tok.HTMLEntityEnd,),
+}
 
 Step = tuple[int, "str | None", "tuple[int, int] | None"]
 
@@ -240,8 +313,12 @@ def _simple_link(tokens: list, i: int) -> tuple[int, str] | None:
     after = type(tokens[i + 2])
     if after is tok.WikilinkClose:
         return i + 3, "" if _hidden_link(title) else _link_title_shown(title)
-    if (after is tok.WikilinkSeparator and i + 4 < len(tokens) and type(tokens[i + 3]) is tok.Text
-            and type(tokens[i + 4]) is tok.WikilinkClose):
+    if (
+        after is tok.WikilinkSeparator
+        and i + 4 < len(tokens)
+        and type(tokens[i + 3]) is tok.Text
+        and type(tokens[i + 4]) is tok.WikilinkClose
+    ):
         return i + 5, "" if _hidden_link(title) else tokens[i + 3]["text"]
     return None
 

@@ -66,8 +66,9 @@ def punkt_parameters_from_json(data: dict):
     return params
 
 
-def train_punkt_parameters(texts: Iterable[str], abbreviations: Iterable[str] = (), *,
-                           learn_abbreviations: bool = True):
+def train_punkt_parameters(
+    texts: Iterable[str], abbreviations: Iterable[str] = (), *, learn_abbreviations: bool = True
+):
     """Learn Punkt parameters from raw text (no download), adding abbreviations we know to be ones.
 
     On a small corpus Punkt mistakes sentence-final words ("30 days.") for abbreviations; there, pass
@@ -118,8 +119,10 @@ def _fixed_pattern_classes() -> tuple[type, type]:
         _re_word_tokenizer = _plain(stock._word_tokenizer_re())
         _re_period_context = _plain(stock.period_context_re())
 
-    fixed = {name: _plain(getattr(module.PunktToken, name))
-             for name in ("_RE_ELLIPSIS", "_RE_NUMERIC", "_RE_INITIAL", "_RE_ALPHA")}
+    fixed = {
+        name: _plain(getattr(module.PunktToken, name))
+        for name in ("_RE_ELLIPSIS", "_RE_NUMERIC", "_RE_INITIAL", "_RE_ALPHA")
+    }
     token = type("PunktToken", (module.PunktToken,), {"__slots__": (), **fixed})
     return LanguageVars, token
 
@@ -133,8 +136,7 @@ def sentence_splitter(params_path: str | None = None):
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read Punkt parameters: {exc}", path) from exc
     language_vars, token = _fixed_pattern_classes()
-    return punkt().PunktSentenceTokenizer(punkt_parameters_from_json(data), lang_vars=language_vars(),
-                                          token_cls=token)
+    return punkt().PunktSentenceTokenizer(punkt_parameters_from_json(data), lang_vars=language_vars(), token_cls=token)
 
 
 def split_sentences(text: str, params_path: str | None = None) -> list[str]:

@@ -14,8 +14,18 @@ DROPPED = ("list_words_dropped", "fragment_words_dropped", "boilerplate_sections
 #: the lead-in of a removed list or quotation (ending with ":"), holding a ``formula_N``/``codice_N``
 #: placeholder, or broken by a removal (opening on a comma, "c." without its year); text too short for a
 #: passage; a passage met twice in an article
-PROSE_DROPPED = ("stub_article", "list_article", "long_sentence", "markup_sentence", "lost_words", "lead_in",
-                 "placeholder", "broken_sentence", "short_text", "duplicate_passage")
+PROSE_DROPPED = (
+    "stub_article",
+    "list_article",
+    "long_sentence",
+    "markup_sentence",
+    "lost_words",
+    "lead_in",
+    "placeholder",
+    "broken_sentence",
+    "short_text",
+    "duplicate_passage",
+)
 #: articles named in the summary when their wikitext could not be handled (the rest are only counted)
 MAX_NAMED_FAILURES = 100
 
@@ -41,8 +51,7 @@ class PrepareStats(Counts):
     def fail(self, article_id: str, title: str, exc: Exception) -> None:
         """An article whose wikitext could not be handled: left out, and named in the summary."""
         self.skip("parse_error")
-        self.failures.append({"article_id": article_id, "title": title,
-                              "error": f"{type(exc).__name__}: {exc}"[:200]})
+        self.failures.append({"article_id": article_id, "title": title, "error": f"{type(exc).__name__}: {exc}"[:200]})
 
     def add(self, other: PrepareStats) -> None:
         """The counters summed; the failures named up to ``MAX_NAMED_FAILURES``."""

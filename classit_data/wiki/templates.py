@@ -17,26 +17,106 @@ from collections.abc import Callable
 #: where a template or tag that may have carried words was removed
 LOST = "\x03"
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 #: templates that only print a symbol or a space
-SYMBOLS = {"nbsp": " ", "ndash": "–", "mdash": "—", "snd": " – ", "spaced ndash": " – ", "spaced en dash": " – ",
-           "dash": " – ", "en dash": "–", "em dash": "—", "·": " · ", "•": " • ", "!": "|", "=": "=", "'": "'",
-           "'s": "'s", "`": "'", "zwsp": "", "shy": "", "wbr": "", "thinsp": " ", "-": "", "okina": "ʻ",
-           "spaces": " ", "space": " "}
+SYMBOLS = {
+    "nbsp": " ",
+    "ndash": "–",
+    "mdash": "—",
+    "snd": " – ",
+    "spaced ndash": " – ",
+    "spaced en dash": " – ",
+    "dash": " – ",
+    "en dash": "–",
+    "em dash": "—",
+    "·": " · ",
+    "•": " • ",
+    "!": "|",
+    "=": "=",
+    "'": "'",
+    "'s": "'s",
+    "`": "'",
+    "zwsp": "",
+    "shy": "",
+    "wbr": "",
+    "thinsp": " ",
+    "-": "",
+    "okina": "ʻ",
+    "spaces": " ",
+    "space": " ",
+}
 
 #: templates shown as their first positional parameter (formatting around words)
-_FIRST = frozenset({
-    "nowrap", "nobr", "small", "smaller", "big", "larger", "sic", "nihongo", "nihongo2", "ill", "interlanguage link",
-    "lang-en", "nobold", "noitalic", "em", "strong", "var", "abbr", "smallcaps", "sc", "visible anchor",
-    "not a typo", "proper name", "linktext", "vr", "bigger", "nowrap begin", "tooltip", "abbrlink", "gloss",
-    "lang-x", "wikt-lang", "keypress", "serif", "sans-serif", "mono", "monospace", "uc", "lc", "ucfirst",
-    "sup", "sub", "flag", "flagcountry", "flagu", "vanchor", "lang-rtl", "nowiki",
-})
+_FIRST = frozenset(
+    {
+        "nowrap",
+        "nobr",
+        "small",
+        "smaller",
+        "big",
+        "larger",
+        "sic",
+        "nihongo",
+        "nihongo2",
+        "ill",
+        "interlanguage link",
+        "lang-en",
+        "nobold",
+        "noitalic",
+        "em",
+        "strong",
+        "var",
+        "abbr",
+        "smallcaps",
+        "sc",
+        "visible anchor",
+        "not a typo",
+        "proper name",
+        "linktext",
+        "vr",
+        "bigger",
+        "nowrap begin",
+        "tooltip",
+        "abbrlink",
+        "gloss",
+        "lang-x",
+        "wikt-lang",
+        "keypress",
+        "serif",
+        "sans-serif",
+        "mono",
+        "monospace",
+        "uc",
+        "lc",
+        "ucfirst",
+        "sup",
+        "sub",
+        "flag",
+        "flagcountry",
+        "flagu",
+        "vanchor",
+        "lang-rtl",
+        "nowiki",
+    }
+)
 #: templates shown as their last positional parameter (the text after a colour, size or script code)
-_LAST = frozenset({"resize", "font color", "color", "colored text", "transl", "transliteration", "script",
-                   "native name"})
+_LAST = frozenset(
+    {"resize", "font color", "color", "colored text", "transl", "transliteration", "script", "native name"}
+)
 #: name patterns of templates never shown inside a sentence: references and their notes, inline cleanup tags,
 #: language icons, stubs, layout
 _INVISIBLE = re.compile(
@@ -50,10 +130,13 @@ _INVISIBLE = re.compile(
     r"registration required|free access|open access|closed access|.*-stub|.*stub|.* icon|in lang|.*needed|"
     r".*inline|.*\?|commons.*|wikisource.*|wiktionary.*|portal.*|main|see also|further|about|for|other uses.*|"
     r"distinguish|redirect.*|hatnote|multiple issues|refimprove|more citations needed|orphan|notability|"
-    r"authority control|coord missing|spoken wikipedia|wikidata.*|good|dn|page needed|year needed)$")
+    r"authority control|coord missing|spoken wikipedia|wikidata.*|good|dn|page needed|year needed)$"
+)
 #: templates that are quotations or pronunciations: block or parenthetical words we do not render
-_WORD_CARRIERS = re.compile(r"^(?:quote|blockquote|cquote|quotation|quote box|rquote|pull quote|poem quote|"
-                            r"ipac?-.*|ipa-.*|respell|pronunciation|pron|audio.*|math|mvar|tmath)$")
+_WORD_CARRIERS = re.compile(
+    r"^(?:quote|blockquote|cquote|quotation|quote box|rquote|pull quote|poem quote|"
+    r"ipac?-.*|ipa-.*|respell|pronunciation|pron|audio.*|math|mvar|tmath)$"
+)
 
 
 def date_text(params: list[str]) -> str:
@@ -107,8 +190,22 @@ def _frac(positional: list[str]) -> str | None:
     return None
 
 
-_DATES = frozenset({"birth date", "birth date and age", "death date", "death date and age", "start date", "end date",
-                    "dts", "date", "birth year and age", "death year and age", "start date and age", "film date"})
+_DATES = frozenset(
+    {
+        "birth date",
+        "birth date and age",
+        "death date",
+        "death date and age",
+        "start date",
+        "end date",
+        "dts",
+        "date",
+        "birth year and age",
+        "death year and age",
+        "start date and age",
+        "film date",
+    }
+)
 
 
 def _named(node) -> dict[str, str]:

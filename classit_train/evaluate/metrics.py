@@ -53,12 +53,21 @@ def prediction_rows(items: Sequence[EvalItem], scores: Sequence[Sequence[float]]
     uid_seen: dict[str, int] = defaultdict(int)
     for item, cand_scores in zip(items, scores):
         pred = _argmax(cand_scores)
-        rows.append({
-            "id": f"{item.uid}_{uid_seen[item.uid]}", "uid": item.uid, "source": item.source,
-            "prefix": item.prefix, "completions": item.completions, "scores": list(cand_scores),
-            "label": item.label, "prediction": pred, "pred": item.completions[pred], "correct": pred == item.label,
-            **({"groups": item.groups} if item.groups else {}),
-        })
+        rows.append(
+            {
+                "id": f"{item.uid}_{uid_seen[item.uid]}",
+                "uid": item.uid,
+                "source": item.source,
+                "prefix": item.prefix,
+                "completions": item.completions,
+                "scores": list(cand_scores),
+                "label": item.label,
+                "prediction": pred,
+                "pred": item.completions[pred],
+                "correct": pred == item.label,
+                **({"groups": item.groups} if item.groups else {}),
+            }
+        )
         uid_seen[item.uid] += 1
     return rows
 
@@ -90,8 +99,12 @@ def _wug_correlation(items: Sequence[EvalItem], rows: list[dict]) -> dict:
     for row, ratio in zip(rows, ratios):
         row["ratio"] = ratio
     rho = float(spearmanr(probs, ratios)[0]) if len(items) > 1 else float("nan")
-    return {"metric": "spearman", "spearman": rho, "score": 100.0 * rho,
-            "first_option_preferred": _pct(sum(r["prediction"] == 0 for r in rows), len(rows))}
+    return {
+        "metric": "spearman",
+        "spearman": rho,
+        "score": 100.0 * rho,
+        "first_option_preferred": _pct(sum(r["prediction"] == 0 for r in rows), len(rows)),
+    }
 
 
 def _accuracies(task: str, items: Sequence[EvalItem], rows: Sequence[dict], tally: Tally) -> dict:
@@ -108,6 +121,12 @@ def _accuracies(task: str, items: Sequence[EvalItem], rows: Sequence[dict], tall
         groups["split"] = by_split
     else:
         accuracy = _mean(by_uid.values())
-    return {"metric": "accuracy", "accuracy": accuracy, "score": accuracy,
-            "micro_accuracy": _pct(sum(r["correct"] for r in rows), len(rows)),
-            "by_uid": by_uid, "by_field": groups.pop("field", {}), "groups": groups}
+    return {
+        "metric": "accuracy",
+        "accuracy": accuracy,
+        "score": accuracy,
+        "micro_accuracy": _pct(sum(r["correct"] for r in rows), len(rows)),
+        "by_uid": by_uid,
+        "by_field": groups.pop("field", {}),
+        "groups": groups,
+    }

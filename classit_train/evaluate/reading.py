@@ -96,12 +96,14 @@ def surprisals(scorer: CausalScorer, df, batch_size: int, progress: bool) -> tup
     pairs = {(p, _completion(p, w)) for p, w in zip(df["item"], df["word"])}
     pairs |= {(p, _completion(p, w)) for p, w in zip(df["prev_item"], df["prev_word"]) if w.strip()}
     order = sorted(pairs)
-    scores, timing = score_with_progress(scorer, [scorer.encode(p, c) for p, c in order], batch_size,
-                                         "reading: scoring", progress)
+    scores, timing = score_with_progress(
+        scorer, [scorer.encode(p, c) for p, c in order], batch_size, "reading: scoring", progress
+    )
     lookup = dict(zip(order, scores))
     cur = [-lookup[(p, _completion(p, w))] for p, w in zip(df["item"], df["word"])]
-    prev = [-lookup[(p, _completion(p, w))] if w.strip() else math.nan
-            for p, w in zip(df["prev_item"], df["prev_word"])]
+    prev = [
+        -lookup[(p, _completion(p, w))] if w.strip() else math.nan for p, w in zip(df["prev_item"], df["prev_word"])
+    ]
     return cur, prev, timing
 
 
@@ -118,15 +120,24 @@ def fit_measure(df, measure: str, predictors: Sequence[str]) -> dict:
     rows = df[[measure, *predictors, "surprisal"]].dropna()
     n_params = len(predictors) + len(predictors) * (len(predictors) - 1) // 2 + 2
     if len(rows) <= n_params:
-        raise InputError(f"{measure}: {len(rows)} rows with every variable present, too few for "
-                         f"{n_params} coefficients")
+        raise InputError(
+            f"{measure}: {len(rows)} rows with every variable present, too few for {n_params} coefficients"
+        )
     base = smf.ols(formula(measure, predictors), data=rows).fit()
     full = smf.ols(formula(measure, predictors, "surprisal"), data=rows).fit()
     gain = full.rsquared - base.rsquared
-    return {"n": int(len(rows)), "r2_baseline": float(base.rsquared), "r2": float(full.rsquared),
-            "delta_r2": float(gain), "score": float(100.0 * gain / (1.0 - base.rsquared)),
-            "coefficient": float(full.params["surprisal"]), "t": float(full.tvalues["surprisal"]),
-            "p": float(full.pvalues["surprisal"]), "aic": float(full.aic), "delta_aic": float(full.aic - base.aic)}
+    return {
+        "n": int(len(rows)),
+        "r2_baseline": float(base.rsquared),
+        "r2": float(full.rsquared),
+        "delta_r2": float(gain),
+        "score": float(100.0 * gain / (1.0 - base.rsquared)),
+        "coefficient": float(full.params["surprisal"]),
+        "t": float(full.tvalues["surprisal"]),
+        "p": float(full.pvalues["surprisal"]),
+        "aic": float(full.aic),
+        "delta_aic": float(full.aic - base.aic),
+    }
 
 
 def summarise_reading(df) -> dict:
@@ -136,9 +147,16 @@ def summarise_reading(df) -> dict:
     spill = {m: fit_measure(df, m, SPILLOVER) for m in measures}
     eye = sum(plain[m]["score"] for m in EYE_TRACKING) / len(EYE_TRACKING)
     correlations = {m: float(df["surprisal"].corr(df[m])) for m in measures}
-    return {"metric": "reading", "score": eye, "eye_tracking": eye, "self_paced_reading": spill[SELF_PACED]["score"],
-            "n_items": int(len(df)), "n_uids": 1, "regressions": {"no_spillover": plain, "spillover": spill},
-            "correlations": correlations}
+    return {
+        "metric": "reading",
+        "score": eye,
+        "eye_tracking": eye,
+        "self_paced_reading": spill[SELF_PACED]["score"],
+        "n_items": int(len(df)),
+        "n_uids": 1,
+        "regressions": {"no_spillover": plain, "spillover": spill},
+        "correlations": correlations,
+    }
 
 
 def evaluate_reading(scorer: CausalScorer, df, batch_size: int, progress: bool) -> tuple[dict, list[dict], dict]:
@@ -146,7 +164,8 @@ def evaluate_reading(scorer: CausalScorer, df, batch_size: int, progress: bool) 
     cur, prev, timing = surprisals(scorer, df, batch_size, progress)
     df = df.assign(surprisal=cur, prev_surprisal=prev)
     summary = summarise_reading(df)
-    rows = [{"id": i, "source": s, "item": it, "word": w, "surprisal": c,
-             "prev_surprisal": None if math.isnan(p) else p}
-            for i, (s, it, w, c, p) in enumerate(zip(df["source"], df["item"], df["word"], cur, prev))]
+    rows = [
+        {"id": i, "source": s, "item": it, "word": w, "surprisal": c, "prev_surprisal": None if math.isnan(p) else p}
+        for i, (s, it, w, c, p) in enumerate(zip(df["source"], df["item"], df["word"], cur, prev))
+    ]
     return summary, rows, timing

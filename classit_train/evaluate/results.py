@@ -115,16 +115,28 @@ class ReadingSummary(EvalSummary):
     date: str
 
     def metric_rows(self) -> dict[str, object]:
-        return {"eye tracking (% of possible R^2 gain)": f"{self.eye_tracking:.2f}",
-                "self-paced reading (% of possible R^2 gain)": f"{self.self_paced_reading:.2f}"}
+        return {
+            "eye tracking (% of possible R^2 gain)": f"{self.eye_tracking:.2f}",
+            "self-paced reading (% of possible R^2 gain)": f"{self.self_paced_reading:.2f}",
+        }
 
 
-_SUMMARIES: dict[str, type[EvalSummary]] = {"accuracy": AccuracySummary, "spearman": SpearmanSummary,
-                                            "reading": ReadingSummary}
+_SUMMARIES: dict[str, type[EvalSummary]] = {
+    "accuracy": AccuracySummary,
+    "spearman": SpearmanSummary,
+    "reading": ReadingSummary,
+}
 
 
-def evaluate(model: str | Path, task: str, data: str | Path | Sequence[str | Path], out: str | Path,
-             settings: EvalConfig | None = None, *, progress: bool = True) -> EvalSummary:
+def evaluate(
+    model: str | Path,
+    task: str,
+    data: str | Path | Sequence[str | Path],
+    out: str | Path,
+    settings: EvalConfig | None = None,
+    *,
+    progress: bool = True,
+) -> EvalSummary:
     """Score one task with one model and file it in ``out`` (a results.json; other tasks in it are kept).
 
     Inputs:
@@ -141,10 +153,14 @@ def evaluate(model: str | Path, task: str, data: str | Path | Sequence[str | Pat
     out = Path(out)
     data_paths = [data] if isinstance(data, (str, Path)) else list(data)
     key = result_key(task, data_paths)
-    with replaced_together({"--out": out, "predictions": predictions_path(out, key)},
-                           {"--data": data_paths, "the --model": [model]}) as outs:
-        items = (reading.read_words(data_paths, cfg.limit) if task == "reading"
-                 else read_task(task, data_paths, limit=cfg.limit, ewok_contexts=cfg.ewok_contexts))
+    with replaced_together(
+        {"--out": out, "predictions": predictions_path(out, key)}, {"--data": data_paths, "the --model": [model]}
+    ) as outs:
+        items = (
+            reading.read_words(data_paths, cfg.limit)
+            if task == "reading"
+            else read_task(task, data_paths, limit=cfg.limit, ewok_contexts=cfg.ewok_contexts)
+        )
         existing = read_existing(out)
 
         device = resolve_device(cfg.device)
@@ -160,9 +176,14 @@ def evaluate(model: str | Path, task: str, data: str | Path | Sequence[str | Pat
             figures, rows = summarise(task, items, scores)
         write_jsonl(rows, outs.path("predictions"))
         summary = _SUMMARIES[figures["metric"]](
-            task=task, **figures, data=[str(p) for p in data_paths], predictions=predictions_path(out, key).name,
-            scoring=_scoring_record(cfg, scorer, task, device), timing={"load_s": round(load_s, 2), **timing},
-            date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+            task=task,
+            **figures,
+            data=[str(p) for p in data_paths],
+            predictions=predictions_path(out, key).name,
+            scoring=_scoring_record(cfg, scorer, task, device),
+            timing={"load_s": round(load_s, 2), **timing},
+            date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        )
         summary._out = str(out)
         file_entry(outs.path("--out"), existing, path, cfg.name, key, summary.to_json())
     return summary
@@ -174,8 +195,9 @@ def check_same_model(existing: dict | None, model_path: Path | str, out: Path) -
         raise InputError(f"holds results of another model ({existing['model']}); choose another --out", out)
 
 
-def _score_items(scorer: CausalScorer, items: Sequence[EvalItem], batch_size: int, task: str,
-                 progress: bool) -> tuple[list[list[float]], dict]:
+def _score_items(
+    scorer: CausalScorer, items: Sequence[EvalItem], batch_size: int, task: str, progress: bool
+) -> tuple[list[list[float]], dict]:
     """Every candidate's score, item by item, and how long the scoring took."""
     flat = [(i, c) for i, item in enumerate(items) for c in range(len(item.completions))]
     encoded = [scorer.encode(items[i].prefix, items[i].completions[c]) for i, c in flat]
@@ -191,7 +213,7 @@ def _scoring_record(cfg: EvalConfig, scorer: CausalScorer, task: str, device: st
     start_token = scorer.tokenizer.convert_ids_to_tokens(scorer.start_id) if cfg.first_token == "bos" else None
     return {
         "method": "sum of log-probabilities (nats) of the completion's tokens given the prefix; "
-                  "highest-scoring candidate chosen, ties to the first",
+        "highest-scoring candidate chosen, ties to the first",
         "first_token": cfg.first_token,
         "first_token_scored": scorer.first_token_scored(),
         "start_token": start_token,
@@ -217,13 +239,17 @@ def write_jsonl(rows: Sequence[dict], path: Path) -> None:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def file_entry(out: Path, existing: dict | None, model_path: Path | str, name: str | None, key: str,
-                entry: dict) -> None:
+def file_entry(
+    out: Path, existing: dict | None, model_path: Path | str, name: str | None, key: str, entry: dict
+) -> None:
     """Write results.json with ``entry`` as task ``key``, keeping the other tasks of an earlier file."""
     previous = existing or {}
-    results = {"format": RESULTS_FORMAT, "model": str(model_path),
-               "model_name": name or previous.get("model_name") or _model_name(model_path),
-               "tasks": {**previous.get("tasks", {}), key: entry}}
+    results = {
+        "format": RESULTS_FORMAT,
+        "model": str(model_path),
+        "model_name": name or previous.get("model_name") or _model_name(model_path),
+        "tasks": {**previous.get("tasks", {}), key: entry},
+    }
     atomic_write_text(out, json.dumps(results, indent=2, ensure_ascii=False, allow_nan=True) + "\n")
 
 

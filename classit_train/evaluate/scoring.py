@@ -48,11 +48,14 @@ class CausalScorer:
         import torch
 
         if first_token not in FIRST_TOKEN_MODES:
-            raise InputError(f"first_token must be one of {', '.join(FIRST_TOKEN_MODES)}, not {first_token!r}",
-                             "--first-token")
+            raise InputError(
+                f"first_token must be one of {', '.join(FIRST_TOKEN_MODES)}, not {first_token!r}", "--first-token"
+            )
         if not getattr(tokenizer, "is_fast", False):
-            raise InputError("the model's tokenizer has no fast (Rust) version: character offsets are needed "
-                             "to find the completion's tokens")
+            raise InputError(
+                "the model's tokenizer has no fast (Rust) version: character offsets are needed "
+                "to find the completion's tokens"
+            )
         self.model = model
         self.tokenizer = tokenizer
         self.first_token = first_token
@@ -96,11 +99,12 @@ class CausalScorer:
         self.model.eval()
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
+                idx = order[start : start + batch_size]
                 width = len(encoded[idx[0]].ids)
                 if self.max_len and width > self.max_len:
-                    raise InputError(f"a candidate is {width} tokens long, more than the model's "
-                                     f"{self.max_len} positions")
+                    raise InputError(
+                        f"a candidate is {width} tokens long, more than the model's {self.max_len} positions"
+                    )
                 ids, mask, scored = self._right_padded([encoded[i] for i in idx], width)
                 if width < 2:  # one token: nothing can be scored
                     sums = torch.zeros(len(idx))
@@ -134,8 +138,9 @@ class CausalScorer:
         return self.score_encoded([self.encode(p, c) for p, c in pairs], batch_size, progress)
 
 
-def score_with_progress(scorer: CausalScorer, encoded: Sequence[Encoded], batch_size: int, description: str,
-                        progress: bool) -> tuple[list[float], dict]:
+def score_with_progress(
+    scorer: CausalScorer, encoded: Sequence[Encoded], batch_size: int, description: str, progress: bool
+) -> tuple[list[float], dict]:
     """``scorer.score_encoded`` under a progress bar (when ``progress``), and how long it took."""
     import time
 
@@ -145,8 +150,11 @@ def score_with_progress(scorer: CausalScorer, encoded: Sequence[Encoded], batch_
     with ProgressBar(description, len(encoded), enabled=progress) as bar:
         scores = scorer.score_encoded(encoded, batch_size, progress=lambda n: bar.update(advance=n))
     score_s = time.perf_counter() - t0
-    return scores, {"score_s": round(score_s, 2), "sequences": len(encoded),
-                    "sequences_per_s": round(len(encoded) / score_s, 2) if score_s else None}
+    return scores, {
+        "score_s": round(score_s, 2),
+        "sequences": len(encoded),
+        "sequences_per_s": round(len(encoded) / score_s, 2) if score_s else None,
+    }
 
 
 # -- model loading ------------------------------------------------------------------------------------------
@@ -162,8 +170,9 @@ def resolve_device(device: str | None) -> str:
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"device {device!r} asked for but no CUDA GPU is available", "--device")
     if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
-        raise InputError(f"device {device!r} asked for but there are {torch.cuda.device_count()} CUDA GPU(s)",
-                         "--device")
+        raise InputError(
+            f"device {device!r} asked for but there are {torch.cuda.device_count()} CUDA GPU(s)", "--device"
+        )
     if parsed.type == "mps" and not torch.backends.mps.is_available():
         raise InputError(f"device {device!r} asked for but MPS is not available", "--device")
     return device

@@ -87,11 +87,15 @@ def _ewok(row: dict, path: Path, line: int, contexts: str) -> list[EvalItem]:
     uid = str(row.get("Domain") or path.stem)
     groups = {k: str(row[k]) for k in ("ContextType", "ContextDiff", "TargetDiff") if row.get(k) is not None}
     t1, t2 = " " + str(row["Target1"]), " " + str(row["Target2"])
-    items = [EvalItem(uid, str(row["Context1"]), [t1, t2], groups={**groups, "context": "Context1"},
-                  source=f"{path}:{line}")]
+    items = [
+        EvalItem(uid, str(row["Context1"]), [t1, t2], groups={**groups, "context": "Context1"}, source=f"{path}:{line}")
+    ]
     if contexts == "both":
-        items.append(EvalItem(uid, str(row["Context2"]), [t2, t1], groups={**groups, "context": "Context2"},
-                          source=f"{path}:{line}"))
+        items.append(
+            EvalItem(
+                uid, str(row["Context2"]), [t2, t1], groups={**groups, "context": "Context2"}, source=f"{path}:{line}"
+            )
+        )
     return items
 
 
@@ -101,8 +105,9 @@ def _entity_tracking(row: dict, path: Path, line: int) -> list[EvalItem]:
     if not isinstance(options, list) or len(options) < 2 or not all(isinstance(o, str) for o in options):
         raise InputError("options must be a list of at least two strings", path, line)
     uid = f"{path.stem}_{row['numops']}_ops" if "numops" in row else path.stem
-    return [EvalItem(uid, str(row["input_prefix"]), list(options), groups={"split": path.stem},
-                 source=f"{path}:{line}")]
+    return [
+        EvalItem(uid, str(row["input_prefix"]), list(options), groups={"split": path.stem}, source=f"{path}:{line}")
+    ]
 
 
 def _wug(row: dict, path: Path, line: int) -> list[EvalItem]:
@@ -111,8 +116,7 @@ def _wug(row: dict, path: Path, line: int) -> list[EvalItem]:
     if isinstance(sentences, str):
         sentences = sentences.split("\t")
     if not isinstance(sentences, list) or len(sentences) < 2 or not all(isinstance(s, str) and s for s in sentences):
-        raise InputError("sentences must hold at least two non-empty sentences (tab-separated or a list)",
-                         path, line)
+        raise InputError("sentences must hold at least two non-empty sentences (tab-separated or a list)", path, line)
     try:
         ratio = float(row["ratio"])
     except (TypeError, ValueError):
@@ -139,8 +143,9 @@ def _files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def read_task(task: str, paths: str | Path | Iterable[str | Path], *, limit: int | None = None,
-              ewok_contexts: str = "first") -> list[EvalItem]:
+def read_task(
+    task: str, paths: str | Path | Iterable[str | Path], *, limit: int | None = None, ewok_contexts: str = "first"
+) -> list[EvalItem]:
     """Read task files (a file, a folder of ``.jsonl`` files, or several of either) into items.
 
     ``limit`` keeps at most that many items per UID (so every phenomenon stays in the macro average).
@@ -184,8 +189,7 @@ def result_key(task: str, paths: str | Path | Iterable[str | Path]) -> str:
         return task
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    names = " ".join(q.name.lower() for p in map(Path, paths)
-                     for q in ([p, *p.glob("*.jsonl")] if p.is_dir() else [p]))
+    names = " ".join(q.name.lower() for p in map(Path, paths) for q in ([p, *p.glob("*.jsonl")] if p.is_dir() else [p]))
     if "adj" in names or "nominal" in names:
         return "wug_adj"
     if "past" in names:

@@ -72,8 +72,12 @@ def test_a_settings_file_sits_between_the_defaults_and_the_flags(tmp_path):
     file = tmp_path / "toy.yaml"
     file.write_text("size: 7\nscale: linear\nhidden: 9\nwords: [b, c]\n")
     calls: list[ToySettings] = []
-    assert run_app(make_app(calls), "toy", ["run", "in.txt", "--config", str(file), "--size", "2",
-                                            "--tag", "p", "--tag", "q"]) == 0
+    assert (
+        run_app(
+            make_app(calls), "toy", ["run", "in.txt", "--config", str(file), "--size", "2", "--tag", "p", "--tag", "q"]
+        )
+        == 0
+    )
     assert calls == [ToySettings(size=2, scale="linear", hidden=9, words=["b", "c"], tags=["p", "q"])]
 
 

@@ -21,8 +21,9 @@ from tests.helpers import items_frame
 
 
 def _item(**kw):
-    base = dict(source="switchboard", prompt="How are you?", reply="Fine, thanks.", doc_id="sw2001", position=3,
-                origin="test")
+    base = dict(
+        source="switchboard", prompt="How are you?", reply="Fine, thanks.", doc_id="sw2001", position=3, origin="test"
+    )
     base.update(kw)
     base["text"] = render_text(base["prompt"], base["reply"])
     base["id"] = Item.make_id(base["source"], base["doc_id"], base["position"], base["prompt"], base["reply"])
@@ -111,9 +112,17 @@ def test_yaml_config_errors_are_one_line_with_file_and_line(tmp_path):
 
 
 def test_arrow_table_holds_the_rows_as_polars_would():
-    rows = [{"passage_id": "p1", "article_id": "7", "title": "Zürich", "section": "",
-             "text": "naïve café — 東京 😀", "n_words": 4},
-            {"passage_id": "p2", "article_id": "8", "title": "", "section": "History", "text": "x", "n_words": 1}]
+    rows = [
+        {
+            "passage_id": "p1",
+            "article_id": "7",
+            "title": "Zürich",
+            "section": "",
+            "text": "naïve café — 東京 😀",
+            "n_words": 4,
+        },
+        {"passage_id": "p2", "article_id": "8", "title": "", "section": "History", "text": "x", "n_words": 1},
+    ]
     table = arrow_table(rows, PASSAGE_COLUMNS)
     assert table.to_pylist() == rows
     expected = pl.DataFrame(rows, schema=polars_schema(PASSAGE_COLUMNS))

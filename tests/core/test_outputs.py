@@ -49,8 +49,12 @@ def test_two_outputs_that_are_one_file_are_refused(tmp_path, monkeypatch, same):
     monkeypatch.chdir(tmp_path)
     first = tmp_path / "k.parquet"
     first.write_text("kept rows")
-    second = {"identical": first, "relative": Path("sub/../k.parquet"), "hard link": tmp_path / "h.parquet",
-              "symlink": tmp_path / "s.parquet"}[same]
+    second = {
+        "identical": first,
+        "relative": Path("sub/../k.parquet"),
+        "hard link": tmp_path / "h.parquet",
+        "symlink": tmp_path / "s.parquet",
+    }[same]
     (tmp_path / "sub").mkdir()
     if same == "hard link":
         os.link(first, second)
@@ -80,8 +84,12 @@ def test_an_unwritable_place_fails_at_once_naming_the_flag(tmp_path, place):
     ro.chmod(stat.S_IRUSR | stat.S_IXUSR)
     if place == "read-only" and os.access(ro, os.W_OK):
         pytest.skip("running as a user who can write anywhere (root)")
-    target = {"proc": Path("/proc/q.parquet"), "folder": tmp_path / "a_folder",
-              "file as folder": tmp_path / "a_file" / "q.parquet", "read-only": ro / "q.parquet"}[place]
+    target = {
+        "proc": Path("/proc/q.parquet"),
+        "folder": tmp_path / "a_folder",
+        "file as folder": tmp_path / "a_file" / "q.parquet",
+        "read-only": ro / "q.parquet",
+    }[place]
     good = tmp_path / "kept.parquet"
     with pytest.raises(InputError, match="--quarantine"):
         Outputs({"--out": good, "--quarantine": target})
@@ -188,8 +196,9 @@ class Killed(BaseException):
 
 
 @pytest.mark.parametrize("killed_after", [1, 2])
-def test_a_folder_commit_killed_between_or_after_its_renames_is_finished_by_the_next_run(tmp_path, monkeypatch,
-                                                                                       killed_after):
+def test_a_folder_commit_killed_between_or_after_its_renames_is_finished_by_the_next_run(
+    tmp_path, monkeypatch, killed_after
+):
     """Killed after setting the earlier folder aside (no ``out`` at all), or after putting the new one in place
     (the earlier one still aside): the next run finishes the commit and removes what was set aside."""
     out = tmp_path / "ds"

@@ -39,8 +39,15 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def built(inputs, tmp_path_factory) -> tuple[Path, BuildSummary]:
     out = tmp_path_factory.mktemp("build") / "CLASS_IT"
-    record = build(inputs["switchboard"], inputs["wiki"], out, BuildConfig(val_fraction=0.2, seed=7),
-                   passages=inputs["passages"], command="classit-data build (test)", progress=False)
+    record = build(
+        inputs["switchboard"],
+        inputs["wiki"],
+        out,
+        BuildConfig(val_fraction=0.2, seed=7),
+        passages=inputs["passages"],
+        command="classit-data build (test)",
+        progress=False,
+    )
     return out, record
 
 
@@ -85,7 +92,9 @@ def test_card_metadata_matches_the_files(built):
     configs = {c["config_name"]: c for c in meta["configs"]}
     assert set(configs) == {"switchboard", "simple_wiki", "merged"}
     assert {d["split"]: d["path"] for d in configs["switchboard"]["data_files"]} == {
-        "train": "switchboard/train-*", "validation": "switchboard/validation-*"}
+        "train": "switchboard/train-*",
+        "validation": "switchboard/validation-*",
+    }
     infos = {i["config_name"]: i for i in meta["dataset_info"]}
     for name, info in infos.items():
         assert [f["name"] for f in info["features"]] == list(COLUMN_ORDER)
@@ -101,11 +110,25 @@ def test_card_metadata_matches_the_files(built):
 def test_card_text(built):
     out, record = built
     text = (out / "README.md").read_text(encoding="utf-8")
-    for needle in ("## Intended use", "## Sources and licenses", "CC BY-NC-SA", "CC BY-SA", "Apache-2.0",
-                   "## How it was made", "classit-data build (test)", "HuggingFaceTB/SmolLM2-135M-Instruct",
-                   "5f0c2a9d1e3b4c7a", '"temperature": 0.7', "## Statistics", "## BabyLM word budget",
-                   "100,000,000", "## Limitations", "capone-etal-2025-class", "Lenci",
-                   "](figures/figure1.png)"):
+    for needle in (
+        "## Intended use",
+        "## Sources and licenses",
+        "CC BY-NC-SA",
+        "CC BY-SA",
+        "Apache-2.0",
+        "## How it was made",
+        "classit-data build (test)",
+        "HuggingFaceTB/SmolLM2-135M-Instruct",
+        "5f0c2a9d1e3b4c7a",
+        '"temperature": 0.7',
+        "## Statistics",
+        "## BabyLM word budget",
+        "100,000,000",
+        "## Limitations",
+        "capone-etal-2025-class",
+        "Lenci",
+        "](figures/figure1.png)",
+    ):
         assert needle in text, needle
     assert f"{record.counts['words_text']:,} words" in text.replace("\n", " ").replace("**", "")
     for f in record.inputs["switchboard"]:
@@ -127,29 +150,43 @@ def test_build_record(built, inputs):
     for rel, meta in info["files"].items():
         assert meta["sha256"] == _sha(out / rel) and meta["size"] == (out / rel).stat().st_size
     prov = info["provenance"]
-    assert prov["models"] == [{"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "model_revision": "main",
-                               "rows": info["counts"]["by_source"]["simple_wiki"]["rows"]}]
+    assert prov["models"] == [
+        {
+            "model": "HuggingFaceTB/SmolLM2-135M-Instruct",
+            "model_revision": "main",
+            "rows": info["counts"]["by_source"]["simple_wiki"]["rows"],
+        }
+    ]
     assert prov["prompt_hashes"][0]["prompt_hash"] == "5f0c2a9d1e3b4c7a"
     assert info["package"]["name"] == "classit-data" and info["package"]["version"]
-    words = pl.concat([pl.read_parquet(inputs[k]) for k in ("switchboard", "wiki")])["text"] \
-        .str.count_matches(r"\S+").sum()
+    words = (
+        pl.concat([pl.read_parquet(inputs[k]) for k in ("switchboard", "wiki")])["text"].str.count_matches(r"\S+").sum()
+    )
     assert info["counts"]["words_text"] == words == info["babylm"]["dataset_words"]
     assert info["babylm"]["share"] == pytest.approx(words / 100_000_000)
     assert not list(out.parent.glob(".CLASS_IT.*")), "staging folders left behind"
     table = record.rows()
     assert table["validation gate"].startswith("passed: ") and table["card"] == f"{out}/README.md"
-    assert table["merged/validation"] == f"{record.configs['merged']['splits']['validation']['num_examples']:,} " \
+    assert (
+        table["merged/validation"] == f"{record.configs['merged']['splits']['validation']['num_examples']:,} "
         "rows, 1 shard(s)"
+    )
     # the summary is the record, with where the build went and how long it took
-    assert record.to_json() == {**info, "out": str(out), "seconds": record.seconds,
-                                "gate_seconds": record.gate_seconds}
+    assert record.to_json() == {**info, "out": str(out), "seconds": record.seconds, "gate_seconds": record.gate_seconds}
 
 
 def test_same_inputs_same_bytes(built, inputs, tmp_path):
     out, _ = built
     again = tmp_path / "again"
-    build(inputs["switchboard"], inputs["wiki"], again, BuildConfig(val_fraction=0.2, seed=7),
-          passages=inputs["passages"], command="classit-data build (test)", progress=False)
+    build(
+        inputs["switchboard"],
+        inputs["wiki"],
+        again,
+        BuildConfig(val_fraction=0.2, seed=7),
+        passages=inputs["passages"],
+        command="classit-data build (test)",
+        progress=False,
+    )
     first = json.loads((out / "build_info.json").read_text())["files"]
     second = json.loads((again / "build_info.json").read_text())["files"]
     for rel in first:
@@ -160,8 +197,14 @@ def test_same_inputs_same_bytes(built, inputs, tmp_path):
     assert (out / "build_info.json").read_bytes() == (again / "build_info.json").read_bytes()
     # another seed shuffles merged differently, and moves no document between splits
     other = tmp_path / "other"
-    build(inputs["switchboard"], inputs["wiki"], other, BuildConfig(val_fraction=0.2, seed=8),
-          passages=inputs["passages"], progress=False)
+    build(
+        inputs["switchboard"],
+        inputs["wiki"],
+        other,
+        BuildConfig(val_fraction=0.2, seed=8),
+        passages=inputs["passages"],
+        progress=False,
+    )
     a = pl.read_parquet(out / "merged" / "train-00000-of-00001.parquet")
     b = pl.read_parquet(other / "merged" / "train-00000-of-00001.parquet")
     assert a["id"].to_list() != b["id"].to_list() and sorted(a["id"]) == sorted(b["id"])
@@ -171,8 +214,13 @@ def test_shards_by_size_and_one_kept_file_for_both_sources(inputs, tmp_path):
     from classit_data.validate.validate import validate
 
     both = tmp_path / "kept.parquet"
-    validate([str(inputs["switchboard"]), str(inputs["wiki"])], both, tmp_path / "rej.parquet",
-                  tmp_path / "rep.json", passages=inputs["passages"])
+    validate(
+        [str(inputs["switchboard"]), str(inputs["wiki"])],
+        both,
+        tmp_path / "rej.parquet",
+        tmp_path / "rep.json",
+        passages=inputs["passages"],
+    )
     out = tmp_path / "sharded"
     record = build(both, both, out, BuildConfig(max_shard_size="20KB"), passages=inputs["passages"], progress=False)
     files = sorted(p.name for p in (out / "merged").glob("*.parquet"))
@@ -197,8 +245,18 @@ def test_gate_refuses_rows_that_fail_validation(tmp_path, cli):
     assert r.returncode == 2, r.stderr
     assert "validation failed" in r.stderr and "--force" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
-    r = cli("build", "--switchboard", bad_path, "--wiki", raw["wiki"], "--passages", raw["passages"],
-            "--out", out, "--force")
+    r = cli(
+        "build",
+        "--switchboard",
+        bad_path,
+        "--wiki",
+        raw["wiki"],
+        "--passages",
+        raw["passages"],
+        "--out",
+        out,
+        "--force",
+    )
     assert r.returncode == 0, r.stderr
     info = read_build_info(out)
     assert info["validation"]["passed"] is False and info["validation"]["forced"] is True
@@ -315,8 +373,20 @@ def test_cli_build_with_stats_dir_then_load_offline(inputs, tmp_path, cli):
 
     stats([str(inputs["switchboard"]), str(inputs["wiki"])], tmp_path / "stats")
     out = tmp_path / "CLASS_IT"
-    r = cli("build", "--switchboard", inputs["switchboard"], "--wiki", inputs["wiki"], "--out", out,
-            "--stats-dir", tmp_path / "stats", "--passages", inputs["passages"], "--json")
+    r = cli(
+        "build",
+        "--switchboard",
+        inputs["switchboard"],
+        "--wiki",
+        inputs["wiki"],
+        "--out",
+        out,
+        "--stats-dir",
+        tmp_path / "stats",
+        "--passages",
+        inputs["passages"],
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     record = json.loads(r.stdout)
     assert record == {**read_build_info(out), **{k: record[k] for k in ("out", "seconds", "gate_seconds")}}
@@ -324,12 +394,15 @@ def test_cli_build_with_stats_dir_then_load_offline(inputs, tmp_path, cli):
     assert (out / "figures" / "figure1.png").read_bytes() == (tmp_path / "stats" / "figure1.png").read_bytes()
     assert record["command"].startswith("classit-data build --switchboard")
     assert "| switchboard |" in (out / "README.md").read_text()  # the stats table of stats.md
-    code = ("import sys; from datasets import load_dataset\n"
-            "for c in ('switchboard', 'simple_wiki', 'merged'):\n"
-            "    d = load_dataset(sys.argv[1], c, split='train'); print(c, d.num_rows, d.column_names[:4])")
+    code = (
+        "import sys; from datasets import load_dataset\n"
+        "for c in ('switchboard', 'simple_wiki', 'merged'):\n"
+        "    d = load_dataset(sys.argv[1], c, split='train'); print(c, d.num_rows, d.column_names[:4])"
+    )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
-    loaded = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, env=env,
-                            timeout=300)
+    loaded = subprocess.run(
+        [sys.executable, "-c", code, str(out)], capture_output=True, text=True, env=env, timeout=300
+    )
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     for config, cfg in record["configs"].items():
         n = cfg["splits"]["train"]["num_examples"]
@@ -346,15 +419,24 @@ def test_generation_record_and_prompt_files_in_the_card(inputs, tmp_path):
     prompts = PromptSet.load(qa_yaml)
     gen = tmp_path / "generate"
     gen.mkdir()
-    run = {"command": "generate-wiki", "argv": ["classit-data", "generate-wiki", "passages.parquet", "--out", "gen"],
-           "config": {"temperature": 0.7, "seed": 0}, "backend": "vllm",
-           "identity": {"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "prompt_hash": prompts.prompt_hash(),
-                        "sampling": {"num_pairs": prompts.num_pairs}, "seed": 0},
-           "prompts": {"source": str(qa_yaml), "files": [n for n, _ in prompts.files]}}
+    run = {
+        "command": "generate-wiki",
+        "argv": ["classit-data", "generate-wiki", "passages.parquet", "--out", "gen"],
+        "config": {"temperature": 0.7, "seed": 0},
+        "backend": "vllm",
+        "identity": {
+            "model": "HuggingFaceTB/SmolLM2-135M-Instruct",
+            "prompt_hash": prompts.prompt_hash(),
+            "sampling": {"num_pairs": prompts.num_pairs},
+            "seed": 0,
+        },
+        "prompts": {"source": str(qa_yaml), "files": [n for n, _ in prompts.files]},
+    }
     (gen / "run.json").write_text(json.dumps(run))
     out = tmp_path / "ds"
-    record = build(inputs["switchboard"], inputs["wiki"], out, generation_runs=[gen], passages=inputs["passages"],
-                   progress=False)
+    record = build(
+        inputs["switchboard"], inputs["wiki"], out, generation_runs=[gen], passages=inputs["passages"], progress=False
+    )
     files = record.provenance["prompt_files"]
     assert [f["file"] for f in files] == [n for n, _ in prompts.files]
     for f in files:
@@ -365,8 +447,14 @@ def test_generation_record_and_prompt_files_in_the_card(inputs, tmp_path):
     # prompt files that no longer give the run's prompt hash are listed without a hash
     run["identity"]["prompt_hash"] = "0000000000000000"
     (gen / "run.json").write_text(json.dumps(run))
-    record = build(inputs["switchboard"], inputs["wiki"], tmp_path / "ds2", generation_runs=[gen / "run.json"],
-                   passages=inputs["passages"], progress=False)
+    record = build(
+        inputs["switchboard"],
+        inputs["wiki"],
+        tmp_path / "ds2",
+        generation_runs=[gen / "run.json"],
+        passages=inputs["passages"],
+        progress=False,
+    )
     assert all(f["sha256"] is None for f in record.provenance["prompt_files"])
     with pytest.raises(InputError, match="no such file or folder"):
         build(inputs["switchboard"], None, tmp_path / "ds3", generation_runs=[tmp_path / "missing"], progress=False)
@@ -378,13 +466,21 @@ def test_generation_record_and_prompt_files_in_the_card(inputs, tmp_path):
 
 def test_judge_scores_reach_the_record_and_the_card(inputs, tmp_path):
     wiki = pl.read_parquet(inputs["wiki"])
-    judged = wiki.with_columns(*[pl.lit(5, dtype=pl.Int64).alias(f"judge_{s}")
-                                 for s in ("grounded", "correct", "self_contained")],
-                               pl.Series("judge_quality", [4 + i % 2 for i in range(wiki.height)], pl.Int64))
+    judged = wiki.with_columns(
+        *[pl.lit(5, dtype=pl.Int64).alias(f"judge_{s}") for s in ("grounded", "correct", "self_contained")],
+        pl.Series("judge_quality", [4 + i % 2 for i in range(wiki.height)], pl.Int64),
+    )
     path = write_rows(judged, tmp_path / "judged.parquet")
     out = tmp_path / "CLASS_IT"
-    build(inputs["switchboard"], path, out, BuildConfig(val_fraction=0.2, seed=7), passages=inputs["passages"],
-          command="classit-data build (test)", progress=False)
+    build(
+        inputs["switchboard"],
+        path,
+        out,
+        BuildConfig(val_fraction=0.2, seed=7),
+        passages=inputs["passages"],
+        command="classit-data build (test)",
+        progress=False,
+    )
     scores = read_build_info(out)["validation"]["judge_scores"]
     unjudged = pl.read_parquet(inputs["switchboard"]).height  # the Switchboard rows have no judge scores
     assert scores["judge_quality"] == {"none": unjudged, "4": (wiki.height + 1) // 2, "5": wiki.height // 2}

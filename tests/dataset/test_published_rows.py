@@ -25,8 +25,10 @@ def bare(tmp_path_factory) -> dict[str, Path]:
     """The synthetic rows of both sources with only the published columns, one file per source."""
     folder = tmp_path_factory.mktemp("published")
     raw = write_inputs(folder / "raw")
-    return {key: write_rows(pl.read_parquet(raw[key]).select(PUBLISHED), folder / f"{key}.parquet")
-            for key in ("switchboard", "wiki")}
+    return {
+        key: write_rows(pl.read_parquet(raw[key]).select(PUBLISHED), folder / f"{key}.parquet")
+        for key in ("switchboard", "wiki")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +42,15 @@ def test_build_writes_every_row_with_derived_ids_and_null_provenance(built, bare
     rows = pl.concat([pl.read_parquet(f) for f in sorted((out / "merged").glob("*.parquet"))])
     given = pl.concat([pl.read_parquet(bare[k]) for k in ("switchboard", "wiki")])
     assert rows.height == given.height and rows.columns == list(COLUMN_ORDER)
-    assert sorted(rows["id"]) == sorted(Item.make_id(s, None, None, p, r)
-                                        for s, p, r in given.select("source", "prompt", "reply").iter_rows())
+    assert sorted(rows["id"]) == sorted(
+        Item.make_id(s, None, None, p, r) for s, p, r in given.select("source", "prompt", "reply").iter_rows()
+    )
     assert rows["doc_id"].null_count() == rows.height and rows["model"].null_count() == rows.height
     splits = record.configs["merged"]["splits"]
-    assert splits["validation"]["num_examples"] > 0 and splits["validation"]["documents"] == \
-        splits["validation"]["num_examples"]  # each row is a document of its own
+    assert (
+        splits["validation"]["num_examples"] > 0
+        and splits["validation"]["documents"] == splits["validation"]["num_examples"]
+    )  # each row is a document of its own
 
 
 def test_record_and_card_say_the_rows_came_without_provenance(built, bare):
@@ -55,7 +60,8 @@ def test_record_and_card_say_the_rows_came_without_provenance(built, bare):
     assert [e["absent_columns"] for e in info["inputs"]["switchboard"] + info["inputs"]["wiki"]] == [lacking] * 2
     bare_record = info["provenance"]["without_provenance"]
     assert bare_record["columns"] == lacking and bare_record["input_rows"] == sum(
-        pl.read_parquet(p).height for p in bare.values())
+        pl.read_parquet(p).height for p in bare.values()
+    )
     assert "a row without doc_id is a document of its own" in info["split_rule"]
     skipped = info["validation"]["report"]["checks_skipped"]
     assert skipped["repeated_question"] == "no passage_id column in the input"
@@ -79,8 +85,10 @@ def test_stats_reads_published_rows(bare, tmp_path):
     measured = json.loads((tmp_path / "stats" / "stats.json").read_text())
     assert summary.to_json() == measured
     rows = {k: pl.read_parquet(p).height for k, p in bare.items()}
-    assert {s: v["rows"] for s, v in measured["sources"].items()} == {"switchboard": rows["switchboard"],
-                                                                      "simple_wiki": rows["wiki"]}
+    assert {s: v["rows"] for s, v in measured["sources"].items()} == {
+        "switchboard": rows["switchboard"],
+        "simple_wiki": rows["wiki"],
+    }
     assert (tmp_path / "stats" / "figure1.png").stat().st_size > 0
 
 

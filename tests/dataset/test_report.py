@@ -33,17 +33,24 @@ ERROR_LINE = re.compile(r"^error: .+: .+$")
 def _inputs(folder: Path) -> dict[str, Path]:
     sw = folder / "sw.parquet"
     convert_switchboard([ROOT / "samples" / "switchboard_sample.train"], sw, progress=False)
-    evil_sw = write_rows(h.items_frame([h.sw(f"Did you see {EVIL} there?", "No, I did not see it.",
-                                             doc="sw9999", position=1)]), folder / "evil_sw.parquet")
-    qa_rows = h.good_rows()[6:] + [h.qa(EVIL_QUESTION, "It is about one quarter the size of the Earth.",
-                                        position=50)]
+    evil_sw = write_rows(
+        h.items_frame([h.sw(f"Did you see {EVIL} there?", "No, I did not see it.", doc="sw9999", position=1)]),
+        folder / "evil_sw.parquet",
+    )
+    qa_rows = h.good_rows()[6:] + [h.qa(EVIL_QUESTION, "It is about one quarter the size of the Earth.", position=50)]
     qa = write_rows(h.items_frame(qa_rows), folder / "qa.parquet")
     passages = write_rows(h.passages_frame(), folder / "passages.parquet")
     validate([sw, evil_sw], folder / "sw.kept.parquet", folder / "sw.rejected.parquet", folder / "sw.report.json")
-    validate([qa], folder / "qa.kept.parquet", folder / "qa.rejected.parquet", folder / "qa.report.json",
-                  passages=passages)
-    return {"sw": sw, "switchboard": folder / "sw.kept.parquet", "wiki": folder / "qa.kept.parquet",
-            "passages": passages, "qa_rows": qa}
+    validate(
+        [qa], folder / "qa.kept.parquet", folder / "qa.rejected.parquet", folder / "qa.report.json", passages=passages
+    )
+    return {
+        "sw": sw,
+        "switchboard": folder / "sw.kept.parquet",
+        "wiki": folder / "qa.kept.parquet",
+        "passages": passages,
+        "qa_rows": qa,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +58,14 @@ def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
     inputs = _inputs(folder)
     out = folder / "CLASS_IT"
-    record = build(inputs["switchboard"], inputs["wiki"], out, BuildConfig(val_fraction=0.2),
-                   passages=inputs["passages"], progress=False)
+    record = build(
+        inputs["switchboard"],
+        inputs["wiki"],
+        out,
+        BuildConfig(val_fraction=0.2),
+        passages=inputs["passages"],
+        progress=False,
+    )
     return out, record, inputs
 
 
@@ -62,8 +75,8 @@ def _page(path: Path) -> str:
 
 def _cell(html: str, section: str, label: str) -> str:
     """The number beside ``label`` in a funnel section."""
-    part = html[html.index(f'id="funnel-{section}"'):]
-    part = part[:part.index("</section>")]
+    part = html[html.index(f'id="funnel-{section}"') :]
+    part = part[: part.index("</section>")]
     return re.search(rf'data-key="{re.escape(label)}">([^<]*)<', part).group(1)
 
 
@@ -87,7 +100,7 @@ def test_funnel_numbers_are_the_steps_records(built):
     assert "No record of: prepare-wiki, generate-wiki" in html
     for config, c in record.configs.items():
         for split, s in c["splits"].items():
-            assert f"<td>{config}</td><td>{split}</td><td class=\"n\">{s['num_examples']:,}</td>" in html
+            assert f'<td>{config}</td><td>{split}</td><td class="n">{s["num_examples"]:,}</td>' in html
 
 
 def test_the_page_is_self_contained_and_row_text_is_escaped(built):
@@ -105,14 +118,23 @@ def test_the_page_is_self_contained_and_row_text_is_escaped(built):
 def test_record_is_unchanged_by_the_report_and_timings(built, tmp_path):
     out, _, inputs = built
     again = tmp_path / "again"
-    build(inputs["switchboard"], inputs["wiki"], again, BuildConfig(val_fraction=0.2), passages=inputs["passages"],
-          progress=False)
+    build(
+        inputs["switchboard"],
+        inputs["wiki"],
+        again,
+        BuildConfig(val_fraction=0.2),
+        passages=inputs["passages"],
+        progress=False,
+    )
     assert (again / "build_info.json").read_bytes() == (out / "build_info.json").read_bytes()
     assert "build" in json.loads((again / "timings.json").read_text())
 
     def page_without_wall_times(folder: Path) -> list[str]:
-        return [line for line in _page(folder / "report.html").replace(str(folder), "BUILD").splitlines()
-                if "data-wall" not in line]
+        return [
+            line
+            for line in _page(folder / "report.html").replace(str(folder), "BUILD").splitlines()
+            if "data-wall" not in line
+        ]
 
     # the page is the same but for the wall times: samples are seeded, the figure has no date
     assert page_without_wall_times(again) == page_without_wall_times(out)
@@ -126,13 +148,23 @@ def test_report_command_with_previous_build_and_eval_files(built, tmp_path, cli)
 
     rows = pl.read_parquet(inputs["wiki"])
     write_rows(rows.filter(~pl.col("prompt").str.contains("<script>", literal=True)), kept)
-    build(inputs["switchboard"], kept, smaller, BuildConfig(val_fraction=0.2), passages=inputs["passages"],
-          progress=False)
+    build(
+        inputs["switchboard"], kept, smaller, BuildConfig(val_fraction=0.2), passages=inputs["passages"], progress=False
+    )
     blimp = tmp_path / "blimp" / "moon.jsonl"
     blimp.parent.mkdir()
-    blimp.write_text(json.dumps({"sentence_good": "It is about one quarter the size of the Earth.",
-                                 "sentence_bad": "It are about one quarter the size of the Earth.", "field": "syntax",
-                                 "UID": "moon", "pairID": "0"}) + "\n")
+    blimp.write_text(
+        json.dumps(
+            {
+                "sentence_good": "It is about one quarter the size of the Earth.",
+                "sentence_bad": "It are about one quarter the size of the Earth.",
+                "field": "syntax",
+                "UID": "moon",
+                "pairID": "0",
+            }
+        )
+        + "\n"
+    )
     page = tmp_path / "r.html"
     res = cli("report", out, "--previous", smaller, "--eval", blimp.parent, "--out", page, "--samples", "100", "--json")
     assert res.returncode == 0, res.stderr
@@ -150,15 +182,28 @@ def test_report_command_with_previous_build_and_eval_files(built, tmp_path, cli)
 def _chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
-        pytest.skip("chromium not installed (make install tries `apt-get install -y chromium` as root): "
-                    "browser tests skip")
+        pytest.skip(
+            "chromium not installed (make install tries `apt-get install -y chromium` as root): browser tests skip"
+        )
     return found
 
 
 def _headless(browser: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                           "--no-first-run", "--disable-extensions", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-extensions",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_chromium_renders_every_section_and_runs_no_row_script(built):
@@ -209,8 +254,9 @@ def test_prepare_wikis_counts_reach_the_funnel(tmp_path):
     from classit_data.wiki.config import PrepareConfig
     from classit_data.wiki.prepare import prepare_wiki
 
-    summary = prepare_wiki(ROOT / "samples" / "simplewiki_sample.xml.bz2",
-                           tmp_path / "p.parquet", PrepareConfig(workers=1), progress=False)
+    summary = prepare_wiki(
+        ROOT / "samples" / "simplewiki_sample.xml.bz2", tmp_path / "p.parquet", PrepareConfig(workers=1), progress=False
+    )
     info = {"stages": {"steps": {"prepare-wiki": [{"file": "p.summary.json", **stable_report(summary.to_json())}]}}}
     part = next(p for p in funnel(info) if p["step"] == "prepare-wiki")
     assert dict(part["counts"])["passages"] == summary.passages > 0
@@ -222,8 +268,13 @@ def test_prepare_wikis_counts_reach_the_funnel(tmp_path):
 def test_the_gate_part_shows_the_judge_score_distributions():
     from classit_data.dataset.report import funnel
 
-    gate = {"input_rows": 10, "kept": 8, "quarantined": 2, "quarantined_by_reason": {"judge_quality": 2},
-            "judge_scores": {"judge_quality": {"1": 2, "4": 3, "5": 5}}}
+    gate = {
+        "input_rows": 10,
+        "kept": 8,
+        "quarantined": 2,
+        "quarantined_by_reason": {"judge_quality": 2},
+        "judge_scores": {"judge_quality": {"1": 2, "4": 3, "5": 5}},
+    }
     part = funnel({"validation": gate})[-1]
     assert part["step"] == "build"
     assert ("quarantined, by check", {"judge_quality": 2}) in part["reasons"]

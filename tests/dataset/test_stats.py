@@ -42,9 +42,13 @@ def rows_file(tmp_path_factory) -> Path:
 
 
 def test_word_counts_and_summaries_by_hand(tmp_path):
-    df = pl.DataFrame({"source": ["switchboard", "switchboard", "simple_wiki"],
-                       "prompt": ["Are you there?", "Oh,  well -- yes.", "What is it?"],
-                       "reply": ["Yeah, I'm here.", "Right.", "It is  a\tstone."]})
+    df = pl.DataFrame(
+        {
+            "source": ["switchboard", "switchboard", "simple_wiki"],
+            "prompt": ["Are you there?", "Oh,  well -- yes.", "What is it?"],
+            "reply": ["Yeah, I'm here.", "Right.", "It is  a\tstone."],
+        }
+    )
     lengths = read_lengths(write_rows(df, tmp_path / "r.jsonl"))
     assert lengths["prompt_words"].to_list() == [3, 4, 3] and lengths["reply_words"].to_list() == [3, 1, 4]
     s = summarize(lengths)
@@ -160,8 +164,11 @@ def test_cli_bad_input(cli, rows_file, tmp_path, case):
     if case == "missing_column":
         args = [write_rows(pl.read_parquet(rows_file).drop("reply"), tmp_path / "m.parquet")]
     elif case == "wrong_type":
-        args = [write_rows(pl.read_parquet(rows_file).with_columns(pl.col("prompt").str.len_chars()),
-                           tmp_path / "w.parquet")]
+        args = [
+            write_rows(
+                pl.read_parquet(rows_file).with_columns(pl.col("prompt").str.len_chars()), tmp_path / "w.parquet"
+            )
+        ]
     elif case == "quantile":
         extra = ["--quantile", "1.5"]
     elif case == "missing_file":

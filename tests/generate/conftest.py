@@ -26,6 +26,7 @@ def passage_rows() -> Callable[..., list[dict]]:
 @pytest.fixture(scope="session")
 def write_passages() -> Callable[..., Path]:
     """``write_passages(path, n=6)``: those rows as a passage file."""
+
     def write(path: Path, n: int = len(TEXTS)) -> Path:
         pl.DataFrame(_passage_rows(n), schema=PASSAGE_SCHEMA).write_parquet(path)
         return path
@@ -46,6 +47,7 @@ def generate_cli(cli) -> Callable[..., subprocess.CompletedProcess]:
 
 
 # --- runs against an OpenAI-compatible stub server: the local reference that other executors must equal -------
+
 
 @pytest.fixture(scope="module")
 def stub():

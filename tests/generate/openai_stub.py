@@ -25,8 +25,9 @@ from pathlib import Path
 class StubServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, latency: float = 0.0, output_tokens: int = 20, slots: int | None = None,
-                 fail_after: int | None = None):
+    def __init__(
+        self, latency: float = 0.0, output_tokens: int = 20, slots: int | None = None, fail_after: int | None = None
+    ):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.latency, self.output_tokens, self.fail_after = latency, output_tokens, fail_after
         self.requests = self.structured_requests = 0  # chat requests, those with a JSON schema
@@ -90,9 +91,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         with srv.slots or _NO_BOUND:
             time.sleep(srv.latency)
-        self._send({"choices": [{"message": {"role": "assistant", "content": reply_for(body)},
-                                 "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 50, "completion_tokens": srv.output_tokens}})
+        self._send(
+            {
+                "choices": [{"message": {"role": "assistant", "content": reply_for(body)}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 50, "completion_tokens": srv.output_tokens},
+            }
+        )
 
 
 class StubProcess:
@@ -100,14 +104,24 @@ class StubProcess:
 
     def __init__(self, latency: float = 0.0, output_tokens: int = 20, slots: int | None = None):
         root = Path(__file__).resolve().parents[2]
-        cmd = [sys.executable, "-m", "tests.generate.openai_stub", "--latency", str(latency), "--output-tokens",
-               str(output_tokens), "--slots", str(slots or 0)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "tests.generate.openai_stub",
+            "--latency",
+            str(latency),
+            "--output-tokens",
+            str(output_tokens),
+            "--slots",
+            str(slots or 0),
+        ]
         self.proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, text=True)
         self.url = self.proc.stdout.readline().strip()  # the server prints its URL once it listens
 
     @property
     def requests(self) -> int:
         import httpx
+
         return httpx.get(f"{self.url}/stats").json()["requests"]
 
     def stop(self) -> None:

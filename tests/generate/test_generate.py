@@ -27,8 +27,20 @@ from tests.helpers import RAY_ENV, kill_after_first_chunk, same_outputs, stub_ar
 # one thread: on a shared 2-core machine two OpenMP threads spin against each other (measured 5x slower)
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 #: seeded sampling, one passage per chunk (and so per batch): every passage's text depends only on its seed
-HF_ARGS = ["--backend", "transformers", "--chunk-size", "1", "--seed", "3", "--temperature", "0.8",
-           "--max-tokens", "24", "--max-passages", "3"]
+HF_ARGS = [
+    "--backend",
+    "transformers",
+    "--chunk-size",
+    "1",
+    "--seed",
+    "3",
+    "--temperature",
+    "0.8",
+    "--max-tokens",
+    "24",
+    "--max-passages",
+    "3",
+]
 N = 3
 
 
@@ -42,23 +54,44 @@ def test_shards_partition_the_passages_deterministically(passage_rows):
         seen += part["passage_id"].to_list()
     assert sorted(seen) == sorted(df["passage_id"].to_list())
     # a passage's shard does not depend on what else is in the file
-    assert select_passages(df.reverse(), GenerationConfig(num_shards=4, shard_index=1))["passage_id"].sort().to_list() \
+    assert (
+        select_passages(df.reverse(), GenerationConfig(num_shards=4, shard_index=1))["passage_id"].sort().to_list()
         == select_passages(df, GenerationConfig(num_shards=4, shard_index=1))["passage_id"].sort().to_list()
+    )
     assert passage_seed(0, "a") == passage_seed(0, "a") != passage_seed(1, "a")
 
 
 def test_assemble_builds_item_rows_and_rejects(passage_rows):
     task = QATask(PromptSet.load(), num_pairs=2)
     rows = passage_rows(3)
-    raws = ['```json\n[{"question": "What is the Moon?", "answer": "A satellite."},'
-            ' {"question": "What is the Moon?", "answer": "Again."}]\n```',
-            '[{"question": "Where do bees live', "no json here"]
+    raws = [
+        '```json\n[{"question": "What is the Moon?", "answer": "A satellite."},'
+        ' {"question": "What is the Moon?", "answer": "Again."}]\n```',
+        '[{"question": "Where do bees live',
+        "no json here",
+    ]
     finish = ["stop", "length", "stop"]
-    records = pl.DataFrame([{
-        "passage_id": r["passage_id"], "article_id": r["article_id"], "input_index": i, "seed": 7, "raw": raw,
-        "finish_reason": f, "prompt_tokens": 100, "output_tokens": 20, "model": "m", "model_revision": "rev",
-        "prompt_hash": task.prompt_hash, "sampling": '{"temperature": 0.7}', "backend": "vllm"}
-        for i, (r, raw, f) in enumerate(zip(rows, raws, finish))], schema=RECORD_SCHEMA)
+    records = pl.DataFrame(
+        [
+            {
+                "passage_id": r["passage_id"],
+                "article_id": r["article_id"],
+                "input_index": i,
+                "seed": 7,
+                "raw": raw,
+                "finish_reason": f,
+                "prompt_tokens": 100,
+                "output_tokens": 20,
+                "model": "m",
+                "model_revision": "rev",
+                "prompt_hash": task.prompt_hash,
+                "sampling": '{"temperature": 0.7}',
+                "backend": "vllm",
+            }
+            for i, (r, raw, f) in enumerate(zip(rows, raws, finish))
+        ],
+        schema=RECORD_SCHEMA,
+    )
     stats = GenerationStats()
     items, rejects = assemble(records, task, "passages.parquet", stats)
     assert items.schema == pl.Schema(ITEM_SCHEMA)
@@ -71,10 +104,14 @@ def test_assemble_builds_item_rows_and_rejects(passage_rows):
     assert row["prompt_hash"] == task.prompt_hash and json.loads(row["sampling"]) == {"temperature": 0.7}
     assert sorted(rejects["reason"].to_list()) == ["duplicate_question", "no_json", "truncated"]
     totals = stats.totals()
-    assert {k: totals[k] for k in ("pairs", "passages_with_pairs", "rejected_outputs_by_reason",
-                                   "dropped_pairs_by_reason")} == {
-        "pairs": 1, "passages_with_pairs": 1, "rejected_outputs_by_reason": {"truncated": 1, "no_json": 1},
-        "dropped_pairs_by_reason": {"duplicate_question": 1}}
+    assert {
+        k: totals[k] for k in ("pairs", "passages_with_pairs", "rejected_outputs_by_reason", "dropped_pairs_by_reason")
+    } == {
+        "pairs": 1,
+        "passages_with_pairs": 1,
+        "rejected_outputs_by_reason": {"truncated": 1, "no_json": 1},
+        "dropped_pairs_by_reason": {"duplicate_question": 1},
+    }
     assert rejects.filter(pl.col("reason") == "truncated")["raw"][0] == raws[1]
 
 
@@ -126,8 +163,18 @@ def test_transformers_end_to_end(full_run, passage_rows):
 def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_path, generate_cli):
     ref_out, _, _ = full_run
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "classit_data", "generate-wiki", "--passages", str(passages), "--out", str(out),
-           *HF_ARGS, "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "classit_data",
+        "generate-wiki",
+        "--passages",
+        str(passages),
+        "--out",
+        str(out),
+        *HF_ARGS,
+        "--json",
+    ]
     done_at_kill = kill_after_first_chunk(cmd, out, {**os.environ, **ENV})
     assert 1 <= done_at_kill < N
     assert not (out / "qa.parquet").exists()
@@ -157,10 +204,14 @@ def test_rerun_with_other_settings_is_refused(full_run, passages, generate_cli):
 
 def test_data_parallel_replicas(passages, passage_rows, tmp_path, monkeypatch):
     from classit_data.generate import generate_wiki
+
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # read by torch in the spawned replicas
-    s = generate_wiki(passages, tmp_path / "dp", GenerationConfig(backend="transformers", data_parallel_size=2,
-                                                                 max_passages=N, max_tokens=4, chunk_size=2),
-                      progress=False)
+    s = generate_wiki(
+        passages,
+        tmp_path / "dp",
+        GenerationConfig(backend="transformers", data_parallel_size=2, max_passages=N, max_tokens=4, chunk_size=2),
+        progress=False,
+    )
     replicas = sorted({replica_of(r["passage_id"], 1, 2) for r in passage_rows(N)})
     dirs = sorted(p.name for p in (tmp_path / "dp" / "chunks").iterdir() if p.is_dir())
     assert dirs == [f"shard-00000-of-00001.dp-{r:03d}-of-002" for r in replicas] and len(dirs) == 2
@@ -186,17 +237,21 @@ def test_several_servers_share_the_requests(many, reference, tmp_path, generate_
 
 def test_replica_urls():
     from classit_data.generate.executors_ray import replica_urls
+
     urls = "http://a/v1,http://b/v1,http://c/v1"
     assert [replica_urls(urls, i, 4) for i in range(4)] == ["http://a/v1", "http://b/v1", "http://c/v1", "http://a/v1"]
     assert [replica_urls(urls, i, 2) for i in range(2)] == ["http://a/v1,http://c/v1", "http://b/v1"]
     assert replica_urls(None, 0, 2) is None
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--num-shards", "2", "--shard-index", "2"], "must be below --num-shards"),
-    (["--backend", "tpu"], "unknown backend 'tpu'"),
-    (["--backend", "openai"], "needs --base-url"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--num-shards", "2", "--shard-index", "2"], "must be below --num-shards"),
+        (["--backend", "tpu"], "unknown backend 'tpu'"),
+        (["--backend", "openai"], "needs --base-url"),
+    ],
+)
 def test_bad_options(passages, tmp_path, args, message, generate_cli):
     proc = generate_cli("--passages", passages, "--out", tmp_path / "o", *args, env=ENV)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
@@ -229,12 +284,32 @@ def test_generate_wiki_flags():
     import typer.main
 
     from classit_data.cli import app
+
     command = typer.main.get_command(app).commands["generate-wiki"]
     flags = {flag for param in command.params for flag in param.opts}
-    assert {"--passages", "--out", "-o", "--model", "--backend", "--base-url", "--num-pairs", "--chunk-size",
-            "--num-shards", "--shard-index", "--seed", "--temperature", "--top-p", "--max-tokens",
-            "--repetition-penalty", "--config", "--tensor-parallel-size", "--data-parallel-size",
-            "--max-passages", "--prompts", "--json"} <= flags
+    assert {
+        "--passages",
+        "--out",
+        "-o",
+        "--model",
+        "--backend",
+        "--base-url",
+        "--num-pairs",
+        "--chunk-size",
+        "--num-shards",
+        "--shard-index",
+        "--seed",
+        "--temperature",
+        "--top-p",
+        "--max-tokens",
+        "--repetition-penalty",
+        "--config",
+        "--tensor-parallel-size",
+        "--data-parallel-size",
+        "--max-passages",
+        "--prompts",
+        "--json",
+    } <= flags
     assert not flags & {"--engine", "--batch-size", "--concurrency", "--max-retries", "--request-seeds", "--dtype"}
 
 
@@ -245,14 +320,43 @@ def test_command_passes_what_was_typed(monkeypatch, capsys, as_json):
     import classit_data.generate.generate as runner
     from classit_data.cli import main
 
-    this_run = {"chunks": 1, "engine_load_seconds": None, "engine_close_seconds": None, "prompt_tokens": 9,
-                "output_tokens": 7, "generation_seconds": 1.0, "passages_per_s": 1.0, "output_tokens_per_s": None}
+    this_run = {
+        "chunks": 1,
+        "engine_load_seconds": None,
+        "engine_close_seconds": None,
+        "prompt_tokens": 9,
+        "output_tokens": 7,
+        "generation_seconds": 1.0,
+        "passages_per_s": 1.0,
+        "output_tokens_per_s": None,
+    }
     summary = GenerateSummary(
-        out_dir="o", qa="o/qa.parquet", rejects="o/rejects.parquet", backend="transformers", model="m",
-        model_revision=None, prompt_hash="h", num_pairs=3, shard="0/1", passages_in_file=2, duplicate_passage_ids=0,
-        passages_selected=2, passages_done=2, passages_resumed=0, passages_generated=2, passages_missing=0,
-        duplicate_records=0, pairs=3, passages_with_pairs=2, rejected_outputs_by_reason={},
-        dropped_pairs_by_reason={"extra_pair": 1}, prompt_tokens=9, output_tokens=7, this_run=this_run, seconds=1.5)
+        out_dir="o",
+        qa="o/qa.parquet",
+        rejects="o/rejects.parquet",
+        backend="transformers",
+        model="m",
+        model_revision=None,
+        prompt_hash="h",
+        num_pairs=3,
+        shard="0/1",
+        passages_in_file=2,
+        duplicate_passage_ids=0,
+        passages_selected=2,
+        passages_done=2,
+        passages_resumed=0,
+        passages_generated=2,
+        passages_missing=0,
+        duplicate_records=0,
+        pairs=3,
+        passages_with_pairs=2,
+        rejected_outputs_by_reason={},
+        dropped_pairs_by_reason={"extra_pair": 1},
+        prompt_tokens=9,
+        output_tokens=7,
+        this_run=this_run,
+        seconds=1.5,
+    )
     seen = {}
 
     def fake_generate_wiki(passages, out, settings, *, progress):
@@ -271,6 +375,7 @@ def test_command_passes_what_was_typed(monkeypatch, capsys, as_json):
 
 def test_stats_of_replicas_add_up():
     from collections import Counter
+
     a, b = GenerationStats(), GenerationStats()
     a.update("pairs", 2)
     a.reject("no_json")
@@ -288,6 +393,7 @@ def test_progress_off_a_terminal_is_one_line_per_chunk(capsys):
     import time
 
     from classit_data.generate.executors import chunks_bar, show_chunk
+
     assert chunks_bar("generate-wiki", 4, progress=False) is None
     stats = GenerationStats()
     bar, started = chunks_bar("generate-wiki", 4, progress=True), time.perf_counter()
@@ -305,6 +411,7 @@ def test_the_executor_setting_picks_the_executor():
     from classit_data.generate.executors import LocalExecutor
     from classit_data.generate.executors_ray import RayExecutor
     from classit_data.generate.generate import executor_for
+
     assert type(executor_for("openai", GenerationConfig())) is LocalExecutor
     ray = executor_for("openai", GenerationConfig(executor="ray"))
     assert isinstance(ray, RayExecutor) and (ray.kind, ray.cfg.executor) == ("openai", "ray")

@@ -22,8 +22,12 @@ from tests.helpers import kill_after_first_chunk
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 ARGS = ["--backend", "transformers", "--chunk-size", "1", "--max-tokens", "40"]
 N = 3
-QUESTIONS = [("When did people first walk on the Moon?", "In 1969."), ("Which way does the Nile flow?", "South."),
-             ("How many queens does a colony have?", "One."), ("What does the passage say?", "It has no air.")]
+QUESTIONS = [
+    ("When did people first walk on the Moon?", "In 1969."),
+    ("Which way does the Nile flow?", "South."),
+    ("How many queens does a colony have?", "One."),
+    ("What does the passage say?", "It has no air."),
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +36,15 @@ def task() -> JudgeTask:
 
 
 def test_messages_carry_rubric_examples_and_every_pair(task):
-    unit = {"title": "Moon", "section": "", "text": "The Moon has no air.",
-            "pairs": [{"id": "a", "question": "Q one?", "answer": "A one."},
-                      {"id": "b", "question": "Q two?", "answer": "A two."}]}
+    unit = {
+        "title": "Moon",
+        "section": "",
+        "text": "The Moon has no air.",
+        "pairs": [
+            {"id": "a", "question": "Q one?", "answer": "A one."},
+            {"id": "b", "question": "Q two?", "answer": "A two."},
+        ],
+    }
     msgs = task.messages(unit)
     assert msgs[0]["role"] == "system" and "self_contained" in msgs[0]["content"]
     assert [m["role"] for m in msgs[1:]] == ["user", "assistant", "user"]
@@ -47,9 +57,11 @@ def test_messages_carry_rubric_examples_and_every_pair(task):
 
 
 def test_parse_scores_per_pair_and_keeps_the_unreadable(task):
-    raw = ('Sure!\n```json\n[{"grounded": 5, "correct": "4", "self_contained": 4.0, "quality": "3/5", '
-           '"reason": "ok  fine"}, {"grounded": 9, "correct": 1, "self_contained": 1, "quality": 1, "reason": "x"}]'
-           '\n```')
+    raw = (
+        'Sure!\n```json\n[{"grounded": 5, "correct": "4", "self_contained": 4.0, "quality": "3/5", '
+        '"reason": "ok  fine"}, {"grounded": 9, "correct": 1, "self_contained": 1, "quality": 1, "reason": "x"}]'
+        "\n```"
+    )
     out = task.parse(raw, "stop", 3)
     assert out[0] == Judgement({"grounded": 5, "correct": 4, "self_contained": 4, "quality": 3}, "ok fine")
     assert isinstance(out[1], Reject) and out[1].reason == "bad_score" and "grounded" in out[1].detail
@@ -61,8 +73,7 @@ def test_parse_scores_per_pair_and_keeps_the_unreadable(task):
     assert task.parse("I think they are good.", "stop", 1).reason == "no_json"
     assert task.parse('{"verdict": "good"}', "stop", 1).reason == "wrong_shape"
     rt = JudgeTask(PromptSet.load(None, DEFAULT_RUBRIC), roundtrip=True)
-    no_answer = rt.parse('[{"grounded": 5, "correct": 5, "self_contained": 5, "quality": 5, "reason": "r"}]',
-                         "stop", 1)
+    no_answer = rt.parse('[{"grounded": 5, "correct": 5, "self_contained": 5, "quality": 5, "reason": "r"}]', "stop", 1)
     assert no_answer[0].reason == "no_roundtrip_answer"
 
 
@@ -74,14 +85,17 @@ def test_token_f1():
 
 # --- the command --------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def judge_inputs(tmp_path_factory, write_passages, passage_rows) -> tuple[Path, Path]:
     """Three passages and two hand-written pairs on each (the second passage's pairs first)."""
     d = tmp_path_factory.mktemp("judge_in")
     passages = write_passages(d / "passages.parquet", N)
     rows = passage_rows(N)
-    qa = [{"id": f"q{i}", "prompt": q, "reply": a, "passage_id": rows[(i + 1) % N]["passage_id"],
-           "source": "simple_wiki"} for i, (q, a) in enumerate(QUESTIONS + QUESTIONS[:2])]
+    qa = [
+        {"id": f"q{i}", "prompt": q, "reply": a, "passage_id": rows[(i + 1) % N]["passage_id"], "source": "simple_wiki"}
+        for i, (q, a) in enumerate(QUESTIONS + QUESTIONS[:2])
+    ]
     pl.DataFrame(qa).write_parquet(d / "qa.parquet")
     return d / "qa.parquet", passages
 
@@ -102,15 +116,14 @@ def full_judge(judge_inputs, tmp_path_factory, judge_cli) -> tuple[Path, dict]:
 
 def test_judge_end_to_end(full_judge, judge_inputs):
     out, s = full_judge
-    assert (s["backend"], s["model"], s["roundtrip"]) == ("transformers", "HuggingFaceTB/SmolLM2-135M-Instruct",
-                                                          False)
+    assert (s["backend"], s["model"], s["roundtrip"]) == ("transformers", "HuggingFaceTB/SmolLM2-135M-Instruct", False)
     assert s["passages_selected"] == s["passages_generated"] == s["this_run"]["chunks"] == N
     judged, rejects = pl.read_parquet(out / "judged.parquet"), pl.read_parquet(out / "judge_rejects.parquet")
     qa = pl.read_parquet(judge_inputs[0])
     # every input row is judged or kept aside with its raw reply and reason, never both, never neither
     assert sorted(judged["id"].to_list() + rejects["id"].to_list()) == sorted(qa["id"].to_list())
     assert judged.height == s["pairs"] and rejects["reason"].is_not_null().all() and rejects["raw"].is_not_null().all()
-    assert judged.columns[:qa.width] == qa.columns
+    assert judged.columns[: qa.width] == qa.columns
     assert judged["id"].to_list() == [i for i in qa["id"] if i in set(judged["id"])]  # input order
     for col in ("judge_grounded", "judge_correct", "judge_self_contained", "judge_quality"):
         assert judged[col].is_between(1, 5).all()
@@ -123,8 +136,20 @@ def test_judge_resume_after_kill_matches_uninterrupted_run(full_judge, judge_inp
     ref, _ = full_judge
     qa, passages = judge_inputs
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "classit_data", "judge", "--rows", str(qa), "--passages", str(passages), "--out",
-           str(out), *ARGS, "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "classit_data",
+        "judge",
+        "--rows",
+        str(qa),
+        "--passages",
+        str(passages),
+        "--out",
+        str(out),
+        *ARGS,
+        "--json",
+    ]
     done_at_kill = kill_after_first_chunk(cmd, out, {**os.environ, **ENV})
     assert 1 <= done_at_kill < N and not (out / "judged.parquet").exists()
     again = judge_cli("--rows", qa, "--passages", passages, "--out", out, *ARGS, "--json", env=ENV)
@@ -141,10 +166,12 @@ def test_judge_resume_after_kill_matches_uninterrupted_run(full_judge, judge_inp
 def test_judge_rerun_with_other_rows_is_refused(full_judge, judge_inputs, tmp_path, judge_cli):
     out, _ = full_judge
     qa, passages = judge_inputs
-    changed = pl.read_parquet(qa).with_columns(pl.when(pl.col("id") == "q0").then(pl.lit("In 1959."))
-                                               .otherwise(pl.col("reply")).alias("reply"))
-    proc = judge_cli("--rows", write_rows(changed, tmp_path / "qa.parquet"), "--passages", passages, "--out", out,
-                     *ARGS, env=ENV)
+    changed = pl.read_parquet(qa).with_columns(
+        pl.when(pl.col("id") == "q0").then(pl.lit("In 1959.")).otherwise(pl.col("reply")).alias("reply")
+    )
+    proc = judge_cli(
+        "--rows", write_rows(changed, tmp_path / "qa.parquet"), "--passages", passages, "--out", out, *ARGS, env=ENV
+    )
     assert proc.returncode == 2 and "passages_fingerprint" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -162,17 +189,31 @@ def test_judge_bad_inputs(judge_inputs, tmp_path, judge_cli, write_passages):
 
 def test_judge_data_parallel_replicas_and_shards(judge_inputs, tmp_path, monkeypatch):
     from classit_data.generate.judge import judge
+
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # read by torch in the spawned replicas
     qa, passages = judge_inputs
-    s = judge(qa, passages, tmp_path / "dp", JudgeConfig(backend="transformers", data_parallel_size=2, max_tokens=4,
-                                                         chunk_size=2), progress=False)
+    s = judge(
+        qa,
+        passages,
+        tmp_path / "dp",
+        JudgeConfig(backend="transformers", data_parallel_size=2, max_tokens=4, chunk_size=2),
+        progress=False,
+    )
     dirs = sorted(p.name for p in (tmp_path / "dp" / "chunks").iterdir() if p.is_dir())
     assert all(".dp-" in d for d in dirs) and s.passages_generated == N and s.duplicate_records == 0
     rejects = pl.read_parquet(tmp_path / "dp" / "judge_rejects.parquet")
     assert s.rejected_outputs_by_reason == {"truncated": N}  # 4 tokens are too few for any judgement
     assert sorted(rejects["id"]) == sorted(pl.read_parquet(qa)["id"]) and (rejects["reason"] == "truncated").all()
     assert pl.read_parquet(tmp_path / "dp" / "judged.parquet").height == 0
-    parts = [judge(qa, passages, tmp_path / "sh", JudgeConfig(backend="transformers", num_shards=2, shard_index=i,
-                                                              max_tokens=4), progress=False) for i in range(2)]
+    parts = [
+        judge(
+            qa,
+            passages,
+            tmp_path / "sh",
+            JudgeConfig(backend="transformers", num_shards=2, shard_index=i, max_tokens=4),
+            progress=False,
+        )
+        for i in range(2)
+    ]
     assert sum(p.passages_selected for p in parts) == N
     assert (tmp_path / "sh" / "judge_rejects.shard-00001-of-00002.parquet").exists()

@@ -42,6 +42,7 @@ def without_ray_notice(proc: subprocess.CompletedProcess) -> subprocess.Complete
 def cluster():
     """A head node and a second worker node, one CPU each, so two one-CPU replicas land one on each."""
     from ray.cluster_utils import Cluster
+
     c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     try:
         c.add_node(num_cpus=1)
@@ -64,8 +65,22 @@ def test_ray_gives_the_local_outputs_on_two_nodes(cluster, many, reference, tmp_
     try:
         out = tmp_path / "out"
         both = SimpleNamespace(url=",".join(srv.url for srv in servers))
-        proc = generate_cli(*stub_args(many, out, both, "--executor", "ray", "--ray-address", cluster.address,
-                                       "--data-parallel-size", "2", "--config", _config(tmp_path)), env=ENV)
+        proc = generate_cli(
+            *stub_args(
+                many,
+                out,
+                both,
+                "--executor",
+                "ray",
+                "--ray-address",
+                cluster.address,
+                "--data-parallel-size",
+                "2",
+                "--config",
+                _config(tmp_path),
+            ),
+            env=ENV,
+        )
     finally:
         for srv in servers:
             srv.stop()
@@ -82,11 +97,16 @@ def test_ray_gives_the_local_outputs_on_two_nodes(cluster, many, reference, tmp_
 
 def test_python_api_and_resume(cluster, many, stub, reference, tmp_path):
     from classit_data.generate import GenerationConfig, generate_wiki
+
     out = tmp_path / "out"
     server = {"backend": "openai", "base_url": stub.url, "chunk_size": 2}
     generate_wiki(many, out, GenerationConfig(**server, max_passages=8), progress=False)
-    s = generate_wiki(many, out, GenerationConfig(**server, executor="ray", ray_address=cluster.address,
-                                                  ray_max_replicas=2), progress=False)  # autoscaling 1..2
+    s = generate_wiki(
+        many,
+        out,
+        GenerationConfig(**server, executor="ray", ray_address=cluster.address, ray_max_replicas=2),
+        progress=False,
+    )  # autoscaling 1..2
     assert (s.passages_resumed, s.passages_generated) == (8, N - 8)
     same_outputs(out, reference)
     assert not ray.is_initialized()
@@ -97,11 +117,28 @@ def _actor_pids() -> list[int]:
 
 
 def _start(many, out, stub, cluster, tmp_path, *extra) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "classit_data", "generate-wiki",
-           *map(str, stub_args(many, out, stub, "--executor", "ray", "--ray-address", cluster.address,
-                           "--config", _config(tmp_path), *extra))]
-    return subprocess.Popen(cmd, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "classit_data",
+        "generate-wiki",
+        *map(
+            str,
+            stub_args(
+                many,
+                out,
+                stub,
+                "--executor",
+                "ray",
+                "--ray-address",
+                cluster.address,
+                "--config",
+                _config(tmp_path),
+                *extra,
+            ),
+        ),
+    ]
+    return subprocess.Popen(cmd, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_replica_killed_mid_batch_is_replaced(cluster, many, reference, tmp_path):
@@ -142,16 +179,16 @@ def test_driver_killed_then_rerun_completes_once(cluster, many, reference, tmp_p
         slow.stop()
 
 
-def test_a_replica_failing_mid_run_is_one_line_and_the_folder_resumes(cluster, many, reference, tmp_path,
-                                                                      generate_cli):
+def test_a_replica_failing_mid_run_is_one_line_and_the_folder_resumes(cluster, many, reference, tmp_path, generate_cli):
     """A server that refuses every request after the 6th (the replica's error, raised in its Ray actor): one line
     naming it, exit 2, nothing else written; the chunk files finished before stay, and a rerun completes it."""
     failing = StubServer(latency=0.05, fail_after=6)
     try:
         out = tmp_path / "out"
         args = stub_args(many, out, failing, "--executor", "ray", "--ray-address", cluster.address)
-        line = one_error_line(without_ray_notice(generate_cli(*args, env=ENV)), "--executor ray: a replica failed:",
-                              "server answered 400")
+        line = one_error_line(
+            without_ray_notice(generate_cli(*args, env=ENV)), "--executor ray: a replica failed:", "server answered 400"
+        )
         assert failing.url in line
         finished = list((out / "chunks").glob("*/chunk-*.parquet"))
         assert len(finished) == 3 and sorted(f.name for f in out.iterdir()) == ["chunks", "run.json"]
@@ -168,6 +205,7 @@ def test_a_replica_that_keeps_dying_is_one_line(cluster, many, tmp_path):
     """Every replica process killed as soon as it is up, once the first chunk is written: Ray restarts it
     ``RESTARTS`` times, then the run ends with one line, exit 2, and the finished chunk files kept."""
     from classit_data.generate.executors_ray import RESTARTS
+
     slow = StubServer(latency=0.3)
     try:
         out = tmp_path / "out"
@@ -183,8 +221,11 @@ def test_a_replica_that_keeps_dying_is_one_line(cluster, many, tmp_path):
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         slow.stop()
-    one_error_line(without_ray_notice(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)),
-                   f"error: --executor ray: the Ray run failed: a replica died {RESTARTS + 1} times", "ActorDiedError")
+    one_error_line(
+        without_ray_notice(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)),
+        f"error: --executor ray: the Ray run failed: a replica died {RESTARTS + 1} times",
+        "ActorDiedError",
+    )
     assert len(killed) == RESTARTS + 1
     assert list((out / "chunks").glob("*/chunk-*.parquet"))
     assert sorted(f.name for f in out.iterdir()) == ["chunks", "run.json"]  # no rows, not even half-written
@@ -192,6 +233,7 @@ def test_a_replica_that_keeps_dying_is_one_line(cluster, many, tmp_path):
 
 def test_unreachable_address_is_one_line_and_writes_nothing(many, stub, tmp_path, generate_cli):
     import socket
+
     with socket.socket() as s:  # a port with nothing listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -212,12 +254,18 @@ def test_without_ray_installed_says_how_to_install(many, stub, tmp_path, generat
     assert "pip install 'classit-data[ray]'" in proc.stderr and not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--ray-address", "10.0.0.1:6379"], "--ray-address needs --executor ray"),
-    (["--executor", "spark"], "--executor must be local or ray"),
-    (["--ray-max-replicas", "2"], "--ray-max-replicas needs --executor ray"),
-    (["--executor", "ray", "--data-parallel-size", "3", "--ray-max-replicas", "2"], "is below --data-parallel-size"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--ray-address", "10.0.0.1:6379"], "--ray-address needs --executor ray"),
+        (["--executor", "spark"], "--executor must be local or ray"),
+        (["--ray-max-replicas", "2"], "--ray-max-replicas needs --executor ray"),
+        (
+            ["--executor", "ray", "--data-parallel-size", "3", "--ray-max-replicas", "2"],
+            "is below --data-parallel-size",
+        ),
+    ],
+)
 def test_conflicting_flags(many, stub, tmp_path, generate_cli, args, message):
     proc = generate_cli(*stub_args(many, tmp_path / "o", stub, *args), env=ENV)
     assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
@@ -227,9 +275,14 @@ def test_what_ray_prints_on_stdout_goes_to_the_debug_log(caplog):
     """The raylet's notes (a replica died, a task is retried) are printed by Ray on stdout, where ``--json`` puts
     the summary: during a run they are lines of the debug log."""
     from classit_data.generate.executors_ray import _DebugLog
-    with caplog.at_level("DEBUG", logger="classit_data.generate.executors_ray"), \
-            contextlib.redirect_stdout(_DebugLog()):
+
+    with (
+        caplog.at_level("DEBUG", logger="classit_data.generate.executors_ray"),
+        contextlib.redirect_stdout(_DebugLog()),
+    ):
         print("(raylet) A worker died", end="")
         print(" or was killed\n(raylet) Task retried")
-    assert [r.getMessage() for r in caplog.records] == ["ray: (raylet) A worker died or was killed",
-                                                        "ray: (raylet) Task retried"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "ray: (raylet) A worker died or was killed",
+        "ray: (raylet) Task retried",
+    ]

@@ -25,13 +25,19 @@ def test_driver_killed_with_its_own_ray_leaves_no_process(many, reference, tmp_p
     slow = StubServer(latency=0.3)
     try:
         out = tmp_path / "out"
-        cmd = [sys.executable, "-m", "classit_data", "generate-wiki", *map(str, stub_args(many, out, slow, "--executor",
-                                                                                      "ray"))]
+        cmd = [
+            sys.executable,
+            "-m",
+            "classit_data",
+            "generate-wiki",
+            *map(str, stub_args(many, out, slow, "--executor", "ray")),
+        ]
         # a Ray temp folder of its own: `auto` finds no cluster there (not the module's, nor anyone else's)
         ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
         env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-        proc = subprocess.Popen(cmd, env={**env, **ENV, "RAY_TMPDIR": ray_tmp}, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd, env={**env, **ENV, "RAY_TMPDIR": ray_tmp}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_for(lambda: len(list((out / "chunks").glob("*/chunk-*.parquet"))) >= 2)
         ray_processes = psutil.Process(proc.pid).children(recursive=True)
         assert any("raylet" in " ".join(p.cmdline()) for p in ray_processes)  # a local Ray of its own

@@ -48,6 +48,7 @@ def test_the_generate_line_uses_real_options(script):
     import typer.main
 
     from classit_data.cli import app
+
     text = script.read_text().replace("\\\n", " ")
     line = next(ln for ln in text.splitlines() if ln.startswith("classit-data generate-wiki"))
     command = typer.main.get_command(app).commands["generate-wiki"]

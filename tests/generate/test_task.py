@@ -14,10 +14,17 @@ from classit_data.core.resources import resource_path
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.task import MAX_ANSWER_CHARS, Parsed, QATask, Reject
 
-PASSAGE = {"passage_id": "p1", "article_id": "7", "title": "Moon", "section": "",
-           "text": "The Moon is the only natural satellite of the Earth. People first walked on it in 1969."}
-GOOD = [{"question": "What is the Moon?", "answer": "The only natural satellite of the Earth."},
-        {"question": "When did people first walk on the Moon?", "answer": "In 1969."}]
+PASSAGE = {
+    "passage_id": "p1",
+    "article_id": "7",
+    "title": "Moon",
+    "section": "",
+    "text": "The Moon is the only natural satellite of the Earth. People first walked on it in 1969.",
+}
+GOOD = [
+    {"question": "What is the Moon?", "answer": "The only natural satellite of the Earth."},
+    {"question": "When did people first walk on the Moon?", "answer": "In 1969."},
+]
 
 
 @pytest.fixture(scope="module")
@@ -76,43 +83,51 @@ def test_bad_prompt_files_are_input_errors(tmp_path):
         PromptSet.load(tmp_path)
 
 
-@pytest.mark.parametrize("raw", [
-    json.dumps(GOOD),
-    "```json\n" + json.dumps(GOOD, indent=2) + "\n```",
-    "Sure! Here are the pairs:\n" + json.dumps(GOOD) + "\nI hope this helps.",
-    json.dumps({"pairs": GOOD}),
-    json.dumps({"QA": [{"Question": g["question"], "Answer": g["answer"]} for g in GOOD]}),
-    json.dumps([{"q": g["question"], "a": g["answer"]} for g in GOOD]),
-    json.dumps([[g["question"], g["answer"]] for g in GOOD]),
-    "```\n" + json.dumps(GOOD) + "\n```\n```json\n[]\n```",
-    json.dumps([{"question": "  What is the Moon?\n", "answer": "The only natural\tsatellite of the Earth. "},
-                GOOD[1]]),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        json.dumps(GOOD),
+        "```json\n" + json.dumps(GOOD, indent=2) + "\n```",
+        "Sure! Here are the pairs:\n" + json.dumps(GOOD) + "\nI hope this helps.",
+        json.dumps({"pairs": GOOD}),
+        json.dumps({"QA": [{"Question": g["question"], "Answer": g["answer"]} for g in GOOD]}),
+        json.dumps([{"q": g["question"], "a": g["answer"]} for g in GOOD]),
+        json.dumps([[g["question"], g["answer"]] for g in GOOD]),
+        "```\n" + json.dumps(GOOD) + "\n```\n```json\n[]\n```",
+        json.dumps(
+            [{"question": "  What is the Moon?\n", "answer": "The only natural\tsatellite of the Earth. "}, GOOD[1]]
+        ),
+    ],
+)
 def test_tolerated_shapes(task, raw):
     assert pairs_of(task.parse(raw, "stop")) == EXPECTED
 
 
 def test_single_object_and_numbers(task):
     assert pairs_of(task.parse('{"question": "When did people first walk on the Moon?", "answer": 1969}')) == [
-        ("When did people first walk on the Moon?", "1969")]
+        ("When did people first walk on the Moon?", "1969")
+    ]
 
 
-@pytest.mark.parametrize("raw, finish, reason", [
-    ("", "stop", "empty"),
-    ("   \n ", "stop", "empty"),
-    (None, "stop", "empty"),
-    (json.dumps(GOOD)[:-20], "length", "truncated"),
-    (json.dumps(GOOD), "length", "truncated"),  # cut exactly at the limit: it may have wanted more
-    ('[{"question": "What is the Moon?", "answer": "The only', "stop", "bad_json"),
-    ("The Moon is a satellite. Questions: what is it?", "stop", "no_json"),
-    ("[]", "stop", "no_pairs"),
-    ('{"pairs": []}', "stop", "no_pairs"),
-    ('{"title": "Moon", "facts": "many"}', "stop", "wrong_shape"),
-    ('[{"title": "Moon", "text": "x"}]', "stop", "no_valid_pairs"),
-    ('[{"question": "", "answer": "x"}]', "stop", "no_valid_pairs"),
-    ('[{"question": ["a"], "answer": "x"}]', "stop", "no_valid_pairs"),
-    ('[1, 2, 3]', "stop", "no_valid_pairs"),
-])
+@pytest.mark.parametrize(
+    "raw, finish, reason",
+    [
+        ("", "stop", "empty"),
+        ("   \n ", "stop", "empty"),
+        (None, "stop", "empty"),
+        (json.dumps(GOOD)[:-20], "length", "truncated"),
+        (json.dumps(GOOD), "length", "truncated"),  # cut exactly at the limit: it may have wanted more
+        ('[{"question": "What is the Moon?", "answer": "The only', "stop", "bad_json"),
+        ("The Moon is a satellite. Questions: what is it?", "stop", "no_json"),
+        ("[]", "stop", "no_pairs"),
+        ('{"pairs": []}', "stop", "no_pairs"),
+        ('{"title": "Moon", "facts": "many"}', "stop", "wrong_shape"),
+        ('[{"title": "Moon", "text": "x"}]', "stop", "no_valid_pairs"),
+        ('[{"question": "", "answer": "x"}]', "stop", "no_valid_pairs"),
+        ('[{"question": ["a"], "answer": "x"}]', "stop", "no_valid_pairs"),
+        ("[1, 2, 3]", "stop", "no_valid_pairs"),
+    ],
+)
 def test_rejects_keep_raw_and_reason(task, raw, finish, reason):
     result = task.parse(raw, finish)
     assert isinstance(result, Reject)
@@ -121,18 +136,30 @@ def test_rejects_keep_raw_and_reason(task, raw, finish, reason):
 
 
 def test_partly_bad_output_keeps_good_pairs_and_records_the_rest(task):
-    raw = json.dumps([GOOD[0], {"question": "What?"}, GOOD[0], GOOD[1],
-                      {"question": "Is the Moon big?", "answer": "x" * (MAX_ANSWER_CHARS + 1)},
-                      {"question": "Where is the Moon?", "answer": "In space."},
-                      {"question": "Who walked there?", "answer": "Astronauts."}])
+    raw = json.dumps(
+        [
+            GOOD[0],
+            {"question": "What?"},
+            GOOD[0],
+            GOOD[1],
+            {"question": "Is the Moon big?", "answer": "x" * (MAX_ANSWER_CHARS + 1)},
+            {"question": "Where is the Moon?", "answer": "In space."},
+            {"question": "Who walked there?", "answer": "Astronauts."},
+        ]
+    )
     result = task.parse(raw, "stop")
     assert pairs_of(result) == EXPECTED + [("Where is the Moon?", "In space.")]
     assert [(d.reason, d.position) for d in result.dropped] == [
-        ("wrong_keys", 1), ("duplicate_question", 2), ("too_long", 4), ("extra_pair", 6)]
+        ("wrong_keys", 1),
+        ("duplicate_question", 2),
+        ("too_long", 4),
+        ("extra_pair", 6),
+    ]
 
 
 def test_huge_output_is_bounded(task):
     import time
+
     raw = "[" * 200_000 + "{" * 100_000  # pathological: must not take quadratic time or recurse to death
     t0 = time.perf_counter()
     result = task.parse(raw, "stop")
@@ -148,16 +175,22 @@ text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(pairs=st.lists(st.tuples(text, text), min_size=1, max_size=3, unique_by=lambda p: p[0].lower()),
-       prefix=st.sampled_from(["", "Here you go:\n", "```json\n", "Answer: "]),
-       suffix=st.sampled_from(["", "\n```", "\nThese questions cover the passage.", " {"]),
-       indent=st.sampled_from([None, 2]))
+@given(
+    pairs=st.lists(st.tuples(text, text), min_size=1, max_size=3, unique_by=lambda p: p[0].lower()),
+    prefix=st.sampled_from(["", "Here you go:\n", "```json\n", "Answer: "]),
+    suffix=st.sampled_from(["", "\n```", "\nThese questions cover the passage.", " {"]),
+    indent=st.sampled_from([None, 2]),
+)
 def test_property_valid_json_round_trips(task, pairs, prefix, suffix, indent):
-    raw = prefix + json.dumps([{"question": q, "answer": a} for q, a in pairs], indent=indent,
-                              ensure_ascii=bool(indent)) + suffix
+    raw = (
+        prefix
+        + json.dumps([{"question": q, "answer": a} for q, a in pairs], indent=indent, ensure_ascii=bool(indent))
+        + suffix
+    )
     result = task.parse(raw, "stop")
     norm = [(" ".join(q.split()), " ".join(a.split())) for q, a in pairs]
     import re
+
     keys = [re.sub(r"\W+", " ", q.lower()).strip() for q, _ in norm]
     if len(set(keys)) < len(keys):  # questions equal up to punctuation count as duplicates
         return
@@ -165,11 +198,18 @@ def test_property_valid_json_round_trips(task, pairs, prefix, suffix, indent):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(raw=st.one_of(st.text(max_size=400), st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
-                     st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                              lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=10), c,
-                                                                                  max_size=4)).map(json.dumps)),
-       cut=st.integers(0, 400), finish=st.sampled_from(["stop", "length", None]))
+@given(
+    raw=st.one_of(
+        st.text(max_size=400),
+        st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=10), c, max_size=4),
+        ).map(json.dumps),
+    ),
+    cut=st.integers(0, 400),
+    finish=st.sampled_from(["stop", "length", None]),
+)
 def test_property_never_raises(task, raw, cut, finish):
     result = task.parse(raw[:cut] if cut else raw, finish)
     assert isinstance(result, (Parsed, Reject))

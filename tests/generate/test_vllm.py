@@ -45,9 +45,27 @@ def _check_structured(records: pl.DataFrame, num_pairs: int) -> None:
 
 def test_vllm_backend_end_to_end(passages, passage_rows, tmp_path, generate_cli):
     out = tmp_path / "out"
-    proc = generate_cli("--passages", passages, "--out", out, "--backend", "vllm", "--chunk-size", "2",
-                        "--max-passages", "4", "--seed", "5", "--max-tokens", "160", "--num-pairs", "2", "--json",
-                        env=ENV, timeout=400)
+    proc = generate_cli(
+        "--passages",
+        passages,
+        "--out",
+        out,
+        "--backend",
+        "vllm",
+        "--chunk-size",
+        "2",
+        "--max-passages",
+        "4",
+        "--seed",
+        "5",
+        "--max-tokens",
+        "160",
+        "--num-pairs",
+        "2",
+        "--json",
+        env=ENV,
+        timeout=400,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     s = json.loads(proc.stdout)  # vLLM's own logging went to stderr, stdout is only the summary
     assert (s["backend"], s["passages_done"], s["this_run"]["chunks"]) == ("vllm", 4, 2)
@@ -89,8 +107,22 @@ def test_kill_9_of_generate_wiki_takes_its_engine_down(passages, tmp_path):
     """A ``kill -9`` mid-generation leaves no vLLM process behind (the EngineCore alone held ~3.5 GB here, and
     holds a GPU's memory there): the watchdog kills everything the command had started."""
     out, log = tmp_path / "out", tmp_path / "cli.log"
-    cmd = [sys.executable, "-m", "classit_data", "generate-wiki", "--passages", str(passages), "--out", str(out),
-           "--backend", "vllm", "--chunk-size", "2", "--max-tokens", "160"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "classit_data",
+        "generate-wiki",
+        "--passages",
+        str(passages),
+        "--out",
+        str(out),
+        "--backend",
+        "vllm",
+        "--chunk-size",
+        "2",
+        "--max-tokens",
+        "160",
+    ]
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, **ENV})
     tree: list[psutil.Process] = []
@@ -125,14 +157,37 @@ def _free_port() -> int:
 def vllm_server(tmp_path_factory):
     """A real `vllm serve` (OpenAI API) on the embedded model; always terminated."""
     import httpx
+
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(embedded_model_dir()),
-           "--served-model-name", "smollm2-test", "--host", "127.0.0.1", "--port", str(port), "--dtype",
-           "float32", "--enforce-eager", "--max-model-len", "2048", "--seed", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(embedded_model_dir()),
+        "--served-model-name",
+        "smollm2-test",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dtype",
+        "float32",
+        "--enforce-eager",
+        "--max-model-len",
+        "2048",
+        "--seed",
+        "0",
+    ]
     with open(log, "w") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, **ENV, "VLLM_CPU_KVCACHE_SPACE": "1"})
+        proc = subprocess.Popen(
+            cmd,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **ENV, "VLLM_CPU_KVCACHE_SPACE": "1"},
+        )
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.time() + 300
@@ -165,9 +220,27 @@ def test_openai_backend_sharded_runs_share_a_folder(vllm_server, passages, passa
     cfg.write_text("request_seeds: false\nconcurrency: 3\nmax_tokens: 160\nnum_pairs: 2\n")
     summaries = []
     for shard in (0, 1):
-        proc = generate_cli("--passages", passages, "--out", out, "--backend", "openai", "--base-url",
-                            vllm_server, "--config", cfg, "--num-shards", "2", "--shard-index", str(shard),
-                            "--chunk-size", "2", "--json", env=ENV, timeout=300)
+        proc = generate_cli(
+            "--passages",
+            passages,
+            "--out",
+            out,
+            "--backend",
+            "openai",
+            "--base-url",
+            vllm_server,
+            "--config",
+            cfg,
+            "--num-shards",
+            "2",
+            "--shard-index",
+            str(shard),
+            "--chunk-size",
+            "2",
+            "--json",
+            env=ENV,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         summaries.append(json.loads(proc.stdout))
     assert [s["model"] for s in summaries] == ["smollm2-test"] * 2
@@ -200,6 +273,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
 
     def _forward(self, body: bytes | None):
         import httpx
+
         srv: _FlakyProxy = self.server  # type: ignore[assignment]
         if body is not None:
             with srv.lock:
@@ -212,8 +286,9 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b'{"error": "overloaded, try again"}')
                 return
         path = self.path.removeprefix("/v1")
-        resp = httpx.request(self.command, srv.upstream + path, content=body, timeout=300,
-                             headers={"Content-Type": "application/json"})
+        resp = httpx.request(
+            self.command, srv.upstream + path, content=body, timeout=300, headers={"Content-Type": "application/json"}
+        )
         self.send_response(resp.status_code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(resp.content)))
@@ -239,9 +314,14 @@ def test_openai_backend_retries_transient_errors(vllm_server, passages, tmp_path
 
     srv, url = _proxy(vllm_server, failures=3)
     try:
-        s = generate_wiki(passages, tmp_path / "out", GenerationConfig(
-            backend="openai", base_url=url, max_passages=2, max_tokens=48, request_seeds=False, concurrency=2),
-            progress=False)
+        s = generate_wiki(
+            passages,
+            tmp_path / "out",
+            GenerationConfig(
+                backend="openai", base_url=url, max_passages=2, max_tokens=48, request_seeds=False, concurrency=2
+            ),
+            progress=False,
+        )
     finally:
         srv.shutdown()
     run = json.loads((tmp_path / "out" / "run.json").read_text())
@@ -251,8 +331,12 @@ def test_openai_backend_retries_transient_errors(vllm_server, passages, tmp_path
     srv, url = _proxy(vllm_server, failures=100, status=400)
     try:
         with pytest.raises(InputError, match="server answered 400"):
-            generate_wiki(passages, tmp_path / "bad", GenerationConfig(backend="openai", base_url=url, max_passages=1,
-                                                                       request_seeds=False), progress=False)
+            generate_wiki(
+                passages,
+                tmp_path / "bad",
+                GenerationConfig(backend="openai", base_url=url, max_passages=1, request_seeds=False),
+                progress=False,
+            )
     finally:
         srv.shutdown()
     assert srv.seen == 1 and not list((tmp_path / "bad").rglob("chunk-*.parquet"))

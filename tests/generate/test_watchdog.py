@@ -16,8 +16,10 @@ from tests.helpers import kill_all, wait_gone
 
 SLEEPER = "import time; time.sleep(600)"
 #: a child that starts a grandchild of its own: the watchdog must reach the whole tree
-CHILD = ("import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
-         "time.sleep(600)")
+CHILD = (
+    "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+    "time.sleep(600)"
+)
 #: the process to kill: starts the tree inside the watchdog's block (or without one), then sleeps
 PARENT = """
 import contextlib, subprocess, sys, time

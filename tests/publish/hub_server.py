@@ -58,7 +58,11 @@ class Entry:
     def as_json(self, path: str) -> dict:
         out = {"type": "file", "oid": self.oid, "size": self.size, "path": path}
         if self.lfs:
-            out["lfs"] = {"oid": self.sha256, "size": self.size, "pointerSize": len(lfs_pointer(self.sha256, self.size))}
+            out["lfs"] = {
+                "oid": self.sha256,
+                "size": self.size,
+                "pointerSize": len(lfs_pointer(self.sha256, self.size)),
+            }
         return out
 
 
@@ -139,8 +143,14 @@ class HubState:
     def create_repo(self, repo_type: str, repo_id: str, private: bool, owner: str) -> Repo:
         repo = Repo(repo_type, repo_id, private, owner)
         sha = self.put_object(GITATTRIBUTES)
-        first = Commit(self._commit_oid(None, "initial commit"), None, "initial commit", "", _now(),
-                       {".gitattributes": Entry(len(GITATTRIBUTES), sha, git_blob_oid(GITATTRIBUTES), False)})
+        first = Commit(
+            self._commit_oid(None, "initial commit"),
+            None,
+            "initial commit",
+            "",
+            _now(),
+            {".gitattributes": Entry(len(GITATTRIBUTES), sha, git_blob_oid(GITATTRIBUTES), False)},
+        )
         repo.commits[first.oid] = first
         repo.branches["main"] = first.oid
         self.repos[(repo_type, repo_id)] = repo
@@ -149,8 +159,15 @@ class HubState:
     def _commit_oid(self, parent: str | None, title: str) -> str:
         return hashlib.sha1(f"{parent}\0{title}\0{time.time_ns()}\0{len(self.requests)}".encode()).hexdigest()
 
-    def commit(self, repo: Repo, branch: str, title: str, description: str,
-               files: dict[str, Entry | None], parent: str | None = None) -> Commit:
+    def commit(
+        self,
+        repo: Repo,
+        branch: str,
+        title: str,
+        description: str,
+        files: dict[str, Entry | None],
+        parent: str | None = None,
+    ) -> Commit:
         head = repo.resolve(branch)
         if parent is not None and head is not None and head.oid != parent:
             raise ValueError("parent commit is not the head of the branch")
@@ -162,8 +179,14 @@ class HubState:
                     del tree[p]
             else:
                 tree[path] = entry
-        commit = Commit(self._commit_oid(head.oid if head else None, title), head.oid if head else None,
-                        title, description, _now(), tree)
+        commit = Commit(
+            self._commit_oid(head.oid if head else None, title),
+            head.oid if head else None,
+            title,
+            description,
+            _now(),
+            tree,
+        )
         repo.commits[commit.oid] = commit
         repo.branches[branch] = commit.oid
         return commit
@@ -211,8 +234,14 @@ class HubHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, body: bytes | dict | list | None = None, headers: dict | None = None,
-              content_type: str = "application/json", head_only: bool = False) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes | dict | list | None = None,
+        headers: dict | None = None,
+        content_type: str = "application/json",
+        head_only: bool = False,
+    ) -> None:
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
         body = body or b""
@@ -299,7 +328,7 @@ class HubHandler(BaseHTTPRequestHandler):
                 return self._send(200, {"errors": [], "warnings": []})
             if path.startswith("/__lfs/"):
                 self._route = "lfs-put"
-                return self._lfs_put(path[len("/__lfs/"):])
+                return self._lfs_put(path[len("/__lfs/") :])
             if m := self._LFS_BATCH.match(path):
                 self._route = "lfs-batch"
                 return self._lfs_batch(_type(m.group(1)), m.group(2))
@@ -331,8 +360,17 @@ class HubHandler(BaseHTTPRequestHandler):
         user = self._user()
         if user is None:
             return self._error(401, "Invalid credentials in Authorization header")
-        self._send(200, {"type": "user", "id": user, "name": user, "fullname": user, "orgs": [],
-                         "auth": {"type": "access_token", "accessToken": {"displayName": "test", "role": "write"}}})
+        self._send(
+            200,
+            {
+                "type": "user",
+                "id": user,
+                "name": user,
+                "fullname": user,
+                "orgs": [],
+                "auth": {"type": "access_token", "accessToken": {"displayName": "test", "role": "write"}},
+            },
+        )
 
     def _create(self) -> None:
         payload = json.loads(self._body() or b"{}")
@@ -347,8 +385,11 @@ class HubHandler(BaseHTTPRequestHandler):
         url = f"{self.server.endpoint}/{prefix}{repo_id}"
         with self.state.lock:
             if (repo_type, repo_id) in self.state.repos:
-                return self._send(409, {"error": "You already created this repo", "url": url},
-                                  {"X-Error-Message": "You already created this repo"})
+                return self._send(
+                    409,
+                    {"error": "You already created this repo", "url": url},
+                    {"X-Error-Message": "You already created this repo"},
+                )
             private = bool(payload.get("private")) or payload.get("visibility") == "private"
             self.state.create_repo(repo_type, repo_id, private, user)
         self._send(200, {"url": url, "name": repo_id, "id": repo_id})
@@ -356,12 +397,19 @@ class HubHandler(BaseHTTPRequestHandler):
     def _api(self, repo_type: str, repo_id: str, rest: str) -> None:
         if rest == "" or rest.startswith("revision/"):
             self._route = "info"
-            return self._info(repo_type, repo_id, rest[len("revision/"):] if rest else "main")
+            return self._info(repo_type, repo_id, rest[len("revision/") :] if rest else "main")
         kind, _, arg = rest.partition("/")
         self._route = kind
-        handler = {"preupload": self._preupload, "commit": self._commit, "tree": self._tree,
-                   "paths-info": self._paths_info, "refs": self._refs, "tag": self._tag,
-                   "branch": self._branch, "commits": self._commits}.get(kind)
+        handler = {
+            "preupload": self._preupload,
+            "commit": self._commit,
+            "tree": self._tree,
+            "paths-info": self._paths_info,
+            "refs": self._refs,
+            "tag": self._tag,
+            "branch": self._branch,
+            "commits": self._commits,
+        }.get(kind)
         if handler is None:
             return self._error(404, f"no route for {self.command} {rest}")
         handler(repo_type, repo_id, arg)
@@ -376,10 +424,21 @@ class HubHandler(BaseHTTPRequestHandler):
             commit = repo.resolve(rev)
             if commit is None:
                 return self._error(404, f"Invalid rev id: {rev}", "RevisionNotFound")
-            info = {"_id": repo_id, "id": repo_id, "author": repo_id.split("/")[0], "sha": commit.oid,
-                    "private": repo.private, "gated": False, "disabled": False, "downloads": 0, "likes": 0,
-                    "tags": [], "createdAt": repo.created, "lastModified": commit.date,
-                    "siblings": [{"rfilename": p} for p in sorted(commit.files)]}
+            info = {
+                "_id": repo_id,
+                "id": repo_id,
+                "author": repo_id.split("/")[0],
+                "sha": commit.oid,
+                "private": repo.private,
+                "gated": False,
+                "disabled": False,
+                "downloads": 0,
+                "likes": 0,
+                "tags": [],
+                "createdAt": repo.created,
+                "lastModified": commit.date,
+                "siblings": [{"rfilename": p} for p in sorted(commit.files)],
+            }
         self._send(200, info)
 
     def _preupload(self, repo_type: str, repo_id: str, rev: str) -> None:
@@ -401,8 +460,9 @@ class HubHandler(BaseHTTPRequestHandler):
                 oid = None
                 if current is not None:
                     oid = current.sha256 if current.lfs else current.oid
-                files.append({"path": f["path"], "uploadMode": "lfs" if lfs else "regular",
-                              "shouldIgnore": False, "oid": oid})
+                files.append(
+                    {"path": f["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid}
+                )
         self._send(200, {"files": files, "commitOid": head.oid})
 
     def _lfs_batch(self, repo_type: str, repo_id: str) -> None:
@@ -417,11 +477,13 @@ class HubHandler(BaseHTTPRequestHandler):
             for obj in payload.get("objects", []):
                 item = {"oid": obj["oid"], "size": obj["size"], "authenticated": True}
                 if payload.get("operation") == "upload" and not self.state.has_object(obj["oid"], obj["size"]):
-                    item["actions"] = {"upload": {"href": f"{self.server.endpoint}/__lfs/{obj['oid']}",
-                                                  "header": {}}}
+                    item["actions"] = {"upload": {"href": f"{self.server.endpoint}/__lfs/{obj['oid']}", "header": {}}}
                 objects.append(item)
-        self._send(200, {"transfer": "basic", "objects": objects, "hash_algo": "sha256"},
-                   content_type="application/vnd.git-lfs+json")
+        self._send(
+            200,
+            {"transfer": "basic", "objects": objects, "hash_algo": "sha256"},
+            content_type="application/vnd.git-lfs+json",
+        )
 
     def _lfs_put(self, oid: str) -> None:
         if self._maybe_fail():
@@ -442,8 +504,11 @@ class HubHandler(BaseHTTPRequestHandler):
         for item in lines:
             key, value = item["key"], item["value"]
             if key == "file":
-                data = base64.b64decode(value["content"]) if value.get("encoding") == "base64" \
+                data = (
+                    base64.b64decode(value["content"])
+                    if value.get("encoding") == "base64"
                     else value["content"].encode()
+                )
                 sha = self.state.put_object(data)
                 changes[value["path"]] = Entry(len(data), sha, git_blob_oid(data), False)
             elif key == "lfsFile":
@@ -462,18 +527,33 @@ class HubHandler(BaseHTTPRequestHandler):
                 return self._error(404, f"Invalid rev id: {rev}", "RevisionNotFound")
             head = repo.resolve(rev)
             for path, entry in changes.items():
-                if entry is None and path not in head.files and not any(
-                        p.startswith(path.rstrip("/") + "/") for p in head.files):
+                if (
+                    entry is None
+                    and path not in head.files
+                    and not any(p.startswith(path.rstrip("/") + "/") for p in head.files)
+                ):
                     return self._error(404, f"A file with this name doesn't exist: {path}", "EntryNotFound")
             try:
-                commit = self.state.commit(repo, unquote(rev), header.get("summary", ""),
-                                           header.get("description", ""), changes, header.get("parentCommit"))
+                commit = self.state.commit(
+                    repo,
+                    unquote(rev),
+                    header.get("summary", ""),
+                    header.get("description", ""),
+                    changes,
+                    header.get("parentCommit"),
+                )
             except ValueError as exc:
                 return self._error(412, str(exc))
         prefix = "" if repo_type == "model" else f"{repo_type}s/"
-        self._send(200, {"success": True, "commitOid": commit.oid,
-                         "commitUrl": f"{self.server.endpoint}/{prefix}{repo_id}/commit/{commit.oid}",
-                         "hookOutput": ""})
+        self._send(
+            200,
+            {
+                "success": True,
+                "commitOid": commit.oid,
+                "commitUrl": f"{self.server.endpoint}/{prefix}{repo_id}/commit/{commit.oid}",
+                "hookOutput": "",
+            },
+        )
 
     def _listing(self, commit: Commit, folder: str, recursive: bool) -> list[dict]:
         folder = folder.strip("/")
@@ -482,14 +562,16 @@ class HubHandler(BaseHTTPRequestHandler):
         for path in sorted(commit.files):
             if not path.startswith(prefix):
                 continue
-            rest = path[len(prefix):]
+            rest = path[len(prefix) :]
             parts = rest.split("/")
             for i in range(1, len(parts) if recursive else min(len(parts), 2)):
                 dirs.add(prefix + "/".join(parts[:i]))
             if recursive or len(parts) == 1:
                 files.append(commit.files[path].as_json(path))
-        folders = [{"type": "directory", "oid": hashlib.sha1(d.encode()).hexdigest(), "size": 0, "path": d}
-                   for d in sorted(dirs)]
+        folders = [
+            {"type": "directory", "oid": hashlib.sha1(d.encode()).hexdigest(), "size": 0, "path": d}
+            for d in sorted(dirs)
+        ]
         return folders + files
 
     def _tree(self, repo_type: str, repo_id: str, arg: str) -> None:
@@ -537,9 +619,14 @@ class HubHandler(BaseHTTPRequestHandler):
             repo = self._repo(repo_type, repo_id)
             if repo is None:
                 return
-            refs = {"branches": [{"name": n, "ref": f"refs/heads/{n}", "targetCommit": o} for n, o in repo.branches.items()],
-                    "tags": [{"name": n, "ref": f"refs/tags/{n}", "targetCommit": o} for n, o in repo.tags.items()],
-                    "converts": [], "pullRequests": []}
+            refs = {
+                "branches": [
+                    {"name": n, "ref": f"refs/heads/{n}", "targetCommit": o} for n, o in repo.branches.items()
+                ],
+                "tags": [{"name": n, "ref": f"refs/tags/{n}", "targetCommit": o} for n, o in repo.tags.items()],
+                "converts": [],
+                "pullRequests": [],
+            }
         self._send(200, refs)
 
     def _tag(self, repo_type: str, repo_id: str, rev: str) -> None:
@@ -580,8 +667,16 @@ class HubHandler(BaseHTTPRequestHandler):
                 return
             if repo.resolve(rev) is None:
                 return self._error(404, f"Invalid rev id: {rev}", "RevisionNotFound")
-            out = [{"id": c.oid, "title": c.title, "message": c.description, "date": c.date,
-                    "authors": [{"user": repo.owner}]} for c in repo.history(rev)]
+            out = [
+                {
+                    "id": c.oid,
+                    "title": c.title,
+                    "message": c.description,
+                    "date": c.date,
+                    "authors": [{"user": repo.owner}],
+                }
+                for c in repo.history(rev)
+            ]
         self._send(200, out)
 
     def _resolve(self, repo_type: str, repo_id: str, rev: str, path: str) -> None:
@@ -614,7 +709,7 @@ class HubHandler(BaseHTTPRequestHandler):
             if first >= len(data) and len(data) > 0:
                 return self._send(416, b"", {"Content-Range": f"bytes */{len(data)}"}, head_only=head_only)
             headers["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
-            data, status = data[first:last + 1], 206
+            data, status = data[first : last + 1], 206
         self._send(status, data, headers, content_type="application/octet-stream", head_only=head_only)
 
 
@@ -628,8 +723,9 @@ class HubServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, root: str | Path | None = None, tokens: dict[str, str] | None = None,
-                 port: int = 0, verbose: bool = False):
+    def __init__(
+        self, root: str | Path | None = None, tokens: dict[str, str] | None = None, port: int = 0, verbose: bool = False
+    ):
         self._own_root = root is None
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="hub-"))
         self.state = HubState(self.root, tokens or {})
@@ -638,8 +734,9 @@ class HubServer(ThreadingHTTPServer):
         self.endpoint = f"http://127.0.0.1:{self.server_address[1]}"
         self._thread: threading.Thread | None = None
 
-    def fail(self, route: str, *, status: int = 500, times: int = 1, after: int = 0,
-             retry_after: float | None = 0) -> FailRule:
+    def fail(
+        self, route: str, *, status: int = 500, times: int = 1, after: int = 0, retry_after: float | None = 0
+    ) -> FailRule:
         """Make the next ``times`` requests of ``route`` (after ``after`` good ones) answer ``status``.
 
         Routes: whoami, create, info, preupload, lfs-batch, lfs-put, commit, tree, paths-info, tag,

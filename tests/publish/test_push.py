@@ -33,23 +33,37 @@ def hub(tmp_path):
 def dataset(tmp_path_factory) -> Path:
     rows = validated_inputs(tmp_path_factory.mktemp("rows"))
     out = tmp_path_factory.mktemp("built") / "CLASS_IT"
-    build(rows["switchboard"], rows["wiki"], out, BuildConfig(val_fraction=0.2), passages=rows["passages"],
-          progress=False)
+    build(
+        rows["switchboard"], rows["wiki"], out, BuildConfig(val_fraction=0.2), passages=rows["passages"], progress=False
+    )
     return out
 
 
 def hub_env(hub: HubServer, home: Path, token: str | None = TOKEN) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update({"HF_ENDPOINT": hub.endpoint, "HF_HUB_DISABLE_XET": "1", "HF_HOME": str(home),
-                "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_HUB_DISABLE_TELEMETRY": "1"})
+    env.update(
+        {
+            "HF_ENDPOINT": hub.endpoint,
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HOME": str(home),
+            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+        }
+    )
     if token is not None:
         env["HF_TOKEN"] = token
     return env
 
 
 def push(env: dict, folder: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "classit_data", "push", str(folder), *args],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "classit_data", "push", str(folder), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def push_json(env: dict, folder: Path, *args: str) -> dict:
@@ -88,8 +102,7 @@ def assert_same_as_folder(loaded: Path, folder: Path, configs=("switchboard", "s
 
 def test_push_then_load_dataset_through_the_hub(hub, dataset, tmp_path):
     env = hub_env(hub, tmp_path / "hf")
-    result = push_json(env, dataset, "--repo-id", "alice/class-it", "--tag", "v1.0",
-                       "--commit-message", "First build")
+    result = push_json(env, dataset, "--repo-id", "alice/class-it", "--tag", "v1.0", "--commit-message", "First build")
     assert result["commit"] and result["unchanged"] is False and result["tag"]["created"]
     expected = set(json.loads((dataset / "build_info.json").read_text())["files"]) | {"build_info.json"}
     assert set(result["uploaded"]) == expected
@@ -128,8 +141,14 @@ def test_reshard_replaces_old_shards(hub, dataset, tmp_path):
     sw = [Path(f["path"]) for f in info["inputs"]["switchboard"]]
     wiki = [Path(f["path"]) for f in info["inputs"]["wiki"]]
     smaller = tmp_path / "smaller"
-    build(sw, wiki, smaller, BuildConfig(val_fraction=0.2, max_shard_size="15KB"),
-          passages=info["inputs"]["passages"]["path"], progress=False)
+    build(
+        sw,
+        wiki,
+        smaller,
+        BuildConfig(val_fraction=0.2, max_shard_size="15KB"),
+        passages=info["inputs"]["passages"]["path"],
+        progress=False,
+    )
     result = push_json(env, smaller, "--repo-id", "alice/reshard")
     assert "switchboard/train-00000-of-00001.parquet" in result["deleted"]
     head = hub.state.repos[("dataset", "alice/reshard")].resolve("main")
@@ -174,8 +193,14 @@ def test_branch_and_private(hub, dataset, tmp_path):
     assert repo.private and repo.branches["dev"] == result["commit"]
     assert set(repo.resolve("main").files) == {".gitattributes"}
     anonymous = hub_env(hub, tmp_path / "anon", token=None)
-    r = subprocess.run([sys.executable, "-c", LOAD, "alice/secret", "merged", str(tmp_path), "dev"],
-                       capture_output=True, text=True, env=anonymous, cwd=ROOT, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-c", LOAD, "alice/secret", "merged", str(tmp_path), "dev"],
+        capture_output=True,
+        text=True,
+        env=anonymous,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert r.returncode != 0  # a private repo is not readable without a token
 
 
@@ -183,8 +208,9 @@ def test_missing_or_rejected_token(hub, dataset, tmp_path):
     home = tmp_path / "hf"
     none = push(hub_env(hub, home, token=None), dataset, "--repo-id", "alice/x")
     assert none.returncode == 2
-    assert none.stderr.strip() == ("error: no Hugging Face token: set HF_TOKEN or run `hf auth login` "
-                                   "(a token with write access)")
+    assert none.stderr.strip() == (
+        "error: no Hugging Face token: set HF_TOKEN or run `hf auth login` (a token with write access)"
+    )
     wrong = push(hub_env(hub, home, token="hf_wrong_Secret_99"), dataset, "--repo-id", "alice/x")
     assert wrong.returncode == 2 and "rejected the token" in wrong.stderr
     assert "hf_wrong_Secret_99" not in wrong.stderr + wrong.stdout
@@ -265,9 +291,13 @@ def test_an_existing_tag_is_refused_before_anything_is_committed(hub, dataset, t
 
 
 def test_negative_retries_is_one_line(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "classit_data", "push", str(tmp_path), "--repo-id", "alice/x",
-                        "--retries", "-1"], capture_output=True, text=True, cwd=ROOT,
-                       env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    r = subprocess.run(
+        [sys.executable, "-m", "classit_data", "push", str(tmp_path), "--repo-id", "alice/x", "--retries", "-1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     lines = [line for line in (r.stdout + r.stderr).splitlines() if line.strip()]
     assert r.returncode == 2 and len(lines) == 1 and "--retries -1" in lines[0], lines
     assert "greater than or equal to 0" in lines[0]

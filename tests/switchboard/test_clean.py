@@ -13,11 +13,18 @@ FIX = FIXTURES / "switchboard"
 
 CASES = [
     # SWDA disfluency markup: braces and repair brackets keep their words, slash units go
-    ("{D Well, } {F um, } [ I wouldn't, + {F uh, } I definitely wouldn't ] dispute that, / [ it, + it's ] mine. /",
-     "Well, um, I wouldn't, uh, I definitely wouldn't dispute that, it, it's mine."),
-    ("{F Oh, } {D well, } {F uh, } is it, {F uh, } -/ how old is the dog? /", "Oh, well, uh, is it, uh, how old is the dog?"),
-    ("[ [ I think, + I think, ] + I really think ] it's the most important thing --",
-     "I think, I think, I really think it's the most important thing"),
+    (
+        "{D Well, } {F um, } [ I wouldn't, + {F uh, } I definitely wouldn't ] dispute that, / [ it, + it's ] mine. /",
+        "Well, um, I wouldn't, uh, I definitely wouldn't dispute that, it, it's mine.",
+    ),
+    (
+        "{F Oh, } {D well, } {F uh, } is it, {F uh, } -/ how old is the dog? /",
+        "Oh, well, uh, is it, uh, how old is the dog?",
+    ),
+    (
+        "[ [ I think, + I think, ] + I really think ] it's the most important thing --",
+        "I think, I think, I really think it's the most important thing",
+    ),
     ("-- you can do for your kids", "you can do for your kids"),
     ("It was -- I mean -- good.", "It was I mean good."),
     ("it, it - she's", "it, it she's"),
@@ -65,8 +72,9 @@ def test_markup_is_cleaned(raw, clean):
     assert clean_text(raw) == clean
 
 
-@pytest.mark.parametrize("raw", ["<laughter>.", "[silence]", "[noise] [laughter]", "(( ))", "", "  ", "-/ /", "# #",
-                                 "wh-,", "MUMBLE-"])
+@pytest.mark.parametrize(
+    "raw", ["<laughter>.", "[silence]", "[noise] [laughter]", "(( ))", "", "  ", "-/ /", "# #", "wh-,", "MUMBLE-"]
+)
 def test_non_verbal_utterances_become_empty(raw):
     assert clean_text(raw) == ""
 
@@ -76,12 +84,18 @@ def test_plain_text_is_returned_unchanged():
     assert clean_text(line) == line
 
 
-@pytest.mark.parametrize(("raw", "clean"), [
-    ("Uh, first, um, I need to know, uh, how do you feel?", "First, I need to know, how do you feel?"),
-    ("{F Oh, } {D well, } {F uh, } is it, {F uh, } how old is the dog? /", "Well, is it, how old is the dog?"),
-    ("uh-huh, um, yes", "uh-huh, yes"),  # a backchannel is not a filler
-    ("the umbrella, hmm, and the erm, errand", "the umbrella, and the errand"),  # words that start like fillers stay
-])
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Uh, first, um, I need to know, uh, how do you feel?", "First, I need to know, how do you feel?"),
+        ("{F Oh, } {D well, } {F uh, } is it, {F uh, } how old is the dog? /", "Well, is it, how old is the dog?"),
+        ("uh-huh, um, yes", "uh-huh, yes"),  # a backchannel is not a filler
+        (
+            "the umbrella, hmm, and the erm, errand",
+            "the umbrella, and the errand",
+        ),  # words that start like fillers stay
+    ],
+)
 def test_drop_fillers(raw, clean):
     assert clean_text(raw, drop_fillers=True) == clean
 
@@ -93,9 +107,12 @@ def test_fillers_are_kept_by_default():
 
 def fixture_texts() -> list[str]:
     """The text part of every line of the BabyLM, SWDA pipe, ISIP and NLTK fixtures (markup left in)."""
-    return [line.split("\t", 1)[-1].split("|")[1] if "|" in line else line.split("\t", 1)[-1]
-            for f in sorted(FIX.rglob("*")) if f.is_file() and f.suffix in (".train", ".txt", "")
-            for line in f.read_text().splitlines()]
+    return [
+        line.split("\t", 1)[-1].split("|")[1] if "|" in line else line.split("\t", 1)[-1]
+        for f in sorted(FIX.rglob("*"))
+        if f.is_file() and f.suffix in (".train", ".txt", "")
+        for line in f.read_text().splitlines()
+    ]
 
 
 @pytest.mark.parametrize("drop_fillers", [False, True])
@@ -105,7 +122,6 @@ def test_clean_batch_equals_clean_text_on_fixture_and_markup_lines(drop_fillers)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(alphabet="aUh m-,. ?!{}[]<>()#/+_\t'F", max_size=25), min_size=16, max_size=40),
-       st.booleans())
+@given(st.lists(st.text(alphabet="aUh m-,. ?!{}[]<>()#/+_\t'F", max_size=25), min_size=16, max_size=40), st.booleans())
 def test_clean_batch_equals_clean_text_on_random_markup(texts, drop_fillers):
     assert clean_batch(texts, drop_fillers) == [clean_text(t, drop_fillers) for t in texts]

@@ -14,30 +14,44 @@ FIX = FIXTURES / "switchboard"
 
 def test_defaults():
     config = ConvertConfig.load(None)
-    assert config.model_dump() == {"fmt": None, "context_turns": 0, "drop_fillers": False, "min_words": 3,
-                                   "max_words": 200}
+    assert config.model_dump() == {
+        "fmt": None,
+        "context_turns": 0,
+        "drop_fillers": False,
+        "min_words": 3,
+        "max_words": 200,
+    }
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"context_turns": -1}, "--context-turns must be 0 or more, not -1"),
-    ({"min_words": 5, "max_words": 4}, "need 0 <= --min-words <= --max-words and --max-words >= 1 (got 5 and 4)"),
-    ({"min_words": -1}, "need 0 <= --min-words <= --max-words and --max-words >= 1 (got -1 and 200)"),
-    ({"max_words": 0, "min_words": 0}, "need 0 <= --min-words <= --max-words and --max-words >= 1 (got 0 and 0)"),
-    ({"min_word": 3}, "unknown setting min_word"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"context_turns": -1}, "--context-turns must be 0 or more, not -1"),
+        ({"min_words": 5, "max_words": 4}, "need 0 <= --min-words <= --max-words and --max-words >= 1 (got 5 and 4)"),
+        ({"min_words": -1}, "need 0 <= --min-words <= --max-words and --max-words >= 1 (got -1 and 200)"),
+        ({"max_words": 0, "min_words": 0}, "need 0 <= --min-words <= --max-words and --max-words >= 1 (got 0 and 0)"),
+        ({"min_word": 3}, "unknown setting min_word"),
+    ],
+)
 def test_a_bad_setting_is_one_input_error_in_the_command_line_words(options, message):
     with pytest.raises(InputError) as err:
         ConvertConfig.load(None, **options)
     assert str(err.value) == message
 
 
-@pytest.mark.parametrize(("kw", "msg"), [({"context_turns": -1}, "context-turns"),
-                                         ({"min_words": 5, "max_words": 4}, "min-words"),
-                                         ({"fmt": "wav"}, "unknown format")])
+@pytest.mark.parametrize(
+    ("kw", "msg"),
+    [
+        ({"context_turns": -1}, "context-turns"),
+        ({"min_words": 5, "max_words": 4}, "min-words"),
+        ({"fmt": "wav"}, "unknown format"),
+    ],
+)
 def test_bad_options(tmp_path, kw, msg):
     with pytest.raises(InputError, match=msg):
-        convert_switchboard([FIX / "babylm.train"], tmp_path / "o.parquet", ConvertConfig.load(None, **kw),
-                            progress=False)
+        convert_switchboard(
+            [FIX / "babylm.train"], tmp_path / "o.parquet", ConvertConfig.load(None, **kw), progress=False
+        )
 
 
 def test_help_shows_each_setting_with_its_default(cli):

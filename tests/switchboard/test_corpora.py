@@ -66,13 +66,23 @@ def test_nltk_sample_zip(corpora, tmp_path, fmt):
     assert not text.str.contains(r" n't").any()  # tagged tokens were detokenised
 
 
-@pytest.mark.parametrize(("rel", "fmt"), [("babylm/switchboard.train", None), ("swda", None),
-                                          ("nltk/switchboard.zip", "nltk-tagged"),
-                                          ("nltk/switchboard.zip", "nltk-disfluency")])
+@pytest.mark.parametrize(
+    ("rel", "fmt"),
+    [
+        ("babylm/switchboard.train", None),
+        ("swda", None),
+        ("nltk/switchboard.zip", "nltk-tagged"),
+        ("nltk/switchboard.zip", "nltk-disfluency"),
+    ],
+)
 def test_no_orphan_parenthesis_or_doubled_punctuation_in_any_turn(corpora, tmp_path, rel, fmt):
     """Every turn of the real corpora (every pair kept): no lone "))" and no ".." or "?." left by removals."""
-    convert_switchboard([corpora / rel], tmp_path / "all.parquet",
-                        ConvertConfig(fmt=fmt, min_words=0, max_words=100_000), progress=False)
+    convert_switchboard(
+        [corpora / rel],
+        tmp_path / "all.parquet",
+        ConvertConfig(fmt=fmt, min_words=0, max_words=100_000),
+        progress=False,
+    )
     text = pl.concat([pl.read_parquet(tmp_path / "all.parquet")[c] for c in ("prompt", "reply")])
     assert text.len() > 4_000
     assert not text.str.contains(r"\(\(|\)\)").any()

@@ -14,12 +14,21 @@ from tests.helpers import FIXTURES
 FIX = FIXTURES / "switchboard"
 
 
-@pytest.mark.parametrize(("path", "fmt"), [
-    ("babylm.train", "babylm"), ("pipe/0001.txt", "swda-pipe"), ("nltk", "nltk-tagged"),
-    ("nltk/switchboard/tagged", "nltk-tagged"), ("nltk/switchboard/transcript", "nltk-transcript"),
-    ("nltk/switchboard/disfluency", "nltk-disfluency"), ("sw_0001_4325.utt.csv", "swda-csv"),
-    ("utterances.jsonl", "convokit"), ("isip/sw4001A-ms98-a-trans.text", "isip"), ("pipe/LICENSE", None),
-])
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [
+        ("babylm.train", "babylm"),
+        ("pipe/0001.txt", "swda-pipe"),
+        ("nltk", "nltk-tagged"),
+        ("nltk/switchboard/tagged", "nltk-tagged"),
+        ("nltk/switchboard/transcript", "nltk-transcript"),
+        ("nltk/switchboard/disfluency", "nltk-disfluency"),
+        ("sw_0001_4325.utt.csv", "swda-csv"),
+        ("utterances.jsonl", "convokit"),
+        ("isip/sw4001A-ms98-a-trans.text", "isip"),
+        ("pipe/LICENSE", None),
+    ],
+)
 def test_format_is_detected_from_content(path, fmt):
     assert detect_format(FIX / path) == fmt
 
@@ -35,8 +44,17 @@ def test_mixed_folder_is_read_by_format_and_format_option_filters_it(tmp_path):
     assert [s.fmt for s in sources] == ["babylm"] and len(skipped) == 1
 
 
-@pytest.mark.parametrize(("given", "fmt"), [(None, None), ("babylm", "babylm"), (" Pipe ", "swda-pipe"),
-                                            ("nltk", "nltk-tagged"), ("ms98", "isip"), ("jsonl", "convokit")])
+@pytest.mark.parametrize(
+    ("given", "fmt"),
+    [
+        (None, None),
+        ("babylm", "babylm"),
+        (" Pipe ", "swda-pipe"),
+        ("nltk", "nltk-tagged"),
+        ("ms98", "isip"),
+        ("jsonl", "convokit"),
+    ],
+)
 def test_normalize_format_accepts_names_and_aliases(given, fmt):
     assert normalize_format(given, FORMATS, FORMAT_ALIASES) == fmt
 
@@ -52,8 +70,10 @@ def test_normalize_format_refuses_an_unknown_name():
 def test_folder_files_in_no_format_and_isip_word_files_are_left_out_with_why():
     sources, skipped = plan_inputs([FIX / "pipe", FIX / "isip"])
     assert [s.fmt for s in sources] == ["swda-pipe", "swda-pipe", "isip"]
-    assert skipped == [f"{FIX / 'pipe' / 'LICENSE'}: not a Switchboard file",
-                       f"{FIX / 'isip' / 'sw4001A-ms98-a-word.text'}: ISIP word file (the trans files are read)"]
+    assert skipped == [
+        f"{FIX / 'pipe' / 'LICENSE'}: not a Switchboard file",
+        f"{FIX / 'isip' / 'sw4001A-ms98-a-word.text'}: ISIP word file (the trans files are read)",
+    ]
 
 
 def test_isip_call_takes_the_place_of_its_first_side():

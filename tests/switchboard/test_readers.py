@@ -19,8 +19,13 @@ FIX = FIXTURES / "switchboard"
 
 def convert(tmp_path, inputs, name="out.parquet", rejects=None, **settings):
     out = tmp_path / name
-    summary = convert_switchboard([FIX / i if isinstance(i, str) else i for i in inputs], out,
-                                  ConvertConfig(**settings), rejects=rejects, progress=False)
+    summary = convert_switchboard(
+        [FIX / i if isinstance(i, str) else i for i in inputs],
+        out,
+        ConvertConfig(**settings),
+        rejects=rejects,
+        progress=False,
+    )
     rows = pl.read_ndjson(out) if name.endswith(".jsonl") else pl.read_parquet(out)
     return summary, rows
 
@@ -45,7 +50,6 @@ def check_rows(summary, rows):
     assert summary.words == sum(len(t.split()) for t in rows["prompt"]) + sum(len(t.split()) for t in rows["reply"])
 
 
-
 def test_babylm_blank_line_starts_a_conversation_and_non_verbal_lines_vanish(tmp_path):
     summary, rows = convert(tmp_path, ["babylm.train"], min_words=1)
     check_rows(summary, rows)
@@ -54,10 +58,14 @@ def test_babylm_blank_line_starts_a_conversation_and_non_verbal_lines_vanish(tmp
     assert set(rows["doc_id"]) == {"babylm.train#1", "babylm.train#2"}
     got = pairs(rows)
     # one-speaker runs are one turn; B's turn continues across A's "<laughter>." and the empty line
-    assert ("Uh-huh.", "with the money they get. My kids went to the one down the street. "
-            "And they, they turned out fine.") in got
-    assert ("Okay. Um, so what do you think about, uh, public schools these days?",
-            "Well, I think they're doing the best they can, you know,") in got
+    assert (
+        "Uh-huh.",
+        "with the money they get. My kids went to the one down the street. And they, they turned out fine.",
+    ) in got
+    assert (
+        "Okay. Um, so what do you think about, uh, public schools these days?",
+        "Well, I think they're doing the best they can, you know,",
+    ) in got
     # never across the blank line
     assert not any(p.startswith("Oh, really") for p, _ in got)
     assert rows.filter(pl.col("doc_id") == "babylm.train#2")["position"].to_list() == [1, 2]
@@ -117,8 +125,10 @@ def test_swda_csv_conversations_and_markup(tmp_path):
     check_rows(summary, rows)
     assert summary.conversations == 2 and set(rows["doc_id"]) == {"4325", "4330"}
     got = dict(pairs(rows))
-    assert got["Okay. So, what kind of experience do you, do you have, then with child care?"] == \
-        "I think, I think, I really think it's the most important thing"
+    assert (
+        got["Okay. So, what kind of experience do you, do you have, then with child care?"]
+        == "I think, I think, I really think it's the most important thing"
+    )
     assert "Uh-huh." not in got  # one word: dropped by the default --min-words 3
     # B's "<Laughter>." is non-verbal: A's answer and question are one turn
     s1, r1 = convert(tmp_path, ["sw_0001_4325.utt.csv"], "min1.parquet", min_words=1)
@@ -175,8 +185,7 @@ def test_context_turns_stay_inside_the_conversation(tmp_path):
 
 
 def test_filters_count_every_dropped_pair_and_rejects_file_keeps_them(tmp_path):
-    summary, rows = convert(tmp_path, ["babylm.train"], min_words=4, max_words=10,
-                            rejects=tmp_path / "rejects.jsonl")
+    summary, rows = convert(tmp_path, ["babylm.train"], min_words=4, max_words=10, rejects=tmp_path / "rejects.jsonl")
     check_rows(summary, rows)
     rej = pl.read_ndjson(tmp_path / "rejects.jsonl")
     assert rej.height == summary.dropped > 0

@@ -14,17 +14,44 @@ def _help(command: str, capsys) -> str:
     return " ".join(capsys.readouterr().out.split())
 
 
-@pytest.mark.parametrize(("command", "shown", "not_shown"), [
-    ("pretrain", ["--model", "--tokenizer", "--corpus", "--max-steps", "--config", "--resume"],
-     ["--stage", "--base", "--dataset", "--curriculum", "--cycles", "--json"]),
-    ("run", ["--dataset", "--base", "--curriculum", "--cycles", "--max-steps"],
-     ["--stage", "--model ", "--tokenizer", "--json"]),
-    ("eval", ["--model", "--task", "--data", "--batch-size", "--first-token", "--json"], ["--progress"]),
-    ("report", ["--out", "--finetune-metric", "[default: accuracy]", "--json"], []),
-    ("finetune", ["--model", "--task", "--train", "--valid", "--out", "--train-size", "[default: 10000]",
-                  "--seed", "[default: 42]", "--learning-rate", "--sequence-length", "[default: 512]", "--pooling",
-                  "--metric-for-valid", "--json"], ["--progress", "--first-token", "--limit"]),
-])
+@pytest.mark.parametrize(
+    ("command", "shown", "not_shown"),
+    [
+        (
+            "pretrain",
+            ["--model", "--tokenizer", "--corpus", "--max-steps", "--config", "--resume"],
+            ["--stage", "--base", "--dataset", "--curriculum", "--cycles", "--json"],
+        ),
+        (
+            "run",
+            ["--dataset", "--base", "--curriculum", "--cycles", "--max-steps"],
+            ["--stage", "--model ", "--tokenizer", "--json"],
+        ),
+        ("eval", ["--model", "--task", "--data", "--batch-size", "--first-token", "--json"], ["--progress"]),
+        ("report", ["--out", "--finetune-metric", "[default: accuracy]", "--json"], []),
+        (
+            "finetune",
+            [
+                "--model",
+                "--task",
+                "--train",
+                "--valid",
+                "--out",
+                "--train-size",
+                "[default: 10000]",
+                "--seed",
+                "[default: 42]",
+                "--learning-rate",
+                "--sequence-length",
+                "[default: 512]",
+                "--pooling",
+                "--metric-for-valid",
+                "--json",
+            ],
+            ["--progress", "--first-token", "--limit"],
+        ),
+    ],
+)
 def test_each_command_shows_its_own_settings(command, shown, not_shown, capsys):
     text = _help(command, capsys) + " "
     for flag in shown:
@@ -34,13 +61,18 @@ def test_each_command_shows_its_own_settings(command, shown, not_shown, capsys):
 
 
 def test_a_bad_finetune_metric_is_one_line(tmp_path, capsys):
-    assert run_app(app, "classit-train", ["report", str(tmp_path), "--out", str(tmp_path / "r"),
-                                          "--finetune-metric", "bleu"]) == 2
+    assert (
+        run_app(
+            app, "classit-train", ["report", str(tmp_path), "--out", str(tmp_path / "r"), "--finetune-metric", "bleu"]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "--finetune-metric 'bleu'" in err and "'accuracy'" in err and "\n" not in err
 
 
 # --- bad settings: one line naming the flag (or the --config file and key), exit code 2, nothing written ---------
+
 
 def _one_error_line(argv: list[str], capsys) -> str:
     """Run the command; it must fail with exit code 2 and exactly one line of output, ``error: ...``."""
@@ -54,26 +86,33 @@ def _one_error_line(argv: list[str], capsys) -> str:
 
 @pytest.mark.parametrize("command", ["pretrain", "run"])
 def test_a_negative_seed_is_one_line(command, tmp_path, capsys):
-    given = (["--model", "tiny", "--corpus", tmp_path / "c.txt"] if command == "pretrain"
-             else ["--dataset", tmp_path / "d", "--base", tmp_path / "b"])
+    given = (
+        ["--model", "tiny", "--corpus", tmp_path / "c.txt"]
+        if command == "pretrain"
+        else ["--dataset", tmp_path / "d", "--base", tmp_path / "b"]
+    )
     (tmp_path / "c.txt").write_text("some text\n")
     line = _one_error_line([command, "--out", tmp_path / "o", "--seed", "-1", *given], capsys)
     assert "--seed" in line and "greater than or equal to 0" in line
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize(("key", "value", "words"), [
-    ("learning_rate", -1e-4, "greater than 0"),
-    ("lr_scheduler", "cosine_with_warmup", "unknown scheduler"),
-    ("lr_scheduler", "cosine_with_min_lr", "lr_scheduler_kwargs"),
-    ("attn_implementation", "flash", "unknown attention implementation"),
-    ("dataloader_num_workers", -1, "greater than or equal to 0"),
-    ("weight_decay", -0.1, "greater than or equal to 0"),
-    ("max_grad_norm", 0, "greater than 0"),
-    ("save_total_limit", 0, "greater than or equal to 1"),
-])
-def test_training_values_transformers_rejects_are_one_line_at_config_load(key, value, words, tmp_path, capsys,
-                                                                          monkeypatch):
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("learning_rate", -1e-4, "greater than 0"),
+        ("lr_scheduler", "cosine_with_warmup", "unknown scheduler"),
+        ("lr_scheduler", "cosine_with_min_lr", "lr_scheduler_kwargs"),
+        ("attn_implementation", "flash", "unknown attention implementation"),
+        ("dataloader_num_workers", -1, "greater than or equal to 0"),
+        ("weight_decay", -0.1, "greater than or equal to 0"),
+        ("max_grad_norm", 0, "greater than 0"),
+        ("save_total_limit", 0, "greater than or equal to 1"),
+    ],
+)
+def test_training_values_transformers_rejects_are_one_line_at_config_load(
+    key, value, words, tmp_path, capsys, monkeypatch
+):
     import yaml
 
     import classit_train.train as T
@@ -85,8 +124,10 @@ def test_training_values_transformers_rejects_are_one_line_at_config_load(key, v
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump({key: value}))
     (tmp_path / "c.txt").write_text("some text\n")
-    for argv in (["pretrain", "--model", "tiny", "--corpus", tmp_path / "c.txt"],
-                 ["run", "--dataset", tmp_path / "d", "--base", tmp_path / "b"]):
+    for argv in (
+        ["pretrain", "--model", "tiny", "--corpus", tmp_path / "c.txt"],
+        ["run", "--dataset", tmp_path / "d", "--base", tmp_path / "b"],
+    ):
         line = _one_error_line([*argv, "--out", tmp_path / "o", "--config", cfg], capsys)
         assert f"{cfg}: {key}: " in line and words in line, line
     assert not (tmp_path / "o").exists()
@@ -115,15 +156,31 @@ def test_an_attention_implementation_not_installed_is_one_line(tmp_path, capsys)
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text("attn_implementation: flash_attention_2\n")
     (tmp_path / "c.txt").write_text("some text\n")
-    line = _one_error_line(["pretrain", "--model", "tiny", "--corpus", tmp_path / "c.txt", "--out", tmp_path / "o",
-                            "--config", cfg], capsys)
+    line = _one_error_line(
+        ["pretrain", "--model", "tiny", "--corpus", tmp_path / "c.txt", "--out", tmp_path / "o", "--config", cfg],
+        capsys,
+    )
     assert "attn_implementation (flash_attention_2)" in line
     assert not (tmp_path / "o").exists()
 
 
 def test_a_bad_device_is_one_line(tmp_path, eval_data, capsys):
-    line = _one_error_line(["eval", "--model", tmp_path / "m", "--task", "blimp", "--data", eval_data / "blimp",
-                            "--out", tmp_path / "r.json", "--device", "foo"], capsys)
+    line = _one_error_line(
+        [
+            "eval",
+            "--model",
+            tmp_path / "m",
+            "--task",
+            "blimp",
+            "--data",
+            eval_data / "blimp",
+            "--out",
+            tmp_path / "r.json",
+            "--device",
+            "foo",
+        ],
+        capsys,
+    )
     assert line.startswith("error: --device 'foo': ") and "not a device" in line
     assert not (tmp_path / "r.json").exists()
 
@@ -157,8 +214,10 @@ def test_a_corpus_whose_text_is_not_strings_is_one_line(suffix, tmp_path, capsys
         frame.write_parquet(corpus)
     else:
         frame.write_ndjson(corpus)
-    for argv in (["pretrain", "--model", "tiny", "--out", tmp_path / "o"],
-                 ["tokenizer", "--vocab-size", "300", "--out", tmp_path / "o"]):
+    for argv in (
+        ["pretrain", "--model", "tiny", "--out", tmp_path / "o"],
+        ["tokenizer", "--vocab-size", "300", "--out", tmp_path / "o"],
+    ):
         line = _one_error_line([*argv, "--corpus", corpus], capsys)
         assert line == f"error: {corpus}: column 'text' holds Int64, not strings"
         assert not (tmp_path / "o").exists()
@@ -173,10 +232,13 @@ def test_a_corpus_with_a_null_text_names_the_row(tmp_path, capsys):
     assert str(corpus) in line and "column 'text' is null in row 2" in line
 
 
-@pytest.mark.parametrize(("command", "required", "optional"), [
-    ("run", ["--out", "--dataset", "--base"], ["--curriculum", "--batch-size", "--epochs", "--config"]),
-    ("pretrain", ["--out", "--model", "--corpus"], ["--tokenizer", "--batch-size", "--epochs", "--config"]),
-])
+@pytest.mark.parametrize(
+    ("command", "required", "optional"),
+    [
+        ("run", ["--out", "--dataset", "--base"], ["--curriculum", "--batch-size", "--epochs", "--config"]),
+        ("pretrain", ["--out", "--model", "--corpus"], ["--tokenizer", "--batch-size", "--epochs", "--config"]),
+    ],
+)
 def test_help_marks_the_required_options(command, required, optional, capsys):
     assert run_app(app, "classit-train", [command, "--help"]) == 0
     entries = help_entries(capsys.readouterr().out)
@@ -207,8 +269,10 @@ def test_the_cli_starts_without_the_heavy_libraries():
     import subprocess
     import sys
 
-    code = ("import sys, classit_train.cli; "
-            "print(sorted(m for m in ('polars', 'numpy', 'torch', 'transformers', 'pandas') if m in sys.modules))")
+    code = (
+        "import sys, classit_train.cli; "
+        "print(sorted(m for m in ('polars', 'numpy', 'torch', 'transformers', 'pandas') if m in sys.modules))"
+    )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert shown.strip() == "[]"
 

@@ -48,8 +48,9 @@ def test_prefix_and_completion_tokenize_like_the_whole_text(tok, examples):
         assert prefix + completion == tpl.render(r["prompt"], r["reply"])
         assert not prefix[-1].isspace()
         whole = tok(prefix + completion, add_special_tokens=False)["input_ids"]
-        parts = (tok(prefix, add_special_tokens=False)["input_ids"]
-                 + tok(completion, add_special_tokens=False)["input_ids"])
+        parts = (
+            tok(prefix, add_special_tokens=False)["input_ids"] + tok(completion, add_special_tokens=False)["input_ids"]
+        )
         assert whole == parts
 
 
@@ -62,7 +63,7 @@ def test_only_reply_tokens_and_eos_carry_labels(tok, examples):
     reply_ids = tok(completion, add_special_tokens=False)["input_ids"]
     assert ex.input_ids[0] == tok.bos_token_id and ex.input_ids[-1] == tok.eos_token_id
     assert ex.labels[: 1 + n_prefix].tolist() == [D.IGNORE_INDEX] * (1 + n_prefix)
-    assert ex.labels[1 + n_prefix:].tolist() == reply_ids + [tok.eos_token_id]
+    assert ex.labels[1 + n_prefix :].tolist() == reply_ids + [tok.eos_token_id]
     assert tok.decode(reply_ids) == completion
     assert ex.words == len(row["prompt"].split()) + len(row["reply"].split())
 
@@ -123,11 +124,14 @@ def test_pack_greedy_keeps_order_and_length():
         assert sum(lengths[i] for i in a) + lengths[b[0]] > 20
 
 
-@pytest.mark.parametrize("curriculum, expected", [
-    ("merged", [{"switchboard", "simple_wiki"}]),
-    ("switch_wiki", [{"switchboard"}, {"simple_wiki"}]),
-    ("wiki_switch", [{"simple_wiki"}, {"switchboard"}]),
-])
+@pytest.mark.parametrize(
+    "curriculum, expected",
+    [
+        ("merged", [{"switchboard", "simple_wiki"}]),
+        ("switch_wiki", [{"switchboard"}, {"simple_wiki"}]),
+        ("wiki_switch", [{"simple_wiki"}, {"switchboard"}]),
+    ],
+)
 @pytest.mark.parametrize("packing", [True, False])
 def test_each_curriculum_visits_the_sources_in_its_order(examples, curriculum, expected, packing):
     epochs = 3
@@ -177,12 +181,14 @@ def test_rows_without_doc_id_are_held_out_one_by_one(tmp_path):
     rows = [{**r, "doc_id": None} for r in instruction_rows("switchboard", 10, 6, seed=3)]
     (tmp_path / "switchboard").mkdir()
     pl.DataFrame(rows, schema_overrides={"doc_id": pl.String}).write_parquet(
-        tmp_path / "switchboard" / "train-00000-of-00001.parquet")
+        tmp_path / "switchboard" / "train-00000-of-00001.parquet"
+    )
     files = [{"split": "train", "path": "switchboard/train-*"}]
     card = {"configs": [{"config_name": "switchboard", "data_files": files}]}
     (tmp_path / "README.md").write_text("---\n" + yaml.safe_dump(card) + "---\n", encoding="utf-8")
-    parts = D.load_instruction_sources(str(tmp_path), eval_fraction=0.3, max_eval_examples=None,
-                                       sources=("switchboard",))["switchboard"]
+    parts = D.load_instruction_sources(
+        str(tmp_path), eval_fraction=0.3, max_eval_examples=None, sources=("switchboard",)
+    )["switchboard"]
     expected = [r["prompt"] for r in rows if D.in_heldout(f"switchboard\x1f{r['prompt']}", 0.3)]
     assert [r["prompt"] for r in parts["eval"]] == expected and 0 < len(expected) < len(rows)
     assert len(parts["train"]) + len(parts["eval"]) == len(rows)

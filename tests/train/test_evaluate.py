@@ -28,9 +28,18 @@ def tiny_dir(tmp_path_factory, embedded_dir) -> Path:
 
     tok = AutoTokenizer.from_pretrained(embedded_dir)
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, tie_word_embeddings=True)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        tie_word_embeddings=True,
+    )
     model = LlamaForCausalLM(config)
     # larger weights than the default init, so log-probabilities differ clearly between tokens and contexts
     with torch.no_grad():
@@ -123,7 +132,8 @@ def test_official_mode_scores_first_token_when_tokenizer_adds_bos(tiny_dir):
 
     model, tok, _ = load_model(tiny_dir, device="cpu")
     tok._tokenizer.post_processor = TemplateProcessing(
-        single=f"{tok.bos_token} $A", special_tokens=[(tok.bos_token, tok.bos_token_id)])
+        single=f"{tok.bos_token} $A", special_tokens=[(tok.bos_token, tok.bos_token_id)]
+    )
     official = CausalScorer(model, tok, first_token="official")
     assert official.first_token_scored() is True
     enc = official.encode("", "The cat sat.")
@@ -212,18 +222,24 @@ def test_read_entity_tracking_and_wug(eval_data):
     assert result_key("wug", "x/wug_past_tense") == "wug_past"
 
 
-@pytest.mark.parametrize("task,content,message", [
-    ("blimp", '{"sentence_good": "A b.", "field": "syntax", "UID": "x"}\n', "missing field.*sentence_bad"),
-    ("blimp", '{"sentence_good": "A b.", "sentence_bad": "B a.", "field": "syntax"}\n', "missing field.*UID"),
-    ("ewok", '{"Context1": "a", "Target1": "b", "Target2": "c"}\n', "missing field.*Context2"),
-    ("entity_tracking", '{"input_prefix": "Box 0", "options": "x"}\n', "options must be a list"),
-    ("wug", '{"sentences": "only one", "ratio": 0.3}\n', "at least two"),
-    ("wug", '{"sentences": "a\\tb", "ratio": "high"}\n', "ratio is not a number"),
-    ("blimp", '{"sentence_good": "A b.", "sentence_bad": "B a.", "field": "s", "UID": "u"}\n{not json\n',
-     "malformed JSON line"),
-    ("blimp", "", "empty file"),
-    ("blimp", "\n\n", "empty file"),
-])
+@pytest.mark.parametrize(
+    "task,content,message",
+    [
+        ("blimp", '{"sentence_good": "A b.", "field": "syntax", "UID": "x"}\n', "missing field.*sentence_bad"),
+        ("blimp", '{"sentence_good": "A b.", "sentence_bad": "B a.", "field": "syntax"}\n', "missing field.*UID"),
+        ("ewok", '{"Context1": "a", "Target1": "b", "Target2": "c"}\n', "missing field.*Context2"),
+        ("entity_tracking", '{"input_prefix": "Box 0", "options": "x"}\n', "options must be a list"),
+        ("wug", '{"sentences": "only one", "ratio": 0.3}\n', "at least two"),
+        ("wug", '{"sentences": "a\\tb", "ratio": "high"}\n', "ratio is not a number"),
+        (
+            "blimp",
+            '{"sentence_good": "A b.", "sentence_bad": "B a.", "field": "s", "UID": "u"}\n{not json\n',
+            "malformed JSON line",
+        ),
+        ("blimp", "", "empty file"),
+        ("blimp", "\n\n", "empty file"),
+    ],
+)
 def test_reader_errors(tmp_path, task, content, message):
     from classit_train.evaluate.tasks import read_task
 
@@ -247,8 +263,9 @@ def test_reader_errors_paths(tmp_path, eval_data):
     with pytest.raises(InputError, match="JSON-lines"):
         read_task("blimp", tmp_path / "data.csv")
     bad = tmp_path / "line3.jsonl"
-    bad.write_text('{"sentence_good": "A.", "sentence_bad": "B.", "field": "f", "UID": "u"}\n\n'
-                   '{"sentence_good": "A."}\n')
+    bad.write_text(
+        '{"sentence_good": "A.", "sentence_bad": "B.", "field": "f", "UID": "u"}\n\n{"sentence_good": "A."}\n'
+    )
     with pytest.raises(InputError) as exc:
         read_task("blimp", bad)
     assert exc.value.where == 3
@@ -259,12 +276,20 @@ def test_summarise_macro_over_uids_and_per_field():
     from classit_train.evaluate.metrics import summarise
     from classit_train.evaluate.tasks import EvalItem
 
-    items = ([EvalItem("a", "", ["g", "b"], groups={"field": "syntax"}) for _ in range(4)]
-             + [EvalItem("b", "", ["g", "b"], groups={"field": "syntax"})]
-             + [EvalItem("c", "", ["g", "b"], groups={"field": "morphology"}) for _ in range(2)])
-    scores = [[-1, -2], [-1, -2], [-1, -2], [-3, -2],  # a: 3/4
-              [-5, -2],                                # b: 0/1
-              [-1, -2], [-1, -1]]                      # c: 2/2 (a tie goes to the first candidate)
+    items = (
+        [EvalItem("a", "", ["g", "b"], groups={"field": "syntax"}) for _ in range(4)]
+        + [EvalItem("b", "", ["g", "b"], groups={"field": "syntax"})]
+        + [EvalItem("c", "", ["g", "b"], groups={"field": "morphology"}) for _ in range(2)]
+    )
+    scores = [
+        [-1, -2],
+        [-1, -2],
+        [-1, -2],
+        [-3, -2],  # a: 3/4
+        [-5, -2],  # b: 0/1
+        [-1, -2],
+        [-1, -1],
+    ]  # c: 2/2 (a tie goes to the first candidate)
     result, rows = summarise("blimp", items, scores)
     assert result["by_uid"] == {"a": 75.0, "b": 0.0, "c": 100.0}
     assert result["accuracy"] == pytest.approx((75 + 0 + 100) / 3)
@@ -278,9 +303,11 @@ def test_summarise_entity_tracking_averages_splits_then_uids():
     from classit_train.evaluate.metrics import summarise
     from classit_train.evaluate.tasks import EvalItem
 
-    items = [EvalItem("regular_0_ops", "p", ["x", "y"], groups={"split": "regular"}),
-             EvalItem("regular_1_ops", "p", ["x", "y"], groups={"split": "regular"}),
-             EvalItem("ambiref_0_ops", "p", ["x", "y"], groups={"split": "ambiref"})]
+    items = [
+        EvalItem("regular_0_ops", "p", ["x", "y"], groups={"split": "regular"}),
+        EvalItem("regular_1_ops", "p", ["x", "y"], groups={"split": "regular"}),
+        EvalItem("ambiref_0_ops", "p", ["x", "y"], groups={"split": "ambiref"}),
+    ]
     result, _ = summarise("entity_tracking", items, [[0, -1], [-1, 0], [0, -1]])
     assert result["groups"]["split"] == {"ambiref": 100.0, "regular": 50.0}
     assert result["accuracy"] == pytest.approx(75.0)
@@ -298,7 +325,7 @@ def test_summarise_wug_spearman():
     assert result["spearman"] == pytest.approx(1.0) and result["score"] == pytest.approx(100.0)
     assert rows[0]["prob"] == pytest.approx(1 / (1 + math.exp(-2.0)))
     result2, _ = summarise("wug", items, scores[::-1])
-    assert result2["spearman"] == pytest.approx(spearmanr([r["prob"] for r in rows][::-1], [.9, .6, .3, .1])[0])
+    assert result2["spearman"] == pytest.approx(spearmanr([r["prob"] for r in rows][::-1], [0.9, 0.6, 0.3, 0.1])[0])
 
 
 # -- end to end ---------------------------------------------------------------------------------------------
@@ -306,10 +333,16 @@ def test_evaluate_all_formats_into_one_results_file(tiny_dir, tmp_path, eval_dat
     from classit_train.evaluate import EvalConfig, evaluate
 
     out = tmp_path / "res" / "results.json"
-    for task, folder in [("blimp", "blimp"), ("blimp_supplement", "supplement"), ("ewok", "ewok"),
-                         ("entity_tracking", "entity_tracking"), ("wug", "wug")]:
-        entry = evaluate(tiny_dir, task, eval_data / folder, out, EvalConfig(batch_size=4, device="cpu"),
-                         progress=False)
+    for task, folder in [
+        ("blimp", "blimp"),
+        ("blimp_supplement", "supplement"),
+        ("ewok", "ewok"),
+        ("entity_tracking", "entity_tracking"),
+        ("wug", "wug"),
+    ]:
+        entry = evaluate(
+            tiny_dir, task, eval_data / folder, out, EvalConfig(batch_size=4, device="cpu"), progress=False
+        )
         assert entry.task == task
         assert json.loads(out.read_text())["tasks"][entry.task if task != "wug" else "wug_adj"] == entry.to_json()
     results = json.loads(out.read_text())
@@ -348,32 +381,72 @@ def test_evaluate_refuses_results_of_another_model(tiny_dir, tmp_path, embedded_
 
 def test_cli_eval_and_bad_input(tiny_dir, tmp_path, eval_data, cli):
     out = tmp_path / "r.json"
-    ok = cli("eval", "--model", tiny_dir, "--task", "ewok", "--data", eval_data / "ewok", "--out", out,
-                 "--batch-size", "2", "--ewok-contexts", "both", "--first-token", "bos", module="classit_train")
+    ok = cli(
+        "eval",
+        "--model",
+        tiny_dir,
+        "--task",
+        "ewok",
+        "--data",
+        eval_data / "ewok",
+        "--out",
+        out,
+        "--batch-size",
+        "2",
+        "--ewok-contexts",
+        "both",
+        "--first-token",
+        "bos",
+        module="classit_train",
+    )
     assert ok.returncode == 0, ok.stderr
     entry = json.loads(out.read_text())["tasks"]["ewok"]
     assert entry["n_items"] == 6 and entry["scoring"]["ewok_contexts"] == "both"
     assert entry["scoring"]["start_token"] == "<|im_start|>"
 
-    bad = cli("eval", "--model", tiny_dir, "--task", "sentiment", "--data", eval_data / "ewok", "--out", out,
-                  module="classit_train")
+    bad = cli(
+        "eval",
+        "--model",
+        tiny_dir,
+        "--task",
+        "sentiment",
+        "--data",
+        eval_data / "ewok",
+        "--out",
+        out,
+        module="classit_train",
+    )
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and "unknown task" in bad.stderr
     assert "Traceback" not in bad.stderr
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    bad2 = cli("eval", "--model", tiny_dir, "--task", "blimp", "--data", empty, "--out", out,
-                   module="classit_train")
+    bad2 = cli("eval", "--model", tiny_dir, "--task", "blimp", "--data", empty, "--out", out, module="classit_train")
     assert bad2.returncode == 2 and f"{empty}: empty file" in bad2.stderr
-    bad3 = cli("eval", "--model", tmp_path, "--task", "blimp", "--data", eval_data / "blimp", "--out", out,
-                   module="classit_train")
+    bad3 = cli(
+        "eval",
+        "--model",
+        tmp_path,
+        "--task",
+        "blimp",
+        "--data",
+        eval_data / "blimp",
+        "--out",
+        out,
+        module="classit_train",
+    )
     assert bad3.returncode == 2 and "no config.json" in bad3.stderr
     # nothing of the failed runs reached the earlier good results file
     assert set(json.loads(out.read_text())["tasks"]) == {"ewok"}
 
 
 # -- the embedded model on real BLiMP ----------------------------------------------------------------------
-BLIMP_SAMPLE = ["anaphor_gender_agreement", "determiner_noun_agreement_2", "regular_plural_subject_verb_agreement_1",
-                "irregular_past_participle_verbs", "existential_there_quantifiers_1"]
+BLIMP_SAMPLE = [
+    "anaphor_gender_agreement",
+    "determiner_noun_agreement_2",
+    "regular_plural_subject_verb_agreement_1",
+    "irregular_past_participle_verbs",
+    "existential_there_quantifiers_1",
+]
 
 
 @pytest.mark.corpora
@@ -389,8 +462,9 @@ def test_embedded_model_above_chance_on_real_blimp(corpora, embedded_dir, tmp_pa
     if not all(f.exists() for f in files):
         pytest.skip("BLiMP files missing")
     out = tmp_path / "results.json"
-    entry = evaluate(embedded_dir, "blimp", files, out, EvalConfig(limit=20, batch_size=32, device="cpu"),
-                     progress=False)
+    entry = evaluate(
+        embedded_dir, "blimp", files, out, EvalConfig(limit=20, batch_size=32, device="cpu"), progress=False
+    )
     print(f"\nembedded SmolLM2 on 5x20 BLiMP pairs: {entry.accuracy:.1f}% (by UID {entry.by_uid})")
     assert entry.n_items == 100 and entry.n_uids == 5
     assert entry.accuracy >= 70.0

@@ -36,12 +36,15 @@ def test_every_task_format_reads_as_the_pipeline_pairs_it():
     assert firsts["qqp"][1].second == "Where can I buy a guitar?"
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ('{"sentence1": "a", "sentence2": "b", "label": 2}', "label must be an integer from 0 to 1"),
-    ('{"sentence1": "a", "sentence2": "b", "label": "entailment"}', "label must be an integer"),
-    ('{"sentence1": "a", "label": 0}', "field sentence2 is missing"),
-    ('not json', "malformed JSON line"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"sentence1": "a", "sentence2": "b", "label": 2}', "label must be an integer from 0 to 1"),
+        ('{"sentence1": "a", "sentence2": "b", "label": "entailment"}', "label must be an integer"),
+        ('{"sentence1": "a", "label": 0}', "field sentence2 is missing"),
+        ("not json", "malformed JSON line"),
+    ],
+)
 def test_bad_rows_are_one_line_naming_file_and_line(tmp_path, line, message):
     from classit_train.finetune import read_examples
 
@@ -82,12 +85,15 @@ def test_metrics_are_scikit_learns():
     labels = [rng.randint(0, 1) for _ in range(200)]
     preds = [y if rng.random() < 0.7 else 1 - y for y in labels]
     got = compute_metrics(labels, preds, ("accuracy", "f1", "mcc"))
-    assert got == {"accuracy": accuracy_score(labels, preds), "f1": f1_score(labels, preds),
-                   "mcc": matthews_corrcoef(labels, preds)}
+    assert got == {
+        "accuracy": accuracy_score(labels, preds),
+        "f1": f1_score(labels, preds),
+        "mcc": matthews_corrcoef(labels, preds),
+    }
     # by hand: TP 2, TN 1, FP 0, FN 1
     small = compute_metrics([1, 0, 1, 1], [1, 0, 0, 1], ("accuracy", "f1", "mcc"))
     assert small["accuracy"] == 0.75 and small["f1"] == pytest.approx(0.8)
-    assert small["mcc"] == pytest.approx(2 / 12 ** 0.5)
+    assert small["mcc"] == pytest.approx(2 / 12**0.5)
 
 
 # -- the model and the schedule -----------------------------------------------------------------------------
@@ -133,8 +139,14 @@ def separable_rows(n: int, seed: int) -> list[dict]:
     for i in range(n):
         label = i % 2
         word = rng.choice(NOUNS[10:20] if label else NOUNS[:10])
-        rows.append({"sentence1": f"The {rng.choice(NOUNS)} crossed the {rng.choice(NOUNS)}.",
-                     "sentence2": f"It was the {word}", "label": label, "idx": i})
+        rows.append(
+            {
+                "sentence1": f"The {rng.choice(NOUNS)} crossed the {rng.choice(NOUNS)}.",
+                "sentence2": f"It was the {word}",
+                "label": label,
+                "idx": i,
+            }
+        )
     return rows
 
 
@@ -180,8 +192,13 @@ def test_filed_metrics_are_scikit_learns_on_the_filed_predictions(finetuned):
     rows = [json.loads(line) for line in (finetuned.parent / entry["predictions"]).read_text().splitlines()]
     assert len(rows) == 32 and rows[0]["source"].endswith("rte.valid.jsonl:1")
     labels, preds = [r["label"] for r in rows], [r["prediction"] for r in rows]
-    assert entry["metrics"] == pytest.approx({"accuracy": accuracy_score(labels, preds),
-                                              "f1": f1_score(labels, preds), "mcc": matthews_corrcoef(labels, preds)})
+    assert entry["metrics"] == pytest.approx(
+        {
+            "accuracy": accuracy_score(labels, preds),
+            "f1": f1_score(labels, preds),
+            "mcc": matthews_corrcoef(labels, preds),
+        }
+    )
 
 
 def test_same_seed_same_run_and_the_subsample_is_used(base_model, separable, tmp_path):
@@ -190,8 +207,9 @@ def test_same_seed_same_run_and_the_subsample_is_used(base_model, separable, tmp
     settings = {**FAST, "epochs": 1, "train_size": 24}
     a = finetune(base_model, "rte", *separable, tmp_path / "a.json", FinetuneConfig(**settings), progress=False)
     b = finetune(base_model, "rte", *separable, tmp_path / "b.json", FinetuneConfig(**settings), progress=False)
-    c = finetune(base_model, "rte", *separable, tmp_path / "c.json", FinetuneConfig(**{**settings, "seed": 7}),
-                 progress=False)
+    c = finetune(
+        base_model, "rte", *separable, tmp_path / "c.json", FinetuneConfig(**{**settings, "seed": 7}), progress=False
+    )
     assert a.n_train == 24 and a.n_train_available == 64 and a.settings["steps"] == 3
     assert a.history == b.history
     assert c.history[0]["train_loss"] != a.history[0]["train_loss"]
@@ -227,11 +245,18 @@ def test_settings_that_cannot_work_are_one_line(base_model, separable, tmp_path)
     mnli = tmp_path / "mnli.jsonl"
     mnli.write_text((FINETUNE / "mnli.jsonl").read_text())
     with pytest.raises(InputError, match="--metric-for-valid"):
-        finetune(base_model, "mnli", mnli, mnli, tmp_path / "r.json", FinetuneConfig(metric_for_valid="f1"),
-                 progress=False)
+        finetune(
+            base_model, "mnli", mnli, mnli, tmp_path / "r.json", FinetuneConfig(metric_for_valid="f1"), progress=False
+        )
     with pytest.raises(InputError, match="--learning-rate"):
-        finetune(base_model, "rte", *separable, tmp_path / "r.json", FinetuneConfig.load(None, learning_rate=0),
-                 progress=False)
+        finetune(
+            base_model,
+            "rte",
+            *separable,
+            tmp_path / "r.json",
+            FinetuneConfig.load(None, learning_rate=0),
+            progress=False,
+        )
     assert not (tmp_path / "r.json").exists()
 
 
@@ -240,9 +265,28 @@ def test_cli_finetune_writes_results_and_refuses_bad_input(base_model, separable
     from classit_train.cli import app
 
     out = tmp_path / "results.json"
-    args = ["finetune", "--model", str(base_model), "--task", "rte", "--train", str(separable[0]),
-            "--valid", str(separable[1]), "--out", str(out), "--epochs", "1", "--batch-size", "16",
-            "--learning-rate", "1e-3", "--device", "cpu", "--json"]
+    args = [
+        "finetune",
+        "--model",
+        str(base_model),
+        "--task",
+        "rte",
+        "--train",
+        str(separable[0]),
+        "--valid",
+        str(separable[1]),
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--learning-rate",
+        "1e-3",
+        "--device",
+        "cpu",
+        "--json",
+    ]
     assert run_app(app, "classit-train", args) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["task"] == "rte" and json.loads(out.read_text())["tasks"]["rte"]["metrics"] == shown["metrics"]

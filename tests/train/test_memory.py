@@ -79,8 +79,9 @@ def test_the_tiny_preset_fits_and_the_check_can_be_turned_off():
     huge = TrainConfig.load(None, stage="pretrain", model="llama100M", corpus=["c.txt"], batch_size=100_000)
     with pytest.raises(InputError, match="lower --max-length or --batch-size"):
         check_memory(llama_config("llama100M"), huge, 6000)  # the free memory measured here
-    off = TrainConfig.load(None, stage="pretrain", model="llama100M", corpus=["c.txt"], batch_size=100_000,
-                           memory_check=False)
+    off = TrainConfig.load(
+        None, stage="pretrain", model="llama100M", corpus=["c.txt"], batch_size=100_000, memory_check=False
+    )
     assert check_memory(llama_config("llama100M"), off, 6000) is None
 
 

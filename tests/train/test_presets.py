@@ -10,14 +10,22 @@ from classit_train.presets import count_parameters, llama_config, model_preset, 
 from classit_train.train import _training_args
 
 
-@pytest.mark.parametrize("name, vocab, max_len, hidden, heads, layers, params", [
-    ("llama100M", 16_384, 6_000, 512, 8, 20, 100_684_288),
-    ("llama140M", 32_000, 6_144, 704, 11, 12, 140_231_872),
-])
+@pytest.mark.parametrize(
+    "name, vocab, max_len, hidden, heads, layers, params",
+    [
+        ("llama100M", 16_384, 6_000, 512, 8, 20, 100_684_288),
+        ("llama140M", 32_000, 6_144, 704, 11, 12, 140_231_872),
+    ],
+)
 def test_table1_presets_have_exact_parameter_counts(name, vocab, max_len, hidden, heads, layers, params):
     cfg = llama_config(name)
-    assert (cfg.vocab_size, cfg.max_position_embeddings, cfg.hidden_size, cfg.num_attention_heads,
-            cfg.num_hidden_layers) == (vocab, max_len, hidden, heads, layers)
+    assert (
+        cfg.vocab_size,
+        cfg.max_position_embeddings,
+        cfg.hidden_size,
+        cfg.num_attention_heads,
+        cfg.num_hidden_layers,
+    ) == (vocab, max_len, hidden, heads, layers)
     assert cfg.intermediate_size == 4 * hidden and not cfg.tie_word_embeddings
     assert not cfg.attention_bias and not cfg.mlp_bias
     assert count_parameters(cfg) == params
@@ -35,10 +43,20 @@ def test_unknown_preset_names_the_known_ones():
 
 def test_table2_hyperparameters():
     pre, inst = training_preset("pretrain"), training_preset("instruction")
-    assert (pre["learning_rate"], pre["batch_size"], pre["epochs"], pre["lr_scheduler"], pre["warmup_steps"]) == \
-        (2e-4, 8, 8, "linear", 5000)
-    assert (inst["learning_rate"], inst["batch_size"], inst["epochs"], inst["lr_scheduler"], inst["warmup_steps"]) \
-        == (2e-5, 8, 10, "cosine_with_restarts", 500)
+    assert (pre["learning_rate"], pre["batch_size"], pre["epochs"], pre["lr_scheduler"], pre["warmup_steps"]) == (
+        2e-4,
+        8,
+        8,
+        "linear",
+        5000,
+    )
+    assert (inst["learning_rate"], inst["batch_size"], inst["epochs"], inst["lr_scheduler"], inst["warmup_steps"]) == (
+        2e-5,
+        8,
+        10,
+        "cosine_with_restarts",
+        500,
+    )
 
 
 def test_config_file_then_flags_override_the_preset(tmp_path):
@@ -60,8 +78,13 @@ def test_restart_cycles_reach_the_scheduler(tmp_path):
     args = _training_args(cfg, tmp_path)
     assert args.lr_scheduler_kwargs == {"num_cycles": 3}
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    sched = get_scheduler(args.lr_scheduler_type, opt, num_warmup_steps=0, num_training_steps=30,
-                          scheduler_specific_kwargs=args.lr_scheduler_kwargs)
+    sched = get_scheduler(
+        args.lr_scheduler_type,
+        opt,
+        num_warmup_steps=0,
+        num_training_steps=30,
+        scheduler_specific_kwargs=args.lr_scheduler_kwargs,
+    )
     lrs = []
     for _ in range(30):
         lrs.append(sched.get_last_lr()[0])

@@ -16,8 +16,20 @@ from classit_data.core.errors import InputError
 torch = pytest.importorskip("torch")
 
 MEASURES = ("RTfirstfix", "RTfirstpass", "RTgopast", "RTrightbound", "self_paced_reading_time", "N400")
-COLUMNS = ["", "item", "word", "sentence", "context_length", "sent_id", "Subtlex_log10", "length", *MEASURES,
-           "prev_word", "prev_item", "prev_length"]
+COLUMNS = [
+    "",
+    "item",
+    "word",
+    "sentence",
+    "context_length",
+    "sent_id",
+    "Subtlex_log10",
+    "length",
+    *MEASURES,
+    "prev_word",
+    "prev_item",
+    "prev_length",
+]
 
 
 def reading_rows(n_sentences: int = 12, seed: int = 1) -> list[dict]:
@@ -30,10 +42,19 @@ def reading_rows(n_sentences: int = 12, seed: int = 1) -> list[dict]:
         words = [rng.choice(VERBS) if i % 3 == 1 else rng.choice(NOUNS) for i in range(8)]
         words[0] = words[0].capitalize()
         for k in range(1, len(words)):
-            row = {"": len(rows), "item": " ".join(words[:k]), "word": words[k], "sentence": " ".join(words),
-                   "context_length": k, "sent_id": s, "Subtlex_log10": round(rng.uniform(1, 5), 3),
-                   "length": len(words[k]), "prev_word": words[k - 1], "prev_item": " ".join(words[:k - 1]),
-                   "prev_length": len(words[k - 1])}
+            row = {
+                "": len(rows),
+                "item": " ".join(words[:k]),
+                "word": words[k],
+                "sentence": " ".join(words),
+                "context_length": k,
+                "sent_id": s,
+                "Subtlex_log10": round(rng.uniform(1, 5), 3),
+                "length": len(words[k]),
+                "prev_word": words[k - 1],
+                "prev_item": " ".join(words[: k - 1]),
+                "prev_length": len(words[k - 1]),
+            }
             row.update({m: round(200 + 8 * len(words[k]) + rng.gauss(0, 30), 1) for m in MEASURES})
             rows.append(row)
     return rows
@@ -53,10 +74,16 @@ def synthetic_frame(n: int = 300, seed: int = 0, weight: float = 0.0):
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({"Subtlex_log10": rng.uniform(1, 5, n), "length": rng.integers(2, 12, n).astype(float),
-                       "context_length": rng.integers(1, 15, n).astype(float),
-                       "prev_length": rng.integers(2, 12, n).astype(float), "surprisal": rng.gamma(2, 3, n),
-                       "prev_surprisal": rng.gamma(2, 3, n)})
+    df = pd.DataFrame(
+        {
+            "Subtlex_log10": rng.uniform(1, 5, n),
+            "length": rng.integers(2, 12, n).astype(float),
+            "context_length": rng.integers(1, 15, n).astype(float),
+            "prev_length": rng.integers(2, 12, n).astype(float),
+            "surprisal": rng.gamma(2, 3, n),
+            "prev_surprisal": rng.gamma(2, 3, n),
+        }
+    )
     for m in MEASURES:
         df[m] = 200 + 8 * df["length"] - 10 * df["Subtlex_log10"] + weight * df["surprisal"] + rng.normal(0, 30, n)
     df.loc[0, "prev_surprisal"] = math.nan  # a sentence's first word has no word before it
@@ -70,10 +97,11 @@ def by_hand(df, measure: str, predictors: list[str]) -> float:
 
     rows = df[[measure, *predictors, "surprisal"]].dropna()
     cols = [rows[p].to_numpy() for p in predictors]
-    cols += [rows[a].to_numpy() * rows[b].to_numpy() for i, a in enumerate(predictors) for b in predictors[i + 1:]]
+    cols += [rows[a].to_numpy() * rows[b].to_numpy() for i, a in enumerate(predictors) for b in predictors[i + 1 :]]
     base = sm.OLS(rows[measure].to_numpy(), sm.add_constant(np.column_stack(cols))).fit()
-    full = sm.OLS(rows[measure].to_numpy(),
-                  sm.add_constant(np.column_stack([*cols, rows["surprisal"].to_numpy()]))).fit()
+    full = sm.OLS(
+        rows[measure].to_numpy(), sm.add_constant(np.column_stack([*cols, rows["surprisal"].to_numpy()]))
+    ).fit()
     return 100 * (full.rsquared - base.rsquared) / (1 - base.rsquared)
 
 
@@ -119,7 +147,14 @@ def test_eval_reading_scores_words_in_context_and_files_both_scores(base_model, 
     assert math.isfinite(entry.eye_tracking) and math.isfinite(entry.self_paced_reading)
     assert set(entry.regressions["no_spillover"]) == set(MEASURES)
     assert list(json.loads(out.read_text())["tasks"]["reading"])[:7] == [
-        "task", "metric", "score", "eye_tracking", "self_paced_reading", "n_items", "n_uids"]
+        "task",
+        "metric",
+        "score",
+        "eye_tracking",
+        "self_paced_reading",
+        "n_items",
+        "n_uids",
+    ]
     rows = [json.loads(line) for line in (tmp_path / entry.predictions).read_text().splitlines()]
     model, tok, _ = load_model(base_model, device="cpu")
     scorer = CausalScorer(model, tok)
@@ -133,11 +168,14 @@ def test_eval_reading_scores_words_in_context_and_files_both_scores(base_model, 
     assert summary.scores[base_model.name]["reading"] == pytest.approx(entry.eye_tracking)
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda rows, cols: (rows, [c for c in cols if c != "prev_length"]), "missing column(s) prev_length"),
-    (lambda rows, cols: ([{**rows[0], "length": "long"}, *rows[1:]], cols), "reading_data.csv:2: column length"),
-    (lambda rows, cols: ([{**rows[0], "word": " "}, *rows[1:]], cols), "reading_data.csv:2: column word is empty"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda rows, cols: (rows, [c for c in cols if c != "prev_length"]), "missing column(s) prev_length"),
+        (lambda rows, cols: ([{**rows[0], "length": "long"}, *rows[1:]], cols), "reading_data.csv:2: column length"),
+        (lambda rows, cols: ([{**rows[0], "word": " "}, *rows[1:]], cols), "reading_data.csv:2: column word is empty"),
+    ],
+)
 def test_bad_reading_files_are_one_line(tmp_path, change, message):
     from classit_train.evaluate.reading import read_words
 
@@ -165,8 +203,20 @@ def test_cli_eval_reading_and_a_missing_file(base_model, reading_csv, tmp_path, 
     from classit_train.cli import app
 
     out = tmp_path / "results.json"
-    args = ["eval", "--model", str(base_model), "--task", "reading", "--data", str(reading_csv), "--out", str(out),
-            "--device", "cpu", "--json"]
+    args = [
+        "eval",
+        "--model",
+        str(base_model),
+        "--task",
+        "reading",
+        "--data",
+        str(reading_csv),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--json",
+    ]
     assert run_app(app, "classit-train", args) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["self_paced_reading"] == json.loads(out.read_text())["tasks"]["reading"]["self_paced_reading"]

@@ -13,24 +13,46 @@ from classit_data.core.errors import InputError
 ZERO_SHOT = {  # model -> task -> score (percent; WUG 100 x rho)
     "base-100M": {"blimp": 70.1, "blimp_supplement": 60.2, "ewok": 51.0, "entity_tracking": 30.5, "wug_adj": 40.0},
     "it-merged-100M": {"blimp": 69.0, "blimp_supplement": 61.0, "ewok": 50.2, "entity_tracking": 33.0, "wug_adj": 35.0},
-    "it-sequential-100M": {"blimp": 68.5, "blimp_supplement": 58.7, "ewok": 52.3, "entity_tracking": 31.0,
-                           "wug_adj": 45.0},
+    "it-sequential-100M": {
+        "blimp": 68.5,
+        "blimp_supplement": 58.7,
+        "ewok": 52.3,
+        "entity_tracking": 31.0,
+        "wug_adj": 45.0,
+    },
 }
 FINETUNE = {  # model -> task -> accuracy (fraction, as the official results.txt has it)
     "base-100M": {"boolq": 0.62, "mnli": 0.55, "mrpc": 0.70, "multirc": 0.58, "qqp": 0.71, "rte": 0.52, "wsc": 0.61},
-    "it-merged-100M": {"boolq": 0.64, "mnli": 0.56, "mrpc": 0.72, "multirc": 0.57, "qqp": 0.72, "rte": 0.55,
-                       "wsc": 0.59},
-    "it-sequential-100M": {"boolq": 0.66, "mnli": 0.57, "mrpc": 0.71, "multirc": 0.60, "qqp": 0.73, "rte": 0.56,
-                           "wsc": 0.63},
+    "it-merged-100M": {
+        "boolq": 0.64,
+        "mnli": 0.56,
+        "mrpc": 0.72,
+        "multirc": 0.57,
+        "qqp": 0.72,
+        "rte": 0.55,
+        "wsc": 0.59,
+    },
+    "it-sequential-100M": {
+        "boolq": 0.66,
+        "mnli": 0.57,
+        "mrpc": 0.71,
+        "multirc": 0.60,
+        "qqp": 0.73,
+        "rte": 0.56,
+        "wsc": 0.63,
+    },
 }
 
 
 def write_ours(path: Path, model: str, scores: dict) -> Path:
-    tasks = {t: {"task": t, "metric": "spearman" if t.startswith("wug") else "accuracy", "score": v}
-             for t, v in scores.items()}
+    tasks = {
+        t: {"task": t, "metric": "spearman" if t.startswith("wug") else "accuracy", "score": v}
+        for t, v in scores.items()
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"format": "classit-eval/1", "model": f"/models/{model}", "model_name": model,
-                                "tasks": tasks}))
+    path.write_text(
+        json.dumps({"format": "classit-eval/1", "model": f"/models/{model}", "model_name": model, "tasks": tasks})
+    )
     return path
 
 
@@ -64,8 +86,20 @@ def test_report_zscores_tables_and_figures(results_tree):
     out = tmp_path / "report"
     summary = report(inputs, out)
     assert summary.models == list(ZERO_SHOT)
-    assert list(summary.tasks) == ["boolq", "mnli", "mrpc", "multirc", "qqp", "rte", "wsc",
-                                      "blimp", "blimp_supplement", "ewok", "entity_tracking", "wug_adj"]
+    assert list(summary.tasks) == [
+        "boolq",
+        "mnli",
+        "mrpc",
+        "multirc",
+        "qqp",
+        "rte",
+        "wsc",
+        "blimp",
+        "blimp_supplement",
+        "ewok",
+        "entity_tracking",
+        "wug_adj",
+    ]
     assert summary.scores["base-100M"]["boolq"] == pytest.approx(62.0)
     # z-scores: per task, mean 0 and population sd 1 across the three models, order kept
     for task in summary.tasks:
@@ -114,7 +148,8 @@ def test_official_zero_shot_report_and_f1_metric(tmp_path):
     d = tmp_path / "results" / "m1" / "main" / "zero_shot" / "causal" / "wug" / "wug_adj_nominalization"
     d.mkdir(parents=True)
     (d / "best_temperature_report.txt").write_text(
-        "TEMPERATURE: 1.00\n\n### UID SPEARMAN'S RHO\navg: 0.42\n\n### AVERAGE SPEARMAN'S RHO\n0.42\n\n")
+        "TEMPERATURE: 1.00\n\n### UID SPEARMAN'S RHO\navg: 0.42\n\n### AVERAGE SPEARMAN'S RHO\n0.42\n\n"
+    )
     e = tmp_path / "results" / "m1" / "main" / "zero_shot" / "causal" / "blimp" / "blimp_filtered"
     e.mkdir(parents=True)
     (e / "best_temperature_report.txt").write_text("TEMPERATURE: 1.00\n\n### AVERAGE ACCURACY\n71.53\n")
@@ -199,6 +234,8 @@ def test_an_official_finetune_value_past_100_is_one_line(tmp_path, cli):
     r = cli("report", tmp_path / "results", "--out", tmp_path / "rep", module="classit_train")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0] == f"error: {d / 'results.txt'}: accuracy 7150.0 is neither a fraction " \
-                                           "nor a percentage"
+    assert (
+        len(lines) == 1
+        and lines[0] == f"error: {d / 'results.txt'}: accuracy 7150.0 is neither a fraction nor a percentage"
+    )
     assert not (tmp_path / "rep").exists()

@@ -47,11 +47,14 @@ def _record_visits(monkeypatch) -> list[tuple[int, set[str], int]]:
     return visits
 
 
-@pytest.mark.parametrize("curriculum, order", [
-    ("merged", [{"switchboard", "simple_wiki"}]),
-    ("switch_wiki", [{"switchboard"}, {"simple_wiki"}]),
-    ("wiki_switch", [{"simple_wiki"}, {"switchboard"}]),
-])
+@pytest.mark.parametrize(
+    "curriculum, order",
+    [
+        ("merged", [{"switchboard", "simple_wiki"}]),
+        ("switch_wiki", [{"switchboard"}, {"simple_wiki"}]),
+        ("wiki_switch", [{"simple_wiki"}, {"switchboard"}]),
+    ],
+)
 def test_curricula_run_end_to_end(inputs, tmp_path, monkeypatch, curriculum, order):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -69,8 +72,9 @@ def test_curricula_run_end_to_end(inputs, tmp_path, monkeypatch, curriculum, ord
     assert phases_seen == order
     assert [p for p, _ in train_visits] == sorted(p for p, _ in train_visits)
     assert summary.steps == summary.planned_steps == -(-n_train // 2)
-    assert [s["sources"] for s in summary.phases if s["epoch"] == 0] == [sorted(o, reverse=True) if len(o) > 1
-                                                                            else list(o) for o in order]
+    assert [s["sources"] for s in summary.phases if s["epoch"] == 0] == [
+        sorted(o, reverse=True) if len(o) > 1 else list(o) for o in order
+    ]
     # evaluation loss per source on held-out documents (the dataset's validation split)
     assert set(summary.eval_loss) == {"switchboard", "simple_wiki"}
     assert summary.eval_examples == {"switchboard": 5, "simple_wiki": 5}
@@ -85,9 +89,28 @@ def test_curricula_run_end_to_end(inputs, tmp_path, monkeypatch, curriculum, ord
     assert saved["curriculum"] == curriculum and saved["learning_rate"] == 2e-5 and saved["epochs"] == 2
     record = json.loads((out / "run_summary.json").read_text())
     assert record["steps"] == summary.steps and record == summary.to_json()
-    assert list(record) == ["stage", "steps", "planned_steps", "resumed_from", "train_loss", "eval_loss", "seconds",
-                            "tokens_seen", "words_seen", "phases", "log_history", "tokens_per_second", "curriculum",
-                            "parameters", "examples", "eval_examples", "rows", "truncated", "dropped", "babylm_words"]
+    assert list(record) == [
+        "stage",
+        "steps",
+        "planned_steps",
+        "resumed_from",
+        "train_loss",
+        "eval_loss",
+        "seconds",
+        "tokens_seen",
+        "words_seen",
+        "phases",
+        "log_history",
+        "tokens_per_second",
+        "curriculum",
+        "parameters",
+        "examples",
+        "eval_examples",
+        "rows",
+        "truncated",
+        "dropped",
+        "babylm_words",
+    ]
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and f"({curriculum})" in card and "total_unique" in card
 
@@ -104,8 +127,17 @@ def test_resumed_run_matches_an_uninterrupted_one(inputs, tmp_path):
             if state.global_step == self.step:
                 control.should_training_stop = True
 
-    cfg = dict(SMALL, curriculum="switch_wiki", max_steps=6, save_steps=3, learning_rate=1e-2, warmup_steps=0,
-               lr_scheduler="linear", epochs=1, seed=3)
+    cfg = dict(
+        SMALL,
+        curriculum="switch_wiki",
+        max_steps=6,
+        save_steps=3,
+        learning_rate=1e-2,
+        warmup_steps=0,
+        lr_scheduler="linear",
+        epochs=1,
+        seed=3,
+    )
     whole = run(str(inputs["dataset"]), inputs["base"], tmp_path / "whole", tuning(**cfg))
     first = run(str(inputs["dataset"]), inputs["base"], tmp_path / "parts", tuning(**cfg), callbacks=[StopAt(3)])
     assert first.steps == 3 and (tmp_path / "parts" / "checkpoints" / "checkpoint-3").is_dir()
@@ -134,8 +166,13 @@ def test_resume_refuses_a_changed_plan_and_fresh_run_refuses_checkpoints(inputs,
     with pytest.raises(InputError, match="--resume"):
         run(str(inputs["dataset"]), inputs["base"], tmp_path / "r", tuning(**cfg))
     with pytest.raises(InputError, match="curriculum"):
-        run(str(inputs["dataset"]), inputs["base"], tmp_path / "r", tuning(**dict(cfg, curriculum="wiki_switch")),
-            resume=True)
+        run(
+            str(inputs["dataset"]),
+            inputs["base"],
+            tmp_path / "r",
+            tuning(**dict(cfg, curriculum="wiki_switch")),
+            resume=True,
+        )
 
 
 def test_padded_mode_trains_the_same_examples(inputs, tmp_path):
@@ -149,19 +186,44 @@ def test_padded_mode_trains_the_same_examples(inputs, tmp_path):
 
 def test_pretrain_cli_trains_a_tokenizer_and_the_base_feeds_the_word_budget(inputs, tmp_path, cli):
     out = tmp_path / "pre"
-    res = cli("pretrain", "--corpus", inputs["corpus"], "--model", "tiny", "--out", out, "--max-steps", "3",
-              "--max-length", "64", module="classit_train", env=ENV)
+    res = cli(
+        "pretrain",
+        "--corpus",
+        inputs["corpus"],
+        "--model",
+        "tiny",
+        "--out",
+        out,
+        "--max-steps",
+        "3",
+        "--max-length",
+        "64",
+        module="classit_train",
+        env=ENV,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     s = json.loads((out / "run_summary.json").read_text())
     assert s["steps"] == 3 and s["model_preset"] == "tiny" and (out / "tokenizer" / "tokenizer.json").is_file()
     assert s["babylm_words"]["pretraining"] == s["babylm_words"]["total_unique"] > 1000
-    assert list(s)[-9:] == ["tokens_per_second", "model_preset", "parameters", "documents", "examples", "rows",
-                            "truncated", "dropped", "babylm_words"]
+    assert list(s)[-9:] == [
+        "tokens_per_second",
+        "model_preset",
+        "parameters",
+        "documents",
+        "examples",
+        "rows",
+        "truncated",
+        "dropped",
+        "babylm_words",
+    ]
     cfg = yaml.safe_load((out / "run_config.yaml").read_text())
     assert (cfg["learning_rate"], cfg["lr_scheduler"], cfg["warmup_steps"]) == (2e-4, "linear", 5000)
     config = tmp_path / "run.yaml"
-    config.write_text(yaml.safe_dump({"dataset": str(inputs["dataset"]), "base": str(out), "curriculum": "wiki_switch",
-                                      "max_steps": 2, **SMALL}))
+    config.write_text(
+        yaml.safe_dump(
+            {"dataset": str(inputs["dataset"]), "base": str(out), "curriculum": "wiki_switch", "max_steps": 2, **SMALL}
+        )
+    )
     res = cli("run", "--config", config, "--out", tmp_path / "it", "--cycles", "2", module="classit_train", env=ENV)
     assert res.returncode == 0, res.stderr[-2000:]
     it = json.loads((tmp_path / "it" / "run_summary.json").read_text())
@@ -170,16 +232,27 @@ def test_pretrain_cli_trains_a_tokenizer_and_the_base_feeds_the_word_budget(inpu
     assert yaml.safe_load((tmp_path / "it" / "run_config.yaml").read_text())["num_cycles"] == 2
 
 
-@pytest.mark.parametrize("args, message", [
-    (["run", "--dataset", "{root}/missing", "--base", "{base}", "--out", "{tmp}/o"], "no such dataset folder"),
-    (["run", "--dataset", "{root}/corpus.txt", "--base", "{base}", "--out", "{tmp}/o"], "expected a dataset folder"),
-    (["run", "--dataset", "{dataset}", "--base", "{root}", "--out", "{tmp}/o"], "not a model folder"),
-    (["run", "--dataset", "{dataset}", "--base", "{base}", "--out", "{tmp}/o", "--curriculum", "wiki"],
-     "--curriculum"),
-    (["pretrain", "--corpus", "{root}/corpus.txt", "--model", "llama7B", "--out", "{tmp}/o"], "unknown model preset"),
-    (["pretrain", "--corpus", "{root}/nope.txt", "--model", "tiny", "--out", "{tmp}/o"], "no such file"),
-    (["tokenizer", "--corpus", "{root}/corpus.txt", "--vocab-size", "10", "--out", "{tmp}/t"], "--vocab-size"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--dataset", "{root}/missing", "--base", "{base}", "--out", "{tmp}/o"], "no such dataset folder"),
+        (
+            ["run", "--dataset", "{root}/corpus.txt", "--base", "{base}", "--out", "{tmp}/o"],
+            "expected a dataset folder",
+        ),
+        (["run", "--dataset", "{dataset}", "--base", "{root}", "--out", "{tmp}/o"], "not a model folder"),
+        (
+            ["run", "--dataset", "{dataset}", "--base", "{base}", "--out", "{tmp}/o", "--curriculum", "wiki"],
+            "--curriculum",
+        ),
+        (
+            ["pretrain", "--corpus", "{root}/corpus.txt", "--model", "llama7B", "--out", "{tmp}/o"],
+            "unknown model preset",
+        ),
+        (["pretrain", "--corpus", "{root}/nope.txt", "--model", "tiny", "--out", "{tmp}/o"], "no such file"),
+        (["tokenizer", "--corpus", "{root}/corpus.txt", "--vocab-size", "10", "--out", "{tmp}/t"], "--vocab-size"),
+    ],
+)
 def test_cli_errors_are_one_line(inputs, tmp_path, cli, args, message):
     fill = {"root": inputs["root"], "base": inputs["base"], "dataset": inputs["dataset"], "tmp": tmp_path}
     res = cli(*[a.format(**fill) for a in args], module="classit_train", env=ENV)
@@ -195,9 +268,19 @@ def test_runs_on_a_folder_made_by_classit_data_build(inputs, tmp_path):
     from classit_data.dataset.config import BuildConfig
 
     rows = validated_inputs(tmp_path / "rows")
-    build(rows["switchboard"], rows["wiki"], tmp_path / "CLASS_IT", BuildConfig(val_fraction=0.2, seed=7),
-          passages=rows["passages"], progress=False)
-    s = run(str(tmp_path / "CLASS_IT"), inputs["base"], tmp_path / "run",
-            tuning(curriculum="wiki_switch", max_steps=2, **SMALL))
+    build(
+        rows["switchboard"],
+        rows["wiki"],
+        tmp_path / "CLASS_IT",
+        BuildConfig(val_fraction=0.2, seed=7),
+        passages=rows["passages"],
+        progress=False,
+    )
+    s = run(
+        str(tmp_path / "CLASS_IT"),
+        inputs["base"],
+        tmp_path / "run",
+        tuning(curriculum="wiki_switch", max_steps=2, **SMALL),
+    )
     assert s.steps == 2 and set(s.eval_loss) == {"switchboard", "simple_wiki"}
     assert all(n > 0 for n in s.examples.values()) and s.phases[0]["sources"] == ["simple_wiki"]

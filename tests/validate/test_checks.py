@@ -36,8 +36,7 @@ def run():
     """Validate rows (dicts) against the hand-written passages (``passages=False``: without them)."""
 
     def run(rows, passages=True, **config):
-        return validate_frame(items_frame(rows), config or None,
-                              passages=passages_frame() if passages else None)
+        return validate_frame(items_frame(rows), config or None, passages=passages_frame() if passages else None)
 
     return run
 
@@ -67,47 +66,108 @@ def cases() -> dict[str, tuple[list[dict], list[dict]]]:
         "empty_prompt": ([sw(prompt=" \t\n ")], [sw(prompt="Hm?")]),
         "empty_reply": ([sw(reply="")], [sw(reply="Yeah.")]),
         "text_mismatch": ([sw(text="Something else entirely.")], [sw()]),
-        "control_chars": ([sw(prompt="Hello\x07 there, how are you?"), sw(prompt="Zero\u200bwidth space here?"),
-                           sw(prompt="Right to left \u202e mark")],
-                          [sw(prompt="Line one\nline two\twith a tab?")]),
-        "broken_encoding": ([sw(prompt="We went to a cafÃ© downtown."), sw(prompt="It costs \ufffd five."),
-                             sw(prompt="It\u00e2\u20ac\u2122s fine."), sw(prompt="AT&amp;T called me.")],
-                            [sw(prompt="We went to a café downtown."), sw(prompt="SÃO PAULO is big."),
-                             sw(prompt="AT&T called me.")]),
-        "transcription_markup": ([sw(prompt="{F Uh, } I think so."), sw(prompt="[ I, + I ] think so."),
-                                  sw(prompt="Yeah <laughter> sure."), sw(prompt="It was ((unclear)) fine."),
-                                  sw(prompt="#Right.# Okay."), sw(prompt="Well / I think so."),
-                                  sw(prompt="Uh/UH yeah/UH okay."), sw(prompt="A: Hello there.")],
-                                 [sw(prompt="I think so - yes, I do."), sw(prompt="It was 5/8 of an inch, a bit more."),
-                                  qa(prompt="What is C + D in the story?", reply="The Moon has no air.")]),
-        "leftover_label": ([qa(reply="Answer: The Moon is the only natural satellite of the Earth."),
-                            qa(prompt="Question: What is the only natural satellite of the Earth?")],
-                           [qa(reply="The Moon has no air, so there is no weather there.")]),
+        "control_chars": (
+            [
+                sw(prompt="Hello\x07 there, how are you?"),
+                sw(prompt="Zero\u200bwidth space here?"),
+                sw(prompt="Right to left \u202e mark"),
+            ],
+            [sw(prompt="Line one\nline two\twith a tab?")],
+        ),
+        "broken_encoding": (
+            [
+                sw(prompt="We went to a cafÃ© downtown."),
+                sw(prompt="It costs \ufffd five."),
+                sw(prompt="It\u00e2\u20ac\u2122s fine."),
+                sw(prompt="AT&amp;T called me."),
+            ],
+            [sw(prompt="We went to a café downtown."), sw(prompt="SÃO PAULO is big."), sw(prompt="AT&T called me.")],
+        ),
+        "transcription_markup": (
+            [
+                sw(prompt="{F Uh, } I think so."),
+                sw(prompt="[ I, + I ] think so."),
+                sw(prompt="Yeah <laughter> sure."),
+                sw(prompt="It was ((unclear)) fine."),
+                sw(prompt="#Right.# Okay."),
+                sw(prompt="Well / I think so."),
+                sw(prompt="Uh/UH yeah/UH okay."),
+                sw(prompt="A: Hello there."),
+            ],
+            [
+                sw(prompt="I think so - yes, I do."),
+                sw(prompt="It was 5/8 of an inch, a bit more."),
+                qa(prompt="What is C + D in the story?", reply="The Moon has no air."),
+            ],
+        ),
+        "leftover_label": (
+            [
+                qa(reply="Answer: The Moon is the only natural satellite of the Earth."),
+                qa(prompt="Question: What is the only natural satellite of the Earth?"),
+            ],
+            [qa(reply="The Moon has no air, so there is no weather there.")],
+        ),
         "prompt_too_short": ([qa(prompt="Why?")], [sw(prompt="Why?")]),
-        "looping": ([sw(reply="no " * 8), qa(reply="The the the the the the the the Moon.")],
-                    [sw(prompt="No, no, no, no, no, no, no, it's not expensive at all.")]),
-        "repetition": ([sw(reply="the cat sat on the mat " * 4),
-                        qa(reply="The Moon is a satellite. The Moon is a satellite. The Moon is a satellite.")],
-                       [sw(reply="I know, I know."), sw(reply=BASE_SW)]),
-        "reply_copies_prompt": ([sw(prompt="Well, it was nice talking to you.",
-                                    reply="Well it was nice talking to you!")],
-                                [qa(prompt="What is the only natural satellite of the Earth?",
-                                    reply="The only natural satellite of the Earth is the Moon.")]),
-        "not_a_question": ([qa(prompt="The only natural satellite of the Earth.")],
-                           [qa(prompt="Name the only natural satellite of the Earth."),
-                            qa(prompt="The Moon walk happened in which year?")]),
+        "looping": (
+            [sw(reply="no " * 8), qa(reply="The the the the the the the the Moon.")],
+            [sw(prompt="No, no, no, no, no, no, no, it's not expensive at all.")],
+        ),
+        "repetition": (
+            [
+                sw(reply="the cat sat on the mat " * 4),
+                qa(reply="The Moon is a satellite. The Moon is a satellite. The Moon is a satellite."),
+            ],
+            [sw(reply="I know, I know."), sw(reply=BASE_SW)],
+        ),
+        "reply_copies_prompt": (
+            [sw(prompt="Well, it was nice talking to you.", reply="Well it was nice talking to you!")],
+            [
+                qa(
+                    prompt="What is the only natural satellite of the Earth?",
+                    reply="The only natural satellite of the Earth is the Moon.",
+                )
+            ],
+        ),
+        "not_a_question": (
+            [qa(prompt="The only natural satellite of the Earth.")],
+            [
+                qa(prompt="Name the only natural satellite of the Earth."),
+                qa(prompt="The Moon walk happened in which year?"),
+            ],
+        ),
         "unknown_passage": ([qa(passage="not-a-passage")], []),
-        "ungrounded": ([qa(reply="Jupiter has many moons and storms of gas.")],
-                       [qa(reply="Yes, it is."), qa(reply="It has no air.")]),
-        "answer_is_passage": ([qa(reply=PASSAGES["moon"])],
-                              [qa(reply="It is about one quarter the size of the Earth.")]),
+        "ungrounded": (
+            [qa(reply="Jupiter has many moons and storms of gas.")],
+            [qa(reply="Yes, it is."), qa(reply="It has no air.")],
+        ),
+        "answer_is_passage": (
+            [qa(reply=PASSAGES["moon"])],
+            [qa(reply="It is about one quarter the size of the Earth.")],
+        ),
     }
 
 
 #: the row checks with cases above (parametrized by name: the rows are built in the test)
-CASE_NAMES = sorted(["schema", "empty_prompt", "empty_reply", "text_mismatch", "control_chars", "broken_encoding",
-                     "transcription_markup", "leftover_label", "prompt_too_short", "looping", "repetition",
-                     "reply_copies_prompt", "not_a_question", "unknown_passage", "ungrounded", "answer_is_passage"])
+CASE_NAMES = sorted(
+    [
+        "schema",
+        "empty_prompt",
+        "empty_reply",
+        "text_mismatch",
+        "control_chars",
+        "broken_encoding",
+        "transcription_markup",
+        "leftover_label",
+        "prompt_too_short",
+        "looping",
+        "repetition",
+        "reply_copies_prompt",
+        "not_a_question",
+        "unknown_passage",
+        "ungrounded",
+        "answer_is_passage",
+    ]
+)
 
 
 def test_the_cases_cover_the_named_checks():
@@ -130,11 +190,20 @@ def test_each_check_fails_bad_rows_and_passes_good_ones(reason, run):
 
 
 def test_length_bounds_in_words_follow_the_config(run):
-    rows = [sw(prompt=" ".join(["word"] * 20) + "?", reply=" ".join(["fine"] * 3) + " ok"),
-            sw(prompt=" ".join(["other"] * 21) + "?", reply="a b"),
-            sw(prompt="Short one?", reply=" ".join(["x"] * 31))]
-    res = run(rows, passages=False, max_prompt_words=20, min_reply_words=3, max_reply_words=30, max_token_run=100,
-              max_repeated_ngram_ratio=1.0)
+    rows = [
+        sw(prompt=" ".join(["word"] * 20) + "?", reply=" ".join(["fine"] * 3) + " ok"),
+        sw(prompt=" ".join(["other"] * 21) + "?", reply="a b"),
+        sw(prompt="Short one?", reply=" ".join(["x"] * 31)),
+    ]
+    res = run(
+        rows,
+        passages=False,
+        max_prompt_words=20,
+        min_reply_words=3,
+        max_reply_words=30,
+        max_token_run=100,
+        max_repeated_ngram_ratio=1.0,
+    )
     reasons = dict(res.quarantined.select("prompt", "reject_reason").iter_rows())
     assert rows[0]["prompt"] not in reasons
     assert reasons[rows[1]["prompt"]] == "prompt_too_long"
@@ -146,8 +215,10 @@ def test_token_bounds_with_the_embedded_tokenizer():
     from classit_data.core.lengths import load_counting_tokenizer
 
     tok = load_counting_tokenizer("embedded")
-    rows = [sw(prompt="Do you have any pets?", reply="Yes."), sw(prompt="And how about you then?",
-                                                               reply="We have two dogs and a cat, and a bird too.")]
+    rows = [
+        sw(prompt="Do you have any pets?", reply="Yes."),
+        sw(prompt="And how about you then?", reply="We have two dogs and a cat, and a bird too."),
+    ]
     n = len(tok("We have two dogs and a cat, and a bird too.", add_special_tokens=False)["input_ids"])
     res = validate_frame(items_frame(rows), {"max_reply_tokens": n - 1}, tokenizer=tok)
     assert res.quarantined["reject_reason"].to_list() == ["reply_tokens"]
@@ -186,8 +257,10 @@ def test_duplicates_first_occurrence_stays_and_is_named(run):
 
 
 def test_near_duplicates_and_repeated_questions(run):
-    long_reply = ("Well, we go camping every summer up in the mountains, and the kids love it, they fish all day "
-                  "and we cook whatever they catch over the fire at night.")
+    long_reply = (
+        "Well, we go camping every summer up in the mountains, and the kids love it, they fish all day "
+        "and we cook whatever they catch over the fire at night."
+    )
     a = sw("Do you go camping much?", long_reply, doc="sw1")
     b = sw("Do you go camping much?", long_reply.replace("at night.", "at night, really."), doc="sw2")
     q1 = qa("Where does the Nile flow?", "It flows north into the Mediterranean Sea.", passage="nile", position=0)
@@ -224,14 +297,20 @@ def test_schema_rows_are_explained_by_pydantic(run):
     assert "position" in details["Hi there?"] and "greater than or equal to 0" in details["Hi there?"]
 
 
-any_item_row = st.fixed_dictionaries({
-    "id": st.one_of(st.none(), st.text(min_size=0, max_size=12)),
-    "source": st.one_of(st.none(), st.sampled_from(["switchboard", "simple_wiki", "reddit", ""])),
-    "prompt": st.one_of(st.none(), st.text(max_size=5)), "reply": st.one_of(st.none(), st.text(max_size=5)),
-    "text": st.one_of(st.none(), st.just("t")), "doc_id": st.one_of(st.none(), st.just("d")),
-    "position": st.one_of(st.none(), st.integers(-3, 3)), "origin": st.one_of(st.none(), st.just("o")),
-    "passage_id": st.one_of(st.none(), st.just("p")), "seed": st.one_of(st.none(), st.integers(-2, 2)),
-})
+any_item_row = st.fixed_dictionaries(
+    {
+        "id": st.one_of(st.none(), st.text(min_size=0, max_size=12)),
+        "source": st.one_of(st.none(), st.sampled_from(["switchboard", "simple_wiki", "reddit", ""])),
+        "prompt": st.one_of(st.none(), st.text(max_size=5)),
+        "reply": st.one_of(st.none(), st.text(max_size=5)),
+        "text": st.one_of(st.none(), st.just("t")),
+        "doc_id": st.one_of(st.none(), st.just("d")),
+        "position": st.one_of(st.none(), st.integers(-3, 3)),
+        "origin": st.one_of(st.none(), st.just("o")),
+        "passage_id": st.one_of(st.none(), st.just("p")),
+        "seed": st.one_of(st.none(), st.integers(-2, 2)),
+    }
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -259,8 +338,9 @@ def test_wrong_types_and_missing_columns_are_input_errors():
     with pytest.raises(InputError, match="column prompt has type"):
         check_schema_types(df.with_columns(pl.lit(3).alias("prompt")))
     # an all-null JSON column and a narrower integer column are fine; extra columns are kept
-    ok = check_schema_types(df.with_columns(pl.lit(None).alias("model"), pl.col("position").cast(pl.Int32),
-                                            pl.lit("x").alias("extra")))
+    ok = check_schema_types(
+        df.with_columns(pl.lit(None).alias("model"), pl.col("position").cast(pl.Int32), pl.lit("x").alias("extra"))
+    )
     assert ok.schema["model"] == pl.String and ok.schema["position"] == pl.Int64 and ok.columns[-1] == "extra"
 
 
@@ -268,8 +348,14 @@ def test_extra_columns_travel_with_the_rows():
     df = items_frame(good_rows() + [sw(reply="")]).with_columns(pl.lit("batch-7").alias("note"))
     res = validate_frame(df, passages=passages_frame())
     assert res.kept.columns == [*ITEM_SCHEMA, "note"]
-    assert res.quarantined.columns == [*ITEM_SCHEMA, "note", "reject_reason", "reject_reasons", "reject_detail",
-                                       "duplicate_of"]
+    assert res.quarantined.columns == [
+        *ITEM_SCHEMA,
+        "note",
+        "reject_reason",
+        "reject_reasons",
+        "reject_detail",
+        "duplicate_of",
+    ]
 
 
 def test_config_defaults_files_and_overrides(tmp_path):
@@ -318,27 +404,49 @@ def test_each_check_is_declared_once_and_the_report_reads_the_same_list(run):
     assert all(check.needs in (None, *NOT_GIVEN) for check in CHECKS)
     # the duplicate checks come last: a row reaches them only after passing every row check
     decided_later = [check.name for check in CHECKS if check.fails is None]
-    assert CHECK_NAMES[-len(decided_later):] == decided_later == ["duplicate_id", "repeated_question", "duplicate",
-                                                                  "near_duplicate"]
+    assert (
+        CHECK_NAMES[-len(decided_later) :]
+        == decided_later
+        == ["duplicate_id", "repeated_question", "duplicate", "near_duplicate"]
+    )
     report = run(good_rows(), passages=False, dedup=False).report
     assert list(report["checks"]) == CHECK_NAMES
-    assert report["checks_skipped"] == skipped_checks(tokens=False, passages=False, dedup=False) == {
-        "prompt_tokens": "no --tokenizer", "reply_tokens": "no --tokenizer", "unknown_passage": "no --passages",
-        "ungrounded": "no --passages", "answer_is_passage": "no --passages",
-        **{f"judge_{s}": f"off (min_judge_{s} not set)" for s in ("grounded", "correct", "self_contained",
-                                                                   "quality", "roundtrip_f1")},
-        "eval_contamination": "no eval_contamination folders set (off by default)", "duplicate": "--no-dedup",
-        "near_duplicate": "--no-dedup"}
-    judged = ValidationConfig(min_judge_grounded=1, min_judge_correct=1, min_judge_self_contained=1,
-                              min_judge_quality=1, min_judge_roundtrip_f1=0)
+    assert (
+        report["checks_skipped"]
+        == skipped_checks(tokens=False, passages=False, dedup=False)
+        == {
+            "prompt_tokens": "no --tokenizer",
+            "reply_tokens": "no --tokenizer",
+            "unknown_passage": "no --passages",
+            "ungrounded": "no --passages",
+            "answer_is_passage": "no --passages",
+            **{
+                f"judge_{s}": f"off (min_judge_{s} not set)"
+                for s in ("grounded", "correct", "self_contained", "quality", "roundtrip_f1")
+            },
+            "eval_contamination": "no eval_contamination folders set (off by default)",
+            "duplicate": "--no-dedup",
+            "near_duplicate": "--no-dedup",
+        }
+    )
+    judged = ValidationConfig(
+        min_judge_grounded=1,
+        min_judge_correct=1,
+        min_judge_self_contained=1,
+        min_judge_quality=1,
+        min_judge_roundtrip_f1=0,
+    )
     assert skipped_checks(tokens=True, passages=True, dedup=True, eval=True, cfg=judged) == {}
 
 
 def test_set_values_are_read_as_yaml():
     from classit_data.validate.config import parse_settings
 
-    assert parse_settings(["min-grounding=0.4", "question_words=[what, how]", "dedup=false"]) == \
-        {"min_grounding": 0.4, "question_words": ["what", "how"], "dedup": False}
+    assert parse_settings(["min-grounding=0.4", "question_words=[what, how]", "dedup=false"]) == {
+        "min_grounding": 0.4,
+        "question_words": ["what", "how"],
+        "dedup": False,
+    }
     with pytest.raises(InputError, match="KEY=VALUE"):
         parse_settings(["min_grounding"])
     with pytest.raises(InputError, match="--set no_such: unknown setting"):

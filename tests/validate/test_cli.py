@@ -21,8 +21,11 @@ ERROR_LINE = re.compile(r"^error: .+: .+$")
 
 
 def bad_rows() -> list[dict]:
-    return [sw(reply=""), sw(prompt="{F Uh, } okay then.", position=7), qa(prompt="Where does the Nile flow?",
-            reply="Jupiter is a gas giant with storms.", passage="nile", position=9)]
+    return [
+        sw(reply=""),
+        sw(prompt="{F Uh, } okay then.", position=7),
+        qa(prompt="Where does the Nile flow?", reply="Jupiter is a gas giant with storms.", passage="nile", position=9),
+    ]
 
 
 @pytest.fixture
@@ -30,22 +33,36 @@ def inputs(tmp_path) -> dict[str, Path]:
     good, bad = good_rows(), bad_rows()
     rows_a = good[:6] + bad[:2]
     rows_b = good[6:] + bad[2:] + [dict(good[0])]  # the last: a duplicate across files
-    return {"a": write_rows(items_frame(rows_a), tmp_path / "a.parquet"),
-            "b": write_rows(items_frame(rows_b), tmp_path / "b.jsonl"),
-            "passages": write_rows(passages_frame(), tmp_path / "passages.parquet")}
+    return {
+        "a": write_rows(items_frame(rows_a), tmp_path / "a.parquet"),
+        "b": write_rows(items_frame(rows_b), tmp_path / "b.jsonl"),
+        "passages": write_rows(passages_frame(), tmp_path / "passages.parquet"),
+    }
 
 
 def test_validate_writes_kept_quarantine_and_report(inputs, tmp_path):
-    rep = validate([inputs["a"], inputs["b"]], tmp_path / "kept.parquet", tmp_path / "rej.jsonl",
-                   tmp_path / "report.json", passages=inputs["passages"])
+    rep = validate(
+        [inputs["a"], inputs["b"]],
+        tmp_path / "kept.parquet",
+        tmp_path / "rej.jsonl",
+        tmp_path / "report.json",
+        passages=inputs["passages"],
+    )
     kept, rej = pl.read_parquet(tmp_path / "kept.parquet"), pl.read_ndjson(tmp_path / "rej.jsonl")
     assert kept.height + rej.height == 16 == rep.input_rows
-    assert dict(rej.select("reject_reason").to_series().value_counts().iter_rows()) == \
-        {"empty_reply": 1, "transcription_markup": 1, "ungrounded": 1, "duplicate_id": 1}
+    assert dict(rej.select("reject_reason").to_series().value_counts().iter_rows()) == {
+        "empty_reply": 1,
+        "transcription_markup": 1,
+        "ungrounded": 1,
+        "duplicate_id": 1,
+    }
     assert rep.by_reason == {"duplicate_id": 1, "empty_reply": 1, "transcription_markup": 1, "ungrounded": 1}
-    assert rep.by_source["switchboard"] == {"input": 9, "kept": 6, "quarantined": 3,
-                                               "by_reason": {"duplicate_id": 1, "empty_reply": 1,
-                                                             "transcription_markup": 1}}
+    assert rep.by_source["switchboard"] == {
+        "input": 9,
+        "kept": 6,
+        "quarantined": 3,
+        "by_reason": {"duplicate_id": 1, "empty_reply": 1, "transcription_markup": 1},
+    }
     assert rep.by_source["simple_wiki"]["quarantined"] == 1
     assert [f["rows"] for f in rep.inputs] == [8, 8]
     on_disk = json.loads((tmp_path / "report.json").read_text())
@@ -61,8 +78,13 @@ def test_validate_writes_kept_quarantine_and_report(inputs, tmp_path):
 def test_validate_takes_its_settings_as_one_object(inputs, tmp_path):
     from classit_data.validate.config import ValidationConfig
 
-    rep = validate(inputs["a"], tmp_path / "k.parquet", tmp_path / "q.parquet", tmp_path / "r.json",
-                   ValidationConfig(dedup=False, max_token_run=6))
+    rep = validate(
+        inputs["a"],
+        tmp_path / "k.parquet",
+        tmp_path / "q.parquet",
+        tmp_path / "r.json",
+        ValidationConfig(dedup=False, max_token_run=6),
+    )
     assert rep.config["dedup"] is False and rep.config["max_token_run"] == 6
     assert rep.checks_skipped["duplicate"] == "--no-dedup" and rep.dedup == {}
     assert rep.title() == f"validate -> {tmp_path / 'k.parquet'}" and rep.rows()["seconds"] == rep.seconds["total"]
@@ -118,9 +140,26 @@ def test_cli_validate_with_config_flags_and_set(cli, inputs, tmp_path):
     cfg = tmp_path / "thresholds.yaml"
     cfg.write_text("min_grounding: 0.0\nmax_token_run: 7\n")
     out = tmp_path / "out"
-    r = cli("validate", inputs["a"], inputs["b"], "--out", out / "kept.parquet", "--quarantine", out / "rej.parquet",
-            "--report", out / "report.json", "--passages", inputs["passages"], "--config", cfg,
-            "--max-token-run", "6", "--set", "min_question_words=2", "--json")
+    r = cli(
+        "validate",
+        inputs["a"],
+        inputs["b"],
+        "--out",
+        out / "kept.parquet",
+        "--quarantine",
+        out / "rej.parquet",
+        "--report",
+        out / "report.json",
+        "--passages",
+        inputs["passages"],
+        "--config",
+        cfg,
+        "--max-token-run",
+        "6",
+        "--set",
+        "min_question_words=2",
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
     assert rep["config"]["min_grounding"] == 0.0 and rep["config"]["max_token_run"] == 6
@@ -130,8 +169,17 @@ def test_cli_validate_with_config_flags_and_set(cli, inputs, tmp_path):
     assert rep["kept"] + rep["quarantined"] == 16
     assert (out / "report.md").is_file()
     assert json.loads((out / "report.json").read_text()) == rep  # what --json prints is the report
-    r = cli("validate", inputs["a"], "--out", out / "k2.parquet", "--quarantine", out / "q2.parquet",
-            "--report", out / "r2.json", "--no-dedup")
+    r = cli(
+        "validate",
+        inputs["a"],
+        "--out",
+        out / "k2.parquet",
+        "--quarantine",
+        out / "q2.parquet",
+        "--report",
+        out / "r2.json",
+        "--no-dedup",
+    )
     assert r.returncode == 0, r.stderr
     assert "kept" in r.stderr and "not checked: grounding" in r.stderr
 
@@ -145,8 +193,21 @@ def test_cli_flags_are_made_from_the_settings_and_win_over_the_config_file(cli, 
     cfg = tmp_path / "thresholds.yaml"
     cfg.write_text("dedup: false\nstrict_schema: true\nmax_token_run: 3\n")
     out = tmp_path / "out"
-    r = cli("validate", inputs["a"], "--out", out / "kept.parquet", "--quarantine", out / "rej.parquet",
-            "--report", out / "report.json", "--config", cfg, "--dedup", "--no-strict-schema", "--json")
+    r = cli(
+        "validate",
+        inputs["a"],
+        "--out",
+        out / "kept.parquet",
+        "--quarantine",
+        out / "rej.parquet",
+        "--report",
+        out / "report.json",
+        "--config",
+        cfg,
+        "--dedup",
+        "--no-strict-schema",
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
     assert rep["config"]["dedup"] is True and rep["config"]["strict_schema"] is False
@@ -154,8 +215,20 @@ def test_cli_flags_are_made_from_the_settings_and_win_over_the_config_file(cli, 
     assert "duplicate" not in rep["checks_skipped"] and rep["dedup"]["rows"] > 0
 
 
-@pytest.mark.parametrize("case", ["missing_file", "missing_column", "wrong_type", "not_rows", "bad_flag",
-                                  "unknown_set", "bad_set", "bad_config", "bad_passages"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing_file",
+        "missing_column",
+        "wrong_type",
+        "not_rows",
+        "bad_flag",
+        "unknown_set",
+        "bad_set",
+        "bad_config",
+        "bad_passages",
+    ],
+)
 def test_cli_bad_input_is_one_line_and_writes_nothing(cli, inputs, tmp_path, case):
     out = tmp_path / "out"
     args = [inputs["a"]]
@@ -165,8 +238,11 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(cli, inputs, tmp_path, cas
     elif case == "missing_column":
         args = [write_rows(pl.read_parquet(inputs["a"]).drop("reply"), tmp_path / "m.parquet")]  # a published column
     elif case == "wrong_type":
-        args = [write_rows(pl.read_parquet(inputs["a"]).with_columns(pl.col("position").cast(pl.String)),
-                           tmp_path / "w.parquet")]
+        args = [
+            write_rows(
+                pl.read_parquet(inputs["a"]).with_columns(pl.col("position").cast(pl.String)), tmp_path / "w.parquet"
+            )
+        ]
     elif case == "not_rows":
         (tmp_path / "junk.jsonl").write_text("{not json\n")
         args = [tmp_path / "junk.jsonl"]
@@ -181,11 +257,24 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(cli, inputs, tmp_path, cas
         extra = ["--config", tmp_path / "c.yaml"]
     elif case == "bad_passages":
         extra = ["--passages", inputs["a"]]  # item rows, not passages: no text column
-        args = [write_rows(pl.read_parquet(inputs["a"]).drop("text").with_columns(pl.lit("x").alias("text")),
-                           tmp_path / "items.parquet")]
+        args = [
+            write_rows(
+                pl.read_parquet(inputs["a"]).drop("text").with_columns(pl.lit("x").alias("text")),
+                tmp_path / "items.parquet",
+            )
+        ]
         extra = ["--passages", write_rows(pl.DataFrame({"passage_id": ["a"]}), tmp_path / "p.parquet")]
-    r = cli("validate", *args, "--out", out / "kept.parquet", "--quarantine", out / "rej.parquet",
-            "--report", out / "report.json", *extra)
+    r = cli(
+        "validate",
+        *args,
+        "--out",
+        out / "kept.parquet",
+        "--quarantine",
+        out / "rej.parquet",
+        "--report",
+        out / "report.json",
+        *extra,
+    )
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and ERROR_LINE.match(lines[0]), r.stderr
@@ -213,5 +302,12 @@ def test_real_switchboard_through_converter_and_validator(corpora, tmp_path):
     rep = validate(items, tmp_path / "k.parquet", tmp_path / "q.parquet", tmp_path / "r.json")
     assert rep.input_rows > 30_000
     assert rep.quarantined < 0.002 * rep.input_rows, rep.by_reason
-    assert set(rep.by_reason) <= {"transcription_markup", "reply_copies_prompt", "duplicate", "near_duplicate",
-                                     "looping", "repetition", "broken_encoding"}
+    assert set(rep.by_reason) <= {
+        "transcription_markup",
+        "reply_copies_prompt",
+        "duplicate",
+        "near_duplicate",
+        "looping",
+        "repetition",
+        "broken_encoding",
+    }

@@ -16,28 +16,57 @@ from classit_data.validate.contamination import ContaminationSummary, check_cont
 from tests.helpers import good_rows, items_frame, passages_frame, qa, sw
 
 BLIMP_GOOD = "Who should Derek hug after shocking Richard?"
-EWOK_CONTEXT = ("The red box sits on the kitchen table next to the window and the small green cup is "
-                "placed inside it by the cook")
+EWOK_CONTEXT = (
+    "The red box sits on the kitchen table next to the window and the small green cup is placed inside it by the cook"
+)
 ERROR_LINE = re.compile(r"^error: .+: .+$")
 
 
 def write_evals(folder: Path) -> Path:
     """One small file in each BabyLM format (field names as in the evaluation pipeline)."""
     lines = {
-        "blimp/adjunct_island.jsonl": [{"sentence_good": BLIMP_GOOD, "sentence_bad": "Who should Derek hug "
-                                        "Richard after shocking?", "field": "syntax", "UID": "adjunct_island",
-                                        "linguistics_term": "island_effects", "pairID": "0"},
-                                       {"sentence_good": "Dogs bark.", "sentence_bad": "Dogs barks.",
-                                        "field": "morphology", "UID": "adjunct_island", "pairID": "1"}],
-        "supplement/hypernym.jsonl": [{"sentence_good": "A rose is a kind of flower that grows.",
-                                       "sentence_bad": "A flower is a kind of rose that grows."}],
-        "ewok/agent-properties.jsonl": [{"Domain": "spatial", "Context1": EWOK_CONTEXT + ".",
-                                         "Context2": "The box is empty.", "Target1": "The cup is in the box.",
-                                         "Target2": "The cup is on the floor."}],
-        "entity_tracking/regular.jsonl": [{"input_prefix": "Box 1 contains the apple. Box 1 contains",
-                                           "options": [" the apple.", " the pear."], "numops": 1}],
-        "wug/wug_adj_nominalization.jsonl": [{"sentences": "They are very blickish.\tThey show blickness.",
-                                              "ratio": 0.6}],
+        "blimp/adjunct_island.jsonl": [
+            {
+                "sentence_good": BLIMP_GOOD,
+                "sentence_bad": "Who should Derek hug Richard after shocking?",
+                "field": "syntax",
+                "UID": "adjunct_island",
+                "linguistics_term": "island_effects",
+                "pairID": "0",
+            },
+            {
+                "sentence_good": "Dogs bark.",
+                "sentence_bad": "Dogs barks.",
+                "field": "morphology",
+                "UID": "adjunct_island",
+                "pairID": "1",
+            },
+        ],
+        "supplement/hypernym.jsonl": [
+            {
+                "sentence_good": "A rose is a kind of flower that grows.",
+                "sentence_bad": "A flower is a kind of rose that grows.",
+            }
+        ],
+        "ewok/agent-properties.jsonl": [
+            {
+                "Domain": "spatial",
+                "Context1": EWOK_CONTEXT + ".",
+                "Context2": "The box is empty.",
+                "Target1": "The cup is in the box.",
+                "Target2": "The cup is on the floor.",
+            }
+        ],
+        "entity_tracking/regular.jsonl": [
+            {
+                "input_prefix": "Box 1 contains the apple. Box 1 contains",
+                "options": [" the apple.", " the pear."],
+                "numops": 1,
+            }
+        ],
+        "wug/wug_adj_nominalization.jsonl": [
+            {"sentences": "They are very blickish.\tThey show blickness.", "ratio": 0.6}
+        ],
     }
     for name, rows in lines.items():
         path = folder / name
@@ -51,16 +80,20 @@ def planted_rows():
     short BLiMP sentence ("Dogs bark.", under ``min_sentence_words``)."""
     rows = good_rows()
     rows.append(sw("So tell me about your week.", "who should derek HUG after shocking richard", position=20))
-    rows.append(qa("What is next to the window?", "As the book said, the red box sits on the kitchen table "
-                   "next to the window and the small green cup", position=20))
+    rows.append(
+        qa(
+            "What is next to the window?",
+            "As the book said, the red box sits on the kitchen table next to the window and the small green cup",
+            position=20,
+        )
+    )
     rows.append(sw("Do you have dogs at home?", "Dogs bark. All night long they do.", position=21))
     return rows
 
 
 def test_each_format_is_read_and_matches_are_counted_per_task(tmp_path):
     evals = read_eval(write_evals(tmp_path / "evals"))
-    assert sorted(evals.get_column("task").unique()) == ["blimp", "blimp_supplement", "entity_tracking", "ewok",
-                                                         "wug"]
+    assert sorted(evals.get_column("task").unique()) == ["blimp", "blimp_supplement", "entity_tracking", "ewok", "wug"]
     rows = items_frame(planted_rows())
     rep = check_contamination(rows, [tmp_path / "evals"])
     blimp, ewok = rep["tasks"]["blimp"], rep["tasks"]["ewok"]

@@ -23,14 +23,17 @@ from classit_data.validate.dedup import (
     side_shingles,
 )
 
-WORDS = ("river mountain village teacher garden winter summer kitchen market library station bridge forest island "
-         "harbor painter farmer doctor student engine window letter pocket basket candle mirror ladder blanket "
-         "pencil guitar violin rabbit turtle falcon salmon orchard meadow canyon glacier desert valley").split()
+WORDS = (
+    "river mountain village teacher garden winter summer kitchen market library station bridge forest island "
+    "harbor painter farmer doctor student engine window letter pocket basket candle mirror ladder blanket "
+    "pencil guitar violin rabbit turtle falcon salmon orchard meadow canyon glacier desert valley"
+).split()
 
 
 def rows(pairs: list[tuple[str, str]]) -> pl.DataFrame:
-    return pl.DataFrame({"id": [f"r{i}" for i in range(len(pairs))], "prompt": [p for p, _ in pairs],
-                         "reply": [r for _, r in pairs]})
+    return pl.DataFrame(
+        {"id": [f"r{i}" for i in range(len(pairs))], "prompt": [p for p, _ in pairs], "reply": [r for _, r in pairs]}
+    )
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -45,14 +48,23 @@ def shingle_hashes(prompts: pl.Series, replies: pl.Series, shingle_size: int = 3
 
 
 def test_normalisation_ignores_case_punctuation_spacing_and_compatibility_forms():
-    texts = pl.Series(["Yeah -- I'm HERE!", "yeah i'm here", "  Yeah,   I'm here. ", "Ｙｅａｈ I'm ｈｅｒｅ", "Yeah I am here"])
+    texts = pl.Series(
+        ["Yeah -- I'm HERE!", "yeah i'm here", "  Yeah,   I'm here. ", "Ｙｅａｈ I'm ｈｅｒｅ", "Yeah I am here"]
+    )
     out = normalized(texts).to_list()
     assert out[:4] == ["yeah i'm here"] * 4 and out[4] != out[0]
 
 
 def test_exact_duplicates_point_at_the_first_occurrence_within_and_across_sources():
-    df = rows([("Are you there?", "Yeah, I'm here."), ("Something else?", "Yes."), ("ARE YOU THERE", "yeah im here"),
-               ("are you there?", "Yeah -- I'm here!"), ("Something else?", "No.")])
+    df = rows(
+        [
+            ("Are you there?", "Yeah, I'm here."),
+            ("Something else?", "Yes."),
+            ("ARE YOU THERE", "yeah im here"),
+            ("are you there?", "Yeah -- I'm here!"),
+            ("Something else?", "No."),
+        ]
+    )
     res = find_duplicates(df)
     assert res.duplicate_of.to_list() == [None, None, None, "r0", None]  # "im" is not "I'm"
     assert res.kind.to_list() == [None, None, None, "exact", None]
@@ -63,11 +75,18 @@ def test_near_duplicates_keep_the_first_and_never_point_at_a_dropped_row():
     rng = random.Random(3)
     base = sentence(rng, 40)
     words = base.split()
-    one_off = " ".join(words[:-1] + ["zebra"])                          # ~0.95 similar to base
-    further = " ".join(words[:-4] + ["zebra", "yak", "gnu", "emu"])     # ~0.9 to one_off, ~0.83 to base
-    far = " ".join(words[:-12] + [sentence(rng, 12)])                   # a new tail: well below 0.8
-    df = rows([("Tell me about it.", base), ("Tell me about it.", one_off), ("Tell me about it.", further),
-               ("Tell me about it.", far), ("Something else entirely?", sentence(rng, 30))])
+    one_off = " ".join(words[:-1] + ["zebra"])  # ~0.95 similar to base
+    further = " ".join(words[:-4] + ["zebra", "yak", "gnu", "emu"])  # ~0.9 to one_off, ~0.83 to base
+    far = " ".join(words[:-12] + [sentence(rng, 12)])  # a new tail: well below 0.8
+    df = rows(
+        [
+            ("Tell me about it.", base),
+            ("Tell me about it.", one_off),
+            ("Tell me about it.", further),
+            ("Tell me about it.", far),
+            ("Something else entirely?", sentence(rng, 30)),
+        ]
+    )
     res = find_duplicates(df, DedupConfig(threshold=0.8, num_perm=128))
     dup = res.duplicate_of.to_list()
     assert dup[0] is None and dup[1] == "r0" and dup[3] is None and dup[4] is None
@@ -111,8 +130,9 @@ def _reference_near(prompts: pl.Series, replies: pl.Series, cfg: DedupConfig) ->
     found, kept = {}, {}
     for i in range(len(prompts)):
         mh = LeanMinHash(seed=cfg.seed, hashvalues=sig[i], scheme="affine32")
-        best = max(((mh.jaccard(kept[j]), -j) for j in lsh.query(mh) if mh.jaccard(kept[j]) >= cfg.threshold),
-                   default=None)
+        best = max(
+            ((mh.jaccard(kept[j]), -j) for j in lsh.query(mh) if mh.jaccard(kept[j]) >= cfg.threshold), default=None
+        )
         if best is None:
             lsh.insert(i, mh)
             kept[i] = mh

@@ -15,9 +15,11 @@ def _judged() -> pl.DataFrame:
     df = items_frame([r for r in good_rows() if r["source"] == "simple_wiki"])
     n = df.height
     quality = [5, 2, 4, 1, 3, 5][:n]
-    return df.with_columns(pl.Series("judge_quality", quality, pl.Int64),
-                           pl.Series("judge_grounded", [5] * n, pl.Int64),
-                           pl.Series("judge_roundtrip_f1", [1.0 - 0.3 * i for i in range(n)], pl.Float64))
+    return df.with_columns(
+        pl.Series("judge_quality", quality, pl.Int64),
+        pl.Series("judge_grounded", [5] * n, pl.Int64),
+        pl.Series("judge_roundtrip_f1", [1.0 - 0.3 * i for i in range(n)], pl.Float64),
+    )
 
 
 def test_judge_thresholds_are_off_by_default():
@@ -30,8 +32,7 @@ def test_judge_thresholds_are_off_by_default():
 
 def test_judge_thresholds_quarantine_low_scores():
     df = _judged()
-    res = validate_frame(df, {"min_judge_quality": 3, "min_judge_roundtrip_f1": 0.5},
-                         passages=passages_frame())
+    res = validate_frame(df, {"min_judge_quality": 3, "min_judge_roundtrip_f1": 0.5}, passages=passages_frame())
     low_quality = set(df.filter(pl.col("judge_quality") < 3)["id"])
     low_f1 = set(df.filter(pl.col("judge_roundtrip_f1") < 0.5)["id"])
     assert set(res.quarantined["id"]) == low_quality | low_f1 and low_quality and low_f1

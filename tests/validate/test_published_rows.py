@@ -43,16 +43,24 @@ def test_an_id_that_is_given_is_kept():
 
 
 def test_every_check_the_columns_allow_runs():
-    bad = [sw(reply=""), sw(prompt="{F Uh, } okay then, right.", position=7),
-           qa(prompt="Question: the Moon", reply="It is a satellite of the Earth.", position=8),
-           dict(good_rows()[1])]  # an exact copy of a good row
+    bad = [
+        sw(reply=""),
+        sw(prompt="{F Uh, } okay then, right.", position=7),
+        qa(prompt="Question: the Moon", reply="It is a satellite of the Earth.", position=8),
+        dict(good_rows()[1]),
+    ]  # an exact copy of a good row
     res = validate_frame(published(good_rows() + bad), passages=passages_frame())
-    assert res.quarantined["reject_reason"].to_list() == ["empty_reply", "transcription_markup", "leftover_label",
-                                                          "duplicate_id"]
+    assert res.quarantined["reject_reason"].to_list() == [
+        "empty_reply",
+        "transcription_markup",
+        "leftover_label",
+        "duplicate_id",
+    ]
     skipped = res.report["checks_skipped"]
     no_passage_id = "no passage_id column in the input"
-    assert {k: skipped[k] for k in ("unknown_passage", "ungrounded", "answer_is_passage", "repeated_question")} \
-        == dict.fromkeys(("unknown_passage", "ungrounded", "answer_is_passage", "repeated_question"), no_passage_id)
+    assert {
+        k: skipped[k] for k in ("unknown_passage", "ungrounded", "answer_is_passage", "repeated_question")
+    } == dict.fromkeys(("unknown_passage", "ungrounded", "answer_is_passage", "repeated_question"), no_passage_id)
     assert "schema" not in skipped and "duplicate" not in skipped and "not_a_question" not in skipped
 
 
@@ -70,7 +78,7 @@ def test_files_with_and_without_provenance_together(tmp_path):
     bare = write_rows(published(good_rows()[6:]), tmp_path / "theirs.jsonl")
     rep = validate([full, bare], tmp_path / "kept.parquet", tmp_path / "q.parquet", tmp_path / "r.json")
     kept = pl.read_parquet(tmp_path / "kept.parquet")
-    assert kept.height == 12 and kept.columns[:len(ITEM_SCHEMA)] == list(ITEM_SCHEMA)
+    assert kept.height == 12 and kept.columns[: len(ITEM_SCHEMA)] == list(ITEM_SCHEMA)
     assert kept["doc_id"].null_count() == 6  # our rows keep their provenance, theirs have none
     assert [f.get("absent_columns") for f in rep.inputs] == [None, rep.absent_columns]
     assert "Rows without provenance" in (tmp_path / "r.md").read_text()
@@ -86,8 +94,16 @@ def test_complete_rows_needs_the_published_columns():
 def test_cli_validates_published_rows_and_says_what_it_could_not_check(cli, tmp_path):
     src = write_rows(published(), tmp_path / "CLASS_IT.jsonl")
     out = tmp_path / "out"
-    r = cli("validate", src, "--out", out / "kept.parquet", "--quarantine", out / "q.parquet",
-            "--report", out / "report.json")
+    r = cli(
+        "validate",
+        src,
+        "--out",
+        out / "kept.parquet",
+        "--quarantine",
+        out / "q.parquet",
+        "--report",
+        out / "report.json",
+    )
     assert r.returncode == 0, r.stderr
     rep = json.loads((out / "report.json").read_text())
     assert rep["kept"] == 12 and rep["checks_skipped"]["repeated_question"] == "no passage_id column in the input"
@@ -98,8 +114,16 @@ def test_cli_validates_published_rows_and_says_what_it_could_not_check(cli, tmp_
 def test_cli_refuses_rows_without_a_published_column(cli, tmp_path):
     src = write_rows(published().drop("reply"), tmp_path / "no_reply.parquet")
     out = tmp_path / "out"
-    r = cli("validate", src, "--out", out / "kept.parquet", "--quarantine", out / "q.parquet",
-            "--report", out / "report.json")
+    r = cli(
+        "validate",
+        src,
+        "--out",
+        out / "kept.parquet",
+        "--quarantine",
+        out / "q.parquet",
+        "--report",
+        out / "report.json",
+    )
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and ERROR_LINE.match(lines[0]) and "missing column(s) reply" in lines[0]

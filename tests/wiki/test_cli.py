@@ -34,8 +34,22 @@ def test_prepare_wiki_on_the_bundled_sample(cli, tmp_path):
 
 def test_prepare_wiki_json_summary_and_options(cli, tmp_path):
     out = tmp_path / "p.jsonl"
-    proc = cli("prepare-wiki", SAMPLE, WIKI / "simple_wiki_2024.train", "--out", out, "--max-words", "90",
-               "--min-words", "30", "--limit-articles", "30", "--workers", "1", "--json")
+    proc = cli(
+        "prepare-wiki",
+        SAMPLE,
+        WIKI / "simple_wiki_2024.train",
+        "--out",
+        out,
+        "--max-words",
+        "90",
+        "--min-words",
+        "30",
+        "--limit-articles",
+        "30",
+        "--workers",
+        "1",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["articles_read"] == 30  # 27 from the dump, 3 from the BabyLM file
@@ -48,8 +62,9 @@ def test_prepare_wiki_json_summary_and_options(cli, tmp_path):
 def test_forced_format(cli, tmp_path):
     ok = cli("prepare-wiki", WIKI / "wikiextractor.json", "--format", "hf", "--out", tmp_path / "a.parquet")
     assert ok.returncode == 0, ok.stderr
-    wrong = cli("prepare-wiki", WIKI / "simple_wiki_2024.train", "--format", "mediawiki",
-                "--out", tmp_path / "b.parquet")
+    wrong = cli(
+        "prepare-wiki", WIKI / "simple_wiki_2024.train", "--format", "mediawiki", "--out", tmp_path / "b.parquet"
+    )
     assert "simple_wiki_2024.train (line 1, column 0): malformed XML" in _one_error_line(wrong)
     unknown = cli("prepare-wiki", SAMPLE, "--format", "docx", "--out", tmp_path / "c.parquet")
     assert "unknown format 'docx'" in _one_error_line(unknown)
@@ -97,15 +112,18 @@ def test_inputs_that_are_not_what_they_seem_get_one_line(cli, tmp_path):
     xml = bz2.decompress(SAMPLE.read_bytes()).decode("utf-8")
     start = xml.index("<title>Category:")
     piece = tmp_path / "piece.xml"
-    piece.write_text(xml[xml.rindex("<page>", 0, start) + 2:], encoding="utf-8")
+    piece.write_text(xml[xml.rindex("<page>", 0, start) + 2 :], encoding="utf-8")
     line = _one_error_line(cli("prepare-wiki", piece, "--out", out))
-    assert line.startswith(f"error: {piece}:1: a piece of a MediaWiki XML dump cut at its start (it begins 'age> "
-                           "<title>Category:")
+    assert line.startswith(
+        f"error: {piece}:1: a piece of a MediaWiki XML dump cut at its start (it begins 'age> <title>Category:"
+    )
     lfs = tmp_path / "simplewiki.xml.bz2"
     lfs.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64 + "\nsize 1234\n")
     line = _one_error_line(cli("prepare-wiki", lfs, "--out", out))
-    assert line == (f"error: {lfs}: a Git LFS pointer, not the file itself (the real file has 1234 bytes): fetch it "
-                    "with `git lfs pull`")
+    assert line == (
+        f"error: {lfs}: a Git LFS pointer, not the file itself (the real file has 1234 bytes): fetch it "
+        "with `git lfs pull`"
+    )
     assert not list(tmp_path.glob("p.jsonl*"))
 
 

@@ -27,8 +27,11 @@ def _sentences(sizes):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.integers(min_value=1, max_value=60), max_size=40),
-       st.integers(min_value=1, max_value=60), st.integers(min_value=0, max_value=100))
+@given(
+    st.lists(st.integers(min_value=1, max_value=60), max_size=40),
+    st.integers(min_value=1, max_value=60),
+    st.integers(min_value=0, max_value=100),
+)
 def test_packing_respects_bounds_and_order(sizes, min_words, extra):
     max_words = min_words + extra
     maker = _maker(max_words, min_words)
@@ -89,10 +92,37 @@ def test_a_wikitext_failure_is_counted_and_named():
 
 
 _PIECES = [
-    "Owls are birds that hunt at night. ", "They have very big eyes and soft wings. ", "\n", "\n\n",
-    "{{Infobox|a=", "{{cite web|title=", "}}", "[[File:A.jpg|thumb|cap [[x]]", "[[", "]]", "[[link|text]] ",
-    "<ref>", "</ref>", "<ref name=a/>", "{|", "|}", "|-", "| cell ", "== Head ==", "* item ", "'''", "''",
-    "<!--", "-->", "&nbsp;", "[http://e.org label] ", "<gallery>", "</gallery>", "<div>", "</div>", "__TOC__",
+    "Owls are birds that hunt at night. ",
+    "They have very big eyes and soft wings. ",
+    "\n",
+    "\n\n",
+    "{{Infobox|a=",
+    "{{cite web|title=",
+    "}}",
+    "[[File:A.jpg|thumb|cap [[x]]",
+    "[[",
+    "]]",
+    "[[link|text]] ",
+    "<ref>",
+    "</ref>",
+    "<ref name=a/>",
+    "{|",
+    "|}",
+    "|-",
+    "| cell ",
+    "== Head ==",
+    "* item ",
+    "'''",
+    "''",
+    "<!--",
+    "-->",
+    "&nbsp;",
+    "[http://e.org label] ",
+    "<gallery>",
+    "</gallery>",
+    "<div>",
+    "</div>",
+    "__TOC__",
 ]
 
 
@@ -134,8 +164,10 @@ def test_a_passage_met_twice_in_an_article_is_kept_once():
 
 WIKI = FIXTURES / "wiki"
 #: traces of words removed mid-sentence that no passage may keep
-BROKEN = re.compile(r"LOSTWORD|\(\s*[,;:)]|(?:^|[.!?]\s+)[,;:]|\s[,;]\s|(?<![&\w])c\.(?=\s*(?:[^\w\s(]|$))|&\w+;|"
-                    r"formula_\d|codice_\d|:$|^[a-z]")
+BROKEN = re.compile(
+    r"LOSTWORD|\(\s*[,;:)]|(?:^|[.!?]\s+)[,;:]|\s[,;]\s|(?<![&\w])c\.(?=\s*(?:[^\w\s(]|$))|&\w+;|"
+    r"formula_\d|codice_\d|:$|^[a-z]"
+)
 
 
 def _defect_articles() -> list[Article]:
@@ -212,19 +244,56 @@ def test_wikiextractor_placeholders_and_stray_lines_never_reach_a_passage(tmp_pa
 
 
 def test_a_paragraph_starting_in_lowercase_is_dropped_unless_it_starts_with_a_name():
-    text = ("argued that every advance of science begins with an attack on an older doctrine of some kind.\n\n"
-            "de Gaulle was a French general who led the Free French Forces during the Second World War.\n\n"
-            "iPhone is a line of phones made by Apple that was first sold in the year 2007 in America.")
-    rows, stats = process_batch([Article("5", "Mix", text, WIKITEXT)], PassageConfig(min_words=10, min_article_words=10))
+    text = (
+        "argued that every advance of science begins with an attack on an older doctrine of some kind.\n\n"
+        "de Gaulle was a French general who led the Free French Forces during the Second World War.\n\n"
+        "iPhone is a line of phones made by Apple that was first sold in the year 2007 in America."
+    )
+    rows, stats = process_batch(
+        [Article("5", "Mix", text, WIKITEXT)], PassageConfig(min_words=10, min_article_words=10)
+    )
     assert [r["text"].split()[0] for r in rows] == ["de"]
     assert rows[0]["text"].endswith("in America.")
     assert stats.prose_dropped["broken_sentence"] == 17
 
 
 #: pieces of every defect the sentence scan looks for, and of prose around them
-_DEFECT_PIECES = ["\x03", "{{", "}}", "[[", "]]", "{|", "|}", "|", "<br>", "</b >", "<!--", "-->", "http://",
-                  "https://x", "formula_3", "codice_12", "c.", "c. 1900", "etc.", "&c.", ",", ";", ":", ")", "]",
-                  "}", "<", "a", "The", " ", "1900", "_", "h", "ttp"]
+_DEFECT_PIECES = [
+    "\x03",
+    "{{",
+    "}}",
+    "[[",
+    "]]",
+    "{|",
+    "|}",
+    "|",
+    "<br>",
+    "</b >",
+    "<!--",
+    "-->",
+    "http://",
+    "https://x",
+    "formula_3",
+    "codice_12",
+    "c.",
+    "c. 1900",
+    "etc.",
+    "&c.",
+    ",",
+    ";",
+    ":",
+    ")",
+    "]",
+    "}",
+    "<",
+    "a",
+    "The",
+    " ",
+    "1900",
+    "_",
+    "h",
+    "ttp",
+]
 
 
 def _passes_what_the_scan_flags(sentence: str) -> None:

@@ -41,12 +41,19 @@ def test_hard_cases_become_clean_prose(tmp_path):
     assert not SENTINEL.search(text), SENTINEL.findall(text)
     assert not re.search(r"[\[\]{}|<>]|''|&\w+;", text)
     assert "Zürich is the largest city in Switzerland." in text
-    assert ("Tokyo Tower (東京タワー) is a tall tower in Tokyo, Japan. It was finished in 1958 and is 333 m high."
-            in text)
+    assert (
+        "Tokyo Tower (東京タワー) is a tall tower in Tokyo, Japan. It was finished in 1958 and is 333 m high." in text
+    )
     assert set(df["title"]) == {"Zürich", "東京タワー", "Musical scale"}
     assert ("Zürich", "Climate") in set(zip(df["title"], df["section"]))
-    assert summary.skipped_by_reason == {"disambiguation": 1, "empty": 1, "list": 1, "namespace": 3,
-                                           "redirect": 2, "stub": 1}
+    assert summary.skipped_by_reason == {
+        "disambiguation": 1,
+        "empty": 1,
+        "list": 1,
+        "namespace": 3,
+        "redirect": 2,
+        "stub": 1,
+    }
     assert summary.pages_read == 12 and summary.articles_read == 5 and summary.articles_kept == 3
     assert summary.pages_read == summary.articles_kept + sum(summary.skipped_by_reason.values())
     assert summary.passages == df.height and summary.words == df["n_words"].sum()
@@ -75,8 +82,14 @@ def test_same_article_gives_same_passages_in_every_format(tmp_path):
 
 
 def test_every_format_yields_passages(tmp_path):
-    for name in ("simple_wiki_2024.train", "simple_wiki_2023.train", "wikipedia_simple.jsonl",
-                 "wikipedia_simple.parquet", "wikiextractor_wiki_00", "wikiextractor.json"):
+    for name in (
+        "simple_wiki_2024.train",
+        "simple_wiki_2023.train",
+        "wikipedia_simple.jsonl",
+        "wikipedia_simple.parquet",
+        "wikiextractor_wiki_00",
+        "wikiextractor.json",
+    ):
         summary, df = _run(tmp_path, WIKI / name, name=f"{name}.jsonl")
         assert df.height >= 2, name
         assert not SENTINEL.search("\n".join(df["text"])), name
@@ -109,13 +122,18 @@ def test_workers_give_the_same_output_as_one_process(tmp_path, big_dump):
 
 
 def test_limit_and_word_bounds(tmp_path):
-    summary, df = _run(tmp_path, ROOT / "samples" / "simplewiki_sample.xml.bz2", limit_articles=5,
-                       max_words=80, min_words=30)
+    summary, df = _run(
+        tmp_path, ROOT / "samples" / "simplewiki_sample.xml.bz2", limit_articles=5, max_words=80, min_words=30
+    )
     assert summary.articles_read == 5
     assert df["n_words"].max() <= 80 and df["n_words"].min() >= 30
     with pytest.raises(InputError, match="min_words"):
-        prepare_wiki(WIKI / "hard_cases.xml", tmp_path / "x.parquet", PrepareConfig.load(min_words=50, max_words=20),
-                     progress=False)
+        prepare_wiki(
+            WIKI / "hard_cases.xml",
+            tmp_path / "x.parquet",
+            PrepareConfig.load(min_words=50, max_words=20),
+            progress=False,
+        )
     with pytest.raises(InputError, match=".parquet or .jsonl"):
         prepare_wiki(WIKI / "hard_cases.xml", tmp_path / "x.csv", progress=False)
 
@@ -136,22 +154,44 @@ def test_failed_run_keeps_the_earlier_output_and_leaves_no_temporary_file(tmp_pa
 def test_summary_keys_and_order(tmp_path):
     summary, _ = _run(tmp_path, SAMPLE)
     assert list(summary.to_json()) == [
-        "inputs", "out", "pages_read", "articles_read", "articles_kept", "skipped_by_reason", "parse_failures",
-        "passages", "words", "dropped", "prose_words", "prose_words_dropped", "config", "seconds", "articles_per_s"]
+        "inputs",
+        "out",
+        "pages_read",
+        "articles_read",
+        "articles_kept",
+        "skipped_by_reason",
+        "parse_failures",
+        "passages",
+        "words",
+        "dropped",
+        "prose_words",
+        "prose_words_dropped",
+        "config",
+        "seconds",
+        "articles_per_s",
+    ]
     assert list(summary.dropped) == list(DROPPED)
     assert list(summary.prose_words_dropped) == list(PROSE_DROPPED)
     # every word of prose read is in a passage or dropped for a reason
     assert summary.words + sum(summary.prose_words_dropped.values()) == summary.prose_words
-    assert summary.config == {"max_words": 160, "min_words": 40, "min_article_words": 60, "workers": 1,
-                                 "limit_articles": None, "punkt_params": "punkt_english.json"}
+    assert summary.config == {
+        "max_words": 160,
+        "min_words": 40,
+        "min_article_words": 60,
+        "workers": 1,
+        "limit_articles": None,
+        "punkt_params": "punkt_english.json",
+    }
     assert list(summary.skipped_by_reason) == sorted(summary.skipped_by_reason)
 
 
 def test_real_wikipedia_export_and_wikiextractor_output(tmp_path, corpora):
     """Real pages (infoboxes, refs, tables; wikiextractor's formula placeholders) give clean passages."""
     real = corpora / "wiki_real"
-    for name, fmt in (("enwiki-special-export-20171220.xml.bz2", "mediawiki"),
-                      ("wikiextractor_AA_wiki_00.bz2", "wikiextractor")):
+    for name, fmt in (
+        ("enwiki-special-export-20171220.xml.bz2", "mediawiki"),
+        ("wikiextractor_AA_wiki_00.bz2", "wikiextractor"),
+    ):
         if not (real / name).exists():
             pytest.skip(f"{name} not in the corpora")
         summary, df = _run(tmp_path, real / name, name=f"{name}.parquet")
@@ -165,10 +205,14 @@ def test_real_wikipedia_export_and_wikiextractor_output(tmp_path, corpora):
 _REAL_PASSAGES_BEFORE = {"enwiki-special-export-20171220.xml.bz2": 488, "wikiextractor_AA_wiki_00.bz2": 1098}
 _REAL_DEFECTS = {
     "entity": re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#\d+|#x[0-9A-Fa-f]+);"),
-    "lost words": re.compile(r"\(\s*[,;:)]|(?:^|[.!?][\"')]*\s+)[,;:]|\s[,;](?:\s|$)|[,;]\s*[,;]|"
-                             r"(?<![&\w])c\.(?=\s*(?:[^\w\s\"'(]|$))"),
-    "mid-sentence start or end": re.compile(r"^[a-z]|\b(?:spp|sp|v|vs|Par|par|fig|Fig|no|No|sec)\.$|"
-                                            r"[^.!?…\"'”’)\]]$"),
+    "lost words": re.compile(
+        r"\(\s*[,;:)]|(?:^|[.!?][\"')]*\s+)[,;:]|\s[,;](?:\s|$)|[,;]\s*[,;]|"
+        r"(?<![&\w])c\.(?=\s*(?:[^\w\s\"'(]|$))"
+    ),
+    "mid-sentence start or end": re.compile(
+        r"^[a-z]|\b(?:spp|sp|v|vs|Par|par|fig|Fig|no|No|sec)\.$|"
+        r"[^.!?…\"'”’)\]]$"
+    ),
     "lead-in": re.compile(r":$"),
     "placeholder": re.compile(r"\b(?:formula|codice)_\d+"),
 }
@@ -200,8 +244,9 @@ def test_the_defaults_are_the_settings_defaults():
 
 def test_settings_are_checked(tmp_path):
     with pytest.raises(InputError, match="limit_articles must be at least 1"):
-        prepare_wiki(WIKI / "hard_cases.xml", tmp_path / "x.parquet", PrepareConfig.load(limit_articles=0),
-                     progress=False)
+        prepare_wiki(
+            WIKI / "hard_cases.xml", tmp_path / "x.parquet", PrepareConfig.load(limit_articles=0), progress=False
+        )
     with pytest.raises(InputError, match="min_words"):
         PrepareConfig.load(min_words=0)
     assert PrepareConfig(punkt_params=Path("p.json")).punkt_params == "p.json"
@@ -226,16 +271,37 @@ def test_stats_add_up_and_name_at_most_a_hundred_failures():
 
 def test_summary_rows_and_failure_notes():
     summary = PrepareSummary(
-        inputs={"d.xml": "mediawiki"}, out="p.parquet", pages_read=10, articles_read=8, articles_kept=6,
-        skipped_by_reason={"redirect": 2, "stub": 1}, passages=12, words=1200, dropped={}, prose_words=1300,
-        prose_words_dropped={"stub_article": 60, "lead_in": 40, "short_text": 0}, config={}, seconds=0.5,
+        inputs={"d.xml": "mediawiki"},
+        out="p.parquet",
+        pages_read=10,
+        articles_read=8,
+        articles_kept=6,
+        skipped_by_reason={"redirect": 2, "stub": 1},
+        passages=12,
+        words=1200,
+        dropped={},
+        prose_words=1300,
+        prose_words_dropped={"stub_article": 60, "lead_in": 40, "short_text": 0},
+        config={},
+        seconds=0.5,
         articles_per_s=16.0,
-        parse_failures=[{"article_id": "7", "title": "Broken [[page", "error": "ValueError: x"}])
+        parse_failures=[{"article_id": "7", "title": "Broken [[page", "error": "ValueError: x"}],
+    )
     assert summary.title() == "prepare-wiki -> p.parquet"
     assert summary.rows() == {
-        "pages read": 10, "articles read": 8, "articles kept": 6, "skipped: redirect": 2, "skipped: stub": 1,
-        "passages": 12, "words": 1200, "prose words read": 1300, "prose words dropped: stub_article": 60,
-        "prose words dropped: lead_in": 40, "seconds": 0.5, "articles/s": 16.0}
+        "pages read": 10,
+        "articles read": 8,
+        "articles kept": 6,
+        "skipped: redirect": 2,
+        "skipped: stub": 1,
+        "passages": 12,
+        "words": 1200,
+        "prose words read": 1300,
+        "prose words dropped: stub_article": 60,
+        "prose words dropped: lead_in": 40,
+        "seconds": 0.5,
+        "articles/s": 16.0,
+    }
     assert summary.notes() == ["skipped (wikitext not understood): Broken [[page [7]: ValueError: x"]
 
 
@@ -277,8 +343,13 @@ def test_workers_are_forked_unless_another_thread_runs(tmp_path, big_dump):
     server, and give the same passages. In a process of its own: the test runner runs threads of its own."""
     script = tmp_path / "fork_or_server.py"
     script.write_text(_FORK_OR_SERVER)
-    done = subprocess.run([sys.executable, str(script), str(big_dump), str(tmp_path)], capture_output=True,
-                          text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, str(script), str(big_dump), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     forked, served = pl.read_parquet(tmp_path / "forked.parquet"), pl.read_parquet(tmp_path / "served.parquet")
     assert forked.height > 100 and forked.equals(served)

@@ -43,22 +43,25 @@ def hard_multistream(tmp_path) -> Path:
     head, _, rest = xml.partition("  <page>")
     body, _, tail = ("  <page>" + rest).rpartition("</mediawiki>")
     pages = re.findall(r"  <page>.*?</page>\n", body, re.S)
-    streams = [head] + ["".join(pages[i:i + 3]) for i in range(0, len(pages), 3)] + ["</mediawiki>" + tail]
+    streams = [head] + ["".join(pages[i : i + 3]) for i in range(0, len(pages), 3)] + ["</mediawiki>" + tail]
     path = tmp_path / "simplewiki-20250101-pages-articles-multistream.xml.bz2"
     path.write_bytes(b"".join(bz2.compress(s.encode("utf-8")) for s in streams))
     assert len(streams) > 3
     return path
 
 
-@pytest.mark.parametrize("name, fmt", [
-    ("hard_cases.xml", "mediawiki"),
-    ("simple_wiki_2024.train", "babylm"),
-    ("simple_wiki_2023.train", "babylm"),
-    ("wikipedia_simple.jsonl", "hf"),
-    ("wikipedia_simple.parquet", "hf"),
-    ("wikiextractor_wiki_00", "wikiextractor"),
-    ("wikiextractor.json", "wikiextractor"),
-])
+@pytest.mark.parametrize(
+    "name, fmt",
+    [
+        ("hard_cases.xml", "mediawiki"),
+        ("simple_wiki_2024.train", "babylm"),
+        ("simple_wiki_2023.train", "babylm"),
+        ("wikipedia_simple.jsonl", "hf"),
+        ("wikipedia_simple.parquet", "hf"),
+        ("wikiextractor_wiki_00", "wikiextractor"),
+        ("wikiextractor.json", "wikiextractor"),
+    ],
+)
 def test_format_is_detected_from_content(name, fmt, tmp_path):
     assert detect_format(WIKI / name) == fmt
     # the name does not matter: the same bytes under a misleading name are detected the same way
@@ -150,11 +153,14 @@ def test_babylm_2023_bare_titles():
 
 def test_babylm_bare_title_followed_by_blank_line(tmp_path):
     path = tmp_path / "wiki.train"
-    path.write_text("Owl\n\nOwls are birds that hunt at night. They have big eyes.\n\nZinc\nZinc is a metal.\n",
-                    encoding="utf-8")
+    path.write_text(
+        "Owl\n\nOwls are birds that hunt at night. They have big eyes.\n\nZinc\nZinc is a metal.\n", encoding="utf-8"
+    )
     arts = list(iter_articles(path, "babylm"))
     assert [(a.title, a.text) for a in arts] == [
-        ("Owl", "Owls are birds that hunt at night. They have big eyes."), ("Zinc", "Zinc is a metal.")]
+        ("Owl", "Owls are birds that hunt at night. They have big eyes."),
+        ("Zinc", "Zinc is a metal."),
+    ]
 
 
 def test_hf_parquet_and_json_lines_agree():
@@ -192,8 +198,16 @@ def test_format_aliases_name_a_reader():
         normalize_format("docx", FORMATS, FORMAT_ALIASES)
 
 
-@pytest.mark.parametrize("name", ["hard_cases.xml", "simple_wiki_2024.train", "wikipedia_simple.jsonl",
-                                  "wikiextractor_wiki_00", "wikiextractor.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hard_cases.xml",
+        "simple_wiki_2024.train",
+        "wikipedia_simple.jsonl",
+        "wikiextractor_wiki_00",
+        "wikiextractor.json",
+    ],
+)
 def test_bytes_read_counts_the_file_on_disk(name):
     """The progress bar's measure: every byte of a text input, counted while its articles are read."""
     bytes_read = BytesRead()
@@ -254,17 +268,20 @@ def test_damaged_bz2(tmp_path):
         list(iter_articles(bad))
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "empty file"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary content"),
-    (b"A:\tHello there.\nB:\tHi, how are you?\nA:\tFine.\n", "conversation file"),
-    (b"565:10:April\n565:12:Art\n", "multistream index"),
-    (b"A|Okay, uh, tell me about it.|b\nB|Well, I think so.|sv\n", "conversation file"),
-    (b"This paragraph is long and ends with a period, like a cut text would.\n", "no article title"),
-    (b'{"name": "x"}\n', "without 'title' and 'text'"),
-    (b'{"title": "x", "text": \n', "not JSON"),
-    (b"<html><body>hello</body></html>\n", "neither a MediaWiki"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary content"),
+        (b"A:\tHello there.\nB:\tHi, how are you?\nA:\tFine.\n", "conversation file"),
+        (b"565:10:April\n565:12:Art\n", "multistream index"),
+        (b"A|Okay, uh, tell me about it.|b\nB|Well, I think so.|sv\n", "conversation file"),
+        (b"This paragraph is long and ends with a period, like a cut text would.\n", "no article title"),
+        (b'{"name": "x"}\n', "without 'title' and 'text'"),
+        (b'{"title": "x", "text": \n', "not JSON"),
+        (b"<html><body>hello</body></html>\n", "neither a MediaWiki"),
+    ],
+)
 def test_wrong_formats_are_refused(tmp_path, content, message):
     path = tmp_path / "input"
     path.write_bytes(content)
@@ -350,23 +367,29 @@ def test_a_dump_cut_at_its_start_is_refused(tmp_path):
     """A piece of a dump starting mid-tag is not taken for a BabyLM file (which would give no passage)."""
     xml = HARD.read_text(encoding="utf-8")
     path = tmp_path / "piece.xml"
-    path.write_text(xml[xml.index("<page>") + 2:], encoding="utf-8")  # "age>\n    <title>..."
+    path.write_text(xml[xml.index("<page>") + 2 :], encoding="utf-8")  # "age>\n    <title>..."
     with pytest.raises(InputError, match=r"a piece of a MediaWiki XML dump cut at its start \(it begins 'age> <title>"):
         detect_format(path)
 
 
 def test_a_text_that_mentions_markup_is_not_taken_for_a_dump_piece(tmp_path):
     path = tmp_path / "simple_wiki.train"
-    path.write_text("= = = HTML = = =\nA web page names itself in a <title> element and its text in <p> and "
-                    "<text> elements.\n", encoding="utf-8")
+    path.write_text(
+        "= = = HTML = = =\nA web page names itself in a <title> element and its text in <p> and <text> elements.\n",
+        encoding="utf-8",
+    )
     assert detect_format(path) == "babylm"
 
 
 @pytest.mark.parametrize("fmt", [None, "mediawiki", "babylm"])
 def test_a_git_lfs_pointer_is_named(tmp_path, fmt):
     path = tmp_path / "simplewiki.xml.bz2"
-    path.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 350000000\n",
-                    encoding="ascii")
-    with pytest.raises(InputError, match=r"a Git LFS pointer, not the file itself \(the real file has 350000000 "
-                                         r"bytes\): fetch it with `git lfs pull`"):
+    path.write_text(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "ab" * 32 + "\nsize 350000000\n", encoding="ascii"
+    )
+    with pytest.raises(
+        InputError,
+        match=r"a Git LFS pointer, not the file itself \(the real file has 350000000 "
+        r"bytes\): fetch it with `git lfs pull`",
+    ):
         list(iter_articles(path, fmt))

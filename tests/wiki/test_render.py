@@ -64,8 +64,12 @@ def _articles_render_as_their_whole_tree(*dumps: Path) -> int:
 
 
 def test_every_article_of_the_sample_renders_as_its_whole_tree():
-    assert _articles_render_as_their_whole_tree(ROOT / "samples" / "simplewiki_sample.xml.bz2",
-                                                ROOT / "tests" / "fixtures" / "wiki" / "hard_cases.xml") > 30
+    assert (
+        _articles_render_as_their_whole_tree(
+            ROOT / "samples" / "simplewiki_sample.xml.bz2", ROOT / "tests" / "fixtures" / "wiki" / "hard_cases.xml"
+        )
+        > 30
+    )
 
 
 def test_every_article_of_the_real_export_renders_as_its_whole_tree(corpora):

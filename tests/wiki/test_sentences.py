@@ -25,7 +25,11 @@ from tests.helpers import ROOT
 def test_punkt_keeps_abbreviations_inside_sentences():
     text = "Dr. Smith moved to the U.S. in Jan. 1950. He met Mr. Jones in St. Louis. It rained! Did it stop?"
     assert split_sentences(text) == [
-        "Dr. Smith moved to the U.S. in Jan. 1950.", "He met Mr. Jones in St. Louis.", "It rained!", "Did it stop?"]
+        "Dr. Smith moved to the U.S. in Jan. 1950.",
+        "He met Mr. Jones in St. Louis.",
+        "It rained!",
+        "Did it stop?",
+    ]
 
 
 def test_punkt_parameters_are_plain_json():
@@ -44,13 +48,18 @@ def test_a_bad_parameter_file_is_an_input_error(tmp_path):
 
 
 def test_abbreviations_met_on_real_pages_do_not_end_sentences():
-    text = ("A few African toads (Nectophrynoides spp.) are viviparous. In 1954 the court ruled in Brown v. Board "
-            "of Education that schools must admit all children. Par. 2 of the Basic Law protects life. See fig. 3 "
-            "and sec. 4 of the report. The river is nr. the town.")
+    text = (
+        "A few African toads (Nectophrynoides spp.) are viviparous. In 1954 the court ruled in Brown v. Board "
+        "of Education that schools must admit all children. Par. 2 of the Basic Law protects life. See fig. 3 "
+        "and sec. 4 of the report. The river is nr. the town."
+    )
     assert split_sentences(text) == [
         "A few African toads (Nectophrynoides spp.) are viviparous.",
         "In 1954 the court ruled in Brown v. Board of Education that schools must admit all children.",
-        "Par. 2 of the Basic Law protects life.", "See fig. 3 and sec. 4 of the report.", "The river is nr. the town."]
+        "Par. 2 of the Basic Law protects life.",
+        "See fig. 3 and sec. 4 of the report.",
+        "The river is nr. the town.",
+    ]
 
 
 def test_a_sentence_does_not_start_in_lowercase():
@@ -66,11 +75,48 @@ def _nltk_as_shipped():
 
 
 #: text made of what Punkt decides on: words, initials, numbers, sentence ends, quotes, brackets, dashes
-_PUNKT_TEXT = st.lists(st.sampled_from(
-    ["The", "cat", "Dr.", "U.S.", "e.g.", "J.", "1950.", "3.5", "no.", "end.", "Why?", "Yes!", "...", "--",
-     "(", ")", "\"", "“", "”", "‘", "’", "«", "»", "[", "]", ";", ":", ",", "spp.", "A", "b.", "iPhone", "1.",
-     "II."]),
-    min_size=1, max_size=40).map(lambda words: " ".join(words))
+_PUNKT_TEXT = st.lists(
+    st.sampled_from(
+        [
+            "The",
+            "cat",
+            "Dr.",
+            "U.S.",
+            "e.g.",
+            "J.",
+            "1950.",
+            "3.5",
+            "no.",
+            "end.",
+            "Why?",
+            "Yes!",
+            "...",
+            "--",
+            "(",
+            ")",
+            '"',
+            "“",
+            "”",
+            "‘",
+            "’",
+            "«",
+            "»",
+            "[",
+            "]",
+            ";",
+            ":",
+            ",",
+            "spp.",
+            "A",
+            "b.",
+            "iPhone",
+            "1.",
+            "II.",
+        ]
+    ),
+    min_size=1,
+    max_size=40,
+).map(lambda words: " ".join(words))
 
 
 @given(_PUNKT_TEXT, st.sampled_from([" ", "", "\n"]))
@@ -81,14 +127,22 @@ def test_sentences_are_those_nltk_finds(text, joiner):
 
 
 def _paragraphs(dump) -> list[str]:
-    return [p for article in read_dump(dump) if not article.skip
-            for _, paragraphs in clean_wikitext(article.text).sections for p in paragraphs]
+    return [
+        p
+        for article in read_dump(dump)
+        if not article.skip
+        for _, paragraphs in clean_wikitext(article.text).sections
+        for p in paragraphs
+    ]
 
 
 @pytest.mark.parametrize("where", ["sample", "real export"])
 def test_every_paragraph_of_real_pages_splits_as_nltk_splits_it(where, request):
-    dump = (ROOT / "samples" / "simplewiki_sample.xml.bz2" if where == "sample" else
-            request.getfixturevalue("corpora") / "wiki_real" / "enwiki-special-export-20171220.xml.bz2")
+    dump = (
+        ROOT / "samples" / "simplewiki_sample.xml.bz2"
+        if where == "sample"
+        else request.getfixturevalue("corpora") / "wiki_real" / "enwiki-special-export-20171220.xml.bz2"
+    )
     paragraphs = _paragraphs(dump)
     assert len(paragraphs) > 50
     nltk_punkt = _nltk_as_shipped()

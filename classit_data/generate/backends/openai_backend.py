@@ -32,17 +32,30 @@ def split_urls(base_url: str) -> list[str]:
 
 
 class OpenAIBackend(Backend):
-    def __init__(self, base_url: str, *, model: str | None = None, concurrency: int = 16, max_retries: int = 5,
-                 timeout: float = 600.0, api_key: str | None = None, structured: bool = True,
-                 backoff: float = 1.0, request_seeds: bool = True):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str | None = None,
+        concurrency: int = 16,
+        max_retries: int = 5,
+        timeout: float = 600.0,
+        api_key: str | None = None,
+        structured: bool = True,
+        backoff: float = 1.0,
+        request_seeds: bool = True,
+    ):
         super().__init__(name="openai", seed_scope="request")
         self.base_urls = split_urls(base_url)
         self.base_url = ",".join(self.base_urls)
         self._turn = 0  # the server of the next request: requests go round the servers
         key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
         self.concurrency = max(1, int(concurrency))
-        self.client = httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=timeout,
-                                   limits=httpx.Limits(max_connections=self.concurrency))
+        self.client = httpx.Client(
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=self.concurrency),
+        )
         self.max_retries = int(max_retries)
         self.backoff = float(backoff)
         self.structured = structured
@@ -55,19 +68,26 @@ class OpenAIBackend(Backend):
         for other in self.base_urls[1:]:  # several servers: one model, or the rows would mix two
             theirs = self._models(other)
             if set(theirs) != set(served):
-                raise InputError(f"serves {', '.join(theirs)}, not {', '.join(served)} as {self.base_urls[0]} "
-                                 "does: several servers must serve the same model", other)
+                raise InputError(
+                    f"serves {', '.join(theirs)}, not {', '.join(served)} as {self.base_urls[0]} "
+                    "does: several servers must serve the same model",
+                    other,
+                )
         from classit_data.core.models import EMBEDDED_ALIASES
+
         if model is None or model.lower() in EMBEDDED_ALIASES:
             model = served[0] if served else None  # the server's one model (vllm serve has exactly one)
         elif served and model not in served:
-            raise InputError(f"the server does not serve {model!r}; it serves {', '.join(served)}",
-                             self.base_urls[0])
+            raise InputError(f"the server does not serve {model!r}; it serves {', '.join(served)}", self.base_urls[0])
         if model is None:
             raise InputError("the server lists no model; pass --model", self.base_urls[0])
         self.model_id = model
-        self.info = {"base_url": self.base_url, "concurrency": self.concurrency, "max_retries": self.max_retries,
-                     "structured_outputs": structured}
+        self.info = {
+            "base_url": self.base_url,
+            "concurrency": self.concurrency,
+            "max_retries": self.max_retries,
+            "structured_outputs": structured,
+        }
 
     def _request(self, method: str, base: str, path: str, json: dict | None = None) -> dict:
         url = f"{base}{path}"
@@ -83,7 +103,7 @@ class OpenAIBackend(Backend):
                 if resp.status_code not in RETRY_STATUS or attempt == self.max_retries:
                     raise InputError(f"server answered {resp.status_code}: {resp.text[:300]}", url)
             self.retries_done += 1
-            time.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random()))
+            time.sleep(self.backoff * (2**attempt) * (0.5 + random.random()))
         raise AssertionError("unreachable")
 
     def _models(self, base: str) -> list[str]:
@@ -91,21 +111,29 @@ class OpenAIBackend(Backend):
         return [m["id"] for m in data.get("data", []) if "id" in m]
 
     def _one(self, request: Request, sampling: Sampling, schema: dict | None, base: str) -> Completion:
-        body: dict = {"model": self.model_id, "messages": request.messages, "max_tokens": sampling.max_tokens,
-                      "temperature": sampling.temperature, "top_p": sampling.top_p}
+        body: dict = {
+            "model": self.model_id,
+            "messages": request.messages,
+            "max_tokens": sampling.max_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+        }
         if request.seed is not None and self.request_seeds:
             body["seed"] = request.seed
         if sampling.repetition_penalty != 1.0:
             body["repetition_penalty"] = sampling.repetition_penalty  # vLLM's extra sampling field
         if schema is not None and self.structured:
-            body["response_format"] = {"type": "json_schema",
-                                       "json_schema": {"name": "qa_pairs", "schema": schema}}
+            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "qa_pairs", "schema": schema}}
         data = self._request("POST", base, "/chat/completions", body)
         choice = data["choices"][0]
         usage = data.get("usage") or {}
-        return Completion(choice["message"].get("content") or "", choice.get("finish_reason"),
-                          int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
-                          request.seed if self.request_seeds else None)
+        return Completion(
+            choice["message"].get("content") or "",
+            choice.get("finish_reason"),
+            int(usage.get("prompt_tokens") or 0),
+            int(usage.get("completion_tokens") or 0),
+            request.seed if self.request_seeds else None,
+        )
 
     def generate(self, requests: list[Request], sampling: Sampling, schema: dict | None) -> list[Completion]:
         bases = [self.base_urls[(self._turn + i) % len(self.base_urls)] for i in range(len(requests))]

@@ -16,22 +16,41 @@ GiB = 1 << 30
 
 
 class VLLMBackend(Backend):
-    def __init__(self, model_path: Path | str, *, model_id: str, model_revision: str | None, seed: int,
-                 tensor_parallel_size: int = 1, max_model_len: int | None = None, dtype: str | None = None,
-                 gpu_memory_utilization: float | None = None, kv_cache_gb: float | None = None,
-                 enforce_eager: bool | None = None, structured: bool = True, engine: dict | None = None):
+    def __init__(
+        self,
+        model_path: Path | str,
+        *,
+        model_id: str,
+        model_revision: str | None,
+        seed: int,
+        tensor_parallel_size: int = 1,
+        max_model_len: int | None = None,
+        dtype: str | None = None,
+        gpu_memory_utilization: float | None = None,
+        kv_cache_gb: float | None = None,
+        enforce_eager: bool | None = None,
+        structured: bool = True,
+        engine: dict | None = None,
+    ):
         # vLLM logs to stdout by default; stdout is for data (--json), so its messages go to stderr
         os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
         from vllm import LLM
         from vllm.platforms import current_platform
 
         self.on_cpu = current_platform.is_cpu()
-        super().__init__(name="vllm", model_id=model_id, model_revision=model_revision,
-                         seed_scope="engine" if self.on_cpu else "request")
+        super().__init__(
+            name="vllm",
+            model_id=model_id,
+            model_revision=model_revision,
+            seed_scope="engine" if self.on_cpu else "request",
+        )
         kwargs: dict = dict(model=str(model_path), seed=seed, tensor_parallel_size=int(tensor_parallel_size))
         if self.on_cpu:
-            kwargs.update(dtype=dtype or "float32", enforce_eager=True if enforce_eager is None else enforce_eager,
-                          max_model_len=max_model_len or 2048)
+            kwargs.update(
+                dtype=dtype or "float32",
+                enforce_eager=True if enforce_eager is None else enforce_eager,
+                max_model_len=max_model_len or 2048,
+            )
             if not os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
                 kwargs["kv_cache_memory_bytes"] = int((kv_cache_gb or 1.0) * GiB)
         else:
@@ -49,15 +68,22 @@ class VLLMBackend(Backend):
         self.engine_seed = seed
         self.structured = structured
         shown = {k: v for k, v in kwargs.items() if k != "model"}
-        self.info = {"platform": "cpu" if self.on_cpu else current_platform.device_name, "engine": shown,
-                     "structured_outputs": structured}
+        self.info = {
+            "platform": "cpu" if self.on_cpu else current_platform.device_name,
+            "engine": shown,
+            "structured_outputs": structured,
+        }
 
     def sampling_params(self, sampling: Sampling, seed: int | None, schema: dict | None):
         from vllm import SamplingParams
         from vllm.sampling_params import StructuredOutputsParams
 
-        kwargs = dict(temperature=sampling.temperature, top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
-                      max_tokens=sampling.max_tokens, repetition_penalty=sampling.repetition_penalty)
+        kwargs = dict(
+            temperature=sampling.temperature,
+            top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
+            max_tokens=sampling.max_tokens,
+            repetition_penalty=sampling.repetition_penalty,
+        )
         if seed is not None and not self.on_cpu:
             kwargs["seed"] = seed
         if schema is not None and self.structured:

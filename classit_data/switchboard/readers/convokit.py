@@ -40,13 +40,17 @@ def read(path: str | Path) -> Iterator[Utterance]:
             raise InputError(f"utterance without {', '.join(missing)}", path, n)
         conv, speaker, text = obj["conversation_id"], obj["speaker"], obj["text"]
         if not isinstance(text, str) or speaker is None or conv is None:
-            raise InputError("utterance with a null speaker or conversation_id, or a text that is not a string",
-                             path, n)
+            raise InputError(
+                "utterance with a null speaker or conversation_id, or a text that is not a string", path, n
+            )
         conv = str(conv)
         if conv != current:
             if conv in seen:
-                raise InputError(f"conversation {conv!r} continues after another one began; "
-                                 "sort the utterances by conversation", path, n)
+                raise InputError(
+                    f"conversation {conv!r} continues after another one began; sort the utterances by conversation",
+                    path,
+                    n,
+                )
             seen.add(conv)
             current = conv
         yield Utterance(conv, str(speaker), text, n)

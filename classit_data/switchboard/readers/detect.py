@@ -24,9 +24,15 @@ __all__ = ["FORMATS", "InputSource", "Utterance", "detect_format", "plan_inputs"
 FORMATS = ("babylm", "swda-pipe", *nltk_sample.FORMATS, "swda-csv", "convokit", "isip")
 #: what ``--format`` also accepts (any case), by the format it names
 FORMAT_ALIASES = {
-    "pipe": "swda-pipe", "swda": "swda-pipe", "csv": "swda-csv", "nltk": "nltk-tagged",
-    "tagged": "nltk-tagged", "transcript": "nltk-transcript", "disfluency": "nltk-disfluency",
-    "ms98": "isip", "jsonl": "convokit",
+    "pipe": "swda-pipe",
+    "swda": "swda-pipe",
+    "csv": "swda-csv",
+    "nltk": "nltk-tagged",
+    "tagged": "nltk-tagged",
+    "transcript": "nltk-transcript",
+    "disfluency": "nltk-disfluency",
+    "ms98": "isip",
+    "jsonl": "convokit",
 }
 _SNIFF_BYTES = 1 << 16
 _SNIFF_LINES = 20
@@ -123,8 +129,11 @@ def _nltk_source(path: Path, fmt: str) -> InputSource:
 
 
 def _folder_files(folder: Path) -> list[Path]:
-    files = [p for p in folder.rglob("*") if p.is_file()
-             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    files = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
     return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
 
 
@@ -244,5 +253,4 @@ def _unknown_format(path: Path, lines: list[str]) -> InputError:
 def _isip_source(conv: str, sides: dict[str, Path]) -> InputSource:
     paths = [sides[s] for s in sorted(sides)]
     lines = sum(_count_lines(p) + 1 for p in paths)
-    return InputSource("isip", paths, f"{conv}[{'+'.join(sorted(sides))}]", lines,
-                       lambda: isip.read_call(conv, sides))
+    return InputSource("isip", paths, f"{conv}[{'+'.join(sorted(sides))}]", lines, lambda: isip.read_call(conv, sides))

@@ -41,8 +41,7 @@ def _segments(path: Path, conversation: str, side: str) -> list[tuple[float, int
             continue
         m = _LINE.fullmatch(line.strip())
         if m is None:
-            raise InputError(f"malformed line, expected 'swNNNNA-ms98-a-NNNN START END text': {clip(line)!r}",
-                             path, n)
+            raise InputError(f"malformed line, expected 'swNNNNA-ms98-a-NNNN START END text': {clip(line)!r}", path, n)
         if m.group(1) != conversation or m.group(2) != side:
             raise InputError(f"segment of {m.group(1)}{m.group(2)} in the file of {conversation}{side}", path, n)
         start, end = float(m.group(3)), float(m.group(4))

@@ -11,8 +11,9 @@ from classit_data.core.errors import InputError
 _CHUNK = 1 << 20
 
 
-def iter_lines(path: str | Path, opener: Callable[[], IO[bytes]] | None = None,
-               name: str | None = None) -> Iterator[tuple[int, str]]:
+def iter_lines(
+    path: str | Path, opener: Callable[[], IO[bytes]] | None = None, name: str | None = None
+) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)`` without the line end, decoding UTF-8 a megabyte at a time.
 
     Memory stays flat (one chunk), and an undecodable byte is reported with its line and column.

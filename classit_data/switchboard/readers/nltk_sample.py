@@ -170,8 +170,7 @@ def _tagged_reader(path: Path, real_file: Path | None, member: str):
     return _Reader(nltk.data.ZipFilePathPointer(str(path.resolve()), prefix + "/" if prefix else ""), fileid)
 
 
-def _read_tagged(path: Path, name: str, label: str, opener, real_file: Path | None,
-                 member: str) -> Iterator[Utterance]:
+def _read_tagged(path: Path, name: str, label: str, opener, real_file: Path | None, member: str) -> Iterator[Utterance]:
     from nltk.tokenize.treebank import TreebankWordDetokenizer
 
     detok = TreebankWordDetokenizer()

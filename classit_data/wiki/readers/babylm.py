@@ -55,8 +55,9 @@ def read_babylm_wiki(path: str | Path, bytes_read: BytesRead | None = None) -> I
         titled += bool(article.title)
         yield article
     if not titled:
-        raise InputError("no article title found: not a BabyLM simple_wiki file (use --format to choose "
-                         "another reader)", path, 1)
+        raise InputError(
+            "no article title found: not a BabyLM simple_wiki file (use --format to choose another reader)", path, 1
+        )
 
 
 def _read_headed(stream) -> Iterator[Article]:

@@ -55,8 +55,12 @@ def plain_skip_reason(title: str, text: str) -> str | None:
 
 
 #: byte-order marks and the encodings they announce (UTF-32 first: its little-endian mark starts like UTF-16's)
-_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
-         (b"\xfe\xff", "utf-16"))
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 _LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 
 
@@ -74,8 +78,9 @@ def refuse_lfs_pointer(path: Path, head: bytes) -> None:
         return
     fields = dict(line.split(" ", 1) for line in head.decode("ascii", "replace").splitlines() if " " in line)
     size = fields.get("size", "?").strip()
-    raise InputError(f"a Git LFS pointer, not the file itself (the real file has {size} bytes): fetch it with "
-                     "`git lfs pull`", path)
+    raise InputError(
+        f"a Git LFS pointer, not the file itself (the real file has {size} bytes): fetch it with `git lfs pull`", path
+    )
 
 
 def compression_of(head: bytes) -> str | None:
@@ -154,8 +159,11 @@ def open_input(path: Path, bytes_read: BytesRead | None = None) -> OpenedInput:
 def decompression_error(path: Path, opened: OpenedInput, exc: BaseException) -> InputError:
     """A one-line error for a damaged or cut compressed stream, naming the compressed byte offset."""
     what = "ends early (truncated download?)" if isinstance(exc, EOFError) else f"is damaged ({exc})"
-    return InputError(f"{opened.compression} stream {what}; {opened.decompressed.count:,} bytes were decompressed",
-                      path, f"compressed byte {opened.raw.count:,}")
+    return InputError(
+        f"{opened.compression} stream {what}; {opened.decompressed.count:,} bytes were decompressed",
+        path,
+        f"compressed byte {opened.raw.count:,}",
+    )
 
 
 def sniff(path: Path) -> tuple[bytes, str | None]:
@@ -233,8 +241,9 @@ def _wide_text_lines(path: Path, opened: OpenedInput, encoding: str) -> Iterator
             for line in text:
                 lineno += 1
                 if _UNDECODABLE in line:
-                    raise InputError(f"not {encoding.upper()} text, although it starts with its byte-order mark",
-                                     path, lineno)
+                    raise InputError(
+                        f"not {encoding.upper()} text, although it starts with its byte-order mark", path, lineno
+                    )
                 yield lineno, line.rstrip("\r\n")
     except (EOFError, OSError) as exc:
         if opened.compression:

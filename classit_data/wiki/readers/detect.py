@@ -28,10 +28,17 @@ FORMATS = tuple(READERS)
 _DUMP_TAG = re.compile(r"<ns>-?\d+</ns>|</?revision>|</?contributor>|</page>|<timestamp>\d{4}-")
 #: the names ``--format`` accepts (any case), each with the format it names
 FORMAT_ALIASES = {
-    "xml": "mediawiki", "dump": "mediawiki", "mediawiki": "mediawiki",
-    "babylm": "babylm", "simple_wiki": "babylm",
-    "hf": "hf", "wikipedia": "hf", "huggingface": "hf", "parquet": "hf",
-    "wikiextractor": "wikiextractor", "extractor": "wikiextractor",
+    "xml": "mediawiki",
+    "dump": "mediawiki",
+    "mediawiki": "mediawiki",
+    "babylm": "babylm",
+    "simple_wiki": "babylm",
+    "hf": "hf",
+    "wikipedia": "hf",
+    "huggingface": "hf",
+    "parquet": "hf",
+    "wikiextractor": "wikiextractor",
+    "extractor": "wikiextractor",
 }
 
 
@@ -71,8 +78,9 @@ def _text_format(path: Path, text: str, complete: bool) -> str:
     if first.startswith("{"):
         return _json_lines_format(first, complete="\n" in stripped or complete, path=path)
     if re.match(r"^\d+:\d+:", first):
-        raise InputError("this is a multistream index, not the dump; pass the "
-                         "...-multistream.xml.bz2 file instead", path, 1)
+        raise InputError(
+            "this is a multistream index, not the dump; pass the ...-multistream.xml.bz2 file instead", path, 1
+        )
     lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
     speaker = sum(1 for ln in lines if re.match(r"^[A-Z]{1,2}(?::\t|\|[^|]*\|)", ln))
     if lines and speaker > len(lines) / 2:
@@ -81,8 +89,12 @@ def _text_format(path: Path, text: str, complete: bool) -> str:
         raise InputError("markup that is neither a MediaWiki XML dump nor wikiextractor output", path, 1)
     if _DUMP_TAG.search(text):
         start = " ".join(stripped[:40].split())
-        raise InputError(f"a piece of a MediaWiki XML dump cut at its start (it begins {start!r}): a dump "
-                         "starts with <mediawiki> or <?xml", path, 1)
+        raise InputError(
+            f"a piece of a MediaWiki XML dump cut at its start (it begins {start!r}): a dump "
+            "starts with <mediawiki> or <?xml",
+            path,
+            1,
+        )
     return "babylm"
 
 
@@ -102,8 +114,7 @@ def _json_lines_format(first: str, complete: bool, path: Path) -> str:
     return "wikiextractor" if "revid" in record else "hf"
 
 
-def iter_articles(path: str | Path, fmt: str | None = None,
-                  bytes_read: BytesRead | None = None) -> Iterator[Article]:
+def iter_articles(path: str | Path, fmt: str | None = None, bytes_read: BytesRead | None = None) -> Iterator[Article]:
     """Stream the articles of one input with the reader its format needs (detected when ``fmt`` is None).
 
     The bytes taken from disk are added to ``bytes_read`` as they are read.

@@ -41,8 +41,7 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def page_article(page_id: str, title: str, ns: int, redirect: bool, text: str,
-                 model: str | None = None) -> Article:
+def page_article(page_id: str, title: str, ns: int, redirect: bool, text: str, model: str | None = None) -> Article:
     """Decide whether a page of a dump is an article, and why not when it is not."""
     if ns != 0:
         return Article(page_id, title, "", WIKITEXT, "namespace")
@@ -75,7 +74,7 @@ def read_dump(path: str | Path, bytes_read: BytesRead | None = None) -> Iterator
         first_event, root = next(events)
         if _local(root.tag) not in ("mediawiki", "page"):
             raise InputError(f"XML root is <{_local(root.tag)}>, not a MediaWiki export <mediawiki>", path, "line 1")
-        namespace = root.tag[:-len(_local(root.tag))]  # "{http://www.mediawiki.org/xml/export-0.10/}" or ""
+        namespace = root.tag[: -len(_local(root.tag))]  # "{http://www.mediawiki.org/xml/export-0.10/}" or ""
         wanted = {namespace + tag: tag for tag in ("namespace", "siteinfo", "page")}
         for event, elem in itertools.chain([(first_event, root)], events):
             tag = wanted.get(elem.tag)  # most elements are a page's parts, read with their page
@@ -102,8 +101,9 @@ def read_dump(path: str | Path, bytes_read: BytesRead | None = None) -> Iterator
             raise InputError("XML ends early (truncated file?)", path, where) from exc
         raise InputError(f"malformed XML: {msg}", path, where) from exc
     except UnicodeDecodeError as exc:
-        raise InputError(f"not {encoding} text, although it starts with its byte-order mark ({exc.reason})",
-                         path) from exc
+        raise InputError(
+            f"not {encoding} text, although it starts with its byte-order mark ({exc.reason})", path
+        ) from exc
     except (EOFError, OSError) as exc:
         if opened.compression:
             raise decompression_error(path, opened, exc) from exc

@@ -60,8 +60,10 @@ def _read_parquet(path: Path) -> Iterator[Article]:
     names = set(pf.schema_arrow.names)
     missing = [c for c in ("title", "text") if c not in names]
     if missing:
-        raise InputError(f"Parquet file without column(s) {', '.join(missing)}; "
-                         "expected wikimedia/wikipedia's id, url, title, text", path)
+        raise InputError(
+            f"Parquet file without column(s) {', '.join(missing)}; expected wikimedia/wikipedia's id, url, title, text",
+            path,
+        )
     columns = [c for c in REQUIRED if c in names]
     row = 0
     try:
