@@ -380,6 +380,22 @@ class FinetuneSummary(Summary):
         return rows
 
 
+def _load(model: str | Path, spec, cfg: FinetuneConfig, plan, device: str):
+    """The classifier, its tokenizer and its folder; the plan's rows kept within the model's positions."""
+    classifier, tokenizer, path = load_classifier(model, spec.num_labels, cfg, device)
+    positions = getattr(classifier.backbone.config, "max_position_embeddings", None)
+    plan.max_length = min(plan.max_length, positions or plan.max_length)
+    return classifier, tokenizer, path
+
+
+def _timings(load_s: float, train_s: float, examples_seen: int) -> dict:
+    return {
+        "load_s": round(load_s, 2),
+        "train_s": round(train_s, 2),
+        "train_examples_per_s": round(examples_seen / train_s, 2) if train_s else None,
+    }
+
+
 def finetune(
     model: str | Path,
     task: str,
@@ -421,10 +437,8 @@ def finetune(
         device = resolve_device(cfg.device)
         torch.manual_seed(cfg.seed)
         t0 = time.perf_counter()
-        classifier, tokenizer, path = load_classifier(model, spec.num_labels, cfg, device)
+        classifier, tokenizer, path = _load(model, spec, cfg, plan, device)
         eval_results.check_same_model(existing, path, out)
-        positions = getattr(classifier.backbone.config, "max_position_embeddings", None)
-        plan.max_length = min(plan.max_length, positions or plan.max_length)
         t1 = time.perf_counter()
         with ProgressBar(f"{task}: epochs", plan.epochs, enabled=progress) as bar:
             best = run_epochs(
@@ -450,11 +464,7 @@ def finetune(
             [train, valid],
             preds_path.name,
             device,
-            {
-                "load_s": round(t1 - t0, 2),
-                "train_s": round(train_s, 2),
-                "train_examples_per_s": round(len(keep) * plan.epochs / train_s, 2) if train_s else None,
-            },
+            _timings(t1 - t0, train_s, len(keep) * plan.epochs),
         )
         summary._out = str(out)
         eval_results.file_entry(outs.path("--out"), existing, path, cfg.name, task, summary.to_json())

@@ -151,13 +151,22 @@ def _package_files() -> list[Path]:
 
 
 def long_functions(source: str) -> list[tuple[str, int]]:
-    """(name, lines) of every function in ``source`` longer than ``MAX_FUNCTION_LINES``."""
-    return [
-        (node.name, node.end_lineno - node.lineno + 1)
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
-    ]
+    """(name, lines) of every function in ``source`` whose code, its docstring left out, is longer than
+    ``MAX_FUNCTION_LINES`` (a docstring in fixed sections says what a function takes; it is not code to read)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            lines = node.end_lineno - node.lineno + 1
+            first = node.body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                lines -= first.end_lineno - first.lineno + 1
+            if lines > MAX_FUNCTION_LINES:
+                found.append((node.name, lines))
+    return found
 
 
 def test_no_function_is_over_60_lines():
@@ -193,7 +202,9 @@ def test_no_module_writes_a_signature():
 
 def test_the_checks_of_the_shape_fail_where_they_should():
     long = "def f():\n" + "    x = 1\n" * 61
+    documented = 'def f():\n    """Doc.\n\n    More.\n    """\n' + "    x = 1\n" * 59
     assert long_functions(long) == [("f", 62)] and long_functions("def f():\n    pass\n") == []
+    assert long_functions(documented) == []
     assert forged_signatures("f.__signature__ = s") == ["__signature__"]
     assert forged_signatures("f.__dict__.pop('__wrapped__', None)") == ["__wrapped__"]
     assert forged_signatures("x = f.__signature__") == []
