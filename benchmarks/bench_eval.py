@@ -103,7 +103,8 @@ def main() -> None:
     est = FULL_BLIMP_PAIRS / best["pairs_per_s"]
     est_single = FULL_BLIMP_PAIRS / rows[0]["pairs_per_s"]
     print(
-        f"all of BLiMP ({FULL_BLIMP_PAIRS:,} pairs), extrapolated: {est / 60:.0f} min batched (bs={best['batch_size']}), "
+        f"all of BLiMP ({FULL_BLIMP_PAIRS:,} pairs), extrapolated: {est / 60:.0f} min batched "
+        f"(bs={best['batch_size']}), "
         f"{est_single / 60:.0f} min one at a time"
     )
     summary = {

@@ -154,15 +154,11 @@ def request_sizes(qa: Path, passages: Path, cfg) -> dict:
     tok = AutoTokenizer.from_pretrained(embedded_model_dir())
     task = make_task(cfg)
     units = judge_units(read_rows_to_judge(qa), read_passage_rows(passages, GenerationStats()), qa).to_dicts()
-    size = lambda unit: len(
-        tok(
-            tok.apply_chat_template(
-                task.messages(unit),
-                tokenize=False,  # noqa: E731
-                add_generation_prompt=True,
-            )
-        ).input_ids
-    )
+
+    def size(unit: dict) -> int:
+        text = tok.apply_chat_template(task.messages(unit), tokenize=False, add_generation_prompt=True)
+        return len(tok(text).input_ids)
+
     per_passage = sum(size(u) for u in units)
     per_pair = sum(size({**u, "pairs": [p]}) for u in units for p in u["pairs"])
     return {
