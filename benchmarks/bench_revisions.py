@@ -7,10 +7,11 @@ machine's load hits both sides alike; each figure is the median of ``--repeat`` 
 new / base (1.00 = the same speed; below 1 faster).
 
 Commands timed: ``convert-switchboard`` on the BabyLM Switchboard file (the real one under
-``../shared/corpora`` when present, else the bundled sample), ``validate`` and ``stats`` on synthetic rows
+``../shared/corpora`` when present, else the bundled sample), ``prepare-wiki`` on a synthetic dump
+(``make_synthetic_wiki.py``, two workers), ``validate`` and ``stats`` on synthetic rows
 (``make_synthetic_rows.py``), and ``build`` on the rows ``validate`` kept.
 
-    .venv/bin/python benchmarks/bench_revisions.py --base HEAD~1 [--rows 130000] [--repeat 3]
+    .venv/bin/python benchmarks/bench_revisions.py --base HEAD~1 [--rows 130000] [--articles 3000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def commands(work: Path, side: str, switchboard: Path) -> dict[str, list[str]]:
     rows, passages = work / "rows.parquet", work / "passages.parquet"
     return {
         "convert-switchboard": ["convert-switchboard", str(switchboard), "-o", str(out / "sw.parquet")],
+        "prepare-wiki": ["prepare-wiki", str(work / "dump.xml.bz2"), "-o", str(out / "wiki.parquet"), "--workers", "2"],
         "validate": [
             "validate",
             str(rows),
@@ -117,10 +119,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", required=True, help="git revision to compare against (e.g. HEAD~1, a commit id)")
     ap.add_argument("--rows", type=int, default=130_000)
+    ap.add_argument("--articles", type=int, default=3000, help="articles of the synthetic dump for prepare-wiki")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     sys.path.insert(0, str(HERE))
     from make_synthetic_rows import make_rows
+    from make_synthetic_wiki import write_synthetic_dump
 
     from classit_data.core.io import write_rows
 
@@ -137,6 +141,7 @@ def main() -> None:
             rows, passages = make_rows(args.rows)
             write_rows(rows, work / "rows.parquet")
             write_rows(passages, work / "passages.parquet")
+            write_synthetic_dump(args.articles, work / "dump.xml.bz2")
             times = measure({"base": base_tree, "new": ROOT}, work, switchboard, args.repeat)
             checks = same_outputs(work)
         finally:
@@ -154,6 +159,7 @@ def main() -> None:
             {
                 "base": args.base,
                 "rows": args.rows,
+                "articles": args.articles,
                 "repeat": args.repeat,
                 "switchboard_input": str(switchboard),
                 "commands": figures,
