@@ -269,7 +269,7 @@ def test_stats_add_up_and_name_at_most_a_hundred_failures():
     assert total.failures[0]["error"].startswith("ValueError: bad") and len(total.failures[0]["error"]) == 200
 
 
-def test_summary_rows_and_failure_notes():
+def test_the_summary_table_and_its_failure_notes():
     summary = PrepareSummary(
         inputs={"d.xml": "mediawiki"},
         out="p.parquet",
