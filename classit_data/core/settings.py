@@ -1,9 +1,9 @@
 """Settings: the one home of a stage's defaults and help, and the one way to load them.
 
 Every stage takes one settings object, a subclass of :class:`Settings` (a pydantic model). Its fields carry
-their default and their help (``Field(default, description=...)``); the command line is made from them
-(``core.commands``): a scalar field is a ``--flag`` named after it. Two markers, written as
-``typing.Annotated`` metadata on a field, change that:
+their default and their help (``Field(default, description=...)``); a command declares one option per field
+with ``core.commands.setting``, which takes the flag, the default and the help from here: a scalar field is a
+``--flag`` named after it. Two markers, written as ``typing.Annotated`` metadata on a field, change that:
 
 - ``FILE_ONLY``: the field has no flag; a settings file (``--config``) or the Python API sets it;
 - ``Flag("--format", "-f")``: the field's flags, when they are not ``--field-name``. A ``list[str]`` field
