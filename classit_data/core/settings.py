@@ -131,12 +131,13 @@ class Settings(BaseModel):
 
             source = str(file)
             values = read_yaml_mapping(file, "settings file", "setting names to values")
-        from_file = set(values)
-        values.update({k: v for k, v in given.items() if v is not None})
+        given = {k: v for k, v in given.items() if v is not None}
+        from_file = set(values) - set(given)  # a bad value of these is blamed on the file, the rest on a flag
+        values.update(given)
         try:
             return cls(**values)
         except ValidationError as exc:
-            raise cls._one_line(exc, source, from_file - {k for k, v in given.items() if v is not None}) from None
+            raise cls._one_line(exc, source, from_file) from None
 
     @classmethod
     def _one_line(cls, exc: ValidationError, source: str | None, from_file: set[str]) -> InputError:
