@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint test demo clean
+.PHONY: install lint test demo bench clean
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ test: lint
 
 demo: $(STAMP)
 	$(PY) -m classit_data.demo
+
+# every benchmark at small sizes (a few minutes); each rewrites its section of benchmarks/RESULTS.md
+bench: $(STAMP)
+	$(PY) -m benchmarks all --quick
 
 clean:
 	rm -rf out .pytest_cache
