@@ -21,7 +21,7 @@ of fixed latency and capacity), the replicas given all the servers' URLs (replic
 replica sends one request at a time (concurrency 1, chunk size 1). Passages/s are counted in the steady state,
 from the chunk files' times: from the moment every replica has written a chunk to the last chunk. Efficiency at
 N = rate(N) / (N * rate(1)). The requests each server had (min, max) show that every replica had its own.
-Ray runs in this process (one session for every part), so phases are timed with the harness's stopwatch.
+Ray runs in this process (one local cluster for every part), so phases are timed with the harness's stopwatch.
 """
 
 from __future__ import annotations
@@ -348,7 +348,7 @@ def _vllm_processor(todo, cfg) -> tuple[dict, dict]:
 
 
 def run_all(a, replicas: list[int], tmp: Path) -> dict:
-    """Every part, in one Ray session started first (its start-up reported apart)."""
+    """Every part, on one local Ray cluster started first (its start-up reported apart)."""
     import ray
 
     from tests.generate.openai_stub import StubServer

@@ -317,9 +317,11 @@ def machine() -> dict:
 
 
 def _git_commit() -> str:
+    """The commit of this checkout, ``+changes`` where tracked code differs from it (the results file aside)."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True)
+        status = ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/RESULTS.md"]
+        dirty = subprocess.run(status, cwd=ROOT, capture_output=True)
     except OSError:
         return "unknown"
     return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
