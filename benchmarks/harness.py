@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import importlib.metadata
 import json
 import os
@@ -387,10 +388,12 @@ def read_section(text: str, name: str) -> str | None:
 def write_section(name: str, body: str, path: Path | str = RESULTS) -> None:
     """Replaces section ``name`` of the results file ``path`` by ``body`` (written whole, then renamed)."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    fresh = path.with_suffix(".md.tmp")
-    fresh.write_text(replace_section(text, name, body), encoding="utf-8")
-    fresh.replace(path)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two benchmarks finishing together each keep their section
+        text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+        fresh = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fresh.write_text(replace_section(text, name, body), encoding="utf-8")
+        fresh.replace(path)
 
 
 @dataclass
