@@ -111,6 +111,7 @@ def eval_cmd(
     device: Annotated[str | None, setting(EvalConfig, "device")] = None,
     dtype: Annotated[str | None, setting(EvalConfig, "dtype")] = None,
     limit: Annotated[int | None, setting(EvalConfig, "limit")] = None,
+    protocol: Annotated[str | None, setting(EvalConfig, "protocol")] = None,
     first_token: Annotated[str | None, setting(EvalConfig, "first_token")] = None,
     ewok_contexts: Annotated[str | None, setting(EvalConfig, "ewok_contexts")] = None,
     name: Annotated[str | None, setting(EvalConfig, "name")] = None,

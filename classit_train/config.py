@@ -183,6 +183,11 @@ class EvalConfig(Settings):
     device: str | None = Field("auto", description="auto | cpu | cuda | cuda:N (auto: a GPU when there is one).")
     dtype: str = Field("float32", description="float32 | bfloat16 | float16")
     limit: int | None = Field(None, description="At most N items per UID (phenomenon).")
+    protocol: Literal["standard", "official"] = Field(
+        "standard",
+        description="standard: ours (reading: ' word' in context); official: the BabyLM 2025 pipeline's "
+        "computation exactly (reading: its get_p2 tokenization; zero-shot: its settings, no other choice).",
+    )
     first_token: str = Field(
         "official",
         description="official: tokenize as the BabyLM pipeline (first token "
