@@ -62,6 +62,8 @@ def pretrain_cmd(
     packing: Annotated[bool | None, setting(TrainConfig, "packing")] = None,
     max_length: Annotated[int | None, setting(TrainConfig, "max_length")] = None,
     memory_check: Annotated[bool | None, setting(TrainConfig, "memory_check")] = None,
+    checkpoint_words: Annotated[list[str] | None, setting(TrainConfig, "checkpoint_words")] = None,
+    checkpoint_word_scale: Annotated[float | None, setting(TrainConfig, "checkpoint_word_scale")] = None,
 ) -> None:
     """Pretrain a preset LLaMA from scratch on text files."""
     from classit_train.train import pretrain
@@ -86,6 +88,8 @@ def run_cmd(
     packing: Annotated[bool | None, setting(TrainConfig, "packing")] = None,
     max_length: Annotated[int | None, setting(TrainConfig, "max_length")] = None,
     memory_check: Annotated[bool | None, setting(TrainConfig, "memory_check")] = None,
+    checkpoint_words: Annotated[list[str] | None, setting(TrainConfig, "checkpoint_words")] = None,
+    checkpoint_word_scale: Annotated[float | None, setting(TrainConfig, "checkpoint_word_scale")] = None,
 ) -> None:
     """Instruction-tune a model on CLASS-IT with a curriculum (loss on replies only)."""
     from classit_train.train import run
@@ -114,6 +118,7 @@ def eval_cmd(
     protocol: Annotated[str | None, setting(EvalConfig, "protocol")] = None,
     first_token: Annotated[str | None, setting(EvalConfig, "first_token")] = None,
     ewok_contexts: Annotated[str | None, setting(EvalConfig, "ewok_contexts")] = None,
+    revision: Annotated[str | None, setting(EvalConfig, "revision")] = None,
     name: Annotated[str | None, setting(EvalConfig, "name")] = None,
     json_summary: JsonFlag = False,
 ) -> None:

@@ -116,6 +116,14 @@ class TrainConfig(Settings):
         None, ge=1, description="Evaluate every N steps (always at the end)."
     )
     save_steps: Annotated[int, FILE_ONLY] = Field(500, ge=1, description="Save a checkpoint every N steps.")
+    checkpoint_words: Annotated[list[str], Flag("--checkpoint-words")] = Field(
+        default_factory=list,
+        description="Save RUN/revisions/chck_<N> when the words seen (BabyLM's count) reach N: 500K, 10M, 2000 "
+        "(repeatable; default: the BabyLM 2025 schedule chck_1M..chck_9M, chck_10M..chck_100M, ..chck_1000M).",
+    )
+    checkpoint_word_scale: float = Field(
+        1.0, gt=0, description="Multiply the checkpoint word counts by this, keeping their names (small test runs)."
+    )
     save_total_limit: Annotated[int | None, FILE_ONLY] = Field(2, ge=1, description="Checkpoints kept (null: all).")
     logging_steps: Annotated[int, FILE_ONLY] = Field(50, ge=1, description="Log the loss every N steps.")
     attn_implementation: Annotated[str, FILE_ONLY] = Field(
@@ -137,6 +145,15 @@ class TrainConfig(Settings):
             return values
         preset = training_preset(values["stage"])
         return {**values, **{k: v for k, v in preset.items() if values.get(k) is None}}
+
+    @field_validator("checkpoint_words")
+    @classmethod
+    def _word_counts(cls, value: list[str]) -> list[str]:
+        from classit_train.revisions import parse_words
+
+        for text in value:
+            parse_words(text)
+        return value
 
     @field_validator("curriculum")
     @classmethod
@@ -194,6 +211,9 @@ class EvalConfig(Settings):
         "scored only if the tokenizer adds BOS); bos: always prepend BOS so it is scored.",
     )
     ewok_contexts: str = Field("first", description="first: Context1 only (official); both: also Context2 -> Target2.")
+    revision: str | None = Field(
+        None, description="A word-count checkpoint of a run folder (chck_10M: RUN/revisions/chck_10M) or Hub branch."
+    )
     name: str | None = Field(None, description="Model name shown in reports (default: folder name).")
 
     @field_validator("device")

@@ -25,6 +25,7 @@ from classit_train.evaluate import reading
 from classit_train.evaluate.metrics import summarise
 from classit_train.evaluate.scoring import CausalScorer, load_model, resolve_device, score_with_progress
 from classit_train.evaluate.tasks import EvalItem, read_task, result_key
+from classit_train.revisions import REVISIONS, revision_dir
 
 RESULTS_FORMAT = "classit-eval/1"
 
@@ -168,7 +169,9 @@ def evaluate(
 
         device = resolve_device(cfg.device)
         t0 = time.perf_counter()
-        mdl, tok, path = load_model(model, device=device, dtype=cfg.dtype)
+        mdl, tok, path = load_model(
+            revision_dir(model, cfg.revision) or model, device=device, dtype=cfg.dtype, revision=cfg.revision
+        )
         load_s = time.perf_counter() - t0
         scorer = CausalScorer(mdl, tok, first_token=cfg.first_token, protocol=cfg.protocol)
         check_same_model(existing, path, out)
@@ -225,6 +228,7 @@ def _scoring_record(cfg: EvalConfig, scorer: CausalScorer, task: str, device: st
     return {
         "method": method,
         "protocol": cfg.protocol,
+        "revision": cfg.revision,
         "first_token": cfg.first_token,
         "first_token_scored": scorer.first_token_scored(),
         "start_token": start_token,
@@ -268,6 +272,8 @@ def _model_name(path: Path | str) -> str:
     p = Path(str(path))
     if p.name.startswith("checkpoint-") and p.parent.name:
         return f"{p.parent.name}/{p.name}"
+    if p.parent.name == REVISIONS:  # RUN/revisions/chck_10M, a word-count checkpoint
+        return f"{p.parent.parent.name}@{p.name}"
     return p.name
 
 

@@ -228,8 +228,9 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
-def load_model(model_dir: str | Path, *, device: str | None = None, dtype: str = "float32"):
-    """Any ``AutoModelForCausalLM`` folder (or cached Hub id) and its tokenizer, offline."""
+def load_model(model_dir: str | Path, *, device: str | None = None, dtype: str = "float32", revision=None):
+    """Any ``AutoModelForCausalLM`` folder (or cached Hub id, at ``revision``: a branch) and its tokenizer,
+    offline."""
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -248,8 +249,9 @@ def load_model(model_dir: str | Path, *, device: str | None = None, dtype: str =
     if dtype not in dtypes:
         raise InputError(f"dtype must be one of {', '.join(dtypes)}, not {dtype!r}", "--dtype")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtypes[dtype])
+        hub = {"revision": revision} if revision and not isinstance(path, Path) else {}
+        tokenizer = AutoTokenizer.from_pretrained(path, **hub)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtypes[dtype], **hub)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot load a causal LM: {first_line(exc)}", path) from None
     model.to(resolve_device(device))
