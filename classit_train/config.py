@@ -257,7 +257,8 @@ class FinetuneConfig(Settings):
     classifier_dropout: float = Field(0.1, ge=0, lt=1, description="Dropout before the head's last layer.")
     pooling: Literal["last", "first"] = Field(
         "last",
-        description="Token whose hidden state the head reads: last (the last real token; for causal LMs) or first.",
+        description="Token whose hidden state the head reads: last (the last real token; ours) or first (the "
+        "official pipeline's default, encoding[:, 0]).",
     )
     metric_for_valid: str | None = Field(
         None,
