@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from classit_data.core.commands import JsonFlag, given, new_app, run_app, setting
-from classit_train.config import EvalConfig, FinetuneConfig, ReportConfig, TrainConfig
+from classit_train.config import EvalConfig, ExportConfig, FinetuneConfig, ReportConfig, TrainConfig
 
 app = new_app("classit-train", "Pretrain, instruction-tune and evaluate BabyLM-sized models on CLASS-IT.")
 
@@ -158,6 +158,22 @@ def finetune_cmd(
 
     settings = FinetuneConfig.load(None, **given(FinetuneConfig, locals()))
     finetune(model, task, train, valid, out, settings, progress=not json_summary).show(json_summary)
+
+
+@app.command("export")
+def export_cmd(
+    results: Annotated[list[str], typer.Argument(help="results.json files of one model and revision.")],
+    out: Annotated[str, typer.Option("--out", help="The pipeline's results folder (OUT/MODEL/REVISION is replaced).")],
+    model_name: Annotated[str | None, setting(ExportConfig, "model_name")] = None,
+    revision: Annotated[str | None, setting(ExportConfig, "revision")] = None,
+    fast: Annotated[bool | None, setting(ExportConfig, "fast")] = None,
+    json_summary: JsonFlag = False,
+) -> None:
+    """Write predictions in the BabyLM 2025 pipeline's layout (collate_preds.py reads them)."""
+    from classit_train.export import export
+
+    settings = ExportConfig.load(None, **given(ExportConfig, locals()))
+    export(results, out, settings).show(json_summary)
 
 
 @app.command("report")

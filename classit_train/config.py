@@ -276,6 +276,22 @@ class FinetuneConfig(Settings):
         return value
 
 
+class ExportConfig(Settings):
+    """How results are laid out for the BabyLM pipeline (``classit-train export``)."""
+
+    model_name: str | None = Field(
+        None, description="The MODEL folder name (default: the evaluated model folder's name, as the pipeline's stem)."
+    )
+    revision: str | None = Field(
+        None, description="The REVISION folder: main, chck_10M... (default: the one evaluated, else main)."
+    )
+    fast: bool | None = Field(
+        None,
+        description="Name the data folders as the fast evaluation (blimp_fast...) rather than the full one "
+        "(blimp_filtered...); default: fast for every revision but main.",
+    )
+
+
 class ReportConfig(Settings):
     """How results are read (``classit-train report``)."""
 
