@@ -295,6 +295,11 @@ def test_official_protocol_equals_get_p2_by_hand_and_the_official_run_py(embedde
     assert entry.eye_tracking == pytest.approx(expected["eye_tracking_score"], abs=0.01)
     assert entry.self_paced_reading == pytest.approx(expected["self_paced_reading_score"], abs=0.01)
     assert entry.scoring["protocol"] == "official"
+    from classit_train.report import report
+
+    shown = report([str(out)], tmp_path / "report")
+    assert [m for m in shown.models if m.endswith(" [official]")] == shown.models != []
+    assert "[official]" in (tmp_path / "report" / "report.md").read_text()
 
 
 def test_standard_protocol_is_unchanged_and_differs_from_official(embedded, tmp_path):
