@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(parser, argv)
     data = Path(args.data)
     report = Report("reading", "reading: both protocols, embedded SmolLM2-135M-Instruct", argv)
-    report.line(f"data: `{data}`; scores are % of the possible R^2 gain; time: one process each, model load included.")
+    shown = data.resolve().relative_to(ROOT) if data.resolve().is_relative_to(ROOT) else data
+    what = " (12 hand-written sentences, seeded synthetic measures)" if data.resolve() == FIXTURE else ""
+    report.line(
+        f"data: `{shown}`{what}; scores are % of the possible R^2 gain; time: one process each, model load included."
+    )
     with tempfile.TemporaryDirectory() as tmp:
         variants = {
             "standard (ours, batched)": ours(data, Path(tmp) / "standard.json", "standard", args.batch_size),
