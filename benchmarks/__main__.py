@@ -32,6 +32,7 @@ BENCHMARKS = {
     "train": "benchmarks.bench_train",
     "step_memory": "benchmarks.bench_step_memory",
     "eval": "benchmarks.bench_eval",
+    "reading": "benchmarks.bench_reading",
     "finetune": "benchmarks.bench_finetune",
     "fault_injection": "benchmarks.fault_injection",
     "gpu": "benchmarks.gpu",

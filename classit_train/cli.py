@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from classit_data.core.commands import JsonFlag, given, new_app, run_app, setting
-from classit_train.config import EvalConfig, FinetuneConfig, ReportConfig, TrainConfig
+from classit_train.config import EvalConfig, ExportConfig, FinetuneConfig, ReportConfig, TrainConfig
 
 app = new_app("classit-train", "Pretrain, instruction-tune and evaluate BabyLM-sized models on CLASS-IT.")
 
@@ -62,6 +62,8 @@ def pretrain_cmd(
     packing: Annotated[bool | None, setting(TrainConfig, "packing")] = None,
     max_length: Annotated[int | None, setting(TrainConfig, "max_length")] = None,
     memory_check: Annotated[bool | None, setting(TrainConfig, "memory_check")] = None,
+    checkpoint_words: Annotated[list[str] | None, setting(TrainConfig, "checkpoint_words")] = None,
+    checkpoint_word_scale: Annotated[float | None, setting(TrainConfig, "checkpoint_word_scale")] = None,
 ) -> None:
     """Pretrain a preset LLaMA from scratch on text files."""
     from classit_train.train import pretrain
@@ -86,6 +88,8 @@ def run_cmd(
     packing: Annotated[bool | None, setting(TrainConfig, "packing")] = None,
     max_length: Annotated[int | None, setting(TrainConfig, "max_length")] = None,
     memory_check: Annotated[bool | None, setting(TrainConfig, "memory_check")] = None,
+    checkpoint_words: Annotated[list[str] | None, setting(TrainConfig, "checkpoint_words")] = None,
+    checkpoint_word_scale: Annotated[float | None, setting(TrainConfig, "checkpoint_word_scale")] = None,
 ) -> None:
     """Instruction-tune a model on CLASS-IT with a curriculum (loss on replies only)."""
     from classit_train.train import run
@@ -111,8 +115,10 @@ def eval_cmd(
     device: Annotated[str | None, setting(EvalConfig, "device")] = None,
     dtype: Annotated[str | None, setting(EvalConfig, "dtype")] = None,
     limit: Annotated[int | None, setting(EvalConfig, "limit")] = None,
+    protocol: Annotated[str | None, setting(EvalConfig, "protocol")] = None,
     first_token: Annotated[str | None, setting(EvalConfig, "first_token")] = None,
     ewok_contexts: Annotated[str | None, setting(EvalConfig, "ewok_contexts")] = None,
+    revision: Annotated[str | None, setting(EvalConfig, "revision")] = None,
     name: Annotated[str | None, setting(EvalConfig, "name")] = None,
     json_summary: JsonFlag = False,
 ) -> None:
@@ -152,6 +158,22 @@ def finetune_cmd(
 
     settings = FinetuneConfig.load(None, **given(FinetuneConfig, locals()))
     finetune(model, task, train, valid, out, settings, progress=not json_summary).show(json_summary)
+
+
+@app.command("export")
+def export_cmd(
+    results: Annotated[list[str], typer.Argument(help="results.json files of one model and revision.")],
+    out: Annotated[str, typer.Option("--out", help="The pipeline's results folder (OUT/MODEL/REVISION is replaced).")],
+    model_name: Annotated[str | None, setting(ExportConfig, "model_name")] = None,
+    revision: Annotated[str | None, setting(ExportConfig, "revision")] = None,
+    fast: Annotated[bool | None, setting(ExportConfig, "fast")] = None,
+    json_summary: JsonFlag = False,
+) -> None:
+    """Write predictions in the BabyLM 2025 pipeline's layout (collate_preds.py reads them)."""
+    from classit_train.export import export
+
+    settings = ExportConfig.load(None, **given(ExportConfig, locals()))
+    export(results, out, settings).show(json_summary)
 
 
 @app.command("report")

@@ -116,6 +116,14 @@ class TrainConfig(Settings):
         None, ge=1, description="Evaluate every N steps (always at the end)."
     )
     save_steps: Annotated[int, FILE_ONLY] = Field(500, ge=1, description="Save a checkpoint every N steps.")
+    checkpoint_words: Annotated[list[str], Flag("--checkpoint-words")] = Field(
+        default_factory=list,
+        description="Save RUN/revisions/chck_<N> when the words seen (BabyLM's count) reach N: 500K, 10M, 2000 "
+        "(repeatable; default: the BabyLM 2025 schedule chck_1M..chck_9M, chck_10M..chck_100M, ..chck_1000M).",
+    )
+    checkpoint_word_scale: float = Field(
+        1.0, gt=0, description="Multiply the checkpoint word counts by this, keeping their names (small test runs)."
+    )
     save_total_limit: Annotated[int | None, FILE_ONLY] = Field(2, ge=1, description="Checkpoints kept (null: all).")
     logging_steps: Annotated[int, FILE_ONLY] = Field(50, ge=1, description="Log the loss every N steps.")
     attn_implementation: Annotated[str, FILE_ONLY] = Field(
@@ -137,6 +145,15 @@ class TrainConfig(Settings):
             return values
         preset = training_preset(values["stage"])
         return {**values, **{k: v for k, v in preset.items() if values.get(k) is None}}
+
+    @field_validator("checkpoint_words")
+    @classmethod
+    def _word_counts(cls, value: list[str]) -> list[str]:
+        from classit_train.revisions import parse_words
+
+        for text in value:
+            parse_words(text)
+        return value
 
     @field_validator("curriculum")
     @classmethod
@@ -183,12 +200,20 @@ class EvalConfig(Settings):
     device: str | None = Field("auto", description="auto | cpu | cuda | cuda:N (auto: a GPU when there is one).")
     dtype: str = Field("float32", description="float32 | bfloat16 | float16")
     limit: int | None = Field(None, description="At most N items per UID (phenomenon).")
+    protocol: Literal["standard", "official"] = Field(
+        "standard",
+        description="standard: ours (reading: ' word' in context); official: the BabyLM 2025 pipeline's "
+        "computation exactly (reading: its get_p2 tokenization; zero-shot: its settings, no other choice).",
+    )
     first_token: str = Field(
         "official",
         description="official: tokenize as the BabyLM pipeline (first token "
         "scored only if the tokenizer adds BOS); bos: always prepend BOS so it is scored.",
     )
     ewok_contexts: str = Field("first", description="first: Context1 only (official); both: also Context2 -> Target2.")
+    revision: str | None = Field(
+        None, description="A word-count checkpoint of a run folder (chck_10M: RUN/revisions/chck_10M) or Hub branch."
+    )
     name: str | None = Field(None, description="Model name shown in reports (default: folder name).")
 
     @field_validator("device")
@@ -232,7 +257,8 @@ class FinetuneConfig(Settings):
     classifier_dropout: float = Field(0.1, ge=0, lt=1, description="Dropout before the head's last layer.")
     pooling: Literal["last", "first"] = Field(
         "last",
-        description="Token whose hidden state the head reads: last (the last real token; for causal LMs) or first.",
+        description="Token whose hidden state the head reads: last (the last real token; ours) or first (the "
+        "official pipeline's default, encoding[:, 0]).",
     )
     metric_for_valid: str | None = Field(
         None,
@@ -248,6 +274,22 @@ class FinetuneConfig(Settings):
         if value not in (None, "accuracy", "f1", "mcc"):
             raise ValueError("must be accuracy, f1 or mcc")
         return value
+
+
+class ExportConfig(Settings):
+    """How results are laid out for the BabyLM pipeline (``classit-train export``)."""
+
+    model_name: str | None = Field(
+        None, description="The MODEL folder name (default: the evaluated model folder's name, as the pipeline's stem)."
+    )
+    revision: str | None = Field(
+        None, description="The REVISION folder: main, chck_10M... (default: the one evaluated, else main)."
+    )
+    fast: bool | None = Field(
+        None,
+        description="Name the data folders as the fast evaluation (blimp_fast...) rather than the full one "
+        "(blimp_filtered...); default: fast for every revision but main.",
+    )
 
 
 class ReportConfig(Settings):

@@ -10,9 +10,14 @@ module does the same with our own code:
   *pair* (``tokenizer(first, second)``, truncated ``longest_first`` to ``sequence_length`` tokens), padded on
   the right; the training set is a seeded subsample of ``train_size`` examples when it is larger;
 - **model**: the LM's body (``AutoModel``: hidden states) and the pipeline's head, LayerNorm -> Linear ->
-  GELU -> LayerNorm -> Dropout -> Linear (the LayerNorms without weights); for a causal LM the head reads the
-  hidden state of the *last* real token (``pooling="last"``, the pipeline's ``--take_final`` for a causal
-  model), since the first token of a causal LM sees only itself;
+  GELU -> LayerNorm -> Dropout -> Linear (the LayerNorms without weights); by default the head reads the
+  hidden state of the *last* real token (``pooling="last"``), since the first token of a causal LM sees only
+  itself. ``pooling="first"`` is the official pipeline's computation: ``eval_finetuning.sh`` passes neither
+  ``--take_final`` nor ``--causal``, so its head reads ``encoding[:, 0]``. Its ``--take_final --causal`` path
+  is no alternative: it computes a token position per row (``S - 2`` for a row whose last position is real,
+  ``-1`` for a padded one) and uses it to index the *batch* dimension, reading ``encoding[position_b, b]``; it
+  fails with an IndexError when the padded length exceeds the batch size + 1, and otherwise returns one vector
+  per token position instead of one per row;
 - **training**: AdamW with weight decay on every parameter, linear warm-up over 6% of the steps, then a cosine
   decay to 10% of the peak learning rate, the training set reshuffled every epoch and its last incomplete
   batch dropped; after every epoch the validation set is scored and the best epoch (``metric_for_valid``,

@@ -99,12 +99,14 @@ def _read_ours(path: Path, name: str | None, finetune_metric: str = "accuracy") 
     out = []
     for task, entry in data["tasks"].items():
         value = entry.get("score") if isinstance(entry, dict) else entry
+        protocol = entry.get("scoring", {}).get("protocol") if isinstance(entry, dict) else None
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise InputError(f"task {task!r} has no numeric score", path)
         kind = entry.get("kind", task_kind(task)) if isinstance(entry, dict) else task_kind(task)
         if kind == "finetuning" and isinstance(entry, dict) and isinstance(entry.get("metrics"), dict):
             value = _our_finetune_metric(entry["metrics"], finetune_metric, task, path)
-        out.append(Score(model, task, kind, float(value), str(path)))
+        label = f"{model} [official]" if protocol == "official" else model
+        out.append(Score(label, task, kind, float(value), str(path)))
     if not out:
         raise InputError("results file holds no tasks", path)
     return out
@@ -436,7 +438,8 @@ def _markdown(summary, models, tasks, kinds, table, z) -> str:
         "",
         f"{len(models)} models, {len(tasks)} tasks. Scores are accuracies in percent "
         "(WUG: 100 x Spearman's rho). z-scores are per task across the models that have it "
-        "(population sd).",
+        "(population sd). A model marked [official] was scored with `--protocol official` (the BabyLM pipeline's "
+        "computation); the others with the standard protocol or by the official pipeline itself.",
         "",
     ]
 

@@ -14,7 +14,8 @@ cosine at evenly spaced steps (not at phase boundaries, which depend on the sour
 Run folder (``out``): the final model and tokenizer (``AutoModelForCausalLM.from_pretrained(out)``),
 ``run_config.yaml`` (the full resolved configuration, written before training), ``run_summary.json``
 (steps, losses, evaluation loss per source, tokens and words seen, phases), ``README.md`` (model card from
-``cards/model_card.md.jinja``) and ``checkpoints/`` (Trainer checkpoints, for ``--resume``).
+``cards/model_card.md.jinja``), ``checkpoints/`` (Trainer checkpoints, for ``--resume``) and ``revisions/``
+(checkpoints by words seen, named as BabyLM's revisions: ``classit_train.revisions``).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class TrainSummary(Summary):
     words_seen: int
     phases: list[dict[str, Any]]
     log_history: list[dict[str, Any]]
+    revisions: dict[str, dict[str, int]]  # the word-count checkpoints saved: step and words seen
     tokens_per_second: float | None
     model_preset: str | None = None  # pretrain
     curriculum: str | None = None  # run
@@ -103,6 +105,8 @@ class TrainSummary(Summary):
         }
         rows.update({f"held-out loss, {k}": f"{v:.4f}" for k, v in self.eval_loss.items()})
         rows.update({f"BabyLM words, {k}": v for k, v in self.babylm_words.items()})
+        if self.revisions:
+            rows["revisions (words seen)"] = ", ".join(f"{k} ({v['words_seen']:,})" for k, v in self.revisions.items())
         rows["tokens/s"] = self.tokens_per_second
         return rows
 
@@ -214,7 +218,12 @@ def fit(
     """Train ``model`` on the plan (from checkpoint ``last`` when given) and save it in ``out``."""
     from transformers import Trainer
 
+    from classit_train.revisions import saved_revisions, schedule, word_checkpoints
+
     args = _training_args(cfg, out)
+    groups_per_step = args.train_batch_size * args.gradient_accumulation_steps * args.world_size
+    revisions = schedule(cfg.checkpoint_words, cfg.checkpoint_word_scale)
+    callbacks = [*(callbacks or []), word_checkpoints(out, train_set, groups_per_step, revisions, tokenizer)]
     collator = D.Collator(pad_id=tokenizer.pad_token_id, packing=cfg.packing)
     trainer = Trainer(
         model=model,
@@ -233,7 +242,6 @@ def fit(
     if eval_sets:
         metrics.update(trainer.evaluate())
     trainer.save_model(str(out))
-    groups_per_step = args.train_batch_size * args.gradient_accumulation_steps * args.world_size
     steps = trainer.state.global_step
     summary = {
         "stage": cfg.stage,
@@ -250,6 +258,7 @@ def fit(
         **_seen(train_set, steps, groups_per_step),
         "phases": D.phase_steps(train_set.groups, groups_per_step),
         "log_history": trainer.state.log_history,
+        "revisions": saved_revisions(out),
     }
     summary["tokens_per_second"] = round(summary["tokens_seen"] / seconds, 1) if seconds else None
     return summary

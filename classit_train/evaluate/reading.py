@@ -11,6 +11,17 @@ the sentence so far, scored as ``item + " " + word`` with :class:`CausalScorer` 
 a word with an empty ``item`` is scored without the space), so the first-token convention (``--first-token``)
 is the other tasks'. The word before gets its own surprisal the same way (``prev_surprisal``).
 
+**Protocols.** ``standard`` (the default, above) scores the word as a reader sees it: ``" " + word`` after the
+context. ``official`` reproduces the pipeline's ``get_p2`` exactly: the context is ``tokenizer(item)`` with the
+tokenizer's own special tokens (an empty ``item`` is read by pandas as missing and becomes the text ``"None"``),
+the word is ``tokenizer(word, add_special_tokens=False)`` with no leading space, and its first token's
+probability is read after the context; each further token is decoded, appended to the context as text, and
+re-tokenized (the context and the piece both), its first token read after the new context. The word's surprisal
+is minus the log of the product. A previous word is scored only when ``prev_item`` is present. Every such query
+is one forward pass over a context; the queries are collected, each distinct context run once, in batches. With
+a byte-level BPE tokenizer (GPT-2, SmolLM2, ours) the official query of a one-token word is the probability of
+a token glued to the context ("placedthe"), so its surprisals are much higher and explain less variance.
+
 **Regressions** (as the pipeline's ``evaluation_pipeline/reading/run.py``, fitted with statsmodels' OLS
 formulas): for every measure, a baseline model of the predictors and all their pairwise interactions, and the
 same model plus ``surprisal``, both on the rows where every variable is present. The score of a measure is the
@@ -33,7 +44,7 @@ from itertools import combinations
 from pathlib import Path
 
 from classit_data.core.errors import InputError
-from classit_train.evaluate.scoring import CausalScorer, score_with_progress
+from classit_train.evaluate.scoring import CausalScorer, score_with_progress, timed_with_progress
 
 EYE_TRACKING = ("RTfirstfix", "RTfirstpass", "RTgopast", "RTrightbound")
 SELF_PACED = "self_paced_reading_time"
@@ -107,6 +118,57 @@ def surprisals(scorer: CausalScorer, df, batch_size: int, progress: bool) -> tup
     return cur, prev, timing
 
 
+#: the strings pandas reads as missing (its default ``na_values``): the pipeline reads the CSV with them
+PANDAS_MISSING = frozenset(
+    "#N/A|#N/A N/A|#NA|-1.#IND|-1.#QNAN|-NaN|-nan|1.#IND|1.#QNAN|<NA>|N/A|NA|NULL|NaN|None|n/a|nan|null|".split("|")
+)
+
+
+def official_queries(tokenizer, item: str, word: str) -> list[tuple[str, int]]:
+    """The pipeline's queries for one word: (context text, token id whose probability is read after it)."""
+
+    def first_id(text: str) -> int:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if not ids:
+            raise InputError(f"the official protocol cannot score {word!r} after {item!r}: {text!r} has no tokens")
+        return ids[0]
+
+    target = tokenizer(word, add_special_tokens=False)["input_ids"]
+    if not target:
+        raise InputError(f"the word {word!r} has no tokens")
+    queries = [(item, target[0])]
+    context = item + tokenizer.decode(target[0])
+    for token in target[1:]:
+        piece = tokenizer.decode(token)
+        queries.append((context, first_id(piece)))
+        context += piece
+    return queries
+
+
+def official_surprisals(scorer: CausalScorer, df, batch_size: int, progress: bool) -> tuple[list, list, dict]:
+    """Every word's and previous word's surprisal (NaN without ``prev_item``) as the pipeline's ``get_p2``."""
+    tok = scorer.tokenizer
+    items = ["None" if i in PANDAS_MISSING else i for i in df["item"]]
+    words = [list(zip(items, df["word"]))]
+    words.append([(p, w) if p not in PANDAS_MISSING else None for p, w in zip(df["prev_item"], df["prev_word"])])
+    queries = {pair: official_queries(tok, *pair) for pair in {q for col in words for q in col if q is not None}}
+    by_context: dict[str, set[int]] = {}
+    for context, target in (q for qs in queries.values() for q in qs):
+        by_context.setdefault(context, set()).add(target)
+    contexts = sorted(by_context)
+    ids = [tok(c)["input_ids"] for c in contexts]
+    targets = [sorted(by_context[c]) for c in contexts]
+    lps, timing = timed_with_progress(
+        len(contexts),
+        "reading: scoring (official)",
+        progress,
+        lambda advance: scorer.next_token_logprobs(ids, targets, batch_size, advance),
+    )
+    lookup = {(c, t): lp for c, ts, row in zip(contexts, targets, lps) for t, lp in zip(ts, row)}
+    cur, prev = ([math.nan if q is None else -sum(lookup[x] for x in queries[q]) for q in col] for col in words)
+    return cur, prev, timing
+
+
 def formula(measure: str, predictors: Sequence[str], extra: str | None = None) -> str:
     """``measure ~ main effects + every pairwise interaction [+ extra]``."""
     terms = [*predictors, *(f"{a}:{b}" for a, b in combinations(predictors, 2))]
@@ -160,8 +222,10 @@ def summarise_reading(df) -> dict:
 
 
 def evaluate_reading(scorer: CausalScorer, df, batch_size: int, progress: bool) -> tuple[dict, list[dict], dict]:
-    """Score every word, fit the regressions: the task's summary, one prediction row per word, and timing."""
-    cur, prev, timing = surprisals(scorer, df, batch_size, progress)
+    """Score every word (by the scorer's protocol), fit the regressions: the task's summary, one prediction row
+    per word, and timing."""
+    words = official_surprisals if scorer.protocol == "official" else surprisals
+    cur, prev, timing = words(scorer, df, batch_size, progress)
     df = df.assign(surprisal=cur, prev_surprisal=prev)
     summary = summarise_reading(df)
     rows = [

@@ -25,6 +25,7 @@ from classit_train.evaluate import reading
 from classit_train.evaluate.metrics import summarise
 from classit_train.evaluate.scoring import CausalScorer, load_model, resolve_device, score_with_progress
 from classit_train.evaluate.tasks import EvalItem, read_task, result_key
+from classit_train.revisions import REVISIONS, revision_dir
 
 RESULTS_FORMAT = "classit-eval/1"
 
@@ -44,6 +45,7 @@ class EvalSummary(Summary):
     def rows(self) -> dict[str, object]:
         rows: dict[str, object] = {"items": self.n_items, "UIDs": self.n_uids}
         rows.update(self.metric_rows())
+        rows["protocol"] = self.scoring.get("protocol", "standard")
         rows["first token scored"] = str(self.scoring["first_token_scored"])
         rows["candidates/s"] = str(self.timing["sequences_per_s"])
         rows["predictions"] = self.predictions
@@ -153,6 +155,8 @@ def evaluate(
     out = Path(out)
     data_paths = [data] if isinstance(data, (str, Path)) else list(data)
     key = result_key(task, data_paths)
+    if cfg.protocol == "official" and task == "ewok" and cfg.ewok_contexts != "first":
+        raise InputError("--protocol official scores EWoK's Context1 only: drop --ewok-contexts both")
     with replaced_together(
         {"--out": out, "predictions": predictions_path(out, key)}, {"--data": data_paths, "the --model": [model]}
     ) as outs:
@@ -165,9 +169,11 @@ def evaluate(
 
         device = resolve_device(cfg.device)
         t0 = time.perf_counter()
-        mdl, tok, path = load_model(model, device=device, dtype=cfg.dtype)
+        mdl, tok, path = load_model(
+            revision_dir(model, cfg.revision) or model, device=device, dtype=cfg.dtype, revision=cfg.revision
+        )
         load_s = time.perf_counter() - t0
-        scorer = CausalScorer(mdl, tok, first_token=cfg.first_token)
+        scorer = CausalScorer(mdl, tok, first_token=cfg.first_token, protocol=cfg.protocol)
         check_same_model(existing, path, out)
         if task == "reading":
             figures, rows, timing = reading.evaluate_reading(scorer, items, cfg.batch_size, progress)
@@ -211,9 +217,18 @@ def _score_items(
 def _scoring_record(cfg: EvalConfig, scorer: CausalScorer, task: str, device: str) -> dict:
     """How the task was scored, for results.json."""
     start_token = scorer.tokenizer.convert_ids_to_tokens(scorer.start_id) if cfg.first_token == "bos" else None
+    method = (
+        "sum of log-probabilities (nats) of the completion's tokens given the prefix; "
+        "highest-scoring candidate chosen, ties to the first"
+    )
+    if task == "reading" and cfg.protocol == "official":
+        method = (
+            "the pipeline's get_p2: the word's tokens, no leading space, re-tokenized piece by piece after the context"
+        )
     return {
-        "method": "sum of log-probabilities (nats) of the completion's tokens given the prefix; "
-        "highest-scoring candidate chosen, ties to the first",
+        "method": method,
+        "protocol": cfg.protocol,
+        "revision": cfg.revision,
         "first_token": cfg.first_token,
         "first_token_scored": scorer.first_token_scored(),
         "start_token": start_token,
@@ -257,6 +272,8 @@ def _model_name(path: Path | str) -> str:
     p = Path(str(path))
     if p.name.startswith("checkpoint-") and p.parent.name:
         return f"{p.parent.name}/{p.name}"
+    if p.parent.name == REVISIONS:  # RUN/revisions/chck_10M, a word-count checkpoint
+        return f"{p.parent.parent.name}@{p.name}"
     return p.name
 
 

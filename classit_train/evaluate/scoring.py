@@ -33,6 +33,8 @@ from pathlib import Path
 from classit_data.core.errors import InputError, first_line
 
 FIRST_TOKEN_MODES = ("official", "bos")
+#: ``standard``: ours (the default); ``official``: the BabyLM 2025 pipeline's computation, exactly
+PROTOCOLS = ("standard", "official")
 
 
 @dataclass
@@ -44,13 +46,18 @@ class Encoded:
 class CausalScorer:
     """Sums completion log-probabilities under any ``AutoModelForCausalLM``; model and tokenizer are given."""
 
-    def __init__(self, model, tokenizer, *, first_token: str = "official", device=None):
+    def __init__(self, model, tokenizer, *, first_token: str = "official", protocol: str = "standard", device=None):
         import torch
 
         if first_token not in FIRST_TOKEN_MODES:
             raise InputError(
                 f"first_token must be one of {', '.join(FIRST_TOKEN_MODES)}, not {first_token!r}", "--first-token"
             )
+        if protocol not in PROTOCOLS:
+            raise InputError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}", "--protocol")
+        if protocol == "official" and first_token != "official":
+            raise InputError("--protocol official scores the first token as the pipeline does: drop --first-token bos")
+        self.protocol = protocol
         if not getattr(tokenizer, "is_fast", False):
             raise InputError(
                 "the model's tokenizer has no fast (Rust) version: character offsets are needed "
@@ -75,6 +82,9 @@ class CausalScorer:
         ids, offsets = list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
         if not official:
             ids, offsets = [self.start_id] + ids, [(0, 0)] + offsets
+        if self.protocol == "official":  # the pipeline's phrase mask: offsets counted from the first token's start
+            boundary = len(prefix) + (offsets[0][0] if offsets else 0)
+            return Encoded(ids, [i > 0 and end > boundary for i, (_, end) in enumerate(offsets)])
         boundary = len(prefix)
         scored = [i > 0 and end > boundary and end > start for i, (start, end) in enumerate(offsets)]
         return Encoded(ids, scored)
@@ -133,6 +143,39 @@ class CausalScorer:
             scored[row, :n] = torch.tensor(enc.scored)
         return ids.to(self.device), mask.to(self.device), scored.to(self.device)
 
+    def next_token_logprobs(
+        self, contexts: Sequence[list[int]], targets: Sequence[Sequence[int]], batch_size: int = 32, progress=None
+    ) -> list[list[float]]:
+        """Log-probabilities (nats) of ``targets[i]``'s token ids as the token after ``contexts[i]``'s ids.
+
+        One forward pass per context, batched and right-padded: the official reading protocol's queries.
+        """
+        import torch
+
+        if batch_size < 1:
+            raise InputError("batch size must be at least 1", "--batch-size")
+        order = sorted(range(len(contexts)), key=lambda i: -len(contexts[i]))
+        out: list[list[float]] = [[] for _ in contexts]
+        self.model.eval()
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                width = len(contexts[idx[0]])
+                if self.max_len and width > self.max_len:
+                    raise InputError(
+                        f"a context is {width} tokens long, more than the model's {self.max_len} positions"
+                    )
+                batch = [Encoded(contexts[i], [False] * len(contexts[i])) for i in idx]
+                ids, mask, _ = self._right_padded(batch, width)
+                last = torch.tensor([len(contexts[i]) - 1 for i in idx], device=self.device)
+                logits = self.model(input_ids=ids, attention_mask=mask).logits
+                rows = logits[torch.arange(len(idx), device=self.device), last].float().log_softmax(-1).cpu()
+                for row, i in enumerate(idx):
+                    out[i] = [float(rows[row, t]) for t in targets[i]]
+                if progress is not None:
+                    progress(len(idx))
+        return out
+
     def score(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32, progress=None) -> list[float]:
         """Summed log-probability of each ``completion`` given its ``prefix``."""
         return self.score_encoded([self.encode(p, c) for p, c in pairs], batch_size, progress)
@@ -142,18 +185,25 @@ def score_with_progress(
     scorer: CausalScorer, encoded: Sequence[Encoded], batch_size: int, description: str, progress: bool
 ) -> tuple[list[float], dict]:
     """``scorer.score_encoded`` under a progress bar (when ``progress``), and how long it took."""
+    return timed_with_progress(
+        len(encoded), description, progress, lambda advance: scorer.score_encoded(encoded, batch_size, advance)
+    )
+
+
+def timed_with_progress(count: int, description: str, progress: bool, work) -> tuple[list, dict]:
+    """``work(advance)`` over ``count`` sequences under a progress bar (when ``progress``), and how long it took."""
     import time
 
     from classit_data.core.console import ProgressBar
 
     t0 = time.perf_counter()
-    with ProgressBar(description, len(encoded), enabled=progress) as bar:
-        scores = scorer.score_encoded(encoded, batch_size, progress=lambda n: bar.update(advance=n))
+    with ProgressBar(description, count, enabled=progress) as bar:
+        scores = work(lambda n: bar.update(advance=n))
     score_s = time.perf_counter() - t0
     return scores, {
         "score_s": round(score_s, 2),
-        "sequences": len(encoded),
-        "sequences_per_s": round(len(encoded) / score_s, 2) if score_s else None,
+        "sequences": count,
+        "sequences_per_s": round(count / score_s, 2) if score_s else None,
     }
 
 
@@ -178,8 +228,9 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
-def load_model(model_dir: str | Path, *, device: str | None = None, dtype: str = "float32"):
-    """Any ``AutoModelForCausalLM`` folder (or cached Hub id) and its tokenizer, offline."""
+def load_model(model_dir: str | Path, *, device: str | None = None, dtype: str = "float32", revision=None):
+    """Any ``AutoModelForCausalLM`` folder (or cached Hub id, at ``revision``: a branch) and its tokenizer,
+    offline."""
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -198,8 +249,9 @@ def load_model(model_dir: str | Path, *, device: str | None = None, dtype: str =
     if dtype not in dtypes:
         raise InputError(f"dtype must be one of {', '.join(dtypes)}, not {dtype!r}", "--dtype")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtypes[dtype])
+        hub = {"revision": revision} if revision and not isinstance(path, Path) else {}
+        tokenizer = AutoTokenizer.from_pretrained(path, **hub)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtypes[dtype], **hub)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot load a causal LM: {first_line(exc)}", path) from None
     model.to(resolve_device(device))

@@ -475,3 +475,51 @@ def test_embedded_model_above_chance_on_real_blimp(corpora, embedded_dir, tmp_pa
     single = scorer.score([("", s) for r in rows for s in r["completions"]], batch_size=1)
     batched = [s for r in rows for s in r["scores"]]
     assert max(abs(a - b) for a, b in zip(single, batched)) < 1e-4
+
+
+def official_phrase_logprob(model, tok, sentence: str, completion: str) -> float:
+    """The official pipeline's causal score of one candidate, one at a time (sentence_zero_shot/dataset.py as
+    described): ``tokenizer(sentence)`` with offsets; a token counts when its end passes
+    ``len(sentence) - len(completion) + offsets[0][0]``; the first token is never scored (the mask is shifted)."""
+    enc = tok(sentence, return_offsets_mapping=True)
+    ids, offsets = enc["input_ids"], enc["offset_mapping"]
+    start_char = len(sentence) - len(completion) + offsets[0][0]
+    mask = [1 if end > start_char else 0 for _, end in offsets]
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([ids[:-1]])).logits[0]
+    lp = torch.log_softmax(logits, -1).gather(-1, torch.tensor(ids[1:]).unsqueeze(-1)).squeeze(-1)
+    return float((lp * torch.tensor(mask[1:])).sum())
+
+
+@pytest.mark.parametrize(
+    ("task", "folder"),
+    [("blimp", "blimp"), ("ewok", "ewok"), ("entity_tracking", "entity_tracking"), ("wug", "wug")],
+)
+def test_official_protocol_equals_the_pipelines_per_item_scores(tiny, tiny_dir, tmp_path, eval_data, task, folder):
+    from classit_train.evaluate import EvalConfig, evaluate
+    from classit_train.evaluate.tasks import read_task
+
+    model, tok = tiny
+    out = tmp_path / "results.json"
+    cfg = EvalConfig(batch_size=3, device="cpu", protocol="official")
+    entry = evaluate(tiny_dir, task, eval_data / folder, out, cfg, progress=False)
+    assert entry.scoring["protocol"] == "official"
+    rows = [json.loads(x) for x in (tmp_path / entry.predictions).read_text().splitlines()]
+    items = read_task(task, eval_data / folder)
+    assert len(rows) == len(items)
+    for row, item in zip(rows, items):
+        expected = [official_phrase_logprob(model, tok, item.prefix + c, c) for c in item.completions]
+        assert row["scores"] == pytest.approx(expected, abs=1e-4)
+        assert row["pred"] == item.completions[max(range(len(expected)), key=lambda k: (expected[k], -k))]
+
+
+def test_official_protocol_refuses_settings_the_pipeline_does_not_have(tiny_dir, tmp_path, eval_data):
+    from classit_train.evaluate import EvalConfig, evaluate
+
+    for cfg, flag in [
+        (EvalConfig(device="cpu", protocol="official", first_token="bos"), "--first-token bos"),
+        (EvalConfig(device="cpu", protocol="official", ewok_contexts="both"), "--ewok-contexts both"),
+    ]:
+        with pytest.raises(InputError, match=flag):
+            evaluate(tiny_dir, "ewok", eval_data / "ewok", tmp_path / "r.json", cfg, progress=False)
+        assert not (tmp_path / "r.json").exists()

@@ -113,6 +113,22 @@ def test_last_token_pooling_ignores_right_padding(base_model):
     assert ids[0, 0].item() == tok.bos_token_id  # the pair as the tokenizer makes it: <s> A <s> B
 
 
+def test_first_pooling_reads_the_hidden_state_of_position_0_as_the_official_pipeline(base_model):
+    """The pipeline's default head input is ``encoding[:, 0]`` of the AutoModel's last hidden state."""
+    from classit_train.finetune import FinetuneConfig, batches, load_classifier, read_examples
+
+    torch.manual_seed(0)
+    model, tok, _ = load_classifier(base_model, 2, FinetuneConfig(pooling="first"), "cpu")
+    model.eval()
+    examples = read_examples(FINETUNE / "boolq.jsonl", "boolq")
+    with torch.no_grad():
+        ids, mask, _ = next(batches(examples, [0, 1, 2], tok, 3, 512, "cpu"))
+        hidden = model.backbone(input_ids=ids, attention_mask=mask).last_hidden_state
+        assert torch.equal(model(ids, mask), model.head(hidden[:, 0]))
+        last = FinetuneConfig().pooling
+    assert last == "last"
+
+
 def test_schedule_warms_up_then_decays_to_the_min_factor():
     from classit_train.finetune import FinetuneConfig, make_optimizer
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from classit_data.core.errors import InputError
+from tests.helpers import FIXTURES
 
 torch = pytest.importorskip("torch")
 
@@ -224,3 +225,94 @@ def test_cli_eval_reading_and_a_missing_file(base_model, reading_csv, tmp_path, 
     assert run_app(app, "classit-train", args[:6] + [str(missing), "--out", str(tmp_path / "r.json")]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"error: {missing}: no such file" and not (tmp_path / "r.json").exists()
+
+
+# -- the official protocol ----------------------------------------------------------------------------------
+#: hand-written sentences in the pipeline's reading_data.csv layout, every measure of its run.py present
+OFFICIAL_CSV = FIXTURES / "eval" / "reading" / "reading_data.csv"
+#: per-word surprisals and scores of the official pipeline's own reading/run.py on OFFICIAL_CSV with the embedded
+#: model (see the file for the command that produced them)
+OFFICIAL_EXPECTED = FIXTURES / "eval" / "reading" / "official_run_py.json"
+
+
+def get_p2_by_hand(model, tok, item: str, word: str) -> float:
+    """The official get_p2, one word at a time, from its description: the word's first token after the
+    context; every further token decoded, appended as text and re-tokenized with the context; p multiplied."""
+    import numpy as np
+
+    def p_next(context: str, piece: str) -> float:
+        ids = tok(context, return_tensors="pt")["input_ids"]
+        with torch.no_grad():
+            logits = model(input_ids=ids).logits[0, -1]
+        return torch.softmax(logits, -1)[tok(piece, add_special_tokens=False)["input_ids"][0]].item()
+
+    target = tok(word, add_special_tokens=False)["input_ids"]
+    probs, context = [p_next(item, tok.decode(target[0]))], item + tok.decode(target[0])
+    for token in target[1:]:
+        probs.append(p_next(context, tok.decode(token)))
+        context += tok.decode(token)
+    return -math.log(float(np.prod(probs)))
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    from classit_train.evaluate import load_model
+
+    model, tok, _ = load_model("smollm2", device="cpu")
+    return model, tok
+
+
+def test_official_queries_glue_the_word_to_its_context_and_retokenize_pieces(embedded):
+    from classit_train.evaluate.reading import official_queries
+
+    _, tok = embedded
+    [(context, target)] = official_queries(tok, "The old fisherman placed", "the")
+    assert context == "The old fisherman placed" and target == tok("the", add_special_tokens=False)["input_ids"][0]
+    pieces = tok("hippopotamus", add_special_tokens=False)["input_ids"]
+    queries = official_queries(tok, "how quickly the", "hippopotamus")
+    assert len(pieces) > 1 and len(queries) == len(pieces)
+    assert queries[1][0] == "how quickly the" + tok.decode(pieces[0])
+
+
+def test_official_protocol_equals_get_p2_by_hand_and_the_official_run_py(embedded, tmp_path):
+    """Per-word surprisals within 1e-4 nats of an unbatched re-implementation and of the numbers the official
+    run.py wrote for the same file and model; its eye-tracking and self-paced scores within 0.01."""
+    from classit_train.evaluate import EvalConfig, evaluate
+    from classit_train.evaluate.reading import read_words
+
+    model, tok = embedded
+    out = tmp_path / "results.json"
+    cfg = EvalConfig(device="cpu", protocol="official", batch_size=8)
+    entry = evaluate("smollm2", "reading", OFFICIAL_CSV, out, cfg, progress=False)
+    rows = [json.loads(line) for line in (tmp_path / entry.predictions).read_text().splitlines()]
+    df = read_words([OFFICIAL_CSV])
+    for row, item, word in list(zip(rows, df["item"], df["word"]))[::9]:
+        assert row["surprisal"] == pytest.approx(get_p2_by_hand(model, tok, item or "None", word), abs=1e-4)
+    expected = json.loads(OFFICIAL_EXPECTED.read_text())
+    assert [r["surprisal"] for r in rows] == pytest.approx(expected["pred"], abs=1e-4)
+    prev = [math.nan if r["prev_surprisal"] is None else r["prev_surprisal"] for r in rows]
+    assert prev == pytest.approx(expected["prev_pred"], abs=1e-4, nan_ok=True)
+    assert entry.eye_tracking == pytest.approx(expected["eye_tracking_score"], abs=0.01)
+    assert entry.self_paced_reading == pytest.approx(expected["self_paced_reading_score"], abs=0.01)
+    assert entry.scoring["protocol"] == "official"
+    from classit_train.report import report
+
+    shown = report([str(out)], tmp_path / "report")
+    assert [m for m in shown.models if m.endswith(" [official]")] == shown.models != []
+    assert "[official]" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_standard_protocol_is_unchanged_and_differs_from_official(embedded, tmp_path):
+    """The default scores ' word' in context (as before the protocols existed); the official protocol does not."""
+    from classit_train.evaluate import CausalScorer, EvalConfig, evaluate
+
+    model, tok = embedded
+    out = tmp_path / "results.json"
+    entry = evaluate("smollm2", "reading", OFFICIAL_CSV, out, EvalConfig(device="cpu"), progress=False)
+    rows = [json.loads(line) for line in (tmp_path / entry.predictions).read_text().splitlines()]
+    scorer = CausalScorer(model, tok)
+    row = rows[3]
+    assert row["surprisal"] == pytest.approx(-scorer.score([(row["item"], " " + row["word"])])[0], abs=1e-4)
+    assert entry.scoring["protocol"] == "standard"
+    expected = json.loads(OFFICIAL_EXPECTED.read_text())
+    assert sum(abs(r["surprisal"] - e) > 0.5 for r, e in zip(rows, expected["pred"])) > len(rows) / 2

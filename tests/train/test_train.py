@@ -101,6 +101,7 @@ def test_curricula_run_end_to_end(inputs, tmp_path, monkeypatch, curriculum, ord
         "words_seen",
         "phases",
         "log_history",
+        "revisions",
         "tokens_per_second",
         "curriculum",
         "parameters",
