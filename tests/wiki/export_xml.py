@@ -102,6 +102,7 @@ def write_multistream(xml: str, dump: Path, pages_per_stream: int = 100) -> Path
     head = xml[: xml.index(pages[0])]
     tail = xml[xml.rindex(pages[-1]) + len(pages[-1]) :]
     lines: list[str] = []
+    dump.parent.mkdir(parents=True, exist_ok=True)
     with open(dump, "wb") as fh:
         fh.write(bz2.compress(head.encode("utf-8")))
         for i in range(0, len(pages), pages_per_stream):

@@ -112,11 +112,11 @@ def plan_streams(path: Path, index: Path | None = None) -> list[StreamChunk] | N
         starts = [at for at, _ in listed] if listed else scan_streams(data)
         if not starts:
             return None
+        if listed:
+            _check_stream_starts(data, listed, index)
         namespaces = _header_namespaces(path, data, starts[0], index if given else None)
         if namespaces is None:
             return None
-        if listed:
-            _check_stream_starts(data, listed, index)
         size = len(data)
     chunks, ids = [], [ids for _, ids in listed] if listed else None
     first = 0
