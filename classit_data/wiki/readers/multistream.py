@@ -33,6 +33,7 @@ _STREAM_START = re.compile(rb"BZh[1-9]1AY&SY")
 #: a task holds consecutive streams up to this many compressed bytes (a Wikimedia stream is 100 pages)
 CHUNK_BYTES = 1 << 17
 _HEADER_END = b"</siteinfo>"
+_PIECE = 1 << 16
 _CLOSE = b"</mediawiki>"
 
 
@@ -86,9 +87,9 @@ def read_index(index: Path) -> list[tuple[int, list[str]]]:
     return streams
 
 
-def scan_streams(data: mmap.mmap | bytes) -> list[int]:
-    """Byte offsets where a bz2 stream starts (the stream header and its first block's magic), after byte 0."""
-    return [m.start() for m in _STREAM_START.finditer(data, 1)]
+def scan_streams(data: mmap.mmap | bytes, start: int = 1) -> list[int]:
+    """Byte offsets from ``start`` on where a bz2 stream starts (the stream header and its first block's magic)."""
+    return [m.start() for m in _STREAM_START.finditer(data, start)]
 
 
 def plan_streams(path: Path, index: Path | None = None) -> list[StreamChunk] | None:
@@ -103,36 +104,41 @@ def plan_streams(path: Path, index: Path | None = None) -> list[StreamChunk] | N
         if data[:3] != b"BZh":
             return None
         listed = read_index(index) if given else None
-        if listed and listed[-1][0] >= len(data):
-            raise InputError(
-                f"ends at byte {len(data):,}, before the stream at byte {listed[-1][0]:,} that {index.name} lists "
-                "(a truncated download, or another dump's index)",
-                path,
-            )
-        starts = [at for at, _ in listed] if listed else scan_streams(data)
-        if not starts:
-            return None
         if listed:
-            _check_stream_starts(data, listed, index)
-        namespaces = _header_namespaces(path, data, starts[0], index if given else None)
-        if namespaces is None:
+            _check_index(path, data, listed, index)
+        header = _header_stream(data)
+        if listed and (header is None or header[0] != listed[0][0]):
+            raise InputError(
+                f"the index does not match the dump: the dump's first stream, its <siteinfo> header alone, does "
+                f"not end at byte {listed[0][0]:,}, where the index puts the first pages",
+                index,
+            )
+        if header is None:
             return None
+        starts = [at for at, _ in listed] if listed else [header[0], *scan_streams(data, header[0] + 1)]
         size = len(data)
-    chunks, ids = [], [ids for _, ids in listed] if listed else None
+    ids = [ids for _, ids in listed] if listed else None
+    named = str(index) if given else None
+    chunks = []
     first = 0
     for i in range(1, len(starts) + 1):
         if i < len(starts) and starts[i] - starts[first] < CHUNK_BYTES:
             continue
         end = starts[i] if i < len(starts) else size
         chunk_ids = tuple(p for k in range(first, i) for p in ids[k]) if ids else None
-        last = i == len(starts)
-        named = str(index) if given else None
-        chunks.append(StreamChunk(str(path), starts[first], end, namespaces, chunk_ids, last, named))
+        chunks.append(StreamChunk(str(path), starts[first], end, header[1], chunk_ids, i == len(starts), named))
         first = i
     return chunks
 
 
-def _check_stream_starts(data: mmap.mmap, listed: list[tuple[int, list[str]]], index: Path) -> None:
+def _check_index(path: Path, data: mmap.mmap, listed: list[tuple[int, list[str]]], index: Path) -> None:
+    """Every stream the index lists lies in the dump and starts with a bz2 stream header."""
+    if listed[-1][0] >= len(data):
+        raise InputError(
+            f"ends at byte {len(data):,}, before the stream at byte {listed[-1][0]:,} that {index.name} lists "
+            "(a truncated download, or another dump's index)",
+            path,
+        )
     for at, ids in listed:
         if not _STREAM_START.match(data, at):
             raise InputError(
@@ -140,22 +146,22 @@ def _check_stream_starts(data: mmap.mmap, listed: list[tuple[int, list[str]]], i
             )
 
 
-def _header_namespaces(
-    path: Path, data: mmap.mmap, first: int, index: Path | None
-) -> tuple[tuple[str, int], ...] | None:
-    """The namespaces of the header stream ``[0, first)``; None when that stream is not the header alone."""
+def _header_stream(data: mmap.mmap) -> tuple[int, tuple[tuple[str, int], ...]] | None:
+    """(where the first bz2 stream ends, the namespaces it declares) when it holds the header alone, else None.
+
+    It is decompressed piece by piece and given up at the first page, so a dump in one stream costs its first
+    block, not a scan of the whole file.
+    """
     decompressor = bz2.BZ2Decompressor()
+    head = b""
+    at = 0
     try:
-        head = decompressor.decompress(data[:first])
+        while not decompressor.eof and at < len(data) and b"<page" not in head:
+            head += decompressor.decompress(data[at : at + _PIECE])
+            at += _PIECE
     except OSError:
-        head = b""
-    if not (decompressor.eof and not decompressor.unused_data and head.rstrip().endswith(_HEADER_END)):
-        if index is not None:
-            raise InputError(
-                f"the index does not match the dump: its first stream does not end at byte {first:,} "
-                "with the dump's <siteinfo>",
-                index,
-            )
+        return None
+    if not decompressor.eof or b"<page" in head or not head.rstrip().endswith(_HEADER_END):
         return None
     namespaces: list[tuple[str, int]] = []
     parser = ET.XMLPullParser(events=("end",))
@@ -163,9 +169,7 @@ def _header_namespaces(
     for _, elem in parser.read_events():
         if elem.tag.rpartition("}")[2] == "namespace" and elem.get("key") is not None and elem.text:
             namespaces.append((elem.text, int(elem.get("key"))))
-    if b"<page" in head:
-        return None
-    return tuple(namespaces)
+    return min(at, len(data)) - len(decompressor.unused_data), tuple(namespaces)
 
 
 def read_chunk(chunk: StreamChunk) -> Iterator[Article]:
