@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint docs-build docs test demo clean
+.PHONY: install lint docs-build docs test demo bench clean
 
 install: $(STAMP)
 
@@ -41,6 +41,10 @@ test: lint docs-build
 
 demo: $(STAMP)
 	$(PY) -m classit_data.demo
+
+# every benchmark at small sizes (a few minutes); each rewrites its section of benchmarks/RESULTS.md
+bench: $(STAMP)
+	$(PY) -m benchmarks all --quick
 
 clean:
 	rm -rf out site .pytest_cache

@@ -12,7 +12,8 @@ import importlib
 import shutil
 import subprocess
 import sys
-import time
+
+from benchmarks.harness import stopwatch
 
 # name -> module: the name is the module's without its ``bench_``
 BENCHMARKS = {
@@ -44,9 +45,9 @@ def run_all(argv: list[str]) -> int:
     done = []
     for name in names:
         print(f"== {name}", flush=True)
-        started = time.perf_counter()
-        code = subprocess.run([sys.executable, "-m", "benchmarks", name, *argv]).returncode
-        done.append((name, code, time.perf_counter() - started))
+        with stopwatch() as took:
+            code = subprocess.run([sys.executable, "-m", "benchmarks", name, *argv]).returncode
+        done.append((name, code, took.seconds))
     for name, code, seconds in done:
         print(f"{name:<20} {'ok' if code == 0 else f'failed ({code})':<12} {seconds:7.1f} s")
     return int(any(code for _, code, _ in done))

@@ -1,8 +1,8 @@
 """The same commands, the same inputs, two revisions of the code: wall-time ratios measured in one run.
 
 Checks that a change which should not alter speed (a refactor) did not: ``--base REV`` is checked out into a
-temporary git worktree and run with ``PYTHONPATH`` pointing at it, the working tree runs as it is, both with
-this interpreter (same libraries). The runs alternate (base, new, base, new, ...) so that a change in the
+temporary folder and run with ``PYTHONPATH`` pointing at it, the working tree runs as it is, both with this
+interpreter (same libraries). The runs alternate (base, new, base, new, ...) so that a change in the
 machine's load hits both sides alike; each figure is the median of ``--repeat`` runs, and the ratio is
 new / base (1.00 = the same speed; below 1 faster).
 

@@ -47,7 +47,8 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,8 +107,8 @@ def _wait(pid: int, timeout: float | None) -> tuple[int | None, object]:
 @dataclass
 class Command:
     """A command to run as a subprocess (``args``: the argument list; ``env`` is added to this environment,
-    a None value removes a variable; ``PYTHONPATH`` starts with this checkout, so that a ``python -m
-    classit_data`` runs this code).
+    a None value removes a variable; ``PYTHONPATH``, where this environment has none, is this checkout, so that
+    ``python -m classit_data`` runs this code; set it to time another checkout).
 
     ``check``: a non-zero exit raises :class:`BenchmarkError`; ``timeout``: seconds before the command and its
     children are killed (the measurement then has ``returncode`` None); ``read``: turns a successful run's
@@ -122,8 +123,7 @@ class Command:
 
     def measure(self) -> Measurement:
         args = [str(a) for a in self.args]
-        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-        env = {**os.environ, "PYTHONPATH": path, **(self.env or {})}
+        env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(ROOT), **(self.env or {})}
         env = {k: v for k, v in env.items() if v is not None}
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             started = time.perf_counter()
@@ -184,6 +184,24 @@ class Call:
         if self.check and not found.ok:
             raise BenchmarkError(f"{getattr(self.fn, '__name__', self.fn)} failed:\n{found.error[-3000:]}")
         return found
+
+
+@dataclass
+class Stopwatch:
+    """What :func:`stopwatch` measured: ``seconds`` once its block has ended."""
+
+    seconds: float = 0.0
+
+
+@contextmanager
+def stopwatch() -> Iterator[Stopwatch]:
+    """Times a block inside a run, where a phase cannot be a process of its own (a call inside a Ray session, a
+    training step between two others): ``with stopwatch() as t: ...`` then ``t.seconds`` (wall time)."""
+    watch, started = Stopwatch(), time.perf_counter()
+    try:
+        yield watch
+    finally:
+        watch.seconds = time.perf_counter() - started
 
 
 def measure(target: Command | Call) -> Measurement:
@@ -299,9 +317,11 @@ def machine() -> dict:
 
 
 def _git_commit() -> str:
+    """The commit of this checkout, ``+changes`` where tracked code differs from it (the results file aside)."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True)
+        status = ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/RESULTS.md"]
+        dirty = subprocess.run(status, cwd=ROOT, capture_output=True)
     except OSError:
         return "unknown"
     return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"

@@ -23,7 +23,7 @@ PHRASES = {
     ),
     "the people who built it": r"\b(other )?engineers?\b|\blead (engineer|developer)\b|\bthe lead merges\b",
     "how they measured it": r"\bwho (measured|worked on)\b|\bwhile others?\b[^.\n]{0,30}\bworking\b",
-    "their working copies": r"\bworktrees?\b",
+    "their working copies": r"(?<![\"'])\bworktrees?\b",  # git's quoted subcommand is code, not a story
     "their tools": r"\b(claude|anthropic|chatgpt|copilot|coding agents?|ai (tools?|assistants?|agents?))\b",
 }
 _PATTERN = re.compile("|".join(f"(?P<p{i}>{p})" for i, p in enumerate(PHRASES.values())), re.I)
