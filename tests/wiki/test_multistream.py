@@ -211,3 +211,11 @@ def test_workers_beyond_the_cores_are_capped_with_a_note(fixture_dumps, tmp_path
     summary, _ = _passages(tmp_path, dump, "p.parquet", workers=available_cores() + 3)
     assert summary.config["workers"] == available_cores()
     assert f"--workers {available_cores() + 3} is more than the {available_cores()} cores" in summary.notes()[0]
+
+
+def test_an_empty_file_is_left_to_its_reader(tmp_path, cli):
+    empty = tmp_path / "empty-pages-articles-multistream.xml.bz2"
+    empty.write_bytes(b"")
+    assert plan_streams(empty) is None
+    one_error_line(cli("prepare-wiki", empty, "--format", "mediawiki", "--out", tmp_path / "p.parquet"), empty.name)
+    assert not list(tmp_path.glob("p.*"))

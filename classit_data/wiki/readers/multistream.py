@@ -98,6 +98,8 @@ def plan_streams(path: Path, index: Path | None = None) -> list[StreamChunk] | N
     ``index``: the index file given (a wrong one is an ``InputError``); when None, the index beside the dump
     under its standard name is used if present, else the streams are found by scanning.
     """
+    if not path.is_file() or path.stat().st_size == 0:
+        return None  # its reader says what is wrong
     index = index or standard_index_path(path)
     given = index is not None and index.exists()
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
