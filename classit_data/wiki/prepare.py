@@ -51,7 +51,8 @@ _ROW_GROUP = 20_000
 
 class PrepareSummary(Summary):
     """What ``prepare-wiki`` read, kept and wrote; ``words`` plus ``prose_words_dropped`` add up to
-    ``prose_words``."""
+    ``prose_words``. ``read_by_streams``: the multistream dumps read a run of bz2 streams at a time, by the
+    workers; ``workers_asked``: ``workers`` as given, before it was capped at the cores."""
 
     inputs: dict[str, str]
     out: str
@@ -66,7 +67,7 @@ class PrepareSummary(Summary):
     prose_words: int
     prose_words_dropped: dict[str, int]
     config: dict[str, Any]
-    read_in_parallel: list[str] = []
+    read_by_streams: list[str] = []
     workers_asked: int | None = None
     seconds: float
     articles_per_s: float | None
@@ -87,7 +88,8 @@ class PrepareSummary(Summary):
         return rows
 
     def notes(self) -> list[str]:
-        """One line for each article whose wikitext could not be handled."""
+        """A line when ``workers`` was capped at the cores, and one for each article whose wikitext could not be
+        handled."""
         capped = []
         if self.workers_asked is not None and self.workers_asked > self.config["workers"]:
             capped = [
@@ -171,7 +173,7 @@ def _summary(source, out: Path, stats, config: PrepareConfig, n_workers: int, el
             "punkt_params": str(config.punkt_params or PUNKT_PARAMS.name),
             "index": config.index,
         },
-        read_in_parallel=[path for path, chunks in source.chunks.items() if chunks and config.limit_articles is None],
+        read_by_streams=[path for path, chunks in source.chunks.items() if chunks and config.limit_articles is None],
         workers_asked=config.workers,
         seconds=round(elapsed, 3),
         articles_per_s=round(stats["articles_read"] / elapsed, 1) if elapsed > 0 else None,

@@ -80,7 +80,7 @@ def _same_run(one, other) -> None:
     """The same passages, in the same order, with the same ids, and the same counts in the summary."""
     (sa, a), (sb, b) = one, other
     assert a.height > 0 and a.equals(b)
-    skip = {"inputs", "out", "seconds", "articles_per_s", "read_in_parallel", "config", "workers_asked"}
+    skip = {"inputs", "out", "seconds", "articles_per_s", "read_by_streams", "config", "workers_asked"}
     assert {k: v for k, v in sa.to_json().items() if k not in skip} == {
         k: v for k, v in sb.to_json().items() if k not in skip
     }
@@ -90,11 +90,9 @@ def _same_run(one, other) -> None:
 def test_parallel_reading_gives_the_sequential_passages(request, dumps, tmp_path, one_stream_a_task):
     single, dump, index = request.getfixturevalue(dumps)
     sequential = _passages(tmp_path, single, "sequential.parquet", workers=2)
-    assert sequential[0].read_in_parallel == []
+    assert sequential[0].read_by_streams == []
     with_index = _passages(tmp_path, dump, "index.parquet", workers=2)
-    assert with_index[0].read_in_parallel == [str(dump)] and with_index[0].config["workers"] == min(
-        2, available_cores()
-    )
+    assert with_index[0].read_by_streams == [str(dump)] and with_index[0].config["workers"] == min(2, available_cores())
     _same_run(with_index, sequential)
     assert plan_streams(dump)[0].page_ids is not None  # the index beside the dump was found and used
 
@@ -126,14 +124,14 @@ def test_files_not_in_wikimedias_layout_are_read_in_one_process(fixture_dumps, t
     cut.write_bytes(b"".join(bz2.compress(xml[i : i + 20_000]) for i in range(0, len(xml), 20_000)))
     assert plan_streams(cut) is None
     summary, df = _passages(tmp_path, cut, "cut.parquet", workers=2)
-    assert summary.read_in_parallel == []
+    assert summary.read_by_streams == []
     _same_run((summary, df), _passages(tmp_path, single, "single.parquet", workers=2))
 
 
 def test_a_limit_reads_in_order(fixture_dumps, tmp_path, one_stream_a_task):
     single, dump, _ = fixture_dumps
     limited = _passages(tmp_path, dump, "limited.parquet", workers=2, limit_articles=30)
-    assert limited[0].articles_read == 30 and limited[0].read_in_parallel == []
+    assert limited[0].articles_read == 30 and limited[0].read_by_streams == []
     _same_run(limited, _passages(tmp_path, single, "single.parquet", workers=2, limit_articles=30))
 
 

@@ -167,7 +167,7 @@ def test_summary_keys_and_order(tmp_path):
         "prose_words",
         "prose_words_dropped",
         "config",
-        "read_in_parallel",
+        "read_by_streams",
         "workers_asked",
         "seconds",
         "articles_per_s",
