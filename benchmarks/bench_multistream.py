@@ -232,7 +232,8 @@ def main(argv: list[str] | None = None) -> None:
     report.table([{"per process (CPU time of a forked child, medians)": k, "rate": v} for k, v in rates.items()])
     report.line(
         "Projection from these rates: each process has a core at the measured speed, the work divides evenly, "
-        "disk and memory bandwidth do not limit, the main process only writes Parquet. One reader: "
+        "disk and memory bandwidth do not limit, the main process only writes Parquet (taking the rows from the "
+        "workers is not counted). One reader: "
         "min(reader, (cores - 1) x cleaner, writer); parallel reading: min(cores / (1/chunk reader + 1/cleaner), "
         "writer)."
     )
