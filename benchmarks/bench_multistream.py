@@ -12,12 +12,13 @@ multistream dump. Markup left is counted in each output as `bench_wikiextractor`
 two files must be identical (the run stops otherwise).
 
 Per process, each part alone in a forked child whose inputs and imports its parent made (CPU time from `wait4`):
-the sequential reader (`read_dump`, one stream after the other) and the stream-chunk reader (`read_chunk` over
-every chunk) in pages/s; cleaning (`process_task` on batches already read) and writing Parquet (rows already
-made), in articles/s. The projection for more cores uses these rates:
+the sequential reader (`read_dump`, one stream after the other), the stream-chunk reader (`read_chunk` over every
+chunk) and bz2 decompression alone, in pages/s; cleaning (`process_task` on batches already read) and writing
+Parquet (rows already made), in articles/s. The projection for more cores uses these rates:
 each process has a core of its own at the measured speed, the work divides evenly, disk and memory bandwidth do
 not limit, and the main process only writes. One reader (the single-stream file): min(reader, (cores - 1) x
-cleaner, writer); parallel reading: min(cores / (1 / chunk reader + 1 / cleaner), writer).
+cleaner, writer); parallel reading: min(cores / (1 / chunk reader + 1 / cleaner), writer). A tool with one reader
+process, as wikiextractor has, cannot go faster than that process decompresses bz2 (measured alone, same file).
 
     python -m benchmarks multistream [--copies 30] [--workers N] [--repeat 3] [--work DIR]
 """
@@ -66,6 +67,20 @@ def read_sequentially(dump: Path) -> int:
     from classit_data.wiki.readers.dump import read_dump
 
     return sum(1 for _ in read_dump(dump))
+
+
+def decompress_only(dump: Path) -> int:
+    """bz2 decompression alone, the whole dump in one process (what any single reader of it pays at least):
+    the bytes it gives."""
+    decompressor, size = bz2.BZ2Decompressor(), 0
+    with open(dump, "rb") as fh:
+        while piece := fh.read(1 << 20):
+            while piece:
+                size += len(decompressor.decompress(piece))
+                piece = decompressor.unused_data if decompressor.eof else b""
+                if decompressor.eof:
+                    decompressor = bz2.BZ2Decompressor()
+    return size
 
 
 def read_streams(dump: Path) -> int:
@@ -155,6 +170,7 @@ def per_process(single: Path, work: Path, multi: Path, repeat: int) -> dict[str,
         {
             "sequential reader": Call(read_sequentially, single),
             "stream-chunk reader": Call(read_streams, multi),
+            "bz2 decompression alone": Call(decompress_only, multi),
             "cleaning": Call(clean, batches),
             "writing Parquet": Call(write, rows, work / "alone.parquet"),
         },
@@ -164,6 +180,7 @@ def per_process(single: Path, work: Path, multi: Path, repeat: int) -> dict[str,
     return {
         "sequential reader, pages/s": pages / runs.median("sequential reader", "cpu_s"),
         "stream-chunk reader, pages/s": pages / runs.median("stream-chunk reader", "cpu_s"),
+        "bz2 decompression alone, pages/s": pages / runs.median("bz2 decompression alone", "cpu_s"),
         "cleaning, articles/s": articles / runs.median("cleaning", "cpu_s"),
         "writing Parquet, articles/s": articles / runs.median("writing Parquet", "cpu_s"),
         "articles per page": articles / pages,
@@ -188,6 +205,7 @@ def projection(rates: dict[str, float], cores: tuple[int, ...]) -> list[dict]:
                 "parallel reading, articles/s": parallel,
                 "parallel / one reader": parallel / one_reader,
                 "parallel reading limited by": limit,
+                "any one-reader tool, at most": rates["bz2 decompression alone, pages/s"] * per_page,
             }
         )
     return rows
@@ -235,7 +253,8 @@ def main(argv: list[str] | None = None) -> None:
         "disk and memory bandwidth do not limit, the main process only writes Parquet (taking the rows from the "
         "workers is not counted). One reader: "
         "min(reader, (cores - 1) x cleaner, writer); parallel reading: min(cores / (1/chunk reader + 1/cleaner), "
-        "writer)."
+        "writer). A tool with one reader process (wikiextractor) cannot exceed one process's bz2 decompression "
+        "rate, measured alone on the same file."
     )
     report.table(projection(rates, (2, 16, 64)))
     report.write(args.results)
