@@ -61,6 +61,8 @@ def matrix(truth: list[str], pred: list[str]) -> dict:
     """Confusion matrix (rows: truth good/bad; columns: predicted good/bad), accuracy and Cohen's kappa."""
     from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
+    if not truth:  # the judge scored no pair
+        return {"rows_truth_cols_pred_good_bad": [[0, 0], [0, 0]], "n": 0, "accuracy": None, "cohen_kappa": None}
     m = confusion_matrix(truth, pred, labels=["good", "bad"])
     return {
         "rows_truth_cols_pred_good_bad": m.tolist(),

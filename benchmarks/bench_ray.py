@@ -354,7 +354,7 @@ def run_all(a, replicas: list[int], tmp: Path) -> dict:
     from tests.generate.openai_stub import StubServer
 
     with stopwatch() as t:
-        ray.init(num_cpus=max(replicas), logging_level="ERROR", log_to_driver=False)
+        ray.init(address="local", num_cpus=max(replicas), logging_level="ERROR", log_to_driver=False)
     result: dict = {"ray start s": t.seconds}
     try:
         small = write_passages(tmp / "small.parquet", a.passages)

@@ -4,7 +4,7 @@ Why one harness: figures from different scripts are only comparable when they ar
 run here is a separate process, and its wall time, CPU time (user + system, its reaped children included) and
 peak RSS come from one place: the ``rusage`` that ``os.wait4`` returns when the process ends (exact, not
 sampled; the peak is that of the largest single process of the tree). A Python function is measured the same
-way: it runs in a forked child (:class:`Call`), its return value comes back pickled.
+way: it runs in a fresh interpreter of its own (:class:`Call`), its return value comes back pickled.
 
 A comparison alternates its variants run by run (a, b, a, b, ...) so that both see the same load on a shared
 machine; it reports medians and the ratio of each variant to a baseline. A :class:`Report` adds what a figure
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import importlib.metadata
 import json
 import os
@@ -143,47 +144,41 @@ class Command:
 
 
 class Call:
-    """A Python function to run in a forked child: ``Call(fn, *args, **kwargs)``.
+    """A Python function to run in a fresh interpreter of its own: ``Call(fn, *args, **kwargs)``.
 
-    The child starts as a copy of the calling process, so its peak RSS includes what the caller held at the
-    fork: call from a process that has not loaded what the function loads. A CUDA function needs a caller that
-    has not initialised CUDA. The return value must pickle; an exception in the child raises
-    :class:`BenchmarkError` with its traceback."""
+    The function, its arguments and its return value travel pickled (``fn`` must be importable: defined at the
+    top of a module, not in ``__main__``), and the child is measured as a :class:`Command` is, from a clean
+    start: nothing the caller has loaded or started (threads, an engine, CUDA) is shared with it. Its peak RSS
+    and CPU time include the imports the function needs. An exception in the child raises
+    :class:`BenchmarkError` with its traceback; ``timeout`` stops it as it stops a command."""
 
     def __init__(self, fn: Callable, *args, **kwargs):
         self.fn, self.args, self.kwargs = fn, args, kwargs
         self.check, self.timeout = True, None
 
-    def _child(self, write_end: int) -> None:
-        try:
-            payload = pickle.dumps((True, self.fn(*self.args, **self.kwargs)))
-        except BaseException:
-            payload = pickle.dumps((False, traceback.format_exc()))
-        sys.stdout.flush(), sys.stderr.flush()
-        with os.fdopen(write_end, "wb") as pipe:
-            pipe.write(payload)
-        os._exit(0)
-
     def measure(self) -> Measurement:
-        read_end, write_end = os.pipe()
-        sys.stdout.flush(), sys.stderr.flush()
-        started = time.perf_counter()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(read_end)
-            os.setpgid(0, 0)
-            self._child(write_end)
-        os.close(write_end)
-        with os.fdopen(read_end, "rb") as pipe:
-            payload = pipe.read()
-        code, usage = _wait(pid, self.timeout)
-        wall = time.perf_counter() - started
-        cpu, rss = _usage(usage)
-        ok, value = pickle.loads(payload) if payload else (False, f"the child exited {code} before returning")
-        found = Measurement(wall, cpu, rss, code if ok else 1, value if ok else None, "" if ok else value)
+        with tempfile.TemporaryDirectory(prefix="benchmark-call-") as tmp:
+            job, result = Path(tmp) / "call.pickle", Path(tmp) / "result.pickle"
+            job.write_bytes(pickle.dumps((self.fn, self.args, self.kwargs)))
+            args = python("-m", "benchmarks.harness", job, result)
+            found = Command(args, timeout=self.timeout, check=False).measure()
+            ok, value = pickle.loads(result.read_bytes()) if result.is_file() else (False, found.error[-3000:])
+        found.output, found.error = (value, found.error) if ok else (None, value)
+        if found.ok and not ok:
+            found.returncode = 1
         if self.check and not found.ok:
             raise BenchmarkError(f"{getattr(self.fn, '__name__', self.fn)} failed:\n{found.error[-3000:]}")
         return found
+
+
+def _run_call(job: str, result: str) -> None:
+    """The child's side of :class:`Call`: runs the pickled call, pickles ``(ok, value or traceback)``."""
+    fn, args, kwargs = pickle.loads(Path(job).read_bytes())
+    try:
+        outcome = (True, fn(*args, **kwargs))
+    except BaseException:
+        outcome = (False, traceback.format_exc())
+    Path(result).write_bytes(pickle.dumps(outcome))
 
 
 @dataclass
@@ -393,10 +388,12 @@ def read_section(text: str, name: str) -> str | None:
 def write_section(name: str, body: str, path: Path | str = RESULTS) -> None:
     """Replaces section ``name`` of the results file ``path`` by ``body`` (written whole, then renamed)."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    fresh = path.with_suffix(".md.tmp")
-    fresh.write_text(replace_section(text, name, body), encoding="utf-8")
-    fresh.replace(path)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two benchmarks finishing together each keep their section
+        text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+        fresh = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fresh.write_text(replace_section(text, name, body), encoding="utf-8")
+        fresh.replace(path)
 
 
 @dataclass
@@ -489,3 +486,7 @@ def cli(package: str, *args, summary: bool = True, **command) -> Command:
     if summary:
         return Command(python("-m", package, *args, "--json"), read=json.loads, **command)
     return Command(python("-m", package, *args), **command)
+
+
+if __name__ == "__main__":  # the child of a Call
+    _run_call(sys.argv[1], sys.argv[2])

@@ -2,7 +2,8 @@
 tools, or on which machines lent for the purpose. A figure states its machine, load, date and command.
 
 The phrases are matched as phrases, not as words: "session" is also pytest's fixture scope, Ray's running
-cluster and a process's ``start_new_session``, and "the lead" is a Wikipedia article's opening section.
+cluster and a process's ``start_new_session``, and "the lead" is a Wikipedia article's opening section; a
+``git worktree`` command (which a benchmark may run to build an older revision) is a command, not a copy of ours.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ PHRASES = {
     ),
     "the people who built it": r"\b(other )?engineers?\b|\blead (engineer|developer)\b|\bthe lead merges\b",
     "how they measured it": r"\bwho (measured|worked on)\b|\bwhile others?\b[^.\n]{0,30}\bworking\b",
-    "their working copies": r"(?<![\"'])\bworktrees?\b",  # git's quoted subcommand is code, not a story
+    # `git worktree add` (and its quoted argument) is a command a benchmark may run; any other worktree is ours
+    "their working copies": r"(?<!git )(?<!\")\bworktrees?\b",
     "their tools": r"\b(claude|anthropic|chatgpt|copilot|coding agents?|ai (tools?|assistants?|agents?))\b",
 }
 _PATTERN = re.compile("|".join(f"(?P<p{i}>{p})" for i, p in enumerate(PHRASES.values())), re.I)
@@ -86,6 +88,8 @@ def test_the_phrases_are_found(text):
         '`section` (the nearest heading; `""` for the lead)',
         "subprocess.Popen(cmd, start_new_session=True)",
         "an OpenAI-compatible server",
+        'subprocess.run(["git", "-C", root, "worktree", "add", "--detach", tree, base])',
+        "the base revision in a temporary git worktree",
     ],
 )
 def test_the_projects_own_words_pass(text):

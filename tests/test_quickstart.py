@@ -63,6 +63,7 @@ def test_the_readme_quick_start_runs_as_written(tmp_path):
     rows = {source: info["counts"]["by_source"][source]["rows"] for source in ("switchboard", "simple_wiki")}
     assert rows["switchboard"] > 50 and rows["simple_wiki"] >= 1, rows
     assert (out / "CLASS_IT" / "report.html").is_file()
-    results = json.loads((out / "results.json").read_text())
-    assert {"blimp", "rte"} <= set(results["tasks"])
-    assert (out / "report" / "report.md").is_file()
+    assert set(json.loads((out / "sw.json").read_text())["tasks"]) == {"blimp", "rte"}
+    assert set(json.loads((out / "base.json").read_text())["tasks"]) == {"blimp"}
+    report = json.loads((out / "report" / "report.json").read_text())
+    assert len(report["models"]) == 2 and report["figures"] and (out / "report" / "report.md").is_file()
