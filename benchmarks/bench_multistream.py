@@ -11,10 +11,10 @@ wikiextractor 3.0.6 (`bench_wikiextractor`: its own venv on a Python before 3.11
 multistream dump. Markup left is counted in each output as `bench_wikiextractor` counts it; our passages from the
 two files must be identical (the run stops otherwise).
 
-Per process, each part alone in a forked child whose inputs and imports its parent made (CPU time from `wait4`):
-the sequential reader (`read_dump`, one stream after the other), the stream-chunk reader (`read_chunk` over every
-chunk) and bz2 decompression alone, in pages/s; cleaning (`process_task` on batches already read) and writing
-Parquet (rows already made), in articles/s. The projection for more cores uses these rates:
+Per process, each part in a fresh interpreter (CPU time from `wait4`, less that of the part it follows): the
+sequential reader (`read_dump`, one stream after the other), the stream-chunk reader (`read_chunk` over every
+chunk) and bz2 decompression alone, in pages/s; cleaning (`process_task`) and writing Parquet, in articles/s.
+The projection for more cores uses these rates:
 each process has a core of its own at the measured speed, the work divides evenly, disk and memory bandwidth do
 not limit, and the main process only writes. One reader (the single-stream file): min(reader, (cores - 1) x
 cleaner, writer); parallel reading: min(cores / (1 / chunk reader + 1 / cleaner), writer). A tool with one reader
@@ -62,11 +62,36 @@ def dumps(work: Path, copies: int) -> tuple[Path, Path]:
     return single, multi
 
 
-def read_sequentially(dump: Path) -> int:
-    """The sequential reader alone: the pages it yields."""
-    from classit_data.wiki.readers.dump import read_dump
+#: the parts measured per process, each run after the ones before it in one fresh interpreter
+PARTS = ("start", "bz2", "stream-chunk reader", "sequential reader", "cleaning", "writing Parquet")
 
-    return sum(1 for _ in read_dump(dump))
+
+def run_part(single: Path, multi: Path, out: Path, part: str) -> dict:
+    """Imports what every part needs (the ``start`` part stops there), then runs ``part``: the multistream dump's
+    bz2 decompression alone or its stream-chunk reader; or the sequential reader on the single-stream file, then
+    (``cleaning``) its articles cleaned, then (``writing Parquet``) their rows written."""
+    from classit_data.wiki.config import PrepareConfig
+    from classit_data.wiki.prepare import _batches, _PassageWriter, process_task
+    from classit_data.wiki.readers.dump import read_dump
+    from classit_data.wiki.readers.multistream import plan_streams, read_chunk
+    from classit_data.wiki.sentences import sentence_splitter
+    from classit_data.wiki.stats import PrepareStats
+
+    importlib.import_module("pyarrow.parquet")
+    sentence_splitter(None)
+    if part == "bz2":
+        return {"bytes": decompress_only(multi)}
+    if part == "stream-chunk reader":
+        return {"pages": sum(1 for chunk in plan_streams(multi) for _ in read_chunk(chunk))}
+    stats = PrepareStats()
+    batches = list(_batches(read_dump(single), stats, None)) if part != "start" else []
+    if part in ("cleaning", "writing Parquet"):
+        rows = [row for batch in batches for row in process_task(batch, PrepareConfig(), None)[0]]
+        if part == "writing Parquet":
+            writer = _PassageWriter(out, jsonl=False, stats=PrepareStats())
+            writer.add(rows)
+            writer.close()
+    return {"pages": stats["pages_read"], "articles": stats["articles_read"]}
 
 
 def decompress_only(dump: Path) -> int:
@@ -81,33 +106,6 @@ def decompress_only(dump: Path) -> int:
                 if decompressor.eof:
                     decompressor = bz2.BZ2Decompressor()
     return size
-
-
-def read_streams(dump: Path) -> int:
-    """The stream-chunk reader alone, every chunk in this process: the pages it yields."""
-    from classit_data.wiki.readers.multistream import plan_streams, read_chunk
-
-    return sum(1 for chunk in plan_streams(dump) for _ in read_chunk(chunk))
-
-
-def clean(batches: list) -> int:
-    """Cleaning alone, batches already read: the passages it makes."""
-    from classit_data.wiki.config import PrepareConfig
-    from classit_data.wiki.prepare import process_task
-
-    config = PrepareConfig()
-    return sum(len(process_task(batch, config, None)[0]) for batch in batches)
-
-
-def write(rows: list[dict], out: Path) -> int:
-    """Writing Parquet alone, rows already made, as the command's main process writes them."""
-    from classit_data.wiki.prepare import _PassageWriter
-    from classit_data.wiki.stats import PrepareStats
-
-    writer = _PassageWriter(out, jsonl=False, stats=PrepareStats())
-    writer.add(rows)
-    writer.close()
-    return len(rows)
 
 
 def end_to_end(single: Path, multi: Path, exe: str | None, work: Path, args) -> tuple[list[dict], dict]:
@@ -152,37 +150,26 @@ def _texts(work: Path, with_wex: bool) -> dict[str, str]:
 
 
 def per_process(single: Path, work: Path, multi: Path, repeat: int) -> dict[str, float]:
-    """Per-process rates, each part alone in a forked child (its CPU time from ``wait4``), alternating.
+    """Per-process rates: each part's CPU time (``wait4``, medians, alternating) less that of the part it follows.
 
-    What a part needs is read and imported here first, so that a child spends its CPU on its part alone.
+    Every part runs in a fresh interpreter that first imports what all of them need (``start``); a reader's
+    time is its run less ``start``, cleaning's is less the sequential reader's, writing's less cleaning's.
     """
-    from classit_data.wiki.config import PrepareConfig
-    from classit_data.wiki.prepare import _batches, process_task
-    from classit_data.wiki.readers.dump import read_dump
-    from classit_data.wiki.stats import PrepareStats
+    runs = alternate({part: Call(run_part, single, multi, work / "alone.parquet", part) for part in PARTS}, repeat)
+    cpu = {part: runs.median(part, "cpu_s") for part in PARTS}
+    done = runs.runs["writing Parquet"][-1].output
+    pages, articles = done["pages"], done["articles"]
 
-    stats = PrepareStats()
-    batches = list(_batches(read_dump(single), stats, None))
-    rows = [row for batch in batches for row in process_task(batch, PrepareConfig(), None)[0]]
-    importlib.import_module("pyarrow.parquet")
-    importlib.import_module("classit_data.wiki.readers.multistream")
-    runs = alternate(
-        {
-            "sequential reader": Call(read_sequentially, single),
-            "stream-chunk reader": Call(read_streams, multi),
-            "bz2 decompression alone": Call(decompress_only, multi),
-            "cleaning": Call(clean, batches),
-            "writing Parquet": Call(write, rows, work / "alone.parquet"),
-        },
-        repeat=repeat,
-    )
-    pages, articles = stats["pages_read"], stats["articles_read"]
+    def rate(count: int, part: str, before: str) -> float | None:
+        spent = cpu[part] - cpu[before]
+        return count / spent if spent > 0 else None
+
     return {
-        "sequential reader, pages/s": pages / runs.median("sequential reader", "cpu_s"),
-        "stream-chunk reader, pages/s": pages / runs.median("stream-chunk reader", "cpu_s"),
-        "bz2 decompression alone, pages/s": pages / runs.median("bz2 decompression alone", "cpu_s"),
-        "cleaning, articles/s": articles / runs.median("cleaning", "cpu_s"),
-        "writing Parquet, articles/s": articles / runs.median("writing Parquet", "cpu_s"),
+        "sequential reader, pages/s": rate(pages, "sequential reader", "start"),
+        "stream-chunk reader, pages/s": rate(pages, "stream-chunk reader", "start"),
+        "bz2 decompression alone, pages/s": rate(pages, "bz2", "start"),
+        "cleaning, articles/s": rate(articles, "cleaning", "sequential reader"),
+        "writing Parquet, articles/s": rate(articles, "writing Parquet", "cleaning"),
         "articles per page": articles / pages,
     }
 
@@ -192,7 +179,8 @@ def projection(rates: dict[str, float], cores: tuple[int, ...]) -> list[dict]:
     per_page = rates["articles per page"]
     reader = rates["sequential reader, pages/s"] * per_page
     chunk_reader = rates["stream-chunk reader, pages/s"] * per_page
-    cleaner, writer = rates["cleaning, articles/s"], rates["writing Parquet, articles/s"]
+    cleaner = rates["cleaning, articles/s"]
+    writer = rates["writing Parquet, articles/s"] or float("inf")  # None: below what this machine can measure
     rows = []
     for n in cores:
         one_reader = min(reader, (n - 1) * cleaner, writer)
@@ -247,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{goal['markup left']}."
         )
     rates = per_process(single, args.work, multi, args.repeat)
-    report.table([{"per process (CPU time of a forked child, medians)": k, "rate": v} for k, v in rates.items()])
+    report.table([{"per process (CPU time, medians, less the part before)": k, "rate": v} for k, v in rates.items()])
     report.line(
         "Projection from these rates: each process has a core at the measured speed, the work divides evenly, "
         "disk and memory bandwidth do not limit, the main process only writes Parquet (taking the rows from the "
