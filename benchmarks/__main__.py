@@ -22,6 +22,7 @@ BENCHMARKS = {
     "wiki": "benchmarks.bench_wiki",
     "wiki_defects": "benchmarks.wiki_defects",
     "wikiextractor": "benchmarks.bench_wikiextractor",
+    "multistream": "benchmarks.bench_multistream",
     "generate": "benchmarks.bench_generate",
     "judge": "benchmarks.bench_judge",
     "ray": "benchmarks.bench_ray",

@@ -75,6 +75,7 @@ def prepare_wiki_cmd(
     min_article_words: Annotated[int | None, setting(PrepareConfig, "min_article_words")] = None,
     limit_articles: Annotated[int | None, setting(PrepareConfig, "limit_articles")] = None,
     workers: Annotated[int | None, setting(PrepareConfig, "workers")] = None,
+    index: Annotated[str | None, setting(PrepareConfig, "index")] = None,
     fmt: Annotated[str | None, setting(PrepareConfig, "fmt")] = None,
     json_summary: JsonFlag = False,
 ) -> None:

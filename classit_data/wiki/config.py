@@ -37,7 +37,14 @@ class PrepareConfig(PassageConfig):
     """How Wikipedia inputs become passages: the passage settings, and how the run reads and works."""
 
     limit_articles: int | None = Field(None, description="Stop after this many articles.")
-    workers: int | None = Field(None, ge=1, description="Worker processes (default: every core).")
+    workers: int | None = Field(
+        None, ge=1, description="Worker processes (default: every core; more than the cores are capped, with a note)."
+    )
+    index: str | None = Field(
+        None,
+        description="The index of a multistream dump (*-multistream-index.txt.bz2) (default: the one beside the "
+        "dump under that name, else its bz2 streams are found by scanning).",
+    )
     fmt: Annotated[str | None, Flag("--format")] = Field(
         None, description=f"Force the input format: {', '.join(FORMATS)} (default: detected from the content)."
     )

@@ -4,7 +4,9 @@ Steps, each counting what it did in one :class:`~classit_data.wiki.stats.Prepare
 
 1. read: a reader per input format (:mod:`classit_data.wiki.readers`) streams
    :class:`~classit_data.wiki.readers.base.Article` records; pages that are not articles come back with a
-   skip reason and are only counted;
+   skip reason and are only counted. A multistream dump of Wikimedia's layout is not read here: it is cut into
+   runs of bz2 streams (:mod:`~classit_data.wiki.readers.multistream`) that the workers read themselves, so
+   that decompressing and parsing scale with them as cleaning does;
 2. clean, split into sentences and pack into passages (:mod:`classit_data.wiki.passages`), in worker
    processes (``workers``, default every core), a batch of articles at a time;
 3. write: batches come back in input order and go into Parquet row groups (or JSON lines), written
@@ -35,6 +37,7 @@ from classit_data.wiki.config import PassageConfig, PrepareConfig
 from classit_data.wiki.passages import process_batch
 from classit_data.wiki.readers.base import Article, BytesRead
 from classit_data.wiki.readers.detect import FORMAT_ALIASES, FORMATS, detect_format, iter_articles
+from classit_data.wiki.readers.multistream import StreamChunk, plan_streams, read_chunk
 from classit_data.wiki.sentences import PUNKT_PARAMS, sentence_splitter
 from classit_data.wiki.stats import PrepareStats
 
@@ -48,7 +51,8 @@ _ROW_GROUP = 20_000
 
 class PrepareSummary(Summary):
     """What ``prepare-wiki`` read, kept and wrote; ``words`` plus ``prose_words_dropped`` add up to
-    ``prose_words``."""
+    ``prose_words``. ``read_by_streams``: the multistream dumps read a run of bz2 streams at a time, by the
+    workers; ``workers_asked``: ``workers`` as given, before it was capped at the cores."""
 
     inputs: dict[str, str]
     out: str
@@ -63,6 +67,8 @@ class PrepareSummary(Summary):
     prose_words: int
     prose_words_dropped: dict[str, int]
     config: dict[str, Any]
+    read_by_streams: list[str] = []
+    workers_asked: int | None = None
     seconds: float
     articles_per_s: float | None
 
@@ -82,8 +88,15 @@ class PrepareSummary(Summary):
         return rows
 
     def notes(self) -> list[str]:
-        """One line for each article whose wikitext could not be handled."""
-        return [
+        """A line when ``workers`` was capped at the cores, and one for each article whose wikitext could not be
+        handled."""
+        capped = []
+        if self.workers_asked is not None and self.workers_asked > self.config["workers"]:
+            capped = [
+                f"--workers {self.workers_asked} is more than the {self.config['workers']} cores: "
+                f"{self.config['workers']} workers used"
+            ]
+        return capped + [
             f"skipped (wikitext not understood): {failure['title']} [{failure['article_id']}]: {failure['error']}"
             for failure in self.parse_failures
         ]
@@ -120,10 +133,10 @@ def prepare_wiki(
     out = Path(out)
     if out.suffix not in (".parquet", ".jsonl"):
         raise InputError("the output must end in .parquet or .jsonl", out)
-    source = _Inputs(paths, normalize_format(config.fmt, FORMATS, FORMAT_ALIASES))
+    source = _Inputs(paths, normalize_format(config.fmt, FORMATS, FORMAT_ALIASES), _index_of(config, paths))
     params_path = config.punkt_params
     sentence_splitter(params_path)  # a bad parameter file fails here, before any work
-    n_workers = max(1, config.workers if config.workers is not None else available_cores())
+    n_workers = min(config.workers or available_cores(), available_cores())
 
     stats = PrepareStats()
     started = time.perf_counter()
@@ -131,8 +144,8 @@ def prepare_wiki(
         writer = _PassageWriter(outs.path("--out"), jsonl=out.suffix == ".jsonl", stats=stats)
         bar = _progress_bar(source.size) if progress else None  # rich is imported only for a bar
         try:
-            batches = _batches(source.articles(), stats, config.limit_articles)
-            for rows, batch_stats in _run_batches(batches, config, params_path, n_workers, writer.prepare):
+            tasks = source.tasks(stats, config.limit_articles)
+            for rows, batch_stats in _run_batches(tasks, config, params_path, n_workers, writer.prepare):
                 stats.add(batch_stats)
                 writer.add(rows)
                 if bar:
@@ -158,7 +171,10 @@ def _summary(source, out: Path, stats, config: PrepareConfig, n_workers: int, el
             "workers": n_workers,
             "limit_articles": config.limit_articles,
             "punkt_params": str(config.punkt_params or PUNKT_PARAMS.name),
+            "index": config.index,
         },
+        read_by_streams=[path for path, chunks in source.chunks.items() if chunks and config.limit_articles is None],
+        workers_asked=config.workers,
         seconds=round(elapsed, 3),
         articles_per_s=round(stats["articles_read"] / elapsed, 1) if elapsed > 0 else None,
     )
@@ -180,12 +196,32 @@ def _refuse_repeated(paths: list[Path]) -> None:
         seen[key] = p
 
 
-class _Inputs:
-    """The input files, read one after the other, each with its format; and how far the reading is."""
+def _index_of(config: PrepareConfig, paths: list[Path]) -> Path | None:
+    """The multistream index given (``--index``): for one dump, which must exist."""
+    if config.index is None:
+        return None
+    index = Path(config.index)
+    if len(paths) != 1:
+        raise InputError(
+            "--index goes with one dump; with several, put each index beside its dump under its standard name", index
+        )
+    if not index.is_file():
+        raise InputError("no such file (--index)", index)
+    return index
 
-    def __init__(self, paths: list[Path], forced: str | None):
+
+class _Inputs:
+    """The input files, read one after the other, each with its format; and how far the reading is.
+
+    ``chunks``: for each multistream dump of Wikimedia's layout, the runs of bz2 streams the workers read.
+    """
+
+    def __init__(self, paths: list[Path], forced: str | None, index: Path | None = None):
         self.paths = paths
         self.formats = {str(p): detect_format(p, forced) for p in paths}
+        self.chunks = {str(p): plan_streams(p, index) for p in paths if self.formats[str(p)] == "mediawiki"}
+        if index is not None and not self.chunks.get(str(paths[0])):
+            raise InputError("--index is given, but this is not a multistream .xml.bz2 dump", paths[0])
         self.sizes = [p.stat().st_size for p in paths]
         self.size = sum(self.sizes)
         self.bytes_read = BytesRead()
@@ -194,6 +230,24 @@ class _Inputs:
     def articles(self) -> Iterator[Article]:
         for path, size in zip(self.paths, self.sizes):
             yield from iter_articles(path, self.formats[str(path)], self.bytes_read)
+            self.finished += size
+
+    def tasks(self, stats: PrepareStats, limit: int | None) -> Iterator[list[Article] | StreamChunk]:
+        """The work of the run, in input order: batches of articles read here, or runs of streams to read.
+
+        With a limit on the articles, every input is read here, in order, so that the run stops where it should.
+        """
+        if limit is not None:
+            yield from _batches(self.articles(), stats, limit)
+            return
+        for path, size in zip(self.paths, self.sizes):
+            chunks = self.chunks.get(str(path))
+            if chunks:
+                for chunk in chunks:
+                    self.bytes_read.total += chunk.end - chunk.start
+                    yield chunk
+            else:
+                yield from _batches(iter_articles(path, self.formats[str(path)], self.bytes_read), stats, None)
             self.finished += size
 
     @property
@@ -242,8 +296,23 @@ def _init_worker(config: PassageConfig, params_path: str | None) -> None:
     sentence_splitter(params_path)
 
 
-def _worker_batch(batch: list[Article]) -> tuple[list[dict], PrepareStats]:
-    return process_batch(batch, _WORKER["config"], _WORKER["params"])
+def _worker_task(task: list[Article] | StreamChunk) -> tuple[list[dict], PrepareStats]:
+    return process_task(task, _WORKER["config"], _WORKER["params"])
+
+
+def process_task(
+    task: list[Article] | StreamChunk, config: PassageConfig, params_path: str | None
+) -> tuple[list[dict], PrepareStats]:
+    """A batch of articles cleaned; or a run of streams read, then cleaned a batch at a time, as if read here."""
+    if not isinstance(task, StreamChunk):
+        return process_batch(task, config, params_path)
+    stats = PrepareStats()
+    rows: list[dict] = []
+    for batch in _batches(read_chunk(task), stats, None):
+        batch_rows, batch_stats = process_batch(batch, config, params_path)
+        rows.extend(batch_rows)
+        stats.add(batch_stats)
+    return rows, stats
 
 
 def _worker_context():
@@ -261,27 +330,27 @@ def _worker_context():
 
 
 def _run_batches(
-    batches: Iterator[list[Article]],
+    batches: Iterator[list[Article] | StreamChunk],
     config: PassageConfig,
     params_path: str | None,
     n_workers: int,
     meanwhile: Callable[[], None] = lambda: None,
 ) -> Iterator[tuple[list[dict], PrepareStats]]:
-    """Results of ``process_batch`` in input order, from a worker pool with a bounded number in flight.
+    """Results of ``process_task`` in input order, from a worker pool with a bounded number in flight.
 
     ``meanwhile`` runs once the workers have their first batches (this process's own preparations).
     """
     head = list(itertools.islice(batches, 2))
     if n_workers == 1 or len(head) < 2:  # one batch in all: starting workers would cost more than it saves
         for batch in itertools.chain(head, batches):
-            yield process_batch(batch, config, params_path)
+            yield process_task(batch, config, params_path)
         return
     ctx = _worker_context()
     with ctx.Pool(n_workers, initializer=_init_worker, initargs=(config, params_path)) as pool:
-        in_flight = deque(pool.apply_async(_worker_batch, (batch,)) for batch in head)
+        in_flight = deque(pool.apply_async(_worker_task, (batch,)) for batch in head)
         meanwhile()
         for batch in batches:
-            in_flight.append(pool.apply_async(_worker_batch, (batch,)))
+            in_flight.append(pool.apply_async(_worker_task, (batch,)))
             while len(in_flight) > 2 * n_workers + 1:
                 yield in_flight.popleft().get()
         while in_flight:

@@ -167,6 +167,8 @@ def test_summary_keys_and_order(tmp_path):
         "prose_words",
         "prose_words_dropped",
         "config",
+        "read_by_streams",
+        "workers_asked",
         "seconds",
         "articles_per_s",
     ]
@@ -181,6 +183,7 @@ def test_summary_keys_and_order(tmp_path):
         "workers": 1,
         "limit_articles": None,
         "punkt_params": "punkt_english.json",
+        "index": None,
     }
     assert list(summary.skipped_by_reason) == sorted(summary.skipped_by_reason)
 

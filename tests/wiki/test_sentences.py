@@ -68,6 +68,18 @@ def test_a_sentence_does_not_start_in_lowercase():
     assert split_sentences(text) == ["The parcel weighs 3 lbs. and costs 5 dols. in all.", "It is green."]
 
 
+def test_a_sentence_ends_after_its_closing_curly_quote():
+    """NLTK 3.10.2 and later move a closing curly or angle quote to the sentence it closes (the pin in
+    pyproject.toml): earlier releases keep the two sentences as one."""
+    text = "The sign read “Closed for winter.” Visitors came back in May. She called it «the end.» Nobody agreed."
+    assert split_sentences(text) == [
+        "The sign read “Closed for winter.”",
+        "Visitors came back in May.",
+        "She called it «the end.»",
+        "Nobody agreed.",
+    ]
+
+
 def _nltk_as_shipped():
     """Punkt exactly as NLTK builds it (its patterns under the ``regex`` engine), with our parameters."""
     params = punkt_parameters_from_json(json.loads(PUNKT_PARAMS.read_text(encoding="utf-8")))

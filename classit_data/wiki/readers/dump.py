@@ -87,7 +87,7 @@ def read_dump(path: str | Path, bytes_read: BytesRead | None = None) -> Iterator
             elif tag == "siteinfo":
                 root.clear()
             elif tag == "page":
-                yield _page(elem, namespaces)
+                yield page_from_element(elem, namespaces)
                 elem.clear()
                 if root is not elem:
                     root.clear()
@@ -112,7 +112,8 @@ def read_dump(path: str | Path, bytes_read: BytesRead | None = None) -> Iterator
         opened.raw.close()
 
 
-def _page(page: ET.Element, namespaces: dict[str, int]) -> Article:
+def page_from_element(page: ET.Element, namespaces: dict[str, int]) -> Article:
+    """The :class:`Article` of a parsed ``<page>``; ``namespaces`` (the siteinfo's) serve dumps without ``<ns>``."""
     title = page_id = ""
     ns: int | None = None
     redirect = False
