@@ -136,33 +136,7 @@ def sentence_splitter(params_path: str | None = None):
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read Punkt parameters: {exc}", path) from exc
     language_vars, token = _fixed_pattern_classes()
-    return _tokenizer_class()(punkt_parameters_from_json(data), lang_vars=language_vars(), token_cls=token)
-
-
-@lru_cache(maxsize=1)
-def _tokenizer_class() -> type:
-    """NLTK's ``PunktSentenceTokenizer``, deciding each possible sentence end without its chain of generators.
-
-    For every period (or ``!``, ``?``) Punkt asks ``text_contains_sentbreak`` about the few words around it, and
-    NLTK answers through four nested generators, costlier than the decision itself. Here the same NLTK steps
-    run over a list: its tokens, its first pass on each, its second pass on each pair, and a break before the
-    last token is the answer. A context spanning lines goes to NLTK's own method.
-    """
-
-    class SentenceTokenizer(punkt().PunktSentenceTokenizer):
-        def text_contains_sentbreak(self, text: str) -> bool:
-            if "\n" in text:
-                return super().text_contains_sentbreak(text)
-            tokens = [self._Token(word) for word in self._lang_vars.word_tokenize(text)]
-            for token in tokens:
-                self._first_pass_annotation(token)
-            for token, after in zip(tokens, tokens[1:]):
-                self._second_pass_annotation(token, after)
-                if token.sentbreak:
-                    return True
-            return False
-
-    return SentenceTokenizer
+    return punkt().PunktSentenceTokenizer(punkt_parameters_from_json(data), lang_vars=language_vars(), token_cls=token)
 
 
 def split_sentences(text: str, params_path: str | None = None) -> list[str]:
