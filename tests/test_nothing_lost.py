@@ -93,7 +93,8 @@ def test_validate_with_one_unwritable_output_replaces_none(flag, place, validate
 
 
 def test_convert_switchboard_refuses_colliding_paths(tmp_path, cli):
-    source = tmp_path / "switchboard.train"
+    (tmp_path / "in").mkdir()
+    source = tmp_path / "in" / "switchboard.train"
     source.write_bytes(SWITCHBOARD.read_bytes())
     before = _fingerprint(tmp_path)
     one_error_line(
@@ -102,7 +103,7 @@ def test_convert_switchboard_refuses_colliding_paths(tmp_path, cli):
     )
     one_error_line(cli("convert-switchboard", source, "--out", source), "--out is an input")
     one_error_line(
-        cli("convert-switchboard", tmp_path, "--out", tmp_path / "x.parquet", "--rejects", source),
+        cli("convert-switchboard", tmp_path / "in", "--out", tmp_path / "x.parquet", "--rejects", source),
         "--rejects is an input",
     )
     assert _fingerprint(tmp_path) == before

@@ -107,25 +107,27 @@ def command_line(ctx: typer.Context) -> str | None:
 
 
 def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None) -> int:
-    """Run a typer app as a console script: user errors (``InputError``, an ``OSError`` naming a file) become
-    one line and exit code 2."""
+    """Run a typer app as a console script: user errors (``InputError``, an ``OSError`` naming a file, a full
+    disk) become one line and exit code 2; a Ctrl-C ends it at once with 130 (``core.signals``)."""
     from classit_data.core.console import console
     from classit_data.core.errors import InputError
 
-    args = sys.argv[1:] if argv is None else argv
+    if argv is None:  # a console script: the command runs under a supervisor that makes Ctrl-C clean
+        from classit_data.core.signals import supervised
+
+        return supervised(lambda: run_app(app, prog_name, sys.argv[1:]))
+    args = argv
     try:
         # the command line as typed, for a command that records it (``command_line``)
         app(args=args, prog_name=prog_name, standalone_mode=True, obj={_COMMAND_LINE: [prog_name, *args]})
     except InputError as exc:
         console.print(f"error: {exc.one_line()}", style="red", markup=False, highlight=False, soft_wrap=True)
         return 2
-    except OSError as exc:
-        if exc.filename is None:
+    except Exception as exc:
+        line = _os_error_line(exc)
+        if line is None:
             raise
-        # a place the OS refused (a read-only disk, a full one): the user's to fix, so one line too
-        console.print(
-            f"error: {exc.filename}: {exc.strerror or exc}", style="red", markup=False, highlight=False, soft_wrap=True
-        )
+        console.print(f"error: {line}", style="red", markup=False, highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")
@@ -133,3 +135,16 @@ def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None) -> 
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     return 0
+
+
+def _os_error_line(exc: Exception) -> str | None:
+    """The one line of a place the OS refused (a read-only disk, a full one: the user's to fix); None for a
+    fault of the program."""
+    from classit_data.core.outputs import no_space
+
+    name = getattr(exc, "filename", None)
+    if no_space(exc):
+        return f"{name or 'an output'}: no space left on the device"
+    if isinstance(exc, OSError) and name is not None:
+        return f"{name}: {exc.strerror or exc}"
+    return None

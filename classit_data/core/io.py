@@ -52,10 +52,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def summary_path(out: str | Path) -> Path:
-    """Where a step records its summary beside its output: ``rows.parquet`` -> ``rows.summary.json``; a later
-    ``build`` finds it there and carries it into ``build_info.json``."""
+    """Where a step records its summary beside its output: ``rows.parquet`` -> ``rows.parquet.summary.json``; a
+    later ``build`` finds it there and carries it into ``build_info.json``. Named after the whole file name, so
+    ``sw.v1.parquet``, ``sw.v2.parquet`` and ``sw.jsonl`` in one folder each keep their own record."""
     out = Path(out)
-    return out.with_name(f"{out.name.split('.')[0] or out.name}.summary.json")
+    return out.with_name(f"{out.name}.summary.json")
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -225,7 +225,14 @@ def build(
     _check_out(out, [*sw_paths, *wiki_paths])
     inputs = read_inputs(sw_paths, wiki_paths)
     say = console.print if progress else (lambda *a, **k: None)
-    with replaced_together({"--out": out}, folders=["--out"]) as outs:
+    reads = {
+        "--switchboard": sw_paths,
+        "--wiki": wiki_paths,
+        "--stats-dir": [stats_dir] if stats_dir else [],
+        "--passages": [passages] if passages else [],
+        "--generation-run": list(generation_runs),
+    }
+    with replaced_together({"--out": out}, reads, folders=["--out"]) as outs:
         folder = outs.path("--out")
         gate_seconds, timings = _write_folder(
             folder,

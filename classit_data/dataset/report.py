@@ -425,9 +425,9 @@ def write_page(
     if previous is not None:
         read_build_info(previous)
     target = Path(out) if out is not None else folder / REPORT_FILE
-    with replaced_together(
-        {"--out": target}, {"--previous": [previous] if previous else [], "--eval": list(eval_paths)}
-    ) as outs:
+    reads = {"the dataset": [folder], "--previous": [previous] if previous else [], "--eval": list(eval_paths)}
+    # the page is the one file a build leaves to this command, beside what it reads
+    with replaced_together({"--out": target}, reads, may_write=[folder / REPORT_FILE]) as outs:
         context = report_context(folder, config, previous=previous, eval_paths=eval_paths, name=name)
         html = render_report(context)
         atomic_write_text(outs.path("--out"), html)

@@ -141,6 +141,8 @@ def prepare_wiki(
             if bar:
                 bar.close()
             writer.close()
+        if not stats["passages"]:  # nothing made: the earlier passage file stays
+            raise InputError("no passages: no article in the input has enough prose words", paths[0])
         summary = _summary(source, out, stats, config, n_workers, time.perf_counter() - started)
         atomic_write_text(
             outs.path("--out's summary"), json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n"
