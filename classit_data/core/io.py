@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -70,12 +71,30 @@ def write_rows(rows: pl.DataFrame | Sequence[dict], path: str | Path, schema: di
 
     path = Path(path)
     df = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(list(rows), schema=schema, strict=False)
-    with atomic_path(path) as tmp:
-        if path.suffix == ".jsonl":
-            df.write_ndjson(tmp)
-        else:
-            df.write_parquet(tmp, compression="zstd", statistics=True)
+    with atomic_path(path) as tmp, _WriteErrors(tmp, "wb") as f:
+        try:
+            if path.suffix == ".jsonl":
+                df.write_ndjson(f)
+            else:
+                df.write_parquet(f, compression="zstd", statistics=True)
+        except Exception:
+            if f.error is not None:  # polars words a full disk as a format error: say what happened
+                raise f.error from None
+            raise
     return path
+
+
+class _WriteErrors(io.FileIO):
+    """A file that keeps the first error of a write (a full disk), which a writing library may reword."""
+
+    error: OSError | None = None
+
+    def write(self, data) -> int:
+        try:
+            return super().write(data)
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
 
 
 def read_rows(paths: str | Path | Iterable[str | Path], required: Sequence[str] = ()) -> pl.DataFrame:

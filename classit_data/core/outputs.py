@@ -31,6 +31,7 @@ line naming the output (``InputError``), and the temporaries go as on any failur
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import glob
@@ -231,8 +232,9 @@ def _lock(flag: str, target: Path) -> int:
         except FileNotFoundError:
             same = False
         if same:  # not a lock file its last holder removed while this process was opening it
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{command_pid()}: {_command_line()}".encode(), 0)
+            with contextlib.suppress(OSError):  # on a full disk the lock holds without its note
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{command_pid()}: {_command_line()}".encode(), 0)
             return fd
         os.close(fd)
 
@@ -252,8 +254,11 @@ def _unlock(target: Path, fd: int) -> None:
     os.close(fd)
 
 
+_NO_SPACE = "no space left on the device"
+
+
 def _reason(exc: OSError) -> str:
-    return "no space left on the device" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
+    return _NO_SPACE if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
 
 
 def no_space(exc: BaseException) -> bool:
@@ -261,7 +266,7 @@ def no_space(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return True
     text = str(exc)
-    return "No space left on device" in text or "os error 28" in text
+    return any(words in text for words in ("No space left on device", "os error 28", _NO_SPACE))
 
 
 def make_folders(flag: str, target: Path) -> list[Path]:
@@ -316,9 +321,10 @@ class Claim:
         """The one line for a full disk: the output whose temporary the error names, else the first."""
         text = str(exc)
         flag, target = next(
-            ((f, t) for f, t in self.targets.items() if t.stem and t.stem in text), next(iter(self.targets.items()))
+            ((f, t) for f, t in self.targets.items() if f".{t.stem}." in text or str(t) in text),
+            next(iter(self.targets.items())),
         )
-        return InputError(f"{flag}: no space left on the device", target)
+        return InputError(f"{flag}: {_NO_SPACE}", target)
 
 
 @contextmanager

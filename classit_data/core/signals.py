@@ -40,6 +40,19 @@ def command_pid() -> int:
     return _supervisor or os.getpid()
 
 
+def _early(signum: int, frame: object) -> None:
+    """A Ctrl-C before the supervisor is up (while Python imports the command): nothing was written yet."""
+    if _supervisor is None:  # the command itself says nothing: its supervisor says the line
+        os.write(2, b"error: interrupted before the command started; nothing was written\n")
+    os._exit(_EXIT.get(signum, 130))
+
+
+def interruptible() -> None:
+    """Called first by a console script: a Ctrl-C while it starts ends it with one line, not a traceback."""
+    for signum in _EXIT:
+        signal.signal(signum, _early)
+
+
 def _descendants(pid: int) -> list:
     import psutil
 
@@ -73,7 +86,7 @@ def _become_command() -> None:
     os.setpgid(0, 0)
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the supervisor died before the line above
+    if os.getppid() != _supervisor:  # the supervisor died before the line above
         os._exit(137)
     signal.signal(signal.SIGINT, _interrupted)
     signal.signal(signal.SIGTERM, _interrupted)
@@ -136,8 +149,10 @@ def _supervise(child: int) -> int:
             if pid:
                 break
         time.sleep(0.05)
+    for signum in _EXIT:  # the command has ended: a late Ctrl-C changes nothing (nor kills this at exit)
+        signal.signal(signum, signal.SIG_IGN)
     code = os.waitstatus_to_exitcode(status)
-    if not caught and code >= 0:
+    if code >= 0 and (not caught or code == 0):  # done, or done before the signal reached it
         return code
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(child, signal.SIGKILL)  # whatever of the command's group is left
