@@ -256,6 +256,7 @@ def fit(
         processing_class=tokenizer,
         callbacks=callbacks,
     )
+    _quiet_unless_verbose(trainer)
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - start
@@ -283,6 +284,19 @@ def fit(
     }
     summary["tokens_per_second"] = round(summary["tokens_seen"] / seconds, 1) if seconds else None
     return summary
+
+
+def _quiet_unless_verbose(trainer) -> None:
+    """The Trainer prints its log dicts on stdout (``PrinterCallback``, or through its progress bar on a
+    terminal); stdout is for ``--json`` and the same figures are in ``run_summary.json``, so they show only with
+    ``--verbose``."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from classit_data.core.console import verbose
+
+    if not verbose():
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)
 
 
 def _seen(train_set: D.PlanDataset, steps: int, groups_per_step: int) -> dict:

@@ -37,7 +37,7 @@ def test_a_killed_command_leaves_the_old_or_the_new_outputs_and_a_rerun_complete
     earlier, new = injection._commands(data)[command]
     args = argparse.Namespace(kills=2, signal="KILL", writers=1)
     result = injection.trial(command, earlier, new, data.parent, args, rng=random.Random(command))
-    assert result["kills"] == 2
+    assert result["tries"] == 2
     assert result.get("cut", 0) == 0, result
     assert result.get("rerun equal to reference") == 2, result
     assert result.get("temporaries left after rerun", 0) == 0, result

@@ -76,3 +76,25 @@ def summary_table(title: str, rows: Mapping[str, object]) -> Table:
     for key, value in rows.items():
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     return table
+
+
+#: whether the engines' own logs show (``--verbose``): vLLM's start-up and shutdown notes, transformers'
+#: warnings and the Trainer's log lines. Off, a command prints only its own summary, on stderr.
+_verbose = False
+
+
+def set_verbose(on: bool) -> None:
+    """Show the engines' own logs or not. Called before any engine is imported: vLLM and transformers read
+    their log level from the environment when they are first imported (a level set there by the user wins)."""
+    import os
+
+    global _verbose
+    _verbose = on
+    if not on:
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def verbose() -> bool:
+    """Whether the engines' own logs show (``set_verbose``)."""
+    return _verbose
