@@ -324,10 +324,24 @@ def _write_outputs(out: Path, cfg: TrainConfig, figures: dict, tokenizer) -> Tra
     if not world_is_main():  # torchrun: the Trainer saved the model from rank 0; the rest is rank 0's too
         return summary
     tokenizer.save_pretrained(str(out))
+    _as_umask_says(out)
     record = summary.to_json()
     atomic_write_text(out / SUMMARY_FILE, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(out / "README.md", render_model_card(cfg.model_dump(), record))
     return summary
+
+
+def _as_umask_says(out: Path) -> None:
+    """Give the run's files the mode the umask gives any new file: safetensors writes the model 0600, and a
+    colleague must be able to read the run as they read its card."""
+    import stat
+
+    from classit_data.core.io import current_umask
+
+    mode = 0o666 & ~current_umask()
+    for path in out.rglob("*"):
+        if path.is_file() and not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) != mode:
+            os.chmod(path, mode)
 
 
 def _settings(stage: str, settings: TrainConfig | None, **inputs: Any) -> TrainConfig:

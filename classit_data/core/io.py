@@ -65,6 +65,16 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+#: the names a row file may have: what ``write_rows`` writes, by suffix
+ROW_SUFFIXES = (".parquet", ".jsonl")
+
+
+def check_row_file(flag: str, path: str | Path) -> None:
+    """Refuse a row output whose name says another format (``x.csv`` would hold Parquet)."""
+    if Path(path).suffix not in ROW_SUFFIXES:
+        raise InputError(f"{flag} must end in .parquet or .jsonl (the format written)", path)
+
+
 def write_rows(rows: pl.DataFrame | Sequence[dict], path: str | Path, schema: dict | None = None) -> Path:
     """Write rows to Parquet, or JSON lines when the name ends in ``.jsonl``; atomically."""
     import polars as pl

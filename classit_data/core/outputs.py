@@ -42,13 +42,14 @@ import secrets
 import shlex
 import shutil
 import sys
+import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_write_text, current_umask
-from classit_data.core.signals import command_pid
+from classit_data.core.signals import at_interrupt, command_pid
 
 _PARTIAL = ".partial"
 _ASIDE = ".old-"
@@ -298,6 +299,24 @@ def _remove_empty(folders: list[Path]) -> None:
             pass
 
 
+#: the claims and outputs this process holds now: what a Ctrl-C lets go of at once (``abandon``)
+_LIVE: weakref.WeakSet = weakref.WeakSet()
+
+
+def abandon() -> None:
+    """Remove the temporaries and locks of every output this process holds but is not committing: what a
+    Ctrl-C does first, so that a command whose work is slow to stop (an engine starting) leaves nothing of
+    them even when it must be killed. A commit under way is left to finish, or to the next run's journal."""
+    for held in list(_LIVE):
+        if isinstance(held, Outputs) and not held.committing:
+            held.discard()
+        elif isinstance(held, Claim) and not held.committing:
+            held.release()
+
+
+at_interrupt(abandon)
+
+
 class Claim:
     """The paths of one command's run, checked (``check_paths``) and locked until ``release``; a full disk
     met while it is held becomes one line naming the output (``full_disk``)."""
@@ -306,16 +325,18 @@ class Claim:
         self.targets = dict(outputs)
         check_paths(self.targets, inputs, **check)  # type: ignore[arg-type]
         self._locks: dict[Path, int] = {}
+        self.committing = False
 
     def lock(self) -> None:
         """Take every output's lock, in a fixed order (two runs never each hold one the other waits for)."""
+        _LIVE.add(self)
         for flag, target in sorted(self.targets.items(), key=lambda item: str(item[1])):
             self._locks[target] = _lock(flag, target)
 
     def release(self) -> None:
-        for target, fd in self._locks.items():
+        locks, self._locks = self._locks, {}
+        for target, fd in locks.items():
             _unlock(target, fd)
-        self._locks.clear()
 
     def full_disk(self, exc: BaseException) -> InputError:
         """The one line for a full disk: the output whose temporary the error names, else the first."""
@@ -371,6 +392,8 @@ class Outputs:
         self._temps: dict[str, Path] = {}
         self._omitted: set[str] = set()
         self.recovered = False
+        self.committing = False
+        _LIVE.add(self)
         for flag, target in self.targets.items():
             if flag in self.folders and target.exists() and not target.is_dir():
                 raise InputError(f"{flag} is a file; a folder is expected there", target)
@@ -411,6 +434,7 @@ class Outputs:
     def commit(self) -> None:
         """Rename every temporary over its target, behind a journal a rerun can finish; then remove the earlier
         folders set aside."""
+        self.committing = self.claim.committing = True  # from here a Ctrl-C lets the renames finish
         journal = _journal_path(self.targets.values())
         renames = [
             [None if f in self._omitted else str(self._temps[f]), str(t)]
@@ -436,13 +460,13 @@ class Outputs:
         self.claim.release()
 
     def discard(self) -> None:
-        """Remove the temporaries, and the folders made for them if they are empty."""
-        for tmp in self._temps.values():
+        """Remove the temporaries, and the folders made for them if they are empty (once: a Ctrl-C may have)."""
+        temps, self._temps = self._temps, {}
+        for tmp in temps.values():
             _remove(tmp)
-        self._temps.clear()
         self.claim.release()
-        _remove_empty(self._made_folders)
-        self._made_folders.clear()
+        made, self._made_folders = self._made_folders, []
+        _remove_empty(made)
 
 
 @contextmanager

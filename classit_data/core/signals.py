@@ -7,8 +7,9 @@ a child process, in a process group of its own, and stays as its supervisor (``s
 
 - a Ctrl-C at the terminal reaches the supervisor alone (the command's group is not the terminal's);
 - the supervisor passes it on to the command alone, whose handler (``_interrupted``) silences its output,
-  SIGKILLs its own descendants (engines, workers, watchdog, resource tracker) and raises
-  ``KeyboardInterrupt``, so its outputs are discarded as on any failure and its locks released;
+  SIGKILLs its own descendants (engines, workers, watchdog, resource tracker), removes the temporaries and
+  locks of its outputs (``core.outputs.abandon``, an ``at_interrupt`` hook; a commit under way is left to
+  finish) and raises ``KeyboardInterrupt``, so the command unwinds as on any failure;
 - a command still running ``GRACE_SECONDS`` later is killed with its whole group, as ``kill -9`` would;
 - then every process the command started that is still there is killed, the supervisor prints one line and
   exits with 130 (143 for SIGTERM).
@@ -33,6 +34,15 @@ _EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 _PR_SET_PDEATHSIG = 1
 #: the pid a user sees for this command: its supervisor's when it has one
 _supervisor: int | None = None
+
+
+#: what a Ctrl-C does first in the command, before it unwinds (``core.outputs`` adds ``abandon``)
+_AT_INTERRUPT: list[Callable[[], None]] = []
+
+
+def at_interrupt(hook: Callable[[], None]) -> None:
+    """Run ``hook`` first when the command is interrupted (in its signal handler: it must be quick)."""
+    _AT_INTERRUPT.append(hook)
 
 
 def command_pid() -> int:
@@ -78,6 +88,8 @@ def _interrupted(signum: int, frame: object) -> None:
     for fd in (1, 2):
         os.dup2(devnull, fd)
     _kill(_descendants(os.getpid()))
+    for hook in _AT_INTERRUPT:
+        hook()
     raise KeyboardInterrupt
 
 

@@ -69,6 +69,8 @@ def read_passage_rows(path: str | Path, stats: GenerationStats) -> pl.DataFrame:
     df = read_rows(path, required=("passage_id", "article_id", "text"))
     if df.height == 0:
         raise InputError("no passages in the file", path)
+    if df.schema["text"] != pl.String:  # a number is no passage to ask questions about
+        raise InputError(f"column text holds {df.schema['text']}, not text", path)
     for col in ("title", "section"):
         if col not in df.columns:
             df = df.with_columns(pl.lit("").alias(col))

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from classit_data.core.errors import InputError
 from classit_data.core.formats import normalize_format
-from classit_data.core.io import atomic_write_text, summary_path
+from classit_data.core.io import atomic_write_text, check_row_file, summary_path
 from classit_data.core.schema import PASSAGE_COLUMNS, arrow_table
 from classit_data.core.summary import Summary
 from classit_data.wiki.config import PassageConfig, PrepareConfig
@@ -118,8 +118,7 @@ def prepare_wiki(
         raise InputError("no input files given")
     _refuse_repeated(paths)
     out = Path(out)
-    if out.suffix not in (".parquet", ".jsonl"):
-        raise InputError("the output must end in .parquet or .jsonl", out)
+    check_row_file("--out", out)
     source = _Inputs(paths, normalize_format(config.fmt, FORMATS, FORMAT_ALIASES))
     params_path = config.punkt_params
     sentence_splitter(params_path)  # a bad parameter file fails here, before any work
