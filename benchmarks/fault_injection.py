@@ -42,7 +42,7 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks.harness import ROOT, Command, Report, options, parse, python, stopwatch
+from benchmarks.harness import ROOT, Command, Report, options, parse, python, stopwatch, write_section
 
 VOLATILE = ("second", "date", "time", "per_s", "started", "finished", "created", "command", "load_s")
 TEMPORARY = (".partial", ".tmp", ".old-", ".commit.json", ".lock")
@@ -313,8 +313,9 @@ def main(argv: list[str] | None = None) -> None:
     args.kills = args.kills or (2 if args.quick else 20)
     rng = random.Random(args.seed)
     what = "two writers" if args.writers == 2 else {"KILL": "kill -9", "INT": "Ctrl-C"}[args.signal]
-    name = "fault_injection" + {"kill -9": "", "Ctrl-C": "_sigint", "two writers": "_two_writers"}[what]
-    report = Report(name, f"Fault injection, {what}: nothing lost", argv)
+    section = "fault_injection" + {"kill -9": "", "Ctrl-C": "_sigint", "two writers": "_two_writers"}[what]
+    title = "Killed at random: nothing lost" if what == "kill -9" else f"Fault injection, {what}: nothing lost"
+    report = Report("fault_injection", title, argv)
     with tempfile.TemporaryDirectory(prefix="fault-injection-") as tmp:
         base = Path(tmp)
         make_data(base / "data")
@@ -322,7 +323,10 @@ def main(argv: list[str] | None = None) -> None:
         results = [trial(name, *commands[name], base, args, rng) for name in args.commands.split(",")]
     report.line(DESCRIPTIONS[what])
     report.table(results)
-    report.write(args.results)
+    body = report.render()  # each kind of fault has its own section of RESULTS.md
+    print(body)
+    if args.results is not None:
+        write_section(section, body, args.results)
     bad = [r["command"] for r in results if broken(r)]
     if bad:
         sys.exit(f"invariants broken for: {', '.join(bad)}")

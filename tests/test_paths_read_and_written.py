@@ -60,11 +60,6 @@ INSIDE_INPUTS = {
         ["convert-switchboard", "sb", "--out", "sb/x.parquet"],
         "--out is inside an input sb",
     ),
-    "convert over its input": (
-        "classit_data",
-        ["convert-switchboard", "sb/switchboard.train", "--out", "sb/switchboard.train"],
-        "--out is an input",
-    ),
     "prepare-wiki over its input": (
         "classit_data",
         ["prepare-wiki", "items.parquet", "--out", "items.parquet"],
@@ -127,7 +122,16 @@ INSIDE_INPUTS = {
     ),
     "a record over another output's record": (
         "classit_data",
-        ["convert-switchboard", "sb/switchboard.train", "--out", "sw.parquet.summary.json"],
+        [
+            "validate",
+            "items.parquet",
+            "--out",
+            "k.parquet",
+            "--quarantine",
+            "q.parquet",
+            "--report",
+            "sw.parquet.summary.json",
+        ],
         "the step record of sw.parquet",
     ),
     "generate-wiki into a build": (
