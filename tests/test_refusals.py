@@ -260,3 +260,8 @@ def test_a_run_folder_is_written_as_the_umask_says(tmp_path):
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "run").rglob("*") if p.is_file()}
     assert modes["model.safetensors"] == 0o644
     assert set(modes.values()) == {0o644}, modes
+
+
+def test_a_nul_byte_is_named_by_its_line_and_offset(ws):
+    (ws / "nul.txt").write_bytes(b"= = = Title = = =\nSome prose here\x00 and more words.\n\n")
+    refused(ws, "prepare-wiki", "nul.txt", "--out", "p.parquet", needles=("nul.txt:2", "NUL byte at offset 33"))
