@@ -272,7 +272,7 @@ def trial(name: str, earlier: list[str], new: list[str], base: Path, args, rng: 
             counts["rerun complete, each passage once"] += generated_once(work, ref_dir)
         counts["temporaries left after rerun"] += bool(leftovers(work))
         shutil.rmtree(work)
-    head = {"command": name, "signal": args.signal, "writers": args.writers}
+    head = {"command": name, "signal": args.signal if args.writers == 1 else "none", "writers": args.writers}
     return {**head, "reference_seconds": round(seconds, 2), "tries": args.kills, **counts}
 
 

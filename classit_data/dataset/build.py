@@ -223,7 +223,6 @@ def build(
         max_shard_size=parse_size(config.max_shard_size),
     )
     _check_out(out, [*sw_paths, *wiki_paths])
-    inputs = read_inputs(sw_paths, wiki_paths)
     say = console.print if progress else (lambda *a, **k: None)
     reads = {
         "--switchboard": sw_paths,
@@ -232,7 +231,8 @@ def build(
         "--passages": [passages] if passages else [],
         "--generation-run": list(generation_runs),
     }
-    with replaced_together({"--out": out}, reads, folders=["--out"]) as outs:
+    with replaced_together({"--out": out}, reads, folders=["--out"]) as outs:  # locked before any reading
+        inputs = read_inputs(sw_paths, wiki_paths)
         folder = outs.path("--out")
         gate_seconds, timings = _write_folder(
             folder,
