@@ -446,11 +446,15 @@ class Outputs:
         except OSError as exc:  # nothing renamed yet: the earlier outputs stay, as on any failure
             self.discard()
             raise InputError(f"cannot commit the outputs: {_reason(exc)}", next(iter(self.targets.values()))) from exc
-        for tmp, target, *aside in renames:
-            if tmp is None:
-                _remove(Path(target))
-            else:
-                _move_in(Path(tmp), Path(target), Path(aside[0]) if aside else None)
+        try:
+            for tmp, target, *aside in renames:
+                if tmp is None:
+                    _remove(Path(target))
+                else:
+                    _move_in(Path(tmp), Path(target), Path(aside[0]) if aside else None)
+        except BaseException:  # the journal stays for the next run; this one writes no more
+            self.claim.release()
+            raise
         journal.unlink()
         for _, _, *aside in renames:
             if aside:
