@@ -1,5 +1,5 @@
-"""Kill each long-running command at random moments (``kill -9`` of its whole process group) and check that
-nothing is lost.
+"""Kill each long-running command at random moments (``kill -9`` of its whole process group, or one Ctrl-C)
+and start a second writer of the same outputs while the first runs, and check that nothing is lost.
 
 For every command: one clean run of an *earlier* configuration leaves an old set of outputs, one clean run
 of the *new* configuration is the reference. Then, ``--kills`` times: a copy of the old state, the new
@@ -14,26 +14,38 @@ and the command rerun to completion. The invariants:
 - no temporary file (``.partial``, ``.tmp``, a folder set aside ``.old-*``, a journal) is left after the
   rerun.
 
+With ``--signal INT`` the interruption is a Ctrl-C (SIGINT to the command's process group, as a terminal
+sends it): the command must exit with 130 within a few seconds, print one error line and no traceback, leave
+no process and no temporary file, and its outputs must be the old or the new set. With ``--writers 2`` a
+second run of the same command starts at a random moment of the first: it must be refused at once (exit 2,
+one line naming the first's pid) unless the first has ended, and the first must finish with the reference's
+outputs.
+
 Usage: python -m benchmarks fault_injection [--kills 20] [--commands validate,build] [--seed 0]
+       [--signal KILL|INT] [--writers 1|2]
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
 import polars as pl
 
-from benchmarks.harness import ROOT, Command, Report, options, parse, python
+from benchmarks.harness import ROOT, Command, Report, options, parse, python, stopwatch, write_section
 
 VOLATILE = ("second", "date", "time", "per_s", "started", "finished", "created", "command", "load_s")
-TEMPORARY = (".partial", ".tmp", ".old-", ".commit.json")
+TEMPORARY = (".partial", ".tmp", ".old-", ".commit.json", ".lock")
 
 
 def _stable(value):
@@ -151,64 +163,189 @@ def run(command: list[str], cwd: Path, kill_after: float | None = None) -> tuple
     return 0, m.wall_s
 
 
-def trial(name: str, earlier: list[str], new: list[str], base: Path, kills: int, rng: random.Random) -> dict:
+def start(command: list[str], cwd: Path) -> subprocess.Popen:
+    """The CLI in a process group of its own, as a shell starts a job (for a signal other than the harness's
+    SIGKILL, and for two at once)."""
+    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(ROOT), "HF_HUB_OFFLINE": "1"}
+    args = python("-m", "classit_data", *command)
+    return subprocess.Popen(
+        args, cwd=cwd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def _alive(proc) -> bool:
+    import psutil
+
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def interrupt(command: list[str], cwd: Path, after: float) -> dict:
+    """Run the CLI and send SIGINT to its process group after ``after`` seconds if it is still running: its exit
+    code, the seconds from the signal to its end, its stderr lines, the processes it started still alive."""
+    import psutil
+
+    proc = start(command, cwd)
+    try:
+        proc.wait(timeout=after)
+        return {"rc": proc.returncode, "to_end": 0.0, "lines": [], "alive": []}
+    except subprocess.TimeoutExpired:
+        tree = psutil.Process(proc.pid).children(recursive=True)
+    with stopwatch() as to_end:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait()
+    time.sleep(0.5)  # what the command started has had time to go
+    lines = [line for line in proc.stderr.read().decode().splitlines() if line.strip()]
+    return {
+        "rc": proc.returncode,
+        "to_end": to_end.seconds,
+        "lines": lines,
+        "alive": [p.pid for p in tree if _alive(p)],
+    }
+
+
+def interrupted(counts: Counter, result: dict, work: Path) -> None:
+    """What a Ctrl-C must give: exit 130 in a few seconds, one line, no traceback, no process, no temporary."""
+    errors = [line for line in result["lines"] if line.startswith("error:")]  # progress lines aside
+    counts["exit 130"] += result["rc"] == 130
+    counts["one line, no traceback"] += len(errors) == 1 and not any("Traceback" in ln for ln in result["lines"])
+    counts["processes left"] += bool(result["alive"])
+    counts["temporaries left after the interrupt"] += bool(leftovers(work))
+    counts["max seconds to exit"] = max(counts["max seconds to exit"], round(result["to_end"], 2))
+
+
+def two_writers(name: str, new: list[str], work: Path, ref: dict, seconds: float, rng: random.Random) -> Counter:
+    """A second run of ``new`` into the same outputs, started at a random moment of the first."""
+    counts: Counter = Counter()
+    first = start(new, work)
+    time.sleep(rng.uniform(0.05, 0.9) * seconds)
+    with stopwatch() as refused:
+        second = start(new, work)
+        second.wait()
+    lines = [line for line in second.stderr.read().decode().splitlines() if line.strip()]
+    first_rc = first.wait()
+    if second.returncode == 0:
+        counts["second ran after the first ended"] += 1
+    else:
+        named = [line for line in lines if line.startswith("error:") and f"pid {first.pid}" in line]
+        counts["second refused naming the first"] += second.returncode == 2 and len(named) == 1
+        counts["max seconds to refuse"] = max(counts["max seconds to refuse"], round(refused.seconds, 2))
+    counts["first finished, outputs equal to reference"] += first_rc == 0 and fingerprint(work) == ref
+    counts["temporaries left"] += bool(leftovers(work))
+    return counts
+
+
+def trial(name: str, earlier: list[str], new: list[str], base: Path, args, rng: random.Random) -> dict:
+    """``args``: ``kills``, ``signal`` (KILL or INT), ``writers`` (1, or 2: a second writer instead of a kill)."""
     old_dir, ref_dir = base / f"{name}.old", base / f"{name}.ref"
-    old_dir.mkdir()
+    old_dir.mkdir(parents=True)
     run(earlier, old_dir)
     shutil.copytree(old_dir, ref_dir)
     _, seconds = run(new, ref_dir)
     old, ref = fingerprint(old_dir), fingerprint(ref_dir)
     assert old != ref, f"{name}: the earlier and the new configuration give the same outputs"
     counts: Counter = Counter()
-    for i in range(kills):
+    for i in range(args.kills):
         work = base / f"{name}.{i}"
         shutil.copytree(old_dir, work)
-        rc, _ = run(new, work, kill_after=rng.uniform(0.05, 1.2) * seconds)
+        if args.writers == 2:
+            counts.update(two_writers(name, new, work, ref, seconds, rng))
+            shutil.rmtree(work)
+            continue
+        after = rng.uniform(0.05, 1.2) * seconds
+        if args.signal == "INT":
+            result = interrupt(new, work, after)
+            rc = None if result["rc"] != 0 else 0
+        else:
+            rc, _ = run(new, work, kill_after=after)
         state = fingerprint(work)
         journal = any(p.name.endswith(".commit.json") for p in work.rglob("*"))
         kind = "A" if state == old else "B" if state == ref else "journal" if journal else "cut"
         counts[kind if rc is None else "finished before the kill"] += 1
+        if args.signal == "INT" and rc is None:
+            interrupted(counts, result, work)
         run(new, work)
         counts["rerun equal to reference"] += fingerprint(work) == ref
         if name == "generate-wiki":
             counts["rerun complete, each passage once"] += generated_once(work, ref_dir)
         counts["temporaries left after rerun"] += bool(leftovers(work))
         shutil.rmtree(work)
-    return {"command": name, "reference_seconds": round(seconds, 2), "kills": kills, **counts}
+    head = {"command": name, "signal": args.signal if args.writers == 1 else "none", "writers": args.writers}
+    return {**head, "reference_seconds": round(seconds, 2), "tries": args.kills, **counts}
+
+
+def broken(r: dict) -> bool:
+    """Whether a command's counts break an invariant of the docstring."""
+    tries = r["tries"]
+    if r["writers"] == 2:
+        ran = r.get("second refused naming the first", 0) + r.get("second ran after the first ended", 0)
+        return (
+            ran != tries
+            or r.get("first finished, outputs equal to reference") != tries
+            or bool(r.get("temporaries left"))
+        )
+    interrupted = tries - r.get("finished before the kill", 0)
+    if r["signal"] == "INT" and (
+        r.get("exit 130", 0) != interrupted
+        or r.get("one line, no traceback", 0) != interrupted
+        or r.get("processes left")
+        or r.get("temporaries left after the interrupt")
+        or r.get("max seconds to exit", 0) > 5
+    ):
+        return True
+    return bool(
+        r.get("cut")
+        or r.get("temporaries left after rerun")
+        or r.get("rerun complete, each passage once", r.get("rerun equal to reference", 0)) != tries
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = options(__doc__)
-    parser.add_argument("--kills", type=int, default=None, help="kills per command (default 20; --quick 2)")
+    parser.add_argument("--kills", type=int, default=None, help="tries per command (default 20; --quick 2)")
     parser.add_argument("--commands", default=None, help="comma-separated (default all; --quick all but generate-wiki)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--signal", choices=["KILL", "INT"], default="KILL", help="kill -9, or a Ctrl-C")
+    parser.add_argument("--writers", type=int, choices=[1, 2], default=1, help="2: a second writer, no signal")
     args = parse(parser, argv)
-    kills = args.kills or (2 if args.quick else 20)
+    args.kills = args.kills or (2 if args.quick else 20)
     names = [n for n in _commands(Path(".")) if not (args.quick and n == "generate-wiki")]
     names = args.commands.split(",") if args.commands else names
     rng = random.Random(args.seed)
-    report = Report("fault_injection", "Killed at random: nothing lost", argv)
+    what = "two writers" if args.writers == 2 else {"KILL": "kill -9", "INT": "Ctrl-C"}[args.signal]
+    section = "fault_injection" + {"kill -9": "", "Ctrl-C": "_sigint", "two writers": "_two_writers"}[what]
+    title = "Killed at random: nothing lost" if what == "kill -9" else f"Fault injection, {what}: nothing lost"
+    report = Report("fault_injection", title, argv)
     with tempfile.TemporaryDirectory(prefix="fault-injection-") as tmp:
         base = Path(tmp)
         make_data(base / "data")
         commands = _commands(base / "data")
-        results = [trial(name, *commands[name], base, kills, rng) for name in names]
-    report.line(
-        "Each command killed (`kill -9` of its process group) at a random moment up to 1.2x its clean run, then "
-        "rerun. A: the old outputs left; B: the complete new ones; journal: a half-done commit the rerun finished; "
-        "cut: anything else."
-    )
+        results = [trial(name, *commands[name], base, args, rng) for name in names]
+    report.line(DESCRIPTIONS[what])
     report.table(results)
-    report.write(args.results)
-    bad = [
-        r["command"]
-        for r in results
-        if r.get("cut")
-        or r.get("temporaries left after rerun")
-        or r.get("rerun complete, each passage once", r.get("rerun equal to reference", 0)) != r["kills"]
-    ]
+    body = report.render()  # each kind of fault has its own section of RESULTS.md
+    print(body)
+    if args.results is not None:
+        write_section(section, body, args.results)
+    bad = [r["command"] for r in results if broken(r)]
     if bad:
         sys.exit(f"invariants broken for: {', '.join(bad)}")
+
+
+DESCRIPTIONS = {
+    "kill -9": "Each command killed (`kill -9` of its process group) at a random moment up to 1.2x its clean run, "
+    "then rerun. A: the old outputs left; B: the complete new ones; journal: a half-done commit the rerun "
+    "finished; cut: anything else.",
+    "Ctrl-C": "Each command sent one SIGINT (to its process group, as a terminal's Ctrl-C) at a random moment up "
+    "to 1.2x its clean run, then rerun. A / B / cut as for kill -9; exit 130, one error line and no traceback, "
+    "processes and temporaries left counted over the interrupted runs; max seconds to exit: from the signal to "
+    "the command's end.",
+    "two writers": "The same command started twice into one working folder, the second at a random moment up to "
+    "0.9x the first's clean run: refused at once (exit 2, one line naming the first's pid), or run after the "
+    "first ended; the first must finish with the reference's outputs.",
+}
 
 
 if __name__ == "__main__":

@@ -100,9 +100,11 @@ def train_tokenizer(
         model_max_length=1_000_000,
         clean_up_tokenization_spaces=False,
     )
-    if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        fast.save_pretrained(str(out))
+    if out is not None:  # replaced whole, never into what it was trained on
+        from classit_data.core.outputs import replaced_together
+
+        with replaced_together({"--out": out}, {"--corpus": corpus}, folders=["--out"]) as outs:
+            fast.save_pretrained(str(outs.path("--out")))
     return fast
 
 

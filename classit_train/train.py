@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from classit_data.core.errors import InputError, first_line
 from classit_data.core.io import atomic_write_text
+from classit_data.core.outputs import claimed
 from classit_data.core.summary import Summary
 from classit_train import data as D
 from classit_train.config import CURRICULUM_PHASES, TrainConfig
@@ -133,8 +136,38 @@ def _check_attention(cfg: TrainConfig) -> None:
 # --- the shared training loop ---------------------------------------------------------------------
 
 
+@contextmanager
+def _run_folder(out: Path, cfg: TrainConfig) -> Iterator[None]:
+    """The run folder, checked and locked while the run lasts (``core.outputs.claimed``): never an input, inside
+    one, or inside another command's output. A run that fails before its first checkpoint leaves no folder it
+    made: a refused run is no run."""
+    reads = {
+        "--dataset": [cfg.dataset] if cfg.dataset and Path(cfg.dataset).exists() else [],
+        "--base": [cfg.base] if cfg.base else [],
+        "--corpus": list(cfg.corpus or []),
+        "--tokenizer": [cfg.tokenizer] if cfg.tokenizer else [],
+    }
+    made = not out.exists()
+    with claimed({"--out": out}, reads, own=CONFIG_FILE):
+        try:
+            yield
+        except BaseException:
+            if made and out.is_dir() and not (out / CHECKPOINTS).is_dir():
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+
+
+def _start(out: Path, cfg: TrainConfig, tokenizer=None) -> None:
+    """Write ``run_config.yaml`` (and a tokenizer trained for this run) once every check has passed: a refused
+    run leaves an earlier run's configuration as it was."""
+    out.mkdir(parents=True, exist_ok=True)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(str(out / "tokenizer"))
+    atomic_write_text(out / CONFIG_FILE, yaml.safe_dump(cfg.model_dump(), sort_keys=False, allow_unicode=True))
+
+
 def _prepare_out(out: Path, cfg: TrainConfig, resume: bool) -> str | None:
-    """Check the run folder; the checkpoint to resume from (None: a fresh start)."""
+    """Check the run folder; the checkpoint to resume from (None: a fresh start). Nothing is written yet."""
     from transformers.trainer_utils import get_last_checkpoint
 
     ckpt_dir = out / CHECKPOINTS
@@ -150,8 +183,6 @@ def _prepare_out(out: Path, cfg: TrainConfig, resume: bool) -> str | None:
         changed = [k for k in PLAN_KEYS if before.get(k) != now.get(k)]
         if changed:
             raise InputError(f"cannot resume with a different {', '.join(changed)} (see {CONFIG_FILE})", out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(saved, yaml.safe_dump(cfg.model_dump(), sort_keys=False, allow_unicode=True))
     return last if resume else None
 
 
@@ -308,10 +339,24 @@ def _write_outputs(out: Path, cfg: TrainConfig, figures: dict, tokenizer) -> Tra
     if not world_is_main():  # torchrun: the Trainer saved the model from rank 0; the rest is rank 0's too
         return summary
     tokenizer.save_pretrained(str(out))
+    _as_umask_says(out)
     record = summary.to_json()
     atomic_write_text(out / SUMMARY_FILE, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     atomic_write_text(out / "README.md", render_model_card(cfg.model_dump(), record))
     return summary
+
+
+def _as_umask_says(out: Path) -> None:
+    """Give the run's files the mode the umask gives any new file: safetensors writes the model 0600, and a
+    colleague must be able to read the run as they read its card."""
+    import stat
+
+    from classit_data.core.io import current_umask
+
+    mode = 0o666 & ~current_umask()
+    for path in out.rglob("*"):
+        if path.is_file() and not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) != mode:
+            os.chmod(path, mode)
 
 
 def _settings(stage: str, settings: TrainConfig | None, **inputs: Any) -> TrainConfig:
@@ -363,17 +408,22 @@ def pretrain(
         out: the run folder: model, tokenizer, ``run_config.yaml``, ``run_summary.json``, model card and
             ``checkpoints/`` (``resume`` continues from the last; ``callbacks`` go to the Trainer).
     """
+    out = Path(out)
+    cfg = _settings("pretrain", settings, corpus=[str(c) for c in corpus] if corpus else None)
+    with _run_folder(out, cfg):
+        return _pretrain(out, cfg, resume, callbacks)
+
+
+def _pretrain(out: Path, cfg: TrainConfig, resume: bool, callbacks: list | None) -> TrainSummary:
     import torch
     from transformers import LlamaForCausalLM
 
-    out = Path(out)
-    cfg = _settings("pretrain", settings, corpus=[str(c) for c in corpus] if corpus else None)
     preset = _pretrain_preset(cfg)
     _check_attention(cfg)
     max_length = cfg.max_length or preset["max_length"]
     check_memory(llama_config(cfg.model, attn_implementation=cfg.attn_implementation), cfg, max_length)
     last = _prepare_out(out, cfg, resume)
-    tok = _pretrain_tokenizer(cfg, preset, out / "tokenizer", resume)
+    tok, trained = _pretrain_tokenizer(cfg, preset, out / "tokenizer", resume)
     stats = D.EncodeStats()
     train_docs, eval_docs = _split_documents(cfg)
     examples = D.encode_documents(train_docs, tok, max_length, "corpus", stats)
@@ -394,6 +444,7 @@ def pretrain(
             attn_implementation=cfg.attn_implementation,
         )
     )
+    _start(out, cfg, tok if trained else None)
     figures = fit(net, tok, D.PlanDataset(examples, groups), eval_sets, cfg, out, last=last, callbacks=callbacks)
     words = _unique_words(examples)  # held-out documents are never trained on
     return _write_outputs(
@@ -429,22 +480,24 @@ def _pretrain_preset(cfg: TrainConfig) -> dict:
     return preset
 
 
-def _pretrain_tokenizer(cfg: TrainConfig, preset: dict, tok_dir: Path, resume: bool):
-    """The given tokenizer, the one trained when a resumed run started, or a new one trained on the corpus."""
+def _pretrain_tokenizer(cfg: TrainConfig, preset: dict, tok_dir: Path, resume: bool) -> tuple[Any, bool]:
+    """The given tokenizer, the one trained when a resumed run started, or a new one trained on the corpus
+    (saved in the run folder only when the run starts); and whether it was trained here."""
     from classit_train.tokenizer import load_tokenizer, train_tokenizer
 
+    trained = False
     if cfg.tokenizer:
         tok = load_tokenizer(cfg.tokenizer)
     elif resume and tok_dir.is_dir():
         tok = load_tokenizer(tok_dir)
     else:
-        tok = train_tokenizer(cfg.corpus, preset["vocab_size"], tok_dir)
+        tok, trained = train_tokenizer(cfg.corpus, preset["vocab_size"]), True
     if len(tok) > preset["vocab_size"]:
         raise InputError(
             f"the tokenizer has {len(tok):,} tokens, more than {cfg.model}'s {preset['vocab_size']:,}",
             cfg.tokenizer or tok_dir,
         )
-    return tok
+    return tok, trained
 
 
 def _split_documents(cfg: TrainConfig) -> tuple[list[str], list[str]]:
@@ -488,13 +541,18 @@ def run(
         out: the run folder: model, tokenizer, ``run_config.yaml``, ``run_summary.json``, model card and
             ``checkpoints/`` (``resume`` continues from the last; ``callbacks`` go to the Trainer).
     """
-    from classit_data.core.template import TextTemplate
-    from classit_train.tokenizer import load_tokenizer
-
     out = Path(out)
     cfg = _settings(
         "instruction", settings, dataset=str(dataset) if dataset else None, base=str(base) if base else None
     )
+    with _run_folder(out, cfg):
+        return _run(out, cfg, resume, callbacks)
+
+
+def _run(out: Path, cfg: TrainConfig, resume: bool, callbacks: list | None) -> TrainSummary:
+    from classit_data.core.template import TextTemplate
+    from classit_train.tokenizer import load_tokenizer
+
     base_dir = _instruction_base(cfg)
     _check_attention(cfg)
     template = TextTemplate.load(cfg.template)
@@ -511,6 +569,7 @@ def run(
     check_memory(model_config, cfg, D.Collator(pad_id=0).row_width(plan.longest_row()))
     last = _prepare_out(out, cfg, resume)
     net = _load_model(base_dir, cfg)
+    _start(out, cfg)
     figures = fit(net, tok, plan, eval_sets, cfg, out, last=last, callbacks=callbacks)
     words = _unique_words(examples)
     base_words = _base_words(base_dir)

@@ -1,11 +1,13 @@
-"""`benchmarks/fault_injection.py`, small: each command killed (``kill -9``) twice at random moments, then rerun.
+"""`benchmarks/fault_injection.py`, small: each command killed (``kill -9``) twice at random moments, then rerun;
+interrupted by a Ctrl-C; and a second writer of the same outputs started while the first runs.
 
-The benchmark kills each command 20 times (its figures are in benchmarks/RESULTS.md); here two kills per
+The benchmark kills each command 20 times (its figures are in benchmarks/RESULTS.md); here two tries per
 command keep the suite short while checking the same invariants on every run of the suite.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import random
 from pathlib import Path
@@ -33,12 +35,33 @@ def data(tmp_path_factory, injection) -> Path:
 @pytest.mark.parametrize("command", ["convert-switchboard", "validate", "stats", "build"])
 def test_a_killed_command_leaves_the_old_or_the_new_outputs_and_a_rerun_completes(command, injection, data):
     earlier, new = injection._commands(data)[command]
-    result = injection.trial(command, earlier, new, data.parent, kills=2, rng=random.Random(command))
-    assert result["kills"] == 2
+    args = argparse.Namespace(kills=2, signal="KILL", writers=1)
+    result = injection.trial(command, earlier, new, data.parent, args, rng=random.Random(command))
+    assert result["tries"] == 2
     assert result.get("cut", 0) == 0, result
     assert result.get("rerun equal to reference") == 2, result
     assert result.get("temporaries left after rerun", 0) == 0, result
     assert sum(result.get(k, 0) for k in ("A", "B", "journal", "finished before the kill")) == 2, result
+
+
+@pytest.mark.parametrize("command", ["prepare-wiki", "build"])
+def test_a_ctrl_c_ends_the_command_at_once_with_one_line_and_nothing_left(command, injection, data):
+    """Item 6: exit 130 within seconds, one line, no process, no temporary; the old or the new outputs."""
+    earlier, new = injection._commands(data)[command]
+    args = argparse.Namespace(kills=2, signal="INT", writers=1)
+    result = injection.trial(command, earlier, new, data.parent / "int", args, rng=random.Random(command))
+    assert not injection.broken(result), result
+    assert result.get("exit 130", 0) + result.get("finished before the kill", 0) == 2, result
+
+
+@pytest.mark.parametrize("command", ["validate", "build"])
+def test_a_second_writer_is_refused_at_once_naming_the_first(command, injection, data):
+    """Item 9: the second run exits 2 with one line naming the first's pid; the first finishes untouched."""
+    earlier, new = injection._commands(data)[command]
+    args = argparse.Namespace(kills=2, signal="KILL", writers=2)
+    result = injection.trial(command, earlier, new, data.parent / "two", args, rng=random.Random(command))
+    assert not injection.broken(result), result
+    assert result.get("first finished, outputs equal to reference") == 2, result
 
 
 def test_the_check_can_fail(injection, tmp_path):

@@ -65,7 +65,7 @@ VALIDATE_COLLISIONS = {
     ),
     "report's markdown is the quarantine": (
         ["--out", "k.parquet", "--quarantine", "r.md", "--report", "r.json"],
-        "--quarantine and --report's Markdown copy are the same file",
+        "--quarantine must end in .parquet or .jsonl",  # refused for its name before it could collide
     ),
 }
 
@@ -93,17 +93,19 @@ def test_validate_with_one_unwritable_output_replaces_none(flag, place, validate
 
 
 def test_convert_switchboard_refuses_colliding_paths(tmp_path, cli):
-    source = tmp_path / "switchboard.train"
+    (tmp_path / "in").mkdir()
+    source = tmp_path / "in" / "switchboard.train"
     source.write_bytes(SWITCHBOARD.read_bytes())
     before = _fingerprint(tmp_path)
     one_error_line(
         cli("convert-switchboard", source, "--out", tmp_path / "o.parquet", "--rejects", tmp_path / "o.parquet"),
         "--out and --rejects are the same file",
     )
-    one_error_line(cli("convert-switchboard", source, "--out", source), "--out is an input")
+    one_error_line(cli("convert-switchboard", source, "--out", source), "--out must end in .parquet or .jsonl")
+    one_error_line(cli("convert-switchboard", tmp_path / "in", "--out", tmp_path / "in" / "x.parquet"), "is inside")
     one_error_line(
-        cli("convert-switchboard", tmp_path, "--out", tmp_path / "x.parquet", "--rejects", source),
-        "--rejects is an input",
+        cli("convert-switchboard", tmp_path / "in", "--out", tmp_path / "x.parquet", "--rejects", source),
+        "--rejects must end in .parquet or .jsonl",
     )
     assert _fingerprint(tmp_path) == before
 

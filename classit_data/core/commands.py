@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import BadParameter, NoArgsIsHelpError, UsageError
 
 from classit_data.core.settings import FlagSpec, Settings
 
@@ -117,29 +118,70 @@ def command_line(ctx: typer.Context) -> str | None:
 
 
 def run_app(app: typer.Typer, prog_name: str, argv: list[str] | None = None) -> int:
-    """Run a typer app as a console script: user errors (``InputError``, an ``OSError`` naming a file) become
-    one line and exit code 2."""
+    """Run a typer app as a console script: user errors (``InputError``, an ``OSError`` naming a file, a full
+    disk) become one line and exit code 2; a Ctrl-C ends it at once with 130 (``core.signals``)."""
     from classit_data.core.console import console
     from classit_data.core.errors import InputError
 
-    args = sys.argv[1:] if argv is None else argv
+    if argv is None:  # a console script: the command runs under a supervisor that makes Ctrl-C clean
+        from classit_data.core.signals import supervised
+
+        return supervised(lambda: run_app(app, prog_name, sys.argv[1:]))
+    args = argv
     try:
         # the command line as typed, for a command that records it (``command_line``)
-        app(args=args, prog_name=prog_name, standalone_mode=True, obj={_COMMAND_LINE: [prog_name, *args]})
+        found = app(args=args, prog_name=prog_name, standalone_mode=False, obj={_COMMAND_LINE: [prog_name, *args]})
+        return found if isinstance(found, int) else 0
+    except NoArgsIsHelpError as exc:  # no arguments at all: the help, as click shows it
+        print(exc.format_message(), file=sys.stderr)
+        return 2
+    except UsageError as exc:  # click's own (a bad value, a missing option): one line as well
+        console.print(f"error: {_usage_line(exc, args, prog_name)}", markup=False, highlight=False, soft_wrap=True)
+        return 2
     except InputError as exc:
         console.print(f"error: {exc.one_line()}", style="red", markup=False, highlight=False, soft_wrap=True)
         return 2
-    except OSError as exc:
-        if exc.filename is None:
+    except Exception as exc:
+        line = _os_error_line(exc)
+        if line is None:
             raise
-        # a place the OS refused (a read-only disk, a full one): the user's to fix, so one line too
-        console.print(
-            f"error: {exc.filename}: {exc.strerror or exc}", style="red", markup=False, highlight=False, soft_wrap=True
-        )
+        console.print(f"error: {line}", style="red", markup=False, highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")
         return 130
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
-    return 0
+
+
+def _usage_line(exc: UsageError, args: list[str], prog_name: str) -> str:
+    """A usage error as one line: the flag, the value given and what is wrong with it; else click's message and
+    where the help is."""
+    param = getattr(exc, "param", None)
+    flags = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+    if isinstance(exc, BadParameter) and flags:
+        flag, value = flags[0], None
+        for i, arg in enumerate(args):
+            if arg in param.opts and i + 1 < len(args):
+                value = args[i + 1]
+            elif arg.startswith(f"{flag}="):
+                value = arg.split("=", 1)[1]
+        reason = exc.message
+        for words, plain in (("valid integer", "not a whole number"), ("valid number", "not a number")):
+            reason = plain if words in reason else reason
+        return f"{flag} {value}: {reason}" if value is not None else f"{flag}: {reason}"
+    path = exc.ctx.command_path if exc.ctx is not None else prog_name
+    return f"{exc.format_message()} (see: {path} --help)"
+
+
+def _os_error_line(exc: Exception) -> str | None:
+    """The one line of a place the OS refused (a read-only disk, a full one: the user's to fix); None for a
+    fault of the program."""
+    from classit_data.core.outputs import no_space
+
+    name = getattr(exc, "filename", None)
+    if no_space(exc):
+        return f"{name or 'an output'}: no space left on the device"
+    if isinstance(exc, OSError) and name is not None:
+        return f"{name}: {exc.strerror or exc}"
+    return None

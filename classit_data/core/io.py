@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import tempfile
@@ -52,15 +53,26 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def summary_path(out: str | Path) -> Path:
-    """Where a step records its summary beside its output: ``rows.parquet`` -> ``rows.summary.json``; a later
-    ``build`` finds it there and carries it into ``build_info.json``."""
+    """Where a step records its summary beside its output: ``rows.parquet`` -> ``rows.parquet.summary.json``; a
+    later ``build`` finds it there and carries it into ``build_info.json``. Named after the whole file name, so
+    ``sw.v1.parquet``, ``sw.v2.parquet`` and ``sw.jsonl`` in one folder each keep their own record."""
     out = Path(out)
-    return out.with_name(f"{out.name.split('.')[0] or out.name}.summary.json")
+    return out.with_name(f"{out.name}.summary.json")
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+#: the names a row file may have: what ``write_rows`` writes, by suffix
+ROW_SUFFIXES = (".parquet", ".jsonl")
+
+
+def check_row_file(flag: str, path: str | Path) -> None:
+    """Refuse a row output whose name says another format (``x.csv`` would hold Parquet)."""
+    if Path(path).suffix not in ROW_SUFFIXES:
+        raise InputError(f"{flag} must end in .parquet or .jsonl (the format written)", path)
 
 
 def write_rows(rows: pl.DataFrame | Sequence[dict], path: str | Path, schema: dict | None = None) -> Path:
@@ -69,12 +81,30 @@ def write_rows(rows: pl.DataFrame | Sequence[dict], path: str | Path, schema: di
 
     path = Path(path)
     df = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(list(rows), schema=schema, strict=False)
-    with atomic_path(path) as tmp:
-        if path.suffix == ".jsonl":
-            df.write_ndjson(tmp)
-        else:
-            df.write_parquet(tmp, compression="zstd", statistics=True)
+    with atomic_path(path) as tmp, _WriteErrors(tmp, "wb") as f:
+        try:
+            if path.suffix == ".jsonl":
+                df.write_ndjson(f)
+            else:
+                df.write_parquet(f, compression="zstd", statistics=True)
+        except Exception:
+            if f.error is not None:  # polars words a full disk as a format error: say what happened
+                raise f.error from None
+            raise
     return path
+
+
+class _WriteErrors(io.FileIO):
+    """A file that keeps the first error of a write (a full disk), which a writing library may reword."""
+
+    error: OSError | None = None
+
+    def write(self, data) -> int:
+        try:
+            return super().write(data)
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
 
 
 def read_rows(paths: str | Path | Iterable[str | Path], required: Sequence[str] = ()) -> pl.DataFrame:

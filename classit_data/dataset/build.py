@@ -223,9 +223,16 @@ def build(
         max_shard_size=parse_size(config.max_shard_size),
     )
     _check_out(out, [*sw_paths, *wiki_paths])
-    inputs = read_inputs(sw_paths, wiki_paths)
     say = console.print if progress else (lambda *a, **k: None)
-    with replaced_together({"--out": out}, folders=["--out"]) as outs:
+    reads = {
+        "--switchboard": sw_paths,
+        "--wiki": wiki_paths,
+        "--stats-dir": [stats_dir] if stats_dir else [],
+        "--passages": [passages] if passages else [],
+        "--generation-run": list(generation_runs),
+    }
+    with replaced_together({"--out": out}, reads, folders=["--out"]) as outs:  # locked before any reading
+        inputs = read_inputs(sw_paths, wiki_paths)
         folder = outs.path("--out")
         gate_seconds, timings = _write_folder(
             folder,
@@ -479,6 +486,9 @@ def write_split(df: pl.DataFrame, folder: Path, config: str, split: str, max_sha
 
     table, _ = _arrow_table(df)
     n_shards = max(1, math.ceil(table.nbytes / max_shard_bytes))
+    if n_shards > max(1, table.num_rows):  # a shard per row would not do: thousands of files for nothing
+        need = math.ceil(table.nbytes / table.num_rows)
+        raise InputError(f"--max-shard-size {max_shard_bytes} bytes: smaller than one row of {config} ({need} bytes)")
     per_shard = math.ceil(table.num_rows / n_shards) if table.num_rows else 0
     files = []
     (folder / config).mkdir(parents=True, exist_ok=True)
@@ -523,8 +533,6 @@ def statistics_for_card(
 ) -> tuple[dict, str | None]:
     """The statistics' record and ``stats.md`` for the card: from ``stats_dir`` (``classit-data stats``), else
     computed here. Figure 1 is copied into the folder."""
-    import json
-
     if stats_dir is not None:
         src = Path(stats_dir)
         if not (src / "stats.json").is_file():
@@ -536,7 +544,7 @@ def statistics_for_card(
         stats([str(rows_file)], src)
     record = {
         "source": str(stats_dir) if stats_dir is not None else "computed by build",
-        "stats": stable_report(json.loads((src / "stats.json").read_text(encoding="utf-8"))),
+        "stats": stable_report(read_stats_record(src)),
     }
     markdown = (src / "stats.md").read_text(encoding="utf-8") if (src / "stats.md").is_file() else None
     if (src / "figure1.png").is_file():
@@ -544,6 +552,25 @@ def statistics_for_card(
         shutil.copyfile(src / "figure1.png", folder / FIGURE_PATH)
         record["figure"] = FIGURE_PATH
     return record, markdown
+
+
+def read_stats_record(folder: Path) -> dict:
+    """``stats.json`` of a ``classit-data stats`` folder, and its Figure 1: one line naming the file when it is
+    not such a record (a damaged file, another JSON, the figure missing)."""
+    import json
+
+    path = folder / "stats.json"
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})", path) from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not JSON: {exc.msg}", path, exc.lineno) from exc
+    if not isinstance(content, dict) or not {"sources", "figure"} <= content.keys():
+        raise InputError("not a record of `classit-data stats` (no sources and figure): run it again", path)
+    if not (folder / "figure1.png").is_file():
+        raise InputError("no figure1.png beside stats.json: run `classit-data stats` again", folder)
+    return content
 
 
 def write_card_and_record(folder: Path, record: BuildRecord, stats_markdown: str | None) -> None:

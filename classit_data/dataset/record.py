@@ -94,6 +94,8 @@ def read_build_info(dataset_dir: str | Path) -> dict:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"unreadable build record: {exc}", path) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"unreadable build record: not UTF-8 text (byte 0x{exc.object[exc.start]:02x})", path) from exc
     if not isinstance(info, dict) or info.get("format") != BUILD_FORMAT:
         raise InputError("not a classit-data build record", path)
     if info.get("format_version") != BUILD_FORMAT_VERSION:

@@ -39,10 +39,20 @@ SAMPLE_COLUMNS = ("id", "source", "prompt", "reply")
 def read_split_rows(folder: Path, info: dict, config: str) -> dict[str, pl.DataFrame]:
     """Each split of a config as rows, from the shards the record lists."""
     splits = (info.get("configs") or {}).get(config, {}).get("splits", {})
-    return {
-        split: pl.read_parquet([folder / f for f in s["files"]]) if s["files"] else pl.DataFrame()
-        for split, s in splits.items()
-    }
+    return {split: _shards(folder, s["files"]) for split, s in splits.items()}
+
+
+def _shards(folder: Path, files: list[str]) -> pl.DataFrame:
+    """The rows of a split's shards; a shard deleted or damaged since the build is one line naming it."""
+    from classit_data.core.errors import InputError, first_line
+
+    for name in files:
+        if not (folder / name).is_file():
+            raise InputError("a shard the build record lists is missing; rebuild the dataset", folder / name)
+    try:
+        return pl.read_parquet([folder / f for f in files]) if files else pl.DataFrame()
+    except Exception as exc:  # polars raises many types for a cut or foreign file
+        raise InputError(f"a damaged shard: {first_line(exc)}; rebuild the dataset", folder / files[0]) from exc
 
 
 def _source_rows(folder: Path, info: dict) -> dict[str, pl.DataFrame]:
@@ -425,9 +435,9 @@ def write_page(
     if previous is not None:
         read_build_info(previous)
     target = Path(out) if out is not None else folder / REPORT_FILE
-    with replaced_together(
-        {"--out": target}, {"--previous": [previous] if previous else [], "--eval": list(eval_paths)}
-    ) as outs:
+    reads = {"the dataset": [folder], "--previous": [previous] if previous else [], "--eval": list(eval_paths)}
+    # the page is the one file a build leaves to this command, beside what it reads
+    with replaced_together({"--out": target}, reads, may_write=[folder / REPORT_FILE]) as outs:
         context = report_context(folder, config, previous=previous, eval_paths=eval_paths, name=name)
         html = render_report(context)
         atomic_write_text(outs.path("--out"), html)

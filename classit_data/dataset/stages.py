@@ -1,7 +1,7 @@
 """What the steps before a build recorded, found beside the build's inputs and carried into ``build_info.json``.
 
 Each step leaves a record beside its output: ``convert-switchboard`` and ``prepare-wiki`` write
-``NAME.summary.json`` beside ``NAME.parquet`` (``core.io.summary_path``), ``generate-wiki`` writes
+``NAME.parquet.summary.json`` beside ``NAME.parquet`` (``core.io.summary_path``), ``generate-wiki`` writes
 ``summary.json`` and ``run.json`` into its folder, ``validate`` writes its ``--report``. The build follows
 the chain back from its inputs: a report JSON beside an input whose ``outputs.kept`` is that input is the
 validation of it; the files that validation read (and the inputs themselves) lead to the convert, prepare and

@@ -69,6 +69,8 @@ def read_passage_rows(path: str | Path, stats: GenerationStats) -> pl.DataFrame:
     df = read_rows(path, required=("passage_id", "article_id", "text"))
     if df.height == 0:
         raise InputError("no passages in the file", path)
+    if df.schema["text"] != pl.String:  # a number is no passage to ask questions about
+        raise InputError(f"column text holds {df.schema['text']}, not text", path)
     for col in ("title", "section"):
         if col not in df.columns:
             df = df.with_columns(pl.lit("").alias(col))
@@ -97,9 +99,21 @@ def select_passages(df: pl.DataFrame, cfg: GenerationConfig) -> pl.DataFrame:
     return df
 
 
-def _skip_done(selected: pl.DataFrame, out_dir: Path, stats: GenerationStats) -> pl.DataFrame:
-    """The selected passages that no chunk file holds yet."""
+def _skip_done(
+    selected: pl.DataFrame, shard: pl.DataFrame, out_dir: Path, cfg: GenerationConfig, stats: GenerationStats
+) -> pl.DataFrame:
+    """The selected passages that no chunk file holds yet. A ``max_passages`` that leaves out passages of the
+    shard whose records are there is refused: the rows would shrink although nothing was generated."""
     done = done_passages(out_dir)
+    left_out = shard.filter(
+        pl.col("passage_id").is_in(list(done)) & ~pl.col("passage_id").is_in(selected["passage_id"])
+    )
+    if left_out.height:
+        raise InputError(
+            f"holds the rows of {left_out.height} passages that --max-passages {cfg.max_passages} leaves out; "
+            "nothing was replaced: raise --max-passages, or choose another --out",
+            out_dir,
+        )
     todo = selected.filter(~pl.col("passage_id").is_in(list(done)))
     stats.update("passages_resumed", selected.height - todo.height)
     return todo
@@ -324,7 +338,8 @@ def run_task(
     paths = output_paths(out_dir, cfg, task.outputs)
     rows_name, rejects_name = task.outputs
     finals = {paths[name].name: paths[name] for name in (rows_name, rejects_name, "summary")}
-    with executor.session(), replaced_together(finals, job.inputs) as outs:
+    # locked before the engines start: a second run into the same files is refused at once
+    with replaced_together(finals, job.inputs, own="run.json") as outs, executor.session():
         (rows, rejects), figures = _run(job, out_dir, cfg, task, executor, progress)
         write_rows(rows, outs.path(paths[rows_name].name))
         write_rows(rejects, outs.path(paths[rejects_name].name))
@@ -343,7 +358,7 @@ def _run(
     selected = select_passages(df, cfg)
     stats.update("passages_selected", selected.height)
     paths = output_paths(out_dir, cfg, task.outputs)
-    todo = _skip_done(selected, out_dir, stats)
+    todo = _skip_done(selected, select_passages(df, cfg.model_copy(update={"max_passages": None})), out_dir, cfg, stats)
 
     fingerprint = job.fingerprint(df) if job.fingerprint else ids_fingerprint(df["passage_id"].to_list())
     run = RunRecord(paths["run"], cfg, task, executor.kind, job.record, out_dir, fingerprint)

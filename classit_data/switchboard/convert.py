@@ -34,7 +34,7 @@ from typing import Any
 
 from classit_data.core.counts import Counts
 from classit_data.core.errors import InputError
-from classit_data.core.io import atomic_write_text, summary_path
+from classit_data.core.io import atomic_write_text, check_row_file, summary_path
 from classit_data.core.lengths import count_words
 from classit_data.core.outputs import replaced_together
 from classit_data.core.summary import Summary
@@ -161,6 +161,9 @@ def convert_switchboard(
     config = settings if settings is not None else ConvertConfig()
     started = time.perf_counter()
     named = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    for flag, path in (("--out", out), ("--rejects", rejects)):
+        if path is not None:
+            check_row_file(flag, path)
     sources, skipped = plan_inputs(named, config.fmt)
     targets = {
         "--out": out,

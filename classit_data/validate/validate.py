@@ -26,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from classit_data.core.io import atomic_write_text, write_rows
+from classit_data.core.io import atomic_write_text, check_row_file, write_rows
 from classit_data.core.outputs import Outputs, replaced_together
 from classit_data.core.schema import complete_rows
 from classit_data.core.summary import Summary
@@ -369,6 +369,8 @@ def validate(
     started = time.perf_counter()
     cfg = settings if settings is not None else ValidationConfig()
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    check_row_file("--out", out)
+    check_row_file("--quarantine", quarantine)
     targets = {
         "--out": out,
         "--quarantine": quarantine,

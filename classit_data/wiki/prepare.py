@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from classit_data.core.errors import InputError
 from classit_data.core.formats import normalize_format
-from classit_data.core.io import atomic_write_text, summary_path
+from classit_data.core.io import atomic_write_text, check_row_file, summary_path
 from classit_data.core.schema import PASSAGE_COLUMNS, arrow_table
 from classit_data.core.summary import Summary
 from classit_data.wiki.config import PassageConfig, PrepareConfig
@@ -131,8 +131,7 @@ def prepare_wiki(
         raise InputError("no input files given")
     _refuse_repeated(paths)
     out = Path(out)
-    if out.suffix not in (".parquet", ".jsonl"):
-        raise InputError("the output must end in .parquet or .jsonl", out)
+    check_row_file("--out", out)
     source = _Inputs(paths, normalize_format(config.fmt, FORMATS, FORMAT_ALIASES), _index_of(config, paths))
     params_path = config.punkt_params
     sentence_splitter(params_path)  # a bad parameter file fails here, before any work
@@ -154,6 +153,8 @@ def prepare_wiki(
             if bar:
                 bar.close()
             writer.close()
+        if not stats["passages"]:  # nothing made: the earlier passage file stays
+            raise InputError("no passages: no article in the input has enough prose words", paths[0])
         summary = _summary(source, out, stats, config, n_workers, time.perf_counter() - started)
         atomic_write_text(
             outs.path("--out's summary"), json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n"

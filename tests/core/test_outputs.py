@@ -22,6 +22,13 @@ def _listing(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
+def _die(outs: Outputs) -> None:
+    """What the kernel does for a killed writer: its locks go, their files stay (the next run takes them)."""
+    for fd in outs.claim._locks.values():
+        os.close(fd)
+    outs.claim._locks.clear()
+
+
 def test_outputs_are_replaced_together_and_leave_nothing_behind(tmp_path):
     a, b = tmp_path / "a.parquet", tmp_path / "b.json"
     with replaced_together({"--out": a, "--report": b}) as outs:
@@ -108,6 +115,7 @@ def test_a_kill_between_the_renames_is_finished_by_the_next_run(tmp_path):
     journal.write_text(json.dumps({"renames": [[str(outs.path(f)), str(t)] for f, t in outs.targets.items()]}))
     os.replace(outs.path("--out"), a)
     assert (a.read_text(), b.read_text()) == ("new A", "old B")  # the mixed set a kill leaves
+    outs.claim.release()
 
     assert recover([a, b]) is True
     assert (a.read_text(), b.read_text()) == ("new A", "new B")
@@ -119,6 +127,8 @@ def test_temporaries_of_a_killed_run_are_removed_by_the_next(tmp_path):
     a = tmp_path / "kept.parquet"
     killed = Outputs({"--out": a})
     killed.path("--out").write_text("half written")
+    _die(killed)
+    (tmp_path / "..kept.0123abcd.partial.parquet.x_y_z123.tmp").write_text("atomic_path's of ours")
     (tmp_path / ".kept.parquet.abcd_123.tmp").write_text("atomic_path's temporary")
     (tmp_path / ".kept.other.parquet").write_text("not ours")
     with replaced_together({"--out": a}) as outs:
@@ -219,6 +229,7 @@ def test_a_folder_commit_killed_between_or_after_its_renames_is_finished_by_the_
     with pytest.raises(Killed):
         outs.commit()
     monkeypatch.undo()
+    outs.claim.release()
     assert out.exists() == (killed_after == 2) and (tmp_path / ".ds.commit.json").exists()
     assert [p.name.startswith(".ds.old-") for p in tmp_path.iterdir() if p.name != ".ds.commit.json"].count(True) == 1
 
@@ -231,6 +242,7 @@ def test_a_killed_runs_half_written_and_set_aside_folders_are_removed_by_the_nex
     out = tmp_path / "ds"
     killed = Outputs({"--out": out}, folders=["--out"])
     (killed.path("--out") / "half.parquet").write_text("half written")
+    _die(killed)
     (tmp_path / ".ds.old-0123abcd").mkdir()  # killed while removing the folder it had set aside
     (tmp_path / ".ds.old-0123abcd" / "x.parquet").write_text("earlier build")
     (tmp_path / ".ds.notes").mkdir()  # not ours

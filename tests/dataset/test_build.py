@@ -407,7 +407,10 @@ def test_cli_build_with_stats_dir_then_load_offline(inputs, tmp_path, cli):
     for config, cfg in record["configs"].items():
         n = cfg["splits"]["train"]["num_examples"]
         assert f"{config} {n} ['prompt', 'reply', 'source', 'text']" in loaded.stdout
-    bad = cli("build", "--switchboard", inputs["switchboard"], "--out", tmp_path / "y", "--stats-dir", tmp_path)
+    (tmp_path / "no_stats").mkdir()
+    bad = cli(
+        "build", "--switchboard", inputs["switchboard"], "--out", tmp_path / "y", "--stats-dir", tmp_path / "no_stats"
+    )
     assert bad.returncode == 2 and "stats.json" in bad.stderr
 
 

@@ -89,7 +89,7 @@ def test_build_writes_the_report_beside_the_card_and_the_card_links_it(built):
 def test_funnel_numbers_are_the_steps_records(built):
     out, record, inputs = built
     html = _page(out / "report.html")
-    convert = json.loads((inputs["sw"].parent / "sw.summary.json").read_text())
+    convert = json.loads((inputs["sw"].parent / "sw.parquet.summary.json").read_text())
     for label, key in (("utterances", "utterances"), ("turns", "turns"), ("pairs", "pairs"), ("items", "items")):
         assert _cell(html, "convert-switchboard", label) == f"{convert[key]:,}"
     reports = [json.loads((inputs["sw"].parent / f"{n}.report.json").read_text()) for n in ("sw", "qa")]

@@ -368,3 +368,46 @@ def test_openai_backend_retries_transient_errors(vllm_server, passages, tmp_path
     finally:
         srv.shutdown()
     assert srv.seen == 1 and not list((tmp_path / "bad").rglob("chunk-*.parquet"))
+
+
+def test_one_ctrl_c_during_vllm_start_up_ends_everything_at_once(passages, tmp_path):
+    """Item 6: a Ctrl-C while the engine starts (the terminal signals the command's process group): exit 130
+    within seconds, one line after the signal and no traceback, no process left, no temporary file."""
+    out, log = tmp_path / "out", tmp_path / "cli.log"
+    cmd = [sys.executable, "-m", "classit_data", "generate-wiki", "--passages", str(passages), "--out", str(out)]
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [*cmd, "--backend", "vllm"],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **ENV},
+            start_new_session=True,
+        )
+    tree: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 300
+        while not any("EngineCore" in t for t in _titles(tree)):  # the engine is starting
+            assert proc.poll() is None, f"generate-wiki exited early: {log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"no engine in 300 s: {log.read_text()[-3000:]}"
+            time.sleep(0.2)
+            tree = _descendants(proc.pid)
+        time.sleep(1.0)
+        tree = _descendants(proc.pid)
+        before = log.stat().st_size
+        os.killpg(proc.pid, signal.SIGINT)
+        started = time.monotonic()
+        assert proc.wait(timeout=30) == 130
+        assert time.monotonic() - started < 10
+        after = log.read_bytes()[before:].decode("utf-8", "replace")
+        lines = [line for line in after.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: interrupted"), after[-3000:]
+        assert "Traceback" not in log.read_text(errors="replace")
+        alive = wait_gone(tree, timeout=5)
+        assert alive == [], f"still alive: {_titles(alive)}"
+        left = [p.name for p in out.rglob(".*")] if out.exists() else []
+        assert left == [], left
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        kill_all(tree)

@@ -257,7 +257,8 @@ def test_help_marks_the_required_options(command, required, optional, capsys):
 def test_required_options_may_come_from_the_config_file(tmp_path, capsys):
     """Only the help marks --dataset and --base: click does not refuse a run whose --config gives them."""
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(f"dataset: {tmp_path / 'no-dataset'}\nbase: {tmp_path}\n")
+    (tmp_path / "base").mkdir()
+    cfg.write_text(f"dataset: {tmp_path / 'no-dataset'}\nbase: {tmp_path / 'base'}\n")
     line = _one_error_line(["run", "--out", tmp_path / "o", "--config", cfg], capsys)
     assert "no-dataset" in line and "Missing option" not in line
     line = _one_error_line(["run", "--out", tmp_path / "o"], capsys)

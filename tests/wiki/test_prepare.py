@@ -142,13 +142,13 @@ def test_failed_run_keeps_the_earlier_output_and_leaves_no_temporary_file(tmp_pa
     out_dir = tmp_path / "out"
     out = out_dir / "p.parquet"
     prepare_wiki(WIKI / "hard_cases.xml", out, PrepareConfig(workers=1), progress=False)
-    before, summary_before = out.read_bytes(), (out_dir / "p.summary.json").read_bytes()
+    before, summary_before = out.read_bytes(), (out_dir / "p.parquet.summary.json").read_bytes()
     # the error comes after several batches were handed to the worker pool
     with pytest.raises(InputError, match="mismatched tag"):
         prepare_wiki([big_dump, WIKI / "malformed.xml"], out, PrepareConfig(workers=2), progress=False)
     assert out.read_bytes() == before
-    assert (out_dir / "p.summary.json").read_bytes() == summary_before  # the step's record, replaced together
-    assert sorted(p.name for p in out_dir.iterdir()) == ["p.parquet", "p.summary.json"]
+    assert (out_dir / "p.parquet.summary.json").read_bytes() == summary_before  # the step's record, replaced together
+    assert sorted(p.name for p in out_dir.iterdir()) == ["p.parquet", "p.parquet.summary.json"]
 
 
 def test_summary_keys_and_order(tmp_path):

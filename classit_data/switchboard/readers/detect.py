@@ -16,7 +16,7 @@ from pathlib import Path
 from classit_data.core.errors import InputError
 from classit_data.core.formats import normalize_format
 from classit_data.switchboard.readers import babylm, convokit, isip, nltk_sample, swda_csv, swda_pipe
-from classit_data.switchboard.readers.lines import clip
+from classit_data.switchboard.readers.lines import CR_INSIDE, clip
 from classit_data.switchboard.readers.utterance import Utterance
 
 __all__ = ["FORMATS", "InputSource", "Utterance", "detect_format", "plan_inputs"]
@@ -82,6 +82,9 @@ def _detect_file(path: Path, head: bytes, lines: list[str]) -> str | None:
     body = [s for s in lines if s.strip()]
     if not body:
         return None
+    inside = next((n for n, s in enumerate(lines, 1) if "\r" in s), None)
+    if inside is not None:
+        raise InputError(CR_INSIDE, path, inside)
     first = body[0]
     if convokit.sniff(body):
         return "convokit"
@@ -193,7 +196,7 @@ class _InputPlan:
                 return
         chosen = self.fmt or detected
         if chosen is None:
-            raise _unknown_format(path, lines)
+            raise _unknown_format(path, lines, head)
         if chosen.startswith("nltk-") and zipfile.is_zipfile(path):
             self.sources.append(_nltk_source(path, chosen))
         elif chosen == "isip":
@@ -243,10 +246,14 @@ def _left_out_because(path: Path, detected: str | None, fmt: str | None) -> str 
     return None
 
 
-def _unknown_format(path: Path, lines: list[str]) -> InputError:
-    """The error for a file named directly whose format is unknown: it shows the first non-blank line."""
+def _unknown_format(path: Path, lines: list[str], head: bytes = b"") -> InputError:
+    """The error for a file named directly whose format is unknown: it shows the first non-blank line (its
+    start, when the line is longer than what was read of it)."""
     first = next((i for i, s in enumerate(lines, 1) if s.strip()), 1)
-    shown = clip(lines[first - 1]) if lines else ""
+    if lines and lines[first - 1].strip():
+        shown = clip(lines[first - 1])
+    else:  # a first line longer than the bytes read
+        shown = clip(head.decode("utf-8", errors="replace").lstrip("\ufeff").split("\n")[0])
     return InputError(f"unknown format: this line looks like none of {', '.join(FORMATS)}: {shown!r}", path, first)
 
 

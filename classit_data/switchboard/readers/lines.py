@@ -11,6 +11,10 @@ from classit_data.core.errors import InputError
 _CHUNK = 1 << 20
 
 
+#: what a carriage return inside a line means here: a file with CR-only line ends, or a stray CR
+CR_INSIDE = "a carriage return (CR) inside the line: lines must end in LF or CRLF (convert with: tr '\\r' '\\n')"
+
+
 def iter_lines(
     path: str | Path, opener: Callable[[], IO[bytes]] | None = None, name: str | None = None
 ) -> Iterator[tuple[int, str]]:
@@ -51,7 +55,10 @@ def iter_lines(
                 lines.pop()
             for line in lines:
                 n += 1
-                yield n, line[:-1] if line.endswith("\r") else line
+                line = line[:-1] if line.endswith("\r") else line
+                if "\r" in line:
+                    raise InputError(CR_INSIDE, label, n)
+                yield n, line
             if not block:
                 break
     if n == 0:

@@ -21,7 +21,10 @@ REQUIRED = ("conversation_no", "caller", "text")
 def sniff(lines: list[str]) -> bool:
     if not lines:
         return False
-    header = next(csv.reader([lines[0]]), [])
+    try:
+        header = next(csv.reader([lines[0]]), [])
+    except csv.Error:  # a stray carriage return: no CSV header (the line reader says what it is)
+        return False
     return all(c in header for c in REQUIRED)
 
 

@@ -61,7 +61,9 @@ def detect_format(path: str | Path, forced: str | None = None) -> str:
     if encoding:
         text = head.decode(encoding, errors="replace")
     elif b"\x00" in head:
-        raise InputError("binary content, not a Wikipedia dump or text export", path, "byte 0")
+        at = head.index(b"\x00")
+        line = head.count(b"\n", 0, at) + 1
+        raise InputError(f"a NUL byte at offset {at}: binary content, not a Wikipedia dump or text export", path, line)
     else:
         text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     return _text_format(path, text, complete=len(head) < SNIFF_BYTES)
