@@ -46,6 +46,11 @@ class GenerationConfig(Settings):
     shard_index: int = Field(0, ge=0, description="Which shard this run does (0-based).")
     seed: int = Field(0, description="Global seed; each passage's seed derives from it and the passage id.")
     max_passages: int | None = Field(None, ge=1, le=2**63 - 1, description="Only the first N passages of the shard.")
+    deterministic: bool = Field(
+        True,
+        description="The same rows from the same command on the same machine and versions: a seed per request, "
+        "vLLM's scheduling in this process, no chunked prefill on CPUs (off: faster, rows may differ).",
+    )
     executor: str = Field("local", description="local (this machine) | ray (a Ray cluster; needs the `ray` extra).")
     ray_address: str = Field(
         "auto",
@@ -141,9 +146,12 @@ class GenerationConfig(Settings):
                 kv_cache_gb=self.kv_cache_gb,
                 structured=self.structured,
                 engine=self.engine,
+                deterministic=self.deterministic,
             )
         if kind == "transformers":
-            return dict(batch_size=self.batch_size, dtype=self.dtype, threads=self.threads)
+            return dict(
+                batch_size=self.batch_size, dtype=self.dtype, threads=self.threads, deterministic=self.deterministic
+            )
         return dict(
             concurrency=self.concurrency,
             max_retries=self.max_retries,

@@ -223,16 +223,15 @@ def generate_chunks(
     progress: bool,
     label: str | None = None,
 ) -> None:
-    """Generate every passage of ``todo`` chunk by chunk; each chunk lands atomically in ``directory``."""
+    """Generate every passage of ``todo`` chunk by chunk (its ``chunk`` column, :func:`~.chunks.plan_chunks`);
+    each chunk lands atomically in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     provenance, schema = engine_schema(engine, task, cfg)
     label = label or task.command
     bar, started = chunks_bar(label, todo.height, progress), time.perf_counter()
     try:
-        for start in range(0, todo.height, cfg.chunk_size):
-            records, seconds = make_chunk(
-                engine, task, todo.slice(start, cfg.chunk_size).to_dicts(), cfg, provenance, schema
-            )
+        for chunk in todo.partition_by("chunk", maintain_order=True) if todo.height else []:
+            records, seconds = make_chunk(engine, task, chunk.drop("chunk").to_dicts(), cfg, provenance, schema)
             stats.generation_seconds += seconds
             write_chunk(records, directory)
             count_chunk(stats, records)

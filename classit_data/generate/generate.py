@@ -35,7 +35,14 @@ from classit_data.core.schema import ITEM_SCHEMA, Item
 from classit_data.core.summary import Summary
 from classit_data.core.template import render_text
 from classit_data.generate.backends import choose_backend, model_identity
-from classit_data.generate.chunks import done_passages, ids_fingerprint, output_paths, read_records, shard_of
+from classit_data.generate.chunks import (
+    done_passages,
+    ids_fingerprint,
+    output_paths,
+    plan_chunks,
+    read_records,
+    shard_of,
+)
 from classit_data.generate.config import GenerationConfig
 from classit_data.generate.executors import Executor, LocalExecutor, make_task
 from classit_data.generate.record import RunRecord
@@ -340,7 +347,8 @@ def _run(
     files' frames, and the figures of the summary (all but its seconds)."""
     stats = GenerationStats()
     df = job.read_units(stats)
-    selected = select_passages(df, cfg)
+    local_replicas = cfg.data_parallel_size if cfg.executor == "local" else 1
+    selected = plan_chunks(select_passages(df, cfg), cfg, local_replicas)
     stats.update("passages_selected", selected.height)
     paths = output_paths(out_dir, cfg, task.outputs)
     todo = _skip_done(selected, out_dir, stats)

@@ -4,6 +4,7 @@ same folder must match, so that it resumes only a run of the same settings."""
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -15,7 +16,7 @@ from classit_data.generate.config import GenerationConfig
 from classit_data.generate.task import GenerationTask
 
 #: settings that change what a passage's rows are: a rerun into the same folder must keep them
-RESUME_KEYS = ("model", "model_revision", "prompt_hash", "sampling", "seed", "passages_fingerprint")
+RESUME_KEYS = ("model", "model_revision", "prompt_hash", "sampling", "seed", "deterministic", "passages_fingerprint")
 
 
 def _versions() -> dict:
@@ -28,6 +29,36 @@ def _versions() -> dict:
         except PackageNotFoundError:
             pass
     return out
+
+
+def hardware() -> dict:
+    """The machine class rows are reproducible on: architecture, CPU model and count, GPU where torch sees one."""
+    out: dict = {"machine": platform.machine(), "cpus": os.cpu_count()}
+    try:
+        models = [ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")]
+        out["cpu"] = models[0] if models else platform.processor()
+    except OSError:
+        out["cpu"] = platform.processor()
+    torch = sys.modules.get("torch")  # only where a local engine already loaded it
+    if torch is not None and torch.cuda.is_available():
+        out["gpu"] = torch.cuda.get_device_name(0)
+    return out
+
+
+def determinism(cfg: GenerationConfig, backend_info: dict) -> dict:
+    """What ``run.json`` says about regenerating these rows: whether the run was deterministic, how each row
+    was seeded and scheduled, batch invariance, and the machine and versions the promise holds for."""
+    engine = backend_info.get("determinism", {})
+    return {
+        "deterministic": cfg.deterministic,
+        "backend": backend_info.get("name"),
+        "seed_scope": engine.get("seed_scope"),
+        "scheduling": engine.get("scheduling"),
+        "batch_invariant": engine.get("batch_invariant", False),
+        "chunk_size": cfg.chunk_size,
+        "holds_for": "the same command, hardware class and versions" if cfg.deterministic else "nothing",
+        "hardware": hardware(),
+    }
 
 
 class RunRecord:
@@ -43,11 +74,12 @@ class RunRecord:
         out_dir: Path,
         fingerprint: str,
     ):
-        self.path = path
+        self.path, self.cfg = path, cfg
         self.identity: dict = {
             "prompt_hash": task.prompt_hash,
             "sampling": {**cfg.sampling().as_dict(), **task.settings},
             "seed": cfg.seed,
+            "deterministic": cfg.deterministic,
             "passages_fingerprint": fingerprint,
         }
         self.backend_info: dict = {"name": kind}
@@ -86,6 +118,9 @@ class RunRecord:
 
     def finish(self) -> None:
         self.record.update(
-            backend_info=self.backend_info, identity=self.identity, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            backend_info=self.backend_info,
+            identity=self.identity,
+            determinism=determinism(self.cfg, self.backend_info),
+            finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         )
         self.write()
