@@ -23,6 +23,7 @@ BENCHMARKS = {
     "wiki_defects": "benchmarks.wiki_defects",
     "wikiextractor": "benchmarks.bench_wikiextractor",
     "generate": "benchmarks.bench_generate",
+    "determinism": "benchmarks.bench_determinism",
     "judge": "benchmarks.bench_judge",
     "ray": "benchmarks.bench_ray",
     "validate": "benchmarks.bench_validate",
