@@ -50,6 +50,7 @@ from classit_data.dataset.record import (
     BUILD_INFO,
     CONFIGS,
     library_versions,
+    portable,
     stable_report,
     write_build_info,
 )
@@ -305,7 +306,7 @@ def write_build_report(folder: Path, timings: dict, out: Path) -> None:
     from classit_data.dataset.report import TIMINGS_FILE, write_page
 
     (folder / TIMINGS_FILE).write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
-    write_page(folder, name=str(out))
+    write_page(folder, name=out.name)
 
 
 def _thresholds(validate_config: str | Path | dict | None) -> ValidationConfig:
@@ -550,7 +551,7 @@ def write_card_and_record(folder: Path, record: BuildRecord, stats_markdown: str
     """Write the card, then ``build_info.json`` listing every file with its sha256 (into ``record.files``)."""
     from classit_data.dataset.card import render_dataset_card
 
-    data = record.model_dump()
+    data = portable(record.model_dump(), folder)
     (folder / "README.md").write_text(render_dataset_card(data, stats_markdown), encoding="utf-8")
     write_build_info(folder, data)
     record.files = data["files"]

@@ -31,6 +31,7 @@ from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_write_text, read_rows, write_rows
 from classit_data.core.models import require_model
 from classit_data.core.outputs import replaced_together
+from classit_data.core.resources import portable_name
 from classit_data.core.schema import ITEM_SCHEMA, Item
 from classit_data.core.summary import Summary
 from classit_data.core.template import render_text
@@ -45,6 +46,7 @@ from classit_data.generate.chunks import (
 )
 from classit_data.generate.config import GenerationConfig
 from classit_data.generate.executors import Executor, LocalExecutor, make_task
+from classit_data.generate.projection import Projection, project
 from classit_data.generate.record import RunRecord
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import GenerationTask, Parsed, QATask
@@ -244,6 +246,7 @@ class GenerateSummary(Summary):
     prompt_tokens: int
     output_tokens: int
     this_run: ThisRun
+    projection: Projection
     seconds: float
 
     def title(self) -> str:
@@ -266,6 +269,7 @@ class GenerateSummary(Summary):
                 "output tokens": self.output_tokens,
                 "passages/s": self.this_run.passages_per_s or "-",
                 "output tokens/s": self.this_run.output_tokens_per_s or "-",
+                "whole file": self.projection.line(),
                 "seconds": self.seconds,
             }
         )
@@ -336,8 +340,18 @@ def run_task(
         write_rows(rows, outs.path(paths[rows_name].name))
         write_rows(rejects, outs.path(paths[rejects_name].name))
         summary = job.summary(**figures, seconds=round(time.perf_counter() - started, 3))
-        atomic_write_text(outs.path(paths["summary"].name), json.dumps(summary.to_json(), indent=2))
+        atomic_write_text(outs.path(paths["summary"].name), json.dumps(_portable_summary(summary, out_dir), indent=2))
     return summary
+
+
+def _portable_summary(summary: Summary, out_dir: Path) -> dict:
+    """The summary as ``summary.json`` holds it: the folder and its files named relative to the folder itself."""
+    data = summary.to_json()
+    data["out_dir"] = "."
+    for name in data:
+        if name.endswith(("qa", "rejects", "judged")) and isinstance(data[name], str):
+            data[name] = portable_name(data[name], out_dir)
+    return data
 
 
 def _run(
@@ -378,4 +392,5 @@ def _run(
         "shard": f"{cfg.shard_index}/{cfg.num_shards}",
         **stats.totals(),
         "this_run": stats.this_run(),
+        "projection": project(stats.totals(), stats.this_run(), cfg.prices()),
     }

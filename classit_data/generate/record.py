@@ -1,5 +1,9 @@
 """``run.json``: what a run was made with (settings, engine, versions), and the identity that a rerun into the
-same folder must match, so that it resumes only a run of the same settings."""
+same folder must match, so that it resumes only a run of the same settings.
+
+Files are named relative to the run's folder (``package:NAME`` for those shipped with the package), with the
+sha256 of each input: a folder copied or downloaded elsewhere still names its passage file, and the record
+carries no absolute path of the machine that wrote it."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from pathlib import Path
 
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_write_text
+from classit_data.core.resources import portable_name
+from classit_data.dataset.record import sha256_file
 from classit_data.generate.config import GenerationConfig
 from classit_data.generate.task import GenerationTask
 
@@ -29,6 +35,14 @@ def _versions() -> dict:
         except PackageNotFoundError:
             pass
     return out
+
+
+def _portable_arg(value, out_dir: Path):
+    """A command-line value or setting as the record holds it: a path that exists named as the record names
+    files (:func:`~classit_data.core.resources.portable_name`), anything else as it is."""
+    if isinstance(value, str) and value and os.path.exists(value):
+        return portable_name(value, out_dir)
+    return value
 
 
 def hardware() -> dict:
@@ -85,26 +99,25 @@ class RunRecord:
         self.backend_info: dict = {"name": kind}
         self.record = {
             "command": task.command,
-            **inputs,
-            "out_dir": str(out_dir),
-            "config": cfg.model_dump(),
+            **{flag: portable_name(p, out_dir) for flag, p in inputs.items()},
+            "sha256": {flag: sha256_file(p) for flag, p in inputs.items()},
+            "out_dir": ".",
+            "config": {k: _portable_arg(v, out_dir) for k, v in cfg.model_dump().items()},
             "backend": kind,
             "identity": self.identity,
-            "prompts": {"source": task.prompts.source, "files": [n for n, _ in task.prompts.files]},
+            "prompts": {
+                "source": portable_name(task.prompts.source, out_dir),
+                "files": [n for n, _ in task.prompts.files],
+            },
             "versions": _versions(),
-            "argv": sys.argv,
+            "argv": [_portable_arg(a, out_dir) for a in sys.argv],
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 
     def set_model(self, model_id: str, revision: str | None) -> None:
         """Record the model, and refuse a folder whose earlier run had other settings."""
         self.identity["model"], self.identity["model_revision"] = model_id, revision
-        if not self.path.exists():
-            return
-        try:
-            before = json.loads(self.path.read_text()).get("identity", {})
-        except (OSError, ValueError):
-            return
+        before = self._earlier().get("identity") or {}
         diff = [k for k in RESUME_KEYS if k in before and before[k] != self.identity.get(k)]
         if diff:
             raise InputError(
@@ -113,10 +126,20 @@ class RunRecord:
                 self.path.parent,
             )
 
+    def _earlier(self) -> dict:
+        """The record of the run this folder already holds ({} when none can be read)."""
+        try:
+            earlier = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return earlier if isinstance(earlier, dict) else {}
+
     def write(self) -> None:
         atomic_write_text(self.path, json.dumps(self.record, indent=2, default=str))
 
     def finish(self) -> None:
+        if len(self.backend_info) == 1:  # no engine started (nothing left to do): the engine that made the rows
+            self.backend_info = {**self._earlier().get("backend_info", {}), **self.backend_info}
         self.record.update(
             backend_info=self.backend_info,
             identity=self.identity,

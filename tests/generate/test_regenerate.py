@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from classit_data.generate.generate import GenerateSummary
 from tests.helpers import kill_after_first_chunk
 
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 ARGS = ["--backend", "transformers", "--chunk-size", "2", "--seed", "11", "--temperature", "0.9"]
-GEN = [*ARGS, "--max-tokens", "40", "--max-passages", "6", "--num-pairs", "2"]
-N = 6
+GEN = [*ARGS, "--max-tokens", "40", "--max-passages", "4", "--num-pairs", "2"]
+N = 4
 
 
 def same_bytes(a: Path, b: Path, names=("qa.parquet", "rejects.parquet")) -> None:
@@ -38,9 +39,25 @@ def first(passages, tmp_path_factory, generate_cli) -> Path:
 
 def test_two_transformers_runs_write_the_same_bytes(first, passages, tmp_path, generate_cli):
     out = tmp_path / "out"
-    s = _ok(generate_cli("--passages", passages, "--out", out, *GEN, "--json", env=ENV))
+    s = _ok(generate_cli("--passages", passages, "--out", out, *GEN, "--price-per-mtok", "0.5,2", "--json", env=ENV))
     assert s["passages_generated"] == N and s["this_run"]["chunks"] == N // 2
     same_bytes(out, first)
+    # the whole file projected from this run's own token counts and rate
+    p, left = s["projection"], s["passages_in_file"] - N
+    assert left == 2 and p["passages_left"] == left
+    per_prompt, per_output = s["prompt_tokens"] / N, s["output_tokens"] / N
+    assert (p["prompt_tokens_per_passage"], p["output_tokens_per_passage"]) == (
+        round(per_prompt, 1),
+        round(per_output, 1),
+    )
+    assert p["output_tokens_left"] == round(per_output * left) and p["prompt_tokens_left"] == round(per_prompt * left)
+    assert p["seconds_left"] == round(left / s["this_run"]["passages_per_s"], 1)
+    assert p["price_left"] == round((per_prompt * 0.5 + per_output * 2) / 1e6 * left, 4)
+    line = GenerateSummary(**s).rows()["whole file"]
+    assert line.startswith(f"{left} passages left; {per_prompt:,.0f} prompt + {per_output:,.0f} output tokens")
+    assert f"price {p['price_left']:,.4f} left of {p['price_whole_file']:,.4f}" in line
+    table = _ok(generate_cli("--passages", passages, "--out", out, *GEN, "--json", env=ENV))
+    assert table["projection"]["seconds_left"] is None  # nothing generated now: no rate to project from
     run = json.loads((out / "run.json").read_text())
     det = run["determinism"]
     assert (det["deterministic"], det["backend"], det["seed_scope"], det["chunk_size"]) == (
