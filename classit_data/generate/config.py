@@ -46,6 +46,12 @@ class GenerationConfig(Settings):
     shard_index: int = Field(0, ge=0, description="Which shard this run does (0-based).")
     seed: int = Field(0, description="Global seed; each passage's seed derives from it and the passage id.")
     max_passages: int | None = Field(None, ge=1, le=2**63 - 1, description="Only the first N passages of the shard.")
+    verify: int = Field(
+        0,
+        ge=0,
+        description="Then regenerate N random finished chunks and compare them with their files "
+        "(equal / different per chunk, in the summary).",
+    )
     price_per_mtok: str | None = Field(
         None,
         description="IN,OUT: price per million prompt and output tokens; the summary then prices the rest of "

@@ -50,6 +50,7 @@ from classit_data.generate.projection import Projection, project
 from classit_data.generate.record import RunRecord
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import GenerationTask, Parsed, QATask
+from classit_data.generate.verify import verified_rows, verify
 
 SOURCE = "simple_wiki"
 
@@ -247,6 +248,8 @@ class GenerateSummary(Summary):
     output_tokens: int
     this_run: ThisRun
     projection: Projection
+    #: ``--verify``: each regenerated chunk file, equal or different
+    verified: dict[str, str]
     seconds: float
 
     def title(self) -> str:
@@ -270,6 +273,7 @@ class GenerateSummary(Summary):
                 "passages/s": self.this_run.passages_per_s or "-",
                 "output tokens/s": self.this_run.output_tokens_per_s or "-",
                 "whole file": self.projection.line(),
+                **verified_rows(self.verified),
                 "seconds": self.seconds,
             }
         )
@@ -376,6 +380,9 @@ def _run(
     if todo.height:
         executor.generate(task, todo, out_dir, run, stats, progress=progress)
 
+    verified = {}
+    if cfg.verify:
+        verified = verify(out_dir, selected, cfg.verify, lambda chunks: executor.remake(task, chunks, run))
     # outputs are always derived from every chunk record of the selected units
     rows = job.assemble(_selected_records(out_dir, selected, stats), selected, stats)
     run.finish()
@@ -393,4 +400,5 @@ def _run(
         **stats.totals(),
         "this_run": stats.this_run(),
         "projection": project(stats.totals(), stats.this_run(), cfg.prices()),
+        "verified": verified,
     }

@@ -25,6 +25,7 @@ from classit_data.generate.generate import TaskRun, ThisRun, read_passage_rows, 
 from classit_data.generate.judge_task import SCORES, Judgement, JudgeTask, token_f1
 from classit_data.generate.projection import Projection
 from classit_data.generate.stats import GenerationStats
+from classit_data.generate.verify import verified_rows
 
 JUDGE_COLUMNS: dict[str, pl.DataType] = {
     **{f"judge_{s}": pl.Int64 for s in SCORES},
@@ -188,6 +189,7 @@ class JudgeSummary(Summary):
     output_tokens: int
     this_run: ThisRun
     projection: Projection
+    verified: dict[str, str]
     seconds: float
 
     def title(self) -> str:
@@ -207,6 +209,7 @@ class JudgeSummary(Summary):
             {
                 "passages/s": self.this_run.passages_per_s or "-",
                 "whole file": self.projection.line(),
+                **verified_rows(self.verified),
                 "seconds": self.seconds,
             }
         )

@@ -92,3 +92,12 @@ def test_no_built_file_names_the_machine_folders_or_user(pipeline):
         assert found and all(f.startswith("probe.txt: ") for f in found)
     finally:
         probe.unlink()
+
+
+def test_card_yaml_says_how_the_rows_were_made(pipeline):
+    from huggingface_hub import DatasetCard
+
+    data = DatasetCard.load(pipeline / "CLASS_IT" / "README.md").data
+    assert data.annotations_creators == ["machine-generated"]
+    assert data.multilinguality == ["monolingual"]
+    assert data.language_creators[0] == "found"

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from classit_data.generate.generate import GenerateSummary
@@ -78,3 +80,17 @@ def test_kill_9_then_resume_writes_the_same_bytes(first, passages, tmp_path, gen
     assert s["passages_resumed"] == 2 * done and s["passages_generated"] == N - 2 * done
     same_bytes(out, first)
     assert sorted(p.name for p in out.glob("chunks/*/*.parquet")) == sorted(p.name for p in first.glob("chunks/*/*"))
+
+
+def test_verify_names_a_tampered_chunk_different(first, passages, tmp_path, generate_cli):
+    out = tmp_path / "out"
+    shutil.copytree(first, out)
+    chunks = sorted(out.glob("chunks/*/chunk-*.parquet"))
+    assert len(chunks) == N // 2
+    tampered = pl.read_parquet(chunks[0]).with_columns(pl.col("raw").str.replace("^", "tampered "))
+    tampered.write_parquet(chunks[0])
+    s = _ok(generate_cli("--passages", passages, "--out", out, *GEN, "--verify", "5", "--json", env=ENV))
+    names = [c.relative_to(out).as_posix() for c in chunks]
+    assert s["verified"] == {names[0]: "different", names[1]: "equal"}
+    assert s["passages_generated"] == 0  # verifying writes nothing
+    assert GenerateSummary(**s).rows()["verified chunks"] == "1 of 2 equal"
