@@ -563,6 +563,8 @@ def write_card_and_record(folder: Path, record: BuildRecord, stats_markdown: str
     from classit_data.dataset.card import render_dataset_card
 
     data = portable(record.model_dump(), folder)
+    for name, value in data.items():  # the summary a build returns is its record, paths named the same way
+        setattr(record, name, value)
     (folder / "README.md").write_text(render_dataset_card(data, stats_markdown), encoding="utf-8")
     write_build_info(folder, data)
     record.files = data["files"]
