@@ -129,7 +129,11 @@ def test_judge_end_to_end(full_judge, judge_inputs):
         assert judged[col].is_between(1, 5).all()
     assert (judged["judge_prompt_hash"] == s["prompt_hash"]).all()
     run = json.loads((out / "run.json").read_text())
-    assert run["command"] == "judge" and run["rows"] == str(judge_inputs[0]) and run["config"]["temperature"] == 0.0
+    assert (
+        run["command"] == "judge"
+        and run["rows"] == os.path.relpath(judge_inputs[0], out)
+        and run["config"]["temperature"] == 0.0
+    )
 
 
 def test_judge_resume_after_kill_matches_uninterrupted_run(full_judge, judge_inputs, tmp_path, judge_cli):
