@@ -18,6 +18,7 @@ from classit_data.core.template import render_text
 from classit_data.generate.chunks import RECORD_SCHEMA, passage_seed, replica_of, shard_of
 from classit_data.generate.config import GenerationConfig
 from classit_data.generate.generate import GenerateSummary, assemble, select_passages
+from classit_data.generate.projection import project
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import QATask
@@ -361,6 +362,10 @@ def test_command_passes_what_was_typed(monkeypatch, capsys, as_json):
         prompt_tokens=9,
         output_tokens=7,
         this_run=this_run,
+        projection=project(
+            {"passages_done": 2, "passages_in_file": 2, "prompt_tokens": 9, "output_tokens": 7}, this_run, None
+        ),
+        verified={},
         seconds=1.5,
     )
     seen = {}
