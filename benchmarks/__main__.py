@@ -24,6 +24,8 @@ BENCHMARKS = {
     "wikiextractor": "benchmarks.bench_wikiextractor",
     "multistream": "benchmarks.bench_multistream",
     "generate": "benchmarks.bench_generate",
+    "determinism": "benchmarks.bench_determinism",
+    "dedup": "benchmarks.bench_dedup",
     "judge": "benchmarks.bench_judge",
     "ray": "benchmarks.bench_ray",
     "validate": "benchmarks.bench_validate",

@@ -50,6 +50,7 @@ from classit_data.dataset.record import (
     BUILD_INFO,
     CONFIGS,
     library_versions,
+    portable,
     stable_report,
     write_build_info,
 )
@@ -312,7 +313,7 @@ def write_build_report(folder: Path, timings: dict, out: Path) -> None:
     from classit_data.dataset.report import TIMINGS_FILE, write_page
 
     (folder / TIMINGS_FILE).write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
-    write_page(folder, name=str(out))
+    write_page(folder, name=out.name)
 
 
 def _thresholds(validate_config: str | Path | dict | None) -> ValidationConfig:
@@ -480,8 +481,12 @@ def _arrow_table(df: pl.DataFrame):
     ), features
 
 
-def write_split(df: pl.DataFrame, folder: Path, config: str, split: str, max_shard_bytes: int) -> dict:
-    """Write one split as Parquet shards of at most ``max_shard_bytes`` of Arrow data each."""
+def write_split(
+    df: pl.DataFrame, folder: Path, config: str, split: str, max_shard_bytes: int, content_defined: bool = True
+) -> dict:
+    """Write one split as Parquet shards of at most ``max_shard_bytes`` of Arrow data each; with
+    ``content_defined`` (always, in a build) their pages are cut where the content says, so that a rebuild that
+    changes a few rows leaves most bytes as they were and the Hub's Xet storage uploads only the rest."""
     import pyarrow.parquet as pq
 
     table, _ = _arrow_table(df)
@@ -495,7 +500,14 @@ def write_split(df: pl.DataFrame, folder: Path, config: str, split: str, max_sha
     for i in range(n_shards):
         name = f"{config}/{split}-{i:05d}-of-{n_shards:05d}.parquet"
         part = table.slice(i * per_shard, per_shard)
-        pq.write_table(part, folder / name, compression="zstd", row_group_size=ROW_GROUP_SIZE, write_statistics=True)
+        pq.write_table(
+            part,
+            folder / name,
+            compression="zstd",
+            row_group_size=ROW_GROUP_SIZE,
+            write_statistics=True,
+            use_content_defined_chunking=content_defined,
+        )
         files.append(name)
     return {
         "num_examples": table.num_rows,
@@ -577,7 +589,9 @@ def write_card_and_record(folder: Path, record: BuildRecord, stats_markdown: str
     """Write the card, then ``build_info.json`` listing every file with its sha256 (into ``record.files``)."""
     from classit_data.dataset.card import render_dataset_card
 
-    data = record.model_dump()
+    data = portable(record.model_dump(), folder)
+    for name, value in data.items():  # the summary a build returns is its record, paths named the same way
+        setattr(record, name, value)
     (folder / "README.md").write_text(render_dataset_card(data, stats_markdown), encoding="utf-8")
     write_build_info(folder, data)
     record.files = data["files"]

@@ -7,6 +7,7 @@ rows; one given with both (the kept file of ``classit-data validate``) may hold 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,7 @@ class BuildInputs:
         """The inputs' part of the build record: every row file, and the passage file of the grounding check."""
         return {
             **self.records,
-            "passages": {"path": str(passages), "sha256": sha256_file(passages)} if passages else None,
+            "passages": {"path": os.path.abspath(passages), "sha256": sha256_file(passages)} if passages else None,
         }
 
 
@@ -81,7 +82,7 @@ def read_inputs(sw_paths: list[Path], wiki_paths: list[Path]) -> BuildInputs:
         df, absent = _read_input_file(path, sources)
         frames.append(df)
         entry = {
-            "path": str(path),
+            "path": os.path.abspath(path),  # the record names it relative to the build (record.portable)
             "sha256": sha256_file(path),
             "rows": df.height,
             "bytes": path.stat().st_size,

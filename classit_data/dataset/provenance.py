@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from classit_data.core.errors import InputError
+from classit_data.core.resources import from_record
 from classit_data.dataset.record import sha256_file
 
 #: the files ``generate-wiki`` writes into its output folder that record a run
@@ -31,7 +32,7 @@ def provenance_summary(df: pl.DataFrame, wiki_inputs: list[Path], generation_run
         "seeds": _tally(generated, ["seed"]),
         "origins": _tally(df, ["source", "origin"]),
         "generation_runs": runs,
-        "prompt_files": _prompt_files(run["content"] for run in runs if "content" in run),
+        "prompt_files": _prompt_files(run for run in runs if "content" in run),
     }
 
 
@@ -86,15 +87,25 @@ def _read_run(path: Path) -> dict:
     return {"file": str(path), "sha256": sha256_file(path), "content": content}
 
 
-def _prompt_files(contents: Iterable) -> list[dict]:
+def run_prompts(run: dict) -> Path | None:
+    """The prompt config a generation run read (its ``run.json`` names it relative to itself)."""
+    content = run.get("content")
+    prompts = content.get("prompts") if isinstance(content, dict) else None
+    source = prompts.get("source") if isinstance(prompts, dict) else None
+    return from_record(source, Path(run["file"]).parent) if isinstance(source, str) and source else None
+
+
+def _prompt_files(runs: Iterable[dict]) -> list[dict]:
     """The prompt files the runs name, each once, with its sha256 where the files still give the run's hash."""
     entries: list[dict] = []
-    for content in contents:
+    for run in runs:
+        content = run["content"]
         prompts = content.get("prompts") if isinstance(content, dict) else None
         if not (isinstance(prompts, dict) and isinstance(prompts.get("files"), list)):
             continue
-        unchanged = _prompts_unchanged(prompts.get("source"), content.get("identity") or {})
-        folder = Path(str(prompts.get("source") or "")).parent
+        source = run_prompts(run)
+        unchanged = _prompts_unchanged(source, content.get("identity") or {})
+        folder = Path(source or "").parent
         for fname in prompts["files"]:
             fp = folder / str(fname)
             # a file's hash is only worth recording when the files still hash to the run's prompt_hash

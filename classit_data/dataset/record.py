@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from classit_data.core.errors import InputError
+from classit_data.core.resources import portable_name
 
 BUILD_INFO = "build_info.json"
 BUILD_FORMAT = "classit-data/build"
@@ -71,6 +73,30 @@ def library_versions() -> dict:
     import pyarrow
 
     return {"pyarrow": pyarrow.__version__, "polars": polars.__version__, "datasets": datasets.__version__}
+
+
+#: an absolute path inside a text: two or more components, not part of a word or a URL
+_ABSOLUTE = re.compile(r"(?<![\w:/.~-])(/[\w.~+-]+(?:/[\w.~+@=,%-]*)+)")
+
+
+def portable(obj, folder: Path):
+    """``obj`` with every absolute path of this machine in it (a value, or a path inside a text such as the
+    command line) named relative to ``folder`` or as a file of the package
+    (:func:`~classit_data.core.resources.portable_name`): what a build writes names no folder of the machine
+    that built it, and is the same wherever the pipeline folder lies."""
+    if isinstance(obj, dict):
+        return {k: portable(v, folder) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [portable(v, folder) for v in obj]
+    if isinstance(obj, str) and "/" in obj:
+        return _ABSOLUTE.sub(lambda m: _local(m.group(1), folder), obj)
+    return obj
+
+
+def _local(path: str, folder: Path) -> str:
+    """A path of this machine (its first folder exists here) as :func:`portable` names it; another as it is."""
+    first = Path("/", Path(path).parts[1])
+    return portable_name(path, folder) if first.is_dir() else path
 
 
 def write_build_info(folder: Path, record: dict) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from classit_data.core.io import summary_path
+from classit_data.core.resources import from_record
 from classit_data.dataset.provenance import RUN_FILES
 from classit_data.dataset.record import stable_report
 
@@ -55,22 +56,28 @@ def _same(a: str | Path | None, b: Path) -> bool:
         return False
 
 
+def _named(record: Path, name) -> Path | None:
+    """The file a step record names (relative to the record, ``package:NAME``, or an older absolute path)."""
+    return from_record(name, record.parent) if isinstance(name, str) and name else None
+
+
 def _validations(inputs: Iterable[Path]) -> list[tuple[Path, dict]]:
     """The validate reports beside the inputs that kept exactly those files."""
     found = []
     for p in inputs:
         for candidate in sorted(p.parent.glob("*.json")):
             content = _load(candidate)
-            if content and step_of(content) == "validate" and _same((content.get("outputs") or {}).get("kept"), p):
-                found.append((candidate, content))
+            if content and step_of(content) == "validate":
+                if _same(_named(candidate, (content.get("outputs") or {}).get("kept")), p):
+                    found.append((candidate, content))
     return found
 
 
 def _upstream(inputs: Sequence[Path], validations: list[tuple[Path, dict]]) -> list[Path]:
     """Row files a record may sit beside: the build's inputs and the files their validation read."""
     files = list(inputs)
-    for _, report in validations:
-        files += [Path(f["path"]) for f in report.get("inputs") or [] if isinstance(f, dict) and f.get("path")]
+    for path, report in validations:
+        files += [_named(path, f["path"]) for f in report.get("inputs") or [] if isinstance(f, dict) and f.get("path")]
     return files
 
 
@@ -92,13 +99,13 @@ def stage_records(
     found: dict[str, list[tuple[Path, dict]]] = {step: [] for step in STEPS}
     found["validate"] = validations
     passage_files = [passages] if passages else []
-    passage_files += [r.get("passages") for _, r in validations if r.get("passages")]
+    passage_files += [_named(p, r.get("passages")) for p, r in validations if r.get("passages")]
     for path in _candidates(rows, passage_files, generation_runs):
         content = _load(path)
         if content is None:
             continue
         if "identity" in content and content.get("passages"):  # generation's run.json names its passages
-            passage_files.append(content["passages"])
+            passage_files.append(_named(path, content["passages"]))
         step = step_of(content)
         if step and step != "validate":
             found[step].append((path, content))
@@ -123,9 +130,9 @@ def quarantine_samples(inputs: Sequence[Path], n: int = 5) -> dict[str, list[dic
     from classit_data.core.io import read_rows
 
     out: dict[str, list[dict]] = {}
-    for _, report in _validations(inputs):
-        path = (report.get("outputs") or {}).get("quarantine")
-        if not path or not Path(path).is_file():
+    for record, report in _validations(inputs):
+        path = _named(record, (report.get("outputs") or {}).get("quarantine"))
+        if not path or not path.is_file():
             continue
         try:
             rows = read_rows(path)
@@ -144,13 +151,14 @@ def rendered_prompt(run_records: Iterable[dict], passages: str | Path | None) ->
     passage file); None when not known."""
     from classit_data.core.errors import InputError
     from classit_data.core.io import read_rows
+    from classit_data.dataset.provenance import run_prompts
     from classit_data.generate.prompts import PromptSet
     from classit_data.generate.task import QATask
 
     for run in run_records:
         content = run.get("content") or {}
-        source = (content.get("prompts") or {}).get("source")
-        passage_file = passages or content.get("passages")
+        source = run_prompts(run) if "file" in run else None
+        passage_file = passages or _named(Path(run["file"]), content.get("passages"))
         if not source or not passage_file:
             continue
         try:

@@ -6,6 +6,10 @@ How a run is laid out in ``out_dir``:
   reply, finish reason, token counts and seed; each file written atomically when its chunk is done. A
   passage is done when its id is in any chunk file, so a rerun after ``kill -9`` generates exactly the
   passages that are missing, whatever the chunk size or sharding was.
+- A chunk's passages are fixed by the selection alone (:func:`plan_chunks`: the selected passages in input
+  order, cut every ``chunk_size``, within each data-parallel replica's part), never by what an earlier run
+  left done: a chunk redone after ``kill -9`` is the same engine call with the same requests in the same
+  order, so with a deterministic engine it gives the same bytes.
 - ``qa.parquet`` / ``rejects.parquet`` / ``summary.json`` / ``run.json``: derived from the chunk files
   at the end of every run (named ``qa.shard-I-of-N.parquet`` etc. when the passages are sharded, so that
   shards may share a folder).
@@ -62,6 +66,20 @@ def replica_of(passage_id: str, num_shards: int, replicas: int) -> int:
 def passage_seed(seed: int, passage_id: str) -> int:
     """A passage's own seed: the same for the same global seed, whatever else is in the run."""
     return _h64("seed", seed, passage_id) & 0x7FFFFFFF
+
+
+def plan_chunks(selected: pl.DataFrame, cfg: GenerationConfig, replicas: int = 1) -> pl.DataFrame:
+    """``selected`` with a ``chunk`` column: the number of the chunk each passage belongs to, fixed by the
+    selection (input order, every ``chunk_size`` passages of each replica's hash part when ``replicas`` > 1)."""
+    number = pl.int_range(pl.len(), dtype=pl.Int64)
+    if replicas > 1:
+        replica = pl.col("passage_id").map_elements(
+            lambda p: replica_of(p, cfg.num_shards, replicas), return_dtype=pl.Int64
+        )
+        return selected.with_columns(replica.alias("chunk")).with_columns(
+            (pl.col("chunk") * (1 << 40) + number.over("chunk") // cfg.chunk_size).alias("chunk")
+        )
+    return selected.with_columns((number // cfg.chunk_size).alias("chunk"))
 
 
 def ids_fingerprint(passage_ids: list[str]) -> str:

@@ -46,6 +46,22 @@ class GenerationConfig(Settings):
     shard_index: int = Field(0, ge=0, description="Which shard this run does (0-based).")
     seed: int = Field(0, description="Global seed; each passage's seed derives from it and the passage id.")
     max_passages: int | None = Field(None, ge=1, le=2**63 - 1, description="Only the first N passages of the shard.")
+    verify: int = Field(
+        0,
+        ge=0,
+        description="Then regenerate N random finished chunks and compare them with their files "
+        "(equal / different per chunk, in the summary).",
+    )
+    price_per_mtok: str | None = Field(
+        None,
+        description="IN,OUT: price per million prompt and output tokens; the summary then prices the rest of "
+        "the passage file.",
+    )
+    deterministic: bool = Field(
+        True,
+        description="The same rows from the same command on the same machine and versions: a seed per request, "
+        "vLLM's scheduling in this process, no chunked prefill on CPUs (off: faster, rows may differ).",
+    )
     executor: str = Field("local", description="local (this machine) | ray (a Ray cluster; needs the `ray` extra).")
     ray_address: str = Field(
         "auto",
@@ -121,11 +137,25 @@ class GenerationConfig(Settings):
             raise ValueError(
                 f"--{'ray-address' if self.ray_address != 'auto' else 'ray-max-replicas'} needs --executor ray"
             )
+        if self.price_per_mtok is not None:
+            self.prices()
         if self.ray_max_replicas is not None and self.ray_max_replicas < self.data_parallel_size:
             raise ValueError(
                 f"--ray-max-replicas {self.ray_max_replicas} is below --data-parallel-size {self.data_parallel_size}"
             )
         return self
+
+    def prices(self) -> tuple[float, float] | None:
+        """``price_per_mtok`` as (prompt, output) prices per million tokens."""
+        if self.price_per_mtok is None:
+            return None
+        try:
+            prompt, output = (float(x) for x in self.price_per_mtok.split(","))
+        except ValueError:
+            raise ValueError(f"--price-per-mtok takes IN,OUT (two numbers), not {self.price_per_mtok!r}") from None
+        if prompt < 0 or output < 0:
+            raise ValueError(f"--price-per-mtok takes prices of zero or more, not {self.price_per_mtok!r}")
+        return prompt, output
 
     def sampling(self) -> Sampling:
         return Sampling(self.temperature, self.top_p, self.max_tokens, self.repetition_penalty)
@@ -141,9 +171,12 @@ class GenerationConfig(Settings):
                 kv_cache_gb=self.kv_cache_gb,
                 structured=self.structured,
                 engine=self.engine,
+                deterministic=self.deterministic,
             )
         if kind == "transformers":
-            return dict(batch_size=self.batch_size, dtype=self.dtype, threads=self.threads)
+            return dict(
+                batch_size=self.batch_size, dtype=self.dtype, threads=self.threads, deterministic=self.deterministic
+            )
         return dict(
             concurrency=self.concurrency,
             max_retries=self.max_retries,

@@ -20,6 +20,7 @@ import polars as pl
 from rich.progress import MofNCompleteColumn, TextColumn
 
 from classit_data.core.console import ProgressBar, console
+from classit_data.core.errors import InputError
 from classit_data.generate.backends import Backend, Request, load_backend
 from classit_data.generate.chunks import (
     chunk_dir,
@@ -64,6 +65,9 @@ class Executor:
     ) -> None:
         raise NotImplementedError
 
+    def remake(self, task: GenerationTask, chunks: list[list[dict]], run: RunRecord) -> list[list[dict]]:
+        raise InputError("--verify runs on the local executor: leave out --executor ray")
+
 
 class LocalExecutor(Executor):
     """This machine: one engine in this process, or one process per data-parallel replica.
@@ -100,6 +104,18 @@ class LocalExecutor(Executor):
                     run.backend_info["retries"] = engine.retries_done
             finally:
                 close_engine(engine, run, stats)
+
+    def remake(self, task: GenerationTask, chunks: list[list[dict]], run: RunRecord) -> list[list[dict]]:
+        """The records of each chunk as one engine here makes them now (``--verify``), nothing written."""
+        if self.cfg.data_parallel_size > 1:
+            raise InputError("--verify runs one engine: leave out --data-parallel-size")
+        with engine_watchdog() if self.kind != "openai" else contextlib.nullcontext():
+            engine = start_engine(self.kind, self.cfg, run, GenerationStats())
+            try:
+                provenance, schema = engine_schema(engine, task, self.cfg)
+                return [make_chunk(engine, task, c, self.cfg, provenance, schema)[0] for c in chunks]
+            finally:
+                close_engine(engine, run, GenerationStats())
 
 
 def start_engine(kind: str, cfg: GenerationConfig, run: RunRecord, stats: GenerationStats) -> Backend:
@@ -223,16 +239,15 @@ def generate_chunks(
     progress: bool,
     label: str | None = None,
 ) -> None:
-    """Generate every passage of ``todo`` chunk by chunk; each chunk lands atomically in ``directory``."""
+    """Generate every passage of ``todo`` chunk by chunk (its ``chunk`` column, :func:`~.chunks.plan_chunks`);
+    each chunk lands atomically in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     provenance, schema = engine_schema(engine, task, cfg)
     label = label or task.command
     bar, started = chunks_bar(label, todo.height, progress), time.perf_counter()
     try:
-        for start in range(0, todo.height, cfg.chunk_size):
-            records, seconds = make_chunk(
-                engine, task, todo.slice(start, cfg.chunk_size).to_dicts(), cfg, provenance, schema
-            )
+        for chunk in todo.partition_by("chunk", maintain_order=True) if todo.height else []:
+            records, seconds = make_chunk(engine, task, chunk.drop("chunk").to_dicts(), cfg, provenance, schema)
             stats.generation_seconds += seconds
             write_chunk(records, directory)
             count_chunk(stats, records)

@@ -291,8 +291,8 @@ def _dataset(ray, kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir:
     """One block per chunk, mapped by the pool of replicas into one row per chunk file written."""
     import warnings
 
-    table = todo.select("passage_id", "article_id", "title", "section", "text", "input_index").to_arrow()
-    blocks = [table.slice(i, cfg.chunk_size) for i in range(0, todo.height, cfg.chunk_size)]
+    columns = ("passage_id", "article_id", "title", "section", "text", "input_index")
+    blocks = [part.select(columns).to_arrow() for part in todo.partition_by("chunk", maintain_order=True)]
     with warnings.catch_warnings():  # max_restarts has no named parameter in Ray 2.60, only the deprecated kwargs
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*is deprecated")
         return ray.data.from_arrow(blocks).map_batches(

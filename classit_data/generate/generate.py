@@ -31,16 +31,26 @@ from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_write_text, read_rows, write_rows
 from classit_data.core.models import require_model
 from classit_data.core.outputs import replaced_together
+from classit_data.core.resources import portable_name
 from classit_data.core.schema import ITEM_SCHEMA, Item
 from classit_data.core.summary import Summary
 from classit_data.core.template import render_text
 from classit_data.generate.backends import choose_backend, model_identity
-from classit_data.generate.chunks import done_passages, ids_fingerprint, output_paths, read_records, shard_of
+from classit_data.generate.chunks import (
+    done_passages,
+    ids_fingerprint,
+    output_paths,
+    plan_chunks,
+    read_records,
+    shard_of,
+)
 from classit_data.generate.config import GenerationConfig
 from classit_data.generate.executors import Executor, LocalExecutor, make_task
+from classit_data.generate.projection import Projection, project
 from classit_data.generate.record import RunRecord
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import GenerationTask, Parsed, QATask
+from classit_data.generate.verify import verified_rows, verify
 
 SOURCE = "simple_wiki"
 
@@ -251,6 +261,9 @@ class GenerateSummary(Summary):
     prompt_tokens: int
     output_tokens: int
     this_run: ThisRun
+    projection: Projection
+    #: ``--verify``: each regenerated chunk file, equal or different
+    verified: dict[str, str]
     seconds: float
 
     def title(self) -> str:
@@ -273,6 +286,8 @@ class GenerateSummary(Summary):
                 "output tokens": self.output_tokens,
                 "passages/s": self.this_run.passages_per_s or "-",
                 "output tokens/s": self.this_run.output_tokens_per_s or "-",
+                "whole file": self.projection.line(),
+                **verified_rows(self.verified),
                 "seconds": self.seconds,
             }
         )
@@ -344,8 +359,18 @@ def run_task(
         write_rows(rows, outs.path(paths[rows_name].name))
         write_rows(rejects, outs.path(paths[rejects_name].name))
         summary = job.summary(**figures, seconds=round(time.perf_counter() - started, 3))
-        atomic_write_text(outs.path(paths["summary"].name), json.dumps(summary.to_json(), indent=2))
+        atomic_write_text(outs.path(paths["summary"].name), json.dumps(_portable_summary(summary, out_dir), indent=2))
     return summary
+
+
+def _portable_summary(summary: Summary, out_dir: Path) -> dict:
+    """The summary as ``summary.json`` holds it: the folder and its files named relative to the folder itself."""
+    data = summary.to_json()
+    data["out_dir"] = "."
+    for name in data:
+        if name.endswith(("qa", "rejects", "judged")) and isinstance(data[name], str):
+            data[name] = portable_name(data[name], out_dir)
+    return data
 
 
 def _run(
@@ -355,7 +380,8 @@ def _run(
     files' frames, and the figures of the summary (all but its seconds)."""
     stats = GenerationStats()
     df = job.read_units(stats)
-    selected = select_passages(df, cfg)
+    local_replicas = cfg.data_parallel_size if cfg.executor == "local" else 1
+    selected = plan_chunks(select_passages(df, cfg), cfg, local_replicas)
     stats.update("passages_selected", selected.height)
     paths = output_paths(out_dir, cfg, task.outputs)
     todo = _skip_done(selected, select_passages(df, cfg.model_copy(update={"max_passages": None})), out_dir, cfg, stats)
@@ -369,6 +395,9 @@ def _run(
     if todo.height:
         executor.generate(task, todo, out_dir, run, stats, progress=progress)
 
+    verified = {}
+    if cfg.verify:
+        verified = verify(out_dir, selected, cfg.verify, lambda chunks: executor.remake(task, chunks, run))
     # outputs are always derived from every chunk record of the selected units
     rows = job.assemble(_selected_records(out_dir, selected, stats), selected, stats)
     run.finish()
@@ -385,4 +414,6 @@ def _run(
         "shard": f"{cfg.shard_index}/{cfg.num_shards}",
         **stats.totals(),
         "this_run": stats.this_run(),
+        "projection": project(stats.totals(), stats.this_run(), cfg.prices()),
+        "verified": verified,
     }

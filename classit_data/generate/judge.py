@@ -23,7 +23,9 @@ from classit_data.generate.config import JudgeConfig
 from classit_data.generate.executors import make_task
 from classit_data.generate.generate import TaskRun, ThisRun, read_passage_rows, run_task
 from classit_data.generate.judge_task import SCORES, Judgement, JudgeTask, token_f1
+from classit_data.generate.projection import Projection
 from classit_data.generate.stats import GenerationStats
+from classit_data.generate.verify import verified_rows
 
 JUDGE_COLUMNS: dict[str, pl.DataType] = {
     **{f"judge_{s}": pl.Int64 for s in SCORES},
@@ -186,6 +188,8 @@ class JudgeSummary(Summary):
     prompt_tokens: int
     output_tokens: int
     this_run: ThisRun
+    projection: Projection
+    verified: dict[str, str]
     seconds: float
 
     def title(self) -> str:
@@ -201,7 +205,14 @@ class JudgeSummary(Summary):
         }
         rows.update({f"rejected: {k}": v for k, v in self.rejected_outputs_by_reason.items()})
         rows.update({f"pairs not judged: {k}": v for k, v in self.dropped_pairs_by_reason.items()})
-        rows.update({"passages/s": self.this_run.passages_per_s or "-", "seconds": self.seconds})
+        rows.update(
+            {
+                "passages/s": self.this_run.passages_per_s or "-",
+                "whole file": self.projection.line(),
+                **verified_rows(self.verified),
+                "seconds": self.seconds,
+            }
+        )
         return rows
 
 

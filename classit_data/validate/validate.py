@@ -28,6 +28,7 @@ import polars as pl
 
 from classit_data.core.io import atomic_write_text, check_row_file, write_rows
 from classit_data.core.outputs import Outputs, replaced_together
+from classit_data.core.resources import portable_name
 from classit_data.core.schema import complete_rows
 from classit_data.core.summary import Summary
 from classit_data.validate.checks import (
@@ -412,15 +413,16 @@ def _validate_files(inputs: list, cfg: ValidationConfig, passages, tokenizer, ou
         "write": round(stats.seconds["write"], 3),
     }
     targets = outs.targets
+    here = targets["--report"].parent  # files named relative to the report: a moved folder still links up
     return {
-        "inputs": files,
-        "passages": str(passages) if passages is not None else None,
+        "inputs": [{**f, "path": portable_name(f["path"], here)} for f in files],
+        "passages": portable_name(passages, here) if passages is not None else None,
         "tokenizer": str(tokenizer) if tokenizer is not None else None,
         "outputs": {
-            "kept": str(targets["--out"]),
-            "quarantine": str(targets["--quarantine"]),
-            "report": str(targets["--report"]),
-            "markdown": str(targets["--report's Markdown copy"]),
+            "kept": portable_name(targets["--out"], here),
+            "quarantine": portable_name(targets["--quarantine"], here),
+            "report": portable_name(targets["--report"], here),
+            "markdown": portable_name(targets["--report's Markdown copy"], here),
         },
         **rep,
         "examples": examples(result.quarantined),

@@ -390,7 +390,9 @@ def test_cli_build_with_stats_dir_then_load_offline(inputs, tmp_path, cli):
     assert r.returncode == 0, r.stderr
     record = json.loads(r.stdout)
     assert record == {**read_build_info(out), **{k: record[k] for k in ("out", "seconds", "gate_seconds")}}
-    assert record["stats"]["source"] == str(tmp_path / "stats") and record["stats"]["figure"] == "figures/figure1.png"
+    # named relative to the built folder: the record holds no absolute path of this machine
+    assert record["stats"]["source"] == os.path.relpath(tmp_path / "stats", out)
+    assert record["stats"]["figure"] == "figures/figure1.png"
     assert (out / "figures" / "figure1.png").read_bytes() == (tmp_path / "stats" / "figure1.png").read_bytes()
     assert record["command"].startswith("classit-data build --switchboard")
     assert "| switchboard |" in (out / "README.md").read_text()  # the stats table of stats.md

@@ -18,6 +18,7 @@ from classit_data.core.template import render_text
 from classit_data.generate.chunks import RECORD_SCHEMA, passage_seed, replica_of, shard_of
 from classit_data.generate.config import GenerationConfig
 from classit_data.generate.generate import GenerateSummary, assemble, select_passages
+from classit_data.generate.projection import project
 from classit_data.generate.prompts import PromptSet
 from classit_data.generate.stats import GenerationStats
 from classit_data.generate.task import QATask
@@ -155,7 +156,13 @@ def test_transformers_end_to_end(full_run, passage_rows):
     run = json.loads((out / "run.json").read_text())
     assert run["config"]["seed"] == 3 and run["identity"]["prompt_hash"] == s["prompt_hash"]
     assert run["backend_info"]["batch_size"] == 8
-    assert json.loads((out / "summary.json").read_text()) == s
+    # summary.json names the folder and its files relative to itself
+    assert json.loads((out / "summary.json").read_text()) == {
+        **s,
+        "out_dir": ".",
+        "qa": "qa.parquet",
+        "rejects": "rejects.parquet",
+    }
     rows = GenerateSummary(**s).rows()
     assert (rows["pairs"], rows["generated now"], rows["resumed"]) == (s["pairs"], N, 0)
 
@@ -355,6 +362,10 @@ def test_command_passes_what_was_typed(monkeypatch, capsys, as_json):
         prompt_tokens=9,
         output_tokens=7,
         this_run=this_run,
+        projection=project(
+            {"passages_done": 2, "passages_in_file": 2, "prompt_tokens": 9, "output_tokens": 7}, this_run, None
+        ),
+        verified={},
         seconds=1.5,
     )
     seen = {}

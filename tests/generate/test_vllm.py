@@ -24,6 +24,7 @@ pytest.importorskip("vllm")
 
 from classit_data.core.models import embedded_model_dir  # noqa: E402
 from classit_data.core.schema import ITEM_SCHEMA  # noqa: E402
+from classit_data.generate.chunks import passage_seed  # noqa: E402
 from tests.helpers import kill_all, wait_gone  # noqa: E402
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
@@ -77,17 +78,19 @@ def test_vllm_backend_end_to_end(passages, passage_rows, tmp_path, generate_cli)
     records = _records(out)
     assert sorted(records["passage_id"]) == sorted(r["passage_id"] for r in passage_rows(4))
     _check_structured(records, 2)
-    assert (records["seed"] == 5).all()  # CPU: one engine seed, recorded as such
+    # each request its own seed, on CPUs too (--deterministic, the default)
+    assert records["seed"].to_list() == [passage_seed(5, p) for p in records["passage_id"]]
     qa = pl.read_parquet(out / "qa.parquet")
     assert qa.schema == pl.Schema(ITEM_SCHEMA) and qa.height == s["pairs"] >= 1
     assert qa["passage_id"].n_unique() == s["passages_with_pairs"]
     sampling = json.loads(qa["sampling"][0])
-    assert sampling["seed_scope"] == "engine" and sampling["structured_outputs"] is True
+    assert sampling["seed_scope"] == "request" and sampling["structured_outputs"] is True
     assert sampling["num_pairs"] == 2 and sampling["max_tokens"] == 160
     run = json.loads((out / "run.json").read_text())
     engine = run["backend_info"]["engine"]
     assert engine["dtype"] == "float32" and engine["enforce_eager"] is True
     assert engine["kv_cache_memory_bytes"] == 1 << 30 and engine["seed"] == 5
+    assert engine["enable_chunked_prefill"] is False and engine["max_num_batched_tokens"] >= 2048
     assert s["this_run"]["output_tokens_per_s"] > 0
 
 

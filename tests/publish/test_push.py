@@ -138,15 +138,15 @@ def test_reshard_replaces_old_shards(hub, dataset, tmp_path):
     env = hub_env(hub, tmp_path / "hf")
     push_json(env, dataset, "--repo-id", "alice/reshard")
     info = json.loads((dataset / "build_info.json").read_text())
-    sw = [Path(f["path"]) for f in info["inputs"]["switchboard"]]
-    wiki = [Path(f["path"]) for f in info["inputs"]["wiki"]]
+    sw = [dataset / f["path"] for f in info["inputs"]["switchboard"]]  # named relative to the built folder
+    wiki = [dataset / f["path"] for f in info["inputs"]["wiki"]]
     smaller = tmp_path / "smaller"
     build(
         sw,
         wiki,
         smaller,
         BuildConfig(val_fraction=0.2, max_shard_size="15KB"),
-        passages=info["inputs"]["passages"]["path"],
+        passages=dataset / info["inputs"]["passages"]["path"],
         progress=False,
     )
     result = push_json(env, smaller, "--repo-id", "alice/reshard")

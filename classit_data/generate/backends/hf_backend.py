@@ -1,11 +1,14 @@
 """transformers backend: batched ``generate`` with left padding, on CPU or a GPU.
 
 No schema is enforced here, so everything rests on the tolerant parser. A batch is sampled under one
-seed (set before it), derived from the passages in it: the same batch gives the same text on a rerun.
+seed (set before it), derived from the passages in it: the same batch gives the same text on a rerun, and a
+chunk's batches are always the same (its passages are fixed). Deterministic (the default) also asks torch for
+its deterministic algorithms, where an operation has one (GPUs; on CPUs the kernels used here already are).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from classit_data.generate.backends.base import Backend, Completion, Request, Sampling
@@ -22,8 +25,13 @@ class TransformersBackend(Backend):
         dtype: str | None = None,
         device: str | None = None,
         threads: int | None = None,
+        deterministic: bool = True,
     ):
         import torch
+
+        if deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's deterministic workspace
+            torch.use_deterministic_algorithms(True, warn_only=True)
 
         if threads:
             # on a busy CPU fewer threads can be much faster: OpenMP threads spin waiting for each other
@@ -48,6 +56,7 @@ class TransformersBackend(Backend):
             "dtype": dtype,
             "batch_size": self.batch_size,
             "torch_threads": torch.get_num_threads(),
+            "determinism": {"deterministic": deterministic, "seed_scope": self.seed_scope},
         }
 
     def generate(self, requests: list[Request], sampling: Sampling, schema: dict | None) -> list[Completion]:

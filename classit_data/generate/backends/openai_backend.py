@@ -87,6 +87,7 @@ class OpenAIBackend(Backend):
             "concurrency": self.concurrency,
             "max_retries": self.max_retries,
             "structured_outputs": structured,
+            "determinism": {"seed_scope": self.seed_scope, "scheduling": "the server's"},
         }
 
     def _request(self, method: str, base: str, path: str, json: dict | None = None) -> dict:
