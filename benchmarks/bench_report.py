@@ -1,61 +1,44 @@
-"""Speed of `classit-data contamination` (130k rows against all of BLiMP) and `classit-data report` (the HTML
-build report of a 130k-row build), run as a user runs them, in subprocesses.
+"""Speed of `classit-data contamination` (synthetic rows against all of BLiMP) and `classit-data report` (the
+HTML build report), run as a user runs them, in subprocesses.
 
-    .venv/bin/python benchmarks/bench_report.py [--rows 130000] [--blimp ../shared/corpora/blimp] [--work DIR]
+    python -m benchmarks report [--rows 130000] [--blimp ../shared/corpora/blimp] [--work DIR]
 
-Targets on this machine: contamination <= 30 s, report <= 10 s. Printed: wall time, the child's CPU time, the
-load average at the start, the report's file size.
+Targets on a 2-core machine, 130,000 rows: contamination <= 30 s, report <= 10 s. Reported: medians of wall
+time, CPU and peak RSS, rows found contaminated, the report's size. Without BLiMP, contamination is left out.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-
-from bench_validate import timed  # noqa: E402 - a sibling script: one way to time a command
+from benchmarks.harness import CORPORA, Report, alternate, cli, options, parse
+from benchmarks.make_synthetic_rows import rows_folder
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=130_000)
-    corpora = Path(os.environ.get("CLASSIT_CORPORA", ROOT.parent / "shared" / "corpora"))
-    ap.add_argument("--blimp", default=str(corpora / "blimp"))
-    ap.add_argument("--work", default=None)
-    ap.add_argument("--skip-build", action="store_true", help="reuse WORK/build")
-    a = ap.parse_args()
-    work = Path(a.work or tempfile.mkdtemp(prefix="bench_report_"))
-    rows = work / "rows.parquet"
-    if not rows.exists():
-        subprocess.run([sys.executable, str(HERE / "make_synthetic_rows.py"), str(a.rows), str(work)], check=True)
-    print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
-    if Path(a.blimp).is_dir():
-        run = timed(["contamination", str(rows), "--eval", a.blimp, "--json"])
-        wall, cpu, rep = run["wall"], run["cpu"], json.loads(run["stdout"])
-        print(
-            f"contamination: {rep['rows']:,} rows x {rep['tasks']['blimp']['items']:,} BLiMP pairs: "
-            f"{wall:.2f} s wall, {cpu:.2f} s CPU, {rep['contaminated_rows']} rows found"
-        )
-    else:
-        print(f"contamination: skipped, no BLiMP at {a.blimp}")
-    build = work / "build"
-    if not a.skip_build:
-        run = timed(["build", "--switchboard", str(rows), "--wiki", str(rows), "--out", str(build), "--force"])
-        print(f"build (writes report.html too): {run['wall']:.2f} s wall, {run['cpu']:.2f} s CPU")
-    out = work / "report.html"
-    run = timed(["report", str(build), "--out", str(out)])
-    print(
-        f"report: {a.rows:,}-row build: {run['wall']:.2f} s wall, {run['cpu']:.2f} s CPU, "
-        f"{out.stat().st_size / 1e6:.2f} MB"
-    )
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--rows", type=int, default=None, help="synthetic rows (default 130000; --quick 20000)")
+    parser.add_argument("--blimp", type=Path, default=CORPORA / "blimp")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "classit-bench-report")
+    args = parse(parser, argv)
+    n = args.rows or (20_000 if args.quick else 130_000)
+    rows = rows_folder(n, args.work) / "rows.parquet"
+    report = Report("report", "contamination and the HTML build report", argv)
+    build, html = args.work / f"build_{n}", args.work / f"report_{n}.html"
+    cli("classit_data", "build", "--switchboard", rows, "--wiki", rows, "--out", build, "--force").measure()
+    steps = {"report": cli("classit_data", "report", build, "--out", html, summary=False)}
+    if args.blimp.is_dir():
+        steps["contamination"] = cli("classit_data", "contamination", rows, "--eval", args.blimp)
+    runs = alternate(steps, repeat=args.repeat)
+    report.line(f"{n:,} synthetic rows (`make_synthetic_rows.py`); the report of the build made from them.")
+    report.comparison(runs)
+    facts = {"report size MB": html.stat().st_size / 1e6}
+    if "contamination" in steps:
+        found = runs.runs["contamination"][-1].output
+        facts |= {"BLiMP pairs": found["tasks"]["blimp"]["items"], "contaminated rows": found["contaminated_rows"]}
+    report.table([facts])
+    report.write(args.results)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """The same commands, the same inputs, two revisions of the code: wall-time ratios measured in one run.
 
 Checks that a change which should not alter speed (a refactor) did not: ``--base REV`` is checked out into a
-temporary git worktree and run with ``PYTHONPATH`` pointing at it, the working tree runs as it is, both with
-this interpreter (same libraries). The runs alternate (base, new, base, new, ...) so that a change in the
+temporary folder and run with ``PYTHONPATH`` pointing at it, the working tree runs as it is, both with this
+interpreter (same libraries). The runs alternate (base, new, base, new, ...) so that a change in the
 machine's load hits both sides alike; each figure is the median of ``--repeat`` runs, and the ratio is
 new / base (1.00 = the same speed; below 1 faster).
 
@@ -11,23 +11,21 @@ Commands timed: ``convert-switchboard`` on the BabyLM Switchboard file (the real
 (``make_synthetic_wiki.py``, two workers), ``validate`` and ``stats`` on synthetic rows
 (``make_synthetic_rows.py``), and ``build`` on the rows ``validate`` kept.
 
-    .venv/bin/python benchmarks/bench_revisions.py --base HEAD~1 [--rows 130000] [--articles 3000] [--repeat 3]
+    python -m benchmarks revisions [--base HEAD~1] [--rows 130000] [--articles 3000] [--repeat 3]
+
+Without ``--base``, the working tree is compared with its last commit (HEAD).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+from benchmarks.harness import ROOT, Command, Report, alternate, options, parse, python, ratio
+from benchmarks.make_synthetic_rows import rows_folder
+from benchmarks.make_synthetic_wiki import write_synthetic_dump
+
 REAL_SWITCHBOARD = ROOT.parent / "shared" / "corpora" / "babylm" / "switchboard.train"
 SAMPLE_SWITCHBOARD = ROOT / "samples" / "switchboard_sample.train"
 
@@ -68,24 +66,16 @@ def commands(work: Path, side: str, switchboard: Path) -> dict[str, list[str]]:
     }
 
 
-def timed(args: list[str], pythonpath: Path) -> float:
-    env = {**os.environ, "PYTHONPATH": str(pythonpath), "HF_HUB_OFFLINE": "1"}
-    start = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "classit_data", *args], capture_output=True, text=True, env=env)
-    elapsed = time.perf_counter() - start
-    if r.returncode != 0:
-        raise SystemExit(f"{' '.join(args[:1])} failed under {pythonpath}:\n{r.stderr[-2000:]}")
-    return elapsed
-
-
-def measure(trees: dict[str, Path], work: Path, switchboard: Path, repeat: int) -> dict[str, dict[str, list]]:
-    times: dict[str, dict[str, list]] = {}
-    for _ in range(repeat):
-        for side, tree in trees.items():  # alternate: base, new, base, new, ...
-            (work / side).mkdir(exist_ok=True)
-            for name, args in commands(work, side, switchboard).items():
-                times.setdefault(name, {}).setdefault(side, []).append(timed(args, tree))
-    return times
+def variants(trees: dict[str, Path], work: Path, switchboard: Path) -> dict[str, Command]:
+    """``"SIDE COMMAND"`` -> the command run with that side's code, in the order a round runs them: each side's
+    commands in pipeline order (``stats`` and ``build`` read what its ``validate`` wrote), then the other side's."""
+    found = {}
+    for side, tree in trees.items():
+        (work / side).mkdir(exist_ok=True)
+        for name, args in commands(work, side, switchboard).items():
+            env = {"PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1"}
+            found[f"{side} {name}"] = Command(python("-m", "classit_data", *args), env=env)
+    return found
 
 
 def same_outputs(work: Path) -> dict[str, object]:
@@ -115,63 +105,40 @@ def same_outputs(work: Path) -> dict[str, object]:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base", required=True, help="git revision to compare against (e.g. HEAD~1, a commit id)")
-    ap.add_argument("--rows", type=int, default=130_000)
-    ap.add_argument("--articles", type=int, default=3000, help="articles of the synthetic dump for prepare-wiki")
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    sys.path.insert(0, str(HERE))
-    from make_synthetic_rows import make_rows
-    from make_synthetic_wiki import write_synthetic_dump
-
-    from classit_data.core.io import write_rows
-
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--base", default="HEAD", help="git revision to compare against (default: HEAD)")
+    parser.add_argument("--rows", type=int, default=None, help="synthetic rows (default 130000; --quick 20000)")
+    parser.add_argument("--articles", type=int, default=None, help="articles of the synthetic dump (3000; 500)")
+    args = parse(parser, argv)
+    rows, articles = args.rows or (20_000 if args.quick else 130_000), args.articles or (500 if args.quick else 3000)
     switchboard = REAL_SWITCHBOARD if REAL_SWITCHBOARD.exists() else SAMPLE_SWITCHBOARD
-    load_start = os.getloadavg()
+    report = Report("revisions", f"The code against {args.base}: same speed, same data", argv)
     with tempfile.TemporaryDirectory(prefix="bench-revisions-") as tmp:
         work, base_tree = Path(tmp), Path(tmp) / "base-tree"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base_tree), args.base],
-            check=True,
-            capture_output=True,
-        )
+        git = ["git", "-C", str(ROOT), "worktree"]
+        subprocess.run([*git, "add", "--detach", str(base_tree), args.base], check=True, capture_output=True)
         try:
-            rows, passages = make_rows(args.rows)
-            write_rows(rows, work / "rows.parquet")
-            write_rows(passages, work / "passages.parquet")
-            write_synthetic_dump(args.articles, work / "dump.xml.bz2")
-            times = measure({"base": base_tree, "new": ROOT}, work, switchboard, args.repeat)
+            folder = rows_folder(rows, work)
+            for name in ("rows.parquet", "passages.parquet"):
+                (work / name).symlink_to(folder / name)
+            write_synthetic_dump(articles, work / "dump.xml.bz2")
+            runs = alternate(variants({"base": base_tree, "new": ROOT}, work, switchboard), repeat=args.repeat)
             checks = same_outputs(work)
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)], check=False)
-    figures = {
-        name: {
-            "base_s": round(statistics.median(t["base"]), 3),
-            "new_s": round(statistics.median(t["new"]), 3),
-            "ratio": round(statistics.median(t["new"]) / statistics.median(t["base"]), 3),
-        }
-        for name, t in times.items()
-    }
-    print(
-        json.dumps(
-            {
-                "base": args.base,
-                "rows": args.rows,
-                "articles": args.articles,
-                "repeat": args.repeat,
-                "switchboard_input": str(switchboard),
-                "commands": figures,
-                **checks,
-                "load_average": {
-                    "start": [round(x, 2) for x in load_start],
-                    "end": [round(x, 2) for x in os.getloadavg()],
-                },
-            },
-            indent=2,
-        )
+            subprocess.run([*git, "remove", "--force", str(base_tree)], check=False)
+    table = []
+    for name in commands(work, "new", switchboard):
+        base, new = runs.median(f"base {name}"), runs.median(f"new {name}")
+        table.append({"command": name, "runs": args.repeat, f"{args.base} s": base, "this code s": new})
+        table[-1]["ratio"] = ratio(new, base)
+    report.line(
+        f"Inputs: `{switchboard.name}`, a synthetic dump of {articles:,} articles (two workers), {rows:,} synthetic "
+        "rows; medians of alternating runs; ratio = this code / base (below 1: faster)."
     )
+    report.table(table)
+    report.table([{k: ", ".join(v) if isinstance(v, list) else v for k, v in checks.items()}])
+    report.write(args.results)
 
 
 if __name__ == "__main__":

@@ -3,23 +3,18 @@
 Each case runs in a fresh subprocess: a preset LLaMA (float32, on the CPU, or on the first GPU with
 ``--device cuda``), AdamW (fused, the Trainer's default), packed rows of two examples each (position ids
 restarting, as ``classit_train.data.Collator`` makes them), two steps of forward, backward and optimizer
-step. It prints the peak memory the step added (CPU: peak RSS minus the RSS before the model was built,
-``ru_maxrss``, exact; GPU: ``torch.cuda.max_memory_allocated``) next to the estimate without its fixed
+step. It reports the peak memory the steps added (CPU: the subprocess's peak RSS from the harness, minus its
+RSS before the model was built; GPU: ``torch.cuda.max_memory_allocated``) next to the estimate without its fixed
 overhead, and their ratio (estimate / measured: above 1 means the estimate is on the safe side).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_step_memory.py [--device cpu|cuda] [--quick]
+    python -m benchmarks step_memory [--device cpu|cuda] [--quick]   (--quick: the tiny-wide cases only)
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.harness import ROOT, Command, Report, options, parse, python
 
 #: (preset, batch, length, attention); each fits in a few GB on the CPU
 CPU_CASES = [
@@ -61,52 +56,53 @@ for _ in range(2):
     loss.backward()
     opt.step()
     opt.zero_grad(set_to_none=True)
-if device == "cuda":
-    peak = torch.cuda.max_memory_allocated()
-else:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"added": peak - base, "parameters": sum(p.numel() for p in model.parameters())}))
+peak = torch.cuda.max_memory_allocated() if device == "cuda" else None  # CPU: the peak RSS, from wait4
+print(json.dumps({"base": base, "peak": peak, "parameters": sum(p.numel() for p in model.parameters())}))
 """
 
 
 def measure(preset: str, batch: int, length: int, attn: str, device: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, preset, str(batch), str(length), attn, device],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    """The memory the steps added: on the GPU the child's own figure, on the CPU its peak RSS (the harness's,
+    from ``wait4``) less its RSS before the model was built."""
+    args = python("-c", CHILD, preset, batch, length, attn, device)
+    m = Command(args, cwd=ROOT, check=False, read=lambda out: json.loads(out.strip().splitlines()[-1])).measure()
+    if not m.ok:
+        return {"error": (m.error.strip().splitlines() or [f"exit {m.returncode}"])[-1]}
+    peak = m.output["peak"] if device == "cuda" else m.peak_rss_mb * 2**20
+    return {"added": peak - m.output["base"], "parameters": m.output["parameters"], "wall s": m.wall_s}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    ap.add_argument("--quick", action="store_true", help="the tiny-wide cases only")
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    args = parse(parser, argv)
     from classit_train.memory import GB, step_memory
     from classit_train.presets import llama_config
 
     cases = GPU_CASES if args.device == "cuda" else CPU_CASES
     if args.quick:
         cases = [c for c in cases if c[0].startswith("tiny")]
-    print(f"device {args.device}, load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
-    print(f"{'preset':<11}{'batch':>6}{'length':>7}{'attn':>7}{'measured GB':>13}{'estimate GB':>13}{'est/meas':>10}")
+    report = Report("step_memory", f"Training step memory against its estimate ({args.device})", argv)
+    rows = []
     for preset, batch, length, attn in cases:
+        row = {"preset": preset, "batch": batch, "length": length, "attention": attn}
         got = measure(preset, batch, length, attn, args.device)
         if "error" in got:
-            print(f"{preset:<11}{batch:>6}{length:>7}{attn:>7}  failed: {got['error']}")
+            rows.append(row | {"failed": got["error"]})
             continue
         est = step_memory(llama_config(preset), got["parameters"], batch, length, attn_implementation=attn)
         need = est.total - est.overhead
-        print(
-            f"{preset:<11}{batch:>6}{length:>7}{attn:>7}{got['added'] / GB:>13.2f}{need / GB:>13.2f}"
-            f"{need / got['added']:>10.2f}"
+        rows.append(
+            row
+            | {"measured GB": got["added"] / GB, "estimate GB": need / GB, "estimate / measured": need / got["added"]}
         )
+    report.line(
+        "Memory two steps (forward, backward, fused AdamW, packed rows of two examples) added: CPU, peak RSS less "
+        "the RSS before the model; GPU, `torch.cuda.max_memory_allocated`. Estimate: `step_memory` less its fixed "
+        "overhead; above 1, the estimate is on the safe side."
+    )
+    report.table(rows)
+    report.write(args.results)
 
 
 if __name__ == "__main__":

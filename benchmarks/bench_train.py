@@ -1,6 +1,6 @@
 """Training throughput of the llama100M shape: packed rows against padded batches, same examples.
 
-    .venv/bin/python benchmarks/bench_train.py [--dataset BUILT_DIR] [--steps 3] [--pack-length 1024]
+    python -m benchmarks train [--dataset BUILT_DIR] [--steps 3] [--pack-length 1024]
 
 Examples: a built dataset's rows when ``--dataset`` is given; otherwise real Switchboard adjacent turns
 (``../shared/corpora/babylm/switchboard.train``, at least 3 words a side) and, for the wiki half, questions
@@ -12,21 +12,15 @@ the same load. Useful tokens are the non-padding ones.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import random
-import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.harness import CORPORA, ROOT, Report, options, parse, stopwatch
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-
-CORPORA = Path(os.environ.get("CLASSIT_CORPORA", ROOT.parent / "shared" / "corpora"))
 
 
 def switchboard_pairs(limit: int, rng: random.Random) -> list[dict]:
@@ -67,19 +61,35 @@ def wiki_pairs(limit: int, rng: random.Random, workdir: Path) -> list[dict]:
     return pairs
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="llama100M")
-    ap.add_argument("--dataset", help="a folder made by classit-data build")
-    ap.add_argument("--examples", type=int, default=4000, help="examples to sample lengths from")
-    ap.add_argument("--steps", type=int, default=3, help="timed steps per mode (after one warm-up step)")
-    ap.add_argument("--batch-size", type=int, default=8, help="padded: examples per step (Table 2: 8)")
-    ap.add_argument("--pack-length", type=int, default=1024, help="packed: tokens per row")
-    ap.add_argument("--pack-rows", type=int, default=1, help="packed: rows per step")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json", help="also write the results here")
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--model", default=None, help="preset (default llama100M; --quick tiny)")
+    parser.add_argument("--dataset", help="a folder made by classit-data build")
+    parser.add_argument("--examples", type=int, default=None, help="examples to sample lengths from (4000; 400)")
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per mode (after one warm-up step)")
+    parser.add_argument("--batch-size", type=int, default=8, help="padded: examples per step (Table 2: 8)")
+    parser.add_argument("--pack-length", type=int, default=1024, help="packed: tokens per row")
+    parser.add_argument("--pack-rows", type=int, default=1, help="packed: rows per step")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parse(parser, argv)
+    args.model = args.model or ("tiny" if args.quick else "llama100M")
+    args.examples = args.examples or (400 if args.quick else 4000)
+    report = Report("train", f"classit-train: training throughput, {args.model} shape, packed vs padded", argv)
+    results = train_steps(args)
+    m = results.pop("modes")
+    report.line(
+        f"{results['examples']:,} examples ({results['origin']}), lengths in tokens {results['length_tokens']}; "
+        f"{results['parameters']:,} parameters, torch threads {results['torch_threads']}. A step is forward + "
+        "backward + AdamW; the modes alternate step by step; useful tokens are the non-padding ones."
+    )
+    report.table([{"mode": name, **figures} for name, figures in m.items()])
+    ratio = m["packed"]["useful_tokens_per_s"] / m["padded"]["useful_tokens_per_s"]
+    report.line(f"Packed over padded, useful tokens/s: {ratio:.2f}x.")
+    report.write(args.results)
 
+
+def train_steps(args) -> dict:
+    """The model, its examples and optimizer; ``args.steps`` timed steps per mode, the modes taking turns."""
     import tempfile
 
     import torch
@@ -162,12 +172,12 @@ def main() -> None:
         for m in modes.values():
             groups = m["plan"][step * m["per_step"] : (step + 1) * m["per_step"]]
             batch = m["collate"]([{"examples": [examples[i] for i in g.indices]} for g in groups])
-            t0 = time.perf_counter()
-            loss = model(**batch).loss
-            loss.backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-            dt = time.perf_counter() - t0
+            with stopwatch() as t:
+                loss = model(**batch).loss
+                loss.backward()
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+            dt = t.seconds
             if step == 0:
                 continue  # warm-up
             m["seconds"] += dt
@@ -185,14 +195,7 @@ def main() -> None:
             "useful_tokens_per_s": round(useful / seconds, 1),
             "tokens_per_s": round(total / seconds, 1),
         }
-        print(name, json.dumps(results["modes"][name]), flush=True)
-    m = results["modes"]
-    results["packed_over_padded_useful"] = round(
-        m["packed"]["useful_tokens_per_s"] / m["padded"]["useful_tokens_per_s"], 2
-    )
-    print(json.dumps(results, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return results
 
 
 if __name__ == "__main__":

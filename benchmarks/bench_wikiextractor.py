@@ -10,7 +10,7 @@ nothing is cached between articles by either tool).
 Each tool runs as its users run it, in a subprocess, end to end from the .xml.bz2: ours as
 `python -m classit_data prepare-wiki DUMP --out X.parquet` (workers: every core), wikiextractor as
 `python -m wikiextractor.WikiExtractor DUMP -o DIR --processes N` with the same N. The runs alternate
-(ours, theirs, ours, ...) so that both see the same load; medians are printed, with the ratio ours/theirs.
+(ours, theirs, ours, ...) so that both see the same load; medians are reported, with the ratio ours/theirs.
 
 wikiextractor 3.0.6 (the release on PyPI) does not import on Python 3.11 or newer (its regular expressions put
 global flags mid-pattern, which 3.11 refuses), so the script makes a virtual environment for it in the work
@@ -24,31 +24,23 @@ without their <doc> lines): occurrences of wiki or HTML markup that a reader wou
 Both tools run from compiled bytecode, as installed tools do (pip compiles wikiextractor; our checkout is compiled
 with compileall first, since PYTHONDONTWRITEBYTECODE would otherwise make every run compile it again).
 
-    .venv/bin/python benchmarks/bench_wikiextractor.py [--runs 3] [--articles 10000] [--scale] [--work DIR]
+    python -m benchmarks wikiextractor [--repeat 3] [--articles 10000] [--scale] [--work DIR] [--ours CHECKOUT]
 """
 
 from __future__ import annotations
 
-import argparse
 import bz2
 import compileall
-import json
 import os
 import re
-import resource
 import shutil
-import statistics
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-from make_synthetic_wiki import write_synthetic_dump  # noqa: E402
+from benchmarks.harness import CORPORA, ROOT, Command, Report, alternate, options, parse, python
+from benchmarks.make_synthetic_wiki import write_synthetic_dump
 
-REAL = ROOT.parent / "shared" / "corpora" / "wiki_real" / "enwiki-special-export-20171220.xml.bz2"
+REAL = CORPORA / "wiki_real" / "enwiki-special-export-20171220.xml.bz2"
 WIKIEXTRACTOR = "wikiextractor==3.0.6"
 LEFTOVER = re.compile(
     r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|^\|-|''|^\s*==.*==\s*$|</?[a-zA-Z][^>]*>|<!--|-->|"
@@ -63,12 +55,12 @@ def older_python(given: str | None) -> str | None:
     pyenv = Path.home() / ".pyenv" / "versions"
     found = [str(v / "bin" / "python") for v in sorted(pyenv.glob("3.10.*")) + sorted(pyenv.glob("3.[89].*"))]
     found += [p for p in map(shutil.which, ("python3.10", "python3.9", "python3.8")) if p]
-    for python in [given] if given else found:
+    for candidate in [given] if given else found:
         probe = subprocess.run(
-            [python, "-c", "import sys; print(sys.version_info < (3, 11))"], capture_output=True, text=True
+            [candidate, "-c", "import sys; print(sys.version_info < (3, 11))"], capture_output=True, text=True
         )
         if probe.returncode == 0 and probe.stdout.strip() == "True":
-            return python
+            return candidate
     return None
 
 
@@ -89,7 +81,7 @@ def write_repeated_dump(source: Path, out: Path, copies: int) -> Path:
     return out
 
 
-def wikiextractor_env(work: Path, python: str | None) -> tuple[str | None, str]:
+def wikiextractor_env(work: Path, older: str | None) -> tuple[str | None, str]:
     """(the venv's python with wikiextractor installed, or None; why not)."""
     venv = work / "wikiextractor-venv"
     exe = venv / "bin" / "python"
@@ -98,59 +90,39 @@ def wikiextractor_env(work: Path, python: str | None) -> tuple[str | None, str]:
         and subprocess.run([str(exe), "-c", "import wikiextractor.WikiExtractor"], capture_output=True).returncode == 0
     ):
         return str(exe), ""
-    if python is None:
+    if older is None:
         return None, "no Python older than 3.11 found (wikiextractor 3.0.6 does not import on 3.11+): give --wex-python"
-    made = subprocess.run([python, "-m", "venv", str(venv)], capture_output=True, text=True)
+    made = subprocess.run([older, "-m", "venv", str(venv)], capture_output=True, text=True)
     if made.returncode != 0:
-        return None, f"cannot make a venv with {python}: {made.stderr.strip().splitlines()[-1:]}"
+        return None, f"cannot make a venv with {older}: {made.stderr.strip().splitlines()[-1:]}"
     pip = subprocess.run([str(exe), "-m", "pip", "install", "-q", WIKIEXTRACTOR], capture_output=True, text=True)
     if pip.returncode != 0:
         return None, f"pip install {WIKIEXTRACTOR} failed: {(pip.stderr.strip().splitlines() or ['?'])[-1]}"
     return str(exe), ""
 
 
-def timed(
-    cmd: list[str],
-    env: dict | None = None,
-    cwd: Path | None = None,
-) -> tuple[float, float, subprocess.CompletedProcess]:
-    """(wall s, CPU s of the command and every process it waited for, the finished process)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{done.stderr[-2000:]}")
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done
+def ours(dump: Path, out: Path, workers: int, root: Path) -> Command:
+    """prepare-wiki from ``root``, run from the output's folder: ``-m`` puts the working folder first on the
+    path, before PYTHONPATH."""
+    args = python("-m", "classit_data", "prepare-wiki", dump, "--out", out, "--json", "--workers", workers)
+    return Command(args, cwd=out.parent, env={"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(root)})
 
 
-def run_ours(dump: Path, out: Path, workers: int, root: Path) -> tuple[float, float, str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "classit_data",
-        "prepare-wiki",
-        str(dump),
-        "--out",
-        str(out),
-        "--json",
-        "--workers",
-        str(workers),
-    ]
-    # run from the output's folder: `-m` puts the working folder first on the path, before PYTHONPATH
-    wall, cpu, _ = timed(cmd, env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(root)}, cwd=out.parent)
+def theirs(exe: str, dump: Path, out: Path, processes: int) -> Command:
+    return Command([exe, "-m", "wikiextractor.WikiExtractor", dump, "-o", out, "--processes", processes, "-q"])
+
+
+def texts(work: Path) -> dict[str, str]:
+    """The text each tool wrote last: our passages; wikiextractor's documents without their <doc> lines."""
     import polars as pl
 
-    return wall, cpu, "\n\n".join(pl.read_parquet(out, columns=["text"])["text"].to_list())
-
-
-def run_theirs(python: str, dump: Path, out: Path, processes: int) -> tuple[float, float, str]:
-    shutil.rmtree(out, ignore_errors=True)
-    cmd = [python, "-m", "wikiextractor.WikiExtractor", str(dump), "-o", str(out), "--processes", str(processes), "-q"]
-    wall, cpu, _ = timed(cmd)
-    text = "".join(p.read_text(encoding="utf-8") for p in sorted(out.rglob("wiki_*")))
-    return wall, cpu, _DOC_LINE.sub("", text)
+    found = {"classit-data": "\n\n".join(pl.read_parquet(work / "ours.parquet", columns=["text"])["text"])}
+    theirs = work / "wikiextractor-out"
+    if theirs.is_dir():
+        found["wikiextractor"] = _DOC_LINE.sub(
+            "", "".join(p.read_text("utf-8") for p in sorted(theirs.rglob("wiki_*")))
+        )
+    return found
 
 
 def leftovers(text: str) -> tuple[int, int]:
@@ -158,103 +130,68 @@ def leftovers(text: str) -> tuple[int, int]:
     return len(LEFTOVER.findall(text)), len(text.split())
 
 
-def compare(name: str, dump: Path, python: str | None, work: Path, runs: int, workers: int, root: Path) -> dict:
-    ours: list[tuple[float, float]] = []
-    theirs: list[tuple[float, float]] = []
-    for _ in range(runs):
-        wall, cpu, ours_text = run_ours(dump, work / "ours.parquet", workers, root)
-        ours.append((wall, cpu))
-        if python:
-            wall, cpu, their_text = run_theirs(python, dump, work / "wikiextractor-out", workers)
-            theirs.append((wall, cpu))
-    row = {
-        "input": name,
-        "ours_wall_s": statistics.median(w for w, _ in ours),
-        "ours_cpu_s": statistics.median(c for _, c in ours),
-        "ours_leftovers_words": leftovers(ours_text),
-    }
-    if theirs:
-        row |= {
-            "wex_wall_s": statistics.median(w for w, _ in theirs),
-            "wex_cpu_s": statistics.median(c for _, c in theirs),
-            "wex_leftovers_words": leftovers(their_text),
-        }
-        row["ratio_wall"] = row["ours_wall_s"] / row["wex_wall_s"]
-        row["ratio_cpu"] = row["ours_cpu_s"] / row["wex_cpu_s"]
-    return row
+def compare(name: str, dump: Path, exe: str | None, work: Path, args) -> list[dict]:
+    """Both tools on ``dump``, alternating; a row per tool with its medians, ratio and markup left."""
+    variants = {"classit-data": ours(dump, work / "ours.parquet", args.workers, args.ours.resolve())}
+    if exe:
+        shutil.rmtree(work / "wikiextractor-out", ignore_errors=True)
+        variants["wikiextractor"] = theirs(exe, dump, work / "wikiextractor-out", args.workers)
+    runs = alternate(variants, repeat=args.repeat, baseline="wikiextractor" if exe else None)
+    rows = runs.rows()
+    for row, text in zip(rows, texts(work).values()):
+        left, words = leftovers(text)
+        row |= {"input": name, "markup left": left, "words": words}
+        if exe:
+            row["CPU / wikiextractor"] = runs.ratio(row["variant"], "cpu_s")
+    return rows
 
 
-def show(row: dict) -> None:
-    ours_left, ours_words = row["ours_leftovers_words"]
-    line = (
-        f"{row['input']}: ours {row['ours_wall_s']:.2f} s wall, {row['ours_cpu_s']:.2f} s CPU, "
-        f"{ours_left} leftovers in {ours_words:,} words"
-    )
-    if "wex_wall_s" in row:
-        wex_left, wex_words = row["wex_leftovers_words"]
-        line += (
-            f" | wikiextractor {row['wex_wall_s']:.2f} s wall, {row['wex_cpu_s']:.2f} s CPU, {wex_left} "
-            f"leftovers in {wex_words:,} words | ours/wikiextractor wall {row['ratio_wall']:.2f}, "
-            f"CPU {row['ratio_cpu']:.2f}"
-        )
-    print(line, flush=True)
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--articles", type=int, default=10_000, help="articles of the synthetic dump")
-    ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    ap.add_argument("--work", type=Path, default=ROOT / ".bench" / "wikiextractor")
-    ap.add_argument("--wex-python", help="a Python before 3.11 to install wikiextractor with")
-    ap.add_argument(
-        "--ours",
-        type=Path,
-        default=ROOT,
-        help="the checkout of classit-data to run (another one "
-        "gives its figures: `git worktree add /tmp/before COMMIT`)",
-    )
-    ap.add_argument(
-        "--scale",
-        action="store_true",
-        help="also time a 2-article dump (start-up) and the real export repeated (real articles at scale)",
-    )
-    ap.add_argument("--copies", type=int, default=30, help="copies of the real export under --scale")
-    ap.add_argument("--json", action="store_true", help="also print the figures as JSON")
-    args = ap.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    compileall.compile_dir(args.ours / "classit_data", quiet=1)
-    python, why = wikiextractor_env(args.work, older_python(args.wex_python))
-    print(
-        f"{time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.2f} at the start, "
-        f"{os.cpu_count()} CPUs, {args.workers} processes each, {args.runs} runs each (medians); "
-        f"ours from {args.ours}"
-    )
-    if not python:
-        print(f"wikiextractor skipped: {why}")
-    inputs = []
-    if REAL.exists():
-        inputs.append((f"real export ({REAL.name})", REAL))
-    else:
-        print(f"real export skipped: {REAL} is absent (../shared/corpora is not on this machine)")
+def inputs(args) -> list[tuple[str, Path]]:
+    found = [(f"real export ({REAL.name})", REAL)] if REAL.exists() else []
     synthetic = args.work / f"synthetic-{args.articles}.xml.bz2"
     if not synthetic.exists():
         write_synthetic_dump(args.articles, synthetic)
-    inputs.append((f"synthetic, {args.articles:,} articles", synthetic))
+    found.append((f"synthetic, {args.articles:,} articles", synthetic))
     if args.scale:
-        inputs.insert(0, ("start-up: 2 small articles", write_synthetic_dump(2, args.work / "tiny.xml.bz2")))
+        found.insert(0, ("start-up: 2 small articles", write_synthetic_dump(2, args.work / "tiny.xml.bz2")))
         if REAL.exists():
             repeated = args.work / f"real-x{args.copies}.xml.bz2"
             if not repeated.exists():
                 write_repeated_dump(REAL, repeated, args.copies)
-            inputs.append((f"real export x{args.copies} (fresh ids)", repeated))
-    rows = []
-    for name, dump in inputs:
-        rows.append(compare(name, dump, python, args.work, args.runs, args.workers, args.ours.resolve()))
-        show(rows[-1])
-    print(f"load average {os.getloadavg()[0]:.2f} at the end")
-    if args.json:
-        print(json.dumps(rows, indent=2))
+            found.append((f"real export x{args.copies} (fresh ids)", repeated))
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--articles", type=int, default=None, help="articles of the synthetic dump (10000; 1000)")
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--work", type=Path, default=ROOT / ".bench" / "wikiextractor")
+    parser.add_argument("--wex-python", help="a Python before 3.11 to install wikiextractor with")
+    parser.add_argument("--ours", type=Path, default=ROOT, help="the checkout of classit-data to run")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="also time a 2-article dump (start-up) and the real export repeated (real articles at scale)",
+    )
+    parser.add_argument("--copies", type=int, default=30, help="copies of the real export under --scale")
+    args = parse(parser, argv)
+    args.articles = args.articles or (1_000 if args.quick else 10_000)
+    args.work.mkdir(parents=True, exist_ok=True)
+    compileall.compile_dir(args.ours / "classit_data", quiet=1)
+    exe, why = wikiextractor_env(args.work, older_python(args.wex_python))
+    report = Report("wikiextractor", "prepare-wiki against wikiextractor", argv)
+    rows = [row for name, dump in inputs(args) for row in compare(name, dump, exe, args.work, args)]
+    report.line(
+        f"Both end to end from the .xml.bz2, {args.workers} processes each, alternating; markup left = wiki or HTML "
+        f"markup a reader would see in the output text; wikiextractor is {WIKIEXTRACTOR} under a Python before 3.11."
+    )
+    if not exe:
+        report.line(f"wikiextractor not run: {why}.")
+    if not REAL.exists():
+        report.line(f"Real export not run: {REAL} is absent.")
+    report.table(rows, ["input", *[k for k in rows[0] if k != "input"]])
+    report.write(args.results)
 
 
 if __name__ == "__main__":

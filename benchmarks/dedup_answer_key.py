@@ -15,8 +15,8 @@ Scored at a threshold t, over the rows the deduplicator keeps apart from exact d
   pairs are disjoint, so that row is a);
 - precision: of the rows marked, the share whose named row is truly >= t similar.
 
-    .venv/bin/python benchmarks/dedup_answer_key.py [--rows 20000] [--pairs 2000] [--seed 0] \\
-        [--threshold 0.8] [--num-perm 64 128] [--baseline OLD/classit_data/validate/dedup.py]
+    python -m benchmarks dedup_answer_key [--rows 20000] [--pairs 2000] [--seeds 0 1 2] [--threshold 0.8] \\
+        [--num-perm 64 128] [--baseline OLD_dedup.py]
 
 ``--baseline`` scores another version of ``dedup.py`` (a file from an earlier commit, e.g. extracted with
 ``git show REV:classit_data/validate/dedup.py > /tmp/dedup_old.py``) on the same key, side by side.
@@ -24,23 +24,16 @@ Scored at a threshold t, over the rows the deduplicator keeps apart from exact d
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import importlib.util
-import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
-
-from classit_data.validate import dedup  # noqa: E402
+from benchmarks.harness import Call, Report, options, parse
+from classit_data.validate import dedup
 
 LOW, HIGH = 0.70, 0.95
 
@@ -119,7 +112,7 @@ def all_pairs(sets: list[frozenset], floor: float) -> list[tuple[int, int, float
 
 def make_answer_key(n_rows: int = 20_000, n_pairs: int = 2_000, seed: int = 0, floor: float = 0.5) -> AnswerKey:
     """``n_rows`` rows of which ``n_pairs`` are planted near copies of earlier ones (see the module docstring)."""
-    from make_synthetic_rows import make_rows
+    from benchmarks.make_synthetic_rows import make_rows
 
     rng = np.random.default_rng(seed)
     base, _ = make_rows(n_rows - n_pairs, seed=seed, bad_share=0.0)
@@ -171,43 +164,56 @@ def load_dedup(path: Path):
     return module
 
 
-def run(module, key: AnswerKey, threshold: float, num_perm: int) -> dict:
+def run(dedup_file: Path | None, key: AnswerKey, threshold: float, num_perm: int) -> dict:
+    """The deduplicator's near-duplicate pass over the key, scored (``dedup_file``: another ``dedup.py``)."""
+    module = load_dedup(dedup_file) if dedup_file else dedup
     cfg = module.DedupConfig(threshold=threshold, num_perm=num_perm)
-    start = time.perf_counter()
     found, candidates = module.near_duplicate_pairs(pl.Series(key.prompts), pl.Series(key.replies), cfg)
-    seconds = time.perf_counter() - start
-    return {**score(key, found, threshold), "candidates": candidates, "seconds": seconds}
+    return {**score(key, found, threshold), "candidates": candidates}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=20_000)
-    ap.add_argument("--pairs", type=int, default=2_000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threshold", type=float, default=0.8)
-    ap.add_argument("--num-perm", type=int, nargs="+", default=[64, 128])
-    ap.add_argument("--baseline", type=Path, help="another dedup.py, scored on the same key")
-    args = ap.parse_args()
-    print(f"# {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC  cores={os.cpu_count()}  load={os.getloadavg()}")
-    start = time.perf_counter()
-    key = make_answer_key(args.rows, args.pairs, args.seed)
-    truth = key.similar(args.threshold)
-    print(
-        f"key: {len(key.prompts):,} rows, {key.planted:,} planted copies, {len(key.pairs):,} pairs with Jaccard >= "
-        f"{key.floor} ({len(truth):,} >= {args.threshold}), built in {time.perf_counter() - start:.1f} s"
-    )
-    versions = [("this version", dedup)] + ([("baseline", load_dedup(args.baseline))] if args.baseline else [])
-    print("\n| version | permutations | true pairs | marked | recall | precision | LSH candidates | seconds |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, module in versions:
-        for num_perm in args.num_perm:
-            r = run(module, key, args.threshold, num_perm)
-            print(
-                f"| {name} | {num_perm} | {r['true_pairs']:,} | {r['found']:,} | {r['recall']:.4f} | "
-                f"{r['precision']:.4f} | {r['candidates']:,} | {r['seconds']:.2f} |"
-            )
-            print(f"<!-- missed (true Jaccard): {r['missed'][:20]}; wrong: {r['wrong'][:20]} -->")
-    print(f"load at the end: {os.getloadavg()}")
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--rows", type=int, default=None, help="rows per key (default 20000; --quick 4000)")
+    parser.add_argument("--pairs", type=int, default=None, help="planted copies per key (default rows / 10)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one key per seed")
+    parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--num-perm", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--baseline", type=Path, help="another dedup.py, scored on the same keys")
+    args = parse(parser, argv)
+    n_rows = args.rows or (4_000 if args.quick else 20_000)
+    n_pairs = args.pairs or n_rows // 10
+    report = Report("dedup_answer_key", "near duplicates against an exact answer key", argv)
+    versions = {"this checkout": None} | ({f"baseline ({args.baseline.name})": args.baseline} if args.baseline else {})
+    rows = []
+    for seed in args.seeds:
+        made = Call(make_answer_key, n_rows, n_pairs, seed).measure()
+        key = made.output
+        for name, dedup_file in versions.items():
+            for num_perm in args.num_perm:
+                m = Call(run, dedup_file, key, args.threshold, num_perm).measure()
+                r = m.output
+                rows.append(
+                    {
+                        "key (seed)": seed,
+                        "version": name,
+                        "permutations": num_perm,
+                        f"true pairs >= {args.threshold}": len(key.similar(args.threshold)),
+                        "marked": r["found"],
+                        "recall": round(r["recall"], 4),
+                        "precision": round(r["precision"], 4),
+                        "LSH candidates": r["candidates"],
+                        "wall s": m.wall_s,
+                        "missed (true Jaccard)": ", ".join(map(str, r["missed"][:6])) or "-",
+                        "wrongly marked (true Jaccard)": ", ".join(map(str, r["wrong"][:6])) or "-",
+                    }
+                )
+        report.line(
+            f"key {seed}: {len(key.prompts):,} rows, {key.planted:,} planted copies, {len(key.pairs):,} pairs with "
+            f"Jaccard >= {key.floor}, built in {made.wall_s:.1f} s"
+        )
+    report.table(rows)
+    report.write(args.results)
 
 
 if __name__ == "__main__":

@@ -14,29 +14,23 @@ and the command rerun to completion. The invariants:
 - no temporary file (``.partial``, ``.tmp``, a folder set aside ``.old-*``, a journal) is left after the
   rerun.
 
-Usage: python benchmarks/fault_injection.py [--kills 20] [--commands validate,build] [--seed 0]
+Usage: python -m benchmarks fault_injection [--kills 20] [--commands validate,build] [--seed 0]
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import os
 import random
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
 import polars as pl
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.harness import ROOT, Command, Report, options, parse, python
 
 VOLATILE = ("second", "date", "time", "per_s", "started", "finished", "created", "command", "load_s")
 TEMPORARY = (".partial", ".tmp", ".old-", ".commit.json")
@@ -148,24 +142,13 @@ def make_data(data: Path) -> None:
 
 def run(command: list[str], cwd: Path, kill_after: float | None = None) -> tuple[int | None, float]:
     """Run the CLI in its own process group; kill the whole group after ``kill_after`` seconds if still running."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "classit_data", *command],
-        cwd=cwd,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    try:
-        proc.wait(timeout=kill_after)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        return None, time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{command[0]} failed in {cwd}: {proc.stderr.read().decode()[-2000:]}")
-    return 0, time.perf_counter() - started
+    args = python("-m", "classit_data", *command)
+    m = Command(args, cwd=cwd, env={"HF_HUB_OFFLINE": "1"}, timeout=kill_after, check=False).measure()
+    if m.returncode is None:
+        return None, m.wall_s
+    if m.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed in {cwd}: {m.error[-2000:]}")
+    return 0, m.wall_s
 
 
 def trial(name: str, earlier: list[str], new: list[str], base: Path, kills: int, rng: random.Random) -> dict:
@@ -194,22 +177,29 @@ def trial(name: str, earlier: list[str], new: list[str], base: Path, kills: int,
     return {"command": name, "reference_seconds": round(seconds, 2), "kills": kills, **counts}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kills", type=int, default=20)
-    parser.add_argument("--commands", default=",".join(_commands(Path("."))))
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--kills", type=int, default=None, help="kills per command (default 20; --quick 2)")
+    parser.add_argument("--commands", default=None, help="comma-separated (default all; --quick all but generate-wiki)")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = parse(parser, argv)
+    kills = args.kills or (2 if args.quick else 20)
+    names = [n for n in _commands(Path(".")) if not (args.quick and n == "generate-wiki")]
+    names = args.commands.split(",") if args.commands else names
     rng = random.Random(args.seed)
-    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    report = Report("fault_injection", "Killed at random: nothing lost", argv)
     with tempfile.TemporaryDirectory(prefix="fault-injection-") as tmp:
         base = Path(tmp)
         make_data(base / "data")
         commands = _commands(base / "data")
-        results = [trial(name, *commands[name], base, args.kills, rng) for name in args.commands.split(",")]
-    for r in results:
-        print(json.dumps(r))
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+        results = [trial(name, *commands[name], base, kills, rng) for name in names]
+    report.line(
+        "Each command killed (`kill -9` of its process group) at a random moment up to 1.2x its clean run, then "
+        "rerun. A: the old outputs left; B: the complete new ones; journal: a half-done commit the rerun finished; "
+        "cut: anything else."
+    )
+    report.table(results)
+    report.write(args.results)
     bad = [
         r["command"]
         for r in results

@@ -200,6 +200,16 @@ def _spoil(rows: list[dict], rng: np.random.Generator, share: float, vocab: np.n
             r["reply"] = " ".join(_draw(rng, vocab, 3) * 8)
 
 
+def rows_folder(n: int, work: Path, seed: int = 0) -> Path:
+    """``work/rows_N`` holding ``rows.parquet`` and ``passages.parquet`` of ``n`` rows, written once and reused."""
+    folder = work / f"rows_{n}_{seed}"
+    if not (folder / "passages.parquet").exists():
+        rows, passages = make_rows(n, seed)
+        write_rows(rows, folder / "rows.parquet")
+        write_rows(passages, folder / "passages.parquet")
+    return folder
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("n", type=int)

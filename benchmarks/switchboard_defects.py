@@ -11,26 +11,23 @@ no upper bound), so every turn is looked at, then counts the rows whose prompt o
 The code measured is whatever ``classit_data`` the interpreter imports: run it once with ``PYTHONPATH`` at
 an older checkout and once at this one to compare.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/switchboard_defects.py [--corpora ../shared/corpora]
+    python -m benchmarks switchboard_defects [--corpora ../shared/corpora]
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
 import tempfile
 from pathlib import Path
 
 import polars as pl
 
+from benchmarks.harness import CORPORA, Call, Report, options, parse
 from classit_data.switchboard.config import ConvertConfig
 from classit_data.switchboard.convert import convert_switchboard
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPORA = Path(os.environ.get("CLASSIT_CORPORA", ROOT.parent / "shared" / "corpora"))
 #: corpus name -> (path under the corpora folder, forced format or None)
-CORPORA = {
+SOURCES = {
     "babylm": ("babylm/switchboard.train", None),
     "swda-pipe": ("swda", None),
     "nltk-tagged": ("nltk/switchboard.zip", "nltk-tagged"),
@@ -74,22 +71,28 @@ def count(path: Path, fmt: str | None, tmp: Path) -> dict[str, int]:
     return counts
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
-    args = ap.parse_args()
-    import classit_data
-
-    print(f"classit_data from {Path(classit_data.__file__).parent}")
-    print(f"{'corpus':<18}{'rows':>8}" + "".join(f"{d:>15}" for d in DEFECTS))
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--corpora", type=Path, default=CORPORA)
+    args = parse(parser, argv)
+    report = Report("switchboard_defects", "Switchboard cleaning: defects left in converted text", argv)
+    rows, absent = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (rel, fmt) in CORPORA.items():
+        for name, (rel, fmt) in SOURCES.items():
             path = args.corpora / rel
             if not path.exists():
-                print(f"{name:<18}  (not found: {path})")
+                absent.append(f"{name} ({rel})")
                 continue
-            c = count(path, fmt, Path(tmp))
-            print(f"{name:<18}{c['rows']:>8,}" + "".join(f"{c[d]:>15,}" for d in DEFECTS))
+            m = Call(count, path, fmt, Path(tmp)).measure()
+            rows.append({"corpus": name, **m.output, "wall s": m.wall_s, "peak RSS MB": m.peak_rss_mb})
+    report.line(
+        "Every adjacent-turn pair kept (`--min-words 0`); rows whose prompt or reply has an unpaired or doubled "
+        "parenthesis (orphan_paren) or two punctuation marks in a row other than an ellipsis (doubled_punct)."
+    )
+    report.table(rows)
+    if absent:
+        report.line("Not found under the corpora folder: " + ", ".join(absent) + ".")
+    report.write(args.results)
 
 
 if __name__ == "__main__":

@@ -16,22 +16,19 @@ names it wrote:
 7. the bad inputs made from the same files (a fragment cut mid-tag, the dump in UTF-16 with a BOM, a Git LFS
    pointer): whether each ends with exit 2, one line, no output (the UTF-16 dump must instead be read).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/wiki_defects.py [--corpora DIR] [--json]
+    python -m benchmarks wiki_defects [--corpora DIR]
 """
 
 from __future__ import annotations
 
-import argparse
 import bz2
 import json
-import os
 import re
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.harness import CORPORA, Command, Measurement, Report, options, parse, python
+
 FILES = ("enwiki-special-export-20171220.xml.bz2", "wikiextractor_AA_wiki_00.bz2")
 
 ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#\d+|#x[0-9A-Fa-f]+);")
@@ -56,12 +53,10 @@ _FUNCTION_WORDS = frozenset(
 PLACEHOLDER = re.compile(r"\b(?:formula|codice)_\d+")
 
 
-def run(path: Path, out: Path, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+def run(path: Path, out: Path, extra: tuple[str, ...] = ()) -> Measurement:
     """The command, from the output's folder: ``-m`` puts the working folder before PYTHONPATH."""
-    cmd = [sys.executable, "-m", "classit_data", "prepare-wiki", str(path), "--out", str(out), "--json", *extra]
-    return subprocess.run(
-        cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=out.parent
-    )
+    cmd = python("-m", "classit_data", "prepare-wiki", path, "--out", out, "--json", *extra)
+    return Command(cmd, cwd=out.parent, env={"HF_HUB_OFFLINE": "1"}, check=False).measure()
 
 
 def bad_section(name: str) -> bool:
@@ -115,7 +110,7 @@ def bad_inputs(dump: Path, work: Path) -> dict:
     for name, path in (("fragment", cut), ("lfs pointer", lfs)):
         out = work / f"{name}.jsonl"
         proc = run(path, out)
-        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        lines = [ln for ln in proc.error.splitlines() if ln.strip()]
         result[f"7 {name} refused (exit 2, one line, no output)"] = (
             proc.returncode == 2 and len(lines) == 1 and not out.exists()
         )
@@ -123,34 +118,35 @@ def bad_inputs(dump: Path, work: Path) -> dict:
     out = work / "utf16.jsonl"
     proc = run(utf16, out)
     result["7 utf-16 dump read"] = proc.returncode == 0 and out.exists() and out.stat().st_size > 0
-    result["  7 utf-16 message"] = proc.stderr.strip().splitlines()[-1] if proc.returncode else "read"
+    result["  7 utf-16 message"] = proc.error.strip().splitlines()[-1] if proc.returncode else "read"
     return result
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpora", type=Path, default=ROOT.parent / "shared" / "corpora")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    parser = options(__doc__)
+    parser.add_argument("--corpora", type=Path, default=CORPORA)
+    args = parse(parser, argv)
     real = args.corpora / "wiki_real"
-    report: dict = {}
+    report = Report("wiki_defects", "prepare-wiki on real Wikipedia text: defects class by class", argv)
+    found: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for name in FILES:
+        for name in FILES if real.is_dir() else ():
             out = work / f"{name}.jsonl"
             proc = run(real / name, out, ("--workers", "1"))
             if proc.returncode:
-                raise SystemExit(f"prepare-wiki failed on {name}: {proc.stderr}")
+                raise SystemExit(f"prepare-wiki failed on {name}: {proc.error}")
             rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-            report[name] = count(rows, json.loads(proc.stdout))
-        report["bad inputs"] = bad_inputs(real / FILES[0], work)
-    if args.json:
-        print(json.dumps(report, indent=1, ensure_ascii=False))
-        return
-    for name, counts in report.items():
-        print(f"# {name}")
-        for k, v in counts.items():
-            print(f"{k:<52} {v}")
+            found[name] = count(rows, json.loads(proc.output)) | {"wall s": proc.wall_s}
+        bad = bad_inputs(real / FILES[0], work) if real.is_dir() else {}
+    if not found:
+        report.line(f"Not run: {real} is absent.")
+    else:
+        report.line("Counts of passages (section names for 6) with each defect, in what `prepare-wiki` wrote.")
+        classes = list(dict.fromkeys(k for counts in found.values() for k in counts))
+        report.table([{"defect": k, **{f"`{f}`": counts.get(k) for f, counts in found.items()}} for k in classes])
+        report.table([{"bad input": k.strip(), "result": v} for k, v in bad.items()])
+    report.write(args.results)
 
 
 if __name__ == "__main__":

@@ -225,6 +225,7 @@ def fit(
         processing_class=tokenizer,
         callbacks=callbacks,
     )
+    _quiet_unless_verbose(trainer)
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - start
@@ -252,6 +253,25 @@ def fit(
     }
     summary["tokens_per_second"] = round(summary["tokens_seen"] / seconds, 1) if seconds else None
     return summary
+
+
+def _quiet_unless_verbose(trainer) -> None:
+    """The Trainer prints its log dicts on stdout (``PrinterCallback``, or through its progress bar on a
+    terminal). stdout is for ``--json`` and the same figures are in ``run_summary.json``: they are printed on
+    stderr, and only with ``--verbose``."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
+
+    from classit_data.core.console import console, verbose
+
+    class LogsOnStderr(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_local_process_zero and logs:
+                console.print(str(logs), markup=False, highlight=False, soft_wrap=True)
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    if verbose():
+        trainer.add_callback(LogsOnStderr)
 
 
 def _seen(train_set: D.PlanDataset, steps: int, groups_per_step: int) -> dict:

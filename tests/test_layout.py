@@ -130,15 +130,22 @@ def test_imports_flow_one_way(layer, may_not_import):
     assert not wrong, "\n".join(wrong)
 
 
-def test_the_python_api_named_in_the_readme_imports():
-    """Every ``from classit_... import ...`` line of the README's examples names something that exists."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    lines = re.findall(r"^\s*from (classit_(?:data|train)[\w.]*) import ([\w, ]+)$", readme, flags=re.M)
+def test_the_python_api_named_in_the_docs_imports():
+    """Every ``from classit_... import ...`` line of the examples in the README and in ``docs/`` names something
+    that exists."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    lines = [
+        (page.relative_to(ROOT), module, names)
+        for page in pages
+        for module, names in re.findall(
+            r"^\s*from (classit_(?:data|train)[\w.]*) import ([\w, ]+)$", page.read_text(encoding="utf-8"), flags=re.M
+        )
+    ]
     assert len(lines) >= 6
-    for module, names in lines:
+    for page, module, names in lines:
         imported = importlib.import_module(module)
         for name in (n.strip() for n in names.split(",")):
-            assert hasattr(imported, name), f"README: {module} has no {name}"
+            assert hasattr(imported, name), f"{page}: {module} has no {name}"
 
 
 # --- the shape of the code: short functions, no forged signatures, no folder a tool takes for build output ------

@@ -1,12 +1,15 @@
-"""The four parts of the GPU benchmark, each run in a process of its own by ``bench_gpu.py``, which kills it at
-its time guard. A part rewrites its result file after every measurement, so one stopped at its guard keeps what it
-had measured.
+"""The parts of the GPU benchmark, each run in a process of its own by ``python -m benchmarks gpu``, which kills
+it at its time guard. A part rewrites its result file after every measurement, so one stopped at its guard keeps
+what it had measured.
 
-    python parts.py PART SETTINGS_JSON RESULT_FILE      (PART: pretrain | run | eval | generate)
+    python -m benchmarks.gpu.parts PART SETTINGS_JSON RESULT_FILE   (PART: peak | pretrain | run | eval | generate)
 
 Every part goes through the project's Python API, the one the commands hand off to: ``pretrain`` and
 ``run`` (``classit-train pretrain`` / ``run``), ``evaluate`` (``classit-train eval``) and
-``generate_wiki`` (``classit-data generate-wiki``).
+``generate_wiki`` (``classit-data generate-wiki``, on vLLM when it is installed, else transformers). ``peak``
+measures the device's dense matrix-product rate (bf16 on a GPU), the denominator of MFU unless one is given.
+Only torch and transformers are imported at the top: a part imports the rest itself, so a machine that lacks a
+package loses the parts that need it, not the benchmark.
 
 Training figures come from the steps after the warm-up only (their wall time, the GPU synchronised at every
 step's end), with the tokens of exactly the rows the Trainer fed them (the plan, walked as the Trainer walks
@@ -22,6 +25,7 @@ Useful tokens are the examples' tokens; padding (row ends, padded rows) is not c
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -30,14 +34,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import torch
+from transformers import TrainerCallback
 
-import torch  # noqa: E402
-from transformers import TrainerCallback  # noqa: E402
+from benchmarks.harness import ROOT, stopwatch
 
 GIB = 2**30
 
@@ -284,20 +284,20 @@ def part_eval(s: dict, rec: Recorder, work: Path) -> None:
     from classit_data.core.models import embedded_model_dir
     from classit_train.evaluate import EvalConfig, evaluate
 
-    t0 = time.perf_counter()
-    embedded_model_dir()  # the GGUF -> safetensors conversion, once per machine: timed apart
-    rec.put(model_conversion_s=round(time.perf_counter() - t0, 1))
+    with stopwatch() as conversion:
+        embedded_model_dir()  # the GGUF -> safetensors conversion, once per machine: timed apart
+    rec.put(model_conversion_s=round(conversion.seconds, 1))
     for batch_size in s["batch_sizes"]:
-        t0 = time.perf_counter()
-        entry = evaluate(
-            "smollm2",
-            "blimp",
-            s["blimp"],
-            work / f"eval-{batch_size}.json",
-            EvalConfig(batch_size=batch_size, limit=s["limit"]),
-            progress=False,
-        )
-        wall = time.perf_counter() - t0
+        with stopwatch() as t:
+            entry = evaluate(
+                "smollm2",
+                "blimp",
+                s["blimp"],
+                work / f"eval-{batch_size}.json",
+                EvalConfig(batch_size=batch_size, limit=s["limit"]),
+                progress=False,
+            )
+        wall = t.seconds
         rec.append(
             "passes",
             {
@@ -316,7 +316,7 @@ def part_eval(s: dict, rec: Recorder, work: Path) -> None:
         )
 
 
-# --- part 4: classit-data generate-wiki --backend transformers ----------------------------------------------
+# --- part 4: classit-data generate-wiki (vLLM when installed, else transformers) ----------------------------
 
 
 def repeat_passages(passages: Path, n: int, out: Path) -> Path:
@@ -329,22 +329,31 @@ def repeat_passages(passages: Path, n: int, out: Path) -> Path:
     return out
 
 
+def generation_backend(asked: str) -> str:
+    """``asked``, or for ``auto`` the engine a user would run: vLLM where it is installed, else transformers."""
+    if asked != "auto":
+        return asked
+    return "vllm" if importlib.util.find_spec("vllm") is not None else "transformers"
+
+
 def part_generate(s: dict, rec: Recorder, work: Path) -> None:
-    """QA pairs for ``passages`` passages with the embedded model on the transformers backend."""
+    """QA pairs for ``count`` passages with the embedded model."""
     from classit_data.core.models import embedded_model_dir
     from classit_data.generate.config import GenerationConfig
     from classit_data.generate.generate import generate_wiki
 
     embedded_model_dir()  # converted by the eval part already, or now (not timed: the engine load is)
+    backend = generation_backend(s["backend"])
     passages = repeat_passages(Path(s["passages"]), s["count"], work / "passages.parquet")
     settings = GenerationConfig(
-        backend="transformers", max_passages=s["count"], batch_size=s["batch_size"], max_tokens=s["max_tokens"]
+        backend=backend, max_passages=s["count"], batch_size=s["batch_size"], max_tokens=s["max_tokens"]
     )
     summary = generate_wiki(passages, work / "generate", settings, progress=False)
     run = summary.this_run
     rec.put(
+        backend=backend,
         passages=summary.passages_done,
-        batch_size=s["batch_size"],
+        batch_size=s["batch_size"] if backend == "transformers" else None,
         max_tokens=s["max_tokens"],
         pairs=summary.pairs,
         rejected=summary.rejected_outputs_by_reason,
@@ -358,41 +367,47 @@ def part_generate(s: dict, rec: Recorder, work: Path) -> None:
     )
 
 
-PARTS = {"pretrain": part_pretrain, "run": part_run, "eval": part_eval, "generate": part_generate}
+# --- the denominator of MFU ----------------------------------------------------------------------------------
 
 
-def imported_distributions() -> list[str]:
-    """The installed distributions this process imported modules of: on a GPU machine each must be in its image
-    or carried (the dry-run test checks it)."""
-    import importlib.metadata as md
+def part_peak(s: dict, rec: Recorder, work: Path) -> None:
+    """The dense matrix-product rate of the device: ``size``^3 products (bf16 on a GPU, float32 on a CPU),
+    random data, after a warm-up; the best of ``rounds`` rounds of ``repeat`` products."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    n = s["size"]
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    a @ b
+    _sync()
+    best = 0.0
+    for _ in range(s["rounds"]):
+        with stopwatch() as t:
+            for _ in range(s["repeat"]):
+                a @ b
+            _sync()
+        best = max(best, 2 * n**3 * s["repeat"] / t.seconds / 1e12)
+    rec.put(device=device, dtype=str(dtype).removeprefix("torch."), size=n, tflops=round(best, 2))
 
-    from payload import normalise
 
-    owners = md.packages_distributions()
-    files: dict[str, set[str]] = {}
-    found = set()
-    for name, module in list(sys.modules.items()):
-        dists = owners.get(name.split(".")[0], [])
-        if len(dists) > 1:  # a name several distributions install into (a namespace such as google): the file's
-            path = os.path.realpath(getattr(module, "__file__", None) or "/nowhere")
-            for d in dists:
-                if d not in files:
-                    dist = md.distribution(d)
-                    files[d] = {os.path.realpath(dist.locate_file(f)) for f in dist.files or ()}
-            dists = [d for d in dists if path in files[d]]
-        found.update(normalise(d) for d in dists)
-    return sorted(found)
+PARTS = {
+    "peak": part_peak,
+    "pretrain": part_pretrain,
+    "run": part_run,
+    "eval": part_eval,
+    "generate": part_generate,
+}
 
 
 def main(argv: list[str]) -> int:
     part, settings, result = argv[0], json.loads(argv[1]), Path(argv[2])
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ.setdefault(name, "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     work = Path(settings["work"]) / part
     work.mkdir(parents=True, exist_ok=True)
     if settings.get("threads"):  # the dry run on a shared CPU: OpenMP threads that wait on each other are slower
         torch.set_num_threads(settings["threads"])
-    rec = Recorder(result)
-    PARTS[part](settings, rec, work)
-    rec.put(distributions=imported_distributions())
+    PARTS[part](settings, Recorder(result), work)
     return 0
 
 

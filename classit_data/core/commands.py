@@ -90,8 +90,18 @@ def new_app(name: str, help: str) -> typer.Typer:
     return app
 
 
-def _group() -> None:
-    """(the group's own callback: nothing to do before a command)"""
+def _group(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also show the engines' own logs (vLLM, transformers, the Trainer) on stderr."
+        ),
+    ] = False,
+) -> None:
+    """Before any command: the engines stay quiet unless ``--verbose`` (``classit-data --verbose COMMAND ...``)."""
+    from classit_data.core.console import set_verbose
+
+    set_verbose(verbose)
 
 
 _COMMAND_LINE = "command_line"

@@ -76,3 +76,48 @@ def summary_table(title: str, rows: Mapping[str, object]) -> Table:
     for key, value in rows.items():
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     return table
+
+
+#: the environment variable that says whether the engines' own logs show (``--verbose``): an environment
+#: variable so that the processes a command starts (an engine replica, vLLM's EngineCore) know it too
+VERBOSE_ENV = "CLASSIT_VERBOSE"
+
+
+def set_verbose(on: bool) -> None:
+    """Show the engines' own logs (vLLM's start-up and shutdown notes, transformers' warnings and bars, the
+    Trainer's log lines) or not. Called before any engine is imported: vLLM and transformers read their log
+    level from the environment when first imported, and a level the user set there wins."""
+    import os
+    import warnings
+
+    os.environ[VERBOSE_ENV] = "1" if on else "0"
+    if on:
+        return
+    # read by the engines' own processes too, which inherit the environment
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' loading and saving bars
+    os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")  # torch's C++ notes (NUMA binding...)
+    # the libraries' notices to their own developers, and the shared-memory note vLLM's processes leave at exit
+    os.environ.setdefault(
+        "PYTHONWARNINGS", "ignore::FutureWarning,ignore::DeprecationWarning,ignore:resource_tracker:UserWarning"
+    )
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    quiet_vllm()
+
+
+def quiet_vllm() -> None:
+    """vLLM logs a note or two while it is imported, before its own log level applies: its logger gets that
+    level first (``VLLM_LOGGING_LEVEL``; INFO, vLLM's default, when unset). Called before importing vLLM."""
+    import logging
+    import os
+
+    logging.getLogger("vllm").setLevel(os.environ.get("VLLM_LOGGING_LEVEL", "INFO").upper())
+
+
+def verbose() -> bool:
+    """Whether the engines' own logs show (``set_verbose``, in this process or the command that started it)."""
+    import os
+
+    return os.environ.get(VERBOSE_ENV) == "1"

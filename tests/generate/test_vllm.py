@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,8 +26,11 @@ from classit_data.core.models import embedded_model_dir  # noqa: E402
 from classit_data.core.schema import ITEM_SCHEMA  # noqa: E402
 from tests.helpers import kill_all, wait_gone  # noqa: E402
 
-pytestmark = [pytest.mark.vllm, pytest.mark.slow]
+pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.serial]  # vLLM engines: one at a time
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+#: a line of vLLM's own log (``INFO 12-06 09:28:37 [model.py:733] ...``, from the engine's process with its
+#: name first), or its warning when it shuts its processes down
+VLLM_LOG_LINE = re.compile(r"^(\(\w+ pid=\d+\) )?(INFO|WARNING|DEBUG) \d\d-\d\d |force killing", re.M)
 
 
 def _records(out: Path) -> pl.DataFrame:
@@ -67,7 +71,8 @@ def test_vllm_backend_end_to_end(passages, passage_rows, tmp_path, generate_cli)
         timeout=400,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    s = json.loads(proc.stdout)  # vLLM's own logging went to stderr, stdout is only the summary
+    s = json.loads(proc.stdout)  # stdout is only the summary
+    assert not VLLM_LOG_LINE.search(proc.stderr), proc.stderr[-3000:]  # vLLM's own logs only with --verbose
     assert (s["backend"], s["passages_done"], s["this_run"]["chunks"]) == ("vllm", 4, 2)
     records = _records(out)
     assert sorted(records["passage_id"]) == sorted(r["passage_id"] for r in passage_rows(4))
@@ -84,6 +89,29 @@ def test_vllm_backend_end_to_end(passages, passage_rows, tmp_path, generate_cli)
     assert engine["dtype"] == "float32" and engine["enforce_eager"] is True
     assert engine["kv_cache_memory_bytes"] == 1 << 30 and engine["seed"] == 5
     assert s["this_run"]["output_tokens_per_s"] > 0
+
+
+def test_verbose_shows_vllms_own_logs_on_stderr(passages, tmp_path, cli):
+    proc = cli(
+        "--verbose",
+        "generate-wiki",
+        "--passages",
+        passages,
+        "--out",
+        tmp_path / "out",
+        "--backend",
+        "vllm",
+        "--max-passages",
+        "1",
+        "--max-tokens",
+        "64",
+        "--json",
+        env=ENV,
+        timeout=400,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert VLLM_LOG_LINE.search(proc.stderr), proc.stderr[-3000:]
+    assert json.loads(proc.stdout)["passages_done"] == 1  # with the logs shown, stdout still holds the summary alone
 
 
 def _descendants(pid: int) -> list[psutil.Process]:

@@ -202,6 +202,9 @@ def test_pretrain_cli_trains_a_tokenizer_and_the_base_feeds_the_word_budget(inpu
         env=ENV,
     )
     assert res.returncode == 0, res.stderr[-2000:]
+    # quiet by default: the summary on stderr, nothing on stdout, none of the Trainer's log dicts or bars
+    assert res.stdout == "" and "pretrain tiny" in res.stderr
+    assert "'train_runtime'" not in res.stderr and "Writing model shards" not in res.stderr
     s = json.loads((out / "run_summary.json").read_text())
     assert s["steps"] == 3 and s["model_preset"] == "tiny" and (out / "tokenizer" / "tokenizer.json").is_file()
     assert s["babylm_words"]["pretraining"] == s["babylm_words"]["total_unique"] > 1000
@@ -230,6 +233,13 @@ def test_pretrain_cli_trains_a_tokenizer_and_the_base_feeds_the_word_budget(inpu
     assert it["curriculum"] == "wiki_switch" and it["steps"] == 2
     assert it["babylm_words"]["total_unique"] == s["babylm_words"]["total_unique"] + it["babylm_words"]["instruction"]
     assert yaml.safe_load((tmp_path / "it" / "run_config.yaml").read_text())["num_cycles"] == 2
+
+
+def test_verbose_shows_the_trainers_log_lines_on_stderr(inputs, tmp_path, cli):
+    args = ["pretrain", "--corpus", inputs["corpus"], "--model", "tiny", "--max-steps", "2", "--max-length", "64"]
+    res = cli("--verbose", *args, "--out", tmp_path / "pre", module="classit_train", env=ENV)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "'train_runtime'" in res.stderr and res.stdout == ""  # the Trainer's own log line, on stderr
 
 
 @pytest.mark.parametrize(

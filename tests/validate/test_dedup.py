@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 
 import numpy as np
 import polars as pl
@@ -28,7 +26,6 @@ from classit_data.validate.dedup import (
     shingle_sets,
     side_shingles,
 )
-from tests.helpers import ROOT
 
 WORDS = (
     "river mountain village teacher garden winter summer kitchen market library station bridge forest island "
@@ -185,11 +182,10 @@ def test_tiny_inputs(n):
 
 @pytest.fixture(scope="module")
 def answer_key_module():
-    spec = importlib.util.spec_from_file_location("dedup_answer_key", ROOT / "benchmarks" / "dedup_answer_key.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up
-    spec.loader.exec_module(module)
-    return module
+    """The answer key's generator and scorer: the benchmark's own (``benchmarks/dedup_answer_key.py``)."""
+    from benchmarks import dedup_answer_key
+
+    return dedup_answer_key
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,9 @@ class VLLMBackend(Backend):
     ):
         # vLLM logs to stdout by default; stdout is for data (--json), so its messages go to stderr
         os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+        from classit_data.core.console import quiet_vllm, verbose
+
+        quiet_vllm()
         from vllm import LLM
         from vllm.platforms import current_platform
 
@@ -64,7 +67,7 @@ class VLLMBackend(Backend):
             elif gpu_memory_utilization:
                 kwargs["gpu_memory_utilization"] = gpu_memory_utilization
         kwargs.update(engine or {})
-        self.llm = LLM(**kwargs)
+        self.llm = LLM(**{"use_tqdm_on_load": verbose(), **kwargs})  # the loading bar: --verbose, not recorded
         self.engine_seed = seed
         self.structured = structured
         shown = {k: v for k, v in kwargs.items() if k != "model"}
