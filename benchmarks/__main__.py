@@ -29,6 +29,7 @@ BENCHMARKS = {
     "judge": "benchmarks.bench_judge",
     "ray": "benchmarks.bench_ray",
     "validate": "benchmarks.bench_validate",
+    "dedup_answer_key": "benchmarks.dedup_answer_key",
     "build": "benchmarks.bench_build",
     "report": "benchmarks.bench_report",
     "revisions": "benchmarks.bench_revisions",

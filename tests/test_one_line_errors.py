@@ -148,6 +148,7 @@ def test_malformed_json_line_names_its_line(cli, tmp_path):
 # --- 4. a --model that is nowhere: one line at once, not a traceback after the Hub's retries ----------------
 
 
+@pytest.mark.serial  # a timing check
 def test_generate_unavailable_model_is_one_line_and_quick(cli, tmp_path, passages):
     env = {**OFFLINE, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf" / "hub")}
     started = time.perf_counter()

@@ -293,11 +293,15 @@ def _dataset(ray, kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir:
 
     columns = ("passage_id", "article_id", "title", "section", "text", "input_index")
     blocks = [part.select(columns).to_arrow() for part in todo.partition_by("chunk", maintain_order=True)]
+    remote = _remote_args(ray, kind, cfg)
+    # one batch per block (None); Ray Data refuses None when the replicas hold GPUs, and there every chunk but
+    # the plan's last has chunk_size rows, so batches of chunk_size rows are still one whole block, one chunk each
+    batch_size = cfg.chunk_size if remote["num_gpus"] else None
     with warnings.catch_warnings():  # max_restarts has no named parameter in Ray 2.60, only the deprecated kwargs
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*is deprecated")
         return ray.data.from_arrow(blocks).map_batches(
             ChunkMaker,
-            batch_size=None,
+            batch_size=batch_size,
             batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(
                 min_size=cfg.data_parallel_size, max_size=cfg.ray_max_replicas or cfg.data_parallel_size
@@ -308,7 +312,7 @@ def _dataset(ray, kind: str, cfg: GenerationConfig, todo: pl.DataFrame, out_dir:
                 "out_dir": str(out_dir.resolve()),
                 "replicas": replicas,
             },
-            **_remote_args(ray, kind, cfg),
+            **remote,
         )
 
 

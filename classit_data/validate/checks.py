@@ -357,8 +357,8 @@ CHECKS: tuple[Check, ...] = (
         "near duplicate of an earlier row (MinHash LSH)",
         needs="dedup",
         detail=lambda cfg: pl.format(
-            f"estimated Jaccard {{}} >= {cfg.near_dup_threshold} with an earlier row "
-            f"(word {cfg.dedup_shingle_size}-grams, MinHash LSH)",
+            f"Jaccard {{}} >= {cfg.near_dup_threshold} with an earlier row "
+            f"(word {cfg.dedup_shingle_size}-gram sets, candidates from MinHash LSH)",
             pl.col("similarity").round(3),
         ),
     ),

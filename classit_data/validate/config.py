@@ -139,7 +139,8 @@ class ValidationConfig(Settings):
         0.8,
         gt=0,
         le=1,
-        description="Estimated Jaccard similarity of word n-gram sets at which a row is a near duplicate.",
+        description="Jaccard similarity of word n-gram sets at which a row is a near duplicate (computed exactly for "
+        "the candidates MinHash LSH proposes).",
     )
     dedup_shingle_size: int = Field(3, ge=1, le=8, description="n of the word n-grams compared by MinHash.")
     dedup_num_perm: int = Field(64, ge=16, le=512, description="MinHash permutations.")

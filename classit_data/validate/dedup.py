@@ -3,8 +3,11 @@
 *Exact* duplicates have the same prompt and reply once case, punctuation and spacing are normalised away
 (``normalized``: the lower-cased words, NFKC, one space apart).
 *Near* duplicates have word n-gram sets (shingles of the normalised prompt and reply, each side hashed
-apart) whose Jaccard similarity, estimated by MinHash, reaches a threshold; candidates come from
-datasketch's ``MinHashLSH``.
+apart; a side shorter than n words is one shingle, its whole text) whose Jaccard similarity reaches a
+threshold. MinHash LSH (datasketch's ``MinHashLSH``) only proposes candidates; each candidate is confirmed by
+the exact Jaccard similarity of the two rows' shingle sets, so no row is dropped on an estimate. That lets the
+LSH side be tuned for recall: its band layout is chosen with false negatives weighted far above false
+positives (``LSH_WEIGHTS``), and the extra candidates it proposes cost one set comparison each.
 
 Speed (130k rows on 2 cores): hashing shingles one by one in Python and querying the LSH index once per
 row costs seconds each, so the work is split:
@@ -16,7 +19,8 @@ row costs seconds each, so the work is split:
    the bands are compared in bulk first and only rows that share a band with some other row go through
    ``MinHashLSH`` (query, then insert if kept): the same answer as indexing every row, at a fraction of
    the cost;
-3. each candidate is confirmed by its estimated Jaccard similarity (``LeanMinHash.jaccard``).
+3. each candidate is confirmed by the exact Jaccard similarity of the shingle sets (64-bit shingle hashes,
+   built for the rows of step 2 only).
 
 A dropped row names the row it duplicates (``duplicate_of`` = the kept row's id); a near duplicate is only
 ever matched against rows that are kept, so chains never point at a dropped row.
@@ -37,6 +41,9 @@ WORD_PATTERN = r"[\p{L}\p{N}]+(?:['’\-][\p{L}\p{N}]+)*"
 #: hash seeds of the prompt's and the reply's shingles: hashed apart, a turn that is one row's reply and the
 #: next row's prompt (adjacent Switchboard pairs) makes no shared shingle, so the two rows are not near duplicates
 SIDE_SEEDS = (0x5EED, 0xB0B)
+#: weights of (false positives, false negatives) in datasketch's choice of the LSH band layout: a false
+#: positive costs one exact set comparison, a false negative is a near duplicate missed for good
+LSH_WEIGHTS = (0.01, 0.99)
 
 
 def nfkc(texts: pl.Series) -> pl.Series:
@@ -70,7 +77,7 @@ class DedupConfig:
 @dataclass
 class DedupResult:
     """Per input row: ``duplicate_of`` (kept row's id or null), ``kind`` (``exact`` / ``near`` / null) and the
-    estimated Jaccard ``similarity`` of a near duplicate."""
+    exact Jaccard ``similarity`` of a near duplicate's shingle set to the kept row's."""
 
     duplicate_of: pl.Series
     kind: pl.Series
@@ -133,10 +140,14 @@ def find_duplicates(
 
 
 def side_shingles(texts: pl.Series, shingle_size: int, seed: int) -> pl.DataFrame:
-    """(row, hash) of the word n-grams of one side; a text shorter than n is one shingle (even an empty one)."""
+    """(row, 64-bit hash) of the word n-grams of one side; a text shorter than n words is one shingle, the hash
+    of its whole text (even an empty one)."""
     n = shingle_size
-    frame = pl.DataFrame({"w": texts.fill_null("").str.split(" ")}).with_columns(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), pl.col("w").list.len().alias("len")
+    texts = texts.fill_null("")
+    frame = pl.DataFrame({"w": texts.str.split(" ")}).with_columns(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
+        pl.col("w").list.len().alias("len"),
+        texts.hash(seed).alias("whole"),
     )
     e = frame.explode("w").with_columns(pl.col("w").hash(seed).alias("h"))
     gram = pl.col("h")
@@ -145,7 +156,8 @@ def side_shingles(texts: pl.Series, shingle_size: int, seed: int) -> pl.DataFram
     whole_gram_fits = pl.col("row").shift(-(n - 1)) == pl.col("row")
     first_of_row = (pl.col("row") != pl.col("row").shift(1)).fill_null(True)
     return e.select(
-        "row", pl.when(whole_gram_fits).then(gram).when((pl.col("len") < n) & first_of_row).then(pl.col("h")).alias("g")
+        "row",
+        pl.when(whole_gram_fits).then(gram).when((pl.col("len") < n) & first_of_row).then(pl.col("whole")).alias("g"),
     ).drop_nulls()
 
 
@@ -156,16 +168,29 @@ def shingle_arrays(e: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return rows, hashes
 
 
-def row_signatures(prompts: pl.Series, replies: pl.Series, cfg: DedupConfig) -> np.ndarray:
-    """MinHash signatures of each row's shingles, prompt and reply hashed apart (``SIDE_SEEDS``): the MinHash of
-    a union is the element-wise minimum of the parts' MinHashes, so each side is signed on its own and no
-    sort is needed."""
-    n = len(prompts)
-    sides = [
-        shingle_arrays(side_shingles(texts, cfg.shingle_size, seed))
-        for texts, seed in zip((prompts, replies), SIDE_SEEDS)
-    ]
-    return np.minimum(*(minhash_signatures(rows, hashes, n, cfg) for rows, hashes in sides))
+def row_shingles(prompts: pl.Series, replies: pl.Series, cfg: DedupConfig) -> list[pl.DataFrame]:
+    """Each side's (row, hash) shingles, prompt and reply hashed apart (``SIDE_SEEDS``)."""
+    return [side_shingles(texts, cfg.shingle_size, seed) for texts, seed in zip((prompts, replies), SIDE_SEEDS)]
+
+
+def row_signatures(sides: list[pl.DataFrame], n: int, cfg: DedupConfig) -> np.ndarray:
+    """MinHash signatures of each row's shingles: the MinHash of a union is the element-wise minimum of the
+    parts' MinHashes, so each side is signed on its own and no sort is needed."""
+    return np.minimum(*(minhash_signatures(*shingle_arrays(side), n, cfg) for side in sides))
+
+
+def shingle_sets(sides: list[pl.DataFrame], rows: np.ndarray) -> dict[int, frozenset[int]]:
+    """{row: its set of 64-bit shingle hashes, both sides}, for the given rows only (the LSH candidates)."""
+    wanted = pl.Series("row", rows, dtype=pl.UInt32).implode()
+    kept = pl.concat([side.filter(pl.col("row").is_in(wanted)) for side in sides])  # filtered before the concat
+    grouped = kept.group_by("row").agg(pl.col("g").unique())
+    return dict(zip(grouped.get_column("row").to_list(), map(frozenset, grouped.get_column("g").to_list())))
+
+
+def jaccard(a: frozenset, b: frozenset) -> float:
+    """Exact Jaccard similarity of two shingle sets."""
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)
 
 
 def _minhash_template(cfg: DedupConfig):
@@ -224,25 +249,25 @@ def _band_candidates(sig: np.ndarray, bands: int, rows_per_band: int) -> np.ndar
 def near_duplicate_pairs(
     prompts: pl.Series, replies: pl.Series, cfg: DedupConfig
 ) -> tuple[dict[int, tuple[int, float]], int]:
-    """{row: (earlier kept row it nearly duplicates, estimated Jaccard)} over normalised texts, and the
-    number of rows that went through the LSH index."""
+    """{row: (earlier kept row it nearly duplicates, exact Jaccard)} over normalised texts, and the number of
+    rows that went through the LSH index."""
     from datasketch import LeanMinHash, MinHashLSH
 
-    sig = row_signatures(prompts, replies, cfg)
-    lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm)
+    sides = row_shingles(prompts, replies, cfg)
+    sig = row_signatures(sides, len(prompts), cfg)
+    lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm, weights=LSH_WEIGHTS)
     candidates = _band_candidates(sig, lsh.b, lsh.r)
+    sets = shingle_sets(sides, candidates)
     found: dict[int, tuple[int, float]] = {}
-    signatures: dict[int, LeanMinHash] = {}
     for i in candidates.tolist():  # input order: earlier rows are indexed first
         mh = LeanMinHash(seed=cfg.seed, hashvalues=sig[i], scheme="affine32")
         best, best_sim = None, -1.0
         for j in lsh.query(mh):
-            sim = mh.jaccard(signatures[j])
+            sim = jaccard(sets[i], sets[j])
             if sim >= cfg.threshold and (sim > best_sim or (sim == best_sim and j < best)):
                 best, best_sim = j, sim
         if best is None:
             lsh.insert(i, mh, check_duplication=False)
-            signatures[i] = mh
         else:
             found[i] = (best, best_sim)
     return found, len(candidates)

@@ -16,6 +16,10 @@ from tests.helpers import ROOT
 PARTS = ["peak", "pretrain", "run", "eval", "generate"]
 
 
+# needs the whole machine (the benchmark's time guards): one at a time, after the parallel pass
+pytestmark = pytest.mark.serial
+
+
 def dry_run(out: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
     command = [sys.executable, "-m", "benchmarks", "gpu", "--dry-run", "--out", str(out), "--work", str(out / "w")]
     done = subprocess.run([*command, *args], capture_output=True, text=True, cwd=ROOT, timeout=900)

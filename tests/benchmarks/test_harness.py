@@ -67,7 +67,11 @@ def test_a_comparison_alternates_and_divides_medians_by_the_baseline():
     runs = alternate({"big": target("big", 120), "small": target("small", 1)}, repeat=3, baseline="small")
     assert order == ["big", "small"] * 3
     assert runs.median("big", "size") == 120 * 2**20
-    assert runs.ratio("small") == 1 and runs.ratio("big", "peak_rss_mb") > 1.5
+    # a forked child's peak includes what the test process held at the fork (much more in a full suite run than
+    # alone), so the memory difference is checked, and the ratio as the quotient of the medians
+    big, small = runs.median("big", "peak_rss_mb"), runs.median("small", "peak_rss_mb")
+    assert runs.ratio("small") == 1 and big - small > 100
+    assert runs.ratio("big", "peak_rss_mb") == pytest.approx(big / small)
     rows = runs.rows("size")
     assert [r["variant"] for r in rows] == ["big", "small"] and rows[0]["runs"] == 3
     assert len(rows[0]["wall s, each run"].split(", ")) == 3

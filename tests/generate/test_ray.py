@@ -32,6 +32,10 @@ ACTOR_TITLE = "MapBatches(ChunkMaker)"
 RAY_NOTICE = re.compile(r"core_worker\.cc:\d+: Actor with class name: .* has constructor arguments in the object store")
 
 
+# needs the whole machine (a Ray cluster of several nodes): one at a time, after the parallel pass
+pytestmark = pytest.mark.serial
+
+
 def without_ray_notice(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     """The run with Ray's notice taken out of its stderr (so the lines left are ours)."""
     kept = [line for line in proc.stderr.splitlines(keepends=True) if not RAY_NOTICE.search(line)]

@@ -20,6 +20,9 @@ from tests.generate.openai_stub import StubServer  # noqa: E402
 from tests.helpers import RAY_ENV as ENV  # noqa: E402
 from tests.helpers import same_outputs, stub_args, wait_for  # noqa: E402
 
+# needs the whole machine (a Ray cluster of its own, killed with its driver): one at a time, after the parallel pass
+pytestmark = pytest.mark.serial
+
 
 def test_driver_killed_with_its_own_ray_leaves_no_process(many, reference, tmp_path, generate_cli):
     slow = StubServer(latency=0.3)

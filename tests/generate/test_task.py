@@ -157,6 +157,7 @@ def test_partly_bad_output_keeps_good_pairs_and_records_the_rest(task):
     ]
 
 
+@pytest.mark.serial  # a timing check
 def test_huge_output_is_bounded(task):
     import time
 

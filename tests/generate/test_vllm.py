@@ -27,7 +27,7 @@ from classit_data.core.schema import ITEM_SCHEMA  # noqa: E402
 from classit_data.generate.chunks import passage_seed  # noqa: E402
 from tests.helpers import kill_all, wait_gone  # noqa: E402
 
-pytestmark = [pytest.mark.vllm, pytest.mark.slow]
+pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.serial]  # vLLM engines: one at a time
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 #: a line of vLLM's own log (``INFO 12-06 09:28:37 [model.py:733] ...``, from the engine's process with its
 #: name first), or its warning when it shuts its processes down

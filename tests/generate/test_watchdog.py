@@ -30,6 +30,10 @@ with engine_watchdog(poll=0.2) if sys.argv[1] == "watched" else contextlib.nullc
 """
 
 
+# needs the whole machine (process trees killed and waited for under deadlines): one at a time, after the parallel pass
+pytestmark = pytest.mark.serial
+
+
 def _is_watchdog(proc: psutil.Process) -> bool:
     try:
         return "classit_data.generate.watchdog" in proc.cmdline()

@@ -11,15 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classit_data.validate.dedup import (
+    LSH_WEIGHTS,
     SIDE_SEEDS,
     DedupConfig,
     _band_candidates,
     find_duplicates,
+    jaccard,
     minhash_signatures,
     near_duplicate_pairs,
     normalized,
+    row_shingles,
     row_signatures,
     shingle_arrays,
+    shingle_sets,
     side_shingles,
 )
 
@@ -112,7 +116,9 @@ def test_signatures_equal_datasketch_update_batch():
     cfg = DedupConfig(num_perm=32, seed=4)
     row, hv = shingle_hashes(prompts, replies, cfg.shingle_size)
     sig = minhash_signatures(row, hv, 25, cfg)
-    assert np.array_equal(sig, row_signatures(prompts, replies, cfg))  # min of the sides = MinHash of the union
+    assert np.array_equal(
+        sig, row_signatures(row_shingles(prompts, replies, cfg), 25, cfg)
+    )  # min of the sides = MinHash of the union
     for i in range(25):
         mine = hv[row == i]
         ref = MinHash(num_perm=32, seed=4, scheme="affine32", hashfunc=lambda x: x)
@@ -126,16 +132,15 @@ def _reference_near(prompts: pl.Series, replies: pl.Series, cfg: DedupConfig) ->
 
     row, hv = shingle_hashes(prompts, replies, cfg.shingle_size)
     sig = minhash_signatures(row, hv, len(prompts), cfg)
-    lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm)
-    found, kept = {}, {}
+    sets = shingle_sets(row_shingles(prompts, replies, cfg), np.arange(len(prompts)))
+    lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm, weights=LSH_WEIGHTS)
+    found = {}
     for i in range(len(prompts)):
         mh = LeanMinHash(seed=cfg.seed, hashvalues=sig[i], scheme="affine32")
-        best = max(
-            ((mh.jaccard(kept[j]), -j) for j in lsh.query(mh) if mh.jaccard(kept[j]) >= cfg.threshold), default=None
-        )
+        sims = [(jaccard(sets[i], sets[j]), -j) for j in lsh.query(mh)]
+        best = max((s for s in sims if s[0] >= cfg.threshold), default=None)
         if best is None:
             lsh.insert(i, mh)
-            kept[i] = mh
         else:
             found[i] = -best[1]
     return found
@@ -173,3 +178,48 @@ def test_tiny_inputs(n):
     df = rows([("Hi?", "Hello.")] * n)
     res = find_duplicates(df)
     assert res.duplicate_of.len() == n and res.counts["rows"] == n
+
+
+@pytest.fixture(scope="module")
+def answer_key_module():
+    """The answer key's generator and scorer: the benchmark's own (``benchmarks/dedup_answer_key.py``)."""
+    from benchmarks import dedup_answer_key
+
+    return dedup_answer_key
+
+
+@pytest.fixture(scope="module")
+def answer_key(answer_key_module):
+    return answer_key_module.make_answer_key(n_rows=3000, n_pairs=300, seed=11)
+
+
+def test_answer_key_pairs_are_planted_in_range_and_their_jaccard_is_exact(answer_key_module, answer_key):
+    key = answer_key
+    planted = [j for _, _, j in key.pairs if j >= 0.7]
+    assert len(planted) >= key.planted and all(j <= 0.95 for j in planted)  # every copy lands in 0.70-0.95
+    a, b, j = key.pairs[0]
+    assert answer_key_module.key_jaccard(key, a, b) == pytest.approx(j)
+    assert len(key.similar(0.8)) > 50
+
+
+def test_near_duplicates_on_the_answer_key_recall_99_percent_at_precision_1(answer_key_module, answer_key):
+    """Candidates are confirmed by their exact Jaccard, so nothing below the threshold is ever marked."""
+    key = answer_key
+    found, _ = near_duplicate_pairs(pl.Series(key.prompts), pl.Series(key.replies), DedupConfig(threshold=0.8))
+    scored = answer_key_module.score(key, found, 0.8)
+    assert scored["precision"] == 1.0 and not scored["wrong"]
+    assert scored["recall"] >= 0.99, scored["missed"]
+    for b, (a, sim) in found.items():  # the reported similarity is the exact one, from the 64-bit hash path
+        assert sim == pytest.approx(answer_key_module.key_jaccard(key, a, b))
+
+
+def test_exact_jaccard_of_hashed_shingles_equals_that_of_word_tuples(answer_key_module):
+    rng = random.Random(13)
+    prompts = [sentence(rng, rng.randint(0, 6)) for _ in range(30)]
+    replies = [sentence(rng, rng.randint(1, 25)) for _ in range(30)]
+    sets = shingle_sets(row_shingles(pl.Series(prompts), pl.Series(replies), DedupConfig()), np.arange(30))
+    tuples = [answer_key_module.shingles(p, r) for p, r in zip(prompts, replies)]
+    for i in range(30):
+        assert len(sets[i]) == len(tuples[i])
+        for j in range(i):
+            assert jaccard(sets[i], sets[j]) == pytest.approx(answer_key_module.true_jaccard(tuples[i], tuples[j]))
