@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import Report, options, parse, stopwatch
+from benchmarks.harness import Report, options, parse, ratio, stopwatch
 
 
 def write_passages(path: Path, n: int) -> Path:
@@ -67,7 +67,7 @@ def overhead(passages: Path, tmp: Path, settings: dict) -> dict:
             "steady_output_tokens_per_s": _steady_tokens_per_s(Path(s.out_dir)),
         }
     for key in ("output_tokens_per_s", "steady_output_tokens_per_s"):
-        out[f"ratio_{key}"] = round(out["ray"][key] / out["local"][key], 3)
+        out[f"ratio_{key}"] = ratio(out["ray"][key], out["local"][key]) if out["ray"][key] is not None else None
     assert ray.is_initialized()
     return out
 
@@ -82,7 +82,8 @@ def _steady_tokens_per_s(out_dir: Path) -> float:
 
     files = _chunk_files(out_dir)
     tokens = sum(int(pl.read_parquet(f)["output_tokens"].sum()) for f in files[1:])
-    return round(tokens / (files[-1].stat().st_mtime - files[0].stat().st_mtime), 1)
+    seconds = files[-1].stat().st_mtime - files[0].stat().st_mtime
+    return round(tokens / seconds, 1) if seconds > 0 else None  # one chunk file: no steady state to time
 
 
 def scaling(passages: Path, tmp: Path, replicas: list[int], latency: float, per_replica: int) -> dict:
@@ -400,14 +401,14 @@ def record(report: Report, result: dict, a) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = options(__doc__)
-    parser.add_argument("--passages", type=int, default=None, help="passages of (1) and vLLM (16; --quick 4)")
+    parser.add_argument("--passages", type=int, default=None, help="passages of (1) and vLLM (16; --quick 8)")
     parser.add_argument("--compare-passages", type=int, default=None, help="passages of (1b) HTTP (128; --quick 32)")
     parser.add_argument("--max-tokens", type=int, default=None, help="output tokens (48; --quick 24)")
     parser.add_argument("--replicas", default=None, help="replicas to scale to (1,2,4,8,16; --quick 1,2,4)")
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--per-replica", type=int, default=None, help="passages per replica (12; --quick 4)")
     a = parse(parser, argv)
-    a.passages = a.passages or (4 if a.quick else 16)
+    a.passages = a.passages or (8 if a.quick else 16)
     a.compare_passages = a.compare_passages or (32 if a.quick else 128)
     a.max_tokens = a.max_tokens or (24 if a.quick else 48)
     a.per_replica = a.per_replica or (4 if a.quick else 12)

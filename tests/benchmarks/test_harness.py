@@ -22,8 +22,7 @@ from benchmarks.harness import (
 
 
 def _allocate(megabytes: int) -> dict:
-    block = bytearray(megabytes * 2**20)
-    block[::4096] = b"x" * len(block[::4096])  # touch every page: resident, not just reserved
+    block = b"x" * (megabytes * 2**20)  # written whole: resident, not just reserved
     return {"size": len(block)}
 
 
@@ -34,7 +33,7 @@ def _fails() -> None:
 def test_a_function_runs_in_a_child_and_its_memory_and_result_come_back():
     small, large = Call(_allocate, 1).measure(), Call(_allocate, 200).measure()
     assert small.ok and small.output == {"size": 2**20}
-    assert large.peak_rss_mb - small.peak_rss_mb > 150  # the child's own peak, from wait4
+    assert large.peak_rss_mb - small.peak_rss_mb > 120  # the child's own peak, from wait4
     assert large.wall_s > 0 and large.cpu_s > 0
 
 
@@ -67,8 +66,8 @@ def test_a_comparison_alternates_and_divides_medians_by_the_baseline():
     runs = alternate({"big": target("big", 120), "small": target("small", 1)}, repeat=3, baseline="small")
     assert order == ["big", "small"] * 3
     assert runs.median("big", "size") == 120 * 2**20
-    # a forked child's peak includes what the test process held at the fork (much more in a full suite run than
-    # alone), so the memory difference is checked, and the ratio as the quotient of the medians
+    # the peak depends on what a fresh interpreter imports first, so the memory difference is checked, and the
+    # ratio as the quotient of the medians
     big, small = runs.median("big", "peak_rss_mb"), runs.median("small", "peak_rss_mb")
     assert runs.ratio("small") == 1 and big - small > 100
     assert runs.ratio("big", "peak_rss_mb") == pytest.approx(big / small)
