@@ -16,7 +16,7 @@ pytest.importorskip("vllm")
 
 from tests.helpers import kill_after_first_chunk  # noqa: E402
 
-pytestmark = [pytest.mark.vllm, pytest.mark.slow]
+pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.serial]  # vLLM engines: one at a time
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 ARGS = ["--backend", "vllm", "--chunk-size", "2", "--max-passages", "6", "--seed", "5", "--max-tokens", "96"]
 
