@@ -1,10 +1,12 @@
 """The one way the benchmarks in this folder measure, compare and record.
 
-Why one harness: figures from different scripts are only comparable when they are taken the same way. Every
-run here is a separate process, and its wall time, CPU time (user + system, its reaped children included) and
-peak RSS come from one place: the ``rusage`` that ``os.wait4`` returns when the process ends (exact, not
-sampled; the peak is that of the largest single process of the tree). A Python function is measured the same
-way: it runs in a fresh interpreter of its own (:class:`Call`), its return value comes back pickled.
+Why one harness: figures from different scripts are only comparable when they are taken the same way. Every run here
+is a separate process, and its wall time, CPU time (user + system, its reaped children included) and peak RSS come
+from one place: the ``rusage`` that ``os.wait4`` returns when the process ends (exact, not sampled; the peak is that
+of the largest single process of the tree). The process is started by a small launcher interpreter, not by the
+caller: on Linux a process's peak RSS starts at its parent's at the moment it is started, so a command started
+straight from a caller holding torch would report the caller's peak. A Python function is measured the same way: it
+runs in a fresh interpreter of its own (:class:`Call`), its return value comes back pickled.
 
 A comparison alternates its variants run by run (a, b, a, b, ...) so that both see the same load on a shared
 machine; it reports medians and the ratio of each variant to a baseline. A :class:`Report` adds what a figure
@@ -105,6 +107,22 @@ def _wait(pid: int, timeout: float | None) -> tuple[int | None, object]:
     return (None if timed_out else os.waitstatus_to_exitcode(status)), usage
 
 
+#: the launcher: forks the command (a fresh process whose peak starts at the launcher's few MB), waits for it
+#: with ``wait4`` and writes ``[exit code, CPU seconds, peak RSS KiB]`` to the file named by its first argument
+_LAUNCHER = """import json, os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+figures = [os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, usage.ru_maxrss]
+with open(sys.argv[1], "w") as f:
+    json.dump(figures, f)
+"""
+
+
 @dataclass
 class Command:
     """A command to run as a subprocess (``args``: the argument list; ``env`` is added to this environment,
@@ -126,15 +144,20 @@ class Command:
         args = [str(a) for a in self.args]
         env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH") or str(ROOT), **(self.env or {})}
         env = {k: v for k, v in env.items() if v is not None}
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
+            figures = Path(tmp) / "rusage.json"
+            launch = [sys.executable, "-c", _LAUNCHER, str(figures), *args]
             started = time.perf_counter()
-            proc = subprocess.Popen(args, cwd=self.cwd, env=env, stdout=out, stderr=err, start_new_session=True)
+            proc = subprocess.Popen(launch, cwd=self.cwd, env=env, stdout=out, stderr=err, start_new_session=True)
             code, usage = _wait(proc.pid, self.timeout)
             wall = time.perf_counter() - started
             proc.returncode = -1 if code is None else code  # reaped here: Popen must not wait for it again
             out.seek(0), err.seek(0)
             stdout, stderr = (f.read().decode("utf-8", "replace") for f in (out, err))
-        cpu, rss = _usage(usage)
+            cpu, rss = _usage(usage)  # a command killed at its time limit: the launcher's figures
+            if code is not None and figures.is_file():
+                code, cpu, kib = json.loads(figures.read_text())
+                rss = kib / 1024
         found = Measurement(wall, cpu, rss, code, stdout, stderr)
         if self.check and not found.ok:
             raise BenchmarkError(f"{shlex.join(args)} exited {code}:\n{stderr[-3000:]}")

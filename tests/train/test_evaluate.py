@@ -422,10 +422,12 @@ def test_cli_eval_and_bad_input(tiny_dir, tmp_path, eval_data, cli):
     empty.write_text("")
     bad2 = cli("eval", "--model", tiny_dir, "--task", "blimp", "--data", empty, "--out", out, module="classit_train")
     assert bad2.returncode == 2 and f"{empty}: empty file" in bad2.stderr
+    not_a_model = tmp_path / "not_a_model"  # a folder without config.json (and without the results file)
+    not_a_model.mkdir()
     bad3 = cli(
         "eval",
         "--model",
-        tmp_path,
+        not_a_model,
         "--task",
         "blimp",
         "--data",
