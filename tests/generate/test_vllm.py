@@ -153,6 +153,7 @@ def test_kill_9_of_generate_wiki_takes_its_engine_down(passages, tmp_path):
         "2",
         "--max-tokens",
         "160",
+        "--no-deterministic",  # the engine core in a process of its own, as vLLM runs it by default
     ]
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, **ENV})
