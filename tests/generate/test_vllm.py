@@ -381,7 +381,7 @@ def test_one_ctrl_c_during_vllm_start_up_ends_everything_at_once(passages, tmp_p
     cmd = [sys.executable, "-m", "classit_data", "generate-wiki", "--passages", str(passages), "--out", str(out)]
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
-            [*cmd, "--backend", "vllm"],
+            [*cmd, "--backend", "vllm", "--no-deterministic"],  # an EngineCore process of its own to take down
             stdout=fh,
             stderr=subprocess.STDOUT,
             env={**os.environ, **ENV},
