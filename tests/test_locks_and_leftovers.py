@@ -37,11 +37,13 @@ def _hidden(folder: Path) -> list[str]:
 
 
 def test_a_second_build_into_the_same_folder_is_refused_at_once_naming_the_first(tmp_path):
-    """Item 9: started 2 s apart; the first finishes whole, the second touched nothing of it."""
-    write_rows(switchboard_rows(n_conversations=12), tmp_path / "items.parquet")
+    """Item 9: the second starts once the first holds its lock; the first finishes whole, the second touched
+    nothing of it."""
+    write_rows(switchboard_rows(n_conversations=60), tmp_path / "items.parquet")
     first = _start("build", "--switchboard", "items.parquet", "--out", "CLASS_IT", cwd=tmp_path)
-    time.sleep(2)
+    wait_for(lambda: (tmp_path / ".CLASS_IT.lock").exists() or first.poll() is not None, 120)
     assert first.poll() is None, "the first build ended before the second started"
+    tree = psutil.Process(first.pid).children(recursive=True)  # the command under its supervisor
     started = time.monotonic()
     second = run_cli("build", "--switchboard", "items.parquet", "--out", "CLASS_IT", "--json", cwd=tmp_path)
     line = one_error_line(second, f"pid {first.pid}", "CLASS_IT", "being written by another run")
@@ -50,8 +52,7 @@ def test_a_second_build_into_the_same_folder_is_refused_at_once_naming_the_first
     assert first.wait(300) == 0, first.stderr.read()
     assert (tmp_path / "CLASS_IT" / "build_info.json").is_file()
     assert _hidden(tmp_path) == []  # no lock, staging folder or temporary left
-    tree = psutil.Process().children(recursive=True)
-    assert wait_gone(tree, 10) == []
+    assert tree and wait_gone(tree, 10) == []  # nothing the first build started outlived it
 
 
 def test_the_lock_of_a_killed_run_does_not_block_the_next(tmp_path):
