@@ -53,7 +53,7 @@ def test_a_ctrl_c_ends_the_command_at_once_with_one_line_and_nothing_left(comman
     earlier, new = injection._commands(data)[command]
     args = argparse.Namespace(kills=2, signal="INT", writers=1)
     result = injection.trial(command, earlier, new, data.parent / "int", args, rng=random.Random(command))
-    assert not injection.broken(result), result
+    assert not injection.broken(result), str(result)  # the whole record, not a shortened one
     assert result.get("exit 130", 0) + result.get("finished before the kill", 0) == 2, result
 
 
@@ -63,7 +63,7 @@ def test_a_second_writer_is_refused_at_once_naming_the_first(command, injection,
     earlier, new = injection._commands(data)[command]
     args = argparse.Namespace(kills=2, signal="KILL", writers=2)
     result = injection.trial(command, earlier, new, data.parent / "two", args, rng=random.Random(command))
-    assert not injection.broken(result), result
+    assert not injection.broken(result), str(result)  # the whole record, not a shortened one
     assert result.get("first finished, outputs equal to reference") == 2, result
 
 
