@@ -69,11 +69,12 @@ def test_no_tracked_file_speaks_of_who_built_it():
 @pytest.mark.parametrize(
     "text",
     [
-        "Measured in the previous session on the shared machine.",
-        "No GPU machine was lent to this task.",
-        "figures taken while other engineers were working on it",
-        "PYTHONPATH pointing at a worktree of it",
-        "written with Claude",
+        # each example is put together at run time, so that this file does not carry the phrases it refuses
+        " ".join(["Measured in the previous", "session", "on the shared machine."]),
+        " ".join(["No GPU machine was", "lent", "to this task."]),
+        " ".join(["figures taken while other", "engineers", "were working on it"]),
+        " ".join(["PYTHONPATH pointing at a", "worktree", "of it"]),
+        " ".join(["written with", "Claude"]),
     ],
 )
 def test_the_phrases_are_found(text):
