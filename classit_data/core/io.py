@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from classit_data.core.errors import InputError, first_line
+from classit_data.core.signals import deferred
 
 if TYPE_CHECKING:  # polars is imported where rows are read or written: not every command needs it
     import polars as pl
@@ -39,16 +40,18 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    # mkstemp makes 0600 files; a written file gets what the umask gives any new file, so colleagues can read it
-    os.chmod(tmp_path, 0o666 & ~current_umask())
+    tmp_path: Path | None = None
     try:
+        with deferred():  # a Ctrl-C between making the temporary and naming it here would leave it behind
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            tmp_path = Path(tmp)
+            # mkstemp makes 0600 files; a written file gets what the umask gives any new file, for colleagues
+            os.chmod(tmp_path, 0o666 & ~current_umask())
         yield tmp_path
         os.replace(tmp_path, path)
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and tmp_path.exists():
             tmp_path.unlink()
 
 

@@ -49,7 +49,7 @@ from pathlib import Path
 
 from classit_data.core.errors import InputError
 from classit_data.core.io import atomic_write_text, current_umask
-from classit_data.core.signals import at_interrupt, command_pid
+from classit_data.core.signals import at_interrupt, command_pid, deferred
 
 _PARTIAL = ".partial"
 _ASIDE = ".old-"
@@ -331,7 +331,8 @@ class Claim:
         """Take every output's lock, in a fixed order (two runs never each hold one the other waits for)."""
         _LIVE.add(self)
         for flag, target in sorted(self.targets.items(), key=lambda item: str(item[1])):
-            self._locks[target] = _lock(flag, target)
+            with deferred():  # the lock file made and recorded for release together
+                self._locks[target] = _lock(flag, target)
 
     def release(self) -> None:
         locks, self._locks = self._locks, {}
@@ -406,6 +407,10 @@ class Outputs:
             raise
 
     def _claim(self) -> None:
+        with deferred():  # every temporary made is recorded here for removal, and a journal found is finished
+            self._make_temporaries()
+
+    def _make_temporaries(self) -> None:
         for flag, target in self.targets.items():
             self._made_folders += make_folders(flag, target)
         self.claim.lock()  # before anything of a live run is touched: its temporaries look like a killed run's
@@ -433,7 +438,11 @@ class Outputs:
 
     def commit(self) -> None:
         """Rename every temporary over its target, behind a journal a rerun can finish; then remove the earlier
-        folders set aside."""
+        folders set aside. A Ctrl-C meanwhile takes effect once the new outputs are in place."""
+        with deferred():
+            self._commit()
+
+    def _commit(self) -> None:
         self.committing = self.claim.committing = True  # from here a Ctrl-C lets the renames finish
         journal = _journal_path(self.targets.values())
         renames = [

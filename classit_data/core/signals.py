@@ -8,8 +8,9 @@ a child process, in a process group of its own, and stays as its supervisor (``s
 - a Ctrl-C at the terminal reaches the supervisor alone (the command's group is not the terminal's);
 - the supervisor passes it on to the command alone, whose handler (``_interrupted``) silences its output,
   SIGKILLs its own descendants (engines, workers, watchdog, resource tracker), removes the temporaries and
-  locks of its outputs (``core.outputs.abandon``, an ``at_interrupt`` hook; a commit under way is left to
-  finish) and raises ``KeyboardInterrupt``, so the command unwinds as on any failure;
+  locks of its outputs (``core.outputs.abandon``, an ``at_interrupt`` hook) and raises ``KeyboardInterrupt``,
+  so the command unwinds as on any failure; inside a ``deferred`` block (a commit's renames, a temporary made
+  and recorded) the last two wait for the block's end, so no step is left half-done;
 - a command still running ``GRACE_SECONDS`` later is killed with its whole group, as ``kill -9`` would;
 - then every process the command started that is still there is killed, the supervisor prints one line and
   exits with 130 (143 for SIGTERM).
@@ -25,8 +26,9 @@ import ctypes
 import os
 import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 #: seconds a command has to end by itself after a Ctrl-C, before it is killed with its group
 GRACE_SECONDS = 3.0
@@ -43,6 +45,36 @@ _AT_INTERRUPT: list[Callable[[], None]] = []
 def at_interrupt(hook: Callable[[], None]) -> None:
     """Run ``hook`` first when the command is interrupted (in its signal handler: it must be quick)."""
     _AT_INTERRUPT.append(hook)
+
+
+#: how many ``deferred`` blocks the main thread is in, and whether an interrupt waits for them to end
+_deferring = 0
+_pending = False
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """An interrupt that arrives inside the block takes effect at its end: for short steps that must not stop
+    half-way, such as renaming a set of outputs into place or making a temporary and recording it for removal.
+    Other threads run the block as it is (Python runs signal handlers in the main thread only)."""
+    global _deferring, _pending
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+        if _pending and not _deferring:
+            _pending = False
+            _stop()
+
+
+def _stop() -> None:
+    for hook in _AT_INTERRUPT:
+        hook()
+    raise KeyboardInterrupt
 
 
 def command_pid() -> int:
@@ -88,9 +120,11 @@ def _interrupted(signum: int, frame: object) -> None:
     for fd in (1, 2):
         os.dup2(devnull, fd)
     _kill(_descendants(os.getpid()))
-    for hook in _AT_INTERRUPT:
-        hook()
-    raise KeyboardInterrupt
+    global _pending
+    if _deferring:
+        _pending = True
+        return
+    _stop()
 
 
 def _become_command() -> None:

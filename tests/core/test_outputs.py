@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from classit_data.core.errors import InputError
 from classit_data.core.outputs import Outputs, recover, replaced_together
+from tests.helpers import ROOT
 
 
 def _write(outs: Outputs, texts: dict[str, str]) -> None:
@@ -249,3 +252,50 @@ def test_a_killed_runs_half_written_and_set_aside_folders_are_removed_by_the_nex
     with replaced_together({"--out": out}, folders=["--out"]) as outs:
         _folder(outs, "--out", {"new.parquet": "done"})
     assert _listing(tmp_path) == [".ds.notes", "ds"]
+
+
+_CTRL_C_AT = {
+    # the Ctrl-C lands between the commit's two renames
+    "commit": "outputs._move_in = interrupting(outputs._move_in)",
+    # between atomic_path making its temporary and recording it
+    "atomic_path": "io.tempfile.mkstemp = interrupting(io.tempfile.mkstemp)",
+    # between a lock file made and its claim recording it
+    "lock": "outputs._lock = interrupting(outputs._lock)",
+}
+
+
+@pytest.mark.parametrize("moment", sorted(_CTRL_C_AT))
+def test_a_ctrl_c_at_a_step_that_must_not_stop_half_way_takes_effect_after_it(tmp_path, moment):
+    """The command under its supervisor sends itself a SIGINT at ``moment``: it exits 130 with the earlier
+    outputs or the new ones whole, and no temporary, journal or lock left."""
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("old A")
+    b.write_text("old B")
+    script = f"""
+import os, signal, sys
+from pathlib import Path
+from classit_data.core import io, outputs, signals
+
+def interrupting(step):
+    def wrapped(*args, **kwargs):
+        result = step(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return result
+    return wrapped
+
+def work():
+    {_CTRL_C_AT[moment]}
+    with outputs.replaced_together({{"--out": Path({str(a)!r}), "--report": Path({str(b)!r})}}) as outs:
+        io.atomic_write_text(outs.path("--out"), "new A")
+        outs.path("--report").write_text("new B")
+    Path({str(tmp_path / "after")!r}).write_text("the command went on")
+    return 0
+
+sys.exit(signals.supervised(work))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    expected = ("new A", "new B") if moment == "commit" else ("old A", "old B")
+    assert (a.read_text(), b.read_text()) == expected
+    assert _listing(tmp_path) == ["a.jsonl", "b.jsonl"]
