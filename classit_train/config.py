@@ -167,9 +167,7 @@ class TrainConfig(Settings):
     def _known_scheduler(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        from transformers import SchedulerType
-
-        known = [s.value for s in SchedulerType]
+        known = scheduler_names()
         usable = [s for s in known if s not in _UNUSABLE_SCHEDULERS]
         if value not in known:
             raise ValueError(f"unknown scheduler {value!r} (known: {', '.join(usable)})")
@@ -184,6 +182,30 @@ class TrainConfig(Settings):
         if value not in known:
             raise ValueError(f"unknown attention implementation {value!r} (known: {', '.join(known)})")
         return value
+
+
+def scheduler_names() -> list[str]:
+    """The ``lr_scheduler_type`` names this transformers knows (its ``SchedulerType``), read from the source of
+    ``transformers.trainer_utils`` rather than imported: that module imports torch, which takes seconds, and a
+    mistyped scheduler must be refused before anything heavy loads. Another layout of transformers (the enum not
+    found there) is asked the slow way."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("transformers")
+    source = Path(spec.origin).with_name("trainer_utils.py") if spec and spec.origin else None
+    tree = ast.parse(source.read_text(encoding="utf-8")) if source and source.is_file() else ast.Module([], [])
+    enum = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SchedulerType"), None)
+    if enum is None:
+        from transformers import SchedulerType
+
+        return [s.value for s in SchedulerType]
+    return [
+        n.value.value
+        for n in enum.body
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
+    ]
 
 
 def attention_implementations() -> list[str]:

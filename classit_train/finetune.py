@@ -47,7 +47,7 @@ from classit_data.core.outputs import replaced_together
 from classit_data.core.summary import Summary
 from classit_train.config import FinetuneConfig
 from classit_train.evaluate import results as eval_results
-from classit_train.evaluate.scoring import resolve_device
+from classit_train.evaluate.scoring import model_path, resolve_device
 
 
 @dataclass(frozen=True)
@@ -189,18 +189,11 @@ def sequence_classifier(backbone, num_labels: int, dropout: float = 0.1, pooling
 
 def load_classifier(model_dir: str | Path, num_labels: int, cfg: FinetuneConfig, device: str):
     """The model folder's body (``AutoModel``) under a new head, and its tokenizer set to pad on the right."""
-    import os
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    path = model_path(model_dir)
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from classit_data.core.models import resolve_model
-
     hf_logging.disable_progress_bar()
-    path = resolve_model(str(model_dir))
-    if isinstance(path, Path) and not (path / "config.json").exists():
-        raise InputError("not a model folder (no config.json)", path)
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the LM head left unused is expected: no load report about it
     try:
@@ -426,8 +419,6 @@ def finetune(
     References: the BabyLM 2025 evaluation pipeline (``babylm/evaluation-pipeline-2025``), whose fine-tuning
     this follows.
     """
-    import torch
-
     cfg = settings if settings is not None else FinetuneConfig()
     spec, out = task_spec(task), Path(out)
     preds_path = eval_results.predictions_path(out, task)
@@ -439,6 +430,9 @@ def finetune(
         train_examples = [all_train[i] for i in keep]
         plan = _plan(spec, cfg, len(train_examples), Path(train))
         existing = eval_results.read_existing(out)
+        model = model_path(model)  # before torch loads: a refused model costs no torch import
+        import torch
+
         device = resolve_device(cfg.device)
         torch.manual_seed(cfg.seed)
         t0 = time.perf_counter()

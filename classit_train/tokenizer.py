@@ -18,13 +18,19 @@ SPECIAL_TOKENS = [BOS, EOS, PAD]
 ROW_SUFFIXES = (".parquet", ".jsonl", ".ndjson")
 
 
-def corpus_texts(files: Sequence[str | Path]) -> Iterator[str]:
-    """Lines of plain-text files, or the ``text`` column of Parquet / JSON-lines row files."""
+def corpus_files(files: Sequence[str | Path] | None) -> list[Path]:
+    """The corpus files, once every one is known to be a file: checked before anything heavy loads."""
     if not files:
         raise InputError("no corpus files given", "--corpus")
     for f in map(Path, files):
         if not f.is_file():
             raise InputError("no such file" if not f.exists() else "not a file", f)
+    return [Path(f) for f in files]
+
+
+def corpus_texts(files: Sequence[str | Path]) -> Iterator[str]:
+    """Lines of plain-text files, or the ``text`` column of Parquet / JSON-lines row files."""
+    for f in corpus_files(files):
         if f.suffix in ROW_SUFFIXES:
             yield from row_texts(f)
             continue
@@ -62,11 +68,12 @@ def train_tokenizer(
     Outputs:
         out: a folder ``AutoTokenizer.from_pretrained`` loads (nothing is written when None).
     """
+    if vocab_size < 256 + len(SPECIAL_TOKENS):
+        raise InputError(f"vocabulary size {vocab_size} is below the 256 bytes plus special tokens", "--vocab-size")
+    corpus_files(corpus)
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    if vocab_size < 256 + len(SPECIAL_TOKENS):
-        raise InputError(f"vocabulary size {vocab_size} is below the 256 bytes plus special tokens", "--vocab-size")
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -108,13 +115,19 @@ def train_tokenizer(
     return fast
 
 
-def load_tokenizer(path: str | Path):
-    """A tokenizer folder (or a model folder with one); it must have BOS, EOS and a pad token."""
-    from transformers import AutoTokenizer
-
+def tokenizer_folder(path: str | Path) -> Path:
+    """The tokenizer folder given, once it is known to be a folder."""
     p = Path(path)
     if not p.is_dir():
         raise InputError("no such tokenizer folder", p)
+    return p
+
+
+def load_tokenizer(path: str | Path):
+    """A tokenizer folder (or a model folder with one); it must have BOS, EOS and a pad token."""
+    p = tokenizer_folder(path)
+    from transformers import AutoTokenizer
+
     try:
         tok = AutoTokenizer.from_pretrained(str(p))
     except (OSError, ValueError) as exc:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator, Sequence
@@ -39,7 +40,7 @@ from classit_data.core.summary import Summary
 from classit_train import data as D
 from classit_train.config import CURRICULUM_PHASES, TrainConfig
 from classit_train.presets import count_parameters, llama_config, model_preset
-from classit_train.tokenizer import ROW_SUFFIXES, row_texts
+from classit_train.tokenizer import ROW_SUFFIXES, corpus_files, row_texts, tokenizer_folder
 
 CONFIG_FILE = "run_config.yaml"
 SUMMARY_FILE = "run_summary.json"
@@ -168,10 +169,7 @@ def _start(out: Path, cfg: TrainConfig, tokenizer=None) -> None:
 
 def _prepare_out(out: Path, cfg: TrainConfig, resume: bool) -> str | None:
     """Check the run folder; the checkpoint to resume from (None: a fresh start). Nothing is written yet."""
-    from transformers.trainer_utils import get_last_checkpoint
-
-    ckpt_dir = out / CHECKPOINTS
-    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    last = last_checkpoint(out / CHECKPOINTS)
     saved = out / CONFIG_FILE
     if last and not resume:
         raise InputError(
@@ -184,6 +182,18 @@ def _prepare_out(out: Path, cfg: TrainConfig, resume: bool) -> str | None:
         if changed:
             raise InputError(f"cannot resume with a different {', '.join(changed)} (see {CONFIG_FILE})", out)
     return last if resume else None
+
+
+def last_checkpoint(folder: Path) -> str | None:
+    """The Trainer's checkpoint of the highest step in ``folder`` (``checkpoint-<step>`` folders), as transformers'
+    ``get_last_checkpoint`` finds it: its module imports torch, and a run folder in the way is refused before
+    anything heavy loads."""
+    steps = {}
+    for path in folder.iterdir() if folder.is_dir() else ():
+        found = re.fullmatch(r"checkpoint-(\d+)", path.name)
+        if found and path.is_dir():
+            steps[int(found[1])] = str(path)
+    return steps[max(steps)] if steps else None
 
 
 def _training_args(cfg: TrainConfig, out: Path):
@@ -415,14 +425,14 @@ def pretrain(
 
 
 def _pretrain(out: Path, cfg: TrainConfig, resume: bool, callbacks: list | None) -> TrainSummary:
-    import torch
+    preset = _pretrain_preset(cfg)
+    last = _prepare_out(out, cfg, resume)
+    import torch  # after the checks on settings and paths: a refused run costs no torch import
     from transformers import LlamaForCausalLM
 
-    preset = _pretrain_preset(cfg)
     _check_attention(cfg)
     max_length = cfg.max_length or preset["max_length"]
     check_memory(llama_config(cfg.model, attn_implementation=cfg.attn_implementation), cfg, max_length)
-    last = _prepare_out(out, cfg, resume)
     tok, trained = _pretrain_tokenizer(cfg, preset, out / "tokenizer", resume)
     stats = D.EncodeStats()
     train_docs, eval_docs = _split_documents(cfg)
@@ -466,17 +476,15 @@ def _pretrain(out: Path, cfg: TrainConfig, resume: bool, callbacks: list | None)
 
 
 def _pretrain_preset(cfg: TrainConfig) -> dict:
-    """The model preset, once the preset and the corpus files are known to be there."""
+    """The model preset, once the preset, the corpus files and the tokenizer folder given are known to be there."""
     if not cfg.model:
         raise InputError("no model preset given", "--model")
     preset = model_preset(cfg.model)
-    if not cfg.corpus:
-        raise InputError("no corpus files given", "--corpus")
-    for f in map(Path, cfg.corpus):
-        if not f.is_file():
-            raise InputError("no such file" if not f.exists() else "not a file", f)
+    for f in corpus_files(cfg.corpus):
         if f.suffix in ROW_SUFFIXES:
             row_texts(f)  # a row file's `text` column must hold strings: say so before anything is written
+    if cfg.tokenizer:
+        tokenizer_folder(cfg.tokenizer)
     return preset
 
 
@@ -554,8 +562,9 @@ def _run(out: Path, cfg: TrainConfig, resume: bool, callbacks: list | None) -> T
     from classit_train.tokenizer import load_tokenizer
 
     base_dir = _instruction_base(cfg)
-    _check_attention(cfg)
     template = TextTemplate.load(cfg.template)
+    last = _prepare_out(out, cfg, resume)
+    _check_attention(cfg)
     tok = load_tokenizer(base_dir)
     model_config = _model_config(base_dir)
     sources = D.load_instruction_sources(
@@ -567,7 +576,6 @@ def _run(out: Path, cfg: TrainConfig, resume: bool, callbacks: list | None) -> T
     groups = D.make_plan(examples, cfg.curriculum, cfg.epochs, cfg.seed, packing=cfg.packing, max_length=max_length)
     plan = D.PlanDataset(examples, groups)
     check_memory(model_config, cfg, D.Collator(pad_id=0).row_width(plan.longest_row()))
-    last = _prepare_out(out, cfg, resume)
     net = _load_model(base_dir, cfg)
     _start(out, cfg)
     figures = fit(net, tok, plan, eval_sets, cfg, out, last=last, callbacks=callbacks)

@@ -23,7 +23,14 @@ from classit_data.core.summary import Summary
 from classit_train.config import EvalConfig
 from classit_train.evaluate import reading
 from classit_train.evaluate.metrics import summarise
-from classit_train.evaluate.scoring import CausalScorer, load_model, resolve_device, score_with_progress
+from classit_train.evaluate.scoring import (
+    CausalScorer,
+    check_scoring,
+    load_model,
+    model_path,
+    resolve_device,
+    score_with_progress,
+)
 from classit_train.evaluate.tasks import EvalItem, read_task, result_key
 from classit_train.revisions import REVISIONS, revision_dir
 
@@ -157,6 +164,7 @@ def evaluate(
     key = result_key(task, data_paths)
     if cfg.protocol == "official" and task == "ewok" and cfg.ewok_contexts != "first":
         raise InputError("--protocol official scores EWoK's Context1 only: drop --ewok-contexts both")
+    check_scoring(cfg.first_token, cfg.protocol)
     with replaced_together(
         {"--out": out, "predictions": predictions_path(out, key)}, {"--data": data_paths, "the --model": [model]}
     ) as outs:
@@ -166,12 +174,10 @@ def evaluate(
             else read_task(task, data_paths, limit=cfg.limit, ewok_contexts=cfg.ewok_contexts)
         )
         existing = read_existing(out)
-
+        where = model_path(revision_dir(model, cfg.revision) or model, cfg.dtype)  # checked before torch loads
         device = resolve_device(cfg.device)
         t0 = time.perf_counter()
-        mdl, tok, path = load_model(
-            revision_dir(model, cfg.revision) or model, device=device, dtype=cfg.dtype, revision=cfg.revision
-        )
+        mdl, tok, path = load_model(where, device=device, dtype=cfg.dtype, revision=cfg.revision)
         load_s = time.perf_counter() - t0
         scorer = CausalScorer(mdl, tok, first_token=cfg.first_token, protocol=cfg.protocol)
         check_same_model(existing, path, out)

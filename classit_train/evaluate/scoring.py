@@ -33,6 +33,8 @@ from pathlib import Path
 from classit_data.core.errors import InputError, first_line
 
 FIRST_TOKEN_MODES = ("official", "bos")
+#: the dtypes a model is loaded in (``--dtype``)
+DTYPES = ("float32", "bfloat16", "float16")
 #: ``standard``: ours (the default); ``official``: the BabyLM 2025 pipeline's computation, exactly
 PROTOCOLS = ("standard", "official")
 
@@ -49,14 +51,7 @@ class CausalScorer:
     def __init__(self, model, tokenizer, *, first_token: str = "official", protocol: str = "standard", device=None):
         import torch
 
-        if first_token not in FIRST_TOKEN_MODES:
-            raise InputError(
-                f"first_token must be one of {', '.join(FIRST_TOKEN_MODES)}, not {first_token!r}", "--first-token"
-            )
-        if protocol not in PROTOCOLS:
-            raise InputError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}", "--protocol")
-        if protocol == "official" and first_token != "official":
-            raise InputError("--protocol official scores the first token as the pipeline does: drop --first-token bos")
+        check_scoring(first_token, protocol)
         self.protocol = protocol
         if not getattr(tokenizer, "is_fast", False):
             raise InputError(
@@ -207,6 +202,19 @@ def timed_with_progress(count: int, description: str, progress: bool, work) -> t
     }
 
 
+def check_scoring(first_token: str, protocol: str) -> None:
+    """Refuse an unknown first-token mode or protocol, or the two at odds: the settings alone decide it, so
+    ``evaluate`` asks before any model loads."""
+    if first_token not in FIRST_TOKEN_MODES:
+        raise InputError(
+            f"first_token must be one of {', '.join(FIRST_TOKEN_MODES)}, not {first_token!r}", "--first-token"
+        )
+    if protocol not in PROTOCOLS:
+        raise InputError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}", "--protocol")
+    if protocol == "official" and first_token != "official":
+        raise InputError("--protocol official scores the first token as the pipeline does: drop --first-token bos")
+
+
 # -- model loading ------------------------------------------------------------------------------------------
 def resolve_device(device: str | None) -> str:
     import torch
@@ -228,30 +236,36 @@ def resolve_device(device: str | None) -> str:
     return device
 
 
-def load_model(model_dir: str | Path, *, device: str | None = None, dtype: str = "float32", revision=None):
-    """Any ``AutoModelForCausalLM`` folder (or cached Hub id, at ``revision``: a branch) and its tokenizer,
-    offline."""
+def model_path(model_dir: str | Path, dtype: str = "float32") -> Path | str:
+    """What a loader loads, offline: the model argument resolved (``core.models.resolve_model``), a folder known
+    to hold config.json, in a known ``dtype``. Checked before torch and transformers are imported: a mistyped
+    model or dtype is refused at once."""
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from classit_data.core.models import resolve_model
+
+    if dtype not in DTYPES:
+        raise InputError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}", "--dtype")
+    path = resolve_model(str(model_dir))
+    if isinstance(path, Path) and not (path / "config.json").exists():
+        raise InputError("not a model folder (no config.json)", path)
+    return path
+
+
+def load_model(model_dir: str | Path, *, device: str | None = None, dtype: str = "float32", revision=None):
+    """Any ``AutoModelForCausalLM`` folder (or cached Hub id, at ``revision``: a branch) and its tokenizer,
+    offline."""
+    path = model_path(model_dir, dtype)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from classit_data.core.models import resolve_model
-
     hf_logging.disable_progress_bar()  # our own progress bar is enough
-
-    path = resolve_model(str(model_dir))
-    if isinstance(path, Path) and not (path / "config.json").exists():
-        raise InputError("not a model folder (no config.json)", path)
-    dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-    if dtype not in dtypes:
-        raise InputError(f"dtype must be one of {', '.join(dtypes)}, not {dtype!r}", "--dtype")
     try:
         hub = {"revision": revision} if revision and not isinstance(path, Path) else {}
         tokenizer = AutoTokenizer.from_pretrained(path, **hub)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtypes[dtype], **hub)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype), **hub)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot load a causal LM: {first_line(exc)}", path) from None
     model.to(resolve_device(device))
