@@ -11,7 +11,7 @@ import yaml
 from classit_train import data as D
 from classit_train.config import TrainConfig
 from classit_train.train import run
-from tests.helpers import validated_inputs
+from tests.helpers import FIXTURES, validated_inputs
 
 ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 SMALL = {"batch_size": 2, "max_length": 96, "logging_steps": 1, "eval_fraction": 0.2}
@@ -243,9 +243,40 @@ def test_verbose_shows_the_trainers_log_lines_on_stderr(inputs, tmp_path, cli):
     assert "'train_runtime'" in res.stderr and res.stdout == ""  # the Trainer's own log line, on stderr
 
 
+#: what a refusal must not wait for: each takes seconds to import
+HEAVY = {"torch", "transformers", "datasets"}
+
+
+#: an eval of the BLiMP fixtures, but for its --model (and a bad setting)
+EVAL_BLIMP = ["eval", "--task", "blimp", "--data", "{eval}/blimp", "--out", "{tmp}/r.json"]
+
+
+def _imported(stderr: str) -> set[str]:
+    """The top-level packages named in the ``import time:`` lines that ``python -X importtime`` writes."""
+    lines = [line for line in stderr.splitlines() if line.startswith("import time:") and "|" in line]
+    return {line.rsplit("|", 1)[1].strip().split(".")[0] for line in lines}
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
+        (["pretrain", "--corpus", "{root}/corpus.txt", "--out", "{tmp}/o"], "--model: no model preset given"),
+        (
+            ["pretrain", "--corpus", "{root}/corpus.txt", "--model", "llama7B", "--out", "{tmp}/o"],
+            "unknown model preset",
+        ),
+        (["pretrain", "--corpus", "{root}/nope.txt", "--model", "tiny", "--out", "{tmp}/o"], "no such file"),
+        (["pretrain", "--corpus", "{root}", "--model", "tiny", "--out", "{tmp}/o"], "not a file"),
+        (["pretrain", "--model", "tiny", "--out", "{tmp}/o"], "--corpus: no corpus files given"),
+        (
+            ["pretrain", "--corpus", "{root}/corpus.txt", "--model", "tiny", "--out", "{tmp}/o"]
+            + ["--tokenizer", "{root}/no"],
+            "no such tokenizer folder",
+        ),
+        (
+            ["pretrain", "--corpus", "{root}/corpus.txt", "--model", "tiny", "--out", "{tmp}/ran"],
+            "has checkpoints of an earlier run",
+        ),
         (["run", "--dataset", "{root}/missing", "--base", "{base}", "--out", "{tmp}/o"], "no such dataset folder"),
         (
             ["run", "--dataset", "{root}/corpus.txt", "--base", "{base}", "--out", "{tmp}/o"],
@@ -256,20 +287,63 @@ def test_verbose_shows_the_trainers_log_lines_on_stderr(inputs, tmp_path, cli):
             ["run", "--dataset", "{dataset}", "--base", "{base}", "--out", "{tmp}/o", "--curriculum", "wiki"],
             "--curriculum",
         ),
+        (["run", "--base", "{base}", "--out", "{tmp}/o"], "--dataset: no dataset given"),
+        (["run", "--dataset", "{dataset}", "--base", "{base}", "--out", "{tmp}/ran"], "has checkpoints"),
+        (["eval", "--model", "{base}", "--task", "blimpp", "--data", "{eval}/blimp", "--out", "{tmp}/r"], "--task"),
+        ([*EVAL_BLIMP, "--model", "{base}", "--data", "{root}/no"], "no such file or folder"),
+        ([*EVAL_BLIMP, "--model", "{root}"], "not a model folder"),
+        ([*EVAL_BLIMP, "--model", "{base}", "--dtype", "f8"], "--dtype: dtype must be one of"),
+        ([*EVAL_BLIMP, "--model", "{base}", "--first-token", "first"], "--first-token: first_token must be one of"),
+        ([*EVAL_BLIMP, "--model", "{base}", "--revision", "chck_1M"], "no revision 'chck_1M'"),
         (
-            ["pretrain", "--corpus", "{root}/corpus.txt", "--model", "llama7B", "--out", "{tmp}/o"],
-            "unknown model preset",
+            ["finetune", "--model", "{base}", "--task", "rtee", "--train", "{finetune}/rte.jsonl"]
+            + ["--valid", "{finetune}/rte.jsonl", "--out", "{tmp}/r.json"],
+            "unknown fine-tuning task",
         ),
-        (["pretrain", "--corpus", "{root}/nope.txt", "--model", "tiny", "--out", "{tmp}/o"], "no such file"),
+        (
+            ["finetune", "--model", "{base}", "--task", "rte", "--train", "{root}/nope.jsonl"]
+            + ["--valid", "{finetune}/rte.jsonl", "--out", "{tmp}/r.json"],
+            "no such file",
+        ),
+        (
+            ["finetune", "--model", "{root}", "--task", "rte", "--train", "{finetune}/rte.jsonl"]
+            + ["--valid", "{finetune}/rte.jsonl", "--out", "{tmp}/r.json", "--batch-size", "2"],
+            "not a model folder",
+        ),
+        (["export", "{root}/results.json", "--out", "{tmp}/ex"], "no such results file"),
+        (["report", "{root}/results.json", "--out", "{tmp}/rep"], "no such file or folder"),
         (["tokenizer", "--corpus", "{root}/corpus.txt", "--vocab-size", "10", "--out", "{tmp}/t"], "--vocab-size"),
+        (["tokenizer", "--corpus", "{root}/nope.txt", "--vocab-size", "300", "--out", "{tmp}/t"], "no such file"),
     ],
 )
-def test_cli_errors_are_one_line(inputs, tmp_path, cli, args, message):
-    fill = {"root": inputs["root"], "base": inputs["base"], "dataset": inputs["dataset"], "tmp": tmp_path}
-    res = cli(*[a.format(**fill) for a in args], module="classit_train", env=ENV)
+def test_cli_errors_are_one_line_before_torch_is_imported(inputs, tmp_path, cli, args, message):
+    """A refusal that depends only on the settings and on what the paths are costs no torch import."""
+    (tmp_path / "ran" / "checkpoints" / "checkpoint-3").mkdir(parents=True)  # an earlier run's folder
+    fill = {**inputs, "tmp": tmp_path, "eval": FIXTURES / "eval", "finetune": FIXTURES / "finetune"}
+    env = {**ENV, "PYTHONPROFILEIMPORTTIME": "1"}  # python -X importtime: one stderr line per module imported
+    res = cli(*[a.format(**fill) for a in args], module="classit_train", env=env)
+    imported = _imported(res.stderr)
+    assert {"classit_train", "typer"} <= imported, res.stderr[-2000:]  # profiled: no torch line is no torch
+    assert not imported & HEAVY, sorted(imported & HEAVY)
     assert res.returncode == 2
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
+    lines = [line for line in res.stderr.strip().splitlines() if not line.startswith("import time:")]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    assert not (tmp_path / "o").exists() and res.stdout == ""
+
+
+def test_last_checkpoint_is_the_one_transformers_resumes_from(tmp_path):
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from classit_train.train import last_checkpoint
+
+    folder = tmp_path / "checkpoints"
+    assert last_checkpoint(folder) is None  # no folder yet
+    folder.mkdir()
+    assert last_checkpoint(folder) is None and get_last_checkpoint(str(folder)) is None
+    for name in ("checkpoint-3", "checkpoint-12", "checkpoint-9", "checkpoint-x", "checkpoint-5-old", "runs"):
+        (folder / name).mkdir()
+    (folder / "checkpoint-99").write_text("a file, not a checkpoint")
+    assert last_checkpoint(folder) == get_last_checkpoint(str(folder)) == str(folder / "checkpoint-12")
 
 
 def test_runs_on_a_folder_made_by_classit_data_build(inputs, tmp_path):
