@@ -27,6 +27,9 @@ CURRICULUM_PHASES: dict[str, tuple[tuple[str, ...], ...]] = {
 #: (which would refuse a value from the file); the stage checks it
 _REQUIRED = " [required]"
 
+#: the schedulers of Table 2 (the presets' defaults): transformers knows them (a test checks)
+TABLE_2_SCHEDULERS = ("linear", "cosine_with_restarts")
+
 #: transformers schedulers a run cannot drive: they need ``lr_scheduler_kwargs`` (not a setting here) or step on
 #: an evaluation metric instead of the plan's steps
 _UNUSABLE_SCHEDULERS = {
@@ -165,7 +168,7 @@ class TrainConfig(Settings):
     @field_validator("lr_scheduler")
     @classmethod
     def _known_scheduler(cls, value: str | None) -> str | None:
-        if value is None:
+        if value is None or value in TABLE_2_SCHEDULERS:  # known without importing torch: a refusal stays quick
             return value
         known = scheduler_names()
         usable = [s for s in known if s not in _UNUSABLE_SCHEDULERS]
@@ -185,27 +188,10 @@ class TrainConfig(Settings):
 
 
 def scheduler_names() -> list[str]:
-    """The ``lr_scheduler_type`` names this transformers knows (its ``SchedulerType``), read from the source of
-    ``transformers.trainer_utils`` rather than imported: that module imports torch, which takes seconds, and a
-    mistyped scheduler must be refused before anything heavy loads. Another layout of transformers (the enum not
-    found there) is asked the slow way."""
-    import ast
-    import importlib.util
-    from pathlib import Path
+    """The ``lr_scheduler_type`` names this transformers knows (its ``SchedulerType``; importing it imports torch)."""
+    from transformers import SchedulerType
 
-    spec = importlib.util.find_spec("transformers")
-    source = Path(spec.origin).with_name("trainer_utils.py") if spec and spec.origin else None
-    tree = ast.parse(source.read_text(encoding="utf-8")) if source and source.is_file() else ast.Module([], [])
-    enum = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SchedulerType"), None)
-    if enum is None:
-        from transformers import SchedulerType
-
-        return [s.value for s in SchedulerType]
-    return [
-        n.value.value
-        for n in enum.body
-        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
-    ]
+    return [s.value for s in SchedulerType]
 
 
 def attention_implementations() -> list[str]:
