@@ -20,6 +20,13 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with a slow test first (each module kept whole, so its fixtures are made once): the parallel pass
+    then ends on short tests on both workers, not on one long test."""
+    slow = {item.module for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module not in slow)
+
+
 @pytest.fixture
 def corpora() -> Path:
     if not CORPORA.is_dir():

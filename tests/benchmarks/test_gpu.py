@@ -16,10 +16,6 @@ from tests.helpers import ROOT
 PARTS = ["peak", "pretrain", "run", "eval", "generate"]
 
 
-# needs the whole machine (the benchmark's time guards): one at a time, after the parallel pass
-pytestmark = pytest.mark.serial
-
-
 def dry_run(out: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
     command = [sys.executable, "-m", "benchmarks", "gpu", "--dry-run", "--out", str(out), "--work", str(out / "w")]
     done = subprocess.run([*command, *args], capture_output=True, text=True, cwd=ROOT, timeout=900)
@@ -73,6 +69,7 @@ def test_the_dry_run_scores_blimp_at_two_batch_sizes_and_generates(results):
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a time guard of 2 s: one at a time, after the parallel pass
 def test_a_part_past_its_guard_is_stopped_and_the_rest_still_run(tmp_path):
     done, found = dry_run(tmp_path, "--parts", "run,peak", "--guard", "run=2")
     assert done.returncode == 0, done.stderr[-3000:]
