@@ -6,7 +6,9 @@ same ``qa.parquet`` bytes.
 
 Deterministic: a seed per request, the engine core in the calling process, no chunked prefill (CPUs). Not
 deterministic: vLLM's defaults (an engine process, chunked prefill) and one engine seed. Output tokens/s leaves
-out engine start-up and shut-down (``benchmarks/bench_generate.py:ours``).
+out engine start-up and shut-down (``benchmarks/bench_generate.py:ours``). A third variant is deterministic with
+OpenMP's threads spinning while they wait (``OMP_WAIT_POLICY=ACTIVE``), as they did before generate-wiki made
+them sleep (``PASSIVE``) for its in-process engine.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from benchmarks.bench_generate import make_passages, ours
 from benchmarks.harness import Call, Report, alternate, options, parse
 
 
-def run(passages: Path, out: Path, deterministic: bool, **kw) -> dict:
-    """One generate-wiki run into a fresh folder; its figures and the sha256 of its ``qa.parquet``."""
+def run(passages: Path, out: Path, deterministic: bool, omp_wait_policy: str | None = None, **kw) -> dict:
+    """One generate-wiki run into a fresh folder (in a fresh interpreter: OpenMP reads ``omp_wait_policy`` when
+    torch loads); its figures and the sha256 of its ``qa.parquet``."""
+    if omp_wait_policy:
+        os.environ["OMP_WAIT_POLICY"] = omp_wait_policy
     n = len(list(out.parent.glob(f"{out.name}-*")))
     folder = out.with_name(f"{out.name}-{n}")
     figures = ours(passages, folder, "vllm", 0, deterministic=deterministic, **kw)
@@ -45,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         variants = {
             "--no-deterministic": Call(run, passages, tmp / "free", False, **settings),
             "--deterministic": Call(run, passages, tmp / "det", True, **settings),
+            "--deterministic, OMP_WAIT_POLICY=ACTIVE": Call(run, passages, tmp / "spin", True, "ACTIVE", **settings),
         }
         runs = alternate(variants, repeat=args.repeat, baseline="--no-deterministic")
     table = runs.rows("output_tokens", "output_tokens_per_s", "engine_load_s")

