@@ -473,13 +473,12 @@ class Outputs:
         self.claim.release()
 
     def discard(self) -> None:
-        """Remove the temporaries, and the folders made for them if they are empty (once: a Ctrl-C may have)."""
-        temps, self._temps = self._temps, {}
-        for tmp in temps.values():
+        """Remove the temporaries, and the folders made for them if they are empty. Again when a Ctrl-C already
+        did (``abandon``): a writer closing as the command unwinds may have made its file anew."""
+        for tmp in self._temps.values():
             _remove(tmp)
         self.claim.release()
-        made, self._made_folders = self._made_folders, []
-        _remove_empty(made)
+        _remove_empty(self._made_folders)
 
 
 @contextmanager

@@ -149,10 +149,13 @@ def prepare_wiki(
                 writer.add(rows)
                 if bar:
                     bar.update(completed=source.bytes_done, articles=stats["articles_read"])
+        except BaseException:  # a failed or interrupted run writes nothing more, not even an empty file
+            writer.close(finish=False)
+            raise
         finally:
             if bar:
                 bar.close()
-            writer.close()
+        writer.close()
         if not stats["passages"]:  # nothing made: the earlier passage file stays
             raise InputError("no passages: no article in the input has enough prose words", paths[0])
         summary = _summary(source, out, stats, config, n_workers, time.perf_counter() - started)
@@ -399,13 +402,15 @@ class _PassageWriter:
             self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
         self.writer.write_table(table)
 
-    def close(self) -> None:
+    def close(self, finish: bool = True) -> None:
+        """Write the last row group and close; ``finish=False`` closes what is open and writes nothing."""
         if self.jsonl:
             self.fh.close()
             return
-        if self.pending or self.writer is None:  # the last row group; a file without rows still has the columns
+        if finish and (self.pending or self.writer is None):  # a file without rows still has the columns
             self._flush()
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _progress_bar(total_bytes: int) -> ProgressBar:

@@ -356,3 +356,27 @@ def test_workers_are_forked_unless_another_thread_runs(tmp_path, big_dump):
     assert done.returncode == 0, done.stderr[-3000:]
     forked, served = pl.read_parquet(tmp_path / "forked.parquet"), pl.read_parquet(tmp_path / "served.parquet")
     assert forked.height > 100 and forked.equals(served)
+
+
+def test_a_ctrl_c_before_the_first_row_group_leaves_the_earlier_passages_and_no_temporary(tmp_path):
+    """The writer must not make its file anew as the interrupted command unwinds (after the Ctrl-C removed
+    the temporaries): exit 130, the earlier passages byte for byte, nothing else in the folder."""
+    out = tmp_path / "p.parquet"
+    out.write_bytes(b"earlier passages")
+    script = f"""
+import os, signal, sys
+from classit_data.core import signals
+from classit_data.wiki import prepare
+
+def interrupting(rows):
+    os.kill(os.getpid(), signal.SIGINT)
+
+prepare._PassageWriter.add = lambda self, rows: interrupting(rows)
+work = lambda: prepare.prepare_wiki([{str(SAMPLE)!r}], {str(out)!r}, progress=False) and 0
+sys.exit(signals.supervised(work))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert out.read_bytes() == b"earlier passages"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.parquet"]
