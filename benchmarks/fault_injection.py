@@ -206,8 +206,19 @@ def interrupt(command: list[str], cwd: Path, after: float) -> dict:
     }
 
 
+def python_starting(result: dict) -> bool:
+    """Whether the Ctrl-C reached the interpreter while it was still starting, before any code of ours ran (its
+    own ``site`` set-up, the first tens of milliseconds): Python's ``KeyboardInterrupt``, no frame of ours."""
+    text = "\n".join(result["lines"])
+    return result["rc"] != 130 and text.endswith("KeyboardInterrupt") and "classit" not in text
+
+
 def interrupted(counts: Counter, result: dict, work: Path) -> None:
     """What a Ctrl-C must give: exit 130 in a few seconds, one line, no traceback, no process, no temporary."""
+    if python_starting(result):
+        counts["during Python's own start-up"] += 1
+        counts["temporaries left after the interrupt"] += bool(leftovers(work))
+        return
     errors = [line for line in result["lines"] if line.startswith("error:")]  # progress lines aside
     counts["exit 130"] += result["rc"] == 130
     counts["one line, no traceback"] += len(errors) == 1 and not any("Traceback" in ln for ln in result["lines"])
@@ -286,7 +297,7 @@ def broken(r: dict) -> bool:
             or r.get("first finished, outputs equal to reference") != tries
             or bool(r.get("temporaries left"))
         )
-    interrupted = tries - r.get("finished before the kill", 0)
+    interrupted = tries - r.get("finished before the kill", 0) - r.get("during Python's own start-up", 0)
     if r["signal"] == "INT" and (
         r.get("exit 130", 0) != interrupted
         or r.get("one line, no traceback", 0) != interrupted
@@ -341,7 +352,8 @@ DESCRIPTIONS = {
     "Ctrl-C": "Each command sent one SIGINT (to its process group, as a terminal's Ctrl-C) at a random moment up "
     "to 1.2x its clean run, then rerun. A / B / cut as for kill -9; exit 130, one error line and no traceback, "
     "processes and temporaries left counted over the interrupted runs; max seconds to exit: from the signal to "
-    "the command's end.",
+    "the command's end. During Python's own start-up: the signal reached the interpreter before any code of "
+    "ours ran (Python's KeyboardInterrupt; the outputs as they were).",
     "two writers": "The same command started twice into one working folder, the second at a random moment up to "
     "0.9x the first's clean run: refused at once (exit 2, one line naming the first's pid), or run after the "
     "first ended; the first must finish with the reference's outputs.",

@@ -1,9 +1,17 @@
+"""``python -m classit_data`` and the ``classit-data`` console script: a Ctrl-C is one line from the first
+moment, while the command's modules still load."""
+
 import sys
 
 from classit_data.core.signals import interruptible
 
-interruptible()  # before the command's modules load: a Ctrl-C now is one line too
 
-from classit_data.cli import main  # noqa: E402
+def main() -> int:
+    interruptible()
+    from classit_data.cli import main as run
 
-sys.exit(main())
+    return run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -54,7 +54,8 @@ def test_a_ctrl_c_ends_the_command_at_once_with_one_line_and_nothing_left(comman
     args = argparse.Namespace(kills=2, signal="INT", writers=1)
     result = injection.trial(command, earlier, new, data.parent / "int", args, rng=random.Random(command))
     assert not injection.broken(result), str(result)  # the whole record, not a shortened one
-    assert result.get("exit 130", 0) + result.get("finished before the kill", 0) == 2, result
+    ended = ("exit 130", "finished before the kill", "during Python's own start-up")
+    assert sum(result.get(k, 0) for k in ended) == 2, result
 
 
 @pytest.mark.parametrize("command", ["validate", "build"])
@@ -78,3 +79,11 @@ def test_the_check_can_fail(injection, tmp_path):
     assert injection.fingerprint(tmp_path) == old
     (tmp_path / ".a.1234abcd.partial.json").write_text("half")
     assert injection.leftovers(tmp_path) == [".a.1234abcd.partial.json"]
+
+
+def test_a_ctrl_c_counts_as_pythons_own_start_up_only_without_a_frame_of_ours(injection):
+    site = ["Traceback (most recent call last):", '  File "<frozen site>", line 616, in <module>', "KeyboardInterrupt"]
+    ours = [*site[:2], '  File "/x/classit_data/cli.py", line 3, in <module>', "KeyboardInterrupt"]
+    assert injection.python_starting({"rc": -2, "lines": site})
+    assert not injection.python_starting({"rc": -2, "lines": ours})
+    assert not injection.python_starting({"rc": 130, "lines": ["error: interrupted before the command started"]})

@@ -22,7 +22,6 @@ dies with its supervisor (``PR_SET_PDEATHSIG``), so ``kill -9`` of the command's
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import sys
@@ -131,6 +130,8 @@ def _become_command() -> None:
     """In the child: a process group of its own, death with the supervisor, the interrupt handler."""
     os.setpgid(0, 0)
     with contextlib.suppress(OSError, AttributeError):
+        import ctypes  # here, not at the top: a console script's first moments are ones a Ctrl-C may land in
+
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != _supervisor:  # the supervisor died before the line above
         os._exit(137)
