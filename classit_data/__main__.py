@@ -1,16 +1,19 @@
-"""``python -m classit_data`` and the ``classit-data`` console script: a Ctrl-C is one line from the first
-moment, while the command's modules still load."""
+"""``python -m classit_data`` and the ``classit-data`` console script (``classit-train`` starts here too)."""
 
+import importlib
 import sys
 
 from classit_data.core.signals import interruptible
 
 
-def main() -> int:
+def start(cli: str) -> int:
+    """Run the module ``cli``'s ``main``; a Ctrl-C is one line from this first moment, while its modules load."""
     interruptible()
-    from classit_data.cli import main as run
+    return importlib.import_module(cli).main()
 
-    return run()
+
+def main() -> int:
+    return start("classit_data.cli")
 
 
 if __name__ == "__main__":

@@ -1,16 +1,12 @@
-"""``python -m classit_train`` and the ``classit-train`` console script: a Ctrl-C is one line from the first
-moment, while the command's modules still load."""
+"""``python -m classit_train`` and the ``classit-train`` console script, started as ``classit_data.__main__``."""
 
 import sys
 
-from classit_data.core.signals import interruptible
+from classit_data.__main__ import start
 
 
 def main() -> int:
-    interruptible()
-    from classit_train.cli import main as run
-
-    return run()
+    return start("classit_train.cli")
 
 
 if __name__ == "__main__":
