@@ -27,9 +27,6 @@ CURRICULUM_PHASES: dict[str, tuple[tuple[str, ...], ...]] = {
 #: (which would refuse a value from the file); the stage checks it
 _REQUIRED = " [required]"
 
-#: the schedulers of Table 2 (the presets' defaults): transformers knows them (a test checks)
-TABLE_2_SCHEDULERS = ("linear", "cosine_with_restarts")
-
 #: transformers schedulers a run cannot drive: they need ``lr_scheduler_kwargs`` (not a setting here) or step on
 #: an evaluation metric instead of the plan's steps
 _UNUSABLE_SCHEDULERS = {
@@ -168,7 +165,7 @@ class TrainConfig(Settings):
     @field_validator("lr_scheduler")
     @classmethod
     def _known_scheduler(cls, value: str | None) -> str | None:
-        if value is None or value in TABLE_2_SCHEDULERS:  # known without importing torch: a refusal stays quick
+        if value is None or value in table_2_schedulers():  # known without importing torch: a refusal stays quick
             return value
         known = scheduler_names()
         usable = [s for s in known if s not in _UNUSABLE_SCHEDULERS]
@@ -185,6 +182,11 @@ class TrainConfig(Settings):
         if value not in known:
             raise ValueError(f"unknown attention implementation {value!r} (known: {', '.join(known)})")
         return value
+
+
+def table_2_schedulers() -> set[str]:
+    """The schedulers of Table 2 (``presets/training.yaml``): transformers knows them (a test checks)."""
+    return {training_preset(stage)["lr_scheduler"] for stage in ("pretrain", "instruction")}
 
 
 def scheduler_names() -> list[str]:
