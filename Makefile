@@ -42,13 +42,13 @@ docs-build: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
 
-# the independent tests in parallel (pytest-xdist, one worker per core: JOBS=auto), then the `serial` ones,
-# which need the whole machine (vLLM engines, Ray and Slurm clusters, fault injection, timing checks), one at
-# a time; both passes always run, and either failing fails the target
+# the tests in parallel (pytest-xdist, one worker per core: JOBS=auto; the tests of one `xdist_group`, such as
+# the Ray clusters', on one worker, one after another), then the few `serial` ones, timing checks that need a
+# quiet machine, one at a time; both passes always run, and either failing fails the target
 JOBS ?= auto
 test: lint docs-build
 	@status=0; \
-	$(PY) -m pytest -q -n $(JOBS) -m "not serial" || status=1; \
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup -m "not serial" || status=1; \
 	$(PY) -m pytest -q -m serial || status=1; \
 	exit $$status
 

@@ -3,7 +3,8 @@
 Each benchmark is a module of this folder with a ``main(argv)`` that measures with :mod:`benchmarks.harness`
 and replaces its own section of ``benchmarks/RESULTS.md``. ``all`` runs them one after the other, each in its
 own process (a benchmark that fails does not stop the others), and ends with a line per benchmark; the GPU
-benchmark is left out of ``all`` where ``nvidia-smi`` finds no GPU. ``python -m benchmarks list`` names them.
+benchmark is left out of ``all`` where ``nvidia-smi`` finds no GPU, the test suite's (``suite``, which runs ``make
+test``) always. ``python -m benchmarks list`` names them.
 """
 
 from __future__ import annotations
@@ -40,12 +41,15 @@ BENCHMARKS = {
     "finetune": "benchmarks.bench_finetune",
     "fault_injection": "benchmarks.fault_injection",
     "gpu": "benchmarks.gpu",
+    "suite": "benchmarks.bench_suite",
 }
+#: left out of ``all``: the test suite runs every test (``make test``), far longer than a quick benchmark
+NOT_IN_ALL = ("suite",)
 
 
 def run_all(argv: list[str]) -> int:
     """Runs every benchmark with ``argv`` (``--quick``, ``--results``...) in its own process; 1 if any failed."""
-    names = [n for n in BENCHMARKS if n != "gpu" or shutil.which("nvidia-smi")]
+    names = [n for n in BENCHMARKS if n not in NOT_IN_ALL and (n != "gpu" or shutil.which("nvidia-smi"))]
     done = []
     for name in names:
         print(f"== {name}", flush=True)

@@ -20,11 +20,17 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+# tests share the machine's cores: an OpenMP thread waiting for work sleeps instead of spinning on a core that
+# another test's process needs (read when a process loads OpenMP; subprocesses inherit it)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules with a slow test first (each module kept whole, so its fixtures are made once): the parallel pass
-    then ends on short tests on both workers, not on one long test."""
+    """The longest work first: the groups that run on one worker (``xdist_group``: one engine or cluster at a
+    time), then modules with a slow test (each module kept whole, so its fixtures are made once). The parallel
+    pass then ends on short tests on both workers, not on one long test."""
     slow = {item.module for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.module not in slow)
+    items.sort(key=lambda item: (item.get_closest_marker("xdist_group") is None, item.module not in slow))
 
 
 @pytest.fixture

@@ -9,9 +9,6 @@ import subprocess
 
 import pytest
 
-# needs the whole machine (the whole pipeline with a vLLM engine): one at a time, after the parallel pass
-pytestmark = pytest.mark.serial
-
 
 @pytest.mark.slow
 @pytest.mark.vllm

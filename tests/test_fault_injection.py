@@ -16,9 +16,6 @@ import pytest
 
 from tests.helpers import ROOT
 
-# needs the whole machine (commands killed at random moments): one at a time, after the parallel pass
-pytestmark = pytest.mark.serial
-
 
 @pytest.fixture(scope="module")
 def injection():

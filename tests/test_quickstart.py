@@ -23,9 +23,6 @@ from tests.helpers import ROOT
 ENGINE_NOISE = re.compile(r"^(\(\w+ pid=\d+\) )?(INFO|WARNING) \d\d-\d\d |\{'loss': |force killing", re.M)
 
 
-# needs the whole machine (the quick start's commands, a vLLM engine among them): one at a time, after the parallel pass
-pytestmark = pytest.mark.serial
-
 
 def quickstart_commands(readme: str) -> list[str]:
     """The commands of the README's quick-start block, a line ending in ``\\`` joined to the next."""

@@ -69,7 +69,6 @@ def test_the_dry_run_scores_blimp_at_two_batch_sizes_and_generates(results):
 
 
 @pytest.mark.slow
-@pytest.mark.serial  # a time guard of 2 s: one at a time, after the parallel pass
 def test_a_part_past_its_guard_is_stopped_and_the_rest_still_run(tmp_path):
     done, found = dry_run(tmp_path, "--parts", "run,peak", "--guard", "run=2")
     assert done.returncode == 0, done.stderr[-3000:]

@@ -31,6 +31,7 @@ class StubServer(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.latency, self.output_tokens, self.fail_after = latency, output_tokens, fail_after
         self.requests = self.structured_requests = 0  # chat requests, those with a JSON schema
+        self.waiting: set[int] = set()  # the client ports of the requests being answered now
         self.lock = threading.Lock()
         self.slots = threading.BoundedSemaphore(slots) if slots else None
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -89,8 +90,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if failing:
             self._send({"error": {"message": "the stub was told to fail"}}, status=400)
             return
-        with srv.slots or _NO_BOUND:
-            time.sleep(srv.latency)
+        port = self.client_address[1]
+        with srv.lock:
+            srv.waiting.add(port)
+        try:
+            with srv.slots or _NO_BOUND:
+                time.sleep(srv.latency)
+        finally:
+            with srv.lock:
+                srv.waiting.discard(port)
         self._send(
             {
                 "choices": [{"message": {"role": "assistant", "content": reply_for(body)}, "finish_reason": "stop"}],

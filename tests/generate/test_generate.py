@@ -167,7 +167,6 @@ def test_transformers_end_to_end(full_run, passage_rows):
     assert (rows["pairs"], rows["generated now"], rows["resumed"]) == (s["pairs"], N, 0)
 
 
-@pytest.mark.serial  # a timing check
 def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_path, generate_cli):
     ref_out, _, _ = full_run
     out = tmp_path / "out"
@@ -210,7 +209,6 @@ def test_rerun_with_other_settings_is_refused(full_run, passages, generate_cli):
     assert "sampling" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.serial  # two engines
 def test_data_parallel_replicas(passages, passage_rows, tmp_path, monkeypatch):
     from classit_data.generate import generate_wiki
 

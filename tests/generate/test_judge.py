@@ -191,7 +191,6 @@ def test_judge_bad_inputs(judge_inputs, tmp_path, judge_cli, write_passages):
     assert proc.returncode == 2 and proc.stderr.strip() == f"error: {bare}: missing column(s) passage_id"
 
 
-@pytest.mark.serial  # two engines
 def test_judge_data_parallel_replicas_and_shards(judge_inputs, tmp_path, monkeypatch):
     from classit_data.generate.judge import judge
 

@@ -32,8 +32,8 @@ ACTOR_TITLE = "MapBatches(ChunkMaker)"
 RAY_NOTICE = re.compile(r"core_worker\.cc:\d+: Actor with class name: .* has constructor arguments in the object store")
 
 
-# needs the whole machine (a Ray cluster of several nodes): one at a time, after the parallel pass
-pytestmark = pytest.mark.serial
+# one Ray cluster on the machine at a time: the Ray tests run one after another, on one worker
+pytestmark = pytest.mark.xdist_group("ray")
 
 
 def without_ray_notice(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -120,6 +120,16 @@ def _actor_pids() -> list[int]:
     return [p.pid for p in psutil.process_iter(["cmdline"]) if ACTOR_TITLE in " ".join(p.info["cmdline"] or [])]
 
 
+def _replica_waiting_on(stub: StubServer) -> int | None:
+    """A replica's pid that holds a connection whose request the stub is answering now, or None."""
+    ports = set(stub.waiting)
+    for pid in _actor_pids():
+        with contextlib.suppress(psutil.Error):
+            if any(c.laddr and c.laddr.port in ports for c in psutil.Process(pid).net_connections(kind="tcp")):
+                return pid
+    return None
+
+
 def _start(many, out, stub, cluster, tmp_path, *extra) -> subprocess.Popen:
     cmd = [
         sys.executable,
@@ -150,9 +160,13 @@ def test_replica_killed_mid_batch_is_replaced(cluster, many, reference, tmp_path
     try:
         out = tmp_path / "out"
         proc = _start(many, out, slow, cluster, tmp_path, "--data-parallel-size", "2")
-        wait_for(lambda: slow.requests >= 3 and _actor_pids())
-        victim = _actor_pids()[0]
-        os.kill(victim, signal.SIGKILL)  # a started replica is always waiting on a chunk's 0.4 s requests
+        # the victim is a replica waiting for an answer: its chunk is unfinished, so it must be asked for again
+        deadline, victim = time.monotonic() + 120, None
+        while victim is None:
+            assert time.monotonic() < deadline and proc.poll() is None, "no replica was seen waiting for an answer"
+            time.sleep(0.02)
+            victim = _replica_waiting_on(slow) if slow.requests >= 3 else None
+        os.kill(victim, signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=300)
         assert proc.returncode == 0, stderr[-3000:]
         assert json.loads(stdout)["passages_done"] == N, stdout[:3000]  # --json: the summary alone on stdout

@@ -22,8 +22,8 @@ from tests.generate.openai_stub import StubServer  # noqa: E402
 from tests.helpers import RAY_ENV as ENV  # noqa: E402
 from tests.helpers import same_outputs, stub_args, wait_for  # noqa: E402
 
-# needs the whole machine (a Ray cluster of its own, killed with its driver): one at a time, after the parallel pass
-pytestmark = pytest.mark.serial
+# one Ray cluster on the machine at a time: the Ray tests run one after another, on one worker
+pytestmark = pytest.mark.xdist_group("ray")
 
 
 @pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGINT"])

