@@ -133,9 +133,9 @@ def tidy(text: str, plain: bool = False) -> str:
         text = _OPEN_PUNCT.sub("(", text)
         text = _CLOSE_PUNCT.sub(")", text)
         text = _EMPTY_PARENS.sub("", text)
-    if parens or "[" in text:
+    if "( " in text or "[ " in text:  # spaces are the only whitespace left: see _single_spaces
         text = _SPACE_AFTER_OPEN.sub(r"\1", text)
-    if _SPACE_BEFORE_SIGN.search(text):  # no other whitespace is left: see _single_spaces
+    if _SPACE_BEFORE_SIGN.search(text):
         text = _SPACE_BEFORE.sub(r"\1", text)
     text = _DOUBLE_PUNCT.sub(r"\1", text)
     return _trimmed(text)

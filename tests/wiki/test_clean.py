@@ -260,3 +260,9 @@ def test_real_pages_clean_the_same_without_the_shortcuts(where, request):
     assert len(texts) > 20 and fast == full
     for cleaned in (c for pair in fast for c in pair):
         assert cleaned.prose_words == sum(len(p.split()) for _, ps in cleaned.sections for p in ps)
+
+
+def test_spaces_inside_brackets_and_before_punctuation_are_removed_whatever_the_whitespace():
+    """``tidy`` looks for ``"( "`` and ``" ,"`` only once other whitespace has become single spaces."""
+    assert clean.tidy("born (\t1950 ) in [\n Paris ] \u00a0, France .") == "born (1950) in [Paris], France."
+    assert clean.tidy("plain words, nothing to mend.") == "plain words, nothing to mend."
