@@ -53,6 +53,9 @@ _EMPTY_PARENS = re.compile(r"\(\s*(?:[,;:.\-\u2013]\s*)*\)")
 _OPEN_PUNCT = re.compile(r"\(\s*[,;:]\s*")
 _CLOSE_PUNCT = re.compile(r"\s*[,;:]\s*\)")
 _SPACE_BEFORE = re.compile(r"\s+([,.;:!?)\]])")
+#: what ``_SPACE_BEFORE`` needs to match at all, once spaces are the only whitespace left (after
+#: :func:`_single_spaces`): a space before one of its marks
+_SPACE_BEFORE_SIGN = re.compile(r" [,.;:!?)\]]")
 _SPACE_AFTER_OPEN = re.compile(r"([(\[])\s+")
 _DOUBLE_PUNCT = re.compile(r"([,;:])(?:\s*[,;:])+")
 _PLAIN_HEADING = re.compile(r"^\s*(=+(?: ?=)*)\s*(.+?)\s*(=+(?: ?=)*)\s*$")
@@ -90,16 +93,14 @@ _NO_MARKERS = {ord(c): None for c in (LOST, PARAGRAPH_BREAK, HEADING, LIST)}
 
 @dataclass
 class CleanArticle:
-    """An article as prose: ``sections`` is a list of (heading, paragraphs); the rest is what was left out."""
+    """An article as prose: ``sections`` is a list of (heading, paragraphs), ``prose_words`` the words of those
+    paragraphs (counted as each is added); the rest is what was left out."""
 
     sections: list[tuple[str, list[str]]]
+    prose_words: int = 0
     list_words: int = 0
     fragment_words: int = 0
     boilerplate_sections: int = 0
-
-    @property
-    def prose_words(self) -> int:
-        return sum(len(p.split()) for _, paras in self.sections for p in paras)
 
 
 def tidy(text: str, plain: bool = False) -> str:
@@ -132,20 +133,36 @@ def tidy(text: str, plain: bool = False) -> str:
         text = _OPEN_PUNCT.sub("(", text)
         text = _CLOSE_PUNCT.sub(")", text)
         text = _EMPTY_PARENS.sub("", text)
-    if parens or "[" in text:
+    if "( " in text or "[ " in text:  # spaces are the only whitespace left: see _single_spaces
         text = _SPACE_AFTER_OPEN.sub(r"\1", text)
-    text = _SPACE_BEFORE.sub(r"\1", text)
+    if _SPACE_BEFORE_SIGN.search(text):
+        text = _SPACE_BEFORE.sub(r"\1", text)
     text = _DOUBLE_PUNCT.sub(r"\1", text)
-    return " ".join(text.split())
+    return _trimmed(text)
 
 
 def _single_spaces(text: str) -> str:
     """Each run of whitespace as one space, a space kept at either end: ``re.sub(r"\\s+", " ", text)`` by
-    ``str.split`` (the same whitespace), without a match for every space between two words."""
+    ``str.split`` (the same whitespace), without a match for every space between two words.
+
+    Most paragraphs have nothing to change: the space is the only printable whitespace character, so a
+    printable text without two spaces in a row comes back as it is, without building its list of words. Every
+    step of :func:`tidy` after this one inserts no whitespace but spaces.
+    """
+    if "  " not in text and text.isprintable():
+        return text
     inner = " ".join(text.split())
     if not inner:
         return " " if text else ""
     return (" " if text[0].isspace() else "") + inner + (" " if text[-1].isspace() else "")
+
+
+def _trimmed(text: str) -> str:
+    """``" ".join(text.split())`` for a text whose only whitespace is spaces (see :func:`_single_spaces`): the
+    text itself when no space is doubled or at either end."""
+    if "  " in text or text[:1] == " " or text[-1:] == " ":
+        return " ".join(text.split())
+    return text
 
 
 def _own_markers_removed(text: str) -> str:
@@ -213,6 +230,7 @@ class _Sections:
             self.clean.fragment_words += n
             return
         self.clean.sections[-1][1].append(text)
+        self.clean.prose_words += n
 
     def heading(self, title: str) -> None:
         self.end_paragraph()

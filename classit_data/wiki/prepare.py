@@ -20,6 +20,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -295,6 +296,10 @@ _WORKER: dict = {}  # a worker process's settings, set once when it starts
 
 
 def _init_worker(config: PassageConfig, params_path: str | None) -> None:
+    """A worker's settings; and SIGTERM back to its default. The pool ends its workers with SIGTERM when the
+    run is done: a forked worker would otherwise run the command's own handler (``core.signals``), which does
+    not end a worker waiting on the pool's queue lock, and the run would wait for it forever."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER["config"] = config
     _WORKER["params"] = params_path
     sentence_splitter(params_path)

@@ -127,6 +127,11 @@ def _fixed_pattern_classes() -> tuple[type, type]:
     return LanguageVars, token
 
 
+def _period_context() -> re.Pattern:
+    """Punkt's pattern of the places where it may end a sentence (the one its tokenizer searches)."""
+    return _fixed_pattern_classes()[0]._re_period_context
+
+
 @lru_cache(maxsize=4)
 def sentence_splitter(params_path: str | None = None):
     """The Punkt tokenizer with the shipped parameters (or a JSON file of them)."""
@@ -145,9 +150,18 @@ def split_sentences(text: str, params_path: str | None = None) -> list[str]:
     Punkt still ends a sentence at an abbreviation it does not know, or one followed by a word it has seen
     starting sentences ("the toads (Nectophrynoides spp.) are viviparous."); a sentence does not start in
     lowercase, so that cut is undone.
+
+    Punkt considers a cut only where its period context matches (a ``.``, ``?`` or ``!`` followed by
+    punctuation, or by whitespace and a token); a paragraph without one is a single sentence, which Punkt
+    returns without its trailing whitespace (``_slices_from_text``, then ``_realign_boundaries``): that is
+    returned without running Punkt.
     """
+    splitter = sentence_splitter(params_path)
+    if _period_context().search(text) is None:
+        whole = text.strip()
+        return [whole] if whole else []
     out: list[str] = []
-    for s in sentence_splitter(params_path).tokenize(text):
+    for s in splitter.tokenize(text):
         s = s.strip()
         if not s:
             continue

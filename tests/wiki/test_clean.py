@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+from unittest import mock
 
+import pytest
+
+from classit_data.wiki import clean
 from classit_data.wiki.clean import clean_plain, clean_wikitext
+from classit_data.wiki.readers.dump import read_dump
 from classit_data.wiki.templates import LOST
+from tests.helpers import ROOT
 
 SENTINEL = re.compile(r"[A-Z]+WORD")
 
@@ -220,3 +227,42 @@ def test_control_characters_used_as_markers_are_removed_from_the_input():
     text = f"Owls{LOST} hunt at night\x04 and sleep\x01 in the\x02 day time."
     assert clean_plain(text).sections[0][1] == ["Owls hunt at night and sleep in the day time."]
     assert _prose(text) == "Owls hunt at night and sleep in the day time."
+
+
+def test_the_space_is_the_only_printable_whitespace():
+    """What the shortcuts of ``tidy`` rest on: a printable text has no whitespace but spaces."""
+    assert [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace() and c.isprintable()] == [" "]
+
+
+def _without_shortcuts():
+    """``tidy`` with every step run in full: whitespace by regular expression, the space check always true."""
+    return mock.patch.multiple(
+        clean,
+        _single_spaces=lambda text: re.sub(r"\s+", " ", text),
+        _trimmed=lambda text: " ".join(text.split()),
+        _SPACE_BEFORE_SIGN=re.compile(""),
+    )
+
+
+@pytest.mark.parametrize("where", ["sample", "real export"])
+def test_real_pages_clean_the_same_without_the_shortcuts(where, request):
+    """Wikitext, and the same pages read as plain text (raw lines, much whitespace), give the same sections,
+    counts and words of prose with the shortcuts as without them."""
+    dump = (
+        ROOT / "samples" / "simplewiki_sample.xml.bz2"
+        if where == "sample"
+        else request.getfixturevalue("corpora") / "wiki_real" / "enwiki-special-export-20171220.xml.bz2"
+    )
+    texts = [article.text for article in read_dump(dump) if not article.skip]
+    fast = [(clean_wikitext(t), clean_plain(t)) for t in texts]
+    with _without_shortcuts():
+        full = [(clean_wikitext(t), clean_plain(t)) for t in texts]
+    assert len(texts) > 20 and fast == full
+    for cleaned in (c for pair in fast for c in pair):
+        assert cleaned.prose_words == sum(len(p.split()) for _, ps in cleaned.sections for p in ps)
+
+
+def test_spaces_inside_brackets_and_before_punctuation_are_removed_whatever_the_whitespace():
+    """``tidy`` looks for ``"( "`` and ``" ,"`` only once other whitespace has become single spaces."""
+    assert clean.tidy("born (\t1950 ) in [\n Paris ] \u00a0, France .") == "born (1950) in [Paris], France."
+    assert clean.tidy("plain words, nothing to mend.") == "plain words, nothing to mend."

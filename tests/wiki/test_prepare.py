@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -380,3 +381,17 @@ sys.exit(signals.supervised(work))
     assert "Traceback" not in proc.stderr, proc.stderr
     assert out.read_bytes() == b"earlier passages"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.parquet"]
+
+
+def test_a_worker_ends_at_the_pools_sigterm_whatever_handler_the_command_set():
+    """The pool ends its workers with SIGTERM; a worker must not keep the command's handler (it inherits it by
+    fork), or a worker waiting on the pool's queue lock lives on and the run never ends."""
+    from classit_data.wiki.config import PassageConfig
+    from classit_data.wiki.prepare import _init_worker
+
+    before = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        _init_worker(PassageConfig(), None)
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, before)

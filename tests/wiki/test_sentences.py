@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+from unittest import mock
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from classit_data.core.errors import InputError
+from classit_data.wiki import sentences
 from classit_data.wiki.clean import clean_wikitext
 from classit_data.wiki.readers.dump import read_dump
 from classit_data.wiki.sentences import (
@@ -159,3 +162,30 @@ def test_every_paragraph_of_real_pages_splits_as_nltk_splits_it(where, request):
     assert len(paragraphs) > 50
     nltk_punkt = _nltk_as_shipped()
     assert [sentence_splitter().tokenize(p) for p in paragraphs] == [nltk_punkt.tokenize(p) for p in paragraphs]
+
+
+def _split_by_punkt_alone(text: str) -> list[str]:
+    """``split_sentences`` with Punkt run on every paragraph (its shortcut never taken)."""
+    with mock.patch.object(sentences, "_period_context", lambda: re.compile("")):
+        return split_sentences(text)
+
+
+@given(_PUNKT_TEXT, st.sampled_from([" ", "", "\n", "  \n"]))
+def test_a_paragraph_without_a_cut_comes_back_as_punkt_returns_it(text, joiner):
+    """The shortcut for a paragraph where Punkt has no place to cut gives what Punkt gives, with or without a
+    place to cut, with whitespace at either end."""
+    for case in (text, joiner + text.replace(" ", joiner, 3) + joiner, text.replace(".", "").replace("!", "")):
+        assert split_sentences(case) == _split_by_punkt_alone(case)
+
+
+@pytest.mark.parametrize("where", ["sample", "real export"])
+def test_real_paragraphs_split_the_same_with_and_without_the_shortcut(where, request):
+    dump = (
+        ROOT / "samples" / "simplewiki_sample.xml.bz2"
+        if where == "sample"
+        else request.getfixturevalue("corpora") / "wiki_real" / "enwiki-special-export-20171220.xml.bz2"
+    )
+    paragraphs = _paragraphs(dump)
+    uncut = [p for p in paragraphs if sentences._period_context().search(p) is None]
+    assert uncut  # the shortcut is taken on real pages
+    assert [split_sentences(p) for p in paragraphs] == [_split_by_punkt_alone(p) for p in paragraphs]
