@@ -23,7 +23,6 @@ from tests.helpers import ROOT
 ENGINE_NOISE = re.compile(r"^(\(\w+ pid=\d+\) )?(INFO|WARNING) \d\d-\d\d |\{'loss': |force killing", re.M)
 
 
-
 def quickstart_commands(readme: str) -> list[str]:
     """The commands of the README's quick-start block, a line ending in ``\\`` joined to the next."""
     found = re.search(r"^<!-- quickstart -->\n```bash\n(.*?)^```", readme, re.S | re.M)
