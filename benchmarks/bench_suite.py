@@ -7,6 +7,8 @@ reinstalling anything. Each pass's wall time and counts are read from pytest's l
 whole ``make`` process tree's that was waited for (``wait4``). A failed suite is reported, not hidden.
 
     python -m benchmarks suite [--base REV] [--repeat 1] [--jobs auto]
+
+One run of each tree unless ``--repeat`` asks for more (the other benchmarks' default is 3).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = options(__doc__)
     parser.add_argument("--base", default=None, help="git revision to time beside this tree (default: none)")
     parser.add_argument("--jobs", default="auto", help="pytest-xdist workers, as `make test JOBS=` (default auto)")
+    parser.set_defaults(repeat=1)  # a run of the whole suite takes minutes: one each unless --repeat says more
     args = parse(parser, argv)
     report = Report("suite", "The test suite: `make test`", argv)
     trees = {"this tree": ROOT}
