@@ -49,6 +49,14 @@ CORPORA = Path(os.environ.get("CLASSIT_CORPORA", ROOT.parent / "shared" / "corpo
 # --- commands ----------------------------------------------------------------------------------------------------
 
 
+def wiki_dump(where: str, request) -> Path:
+    """The bundled sample dump (``where == "sample"``) or the real export of ``../shared/corpora``, whose test is
+    skipped without the corpora (through the ``corpora`` fixture)."""
+    if where == "sample":
+        return ROOT / "samples" / "simplewiki_sample.xml.bz2"
+    return request.getfixturevalue("corpora") / "wiki_real" / "enwiki-special-export-20171220.xml.bz2"
+
+
 def run_cli(
     *args: str, module: str = "classit_data", env: dict | None = None, cwd: Path | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess:

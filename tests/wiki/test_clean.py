@@ -13,7 +13,7 @@ from classit_data.wiki import clean
 from classit_data.wiki.clean import clean_plain, clean_wikitext
 from classit_data.wiki.readers.dump import read_dump
 from classit_data.wiki.templates import LOST
-from tests.helpers import ROOT
+from tests.helpers import wiki_dump
 
 SENTINEL = re.compile(r"[A-Z]+WORD")
 
@@ -248,11 +248,7 @@ def _without_shortcuts():
 def test_real_pages_clean_the_same_without_the_shortcuts(where, request):
     """Wikitext, and the same pages read as plain text (raw lines, much whitespace), give the same sections,
     counts and words of prose with the shortcuts as without them."""
-    dump = (
-        ROOT / "samples" / "simplewiki_sample.xml.bz2"
-        if where == "sample"
-        else request.getfixturevalue("corpora") / "wiki_real" / "enwiki-special-export-20171220.xml.bz2"
-    )
+    dump = wiki_dump(where, request)
     texts = [article.text for article in read_dump(dump) if not article.skip]
     fast = [(clean_wikitext(t), clean_plain(t)) for t in texts]
     with _without_shortcuts():

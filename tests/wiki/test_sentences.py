@@ -22,7 +22,7 @@ from classit_data.wiki.sentences import (
     sentence_splitter,
     split_sentences,
 )
-from tests.helpers import ROOT
+from tests.helpers import wiki_dump
 
 
 def test_punkt_keeps_abbreviations_inside_sentences():
@@ -153,11 +153,7 @@ def _paragraphs(dump) -> list[str]:
 
 @pytest.mark.parametrize("where", ["sample", "real export"])
 def test_every_paragraph_of_real_pages_splits_as_nltk_splits_it(where, request):
-    dump = (
-        ROOT / "samples" / "simplewiki_sample.xml.bz2"
-        if where == "sample"
-        else request.getfixturevalue("corpora") / "wiki_real" / "enwiki-special-export-20171220.xml.bz2"
-    )
+    dump = wiki_dump(where, request)
     paragraphs = _paragraphs(dump)
     assert len(paragraphs) > 50
     nltk_punkt = _nltk_as_shipped()
@@ -180,11 +176,7 @@ def test_a_paragraph_without_a_cut_comes_back_as_punkt_returns_it(text, joiner):
 
 @pytest.mark.parametrize("where", ["sample", "real export"])
 def test_real_paragraphs_split_the_same_with_and_without_the_shortcut(where, request):
-    dump = (
-        ROOT / "samples" / "simplewiki_sample.xml.bz2"
-        if where == "sample"
-        else request.getfixturevalue("corpora") / "wiki_real" / "enwiki-special-export-20171220.xml.bz2"
-    )
+    dump = wiki_dump(where, request)
     paragraphs = _paragraphs(dump)
     uncut = [p for p in paragraphs if sentences._period_context().search(p) is None]
     assert uncut  # the shortcut is taken on real pages
