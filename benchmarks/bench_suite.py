@@ -38,17 +38,20 @@ def passes(output: str) -> list[dict[str, float]]:
     return found
 
 
-def row(side: str, m, runs: int) -> dict:
-    """A table row of one side's last run: wall and CPU, each pass's seconds, the tests that passed, failed, skipped."""
+def row(side: str, runs) -> dict:
+    """A table row of one side: median wall and CPU; of its last run, each pass's seconds and the tests that
+    passed, failed and were skipped."""
+    m = runs.runs[side][-1]
+    wall, cpu = runs.median(side), runs.median(side, "cpu_s")
     found = passes(f"{m.output}\n{m.error}")
     total = {k: sum(p.get(k, 0) for p in found) for k in ("passed", "failed", "error", "errors", "skipped")}
     return {
         "code": side,
-        "runs": runs,
+        "runs": len(runs.runs[side]),
         "exit": m.returncode,
-        "wall s": m.wall_s,
-        "CPU s": m.cpu_s,
-        "cores used": m.cpu_s / m.wall_s if m.wall_s else None,
+        "wall s": wall,
+        "CPU s": cpu,
+        "cores used": cpu / wall if wall else None,
         "pass seconds": ", ".join(f"{p['seconds']:.0f}" for p in found),
         "passed": int(total["passed"]),
         "failed": int(total["failed"] + total["error"] + total["errors"]),
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if base_tree:
             subprocess.run([*git, "remove", "--force", str(base_tree)], check=False, capture_output=True)
-    table = [row(side, runs.runs[side][-1], args.repeat) for side in trees]
+    table = [row(side, runs) for side in trees]
     if base_tree:
         for line in table:
             line["wall / base"] = ratio(runs.median(line["code"]), runs.median(args.base))
