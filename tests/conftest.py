@@ -12,7 +12,7 @@ from hypothesis import settings
 # the helpers' asserts explain themselves like a test's (register before the first import of the module)
 pytest.register_assert_rewrite("tests.helpers")
 
-from tests.helpers import CORPORA, run_cli  # noqa: E402
+from tests.helpers import CORPORA, INTERPRETERS, run_cli  # noqa: E402
 
 # CI runs the property tests on a fixed seed, so a run is reproducible; locally each run explores anew
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -43,3 +43,10 @@ def corpora() -> Path:
 @pytest.fixture(scope="session")
 def cli():
     return run_cli
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before the test's fixtures run: its commands in new interpreters when it compares the bytes of two runs
+    (``fresh_interpreter``) or times them (``serial``), else in children of a preloaded one (``tests/preloaded.py``)."""
+    INTERPRETERS.fresh = any(item.get_closest_marker(name) for name in ("fresh_interpreter", "serial"))

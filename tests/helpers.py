@@ -21,6 +21,7 @@ All text is our own, made by one small sentence generator (``_sentence``).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import random
@@ -39,6 +40,7 @@ import yaml
 from classit_data.core.io import write_rows
 from classit_data.core.schema import ITEM_SCHEMA, PASSAGE_SCHEMA, Item, Passage
 from classit_data.core.template import render_text
+from tests.preloaded import Interpreter
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -57,11 +59,49 @@ def wiki_dump(where: str, request) -> Path:
     return request.getfixturevalue("corpora") / "wiki_real" / "enwiki-special-export-20171220.xml.bz2"
 
 
+class Interpreters:
+    """The preloaded interpreters of this test process (``tests/preloaded.py``), one per environment, made on the
+    second command run with that environment (a one-off environment runs in a fresh interpreter); ``fresh``
+    (set per test from its ``fresh_interpreter`` marker) runs every command in a new interpreter."""
+
+    MOST = 4
+    #: variables that change from test to test and that no import reads: not part of an interpreter's environment
+    PER_TEST = ("PYTEST_CURRENT_TEST",)
+
+    def __init__(self) -> None:
+        self.fresh = False
+        self.seen: set[tuple] = set()
+        self.alive: dict[tuple, Interpreter] = {}
+        atexit.register(self.close)
+
+    def get(self, env: dict[str, str]) -> Interpreter | None:
+        key = tuple(sorted((k, v) for k, v in env.items() if k not in self.PER_TEST))
+        if self.fresh or key not in self.seen:
+            self.seen.add(key)
+            return None
+        if key not in self.alive:
+            if len(self.alive) >= self.MOST:
+                self.alive.pop(next(iter(self.alive))).close()
+            self.alive[key] = Interpreter(env, ROOT)
+        return self.alive[key]
+
+    def close(self) -> None:
+        while self.alive:
+            self.alive.popitem()[1].close()
+
+
+INTERPRETERS = Interpreters()
+
+
 def run_cli(
     *args: str, module: str = "classit_data", env: dict | None = None, cwd: Path | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess:
-    """Run the real console entry point in a subprocess, the way a user does."""
+    """Run the real console entry point in a process of its own, the way a user does: a child of a preloaded
+    interpreter (``tests/preloaded.py``), or a new interpreter where the test asks for one."""
     full_env = {**os.environ, **(env or {})}
+    preloaded = INTERPRETERS.get(full_env)
+    if preloaded is not None:
+        return preloaded.run(module, [str(a) for a in args], full_env, cwd or ROOT, timeout)
     return subprocess.run(
         [sys.executable, "-m", module, *map(str, args)],
         capture_output=True,
@@ -589,4 +629,32 @@ def make_base(folder: Path, corpus: Path, preset: str = "tiny", seed: int = 0) -
         )
     )
     model.save_pretrained(folder)
+    return folder
+
+
+def tiny_chat_model(folder: Path, seed: int = 0) -> Path:
+    """The embedded model's tokenizer and chat template on a randomly initialised two-layer LLaMA, saved as a
+    model folder: for the commands' own behaviour (same bytes, resuming, replicas, shards), where what the model
+    writes does not matter and the embedded model's generation would be most of the test's time."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from classit_data.core.models import embedded_model_dir
+
+    tok = AutoTokenizer.from_pretrained(embedded_model_dir())
+    tok.save_pretrained(folder)
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
     return folder

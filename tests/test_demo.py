@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+pytestmark = pytest.mark.fresh_interpreter  # two runs' bytes compared
+
 
 @pytest.mark.slow
 @pytest.mark.vllm

@@ -16,6 +16,8 @@ import pytest
 from tests.generate.openai_stub import StubServer
 from tests.helpers import ROOT
 
+pytestmark = pytest.mark.fresh_interpreter  # two runs' bytes compared
+
 SAMPLES = ROOT / "samples"
 
 

@@ -1,6 +1,6 @@
-"""Fixtures of the generate-wiki tests: a small passage file written with polars (our own text), the command run
-in a subprocess, and an OpenAI-compatible stub server with a reference run against it (the local run that other
-executors must equal). The helpers they use are in ``tests/helpers.py``."""
+"""Fixtures of the generate-wiki tests: a small passage file written with polars (our own text), a tiny model,
+the command run in a subprocess, and an OpenAI-compatible stub server with a reference run against it (the local
+run that other executors must equal). The helpers they use are in ``tests/helpers.py``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from classit_data.core.schema import PASSAGE_SCHEMA
 from tests.generate.openai_stub import StubServer
-from tests.helpers import RAY_ENV, STUB_PASSAGES, TEXTS, _passage_rows, stub_args
+from tests.helpers import RAY_ENV, STUB_PASSAGES, TEXTS, _passage_rows, stub_args, tiny_chat_model
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +38,12 @@ def write_passages() -> Callable[..., Path]:
 def passages(tmp_path_factory, write_passages) -> Path:
     """The six passages in one file, shared by a module's tests."""
     return write_passages(tmp_path_factory.mktemp("passages") / "passages.parquet")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """A model folder: the embedded model's tokenizer on a tiny random LLaMA (``tiny_chat_model``)."""
+    return str(tiny_chat_model(tmp_path_factory.mktemp("tiny-model")))
 
 
 @pytest.fixture(scope="session")

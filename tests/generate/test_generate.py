@@ -25,6 +25,8 @@ from classit_data.generate.task import QATask
 from tests.generate.openai_stub import StubServer
 from tests.helpers import RAY_ENV, kill_after_first_chunk, same_outputs, stub_args
 
+pytestmark = pytest.mark.fresh_interpreter  # a resumed run's rows compared with an uninterrupted run's
+
 # one thread: on a shared 2-core machine two OpenMP threads spin against each other (measured 5x slower)
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 #: seeded sampling, one passage per chunk (and so per batch): every passage's text depends only on its seed

@@ -19,6 +19,8 @@ from classit_data.generate.prompts import PromptSet
 from classit_data.generate.task import Reject
 from tests.helpers import kill_after_first_chunk
 
+pytestmark = pytest.mark.fresh_interpreter  # a resumed run's rows compared with an uninterrupted run's
+
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 ARGS = ["--backend", "transformers", "--chunk-size", "1", "--max-tokens", "40"]
 N = 3

@@ -33,7 +33,7 @@ RAY_NOTICE = re.compile(r"core_worker\.cc:\d+: Actor with class name: .* has con
 
 
 # one Ray cluster on the machine at a time: the Ray tests run one after another, on one worker
-pytestmark = pytest.mark.xdist_group("ray")
+pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.fresh_interpreter]
 
 
 def without_ray_notice(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:

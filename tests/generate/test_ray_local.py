@@ -23,7 +23,7 @@ from tests.helpers import RAY_ENV as ENV  # noqa: E402
 from tests.helpers import same_outputs, stub_args, wait_for  # noqa: E402
 
 # one Ray cluster on the machine at a time: the Ray tests run one after another, on one worker
-pytestmark = pytest.mark.xdist_group("ray")
+pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.fresh_interpreter]
 
 
 @pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGINT"])

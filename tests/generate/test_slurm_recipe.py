@@ -33,6 +33,8 @@ import pytest
 
 from tests.helpers import ROOT, wait_for, wait_gone
 
+pytestmark = pytest.mark.fresh_interpreter  # a cluster's jobs, each its own interpreter
+
 #: what the cluster needs on PATH, besides root
 SLURM_TOOLS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "sinfo", "scontrol", "unshare", "nsenter", "ip")
 N_PASSAGES = 3

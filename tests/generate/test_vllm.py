@@ -29,7 +29,7 @@ from classit_data.generate.chunks import passage_seed  # noqa: E402
 from tests.helpers import kill_after_first_chunk, kill_all, wait_gone  # noqa: E402
 
 # one engine of this module at a time, on one worker: the module's server and its uninterrupted run are made once
-pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.xdist_group("vllm")]
+pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.xdist_group("vllm"), pytest.mark.fresh_interpreter]
 ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 #: a line of vLLM's own log (``INFO 12-06 09:28:37 [model.py:733] ...``, from the engine's process with its
 #: name first), or its warning when it shuts its processes down

@@ -316,6 +316,7 @@ def _imported(stderr: str) -> set[str]:
         (["tokenizer", "--corpus", "{root}/nope.txt", "--vocab-size", "300", "--out", "{tmp}/t"], "no such file"),
     ],
 )
+@pytest.mark.fresh_interpreter  # what a new process imports
 def test_cli_errors_are_one_line_before_torch_is_imported(inputs, tmp_path, cli, args, message):
     """A refusal that depends only on the settings and on what the paths are costs no torch import."""
     (tmp_path / "ran" / "checkpoints" / "checkpoint-3").mkdir(parents=True)  # an earlier run's folder

@@ -6,6 +6,7 @@ import bz2
 import json
 
 import polars as pl
+import pytest
 
 from classit_data.core.schema import PASSAGE_SCHEMA
 from tests.helpers import ROOT
@@ -127,6 +128,7 @@ def test_inputs_that_are_not_what_they_seem_get_one_line(cli, tmp_path):
     assert not list(tmp_path.glob("p.jsonl*"))
 
 
+@pytest.mark.fresh_interpreter  # two runs' rows compared
 def test_a_utf16_dump_gives_the_passages_of_its_utf8_original(cli, tmp_path):
     utf16 = tmp_path / "sample-utf16.xml"
     utf16.write_bytes(bz2.decompress(SAMPLE.read_bytes()).decode("utf-8").encode("utf-16"))
