@@ -214,10 +214,10 @@ def test_plain_contexts_of_real_pages_are_decided_as_nltk_decides(where, request
 
 
 #: pieces of a context: words (known abbreviations, the collocation "spring in", sentence starters), initials,
-#: numbers, hyphens, quotes, brackets, periods
+#: numbers (ASCII and other digits), hyphens, quotes, brackets, periods
 _CONTEXT_PIECE = st.sampled_from(
     ["word", "Word", "spp", "fig", "u.s", "spring", "in", "The", "it", "J", "x", "1950", "3.5", "II", "-", "--"]
-    + ["mid", "é", "ß", "İ", "²", "_", '"', "”", "'", ")", "(", "]", "}", ":", ",", ".", "..", "?", "!"]
+    + ["mid", "s2", "٣", "é", "ß", "İ", "²", "_", '"', "”", "'", ")", "(", "]", "}", ":", ",", ".", "..", "?", "!"]
 )
 _WHITESPACE = st.sampled_from([" ", "  ", "\n", "\t", "\xa0", " \n "])
 
