@@ -61,7 +61,9 @@ _DOUBLE_PUNCT = re.compile(r"([,;:])(?:\s*[,;:])+")
 _PLAIN_HEADING = re.compile(r"^\s*(=+(?: ?=)*)\s*(.+?)\s*(=+(?: ?=)*)\s*$")
 _BULLET = re.compile(r"^\s*(?:[*#•·\-–—]|\d+[.)])\s+")
 _TABLE_LINE = re.compile(r"^\s*(?:\{\||\|\}|\|-|\||!)")
-_TERMINAL = re.compile(r"[.!?][\"'’”)\]]*$")
+#: how a sentence ends (``_terminal``), and the closing quotes and brackets that may follow its end
+_TERMINAL_ENDS = (".", "!", "?")
+_TERMINAL_CLOSERS = "\"'’”)]"
 #: signs that words were removed: an empty parenthesis, one that opens or closes on a comma, a space before one
 _SIGN_EMPTY = re.compile(r"\((?:\s*[,;:.\-\u2013])*\s*\)")
 _SIGN_OPEN = re.compile(r"\(\s*(?=[,;:])")
@@ -203,6 +205,12 @@ def _after_sentence(m: re.Match) -> str:
     return m.group(1) + (m.group(2) if m.group(2) is not None else " " + LOST)
 
 
+def _terminal(text: str) -> bool:
+    """The text ends like a sentence: ".", "!" or "?", then closing quotes or brackets. Read from the end of the
+    text (a pattern searched for would be tried at every sentence end inside it)."""
+    return text.rstrip(_TERMINAL_CLOSERS)[-1:] in _TERMINAL_ENDS
+
+
 class _Sections:
     """Collects paragraphs into sections while lines are scanned; counts what is left out."""
 
@@ -226,7 +234,7 @@ class _Sections:
             return
         n = len(text.split())
         # a line of a few words without a sentence end is a caption, a table cell or a label, not prose
-        if n < 4 or (not _TERMINAL.search(text) and n < 12):
+        if n < 4 or (not _terminal(text) and n < 12):
             self.clean.fragment_words += n
             return
         self.clean.sections[-1][1].append(text)
@@ -272,7 +280,7 @@ def clean_wikitext(text: str) -> CleanArticle:
 
 
 def _is_prose_line(line: str) -> bool:
-    return bool(_TERMINAL.search(line)) and len(line.split()) >= 4
+    return _terminal(line) and len(line.split()) >= 4
 
 
 def looks_like_heading(line: str) -> bool:

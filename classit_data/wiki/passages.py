@@ -43,9 +43,7 @@ _SENTENCE_ENDS = frozenset(".!?…")
 _CLOSERS = "\"'’”)]"
 #: any of the defects above, in one scan
 _SUSPECT = re.compile("|".join((LOST, _RESIDUE.pattern, _PLACEHOLDER.pattern, _BROKEN.pattern)))
-#: what every match of ``_SUSPECT`` holds: a character, a piece of text, or a first character
-_SUSPECT_CHARS = (LOST, "{", "}", "[", "]", "|", "<", "_")
-_SUSPECT_TEXTS = ("-->", "http", "c.")
+#: the first characters of a sentence that ``_SUSPECT`` matches
 _SUSPECT_FIRST = ",;:)]}"
 
 #: lowercase words and prefixes that start names ("de Gaulle was", "van Gogh painted", "al-Idrisi drew")
@@ -56,10 +54,21 @@ Item = tuple[str, str, int]  # (section, sentence, words)
 
 
 def may_be_suspect(sentence: str) -> bool:
-    """False when ``_SUSPECT`` cannot match: a dozen substring tests, several times cheaper than its scan."""
+    """False when ``_SUSPECT`` cannot match: it holds none of the characters and pieces of text that every match
+    of ``_SUSPECT`` holds, nor starts with one of its first characters. A dozen substring tests, several times
+    cheaper than its scan; written out, as a generator over them costs more than the tests themselves."""
     return (
-        any(c in sentence for c in _SUSPECT_CHARS)
-        or any(t in sentence for t in _SUSPECT_TEXTS)
+        LOST in sentence
+        or "{" in sentence
+        or "}" in sentence
+        or "[" in sentence
+        or "]" in sentence
+        or "|" in sentence
+        or "<" in sentence
+        or "_" in sentence
+        or "-->" in sentence
+        or "http" in sentence
+        or "c." in sentence
         or sentence[:1] in _SUSPECT_FIRST
     )
 

@@ -15,6 +15,7 @@ Steps, each counting what it did in one :class:`~classit_data.wiki.stats.Prepare
 
 from __future__ import annotations
 
+import gc
 import importlib
 import itertools
 import json
@@ -26,6 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -303,6 +305,7 @@ def _init_worker(config: PassageConfig, params_path: str | None) -> None:
     _WORKER["config"] = config
     _WORKER["params"] = params_path
     sentence_splitter(params_path)
+    gc.freeze()  # a worker started by spawn or a fork server: see _long_lived_frozen
 
 
 def _worker_task(task: list[Article] | StreamChunk) -> tuple[list[dict], PrepareStats]:
@@ -338,6 +341,23 @@ def _worker_context():
     return multiprocessing.get_context("spawn")
 
 
+@contextmanager
+def _long_lived_frozen() -> Iterator[None]:
+    """The objects that exist before the articles are read (modules, the Punkt parameters) out of the garbage
+    collector's reach while they are cleaned.
+
+    Cleaning allocates many objects, so the collector runs often, and each of its full collections walks every
+    object of the process, the modules' among them, though none of those becomes garbage during the run. Frozen
+    (``gc.freeze``), they are not walked, and in workers forked from this process the collector does not write
+    to their memory pages (which a fork shares until they are written). Afterwards they go back to the collector.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _run_batches(
     batches: Iterator[list[Article] | StreamChunk],
     config: PassageConfig,
@@ -351,11 +371,12 @@ def _run_batches(
     """
     head = list(itertools.islice(batches, 2))
     if n_workers == 1 or len(head) < 2:  # one batch in all: starting workers would cost more than it saves
-        for batch in itertools.chain(head, batches):
-            yield process_task(batch, config, params_path)
+        with _long_lived_frozen():
+            for batch in itertools.chain(head, batches):
+                yield process_task(batch, config, params_path)
         return
     ctx = _worker_context()
-    with ctx.Pool(n_workers, initializer=_init_worker, initargs=(config, params_path)) as pool:
+    with _long_lived_frozen(), ctx.Pool(n_workers, initializer=_init_worker, initargs=(config, params_path)) as pool:
         in_flight = deque(pool.apply_async(_worker_task, (batch,)) for batch in head)
         meanwhile()
         for batch in batches:

@@ -8,6 +8,8 @@ import sys
 from unittest import mock
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from classit_data.wiki import clean
 from classit_data.wiki.clean import clean_plain, clean_wikitext
@@ -262,3 +264,10 @@ def test_spaces_inside_brackets_and_before_punctuation_are_removed_whatever_the_
     """``tidy`` looks for ``"( "`` and ``" ,"`` only once other whitespace has become single spaces."""
     assert clean.tidy("born (\t1950 ) in [\n Paris ] \u00a0, France .") == "born (1950) in [Paris], France."
     assert clean.tidy("plain words, nothing to mend.") == "plain words, nothing to mend."
+
+
+@given(st.text(alphabet=st.sampled_from("ab .!?…\"'’”)]\n"), max_size=12).map(str.strip))
+def test_a_paragraph_ends_like_a_sentence_as_the_pattern_says(text):
+    """A paragraph or line (stripped) ends like a sentence where a sentence end, then only closing quotes and
+    brackets, ends it."""
+    assert clean._terminal(text) == bool(re.search(r"[.!?][\"'’”)\]]*$", text))

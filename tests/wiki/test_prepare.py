@@ -318,6 +318,27 @@ def test_a_file_of_several_row_groups_holds_what_one_row_group_holds(tmp_path, m
     assert one.height > 30 and one.equals(many)
 
 
+def test_objects_made_before_the_run_are_frozen_while_it_cleans_and_handed_back_after(tmp_path, monkeypatch):
+    """The collector does not walk the modules' objects while articles are cleaned; a caller's objects are not
+    left frozen when the run is over."""
+    import gc
+
+    from classit_data.wiki import prepare
+
+    frozen: list[int] = []
+    clean = prepare.process_task
+
+    def counting(*args):
+        frozen.append(gc.get_freeze_count())
+        return clean(*args)
+
+    monkeypatch.setattr(prepare, "process_task", counting)
+    before = gc.get_freeze_count()
+    _run(tmp_path, SAMPLE)
+    assert frozen and min(frozen) > before + 1000
+    assert gc.get_freeze_count() == before
+
+
 _FORK_OR_SERVER = """
 import sys, threading
 from classit_data.wiki.config import PrepareConfig

@@ -181,3 +181,61 @@ def test_real_paragraphs_split_the_same_with_and_without_the_shortcut(where, req
     uncut = [p for p in paragraphs if sentences._period_context().search(p) is None]
     assert uncut  # the shortcut is taken on real pages
     assert [split_sentences(p) for p in paragraphs] == [_split_by_punkt_alone(p) for p in paragraphs]
+
+
+def _contexts(paragraphs: list[str]) -> list[str]:
+    """Every context NLTK's Punkt decides on while it splits the paragraphs (each candidate sentence end)."""
+    nltk_punkt = _nltk_as_shipped()
+    seen: list[str] = []
+    decide = nltk_punkt.text_contains_sentbreak
+
+    def record(context: str) -> bool:
+        seen.append(context)
+        return decide(context)
+
+    with mock.patch.object(nltk_punkt, "text_contains_sentbreak", record):
+        for p in paragraphs:
+            nltk_punkt.tokenize(p)
+    return seen
+
+
+@pytest.mark.parametrize("where", ["sample", "real export"])
+def test_plain_contexts_of_real_pages_are_decided_as_nltk_decides(where, request):
+    """The contexts decided without Punkt's annotation are ones where Punkt finds a break; every context, plain
+    or not, gets the decision NLTK's Punkt gives."""
+    contexts = _contexts(_paragraphs(wiki_dump(where, request)))
+    nltk_punkt, splitter = _nltk_as_shipped(), sentence_splitter()
+    plain = [c for c in contexts if splitter.plain.certain_break(c)]
+    assert len(plain) > len(contexts) / 2  # most contexts are plain on real pages
+    assert all(nltk_punkt.text_contains_sentbreak(c) for c in plain)
+    assert [splitter.text_contains_sentbreak(c) for c in contexts] == [
+        nltk_punkt.text_contains_sentbreak(c) for c in contexts
+    ]
+
+
+#: pieces of a context: words (known abbreviations, the collocation "spring in", sentence starters), initials,
+#: numbers (ASCII and other digits), hyphens, quotes, brackets, periods
+_CONTEXT_PIECE = st.sampled_from(
+    ["word", "Word", "spp", "fig", "u.s", "spring", "in", "The", "it", "J", "x", "1950", "3.5", "II", "-", "--"]
+    + ["mid", "s2", "٣", "é", "ß", "İ", "²", "_", '"', "”", "'", ")", "(", "]", "}", ":", ",", ".", "..", "?", "!"]
+)
+_WHITESPACE = st.sampled_from([" ", "  ", "\n", "\t", "\xa0", " \n "])
+
+
+@st.composite
+def _punkt_contexts(draw) -> str:
+    """A context as Punkt cuts one out: the word before a sentence end, the end, and what follows it."""
+    word = "".join(draw(st.lists(_CONTEXT_PIECE, min_size=0, max_size=4)))
+    end = draw(st.sampled_from([".", ".", ".", "?", "!"]))
+    follow = draw(st.one_of(st.sampled_from(['"', ")", "”", "'", "]", ";", ":", "?"]), _WHITESPACE))
+    if follow.isspace():
+        follow += "".join(draw(st.lists(_CONTEXT_PIECE, min_size=1, max_size=3)))
+    return word + end + follow
+
+
+@given(st.one_of(_punkt_contexts(), st.text(alphabet=st.sampled_from("aZé-.\"')]} \n1?"), max_size=12)))
+def test_generated_contexts_are_decided_as_punkt_decides(context):
+    """The splitter's decision is the one Punkt's own ``text_contains_sentbreak`` makes with the same patterns."""
+    splitter = sentence_splitter()
+    punkt_decides = punkt().PunktSentenceTokenizer.text_contains_sentbreak
+    assert splitter.text_contains_sentbreak(context) == punkt_decides(splitter, context)
