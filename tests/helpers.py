@@ -632,10 +632,12 @@ def make_base(folder: Path, corpus: Path, preset: str = "tiny", seed: int = 0) -
     return folder
 
 
-def tiny_chat_model(folder: Path, seed: int = 0) -> Path:
+def tiny_chat_model(folder: Path, seed: int = 0, weight_std: float | None = None, **config) -> Path:
     """The embedded model's tokenizer and chat template on a randomly initialised two-layer LLaMA, saved as a
-    model folder: for the commands' own behaviour (same bytes, resuming, replicas, shards), where what the model
-    writes does not matter and the embedded model's generation would be most of the test's time."""
+    model folder: for the commands' own behaviour (same bytes, resuming, replicas, shards, scoring), where what
+    the model writes does not matter and the embedded model's generation would be most of the test's time.
+    ``config`` overrides the LLaMA settings; ``weight_std`` redraws the matrices wider than the default
+    initialisation, so that log-probabilities differ clearly between tokens."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
@@ -644,7 +646,7 @@ def tiny_chat_model(folder: Path, seed: int = 0) -> Path:
     tok = AutoTokenizer.from_pretrained(embedded_model_dir())
     tok.save_pretrained(folder)
     torch.manual_seed(seed)
-    config = LlamaConfig(
+    settings = dict(
         vocab_size=len(tok),
         hidden_size=32,
         intermediate_size=64,
@@ -656,5 +658,11 @@ def tiny_chat_model(folder: Path, seed: int = 0) -> Path:
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
     )
-    LlamaForCausalLM(config).save_pretrained(folder)
+    model = LlamaForCausalLM(LlamaConfig(**{**settings, **config}))
+    if weight_std is not None:
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.dim() > 1:
+                    p.normal_(0, weight_std)
+    model.save_pretrained(folder)
     return folder

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from classit_data.core.errors import InputError
+from tests.helpers import tiny_chat_model
 
 torch = pytest.importorskip("torch")
 
@@ -22,34 +23,11 @@ def embedded_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory, embedded_dir) -> Path:
+def tiny_dir(tmp_path_factory) -> Path:
     """A randomly initialised 2-layer Llama with the embedded model's tokenizer, saved as a model folder."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    tok = AutoTokenizer.from_pretrained(embedded_dir)
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        tie_word_embeddings=True,
-    )
-    model = LlamaForCausalLM(config)
-    # larger weights than the default init, so log-probabilities differ clearly between tokens and contexts
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.dim() > 1:
-                p.normal_(0, 0.3)
-    out = tmp_path_factory.mktemp("tiny-llama")
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    settings = dict(max_position_embeddings=256, tie_word_embeddings=True, pad_token_id=None)
+    return tiny_chat_model(folder, weight_std=0.3, **settings)
 
 
 @pytest.fixture(scope="module")
