@@ -17,9 +17,9 @@ and the command rerun to completion. The invariants:
 With ``--signal INT`` the interruption is a Ctrl-C (SIGINT to the command's process group, as a terminal
 sends it): the command must exit with 130 within a few seconds, print one error line and no traceback, leave
 no process and no temporary file, and its outputs must be the old or the new set. With ``--writers 2`` a
-second run of the same command starts at a random moment of the first: it must be refused at once (exit 2,
-one line naming the first's pid) unless the first has ended, and the first must finish with the reference's
-outputs.
+second run of the same command starts at a random moment of the first, once the first holds its lock: it must
+be refused at once (exit 2, one line naming the first's pid) unless the first has ended, and the first must
+finish with the reference's outputs.
 
 Usage: python -m benchmarks fault_injection [--kills 20] [--commands validate,build] [--seed 0]
        [--signal KILL|INT] [--writers 1|2]
@@ -228,10 +228,14 @@ def interrupted(counts: Counter, result: dict, work: Path) -> None:
 
 
 def two_writers(name: str, new: list[str], work: Path, ref: dict, seconds: float, rng: random.Random) -> Counter:
-    """A second run of ``new`` into the same outputs, started at a random moment of the first."""
+    """A second run of ``new`` into the same outputs, started at a random moment of the first once it holds its
+    lock (before that, the two would only race to start: the one that takes the lock first runs, and either may)."""
     counts: Counter = Counter()
     first = start(new, work)
-    time.sleep(rng.uniform(0.05, 0.9) * seconds)
+    started = time.monotonic()
+    while first.poll() is None and not any(p.name.endswith(".lock") for p in work.rglob(".*")):
+        time.sleep(0.01)
+    time.sleep(rng.uniform(0.05, 0.9) * max(seconds - (time.monotonic() - started), 0))
     with stopwatch() as refused:
         second = start(new, work)
         second.wait()
