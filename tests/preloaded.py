@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 #: what the interpreter imports once: the two programs and the libraries of nearly every data command; not
-#: torch, transformers or vLLM (the commands that need them are measured by tests that run fresh interpreters)
+#: torch, transformers or vLLM, which a command that needs them imports in its child, as a new interpreter does
 PRELOAD = ("classit_data.cli", "classit_train.cli", "polars", "pyarrow.parquet", "datasets")
 READY = "ready"
 
