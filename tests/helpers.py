@@ -2,8 +2,8 @@
 
 - paths: ``ROOT`` (the checkout), ``FIXTURES`` (``tests/fixtures``), ``CORPORA`` (the real corpora beside the
   checkout, or ``$CLASSIT_CORPORA``);
-- commands: ``run_cli`` (a console entry point in a subprocess) and ``one_error_line`` (the one line a refused
-  command prints);
+- commands: ``run_cli`` (a console entry point in a process of its own: a child of a preloaded interpreter,
+  ``INTERPRETERS``, or a new one) and ``one_error_line`` (the one line a refused command prints);
 - hand-written item rows of both sources, for the checks: ``sw(...)``/``qa(...)`` with any field overridden,
   ``good_rows()``, ``items_frame(rows)``, ``passages_frame()`` and their texts ``PASSAGES``, ``PASSAGE_IDS``,
   ``SWITCHBOARD_PAIRS``, ``QA_PAIRS``;
@@ -11,7 +11,7 @@
   ``switchboard_rows``, ``wiki_rows_and_passages``, ``write_inputs`` (raw, on disk), ``validated_inputs``
   (through the validators);
 - generate-wiki: the passage texts ``TEXTS`` and ``_passage_rows``, ``kill_after_first_chunk``, the stub runs'
-  ``STUB_PASSAGES``, ``RAY_ENV``, ``stub_args``, ``same_outputs``, and ``wait_for``;
+  ``STUB_PASSAGES``, ``RAY_ENV``, ``stub_args``, ``same_outputs``, ``wait_for``, and ``tiny_chat_model``;
 - process trees: ``gone``, ``wait_gone``, ``kill_all``;
 - classit-train inputs: ``write_corpus``, ``instruction_rows``, ``write_dataset``, ``make_base`` and their words
   ``NOUNS``, ``VERBS``, ``FILLERS``.
