@@ -44,8 +44,15 @@ def test_a_second_build_into_the_same_folder_is_refused_at_once_naming_the_first
     wait_for(lambda: (tmp_path / ".CLASS_IT.lock").exists() or first.poll() is not None, 120)
     assert first.poll() is None, "the first build ended before the second started"
     tree = psutil.Process(first.pid).children(recursive=True)  # the command under its supervisor
+    held = [psutil.Process(first.pid), *tree]
+    for proc in held:  # the first holds its lock until the second has tried: no race between the two
+        proc.suspend()
     started = time.monotonic()
-    second = run_cli("build", "--switchboard", "items.parquet", "--out", "CLASS_IT", "--json", cwd=tmp_path)
+    try:
+        second = run_cli("build", "--switchboard", "items.parquet", "--out", "CLASS_IT", "--json", cwd=tmp_path)
+    finally:
+        for proc in held:
+            proc.resume()
     line = one_error_line(second, f"pid {first.pid}", "CLASS_IT", "being written by another run")
     assert "build --switchboard items.parquet" in line
     assert time.monotonic() - started < 30  # refused, not waiting for the first
