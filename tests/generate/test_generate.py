@@ -1,5 +1,8 @@
-"""generate-wiki without vLLM: sharding, row assembly, the transformers backend on the embedded model,
-resume after ``kill -9``, data-parallel replicas, several servers behind the openai backend, and input errors."""
+"""generate-wiki without vLLM: sharding, row assembly, the transformers backend, resume after ``kill -9``,
+data-parallel replicas, several servers behind the openai backend, and input errors. The transformers runs use
+the embedded model's tokenizer on a tiny random LLaMA (``tiny_model``): what is checked is the command's own
+behaviour; the embedded model itself generates through transformers in the GPU benchmark's dry run
+(``tests/benchmarks/test_gpu.py``) and on vLLM in ``test_vllm.py`` and the demo."""
 
 from __future__ import annotations
 
@@ -45,6 +48,11 @@ HF_ARGS = [
     "3",
 ]
 N = 3
+
+
+@pytest.fixture(scope="module")
+def hf_args(tiny_model) -> list[str]:
+    return [*HF_ARGS, "--model", tiny_model]
 
 
 def test_shards_partition_the_passages_deterministically(passage_rows):
@@ -124,17 +132,17 @@ def _summary(proc: subprocess.CompletedProcess) -> dict:
 
 
 @pytest.fixture(scope="module")
-def full_run(passages, tmp_path_factory, generate_cli) -> tuple[Path, dict, str]:
-    """An uninterrupted transformers run on the embedded model, the reference for the others."""
+def full_run(passages, tmp_path_factory, generate_cli, hf_args) -> tuple[Path, dict, str]:
+    """An uninterrupted transformers run, the reference for the others."""
     out = tmp_path_factory.mktemp("full") / "out"
-    proc = generate_cli("--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV)
+    proc = generate_cli("--passages", passages, "--out", out, *hf_args, "--json", env=ENV)
     return out, _summary(proc), proc.stderr
 
 
-def test_transformers_end_to_end(full_run, passage_rows):
+def test_transformers_end_to_end(full_run, passage_rows, tiny_model):
     out, s, stderr = full_run
     assert "passages/s" not in stderr  # --json: no progress, not even its one line per chunk off a terminal
-    assert (s["backend"], s["model"]) == ("transformers", "HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert (s["backend"], s["model"]) == ("transformers", tiny_model)
     assert s["passages_selected"] == s["passages_done"] == s["passages_generated"] == N
     assert s["passages_missing"] == s["duplicate_records"] == 0
     assert s["this_run"]["chunks"] == N and s["output_tokens"] > 0 and s["prompt_tokens"] > N * 100
@@ -169,7 +177,7 @@ def test_transformers_end_to_end(full_run, passage_rows):
     assert (rows["pairs"], rows["generated now"], rows["resumed"]) == (s["pairs"], N, 0)
 
 
-def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_path, generate_cli):
+def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_path, generate_cli, hf_args):
     ref_out, _, _ = full_run
     out = tmp_path / "out"
     cmd = [
@@ -181,13 +189,13 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_pat
         str(passages),
         "--out",
         str(out),
-        *HF_ARGS,
+        *hf_args,
         "--json",
     ]
     done_at_kill = kill_after_first_chunk(cmd, out, {**os.environ, **ENV})
     assert 1 <= done_at_kill < N
     assert not (out / "qa.parquet").exists()
-    s = _summary(generate_cli("--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
+    s = _summary(generate_cli("--passages", passages, "--out", out, *hf_args, "--json", env=ENV))
     assert s["passages_resumed"] == done_at_kill and s["passages_generated"] == N - done_at_kill
     assert s["passages_done"] == N and s["duplicate_records"] == 0
     assert not list((out / "chunks").rglob("*.tmp"))  # the killed run's half-written chunk is gone
@@ -198,27 +206,29 @@ def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_pat
     assert records.select(cols).sort("passage_id").equals(ref.select(cols).sort("passage_id"))
     assert pl.read_parquet(out / "qa.parquet").equals(pl.read_parquet(ref_out / "qa.parquet"))
     # once complete, a rerun generates nothing and starts no engine
-    again = _summary(generate_cli("--passages", passages, "--out", out, *HF_ARGS, "--json", env=ENV))
+    again = _summary(generate_cli("--passages", passages, "--out", out, *hf_args, "--json", env=ENV))
     assert (again["passages_generated"], again["passages_resumed"], again["pairs"]) == (0, N, s["pairs"])
     assert again["seconds"] < 30
 
 
-def test_rerun_with_other_settings_is_refused(full_run, passages, generate_cli):
+def test_rerun_with_other_settings_is_refused(full_run, passages, generate_cli, hf_args):
     out, _, _ = full_run
-    proc = generate_cli("--passages", passages, "--out", out, *HF_ARGS, "--temperature", "0.5", env=ENV)
+    proc = generate_cli("--passages", passages, "--out", out, *hf_args, "--temperature", "0.5", env=ENV)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith(f"error: {out}: the folder holds a run made with other settings")
     assert "sampling" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_data_parallel_replicas(passages, passage_rows, tmp_path, monkeypatch):
+def test_data_parallel_replicas(passages, passage_rows, tmp_path, monkeypatch, tiny_model):
     from classit_data.generate import generate_wiki
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # read by torch in the spawned replicas
     s = generate_wiki(
         passages,
         tmp_path / "dp",
-        GenerationConfig(backend="transformers", data_parallel_size=2, max_passages=N, max_tokens=4, chunk_size=2),
+        GenerationConfig(
+            backend="transformers", model=tiny_model, data_parallel_size=2, max_passages=N, max_tokens=4, chunk_size=2
+        ),
         progress=False,
     )
     replicas = sorted({replica_of(r["passage_id"], 1, 2) for r in passage_rows(N)})

@@ -1,5 +1,7 @@
-"""judge: the rubric's messages, the tolerant parser, and the command on the embedded model through the
-transformers backend (judged rows, rejects kept aside, resume after ``kill -9``, refused reruns, bad input)."""
+"""judge: the rubric's messages, the tolerant parser, and the command through the transformers backend: judged
+rows and rejects kept aside on the embedded model; resume after ``kill -9``, replicas and shards on the
+embedded model's tokenizer over a tiny random LLaMA (``tiny_model``), where what the model writes does not
+matter; refused reruns and bad input."""
 
 from __future__ import annotations
 
@@ -138,34 +140,31 @@ def test_judge_end_to_end(full_judge, judge_inputs):
     )
 
 
-def test_judge_resume_after_kill_matches_uninterrupted_run(full_judge, judge_inputs, tmp_path, judge_cli):
-    ref, _ = full_judge
+@pytest.fixture(scope="module")
+def tiny_judge(judge_inputs, tmp_path_factory, judge_cli, tiny_model) -> tuple[Path, list[str]]:
+    """An uninterrupted run on the tiny model: (its folder, its arguments)."""
     qa, passages = judge_inputs
+    args = ["--rows", qa, "--passages", passages, *ARGS, "--model", tiny_model]
+    out = tmp_path_factory.mktemp("judged-tiny") / "out"
+    proc = judge_cli(*args, "--out", out, "--json", env=ENV)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, [str(a) for a in args]
+
+
+def test_judge_resume_after_kill_matches_uninterrupted_run(tiny_judge, tmp_path, judge_cli):
+    ref, args = tiny_judge
     out = tmp_path / "out"
-    cmd = [
-        sys.executable,
-        "-m",
-        "classit_data",
-        "judge",
-        "--rows",
-        str(qa),
-        "--passages",
-        str(passages),
-        "--out",
-        str(out),
-        *ARGS,
-        "--json",
-    ]
+    cmd = [sys.executable, "-m", "classit_data", "judge", *args, "--out", str(out), "--json"]
     done_at_kill = kill_after_first_chunk(cmd, out, {**os.environ, **ENV})
     assert 1 <= done_at_kill < N and not (out / "judged.parquet").exists()
-    again = judge_cli("--rows", qa, "--passages", passages, "--out", out, *ARGS, "--json", env=ENV)
+    again = judge_cli(*args, "--out", out, "--json", env=ENV)
     s = json.loads(again.stdout)
     assert s["passages_resumed"] == done_at_kill and s["passages_generated"] == N - done_at_kill
     records = pl.read_parquet(list((out / "chunks").glob("*/chunk-*.parquet")))
     assert records["passage_id"].n_unique() == records.height == N  # each passage judged exactly once
     for name in ("judged.parquet", "judge_rejects.parquet"):  # the same bytes, not only equal frames
         assert (out / name).read_bytes() == (ref / name).read_bytes(), name
-    proc = judge_cli("--rows", qa, "--passages", passages, "--out", out, *ARGS, "--roundtrip", env=ENV)
+    proc = judge_cli(*args, "--out", out, "--roundtrip", env=ENV)
     assert proc.returncode == 2 and "prompt_hash" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -193,7 +192,7 @@ def test_judge_bad_inputs(judge_inputs, tmp_path, judge_cli, write_passages):
     assert proc.returncode == 2 and proc.stderr.strip() == f"error: {bare}: missing column(s) passage_id"
 
 
-def test_judge_data_parallel_replicas_and_shards(judge_inputs, tmp_path, monkeypatch):
+def test_judge_data_parallel_replicas_and_shards(judge_inputs, tmp_path, monkeypatch, tiny_model):
     from classit_data.generate.judge import judge
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # read by torch in the spawned replicas
@@ -202,7 +201,7 @@ def test_judge_data_parallel_replicas_and_shards(judge_inputs, tmp_path, monkeyp
         qa,
         passages,
         tmp_path / "dp",
-        JudgeConfig(backend="transformers", data_parallel_size=2, max_tokens=4, chunk_size=2),
+        JudgeConfig(backend="transformers", model=tiny_model, data_parallel_size=2, max_tokens=4, chunk_size=2),
         progress=False,
     )
     dirs = sorted(p.name for p in (tmp_path / "dp" / "chunks").iterdir() if p.is_dir())
@@ -216,7 +215,7 @@ def test_judge_data_parallel_replicas_and_shards(judge_inputs, tmp_path, monkeyp
             qa,
             passages,
             tmp_path / "sh",
-            JudgeConfig(backend="transformers", num_shards=2, shard_index=i, max_tokens=4),
+            JudgeConfig(backend="transformers", model=tiny_model, num_shards=2, shard_index=i, max_tokens=4),
             progress=False,
         )
         for i in range(2)
