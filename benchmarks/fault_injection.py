@@ -252,13 +252,27 @@ def two_writers(name: str, new: list[str], work: Path, ref: dict, seconds: float
     return counts
 
 
-def trial(name: str, earlier: list[str], new: list[str], base: Path, args, rng: random.Random) -> dict:
-    """``args``: ``kills``, ``signal`` (KILL or INT), ``writers`` (1, or 2: a second writer instead of a kill)."""
+def references(name: str, earlier: list[str], new: list[str], base: Path) -> tuple[Path, Path, float]:
+    """The earlier configuration's outputs, and the new configuration's run over them (the reference): their two
+    folders and the new run's seconds."""
     old_dir, ref_dir = base / f"{name}.old", base / f"{name}.ref"
     old_dir.mkdir(parents=True)
     run(earlier, old_dir)
     shutil.copytree(old_dir, ref_dir)
     _, seconds = run(new, ref_dir)
+    return old_dir, ref_dir, seconds
+
+
+def trial(
+    name: str, earlier: list[str], new: list[str], base: Path, args, rng: random.Random, made: dict | None = None
+) -> dict:
+    """``args``: ``kills``, ``signal`` (KILL or INT), ``writers`` (1, or 2: a second writer instead of a kill).
+    ``made``: the references already made, by command name (filled here), for trials of one command that share
+    them."""
+    made = {} if made is None else made
+    if name not in made:
+        made[name] = references(name, earlier, new, base)
+    old_dir, ref_dir, seconds = made[name]
     old, ref = fingerprint(old_dir), fingerprint(ref_dir)
     assert old != ref, f"{name}: the earlier and the new configuration give the same outputs"
     counts: Counter = Counter()

@@ -32,11 +32,19 @@ def data(tmp_path_factory, injection) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def made() -> dict:
+    """The references of each command (its earlier outputs, and the new configuration's run over them), made by
+    its first trial and shared by the others; every trial's folders are at the same depth, as the records
+    beside the outputs name their inputs by relative paths."""
+    return {}
+
+
 @pytest.mark.parametrize("command", ["convert-switchboard", "validate", "stats", "build"])
-def test_a_killed_command_leaves_the_old_or_the_new_outputs_and_a_rerun_completes(command, injection, data):
+def test_a_killed_command_leaves_the_old_or_the_new_outputs_and_a_rerun_completes(command, injection, data, made):
     earlier, new = injection._commands(data)[command]
     args = argparse.Namespace(kills=2, signal="KILL", writers=1)
-    result = injection.trial(command, earlier, new, data.parent, args, rng=random.Random(command))
+    result = injection.trial(command, earlier, new, data.parent / "kill", args, random.Random(command), made)
     assert result["tries"] == 2
     assert result.get("cut", 0) == 0, result
     assert result.get("rerun equal to reference") == 2, result
@@ -45,22 +53,22 @@ def test_a_killed_command_leaves_the_old_or_the_new_outputs_and_a_rerun_complete
 
 
 @pytest.mark.parametrize("command", ["prepare-wiki", "build"])
-def test_a_ctrl_c_ends_the_command_at_once_with_one_line_and_nothing_left(command, injection, data):
+def test_a_ctrl_c_ends_the_command_at_once_with_one_line_and_nothing_left(command, injection, data, made):
     """Item 6: exit 130 within seconds, one line, no process, no temporary; the old or the new outputs."""
     earlier, new = injection._commands(data)[command]
     args = argparse.Namespace(kills=2, signal="INT", writers=1)
-    result = injection.trial(command, earlier, new, data.parent / "int", args, rng=random.Random(command))
+    result = injection.trial(command, earlier, new, data.parent / "int", args, random.Random(command), made)
     assert not injection.broken(result), str(result)  # the whole record, not a shortened one
     ended = ("exit 130", "finished before the kill", "during Python's own start-up")
     assert sum(result.get(k, 0) for k in ended) == 2, result
 
 
 @pytest.mark.parametrize("command", ["validate", "build"])
-def test_a_second_writer_is_refused_at_once_naming_the_first(command, injection, data):
+def test_a_second_writer_is_refused_at_once_naming_the_first(command, injection, data, made):
     """Item 9: the second run exits 2 with one line naming the first's pid; the first finishes untouched."""
     earlier, new = injection._commands(data)[command]
     args = argparse.Namespace(kills=2, signal="KILL", writers=2)
-    result = injection.trial(command, earlier, new, data.parent / "two", args, rng=random.Random(command))
+    result = injection.trial(command, earlier, new, data.parent / "two", args, random.Random(command), made)
     assert not injection.broken(result), str(result)  # the whole record, not a shortened one
     assert result.get("first finished, outputs equal to reference") == 2, result
 
