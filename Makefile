@@ -48,7 +48,7 @@ docs: $(STAMP)
 JOBS ?= auto
 test: lint docs-build
 	@status=0; \
-	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup -m "not serial" || status=1; \
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup --no-loadscope-reorder -m "not serial" || status=1; \
 	$(PY) -m pytest -q -m serial || status=1; \
 	exit $$status
 

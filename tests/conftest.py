@@ -14,6 +14,9 @@ pytest.register_assert_rewrite("tests.helpers")
 
 from tests.helpers import CORPORA, INTERPRETERS, run_cli  # noqa: E402
 
+# how the tests are spread over the workers and in which order
+from tests.scheduling import pytest_collection_modifyitems  # noqa: E402, F401
+
 # CI runs the property tests on a fixed seed, so a run is reproducible; locally each run explores anew
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
@@ -23,14 +26,6 @@ if os.environ.get("CI"):
 # tests share the machine's cores: an OpenMP thread waiting for work sleeps instead of spinning on a core that
 # another test's process needs (read when a process loads OpenMP; subprocesses inherit it)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest work first: the groups that run on one worker (``xdist_group``: one engine or cluster at a
-    time), then modules with a slow test (each module kept whole, so its fixtures are made once). The parallel
-    pass then ends on short tests on both workers, not on one long test."""
-    slow = {item.module for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: (item.get_closest_marker("xdist_group") is None, item.module not in slow))
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ def made() -> dict:
     return {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["convert-switchboard", "validate", "stats", "build"])
 def test_a_killed_command_leaves_the_old_or_the_new_outputs_and_a_rerun_completes(command, injection, data, made):
     earlier, new = injection._commands(data)[command]
@@ -52,6 +53,7 @@ def test_a_killed_command_leaves_the_old_or_the_new_outputs_and_a_rerun_complete
     assert sum(result.get(k, 0) for k in ("A", "B", "journal", "finished before the kill")) == 2, result
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["prepare-wiki", "build"])
 def test_a_ctrl_c_ends_the_command_at_once_with_one_line_and_nothing_left(command, injection, data, made):
     """Item 6: exit 130 within seconds, one line, no process, no temporary; the old or the new outputs."""
@@ -63,6 +65,7 @@ def test_a_ctrl_c_ends_the_command_at_once_with_one_line_and_nothing_left(comman
     assert sum(result.get(k, 0) for k in ended) == 2, result
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["validate", "build"])
 def test_a_second_writer_is_refused_at_once_naming_the_first(command, injection, data, made):
     """Item 9: the second run exits 2 with one line naming the first's pid; the first finishes untouched."""

@@ -139,6 +139,7 @@ def full_run(passages, tmp_path_factory, generate_cli, hf_args) -> tuple[Path, d
     return out, _summary(proc), proc.stderr
 
 
+@pytest.mark.slow
 def test_transformers_end_to_end(full_run, passage_rows, tiny_model):
     out, s, stderr = full_run
     assert "passages/s" not in stderr  # --json: no progress, not even its one line per chunk off a terminal
@@ -177,6 +178,7 @@ def test_transformers_end_to_end(full_run, passage_rows, tiny_model):
     assert (rows["pairs"], rows["generated now"], rows["resumed"]) == (s["pairs"], N, 0)
 
 
+@pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted_run(full_run, passages, tmp_path, generate_cli, hf_args):
     ref_out, _, _ = full_run
     out = tmp_path / "out"
@@ -219,6 +221,7 @@ def test_rerun_with_other_settings_is_refused(full_run, passages, generate_cli, 
     assert "sampling" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_data_parallel_replicas(passages, passage_rows, tmp_path, monkeypatch, tiny_model):
     from classit_data.generate import generate_wiki
 

@@ -118,6 +118,7 @@ def full_judge(judge_inputs, tmp_path_factory, judge_cli) -> tuple[Path, dict]:
     return out, json.loads(proc.stdout)
 
 
+@pytest.mark.slow
 def test_judge_end_to_end(full_judge, judge_inputs):
     out, s = full_judge
     assert (s["backend"], s["model"], s["roundtrip"]) == ("transformers", "HuggingFaceTB/SmolLM2-135M-Instruct", False)
@@ -151,6 +152,7 @@ def tiny_judge(judge_inputs, tmp_path_factory, judge_cli, tiny_model) -> tuple[P
     return out, [str(a) for a in args]
 
 
+@pytest.mark.slow
 def test_judge_resume_after_kill_matches_uninterrupted_run(tiny_judge, tmp_path, judge_cli):
     ref, args = tiny_judge
     out = tmp_path / "out"
@@ -168,6 +170,7 @@ def test_judge_resume_after_kill_matches_uninterrupted_run(tiny_judge, tmp_path,
     assert proc.returncode == 2 and "prompt_hash" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_judge_rerun_with_other_rows_is_refused(full_judge, judge_inputs, tmp_path, judge_cli):
     out, _ = full_judge
     qa, passages = judge_inputs
@@ -192,6 +195,7 @@ def test_judge_bad_inputs(judge_inputs, tmp_path, judge_cli, write_passages):
     assert proc.returncode == 2 and proc.stderr.strip() == f"error: {bare}: missing column(s) passage_id"
 
 
+@pytest.mark.slow
 def test_judge_data_parallel_replicas_and_shards(judge_inputs, tmp_path, monkeypatch, tiny_model):
     from classit_data.generate.judge import judge
 

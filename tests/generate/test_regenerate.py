@@ -48,6 +48,7 @@ def first(passages, tmp_path_factory, generate_cli, gen) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_two_transformers_runs_write_the_same_bytes(first, passages, tmp_path, generate_cli, gen):
     out = tmp_path / "out"
     s = _ok(generate_cli("--passages", passages, "--out", out, *gen, "--price-per-mtok", "0.5,2", "--json", env=ENV))
@@ -80,6 +81,7 @@ def test_two_transformers_runs_write_the_same_bytes(first, passages, tmp_path, g
     assert det["hardware"]["cpus"] == os.cpu_count() and det["hardware"]["machine"]
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_writes_the_same_bytes(first, passages, tmp_path, generate_cli, gen):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "classit_data", "generate-wiki", "--passages", str(passages), "--out", str(out)]
@@ -91,6 +93,7 @@ def test_kill_9_then_resume_writes_the_same_bytes(first, passages, tmp_path, gen
     assert sorted(p.name for p in out.glob("chunks/*/*.parquet")) == sorted(p.name for p in first.glob("chunks/*/*"))
 
 
+@pytest.mark.slow
 def test_verify_names_a_tampered_chunk_different(first, passages, tmp_path, generate_cli, gen):
     out = tmp_path / "out"
     shutil.copytree(first, out)
