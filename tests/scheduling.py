@@ -19,8 +19,13 @@ import pytest
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     grouped = {item.nodeid for item in items if item.get_closest_marker("xdist_group")}
-    slow = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
+    slow = {_file(item) for item in items if item.get_closest_marker("slow")}
     for item in items:
         if item.nodeid not in grouped:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-    items.sort(key=lambda item: (item.nodeid not in grouped, item.module.__name__ not in slow))
+            item.add_marker(pytest.mark.xdist_group(_file(item)))
+    items.sort(key=lambda item: (item.nodeid not in grouped, _file(item) not in slow))
+
+
+def _file(item: pytest.Item) -> str:
+    """The test's file, as its id names it (``tests/generate/test_judge.py``)."""
+    return item.nodeid.split("::")[0]
