@@ -38,6 +38,15 @@ def passes(output: str) -> list[dict[str, float]]:
     return found
 
 
+#: pytest's short summary (``-ra``): "FAILED tests/test_x.py::test_y - AssertionError: ..."
+_NOT_PASSED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
+
+
+def not_passed(output: str) -> list[str]:
+    """The ids of the tests that failed or errored, as pytest's short summary names them."""
+    return _NOT_PASSED.findall(output)
+
+
 def row(side: str, runs) -> dict:
     """A table row of one side: median wall and CPU; of its last run, each pass's seconds and the tests that
     passed, failed and were skipped."""
@@ -88,6 +97,11 @@ def main(argv: list[str] | None = None) -> None:
         "processes `make` waited for (a Ray or vLLM process that a test started and ended is among them)."
     )
     report.table(table)
+    for side in trees:
+        m = runs.runs[side][-1]
+        failed = not_passed(f"{m.output}\n{m.error}")
+        if failed:
+            report.line(f"Not passed in the last run of {side}: " + ", ".join(f"`{t}`" for t in failed) + ".")
     report.write(args.results)
 
 
