@@ -4,7 +4,7 @@ given here.
 
 - The tests of one ``xdist_group`` are one unit: one Ray cluster, one module's vLLM engines at a time.
 - Every other module is one unit, so its module-scoped fixtures (a judged folder, a fault-injection reference
-  run, a trained base) are made once, not once on each worker that runs one of its tests.
+  run, the GPU benchmark's dry run) are made once, not once on each worker that runs one of its tests.
 - The longest units first: the groups, then the modules with a ``slow`` test, then the others, each kind in the
   order collected. The pass then ends on short modules on both workers, not on one long test.
 
