@@ -47,12 +47,18 @@ def not_passed(output: str) -> list[str]:
     return _NOT_PASSED.findall(output)
 
 
+def last_output(side: str, runs) -> str:
+    """What the last run of one side printed, stdout then stderr."""
+    m = runs.runs[side][-1]
+    return f"{m.output}\n{m.error}"
+
+
 def row(side: str, runs) -> dict:
     """A table row of one side: median wall and CPU; of its last run, each pass's seconds and the tests that
     passed, failed and were skipped."""
     m = runs.runs[side][-1]
     wall, cpu = runs.median(side), runs.median(side, "cpu_s")
-    found = passes(f"{m.output}\n{m.error}")
+    found = passes(last_output(side, runs))
     total = {k: sum(p.get(k, 0) for p in found) for k in ("passed", "failed", "error", "errors", "skipped")}
     return {
         "code": side,
@@ -98,8 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     report.table(table)
     for side in trees:
-        m = runs.runs[side][-1]
-        failed = not_passed(f"{m.output}\n{m.error}")
+        failed = not_passed(last_output(side, runs))
         if failed:
             report.line(f"Not passed in the last run of {side}: " + ", ".join(f"`{t}`" for t in failed) + ".")
     report.write(args.results)
