@@ -4,7 +4,7 @@ Each benchmark is a module of this folder with a ``main(argv)`` that measures wi
 and replaces its own section of ``benchmarks/RESULTS.md``. ``all`` runs them one after the other, each in its
 own process (a benchmark that fails does not stop the others), and ends with a line per benchmark; the GPU
 benchmark is left out of ``all`` where ``nvidia-smi`` finds no GPU, the test suite's (``suite``, which runs ``make
-test``) always. ``python -m benchmarks list`` names them.
+test``, and ``suite_cpu``, which runs its parallel pass) always. ``python -m benchmarks list`` names them.
 """
 
 from __future__ import annotations
@@ -42,9 +42,10 @@ BENCHMARKS = {
     "fault_injection": "benchmarks.fault_injection",
     "gpu": "benchmarks.gpu",
     "suite": "benchmarks.bench_suite",
+    "suite_cpu": "benchmarks.bench_suite_cpu",
 }
-#: left out of ``all``: the test suite runs every test (``make test``), far longer than a quick benchmark
-NOT_IN_ALL = ("suite",)
+#: left out of ``all``: the test suite's benchmarks run every test, far longer than a quick benchmark
+NOT_IN_ALL = ("suite", "suite_cpu")
 
 
 def run_all(argv: list[str]) -> int:
