@@ -7,8 +7,10 @@ plugin ``benchmarks/suite_timeline.py`` writes each test's worker pid, start and
 time during the test. A process is counted to the test that was running, when it started, on the xdist worker
 it descends from; a worker's own CPU during a test is that test's. A process whose parent ended before it (an
 engine core or a Ray worker of a command that its test killed) is adopted by the pass's launcher
-(``PR_SET_CHILD_SUBREAPER``) and counted as an orphan: its test is not known. The accounting is the machine's,
-switched to a temporary file for the pass and off after it; processes outside the pass are left out.
+(``PR_SET_CHILD_SUBREAPER``), so its record names the launcher: its first parent is read from ``/proc`` while
+the pass runs (twice a second), and an orphan whose first parent was not seen is counted apart. The accounting
+is the machine's, switched to a temporary file for the pass and off after it; processes outside the pass are
+left out.
 
 The work divided by the usable cores is the shortest wall time that this much work allows on this machine.
 
@@ -25,6 +27,8 @@ import os
 import struct
 import sys
 import tempfile
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +67,7 @@ class Proc:
     start: int
     cpu_s: float
     comm: str
+    elapsed_s: float = 0.0
 
 
 def comp_t(value: int) -> int:
@@ -75,13 +80,14 @@ def read_acct(path: Path) -> list[Proc]:
     data = Path(path).read_bytes()
     procs = []
     for offset in range(0, len(data) - ACCT_V3.size + 1, ACCT_V3.size):
-        flag, version, _tty, _code, _uid, _gid, pid, ppid, start, _elapsed, utime, stime, *_rest, comm = (
+        _flag, version, _tty, _code, _uid, _gid, pid, ppid, start, elapsed, utime, stime, *_rest, comm = (
             ACCT_V3.unpack_from(data, offset)
         )
         if version != 3:
             raise ValueError(f"{path}: record at byte {offset} is version {version}, not 3 (little-endian)")
         cpu = (comp_t(utime) + comp_t(stime)) / AHZ
-        procs.append(Proc(pid, ppid, start, cpu, comm.rstrip(b"\0").decode("ascii", "replace")))
+        name = comm.rstrip(b"\0").decode("ascii", "replace")
+        procs.append(Proc(pid, ppid, start, cpu, name, elapsed / AHZ))
     return procs
 
 
@@ -105,20 +111,64 @@ BETWEEN_TESTS = "processes a worker started between tests"
 MAIN = "pytest's main process and its other children"
 
 
-def attribute(procs: list[Proc], timeline: list[dict], launcher: int) -> dict:
+class ParentWatch(threading.Thread):
+    """The first parent seen of each process, read from ``/proc`` every ``every`` seconds while the pass runs.
+
+    An accounting record names the parent a process had when it ended: for an orphan, the launcher that adopted
+    it. The parent it was started by is the one seen first here (a process that lives less than ``every``
+    seconds may be missed: its CPU time is that short too). Keys are ``(pid, start)``, start in whole seconds
+    as the accounting records have it, so that a pid used twice is two processes."""
+
+    def __init__(self, every: float = 0.5):
+        super().__init__(daemon=True)
+        self.every, self.parents, self.done = every, {}, threading.Event()
+        boot = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        self.boot, self.tick = int(boot.split()[1]), os.sysconf("SC_CLK_TCK")
+
+    def run(self) -> None:
+        while not self.done.wait(self.every):
+            self.sample()
+
+    def sample(self) -> None:
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                text = Path(f"/proc/{name}/stat").read_text()
+            except OSError:  # ended since the listing
+                continue
+            fields = text[text.rindex(")") + 2 :].split()  # after the name, which may hold spaces
+            ppid, started = int(fields[1]), int(fields[19])
+            self.parents.setdefault((int(name), int(self.boot + started / self.tick)), ppid)
+
+
+ORPHANS = "orphans whose first parent was not seen (the test is not known)"
+OUTSIDE_TESTS = "the workers outside tests (start-up, collection, session fixtures)"
+BETWEEN_TESTS = "processes a worker started between tests"
+MAIN = "pytest's main process and its other children"
+
+
+def attribute(
+    procs: list[Proc], timeline: list[dict], launcher: int, parents: Mapping[tuple[int, int], int] | None = None
+) -> dict:
     """The pass's CPU seconds by test module, and what no test owns.
 
     ``procs``: the accounting records; ``timeline``: the plugin's rows; ``launcher``: the pid of the pass's
-    launcher, the parent of pytest's main process and of the orphans. A process that descends from neither
-    ended outside the pass and is left out. Returns ``{"modules": {module: {"tests", "test_s", "own_s",
-    "sub_s", "processes"}}, "other": {what: [processes, CPU s]}}``: ``own_s`` is the worker's CPU in the
-    module's tests, ``sub_s`` its tests' processes'."""
-    by_pid = {p.pid: p for p in procs}
+    launcher, the parent of pytest's main process and of the orphans; ``parents``: the first parent seen of
+    each ``(pid, start)`` (:class:`ParentWatch`), which places an orphan under the process that started it. A
+    process that descends from neither the launcher nor a worker ended outside the pass and is left out.
+    Returns ``{"modules": {module: {"tests", "test_s", "own_s", "sub_s", "processes"}}, "other": {what:
+    [processes, CPU s]}}``: ``own_s`` is the worker's CPU in the module's tests, ``sub_s`` its tests'
+    processes'."""
+    parents = parents or {}
+    records: dict[int, list[Proc]] = collections.defaultdict(list)
+    for p in procs:
+        records[p.pid].append(p)
     tests_of: dict[int, list[dict]] = collections.defaultdict(list)
     for row in timeline:
         tests_of[row["pid"]].append(row)
     workers = set(tests_of)
-    mains = {by_pid[w].ppid for w in workers if w in by_pid}
+    mains = {r.ppid for w in workers for r in records.get(w, [])}
     fields = ("tests", "test_s", "own_s", "sub_s", "processes")
     modules: dict[str, dict] = collections.defaultdict(lambda: dict.fromkeys(fields, 0))
     for row in timeline:
@@ -132,23 +182,39 @@ def attribute(procs: list[Proc], timeline: list[dict], launcher: int) -> dict:
         other[what][0] += 1
         other[what][1] += cpu_s
 
+    def parent_of(q: Proc) -> int:
+        for start in (q.start, q.start - 1, q.start + 1):  # the two clocks may round a second apart
+            if (q.pid, start) in parents:
+                return parents[(q.pid, start)]
+        return q.ppid
+
+    def record_at(pid: int, when: int) -> Proc | None:
+        """The process ``pid`` that was alive at ``when`` (the latest started, if a pid was used twice)."""
+        alive = [r for r in records.get(pid, []) if r.start <= when + 1 and r.start + r.elapsed_s >= when - 1]
+        return max(alive, key=lambda r: r.start) if alive else None
+
     for p in procs:
         if p.pid in workers:
             count(OUTSIDE_TESTS, max(p.cpu_s - sum(t["cpu"] for t in tests_of[p.pid]), 0.0))
             continue
-        top, seen = p, 0  # up to the first ancestor whose parent is a worker or the launcher
-        while top.ppid not in workers and top.ppid != launcher and top.ppid in by_pid and seen < 1024:
-            top, seen = by_pid[top.ppid], seen + 1
-        if top.ppid in workers:
-            test = _test_at(tests_of[top.ppid], p.start)
+        q, parent = p, parent_of(p)  # up to the first ancestor whose parent is a worker or the launcher
+        for _ in range(1024):
+            if parent in workers or parent == launcher:
+                break
+            q = record_at(parent, q.start)
+            if q is None:
+                break
+            parent = parent_of(q)
+        if parent in workers:
+            test = _test_at(tests_of[parent], p.start)
             if test is None:
                 count(BETWEEN_TESTS, p.cpu_s)
             else:
                 m = modules[_module(test["test"])]
                 m["sub_s"] += p.cpu_s
                 m["processes"] += 1
-        elif top.ppid == launcher:
-            count(MAIN if top.pid in mains else ORPHANS, p.cpu_s)
+        elif parent == launcher:
+            count(MAIN if q.pid in mains else ORPHANS, p.cpu_s)
     return {"modules": dict(modules), "other": {k: list(v) for k, v in other.items()}}
 
 
@@ -161,8 +227,9 @@ def _switch_accounting(path: Path | None) -> None:
         raise SystemExit(f"suite_cpu: process accounting could not be switched on: {why.get(code, os.strerror(code))}")
 
 
-def run_pass(jobs: str, folder: Path) -> tuple[object, list[Proc], list[dict]]:
-    """The parallel pass, accounted: its measurement, the records of the processes that ended, the timeline."""
+def run_pass(jobs: str, folder: Path) -> tuple[object, list[Proc], list[dict], dict]:
+    """The parallel pass, accounted: its measurement, the records of the processes that ended, the timeline and
+    the first parents seen."""
     records, timeline = folder / "pacct", folder / "timeline.jsonl"
     records.touch()
     timeline.touch()
@@ -170,18 +237,24 @@ def run_pass(jobs: str, folder: Path) -> tuple[object, list[Proc], list[dict]]:
     pytest += ["-m", "not serial", "-p", "benchmarks.suite_timeline"]
     command = Command([sys.executable, "-c", _LAUNCHER, *pytest], cwd=ROOT, env={"SUITE_TIMELINE": str(timeline)})
     command.check, command.timeout = False, 7200
+    watch = ParentWatch()
     _switch_accounting(records)
     try:
+        watch.start()
         m = command.measure()
     finally:
+        watch.done.set()
         _switch_accounting(None)
+    watch.join()
     rows = [json.loads(line) for line in timeline.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return m, read_acct(records), rows
+    return m, read_acct(records), rows, watch.parents
 
 
 def launcher_of(procs: list[Proc], timeline: list[dict]) -> int:
-    """The launcher's pid: the parent of the parent of the workers."""
-    by_pid = {p.pid: p for p in procs}
+    """The launcher's pid: the parent of the parent of the workers (of a pid used twice, the longest-lived)."""
+    by_pid: dict[int, Proc] = {}
+    for p in sorted(procs, key=lambda p: p.elapsed_s):
+        by_pid[p.pid] = p
     worker = next(row["pid"] for row in timeline if row["pid"] in by_pid)
     return by_pid[by_pid[worker].ppid].ppid
 
@@ -240,10 +313,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("suite_cpu: process accounting needs root (CAP_SYS_PACCT)")
     report = Report("suite_cpu", "Where the test suite's CPU time goes", argv)
     with tempfile.TemporaryDirectory(prefix="suite-cpu-") as tmp:
-        m, procs, timeline = run_pass(args.jobs, Path(tmp))
+        m, procs, timeline, parents = run_pass(args.jobs, Path(tmp))
     if not timeline:
         raise SystemExit(f"suite_cpu: the pass ran no test (exit {m.returncode}):\n{m.error[-2000:]}{m.output[-2000:]}")
-    found = attribute(procs, timeline, launcher_of(procs, timeline))
+    found = attribute(procs, timeline, launcher_of(procs, timeline), parents)
     totals, rows = tables(found, args.top)
     total = totals[-1]["CPU s"]
     cores = machine()["usable_cores"]
