@@ -117,7 +117,8 @@ class ParentWatch(threading.Thread):
     An accounting record names the parent a process had when it ended: for an orphan, the launcher that adopted
     it. The parent it was started by is the one seen first here (a process that lives less than ``every``
     seconds may be missed: its CPU time is that short too). Keys are ``(pid, start)``, start in whole seconds
-    as the accounting records have it, so that a pid used twice is two processes."""
+    since the epoch (from the boot time, so a few seconds from the record's), so that a pid used twice is two
+    processes."""
 
     def __init__(self, every: float = 0.5):
         super().__init__(daemon=True)
@@ -182,11 +183,15 @@ def attribute(
         other[what][0] += 1
         other[what][1] += cpu_s
 
+    first: dict[int, list[tuple[int, int]]] = collections.defaultdict(list)
+    for (pid, start), ppid in parents.items():
+        first[pid].append((start, ppid))
+
     def parent_of(q: Proc) -> int:
-        for start in (q.start, q.start - 1, q.start + 1):  # the two clocks may round a second apart
-            if (q.pid, start) in parents:
-                return parents[(q.pid, start)]
-        return q.ppid
+        """The first parent seen of ``q``, else its record's; the record's start is computed at its end from
+        the real-time clock, /proc's from the boot time, and they differ by up to 2 s here."""
+        near = [(abs(start - q.start), ppid) for start, ppid in first.get(q.pid, []) if abs(start - q.start) <= 3]
+        return min(near)[1] if near else q.ppid
 
     def record_at(pid: int, when: int) -> Proc | None:
         """The process ``pid`` that was alive at ``when`` (the latest started, if a pid was used twice)."""

@@ -64,7 +64,7 @@ PROCS = [
     Proc(25, 12, 150, 0.25, "git", 0.1),  # a worker's, after its last test
     Proc(30, 1, 120, 100.0, "cron", 1),  # not the pass's
 ]
-FIRST_PARENTS = {(23, 127): 22}  # seen a second later than the record's start: the clocks round apart
+FIRST_PARENTS = {(23, 128): 22, (23, 140): 99}  # the clocks differ by seconds; 140 is another 23
 
 
 def test_each_process_is_counted_to_the_test_module_that_started_it():
