@@ -14,7 +14,7 @@ left out.
 
 The work divided by the usable cores is the shortest wall time that this much work allows on this machine.
 
-    python -m benchmarks suite_cpu [--jobs auto] [--top 25]
+    python -m benchmarks suite_cpu [--jobs auto] [--top 25] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -236,8 +236,8 @@ def run_pass(jobs: str, folder: Path) -> tuple[object, list[Proc], list[dict], d
     """The parallel pass, accounted: its measurement, the records of the processes that ended, the timeline and
     the first parents seen."""
     records, timeline = folder / "pacct", folder / "timeline.jsonl"
-    records.touch()
-    timeline.touch()
+    records.write_bytes(b"")  # a kept folder's earlier pass is not mixed in
+    timeline.write_bytes(b"")
     pytest = [sys.executable, "-m", "pytest", "-q", "-n", jobs, "--dist", "loadgroup", "--no-loadscope-reorder"]
     pytest += ["-m", "not serial", "-p", "benchmarks.suite_timeline"]
     command = Command([sys.executable, "-c", _LAUNCHER, *pytest], cwd=ROOT, env={"SUITE_TIMELINE": str(timeline)})
@@ -313,12 +313,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = options(__doc__)
     parser.add_argument("--jobs", default="auto", help="pytest-xdist workers, as `make test JOBS=` (default auto)")
     parser.add_argument("--top", type=int, default=25, help="modules listed by name; the rest in one row")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="folder to keep the records, the timeline and the first parents in"
+    )
     args = parse(parser, argv)
     if os.geteuid() != 0:
         raise SystemExit("suite_cpu: process accounting needs root (CAP_SYS_PACCT)")
     report = Report("suite_cpu", "Where the test suite's CPU time goes", argv)
     with tempfile.TemporaryDirectory(prefix="suite-cpu-") as tmp:
-        m, procs, timeline, parents = run_pass(args.jobs, Path(tmp))
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        m, procs, timeline, parents = run_pass(args.jobs, folder)
+        rows = [[pid, start, ppid] for (pid, start), ppid in parents.items()]
+        (folder / "first_parents.json").write_text(json.dumps(rows), encoding="utf-8")
     if not timeline:
         raise SystemExit(f"suite_cpu: the pass ran no test (exit {m.returncode}):\n{m.error[-2000:]}{m.output[-2000:]}")
     found = attribute(procs, timeline, launcher_of(procs, timeline), parents)
