@@ -6,8 +6,8 @@ its parent's pid, its start (whole seconds) and its user and system CPU time, it
 plugin ``benchmarks/suite_timeline.py`` writes each test's worker pid, start and end, and the worker's own CPU
 time during the test. A process is counted to the test that was running, when it started, on the xdist worker
 it descends from; a worker's own CPU during a test is that test's. A process whose parent ended before it (an
-engine core or a Ray worker of a command that its test killed) is adopted by the pass's launcher
-(``PR_SET_CHILD_SUBREAPER``), so its record names the launcher: its first parent is read from ``/proc`` while
+engine core or a Ray worker of a command that its test killed) is adopted by the harness's launcher
+(``Command(adopt_orphans=True)``), so its record names the launcher: its first parent is read from ``/proc`` while
 the pass runs (twice a second), and an orphan whose first parent was not seen is counted apart. The accounting
 is the machine's, switched to a temporary file for the pass and off after it; processes outside the pass are
 left out.
@@ -39,23 +39,6 @@ from benchmarks.harness import ROOT, Command, Report, machine, options, parse
 #: swaps) and the command name
 ACCT_V3 = struct.Struct("<BBH6If8H16s")
 AHZ = 100  # the ticks per second of version 3 records
-PR_SET_CHILD_SUBREAPER = 36
-
-#: runs the pass as its child and adopts the pass's orphans (reaping each as it ends, so that no test sees a
-#: zombie); exits with the pass's status once it has ended
-_LAUNCHER = """import ctypes, os, sys
-ctypes.CDLL(None, use_errno=True).prctl(36, 1)
-pid = os.fork()
-if pid == 0:
-    try:
-        os.execvp(sys.argv[1], sys.argv[1:])
-    finally:
-        os._exit(127)
-while True:
-    child, status = os.wait()
-    if child == pid:
-        sys.exit(os.waitstatus_to_exitcode(status))
-"""
 
 
 @dataclass(frozen=True)
@@ -240,8 +223,8 @@ def run_pass(jobs: str, folder: Path) -> tuple[object, list[Proc], list[dict], d
     timeline.write_bytes(b"")
     pytest = [sys.executable, "-m", "pytest", "-q", "-n", jobs, "--dist", "loadgroup", "--no-loadscope-reorder"]
     pytest += ["-m", "not serial", "-p", "benchmarks.suite_timeline"]
-    command = Command([sys.executable, "-c", _LAUNCHER, *pytest], cwd=ROOT, env={"SUITE_TIMELINE": str(timeline)})
-    command.check, command.timeout = False, 7200
+    env = {"SUITE_TIMELINE": str(timeline)}
+    command = Command(pytest, cwd=ROOT, env=env, check=False, timeout=7200, adopt_orphans=True)
     watch = ParentWatch()
     _switch_accounting(records)
     try:
@@ -256,7 +239,8 @@ def run_pass(jobs: str, folder: Path) -> tuple[object, list[Proc], list[dict], d
 
 
 def launcher_of(procs: list[Proc], timeline: list[dict]) -> int:
-    """The launcher's pid: the parent of the parent of the workers (of a pid used twice, the longest-lived)."""
+    """The launcher's pid (the harness's, which adopts the pass's orphans): the parent of the parent of the
+    workers (of a pid used twice, the longest-lived)."""
     by_pid: dict[int, Proc] = {}
     for p in sorted(procs, key=lambda p: p.elapsed_s):
         by_pid[p.pid] = p

@@ -108,15 +108,25 @@ def _wait(pid: int, timeout: float | None) -> tuple[int | None, object]:
 
 
 #: the launcher: forks the command (a fresh process whose peak starts at the launcher's few MB), waits for it
-#: with ``wait4`` and writes ``[exit code, CPU seconds, peak RSS KiB]`` to the file named by its first argument
-_LAUNCHER = """import json, os, sys
+#: with ``wait4`` and writes ``[exit code, CPU seconds, peak RSS KiB]`` to the file named by its first argument.
+#: With ``adopt`` as its second, it first becomes the subreaper of what it starts (``PR_SET_CHILD_SUBREAPER``):
+#: a process whose parent ends before it is then the launcher's child, reaped as it ends and counted
+_LAUNCHER = """import ctypes, json, os, resource, sys
+adopt = sys.argv[2] == "adopt"
+if adopt:
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1)
 pid = os.fork()
 if pid == 0:
     try:
-        os.execvp(sys.argv[2], sys.argv[2:])
+        os.execvp(sys.argv[3], sys.argv[3:])
     finally:
         os._exit(127)
-_, status, usage = os.wait4(pid, 0)
+while True:
+    child, status, usage = os.wait4(-1 if adopt else pid, 0)
+    if child == pid:
+        break
+if adopt:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 figures = [os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, usage.ru_maxrss]
 with open(sys.argv[1], "w") as f:
     json.dump(figures, f)
@@ -131,7 +141,10 @@ class Command:
 
     ``check``: a non-zero exit raises :class:`BenchmarkError`; ``timeout``: seconds before the command and its
     children are killed (the measurement then has ``returncode`` None); ``read``: turns a successful run's
-    stdout into the measurement's ``output`` (``json.loads`` for a command's ``--json`` summary)."""
+    stdout into the measurement's ``output`` (``json.loads`` for a command's ``--json`` summary);
+    ``adopt_orphans``: a process of the command whose parent ends before it (an engine core of a killed
+    command) is adopted by the launcher instead of by init, so its CPU time is counted and it stays in the
+    command's tree until it ends."""
 
     args: list[str]
     cwd: Path | str | None = None
@@ -139,6 +152,7 @@ class Command:
     timeout: float | None = None
     check: bool = True
     read: Callable[[str], object] | None = None
+    adopt_orphans: bool = False
 
     def measure(self) -> Measurement:
         args = [str(a) for a in self.args]
@@ -146,7 +160,7 @@ class Command:
         env = {k: v for k, v in env.items() if v is not None}
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
             figures = Path(tmp) / "rusage.json"
-            launch = [sys.executable, "-c", _LAUNCHER, str(figures), *args]
+            launch = [sys.executable, "-c", _LAUNCHER, str(figures), "adopt" if self.adopt_orphans else "-", *args]
             started = time.perf_counter()
             proc = subprocess.Popen(launch, cwd=self.cwd, env=env, stdout=out, stderr=err, start_new_session=True)
             code, usage = _wait(proc.pid, self.timeout)

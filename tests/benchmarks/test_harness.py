@@ -45,6 +45,18 @@ def test_a_command_is_measured_with_its_output_and_children():
     assert m.wall_s >= m.cpu_s * 0.5 and m.peak_rss_mb > 5
 
 
+def test_an_orphan_of_the_command_is_adopted_and_counted():
+    """The command starts B and sleeps; B starts C and ends at once; C, an orphan, burns CPU and ends while the
+    command sleeps: adopted by the launcher, its CPU counts; else init takes it, and its CPU is lost."""
+    burn = "sum(range(2 * 10**7))"
+    b = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {burn!r}])"
+    command = f"import subprocess, sys, time; subprocess.run([sys.executable, '-c', {b!r}]); time.sleep(3)"
+    plain = Command([sys.executable, "-c", command]).measure()
+    adopted = Command([sys.executable, "-c", command], adopt_orphans=True).measure()
+    assert plain.ok and adopted.ok
+    assert adopted.cpu_s - plain.cpu_s > 0.2, (plain.cpu_s, adopted.cpu_s)
+
+
 def test_failures_raise_with_what_the_child_said_or_are_returned_unchecked():
     with pytest.raises(BenchmarkError, match="planted"):
         Call(_fails).measure()
