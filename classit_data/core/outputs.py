@@ -42,6 +42,7 @@ import secrets
 import shlex
 import shutil
 import sys
+import time
 import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -211,10 +212,32 @@ def _lock_path(target: Path) -> Path:
     return target.parent / f".{target.name}{_LOCK}"
 
 
+#: seconds a run waits for the lock of a run whose command has ended: the process that holds it is dying
+ENDING_SECONDS = 10.0
+
+
+def _ended(holder: str) -> bool:
+    """Whether the command named by a lock's note (``PID: command line``) has ended. Its pid is the supervisor's,
+    so the process that holds the lock dies with it (``PR_SET_PDEATHSIG``), a moment later: right after a
+    ``kill -9`` of that pid, the kernel has not yet dropped the lock."""
+    pid = holder.split(":", 1)[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
+
+
 def _lock(flag: str, target: Path) -> int:
     """Hold the lock of ``target`` (a POSIX lock: the kernel drops it when this process ends, however it ends;
-    a forked worker does not inherit it); refuse at once, naming the holder, when another process holds it."""
+    a forked worker does not inherit it); refuse at once, naming the holder, when another process holds it,
+    unless the holder's command has ended: then wait up to ``ENDING_SECONDS`` for its process to be gone."""
     path = _lock_path(target)
+    deadline = None
     while True:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())
@@ -225,6 +248,11 @@ def _lock(flag: str, target: Path) -> int:
         except OSError:
             holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "a process that is starting"
             os.close(fd)
+            if _ended(holder):
+                deadline = deadline or time.monotonic() + ENDING_SECONDS
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
             raise InputError(
                 f"{flag} is being written by another run (pid {holder}); wait for it to end, or stop it", target
             ) from None

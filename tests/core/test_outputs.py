@@ -32,6 +32,51 @@ def _die(outs: Outputs) -> None:
     outs.claim._locks.clear()
 
 
+#: holds the POSIX lock of the file argv[1] with the note argv[2], says so, and ends argv[3] seconds later
+_HOLDER = """import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+os.pwrite(fd, sys.argv[2].encode(), 0)
+print("held", flush=True)
+time.sleep(float(sys.argv[3]))
+"""
+
+
+def _held(lock: Path, note: str, seconds: float) -> subprocess.Popen:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, lock, note, str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_a_lock_whose_command_has_ended_is_waited_for_not_refused(tmp_path):
+    """Right after ``kill -9`` of a command's pid (its supervisor's, in the lock's note), the process that holds
+    the lock is still dying: the next run waits the moment it takes to go, instead of refusing."""
+    target = tmp_path / "a.json"
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that has ended
+    holder = _held(tmp_path / ".a.json.lock", f"{gone.pid}: classit-data stats --out a.json", 1.5)
+    try:
+        with replaced_together({"--out": target}) as outs:
+            assert holder.poll() == 0  # it took the lock once the holder had ended
+            outs.path("--out").write_text("A")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert target.read_text() == "A"
+    # the holder's command still running: refused at once, naming it
+    holder = _held(tmp_path / ".a.json.lock", f"{os.getpid()}: classit-data stats --out a.json", 30)
+    try:
+        with pytest.raises(InputError, match=rf"being written by another run \(pid {os.getpid()}: classit-data stats"):
+            with replaced_together({"--out": target}):
+                pass
+        assert holder.poll() is None
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_outputs_are_replaced_together_and_leave_nothing_behind(tmp_path):
     a, b = tmp_path / "a.parquet", tmp_path / "b.json"
     with replaced_together({"--out": a, "--report": b}) as outs:
