@@ -88,12 +88,6 @@ def _test_at(tests: list[dict], start: int) -> dict | None:
     return best
 
 
-ORPHANS = "orphans (their parent ended first: the test is not known)"
-OUTSIDE_TESTS = "the workers outside tests (start-up, collection, session fixtures)"
-BETWEEN_TESTS = "processes a worker started between tests"
-MAIN = "pytest's main process and its other children"
-
-
 class ParentWatch(threading.Thread):
     """The first parent seen of each process, read from ``/proc`` every ``every`` seconds while the pass runs.
 
