@@ -7,12 +7,13 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from classit_data.core.errors import InputError
-from classit_data.core.outputs import Outputs, recover, replaced_together
+from classit_data.core.outputs import ENDING_SECONDS, Outputs, recover, replaced_together
 from tests.helpers import ROOT
 
 
@@ -68,9 +69,11 @@ def test_a_lock_whose_command_has_ended_is_waited_for_not_refused(tmp_path):
     # the holder's command still running: refused at once, naming it
     holder = _held(tmp_path / ".a.json.lock", f"{os.getpid()}: classit-data stats --out a.json", 30)
     try:
+        started = time.monotonic()
         with pytest.raises(InputError, match=rf"being written by another run \(pid {os.getpid()}: classit-data stats"):
             with replaced_together({"--out": target}):
                 pass
+        assert time.monotonic() - started < ENDING_SECONDS / 2  # not after waiting
         assert holder.poll() is None
     finally:
         holder.kill()
