@@ -47,6 +47,12 @@ def not_passed(output: str) -> list[str]:
     return _NOT_PASSED.findall(output)
 
 
+def not_passed_line(output: str, where: str) -> str | None:
+    """A report's line naming the tests of ``output`` that did not pass (``where``: which run), or None."""
+    failed = not_passed(output)
+    return f"Not passed {where}: " + ", ".join(f"`{t}`" for t in failed) + "." if failed else None
+
+
 def last_output(side: str, runs) -> str:
     """What the last run of one side printed, stdout then stderr."""
     m = runs.runs[side][-1]
@@ -104,9 +110,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     report.table(table)
     for side in trees:
-        failed = not_passed(last_output(side, runs))
-        if failed:
-            report.line(f"Not passed in the last run of {side}: " + ", ".join(f"`{t}`" for t in failed) + ".")
+        line = not_passed_line(last_output(side, runs), f"in the last run of {side}")
+        if line:
+            report.line(line)
     report.write(args.results)
 
 

@@ -286,7 +286,7 @@ def tables(found: dict, top: int) -> tuple[list[dict], list[dict]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from benchmarks.bench_suite import not_passed, passes
+    from benchmarks.bench_suite import not_passed_line, passes
 
     parser = options(__doc__)
     parser.add_argument("--jobs", default="auto", help="pytest-xdist workers, as `make test JOBS=` (default auto)")
@@ -318,9 +318,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{total / m.wall_s:.2f} cores on average of the {cores} usable. This much work takes at least "
         f"{total / cores:.0f} s on {cores} cores, however it is spread."
     )
-    failed = not_passed(m.output)
-    if failed:
-        report.line("Not passed: " + ", ".join(f"`{t}`" for t in failed) + ".")
+    line = not_passed_line(m.output, "in the pass")
+    if line:
+        report.line(line)
     report.table(totals, caption="Who used the CPU:")
     report.table(rows, caption="By test module, most CPU first (test-seconds: the tests' wall time, summed):")
     report.write(args.results)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.bench_suite import not_passed, passes
+from benchmarks.bench_suite import not_passed, not_passed_line, passes
 
 OUTPUT = """\
 ........................................................................ [ 98%]
@@ -26,3 +26,8 @@ def test_each_pass_and_the_tests_that_did_not_pass_are_read():
         "tests/generate/test_ray.py::test_two_nodes@ray",
     ]
     assert not_passed("9 passed in 28.40s") == []
+    assert not_passed_line(OUTPUT, "in the pass") == (
+        "Not passed in the pass: `tests/test_locks.py::test_second_build_is_refused[build]`, "
+        "`tests/generate/test_ray.py::test_two_nodes@ray`."
+    )
+    assert not_passed_line("9 passed in 28.40s", "in the pass") is None
