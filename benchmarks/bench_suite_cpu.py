@@ -302,8 +302,9 @@ def main(argv: list[str] | None = None) -> None:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         m, procs, timeline, parents = run_pass(args.jobs, folder)
-        rows = [[pid, start, ppid] for (pid, start), ppid in parents.items()]
-        (folder / "first_parents.json").write_text(json.dumps(rows), encoding="utf-8")
+        if args.keep:
+            rows = [[pid, start, ppid] for (pid, start), ppid in parents.items()]
+            (folder / "first_parents.json").write_text(json.dumps(rows), encoding="utf-8")
     if not timeline:
         raise SystemExit(f"suite_cpu: the pass ran no test (exit {m.returncode}):\n{m.error[-2000:]}{m.output[-2000:]}")
     found = attribute(procs, timeline, launcher_of(procs, timeline), parents)
